@@ -1,0 +1,3 @@
+from podkit.cli.main import run
+
+run()

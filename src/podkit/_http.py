@@ -1,0 +1,170 @@
+"""The only module that imports the HTTP library: client factory and retries.
+
+Retries follow one policy everywhere: 429 (honouring Retry-After), 5xx and transport
+failures, with exponential backoff and full jitter. Non-idempotent requests (POST) are
+retried only when the server cannot have acted on them: a connection that never opened,
+or a 429. Clock, sleep, randomness and transport are constructor seams for tests.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import random
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from podkit.errors import TransportError
+
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "PATCH"})
+
+Response = httpx.Response
+MockTransport = httpx.MockTransport
+BaseTransport = httpx.BaseTransport
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how long to retry."""
+
+    attempts: int = 5
+    base_delay: float = 0.5
+    max_delay: float = 20.0
+    statuses: frozenset[int] = RETRY_STATUSES
+
+    def backoff(self, attempt: int, rng: random.Random) -> float:
+        """Full-jitter exponential backoff for the given 1-based attempt."""
+        ceiling = min(self.max_delay, self.base_delay * (2 ** (attempt - 1)))
+        return rng.uniform(0, ceiling)
+
+
+NO_RETRY = RetryPolicy(attempts=1)
+
+
+def retry_after_seconds(value: str | None, now: float) -> float | None:
+    """Parse a Retry-After header (delta seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - now)
+
+
+@dataclass
+class RequestStats:
+    """Counts what a client sent, for benchmarks and `--json` reports."""
+
+    requests: int = 0
+    writes: int = 0
+    retries: int = 0
+    by_route: dict[str, int] = field(default_factory=dict)
+
+    def record(self, method: str, path: str) -> None:
+        self.requests += 1
+        if method not in {"GET", "HEAD", "OPTIONS"}:
+            self.writes += 1
+        key = f"{method} {path}"
+        self.by_route[key] = self.by_route.get(key, 0) + 1
+
+
+class HttpClient:
+    """A small synchronous HTTP client with podkit's retry policy."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        timeout: float = 30.0,
+        retry: RetryPolicy = RetryPolicy(),
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.time,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._client = httpx.Client(
+            base_url=base_url,
+            headers=dict(headers or {}),
+            timeout=timeout,
+            transport=transport,
+            follow_redirects=False,
+        )
+        self.base_url = base_url
+        self.retry = retry
+        self._sleep = sleep
+        self._clock = clock
+        self._rng = rng or random.Random()
+        self.stats = RequestStats()
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> HttpClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> httpx.Response:
+        """Send a request, retrying per policy; return the final response (any status)."""
+        policy = retry or self.retry
+        method = method.upper()
+        idempotent = method in IDEMPOTENT_METHODS
+        attempt = 0
+        while True:
+            attempt += 1
+            self.stats.record(method, path)
+            try:
+                response = self._client.request(
+                    method,
+                    path,
+                    json=json,
+                    params=params,
+                    headers=headers,
+                    timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
+                )
+            except httpx.TransportError as exc:
+                never_sent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
+                if attempt >= policy.attempts or not (idempotent or never_sent):
+                    raise TransportError(
+                        f"{method} {self.base_url}{path} failed: {type(exc).__name__}: {exc}",
+                        method=method,
+                        url=f"{self.base_url}{path}",
+                        hint="check the target URL and your network; the request may be retried",
+                    ) from exc
+                self._wait(policy, attempt, None)
+                continue
+            if (
+                response.status_code in policy.statuses
+                and attempt < policy.attempts
+                and (idempotent or response.status_code == 429)
+            ):
+                self._wait(policy, attempt, response.headers.get("Retry-After"))
+                continue
+            return response
+
+    def _wait(self, policy: RetryPolicy, attempt: int, retry_after: str | None) -> None:
+        self.stats.retries += 1
+        delay = retry_after_seconds(retry_after, self._clock())
+        if delay is None:
+            delay = policy.backoff(attempt, self._rng)
+        self._sleep(min(delay, policy.max_delay))

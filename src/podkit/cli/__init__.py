@@ -1,0 +1,1 @@
+"""The podkit command line: one thin module per command group."""

@@ -1,0 +1,33 @@
+"""The typer application; each command group lives in its own module."""
+
+from __future__ import annotations
+
+import typer
+
+from podkit import __version__
+
+app = typer.Typer(
+    name="podkit",
+    help="From a GPU worker repo to a verified RunPod Serverless endpoint.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"podkit {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """podkit: plan, apply, verify and roll back RunPod Serverless deployments."""
+
+
+# Command groups register themselves below, one import each.

@@ -1,0 +1,50 @@
+"""Console entry point and the one exit-code policy.
+
+0: success. 1: a `PodkitError` (one actionable message, no traceback). 2: usage errors, and
+"the plan has changes" for `podkit plan`. Anything else is a bug and shows its traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.markup import escape
+from typer._click.exceptions import ClickException
+
+from podkit.cli.app import app
+from podkit.cli.console import err_console
+from podkit.errors import PodkitError
+
+
+def report(exc: PodkitError) -> None:
+    """Print a PodkitError as one actionable line plus its hint."""
+    err_console.print(f"[bold red]error:[/] {escape(exc.message)}")
+    if exc.hint:
+        err_console.print(f"  [yellow]hint:[/] {escape(exc.hint)}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI and return its exit code."""
+    try:
+        result = app(args=argv, prog_name="podkit", standalone_mode=False)
+    except PodkitError as exc:
+        report(exc)
+        return 1
+    except typer.Exit as exc:
+        return exc.exit_code
+    except ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except (typer.Abort, KeyboardInterrupt):
+        err_console.print("aborted")
+        return 130
+    return result if isinstance(result, int) else 0
+
+
+def run() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    run()

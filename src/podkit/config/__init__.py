@@ -1,0 +1,1 @@
+"""podkit.toml -> a typed, validated Deployment."""

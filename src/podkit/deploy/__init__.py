@@ -1,0 +1,1 @@
+"""Deploys: desired state, preflight, plan, execute, verify, record."""

@@ -1,0 +1,1 @@
+"""The worker that runs in the GPU container under the runpod SDK."""

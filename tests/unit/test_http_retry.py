@@ -1,0 +1,64 @@
+"""The shared retry policy, driven through httpx's MockTransport (no network)."""
+
+from __future__ import annotations
+
+import random
+
+import httpx
+import pytest
+
+from podkit._http import HttpClient, RetryPolicy, retry_after_seconds
+from podkit.errors import TransportError
+
+
+def _client(handler: httpx.MockTransport, sleeps: list[float]) -> HttpClient:
+    return HttpClient(
+        "http://127.0.0.1:9",
+        transport=handler,
+        sleep=sleeps.append,
+        clock=lambda: 1_000.0,
+        rng=random.Random(7),
+        retry=RetryPolicy(attempts=4, base_delay=0.1, max_delay=5.0),
+    )
+
+
+def test_429_honours_retry_after_then_succeeds() -> None:
+    answers = iter([httpx.Response(429, headers={"Retry-After": "3"}), httpx.Response(200)])
+    sleeps: list[float] = []
+    client = _client(httpx.MockTransport(lambda request: next(answers)), sleeps)
+    assert client.request("POST", "/x").status_code == 200
+    assert sleeps == [3.0]
+    assert client.stats.requests == 2
+    assert client.stats.writes == 2
+
+
+def test_post_is_not_retried_on_5xx_but_get_is() -> None:
+    calls: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request.method)
+        return httpx.Response(503)
+
+    client = _client(httpx.MockTransport(handler), [])
+    assert client.request("POST", "/x").status_code == 503
+    assert calls == ["POST"]
+    assert client.request("GET", "/x").status_code == 503
+    assert calls == ["POST", "GET", "GET", "GET", "GET"]
+
+
+def test_connection_refused_becomes_transport_error_naming_the_url() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("refused", request=request)
+
+    sleeps: list[float] = []
+    client = _client(httpx.MockTransport(handler), sleeps)
+    with pytest.raises(TransportError, match=r"GET http://127.0.0.1:9/v2/x failed"):
+        client.request("GET", "/v2/x")
+    assert len(sleeps) == 3
+    assert all(0 <= s <= 5.0 for s in sleeps)
+
+
+def test_retry_after_parses_http_dates() -> None:
+    assert retry_after_seconds("Thu, 01 Jan 1970 00:16:50 GMT", now=1_000.0) == 10.0
+    assert retry_after_seconds("soon", now=0.0) is None
+    assert retry_after_seconds(None, now=0.0) is None
