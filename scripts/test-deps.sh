@@ -2,8 +2,14 @@
 # Installs the system packages the tests need (Debian, as root) when they are missing.
 # Python-side parts (storage emulators, linters) come from the venv's own extras.
 set -euo pipefail
+# System packages the tests and benchmarks need; one per line, add yours.
+wanted=(
+  nginx    # model sync: HTTPS, Hugging Face-style mirror, per-connection throttling
+  aria2    # model sync: benchmark peer (make bench)
+  openssl  # model sync: self-signed certificate for the HTTPS origin
+)
 packages=()
-for pkg in "$@"; do
+for pkg in "${wanted[@]}" "$@"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || packages+=("$pkg")
 done
 if [ "${#packages[@]}" -gt 0 ]; then
