@@ -1,0 +1,319 @@
+"""`sync_models`: list every source, plan against the volume, preflight, run the pool, report.
+
+Stages: list (metadata requests only) -> plan (pure, against the state file and a stat of
+each destination path) -> preflight (path safety, disk space) -> transfer (one bounded pool
+for all entries) -> wait for files another worker holds -> record state -> report.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from podkit.config.models import ModelSource, SourceKind
+from podkit.errors import TransferError
+from podkit.worker.transfer import lease
+from podkit.worker.transfer._fetch import Fetcher
+from podkit.worker.transfer.gcs import GcsSource
+from podkit.worker.transfer.hf import HfSource
+from podkit.worker.transfer.https import HttpsSource
+from podkit.worker.transfer.jobs import FileJob, Outcome, SyncOptions
+from podkit.worker.transfer.journal import sweep_orphans
+from podkit.worker.transfer.owner import ACTIVE_RUNS, Owner
+from podkit.worker.transfer.plan import Action, LocalStat, Plan, make_plan
+from podkit.worker.transfer.progress import ProgressCallback, Tracker
+from podkit.worker.transfer.remote import Source, select
+from podkit.worker.transfer.runner import Runner
+from podkit.worker.transfer.s3 import S3Source
+from podkit.worker.transfer.state import Recorded, load_state, save_state
+
+PARTIAL_HINT = (
+    "re-run the sync (verified chunks are kept) or raise the endpoint's execution timeout"
+)
+
+
+@dataclass
+class EntryReport:
+    source: str
+    destination: str
+    files: int = 0
+    fetched: int = 0
+    skipped: int = 0
+    checked: int = 0
+    bytes_fetched: int = 0
+    resumed_bytes: int = 0
+    failed: dict[str, str] = field(default_factory=dict)
+    pending: list[str] = field(default_factory=list)
+
+
+@dataclass
+class SyncReport:
+    """The outcome: `ok`, `partial` (stopped by the deadline, resumable) or `failed`."""
+
+    status: str
+    entries: list[EntryReport]
+    seconds: float
+    data_requests: int
+    meta_requests: int
+    message: str
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def make_source(entry: ModelSource, env: Mapping[str, str]) -> Source:
+    parsed = entry.parsed
+    environment = dict(env)
+    if parsed.kind is SourceKind.GCS:
+        return GcsSource(parsed, environment)
+    if parsed.kind is SourceKind.S3:
+        return S3Source(parsed, environment)
+    if parsed.kind is SourceKind.HF:
+        return HfSource(parsed, environment)
+    return HttpsSource(parsed, environment, entry.sha256)
+
+
+def destination_dir(volume_dir: Path, entry: ModelSource) -> Path:
+    """The entry's destination inside `volume_dir` (the local stand-in for /runpod-volume)."""
+    root = volume_dir.resolve()
+    target = (root / entry.relative_destination).resolve()
+    if target != root and root not in target.parents:
+        raise TransferError(
+            f"{entry.label}: destination {entry.destination!r} resolves outside the volume",
+            hint="remove the symlink on the volume or choose another destination",
+        )
+    return target
+
+
+def plan_entry(
+    entry: ModelSource, source: Source, dest: Path, fetcher: Fetcher
+) -> tuple[Plan, dict[str, Recorded]]:
+    """List the source, apply the globs, and compare with the state file and the files."""
+    remote = select(source.list_files(fetcher), entry.include, entry.exclude)
+    recorded = load_state(dest)
+    local: dict[str, LocalStat | None] = {}
+    for item in remote:
+        try:
+            stat = (dest / item.path).stat()
+            local[item.path] = (stat.st_size, stat.st_mtime_ns)
+        except (FileNotFoundError, NotADirectoryError):
+            local[item.path] = None
+    return make_plan(remote, recorded, local), recorded
+
+
+def preflight_space(dest: Path, needed: int, margin: int, label: str) -> None:
+    """Fail before any download if the volume cannot hold what is missing."""
+    probe = dest
+    while not probe.exists():
+        probe = probe.parent
+    free = shutil.disk_usage(probe).free
+    if needed + margin > free:
+        raise TransferError(
+            f"{label}: {_size(needed)} to download but only {_size(free)} free on {probe}",
+            hint="free space, make the network volume larger, or narrow the include globs",
+        )
+
+
+def _size(count: int) -> str:
+    value = float(count)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.1f} {unit}" if unit != "B" else f"{count} B"
+        value /= 1024
+    return f"{value:.1f} TiB"
+
+
+class _StateBook:
+    """Collects verified files per entry and flushes them to the state files, at most every
+    `interval` seconds and at the end."""
+
+    def __init__(self, dests: list[Path], labels: list[str], interval: float = 2.0) -> None:
+        self._dests, self._labels = dests, labels
+        self._pending: list[dict[str, Recorded]] = [{} for _ in dests]
+        self._lock = threading.Lock()
+        self._last = time.monotonic()
+        self._interval = interval
+
+    def record(self, job: FileJob, record: Recorded) -> None:
+        with self._lock:
+            self._pending[job.entry][job.remote.path] = record
+            due = time.monotonic() - self._last >= self._interval
+        if due:
+            self.flush()
+
+    def flush(self) -> None:
+        with self._lock:
+            batches, self._pending = self._pending, [{} for _ in self._dests]
+            self._last = time.monotonic()
+            for index, batch in enumerate(batches):
+                save_state(self._dests[index], self._labels[index], batch)
+
+
+def sync_models(
+    entries: list[ModelSource],
+    volume_dir: Path,
+    *,
+    options: SyncOptions | None = None,
+    progress: ProgressCallback | None = None,
+    env: Mapping[str, str] | None = None,
+) -> SyncReport:
+    """Make `volume_dir` hold every entry's files, verified; see the module docstring."""
+    options = options or SyncOptions()
+    environment = dict(os.environ if env is None else env)
+    started = time.monotonic()
+    fetcher = Fetcher(options.connections, stall_timeout=options.stall_timeout)
+    run_id = uuid.uuid4().hex
+    ACTIVE_RUNS.add(run_id)
+    try:
+        return _sync(entries, volume_dir, options, progress, environment, fetcher, run_id, started)
+    finally:
+        ACTIVE_RUNS.discard(run_id)
+        fetcher.close()
+
+
+def _sync(
+    entries: list[ModelSource],
+    volume_dir: Path,
+    options: SyncOptions,
+    progress: ProgressCallback | None,
+    env: dict[str, str],
+    fetcher: Fetcher,
+    run_id: str,
+    started: float,
+) -> SyncReport:
+    tracker = Tracker(progress)
+    tracker.emit(force=True)
+    dests = [destination_dir(volume_dir, entry) for entry in entries]
+    reports = [EntryReport(entry.source, entry.destination) for entry in entries]
+    jobs: list[FileJob] = []
+    for index, entry in enumerate(entries):
+        source = make_source(entry, env)
+        plan, _ = plan_entry(entry, source, dests[index], fetcher)
+        reports[index].files = len(plan.steps)
+        reports[index].skipped = len(plan.of(Action.SKIP))
+        for step in plan.steps:
+            if step.action is Action.SKIP:
+                continue
+            final = dests[index] / step.remote.path
+            jobs.append(
+                FileJob(index, source, step.remote, final, check_first=step.action is Action.CHECK)
+            )
+        preflight_space(
+            dests[index],
+            sum(s.remote.size for s in plan.of(Action.FETCH)),
+            options.space_margin,
+            entry.label,
+        )
+    for directory in {job.final.parent for job in jobs}:
+        sweep_orphans(directory, stale_after=options.stale_after)
+    book = _StateBook(dests, [entry.source for entry in entries])
+    owner = Owner.me(run_id)
+    tracker.begin(sum(job.remote.size for job in jobs), len(jobs))
+    _run(jobs, options, fetcher, tracker, owner, book)
+    if options.fsync and jobs:
+        os.sync()
+    book.flush()
+    tracker.finish()
+    return _report(jobs, reports, fetcher, started)
+
+
+def _run(
+    jobs: list[FileJob],
+    options: SyncOptions,
+    fetcher: Fetcher,
+    tracker: Tracker,
+    owner: Owner,
+    book: _StateBook,
+) -> None:
+    runner = Runner(options, fetcher, tracker, owner, book.record)
+    stop = threading.Event()
+    beat = threading.Thread(target=_heartbeat, args=(runner, stop), daemon=True)
+    beat.start()
+    try:
+        # Large files first: their ranges keep every connection busy while small files fill in.
+        for job in sorted(jobs, key=lambda j: -j.remote.size):
+            runner.start(job)
+        runner.wait()
+        while runner.waiting:
+            waiting, runner.waiting = runner.waiting, []
+            _await_leases(waiting, options)
+            for job in waiting:
+                if job.outcome == Outcome.WAITING:
+                    job.outcome = Outcome.RUNNING
+                    job.check_first = job.final.exists()
+                    runner.start(job)
+            runner.wait()
+    finally:
+        stop.set()
+        runner.close()
+
+
+def _heartbeat(runner: Runner, stop: threading.Event) -> None:
+    while not stop.wait(5.0):
+        runner.heartbeat()
+
+
+def _await_leases(jobs: list[FileJob], options: SyncOptions) -> None:
+    """Wait until other workers release the files they hold (or go silent), or the deadline."""
+    while True:
+        held = [
+            job
+            for job in jobs
+            if lease.held_by_live_owner(
+                lease.lease_path(job.final), stale_after=options.stale_after
+            )
+        ]
+        if not held:
+            return
+        if options.deadline is not None and options.clock() >= options.deadline:
+            for job in held:
+                job.outcome = Outcome.DEFERRED
+                job.error = "another worker is still downloading it"
+            return
+        options.sleep(0.2)
+
+
+def _report(
+    jobs: list[FileJob], reports: list[EntryReport], fetcher: Fetcher, started: float
+) -> SyncReport:
+    for job in jobs:
+        entry = reports[job.entry]
+        entry.bytes_fetched += job.bytes_fetched
+        entry.resumed_bytes += job.resumed_bytes
+        if job.outcome == Outcome.DONE:
+            if job.bytes_fetched or job.resumed_bytes or not job.check_first:
+                entry.fetched += 1
+            else:
+                entry.checked += 1
+        elif job.outcome == Outcome.FAILED:
+            entry.failed[job.remote.path] = job.error
+        else:
+            entry.pending.append(job.remote.path)
+    failed = sum(len(r.failed) for r in reports)
+    pending = sum(len(r.pending) for r in reports)
+    if failed:
+        status = "failed"
+        first = next((f"{r.source}: {p}: {e}" for r in reports for p, e in r.failed.items()), "")
+        message = f"{failed} file(s) failed; first: {first}"
+    elif pending:
+        status = "partial"
+        message = f"partial: {pending} file(s) not finished; {PARTIAL_HINT}"
+    else:
+        status = "ok"
+        total = sum(r.files for r in reports)
+        fetched = sum(r.fetched for r in reports)
+        message = f"{total} file(s) in place, {fetched} fetched"
+    return SyncReport(
+        status,
+        reports,
+        round(time.monotonic() - started, 3),
+        fetcher.data_requests,
+        fetcher.meta_requests,
+        message,
+    )

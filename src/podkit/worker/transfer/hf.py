@@ -1,0 +1,96 @@
+"""Hugging Face repositories: resolve the revision to a commit, list its tree, fetch by commit.
+
+URLs name the commit sha, so a moving branch cannot mix versions within one sync. LFS files
+are verified by sha256, the rest by their git blob sha1. HF_ENDPOINT points at a mirror;
+HF_TOKEN (or HUGGING_FACE_HUB_TOKEN) is sent as a bearer token.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import quote
+
+from podkit.config.models import ParsedSource
+from podkit.errors import TransferError
+from podkit.worker.transfer._fetch import Fetcher, FetchError, raise_for_status
+from podkit.worker.transfer.credentials import hf_token
+from podkit.worker.transfer.remote import RemoteFile, safe_relative
+from podkit.worker.transfer.verify import Expected
+
+DEFAULT_ENDPOINT = "https://huggingface.co"
+_NEXT = re.compile(r'<([^>]+)>;\s*rel="next"')
+
+
+class HfSource:
+    """`hf://org/repo@revision`."""
+
+    changed_statuses = frozenset({412})
+
+    def __init__(self, parsed: ParsedSource, env: dict[str, str]) -> None:
+        self.repo = parsed.repo
+        self.revision = parsed.revision
+        self.label = f"hf://{parsed.repo}@{parsed.revision}"
+        self.endpoint = (env.get("HF_ENDPOINT") or DEFAULT_ENDPOINT).rstrip("/")
+        self._token = hf_token(env)
+
+    def headers(self, url: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self._token}"} if self._token else {}
+
+    def list_files(self, fetcher: Fetcher) -> list[RemoteFile]:
+        commit = self._commit(fetcher)
+        files = []
+        for item in self._tree(fetcher, commit):
+            if item.get("type") != "file":
+                continue
+            files.append(self._remote(item, commit))
+        return files
+
+    def _commit(self, fetcher: Fetcher) -> str:
+        url = f"{self.endpoint}/api/models/{self.repo}/revision/{quote(self.revision, safe='')}"
+        try:
+            info = fetcher.json(url, self.headers(url))
+        except FetchError as exc:
+            hint = "check the repo id and revision"
+            if exc.status in (401, 403):
+                hint = "set HF_TOKEN for a gated or private repo"
+            raise TransferError(f"{self.label}: {exc}", hint=hint) from None
+        return str(info["sha"])
+
+    def _tree(self, fetcher: Fetcher, commit: str) -> list[dict[str, object]]:
+        url: str | None = f"{self.endpoint}/api/models/{self.repo}/tree/{commit}?recursive=true"
+        items: list[dict[str, object]] = []
+        while url:
+            with fetcher.open(url, self.headers(url), data=False) as response:
+                try:
+                    raise_for_status(response)
+                except FetchError as exc:
+                    raise TransferError(f"{self.label}: listing failed: {exc}") from None
+                body = b"".join(iter(response.read, b""))
+                link = response.header("Link") or ""
+            import json
+
+            items.extend(json.loads(body))
+            match = _NEXT.search(link)
+            url = match.group(1) if match else None
+        return items
+
+    def _remote(self, item: dict[str, object], commit: str) -> RemoteFile:
+        path = str(item["path"])
+        size = int(str(item["size"]))
+        lfs = item.get("lfs")
+        if isinstance(lfs, dict) and lfs.get("oid"):
+            expected = Expected(size=size, sha256=str(lfs["oid"]))
+            version = f"{commit}:{lfs['oid']}"
+        else:
+            expected = Expected(size=size, git_sha1=str(item.get("oid", "")))
+            version = f"{commit}:{item.get('oid', '')}"
+        return RemoteFile(
+            path=safe_relative(path, source=self.label),
+            url=f"{self.endpoint}/{self.repo}/resolve/{commit}/{quote(path)}",
+            size=size,
+            version=version,
+            expected=expected,
+        )
+
+    def refresh(self, fetcher: Fetcher, old: RemoteFile) -> RemoteFile | None:
+        return old  # commit-addressed: the content cannot change under the same URL

@@ -1,0 +1,63 @@
+"""A single file over HTTPS: size and ETag from a HEAD, `If-Match` pins the version.
+
+Integrity comes from the Content-Length and, when the entry declares it, a sha256.
+PODKIT_HTTPS_TOKEN, when set, is sent as a bearer token.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import unquote, urlsplit
+
+from podkit.config.models import ParsedSource
+from podkit.errors import TransferError
+from podkit.worker.transfer._fetch import Fetcher, FetchError, raise_for_status
+from podkit.worker.transfer.remote import RemoteFile, safe_relative
+from podkit.worker.transfer.verify import Expected
+
+
+class HttpsSource:
+    """`https://host/path/file`: one file, placed under its own name."""
+
+    changed_statuses = frozenset({412})
+
+    def __init__(self, parsed: ParsedSource, env: dict[str, str], sha256: str | None) -> None:
+        self.url = parsed.url
+        self.label = parsed.url
+        self.sha256 = sha256 or ""
+        self._token = env.get("PODKIT_HTTPS_TOKEN", "")
+
+    def headers(self, url: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self._token}"} if self._token else {}
+
+    def list_files(self, fetcher: Fetcher) -> list[RemoteFile]:
+        try:
+            response = fetcher.head(self.url, self.headers(self.url))
+            raise_for_status(response)
+        except FetchError as exc:
+            raise TransferError(
+                f"{self.label}: HEAD failed: {exc}", hint="check the URL and that it is reachable"
+            ) from None
+        length = response.header("Content-Length")
+        if length is None:
+            raise TransferError(
+                f"{self.label}: the server sends no Content-Length",
+                hint="serve the file with a known length (a static file server does)",
+            )
+        etag = response.header("ETag") or ""
+        name = unquote(urlsplit(self.url).path.rsplit("/", 1)[-1])
+        size = int(length)
+        strong = etag and not etag.startswith("W/")
+        version = etag or f"lm:{response.header('Last-Modified') or ''}"
+        return [
+            RemoteFile(
+                path=safe_relative(name, source=self.label),
+                url=self.url,
+                size=size,
+                version=f"{version}:{self.sha256}",
+                expected=Expected(size=size, sha256=self.sha256),
+                pin_headers=(("If-Match", etag),) if strong else (),
+            )
+        ]
+
+    def refresh(self, fetcher: Fetcher, old: RemoteFile) -> RemoteFile | None:
+        return self.list_files(fetcher)[0]

@@ -1,0 +1,86 @@
+"""One file being placed: its chunks, epoch (bumped on restart), outcome; and the options."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from podkit._http import RetryPolicy
+from podkit.worker.transfer.journal import Journal
+from podkit.worker.transfer.remote import RemoteFile, Source
+
+MiB = 1024 * 1024
+SYNC_RETRY = RetryPolicy(attempts=8, base_delay=0.25, max_delay=10.0)
+
+
+@dataclass(frozen=True)
+class SyncOptions:
+    """Tuning and seams. `deadline` is a `clock()` value after which no new work starts and
+    running chunks stop; verified chunks stay for the next run."""
+
+    connections: int = 16
+    chunk_size: int = 16 * MiB
+    range_threshold: int = 32 * MiB  # larger files are fetched as parallel byte ranges
+    retry: RetryPolicy = field(default_factory=lambda: SYNC_RETRY)
+    stall_timeout: float = 30.0
+    deadline: float | None = None
+    lock: bool = True
+    fsync: bool = True
+    stale_after: float = 60.0
+    space_margin: int = 64 * MiB
+    verify_attempts: int = 3
+    restart_limit: int = 3
+    clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
+
+
+class Outcome:
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    DEFERRED = "deferred"  # stopped by the deadline; resumable
+    WAITING = "waiting"  # another worker holds the lease
+
+
+@dataclass(eq=False)
+class FileJob:
+    """A file to fetch (or check) for one `[[models]]` entry."""
+
+    entry: int
+    source: Source
+    remote: RemoteFile
+    final: Path
+    check_first: bool = False
+    epoch: int = 0
+    outcome: str = Outcome.RUNNING
+    error: str = ""
+    journal: Journal | None = None
+    chunks: list[tuple[int, int]] = field(default_factory=list)
+    verify_failures: int = 0
+    restarts: int = 0
+    bytes_fetched: int = 0
+    resumed_bytes: int = 0
+    leased: bool = False
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def active(self, epoch: int) -> bool:
+        return self.epoch == epoch and self.outcome == Outcome.RUNNING
+
+    def ranged(self, threshold: int) -> bool:
+        return self.remote.size > threshold
+
+    def set_outcome(self, outcome: str, error: str = "") -> bool:
+        """Move out of RUNNING once; False if another thread already did."""
+        with self.lock:
+            if self.outcome != Outcome.RUNNING:
+                return False
+            self.outcome, self.error = outcome, error
+            return True
+
+
+def split_chunks(size: int, chunk_size: int) -> list[tuple[int, int]]:
+    """[start, end) byte ranges covering `size` bytes."""
+    return [(start, min(size, start + chunk_size)) for start in range(0, size, chunk_size)]

@@ -1,0 +1,150 @@
+"""Chunk journals: which fixed-size chunks of a temp file are written and their crc32c.
+
+A ranged download of `dir/name` writes `dir/.name.<tag>.incomplete` and records finished
+chunks in `dir/.name.<tag>.journal` (replaced atomically after each chunk). A later run
+adopts the journal of a dead owner by renaming it (only one claimant can win a rename),
+keeps its verified chunks and fetches the rest. Journals for another version are discarded.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from podkit.worker.transfer.owner import Owner, owner_alive, tag_alive
+
+TEMP_SUFFIX = ".incomplete"
+JOURNAL_SUFFIX = ".journal"
+
+
+def temp_name(final: Path, tag: str) -> Path:
+    return final.with_name(f".{final.name}.{tag}{TEMP_SUFFIX}")
+
+
+def journal_name(final: Path, tag: str) -> Path:
+    return final.with_name(f".{final.name}.{tag}{JOURNAL_SUFFIX}")
+
+
+@dataclass
+class Journal:
+    """The resumable state of one ranged download."""
+
+    path: Path
+    temp: Path
+    key: str
+    size: int
+    chunk_size: int
+    owner: Owner
+    done: dict[int, int] = field(default_factory=dict)  # chunk index -> crc32c
+
+    def save(self) -> None:
+        body = {
+            "key": self.key,
+            "size": self.size,
+            "chunk_size": self.chunk_size,
+            "temp": self.temp.name,
+            "owner": self.owner.as_dict(),
+            "done": {str(k): v for k, v in sorted(self.done.items())},
+        }
+        scratch = self.path.with_name(self.path.name + ".w")
+        scratch.write_text(json.dumps(body, separators=(",", ":")))
+        scratch.replace(self.path)
+
+    def remove(self) -> None:
+        for path in (self.path, self.temp):
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+
+    def touch(self) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            os.utime(self.path)
+
+
+def _read(path: Path) -> dict[str, object] | None:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def adopt_or_create(
+    final: Path, key: str, size: int, chunk_size: int, me: Owner, *, stale_after: float
+) -> Journal:
+    """Claim a dead owner's journal for the same version, or start a new one.
+
+    Journals of dead owners for other versions (and their temps) are deleted on the way.
+    """
+    tag = me.tag()
+    mine = Journal(journal_name(final, tag), temp_name(final, tag), key, size, chunk_size, me)
+    for candidate in sorted(final.parent.glob(f".{final.name}.*{JOURNAL_SUFFIX}")):
+        data = _read(candidate)
+        if data is None or not _dead(data, candidate, stale_after):
+            continue
+        old_temp = candidate.with_name(str(data.get("temp", "")))
+        if data.get("key") != key or data.get("chunk_size") != chunk_size:
+            _discard(candidate, old_temp)
+            continue
+        if _claim(candidate, old_temp, mine):
+            raw_done = data.get("done", {})
+            if isinstance(raw_done, dict):
+                mine.done = {int(k): int(v) for k, v in raw_done.items()}
+            mine.save()
+            return mine
+    return mine
+
+
+def _dead(data: dict[str, object], path: Path, stale_after: float) -> bool:
+    try:
+        owner = Owner.from_dict(data["owner"])  # type: ignore[arg-type]
+        mtime = path.stat().st_mtime
+    except (KeyError, TypeError, ValueError, OSError):
+        return False
+    return not owner_alive(owner, mtime, stale_after=stale_after)
+
+
+def _claim(journal: Path, temp: Path, mine: Journal) -> bool:
+    """Rename the old journal, then its temp, to our names; losing either race means no claim."""
+    try:
+        journal.rename(mine.path)
+    except FileNotFoundError:
+        return False
+    try:
+        temp.rename(mine.temp)
+    except FileNotFoundError:
+        with contextlib.suppress(FileNotFoundError):
+            mine.path.unlink()
+        return False
+    return True
+
+
+def _discard(journal: Path, temp: Path) -> None:
+    for path in (journal, temp):
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+
+
+def sweep_orphans(directory: Path, *, stale_after: float) -> int:
+    """Delete `.incomplete` temps of dead owners that have no journal (single-stream files)."""
+    removed = 0
+    if not directory.is_dir():
+        return 0
+    journals = {p.name for p in directory.glob(f".*{JOURNAL_SUFFIX}")}
+    for temp in directory.glob(f".*{TEMP_SUFFIX}"):
+        stem = temp.name[: -len(TEMP_SUFFIX)]
+        if stem + JOURNAL_SUFFIX in journals:
+            continue
+        tag = stem.rsplit(".", 1)[-1]
+        try:
+            mtime = temp.stat().st_mtime
+        except FileNotFoundError:
+            continue
+        if not tag_alive(tag, mtime, stale_after=stale_after) and time.time() - mtime > 1:
+            with contextlib.suppress(FileNotFoundError):
+                temp.unlink()
+                removed += 1
+    return removed

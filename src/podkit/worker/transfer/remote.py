@@ -1,0 +1,81 @@
+"""What a source lists (one `RemoteFile` per object) and the `Source` protocol of each store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
+from typing import Protocol
+
+from podkit.errors import TransferError
+from podkit.worker.transfer._fetch import Fetcher
+from podkit.worker.transfer.verify import Expected
+
+
+@dataclass(frozen=True)
+class RemoteFile:
+    """One object to place at `path` (relative to the destination directory)."""
+
+    path: str
+    url: str
+    size: int
+    version: str  # identity of this content: generation, ETag, commit sha + oid
+    expected: Expected
+    pin_headers: tuple[tuple[str, str], ...] = field(default=())
+
+    @property
+    def key(self) -> str:
+        """What the state file records: a change of size or version means a re-fetch."""
+        return f"{self.size}:{self.version}"
+
+
+class Source(Protocol):
+    """A store (GCS, S3, HTTPS, Hugging Face) that lists files and signs requests."""
+
+    label: str
+    changed_statuses: frozenset[int]
+
+    def list_files(self, fetcher: Fetcher) -> list[RemoteFile]:
+        """Every file of the source (filters not yet applied)."""
+        ...
+
+    def headers(self, url: str) -> dict[str, str]:
+        """Auth headers for a request to `url` (never logged)."""
+        ...
+
+    def refresh(self, fetcher: Fetcher, old: RemoteFile) -> RemoteFile | None:
+        """The current version of a file that changed mid-download; None if it is gone."""
+        ...
+
+
+def safe_relative(path: str, *, source: str) -> str:
+    """Reject object names that would escape the destination directory."""
+    parts = path.split("/")
+    if (
+        not path
+        or path.startswith("/")
+        or "\\" in path
+        or "\x00" in path
+        or any(part in ("", ".", "..") for part in parts)
+    ):
+        raise TransferError(
+            f"{source}: object name {path!r} is not a safe relative path",
+            hint="rename the object, or exclude it with an exclude glob in [[models]]",
+        )
+    if parts[-1].endswith(".incomplete") or parts[-1].startswith(".podkit"):
+        raise TransferError(
+            f"{source}: object name {path!r} collides with podkit's temporary files",
+            hint="exclude it with an exclude glob in [[models]]",
+        )
+    return path
+
+
+def select(files: list[RemoteFile], include: list[str], exclude: list[str]) -> list[RemoteFile]:
+    """Apply include/exclude globs (fnmatch on the relative path; `*` also matches '/')."""
+    chosen = []
+    for item in files:
+        if include and not any(fnmatchcase(item.path, glob) for glob in include):
+            continue
+        if any(fnmatchcase(item.path, glob) for glob in exclude):
+            continue
+        chosen.append(item)
+    return chosen

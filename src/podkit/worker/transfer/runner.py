@@ -1,0 +1,436 @@
+"""The bounded pool: every unit (a byte range of a large file, or a whole small file) runs on
+one of `connections` threads, so the connection budget is global across files and sources.
+
+Each file goes to a unique temp, is verified, then `os.replace`d into place; nothing partial
+is ever visible under a final name. Ranged files keep a chunk journal for resume.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from podkit._http import retry_after_seconds
+from podkit.worker.transfer import lease
+from podkit.worker.transfer._fetch import (
+    Fetcher,
+    FetchError,
+    RetryableFetchError,
+    raise_for_status,
+)
+from podkit.worker.transfer.jobs import FileJob, Outcome, SyncOptions, split_chunks
+from podkit.worker.transfer.journal import adopt_or_create, temp_name
+from podkit.worker.transfer.owner import Owner
+from podkit.worker.transfer.progress import Tracker
+from podkit.worker.transfer.state import Recorded, record_for
+from podkit.worker.transfer.verify import Crc32c, combine_chunks, readback_digests
+
+_RNG = random.Random()
+
+
+class SourceChanged(Exception):
+    """The pinned version is gone (404 on a generation, 412 on If-Match)."""
+
+
+class DeadlineReached(Exception):
+    """The sync must stop now to finish before the execution timeout."""
+
+
+class ChecksumMismatch(RetryableFetchError):
+    """A whole-file download did not match its checksum (corruption on the way)."""
+
+
+class Runner:
+    """Runs FileJobs to completion under one connection budget."""
+
+    def __init__(
+        self,
+        options: SyncOptions,
+        fetcher: Fetcher,
+        tracker: Tracker,
+        owner: Owner,
+        record: Callable[[FileJob, Recorded], None],
+    ) -> None:
+        self.options = options
+        self.fetcher = fetcher
+        self.tracker = tracker
+        self.owner = owner
+        self._record = record
+        self._pool = ThreadPoolExecutor(max(1, options.connections), "podkit-sync")
+        self._pending = 0
+        self._cond = threading.Condition()
+        self.waiting: list[FileJob] = []
+        self.active: set[FileJob] = set()
+
+    # -- scheduling -------------------------------------------------------------------
+
+    def submit(self, fn: Callable[..., None], *args: object) -> None:
+        with self._cond:
+            self._pending += 1
+        self._pool.submit(self._guard, fn, *args)
+
+    def _guard(self, fn: Callable[..., None], *args: object) -> None:
+        try:
+            fn(*args)
+        except Exception as exc:  # a bug must not hang the pool; the job reports it
+            job = args[0]
+            if isinstance(job, FileJob):
+                job.set_outcome(Outcome.FAILED, f"internal error: {type(exc).__name__}: {exc}")
+        finally:
+            with self._cond:
+                self._pending -= 1
+                self._cond.notify_all()
+
+    def wait(self) -> None:
+        with self._cond:
+            while self._pending:
+                self._cond.wait(timeout=1.0)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+
+    def start(self, job: FileJob) -> None:
+        """Queue a job: a check of the local file, or a fetch (ranged or whole)."""
+        if job.check_first:
+            self.submit(self._check_unit, job, job.epoch)
+        elif job.ranged(self.options.range_threshold):
+            self._start_ranged(job)
+        else:
+            self.submit(self._whole_unit, job, job.epoch)
+
+    def _past_deadline(self) -> bool:
+        deadline = self.options.deadline
+        return deadline is not None and self.options.clock() >= deadline
+
+    # -- ranged files -------------------------------------------------------------------
+
+    def _start_ranged(self, job: FileJob) -> None:
+        options = self.options
+        job.final.parent.mkdir(parents=True, exist_ok=True)
+        if options.lock and not job.leased:
+            if not lease.acquire(job.final, self.owner, stale_after=options.stale_after):
+                job.outcome = Outcome.WAITING
+                self.waiting.append(job)
+                return
+            job.leased = True
+        journal = adopt_or_create(
+            job.final, job.remote.key, job.remote.size, options.chunk_size, self.owner,
+            stale_after=options.stale_after,
+        )  # fmt: skip
+        job.journal = journal
+        job.chunks = split_chunks(job.remote.size, options.chunk_size)
+        if not journal.done:
+            with journal.temp.open("wb") as handle:
+                handle.truncate(job.remote.size)
+            journal.save()
+        resumed = sum(
+            job.chunks[i][1] - job.chunks[i][0] for i in journal.done if i < len(job.chunks)
+        )
+        job.resumed_bytes += resumed
+        self.tracker.add(resumed)
+        self.active.add(job)
+        missing = [i for i in range(len(job.chunks)) if i not in journal.done]
+        if not missing:
+            self.submit(self._finalize_ranged, job, job.epoch)
+        for index in missing:
+            self.submit(self._chunk_unit, job, job.epoch, index)
+
+    def _chunk_unit(self, job: FileJob, epoch: int, index: int) -> None:
+        if not job.active(epoch):
+            return
+        start, end = job.chunks[index]
+        crc = self._attempts(job, epoch, lambda: self._get_range(job, start, end))
+        if crc is None:
+            return
+        journal = job.journal
+        assert journal is not None
+        with job.lock:
+            if not job.active(epoch):
+                return
+            journal.done[index] = crc
+            journal.save()
+            complete = len(journal.done) == len(job.chunks)
+        if complete:
+            self._finalize_ranged(job, epoch)
+
+    def _get_range(self, job: FileJob, start: int, end: int) -> int:
+        remote, journal = job.remote, job.journal
+        assert journal is not None
+        headers = {**job.source.headers(remote.url), **dict(remote.pin_headers)}
+        headers["Range"] = f"bytes={start}-{end - 1}"
+        with self.fetcher.open(remote.url, headers) as response:
+            self._check_changed(job, response.status)
+            if response.status == 206:
+                span = (response.header("Content-Range") or "").split("/")[0]
+                if span.strip() != f"bytes {start}-{end - 1}":
+                    raise RetryableFetchError(f"{remote.url}: unexpected Content-Range {span!r}")
+                skip = 0
+            else:
+                raise_for_status(response, expected=(200,))
+                skip = start  # the server ignored Range: read past the bytes before ours
+            return self._stream(job, response.read, journal.temp, start, end - start, skip)
+
+    def _stream(
+        self,
+        job: FileJob,
+        read: Callable[[int], bytes],
+        temp: Path,
+        offset: int,
+        length: int,
+        skip: int = 0,
+    ) -> int:
+        """Write `length` body bytes (after discarding `skip`) at `offset`; return their crc32c."""
+        crc = Crc32c()
+        written = 0
+        fd = os.open(temp, os.O_WRONLY)
+        try:
+            while written < length:
+                block = read(1024 * 1024)
+                if not block:
+                    break
+                if skip:
+                    cut = min(skip, len(block))
+                    block, skip = block[cut:], skip - cut
+                block = block[: length - written]
+                if not block:
+                    continue
+                os.pwrite(fd, block, offset + written)
+                crc.update(block)
+                written += len(block)
+                self.tracker.add(len(block), job.remote.path)
+                if self._past_deadline():
+                    raise DeadlineReached
+        except BaseException:
+            self.tracker.add(-written)
+            raise
+        finally:
+            os.close(fd)
+        if written != length:
+            self.tracker.add(-written)
+            raise RetryableFetchError(
+                f"{job.remote.url}: body ended after {written} of {length} bytes"
+            )
+        job.bytes_fetched += written
+        return crc.value
+
+    def _finalize_ranged(self, job: FileJob, epoch: int) -> None:
+        journal = job.journal
+        if journal is None or not job.active(epoch):
+            return
+        expected = job.remote.expected
+        crcs = [(journal.done[i], end - start) for i, (start, end) in enumerate(job.chunks)]
+        digests = {"crc32c": f"{combine_chunks(crcs):08x}"}
+        if expected.needs_readback():
+            digests.update(readback_digests(journal.temp, expected))
+        size = journal.temp.stat().st_size
+        wrong = expected.mismatches(digests) + (["size"] if size != expected.size else [])
+        if wrong:
+            self._verify_failed(job, epoch, wrong)
+            return
+        self._place(job, journal.temp)
+        journal.remove()
+        self._finish(job)
+
+    def _verify_failed(self, job: FileJob, epoch: int, wrong: list[str]) -> None:
+        job.verify_failures += 1
+        if job.verify_failures >= self.options.verify_attempts:
+            self._discard(job)
+            job.set_outcome(
+                Outcome.FAILED,
+                f"{', '.join(wrong)} mismatch after {job.verify_failures} downloads",
+            )
+            return
+        self._restart(job, epoch, refresh=False)
+
+    # -- whole files --------------------------------------------------------------------
+
+    def _whole_unit(self, job: FileJob, epoch: int) -> None:
+        if not job.active(epoch):
+            return
+        job.final.parent.mkdir(parents=True, exist_ok=True)
+        temp = temp_name(job.final, self.owner.tag())
+        try:
+            ok = self._attempts(job, epoch, lambda: self._get_whole(job, temp))
+            if ok is None:
+                return
+            self._place(job, temp)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                temp.unlink()
+        self._finish(job)
+
+    def _get_whole(self, job: FileJob, temp: Path) -> int:
+        remote = job.remote
+        headers = {**job.source.headers(remote.url), **dict(remote.pin_headers)}
+        hashers = remote.expected.streaming_hashers()
+        crc = Crc32c()
+        with self.fetcher.open(remote.url, headers) as response:
+            self._check_changed(job, response.status)
+            raise_for_status(response, expected=(200,))
+            written = 0
+            with temp.open("wb") as handle:
+                while block := response.read(1024 * 1024):
+                    handle.write(block)
+                    crc.update(block)
+                    for hasher in hashers.values():
+                        hasher.update(block)
+                    written += len(block)
+                    self.tracker.add(len(block), remote.path)
+                    if self._past_deadline():
+                        self.tracker.add(-written)
+                        raise DeadlineReached
+        digests = {name: h.hexdigest() for name, h in hashers.items()}
+        digests["crc32c"] = crc.hexdigest()
+        wrong = remote.expected.mismatches(digests)
+        if written != remote.size:
+            wrong.append("size")
+        if wrong:
+            self.tracker.add(-written)
+            raise ChecksumMismatch(f"{remote.url}: {', '.join(wrong)} mismatch")
+        job.bytes_fetched += written
+        return written
+
+    # -- checks of present files --------------------------------------------------------
+
+    def _check_unit(self, job: FileJob, epoch: int) -> None:
+        expected = job.remote.expected
+        try:
+            digests = readback_digests(job.final, expected)
+            if expected.crc32c:
+                crc = Crc32c()
+                with job.final.open("rb") as handle:
+                    while block := handle.read(8 * 1024 * 1024):
+                        crc.update(block)
+                digests["crc32c"] = crc.hexdigest()
+        except OSError:
+            digests = {}
+        if digests and not expected.mismatches(digests):
+            self._record(job, record_for(job.final, job.remote.key))
+            self.tracker.add(job.remote.size)
+            job.set_outcome(Outcome.DONE)
+            self.tracker.file_done(job.remote.path)
+            return
+        job.check_first = False
+        self.start(job)
+
+    # -- shared steps -------------------------------------------------------------------
+
+    def _attempts(self, job: FileJob, epoch: int, fn: Callable[[], int]) -> int | None:
+        """Run `fn` with retries; None when the job stopped (failed, deferred, restarted)."""
+        policy = self.options.retry
+        for attempt in range(1, policy.attempts + 1):
+            if not job.active(epoch):
+                return None
+            if self._past_deadline():
+                self._defer(job)
+                return None
+            try:
+                return fn()
+            except SourceChanged:
+                self._restart(job, epoch, refresh=True)
+                return None
+            except DeadlineReached:
+                self._defer(job)
+                return None
+            except ChecksumMismatch as exc:
+                job.verify_failures += 1
+                if job.verify_failures >= self.options.verify_attempts:
+                    self._fail(job, f"{exc} after {job.verify_failures} downloads")
+                    return None
+            except RetryableFetchError as exc:
+                if attempt == policy.attempts:
+                    self._fail(job, f"{exc} (after {attempt} attempts)")
+                    return None
+                self._backoff(policy.backoff(attempt, _RNG), exc.retry_after)
+            except FetchError as exc:
+                self._fail(job, str(exc))
+                return None
+            except OSError as exc:
+                if job.active(epoch):  # otherwise a restart removed the temp under us
+                    self._fail(job, f"writing under {job.final.parent}: {exc.strerror or exc}")
+                return None
+        return None
+
+    def _backoff(self, delay: float, retry_after: str | None) -> None:
+        hinted = retry_after_seconds(retry_after, 0.0) if retry_after else None
+        wait = min(hinted if hinted is not None else delay, self.options.retry.max_delay)
+        deadline = self.options.deadline
+        if deadline is not None:
+            wait = max(0.0, min(wait, deadline - self.options.clock()))
+        self.options.sleep(wait)
+
+    def _check_changed(self, job: FileJob, status: int) -> None:
+        if status in job.source.changed_statuses:
+            raise SourceChanged
+
+    def _restart(self, job: FileJob, epoch: int, *, refresh: bool) -> None:
+        with job.lock:
+            if not job.active(epoch):
+                return
+            job.epoch += 1
+            job.restarts += 1
+            if job.journal is not None:
+                job.journal.remove()
+                job.journal = None
+        if job.restarts > self.options.restart_limit + self.options.verify_attempts:
+            self._fail(job, f"restarted {job.restarts} times; the source keeps changing")
+            return
+        if refresh:
+            try:
+                fresh = job.source.refresh(self.fetcher, job.remote)
+            except Exception as exc:
+                self._fail(job, f"could not re-read the changed source: {exc}")
+                return
+            if fresh is None:
+                self._fail(job, "the object disappeared from the source during the sync")
+                return
+            job.remote = fresh
+        self.start(job)
+
+    def _defer(self, job: FileJob) -> None:
+        job.set_outcome(Outcome.DEFERRED, "stopped before the deadline; verified chunks kept")
+
+    def _fail(self, job: FileJob, message: str) -> None:
+        job.set_outcome(Outcome.FAILED, message)
+        self._discard(job)
+
+    def _discard(self, job: FileJob) -> None:
+        if job.journal is not None:
+            job.journal.remove()
+        self._release(job)
+
+    def _release(self, job: FileJob) -> None:
+        if job.leased:
+            lease.release(job.final, self.owner)
+            job.leased = False
+        self.active.discard(job)
+
+    def _place(self, job: FileJob, temp: Path) -> None:
+        # Large files are flushed one by one; small ones by one sync() before the state is saved.
+        if self.options.fsync and job.ranged(self.options.range_threshold):
+            fd = os.open(temp, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        temp.replace(job.final)
+
+    def _finish(self, job: FileJob) -> None:
+        if not job.set_outcome(Outcome.DONE):
+            return
+        self._record(job, record_for(job.final, job.remote.key))
+        self._release(job)
+        self.tracker.file_done(job.remote.path)
+
+    def heartbeat(self) -> None:
+        """Refresh the mtimes of our journals and leases so other hosts see us alive."""
+        for job in list(self.active):
+            if job.journal is not None:
+                job.journal.touch()
+            if job.leased:
+                lease.touch(job.final)
