@@ -12,7 +12,7 @@ import datetime as dt
 import hashlib
 import hmac
 import xml.etree.ElementTree as ET
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import quote, urlsplit
 
 from podkit.config.models import ParsedSource
 from podkit.errors import TransferError
@@ -22,7 +22,7 @@ from podkit.worker.transfer.remote import RemoteFile, safe_relative
 from podkit.worker.transfer.verify import Expected
 
 _NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
-UNSIGNED = "UNSIGNED-PAYLOAD"
+EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
 
 class S3Source:
@@ -69,7 +69,7 @@ class S3Source:
             query = {"list-type": "2", "prefix": prefix, "max-keys": "1000"}
             if token:
                 query["continuation-token"] = token
-            url = f"{self.base}/?{urlencode(sorted(query.items()), quote_via=quote)}"
+            url = f"{self.base}/?{_aws_query(query)}"
             try:
                 root = ET.fromstring(fetcher.text(url, self.headers(url)))
             except FetchError as exc:
@@ -135,19 +135,19 @@ def sigv4_headers(
     method: str = "GET",
     now: dt.datetime | None = None,
 ) -> dict[str, str]:
-    """AWS Signature Version 4 headers for a GET/HEAD without a body (UNSIGNED-PAYLOAD)."""
+    """AWS Signature Version 4 headers for a GET/HEAD (no body: the empty-payload hash)."""
     moment = now or dt.datetime.now(dt.UTC)
     stamp, day = moment.strftime("%Y%m%dT%H%M%SZ"), moment.strftime("%Y%m%d")
     parts = urlsplit(url)
     host = parts.netloc
     query = "&".join(sorted(_canonical_pairs(parts.query)))
-    headers = {"host": host, "x-amz-content-sha256": UNSIGNED, "x-amz-date": stamp}
+    headers = {"host": host, "x-amz-content-sha256": EMPTY_SHA256, "x-amz-date": stamp}
     if keys.session_token:
         headers["x-amz-security-token"] = keys.session_token
     signed = ";".join(sorted(headers))
     canonical_headers = "".join(f"{k}:{headers[k]}\n" for k in sorted(headers))
     scope = f"{day}/{region}/s3/aws4_request"
-    request = "\n".join([method, parts.path or "/", query, canonical_headers, signed, UNSIGNED])
+    request = "\n".join([method, parts.path or "/", query, canonical_headers, signed, EMPTY_SHA256])
     to_sign = "\n".join(
         ["AWS4-HMAC-SHA256", stamp, scope, hashlib.sha256(request.encode()).hexdigest()]
     )
@@ -159,6 +159,13 @@ def sigv4_headers(
         f"SignedHeaders={signed}, Signature={signature}"
     )
     return result
+
+
+def _aws_query(query: dict[str, str]) -> str:
+    """A query in SigV4 canonical form: sorted, everything but unreserved characters encoded."""
+    return "&".join(
+        f"{quote(k, safe='-_.~')}={quote(v, safe='-_.~')}" for k, v in sorted(query.items())
+    )
 
 
 def _canonical_pairs(query: str) -> list[str]:
