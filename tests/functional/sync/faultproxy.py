@@ -23,7 +23,8 @@ HOP_HEADERS = {"connection", "keep-alive", "transfer-encoding", "proxy-connectio
 class Fault:
     """One kind of misbehaviour, applied to the next `count` requests whose path contains `match`.
 
-    kind: "status" (answer `status` without forwarding), "reset" (RST after `after_bytes` of
+    kind: "delay" (wait `seconds`, then forward faithfully),
+    "status" (answer `status` without forwarding), "reset" (RST after `after_bytes` of
     body), "stall" (stop sending after `after_bytes` for `seconds`, then close), "ignore_range"
     (drop the Range header: a 200 with the whole body), "flip" (invert the body byte at
     `after_bytes`).
@@ -108,6 +109,8 @@ def _handler_for(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
 
         def _forward(self, *, head: bool) -> None:
             fault = proxy.take(self.path)
+            if fault is not None and fault.kind == "delay":
+                time.sleep(min(fault.seconds, 30.0))
             if fault is not None and fault.kind == "status":
                 self._answer_status(fault)
                 return

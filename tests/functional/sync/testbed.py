@@ -76,6 +76,7 @@ class NginxPorts:
     http: int
     throttled: int
     https: int
+    slow: int
 
 
 class Nginx:
@@ -96,7 +97,7 @@ class Nginx:
         self.www = root / "www"
         self.www.mkdir(parents=True, exist_ok=True)
         self.limit_rate = limit_rate
-        self.ports = NginxPorts(free_port(), free_port(), free_port())
+        self.ports = NginxPorts(free_port(), free_port(), free_port(), free_port())
         self.proc: subprocess.Popen[bytes] | None = None
         self.cert, self.key = make_cert(root)
 
@@ -107,6 +108,11 @@ class Nginx:
     @property
     def throttled_url(self) -> str:
         return f"http://127.0.0.1:{self.ports.throttled}"
+
+    @property
+    def slow_url(self) -> str:
+        """2 MiB/s per connection: slow enough to interrupt a download on purpose."""
+        return f"http://127.0.0.1:{self.ports.slow}"
 
     @property
     def https_url(self) -> str:
@@ -142,6 +148,7 @@ class Nginx:
             server {{
                 listen 127.0.0.1:{self.ports.throttled}; limit_rate {self.limit_rate}; {common}
             }}
+            server {{ listen 127.0.0.1:{self.ports.slow}; limit_rate 2m; {common} }}
             server {{
                 listen 127.0.0.1:{self.ports.https} ssl;
                 ssl_certificate {self.cert}; ssl_certificate_key {self.key};
@@ -158,7 +165,7 @@ class Nginx:
              "-e", str(self.root / "error.log")],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         )  # fmt: skip
-        for port in (self.ports.http, self.ports.throttled, self.ports.https):
+        for port in (self.ports.http, self.ports.throttled, self.ports.https, self.ports.slow):
             wait_for_port(port, self.proc)
         return self
 
@@ -167,6 +174,15 @@ class Nginx:
 
     def log_lines(self) -> list[str]:
         return self.access_log.read_text().splitlines() if self.access_log.exists() else []
+
+    def bytes_sent(self, port: int, path: str) -> int:
+        """Body bytes nginx sent for `path` on `port` (killed connections included)."""
+        total = 0
+        for line in self.log_lines():
+            fields = line.split(" ", 3)
+            if len(fields) == 4 and fields[0] == str(port) and f" {path} " in fields[3]:
+                total += int(fields[2])
+        return total
 
 
 def write_hf_repo(www: Path, repo: str, files: dict[str, bytes], *, revision: str = "main") -> str:

@@ -15,15 +15,21 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import ssl
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import urllib3
 from urllib3.exceptions import HTTPError as Urllib3Error
 from urllib3.util import Retry, Timeout
+
+from podkit._http import RetryPolicy, retry_after_seconds
+
+T = TypeVar("T")
 
 RETRYABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 READ_BLOCK = 1024 * 1024
@@ -78,7 +84,14 @@ def _ssl_context() -> ssl.SSLContext:
 class Fetcher:
     """A connection pool sized to the engine's global connection budget."""
 
-    def __init__(self, connections: int, *, stall_timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        connections: int,
+        *,
+        stall_timeout: float = 30.0,
+        retry: RetryPolicy = RetryPolicy(),
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self._pool = urllib3.PoolManager(
             num_pools=16,
             maxsize=max(1, connections),
@@ -89,6 +102,9 @@ class Fetcher:
         )
         self.data_requests = 0
         self.meta_requests = 0
+        self._retry = retry
+        self._sleep = sleep
+        self._rng = random.Random()
 
     def close(self) -> None:
         self._pool.clear()
@@ -125,17 +141,40 @@ class Fetcher:
         return json.loads(self.text(url, headers, method=method))
 
     def text(self, url: str, headers: Mapping[str, str], method: str = "GET") -> str:
-        with self.open(url, headers, data=False, method=method) as response:
-            raise_for_status(response)
-            chunks = []
-            while block := response.read():
-                chunks.append(block)
-        return b"".join(chunks).decode("utf-8")
+        """A metadata document (listing, revision), retried on 429/5xx/resets."""
+
+        def once() -> str:
+            with self.open(url, headers, data=False, method=method) as response:
+                raise_for_status(response)
+                body = b"".join(iter(response.read, b""))
+            return body.decode("utf-8")
+
+        return self.retrying(once)
 
     def head(self, url: str, headers: Mapping[str, str]) -> Response:
-        """A HEAD request; the returned response has no body."""
-        with self.open(url, headers, data=False, method="HEAD") as response:
-            return response
+        """A HEAD request (retried on 429/5xx/resets); the response has no body."""
+
+        def once() -> Response:
+            with self.open(url, headers, data=False, method="HEAD") as response:
+                if response.status in RETRYABLE_STATUSES:
+                    raise_for_status(response)
+                return response
+
+        return self.retrying(once)
+
+    def retrying(self, call: Callable[[], T]) -> T:
+        """Run a metadata request under the retry policy (backoff with jitter, Retry-After)."""
+        for attempt in range(1, self._retry.attempts + 1):
+            try:
+                return call()
+            except RetryableFetchError as exc:
+                if attempt == self._retry.attempts:
+                    raise
+                delay = retry_after_seconds(exc.retry_after, time.time())
+                if delay is None:
+                    delay = self._retry.backoff(attempt, self._rng)
+                self._sleep(min(delay, self._retry.max_delay))
+        raise AssertionError("unreachable")
 
 
 def _drained(raw: urllib3.BaseHTTPResponse) -> bool:

@@ -133,8 +133,10 @@ class _StateBook:
     """Collects verified files per entry and flushes them to the state files, at most every
     `interval` seconds and at the end."""
 
-    def __init__(self, dests: list[Path], labels: list[str], interval: float = 2.0) -> None:
-        self._dests, self._labels = dests, labels
+    def __init__(
+        self, dests: list[Path], labels: list[str], owner: Owner, interval: float = 2.0
+    ) -> None:
+        self._dests, self._labels, self._owner = dests, labels, owner
         self._pending: list[dict[str, Recorded]] = [{} for _ in dests]
         self._lock = threading.Lock()
         self._last = time.monotonic()
@@ -152,7 +154,7 @@ class _StateBook:
             batches, self._pending = self._pending, [{} for _ in self._dests]
             self._last = time.monotonic()
             for index, batch in enumerate(batches):
-                save_state(self._dests[index], self._labels[index], batch)
+                save_state(self._dests[index], self._labels[index], batch, self._owner.tag())
 
 
 def sync_models(
@@ -167,7 +169,12 @@ def sync_models(
     options = options or SyncOptions()
     environment = dict(os.environ if env is None else env)
     started = time.monotonic()
-    fetcher = Fetcher(options.connections, stall_timeout=options.stall_timeout)
+    fetcher = Fetcher(
+        options.connections,
+        stall_timeout=options.stall_timeout,
+        retry=options.retry,
+        sleep=options.sleep,
+    )
     run_id = uuid.uuid4().hex
     ACTIVE_RUNS.add(run_id)
     try:
@@ -187,7 +194,7 @@ def _sync(
     run_id: str,
     started: float,
 ) -> SyncReport:
-    tracker = Tracker(progress)
+    tracker = Tracker(progress, interval=options.progress_interval)
     tracker.emit(force=True)
     dests = [destination_dir(volume_dir, entry) for entry in entries]
     reports = [EntryReport(entry.source, entry.destination) for entry in entries]
@@ -212,8 +219,8 @@ def _sync(
         )
     for directory in {job.final.parent for job in jobs}:
         sweep_orphans(directory, stale_after=options.stale_after)
-    book = _StateBook(dests, [entry.source for entry in entries])
     owner = Owner.me(run_id)
+    book = _StateBook(dests, [entry.source for entry in entries], owner)
     tracker.begin(sum(job.remote.size for job in jobs), len(jobs))
     _run(jobs, options, fetcher, tracker, owner, book)
     if options.fsync and jobs:

@@ -7,6 +7,8 @@ HF_TOKEN (or HUGGING_FACE_HUB_TOKEN) is sent as a bearer token.
 
 from __future__ import annotations
 
+import functools
+import json
 import re
 from urllib.parse import quote
 
@@ -60,19 +62,20 @@ class HfSource:
         url: str | None = f"{self.endpoint}/api/models/{self.repo}/tree/{commit}?recursive=true"
         items: list[dict[str, object]] = []
         while url:
-            with fetcher.open(url, self.headers(url), data=False) as response:
-                try:
-                    raise_for_status(response)
-                except FetchError as exc:
-                    raise TransferError(f"{self.label}: listing failed: {exc}") from None
-                body = b"".join(iter(response.read, b""))
-                link = response.header("Link") or ""
-            import json
-
+            page = functools.partial(self._page, fetcher, url)
+            try:
+                body, link = fetcher.retrying(page)
+            except FetchError as exc:
+                raise TransferError(f"{self.label}: listing failed: {exc}") from None
             items.extend(json.loads(body))
             match = _NEXT.search(link)
             url = match.group(1) if match else None
         return items
+
+    def _page(self, fetcher: Fetcher, url: str) -> tuple[bytes, str]:
+        with fetcher.open(url, self.headers(url), data=False) as response:
+            raise_for_status(response)
+            return b"".join(iter(response.read, b"")), response.header("Link") or ""
 
     def _remote(self, item: dict[str, object], commit: str) -> RemoteFile:
         path = str(item["path"])

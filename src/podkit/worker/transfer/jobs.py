@@ -32,6 +32,7 @@ class SyncOptions:
     stale_after: float = 60.0
     space_margin: int = 64 * MiB
     verify_attempts: int = 3
+    progress_interval: float = 0.25
     restart_limit: int = 3
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from podkit.worker.transfer.owner import Owner, owner_alive, tag_alive
 
 TEMP_SUFFIX = ".incomplete"
 JOURNAL_SUFFIX = ".journal"
+SCRATCH_SUFFIX = ".w"
 
 
 def temp_name(final: Path, tag: str) -> Path:
@@ -50,7 +50,7 @@ class Journal:
             "owner": self.owner.as_dict(),
             "done": {str(k): v for k, v in sorted(self.done.items())},
         }
-        scratch = self.path.with_name(self.path.name + ".w")
+        scratch = self.path.with_name(self.path.name + SCRATCH_SUFFIX)
         scratch.write_text(json.dumps(body, separators=(",", ":")))
         scratch.replace(self.path)
 
@@ -134,16 +134,20 @@ def sweep_orphans(directory: Path, *, stale_after: float) -> int:
     if not directory.is_dir():
         return 0
     journals = {p.name for p in directory.glob(f".*{JOURNAL_SUFFIX}")}
-    for temp in directory.glob(f".*{TEMP_SUFFIX}"):
-        stem = temp.name[: -len(TEMP_SUFFIX)]
-        if stem + JOURNAL_SUFFIX in journals:
-            continue
+    scratch = list(directory.glob(f".*{JOURNAL_SUFFIX}{SCRATCH_SUFFIX}"))
+    for temp in [*directory.glob(f".*{TEMP_SUFFIX}"), *scratch]:
+        if temp.name.endswith(SCRATCH_SUFFIX):
+            stem = temp.name[: -len(JOURNAL_SUFFIX + SCRATCH_SUFFIX)]
+        else:
+            stem = temp.name[: -len(TEMP_SUFFIX)]
+            if stem + JOURNAL_SUFFIX in journals:
+                continue
         tag = stem.rsplit(".", 1)[-1]
         try:
             mtime = temp.stat().st_mtime
         except FileNotFoundError:
             continue
-        if not tag_alive(tag, mtime, stale_after=stale_after) and time.time() - mtime > 1:
+        if not tag_alive(tag, mtime, stale_after=stale_after):
             with contextlib.suppress(FileNotFoundError):
                 temp.unlink()
                 removed += 1

@@ -20,6 +20,7 @@ class Progress:
     rate: float
     eta_s: float | None
     current: str = ""
+    resumed_bytes: int = 0  # part of bytes_done kept from an earlier, interrupted run
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -29,7 +30,7 @@ ProgressCallback = Callable[[Progress], None]
 
 
 class Tracker:
-    """Thread-safe counters that call back at most every `interval` seconds."""
+    """Thread-safe counters that call back at most every `interval` seconds, one call at a time."""
 
     def __init__(
         self,
@@ -42,11 +43,13 @@ class Tracker:
         self._interval = interval
         self._clock = clock
         self._lock = threading.Lock()
+        self._emit_lock = threading.Lock()  # callbacks never run concurrently
         self._started = clock()
         self._last = 0.0
         self.phase = "plan"
         self.bytes_done = self.bytes_total = self.files_done = self.files_total = 0
         self._fresh_bytes = 0
+        self.resumed = 0
         self.current = ""
 
     def begin(self, bytes_total: int, files_total: int, already: int = 0) -> None:
@@ -65,6 +68,13 @@ class Tracker:
                 self.current = current
         self.emit()
 
+    def resume(self, count: int) -> None:
+        """Bytes already on the volume from an interrupted run (not fetched now)."""
+        with self._lock:
+            self.bytes_done += count
+            self.resumed += count
+        self.emit()
+
     def file_done(self, path: str) -> None:
         with self._lock:
             self.files_done += 1
@@ -79,7 +89,7 @@ class Tracker:
             eta = left / rate if rate > 0 else None
             return Progress(
                 self.phase, self.bytes_done, self.bytes_total, self.files_done,
-                self.files_total, rate, eta, self.current,
+                self.files_total, rate, eta, self.current, self.resumed,
             )  # fmt: skip
 
     def emit(self, *, force: bool = False) -> None:
@@ -90,7 +100,8 @@ class Tracker:
             if not force and now - self._last < self._interval:
                 return
             self._last = now
-        self._callback(self.snapshot())
+        with self._emit_lock:
+            self._callback(self.snapshot())
 
     def finish(self) -> None:
         with self._lock:

@@ -24,7 +24,7 @@ from podkit.worker.transfer._fetch import (
     raise_for_status,
 )
 from podkit.worker.transfer.jobs import FileJob, Outcome, SyncOptions, split_chunks
-from podkit.worker.transfer.journal import adopt_or_create, temp_name
+from podkit.worker.transfer.journal import Journal, adopt_or_create, temp_name
 from podkit.worker.transfer.owner import Owner
 from podkit.worker.transfer.progress import Tracker
 from podkit.worker.transfer.state import Recorded, record_for
@@ -132,7 +132,8 @@ class Runner:
             job.chunks[i][1] - job.chunks[i][0] for i in journal.done if i < len(job.chunks)
         )
         job.resumed_bytes += resumed
-        self.tracker.add(resumed)
+        if resumed:
+            self.tracker.resume(resumed)
         self.active.add(job)
         missing = [i for i in range(len(job.chunks)) if i not in journal.done]
         if not missing:
@@ -141,16 +142,16 @@ class Runner:
             self.submit(self._chunk_unit, job, job.epoch, index)
 
     def _chunk_unit(self, job: FileJob, epoch: int, index: int) -> None:
-        if not job.active(epoch):
-            return
-        start, end = job.chunks[index]
-        crc = self._attempts(job, epoch, lambda: self._get_range(job, start, end))
+        with job.lock:
+            journal = job.journal
+            if not job.active(epoch) or journal is None:
+                return  # restarted or stopped since this unit was queued
+            start, end = job.chunks[index]
+        crc = self._attempts(job, epoch, lambda: self._get_range(job, journal, start, end))
         if crc is None:
             return
-        journal = job.journal
-        assert journal is not None
         with job.lock:
-            if not job.active(epoch):
+            if not job.active(epoch) or job.journal is not journal:
                 return
             journal.done[index] = crc
             journal.save()
@@ -158,9 +159,8 @@ class Runner:
         if complete:
             self._finalize_ranged(job, epoch)
 
-    def _get_range(self, job: FileJob, start: int, end: int) -> int:
-        remote, journal = job.remote, job.journal
-        assert journal is not None
+    def _get_range(self, job: FileJob, journal: Journal, start: int, end: int) -> int:
+        remote = job.remote
         headers = {**job.source.headers(remote.url), **dict(remote.pin_headers)}
         headers["Range"] = f"bytes={start}-{end - 1}"
         with self.fetcher.open(remote.url, headers) as response:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,7 +40,7 @@ def load_state(destination: Path) -> dict[str, Recorded]:
         return {}
 
 
-def save_state(destination: Path, source: str, updates: dict[str, Recorded]) -> None:
+def save_state(destination: Path, source: str, updates: dict[str, Recorded], tag: str) -> None:
     """Merge `updates` into the state file (re-read first), then replace it atomically."""
     if not updates:
         return
@@ -56,7 +55,7 @@ def save_state(destination: Path, source: str, updates: dict[str, Recorded]) -> 
         },
     }
     destination.mkdir(parents=True, exist_ok=True)
-    temp = destination / f".podkit-sync-state.{uuid.uuid4().hex[:10]}.incomplete"
+    temp = destination / f".podkit-sync-state.{tag}.incomplete"
     with temp.open("w") as handle:
         json.dump(body, handle, separators=(",", ":"))
         handle.flush()
