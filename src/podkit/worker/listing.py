@@ -110,6 +110,15 @@ class _Walker:
             os.close(child)
 
 
+def display(text: str) -> str:
+    """`text` made valid UTF-8 for JSON: undecodable bytes in names show as `\\xNN`."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return os.fsencode(text).decode("utf-8", "backslashreplace")
+    return text
+
+
 def _kind(mode: int) -> str:
     if stat.S_ISDIR(mode):
         return "directory"
@@ -127,9 +136,9 @@ def list_page(fd: int, spec: ListingSpec, cursor: str | None) -> dict[str, Any]:
     more = len(walker.out) > spec.limit
     directories: list[dict[str, Any]] = []
     files: list[dict[str, Any]] = []
-    prefix = spec.path.rstrip("/")
+    prefix = display(spec.path.rstrip("/"))
     for key, entry, st in entries:
-        item: dict[str, Any] = {"name": entry.name, "path": f"{prefix}/{'/'.join(key)}"}
+        item = {"name": display(entry.name), "path": f"{prefix}/{display('/'.join(key))}"}
         kind = _kind(st.st_mode)
         if kind == "directory":
             directories.append({**item, "type": kind})
@@ -137,7 +146,7 @@ def list_page(fd: int, spec: ListingSpec, cursor: str | None) -> dict[str, Any]:
             files.append({**item, "size": st.st_size, "type": kind, "modified": _iso(st.st_mtime)})
     return {
         "status": "success",
-        "path": spec.path,
+        "path": display(spec.path),
         "directories": directories,
         "files": files,
         "total_files": len(files),

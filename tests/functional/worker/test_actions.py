@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -154,3 +155,12 @@ def test_bad_input_names_the_field(
     assert body["status"] == "FAILED", body
     for word in words:
         assert word in body["error"]
+
+
+def test_undecodable_names_are_listed_as_valid_json(worker: WorkerSetup) -> None:
+    odd = worker.workspace / "odd"
+    odd.mkdir()
+    (odd / os.fsdecode(b"caf\xe9.bin")).write_bytes(b"1")
+    body = worker.api.runsync({"action": "list_files", "path": str(odd)})
+    assert body["status"] == "COMPLETED", body
+    assert [f["name"] for f in body["output"]["files"]] == ["caf\\xe9.bin"]

@@ -61,3 +61,15 @@ def test_missing_action_module_is_one_clear_line(tmp_path: Path) -> None:
     assert shot.returncode == 2
     assert "cannot import action module 'no_such_module'" in shot.log
     assert "Traceback" not in shot.log
+
+
+def test_no_driver_is_a_clear_job_error(tmp_path: Path) -> None:
+    empty_bin = tmp_path / "bin"
+    empty_bin.mkdir()
+    shot = run_test_input({"test": "nvidia-smi"}, _env(tmp_path, PATH=str(empty_bin)))
+    assert shot.returncode == 1
+    assert shot.result is not None
+    assert shot.result["error"].startswith(
+        "no NVIDIA driver visible in this container (nvidia-smi not found)"
+    )
+    assert "Traceback" not in shot.log
