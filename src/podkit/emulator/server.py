@@ -14,7 +14,7 @@ from typing import Any
 import uvicorn
 
 from podkit.emulator.app import create_app
-from podkit.emulator.backend import DEFAULT_QUOTA, Backend
+from podkit.emulator.backend import DEFAULT_QUOTA, Backend, parse_spec
 from podkit.emulator.http.context import Context
 from podkit.emulator.http.middleware import DroppedConnection, Recorder
 from podkit.errors import EmulatorError
@@ -119,12 +119,14 @@ class LocalRunPod:
         quota: int = DEFAULT_QUOTA,
         seed: int | None = None,
         record: bool = False,
+        allow_remote: bool = False,
     ) -> None:
+        self.server = EmulatorServer(None, host=host, port=port, allow_remote=allow_remote)
         self.backend = Backend(seed=seed, state_dir=state_dir, quota=quota)
         self.context = Context()
         self.recorder = Recorder() if record else None
         self.app = create_app(self.backend, context=self.context, recorder=self.recorder)
-        self.server = EmulatorServer(self.app, host=host, port=port)
+        self.server.app = self.app
 
     @property
     def url(self) -> str:
@@ -148,3 +150,22 @@ class LocalRunPod:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+def configure(
+    backend: Backend, *, faults: list[str], faults_seed: int = 0, quirks: list[str]
+) -> None:
+    """Apply the CLI's `--faults` specs and `--quirk` names to a backend."""
+    backend.faults.clear(seed=faults_seed)
+    for spec in faults:
+        try:
+            backend.faults.rules.append(parse_spec(spec))
+        except ValueError as exc:
+            raise EmulatorError(str(exc), hint="see `podkit emulator start --help`") from exc
+    known = backend.quirks.as_dict()
+    for name in quirks:
+        if name not in known:
+            raise EmulatorError(
+                f"unknown quirk {name!r}", hint=f"known quirks: {', '.join(sorted(known))}"
+            )
+        setattr(backend.quirks, name, True)
