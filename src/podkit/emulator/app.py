@@ -18,6 +18,8 @@ from podkit.emulator.http.context import Context
 from podkit.emulator.http.middleware import FaultMiddleware, Recorder, error_body
 from podkit.emulator.openapi import V1, V2, load
 
+METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE"}
+
 
 def create_app(
     backend: Backend, *, context: Context | None = None, recorder: Recorder | None = None
@@ -32,6 +34,10 @@ def create_app(
         *admin.routes(backend),
         *_dataplane_routes(backend, ctx),
     ]
+    # Literal paths first: `/v2/registries/delegations` must not read as registry "delegations".
+    missing = _not_emulated(routes)
+    literal = [r for r in missing if isinstance(r, Route) and "{" not in r.path]
+    routes = [*literal, *routes, *(r for r in missing if r not in literal)]
     app = Starlette(routes=routes, exception_handlers={HTTPException: _http_error})
     app.add_middleware(FaultMiddleware, backend=backend)
     if recorder is not None:
@@ -49,6 +55,27 @@ def _dataplane_routes(backend: Backend, context: Context) -> list[BaseRoute]:
         return []
     factory: Any = getattr(module, "routes", None)
     return list(factory(backend, context)) if factory is not None else []
+
+
+def _not_emulated(served: list[BaseRoute]) -> list[BaseRoute]:
+    """Every other operation of both documents answers 501 in its generation's error shape."""
+    taken = {(r.path, m) for r in served if isinstance(r, Route) for m in r.methods or ()}
+    missing: dict[str, list[str]] = {}
+    for name, prefix in ((V2, ""), (V1, "/v1")):
+        for path, ops in load(name).doc["paths"].items():
+            for method in ops:
+                if method.upper() in METHODS and (prefix + path, method.upper()) not in taken:
+                    missing.setdefault(prefix + path, []).append(method.upper())
+    return [Route(path, _refuse_not_emulated, methods=methods) for path, methods in missing.items()]
+
+
+async def _refuse_not_emulated(request: Request) -> Response:
+    message = (
+        f"{request.method} {request.url.path} is not emulated by the local RunPod; "
+        "see src/podkit/emulator/COVERAGE.md"
+    )
+    body, ctype = error_body(request.url.path, 501, message)
+    return Response(body, status_code=501, media_type=ctype.decode())
 
 
 def _document(name: str) -> Any:

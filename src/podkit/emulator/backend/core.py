@@ -74,7 +74,11 @@ class BackendCore:
     def _mutation(self) -> Iterator[None]:
         """Hold the lock for a change; then persist it and tell the listener, outside the lock."""
         with self._lock:
-            yield
+            try:
+                yield
+            except BaseException:
+                self._events.clear()  # a refused change announces nothing
+                raise
             events, self._events = self._events, []
             if self._persist:
                 self._save()

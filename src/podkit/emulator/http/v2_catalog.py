@@ -8,7 +8,7 @@ from starlette.responses import Response
 
 from podkit.emulator.backend import BackendError
 from podkit.emulator.backend.errors import not_found, rule
-from podkit.emulator.http.common import Call, json_response, problem
+from podkit.emulator.http.common import Call, json_response
 
 
 def _csv(c: Call, name: str) -> list[str]:
@@ -68,19 +68,9 @@ def get_datacenter(c: Call) -> Response:
     return json_response(c.backend.catalog.datacenter_view(dc, with_gpus=_dc_include(c)))
 
 
-def not_emulated(c: Call) -> Response:
-    return problem(
-        501,
-        "ECR registry delegations are not emulated by the local RunPod; see "
-        "src/podkit/emulator/COVERAGE.md",
-    )
-
-
 TABLE: list[tuple[str, str, Callable[[Call], Response]]] = [
     ("GET", "/v2/catalog/gpus", list_gpus),
     ("GET", "/v2/catalog/gpus/{id}", get_gpu),
     ("GET", "/v2/catalog/datacenters", list_datacenters),
     ("GET", "/v2/catalog/datacenters/{id}", get_datacenter),
-    ("GET", "/v2/registries/delegations", not_emulated),
-    ("POST", "/v2/registries/delegations", not_emulated),
 ]
