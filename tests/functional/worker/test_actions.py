@@ -164,3 +164,12 @@ def test_undecodable_names_are_listed_as_valid_json(worker: WorkerSetup) -> None
     body = worker.api.runsync({"action": "list_files", "path": str(odd)})
     assert body["status"] == "COMPLETED", body
     assert [f["name"] for f in body["output"]["files"]] == ["caf\\xe9.bin"]
+
+
+def test_secrets_never_reach_the_worker_log(worker: WorkerSetup) -> None:
+    worker.gpu_case("h200_1gpu")
+    worker.api.runsync({"action": "gpu_info"})
+    worker.api.runsync({"action": "list_files", "path": "/proc/self/environ"})
+    log = worker.api.log()
+    assert "Uvicorn running on" in log  # the log is really being read
+    assert SECRET not in log
