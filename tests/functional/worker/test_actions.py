@@ -139,7 +139,10 @@ def test_broken_driver_is_a_job_error(worker: WorkerSetup) -> None:
 @pytest.mark.parametrize(
     ("job_input", "words"),
     [
-        ({"action": "nope"}, ["unknown action 'nope'", "valid actions: disk_usage, gpu_info"]),
+        (
+            {"action": "nope"},
+            ["unknown action 'nope'", "valid actions: disk_usage, download_models"],
+        ),
         ({"path": "/runpod-volume"}, ["field 'action' is missing", "valid actions"]),
         ({"action": 3}, ["field 'action' must be a string", "valid actions"]),
         ({"action": "disk_usage", "extra": 1}, ["field 'extra'", "disk_usage accepts"]),

@@ -53,7 +53,10 @@ def test_user_actions_from_the_environment(tmp_path: Path) -> None:
     shot = run_test_input({"action": "nope"}, _env(tmp_path, PODKIT_ACTIONS="my_actions"))
     assert shot.returncode == 1
     assert shot.result is not None
-    assert "valid actions: disk_usage, echo, gpu_info, list_files" in shot.result["error"]
+    assert (
+        "valid actions: disk_usage, download_models, echo, gpu_info, list_files, sync_models"
+        in shot.result["error"]
+    )
 
 
 def test_missing_action_module_is_one_clear_line(tmp_path: Path) -> None:

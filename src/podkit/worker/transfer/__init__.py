@@ -8,7 +8,7 @@ small files many at a time. Every file goes to a unique `*.incomplete` temp, is 
 renamed into place. Progress is a callback (habit 8); credentials come from the environment.
 """
 
-from podkit.worker.transfer.engine import EntryReport, SyncReport, sync_models
+from podkit.worker.transfer.engine import EntryReport, SyncReport, plan_models, sync_models
 from podkit.worker.transfer.jobs import SyncOptions
 from podkit.worker.transfer.progress import Progress, ProgressCallback
 
@@ -18,5 +18,6 @@ __all__ = [
     "ProgressCallback",
     "SyncOptions",
     "SyncReport",
+    "plan_models",
     "sync_models",
 ]

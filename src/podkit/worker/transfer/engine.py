@@ -184,6 +184,40 @@ def sync_models(
         fetcher.close()
 
 
+def plan_models(
+    entries: list[ModelSource],
+    volume_dir: Path,
+    *,
+    env: Mapping[str, str] | None = None,
+    connections: int = 8,
+) -> list[dict[str, object]]:
+    """What a sync would do, per entry: files current, missing or stale, and bytes to fetch.
+
+    Listing requests only; nothing is written. This feeds `podkit plan` and `--dry-run`.
+    """
+    environment = dict(os.environ if env is None else env)
+    fetcher = Fetcher(connections)
+    summary: list[dict[str, object]] = []
+    try:
+        for entry in entries:
+            dest = destination_dir(volume_dir, entry)
+            plan, _ = plan_entry(entry, make_source(entry, environment), dest, fetcher)
+            changes = [s for s in plan.steps if s.action is not Action.SKIP]
+            summary.append(
+                {
+                    "source": entry.source,
+                    "destination": entry.destination,
+                    "files": len(plan.steps),
+                    "current": len(plan.steps) - len(changes),
+                    "to_fetch": [{"path": s.remote.path, "reason": s.reason} for s in changes],
+                    "bytes_to_fetch": plan.bytes_to_fetch,
+                }
+            )
+    finally:
+        fetcher.close()
+    return summary
+
+
 def _sync(
     entries: list[ModelSource],
     volume_dir: Path,

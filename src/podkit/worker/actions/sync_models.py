@@ -1,0 +1,103 @@
+"""`sync_models` (alias `download_models`): put the declared models on the network volume.
+
+Input: `{"models": [<[[models]] entries>], "connections"?, "timeout_s"?, "dry_run"?}`.
+`timeout_s` is the endpoint's execution timeout: the sync stops `margin_s` before it, keeps
+its verified chunks and answers `status: "partial"`, so the next call resumes. Progress goes
+out as `progress_update`s (bytes, rate, ETA, files) at most every `progress_every_s` seconds.
+The engine is imported on first use so the worker's cold start does not pay for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt
+
+from podkit.config.models import VOLUME_ROOT, ModelSource
+from podkit.errors import TransferError, WorkerActionError
+from podkit.worker.paths import roots_from_env
+from podkit.worker.registry import ActionContext, action
+
+
+class SyncModelsInput(BaseModel):
+    """The models to place, plus tuning."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    models: list[ModelSource] = Field(min_length=1, max_length=256)
+    connections: StrictInt = Field(default=16, ge=1, le=64)
+    timeout_s: StrictFloat | StrictInt | None = Field(default=None, gt=0)
+    margin_s: StrictFloat | StrictInt = Field(default=20, ge=0)
+    progress_every_s: StrictFloat | StrictInt = Field(default=2.0, ge=0.1)
+    dry_run: StrictBool = False
+
+
+def volume_dir() -> Path:
+    """Where /runpod-volume is on this worker (PODKIT_VOLUME_DIR in the local RunPod)."""
+    for root in roots_from_env():
+        if root.virtual == VOLUME_ROOT:
+            if not Path(root.real).is_dir():
+                raise WorkerActionError(
+                    f"{VOLUME_ROOT} is not mounted on this worker",
+                    hint="attach a network volume to the endpoint (networkVolumeId)",
+                )
+            return Path(root.real)
+    raise WorkerActionError(
+        f"{VOLUME_ROOT} is not among the allowed roots",
+        hint="add it to PODKIT_ALLOWED_ROOTS",
+    )
+
+
+class _Throttled:
+    """Forwards engine progress as progress_update at most every `every` seconds (plus the
+    final one), numbered so a client can drop updates that arrive out of order."""
+
+    def __init__(self, ctx: ActionContext, every: float) -> None:
+        self._ctx, self._every = ctx, every
+        self._last = 0.0
+        self._seq = 0
+
+    def __call__(self, progress: Any) -> None:
+        now = time.monotonic()
+        if progress.phase not in ("done",) and now - self._last < self._every:
+            return
+        self._last = now
+        self._seq += 1
+        self._ctx.progress({"seq": self._seq, "kind": "sync_models", **progress.as_dict()})
+
+
+def run_sync(params: SyncModelsInput, ctx: ActionContext) -> dict[str, Any]:
+    """The blocking part: plan or sync, then shape the result."""
+    from podkit.worker.transfer import SyncOptions, plan_models, sync_models
+
+    volume = volume_dir()
+    if params.dry_run:
+        return {"status": "plan", "entries": plan_models(params.models, volume)}
+    deadline = None
+    if params.timeout_s is not None:
+        deadline = time.monotonic() + max(1.0, float(params.timeout_s) - float(params.margin_s))
+    options = SyncOptions(connections=params.connections, deadline=deadline)
+    report = sync_models(
+        params.models,
+        volume,
+        options=options,
+        progress=_Throttled(ctx, float(params.progress_every_s)),
+    )
+    if report.status == "failed":
+        raise TransferError(
+            report.message, hint="fix the source or credentials, then re-run sync_models"
+        )
+    return report.as_dict()
+
+
+async def sync_models(params: SyncModelsInput, ctx: ActionContext) -> dict[str, Any]:
+    """Put the declared models on the network volume: verified, resumable, shared-volume safe."""
+    return await asyncio.to_thread(run_sync, params, ctx)
+
+
+action("sync_models", input_model=SyncModelsInput)(sync_models)
+# Earlier workers called it download_models; both names run the same handler.
+action("download_models", input_model=SyncModelsInput)(sync_models)
