@@ -34,3 +34,6 @@ def root(
 from podkit.cli import emulator as _emulator  # noqa: E402
 
 app.add_typer(_emulator.app)
+from podkit.cli import models as _models  # noqa: E402
+
+app.add_typer(_models.app)

@@ -1,0 +1,192 @@
+"""`podkit models sync`: put the `[[models]]` of podkit.toml on the network volume.
+
+`--local DIR` runs the engine here with DIR standing in for /runpod-volume; otherwise the
+endpoint's workers run `sync_models` (through `/run` and polling). Rich progress bars on a
+terminal, one JSON report with `--json`. Exit 0 when everything is in place, 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+from rich.table import Table
+
+from podkit.cli.console import console, err_console, print_json
+from podkit.config.models import ModelSource, load_models
+from podkit.errors import ConfigError, TransferError
+
+app = typer.Typer(name="models", help="Models on the network volume.", no_args_is_help=True)
+
+PARTIAL_HINT = (
+    "re-run the sync (verified chunks are kept) or raise the endpoint's execution timeout"
+)
+
+
+def read_models(config: Path) -> list[ModelSource]:
+    """The `[[models]]` of a podkit.toml (ConfigError names the file and entry)."""
+    try:
+        data = tomllib.loads(config.read_text())
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{config} not found", hint="run in the project directory or pass --config"
+        ) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{config}: invalid TOML: {exc}") from None
+    models = load_models(data.get("models", []), where=str(config))
+    if not models:
+        raise ConfigError(
+            f"{config} declares no [[models]]",
+            hint="add a [[models]] table with source and destination (docs/models.md)",
+        )
+    return models
+
+
+class Bars:
+    """One rich bar for bytes; the description carries files done and the current file."""
+
+    def __init__(self) -> None:
+        self.progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            TimeRemainingColumn(),
+            console=err_console,
+            transient=False,
+        )
+        self.task: TaskID | None = None
+
+    def update(self, snapshot: dict[str, Any]) -> None:
+        total = int(snapshot.get("bytes_total") or 0) or None
+        text = f"{snapshot.get('files_done', 0)}/{snapshot.get('files_total', 0)} files"
+        if self.task is None:
+            self.task = self.progress.add_task(text, total=total)
+        self.progress.update(
+            self.task, completed=int(snapshot.get("bytes_done", 0)), total=total, description=text
+        )
+
+
+@app.command("sync")
+def sync(
+    config: Path = typer.Option(Path("podkit.toml"), "--config", "-c", help="The podkit.toml."),
+    local: Path | None = typer.Option(
+        None, "--local", help="Sync into DIR here (DIR stands in for /runpod-volume)."
+    ),
+    endpoint: str | None = typer.Option(
+        None, "--endpoint", envvar="PODKIT_ENDPOINT_ID", help="Endpoint id (remote sync)."
+    ),
+    target: str | None = typer.Option(None, "--target", help="runpod, local or an origin."),
+    connections: int = typer.Option(16, min=1, max=64, help="Connection budget."),
+    timeout: float | None = typer.Option(
+        None, "--timeout", help="Execution timeout (s): stop cleanly before it, resume later."
+    ),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Only show what is missing or stale."),
+    json_out: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+) -> None:
+    """Fetch what is missing or changed, verify it, and place it atomically."""
+    models = read_models(config)
+    job_input: dict[str, Any] = {
+        "models": [m.model_dump(exclude_none=True) for m in models],
+        "connections": connections,
+        "dry_run": dry_run,
+    }
+    if timeout is not None:
+        job_input["timeout_s"] = timeout
+    bars = None if json_out else Bars()
+    if local is not None:
+        report = _run_local(models, local, connections, timeout, dry_run, bars)
+    else:
+        report = _run_remote(job_input, endpoint, target, bars)
+    _show(report, json_out)
+
+
+def _run_local(
+    models: list[ModelSource],
+    volume: Path,
+    connections: int,
+    timeout: float | None,
+    dry_run: bool,
+    bars: Bars | None,
+) -> dict[str, Any]:
+    import time
+
+    from podkit.worker.transfer import SyncOptions, plan_models, sync_models
+
+    volume.mkdir(parents=True, exist_ok=True)
+    if dry_run:
+        return {"status": "plan", "entries": plan_models(models, volume)}
+    deadline = None if timeout is None else time.monotonic() + timeout
+    options = SyncOptions(connections=connections, deadline=deadline)
+    callback = None if bars is None else (lambda p: bars.update(p.as_dict()))
+    if bars is None:
+        return sync_models(models, volume, options=options).as_dict()
+    with bars.progress:
+        return sync_models(models, volume, options=options, progress=callback).as_dict()
+
+
+def _run_remote(
+    job_input: dict[str, Any], endpoint: str | None, target: str | None, bars: Bars | None
+) -> dict[str, Any]:
+    from podkit.cli._models_remote import run_remote
+
+    if not endpoint:
+        raise ConfigError(
+            "no endpoint to sync on",
+            hint="pass --endpoint ID (or PODKIT_ENDPOINT_ID), or --local DIR to sync here",
+        )
+    if bars is None:
+        return run_remote(
+            job_input, endpoint_id=endpoint, target=target, on_progress=lambda _: None
+        )
+    with bars.progress:
+        return run_remote(job_input, endpoint_id=endpoint, target=target, on_progress=bars.update)
+
+
+def _show(report: dict[str, Any], json_out: bool) -> None:
+    status = report.get("status")
+    if json_out:
+        print_json(report)
+        if status not in ("ok", "plan"):
+            raise typer.Exit(1)
+        return
+    if status == "plan":
+        _show_plan(report)
+        return
+    table = Table("source", "destination", "files", "fetched", "current", "MB fetched", "failed")
+    for entry in report.get("entries", []):
+        table.add_row(
+            str(entry["source"]), str(entry["destination"]), str(entry["files"]),
+            str(entry["fetched"]), str(entry["skipped"] + entry.get("checked", 0)),
+            f"{entry['bytes_fetched'] / 1e6:.1f}", str(len(entry.get("failed", {}))),
+        )  # fmt: skip
+    console.print(table)
+    if status == "ok":
+        console.print(f"[green]ok[/]: {report.get('message', '')}")
+        return
+    hint = PARTIAL_HINT if status == "partial" else "fix the source or credentials, then re-run"
+    raise TransferError(str(report.get("message", status)), hint=hint)
+
+
+def _show_plan(report: dict[str, Any]) -> None:
+    for entry in report.get("entries", []):
+        missing = entry["to_fetch"]
+        console.print(
+            f"[bold]{entry['source']}[/] -> {entry['destination']}: {entry['current']} current, "
+            f"{len(missing)} to fetch ({entry['bytes_to_fetch'] / 1e6:.1f} MB)"
+        )
+        for item in missing[:50]:
+            console.print(f"  + {item['path']} ({item['reason']})")
+        if len(missing) > 50:
+            console.print(f"  ... and {len(missing) - 50} more")

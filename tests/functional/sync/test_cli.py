@@ -1,0 +1,151 @@
+"""`podkit models sync`: --local against nginx, --dry-run, exit codes, and the remote path
+(/run + /status polling) against a small data-plane stand-in on loopback."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from podkit.cli._models_remote import run_remote
+from podkit.cli.main import main
+from tests.functional.sync.testbed import Nginx, write_hf_repo
+
+
+def _config(tmp_path: Path, nginx: Nginx, repo: str) -> Path:
+    config = tmp_path / "podkit.toml"
+    config.write_text(
+        f'[[models]]\nsource = "hf://{repo}@main"\ndestination = "models/{repo}"\n'
+        'exclude = ["*.md"]\n'
+    )
+    return config
+
+
+@pytest.fixture
+def hf_env(sync_nginx: Nginx, monkeypatch: pytest.MonkeyPatch) -> Nginx:
+    monkeypatch.setenv("HF_ENDPOINT", f"{sync_nginx.url}/hf")
+    return sync_nginx
+
+
+def test_local_sync_json_then_noop(
+    tmp_path: Path, hf_env: Nginx, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_hf_repo(hf_env.www, "cli/one", {"w.safetensors": b"1" * 5000, "README.md": b"#"})
+    config = _config(tmp_path, hf_env, "cli/one")
+    volume = tmp_path / "vol"
+    assert main(["models", "sync", "-c", str(config), "--local", str(volume), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["status"] == "ok"
+    assert (volume / "models/cli/one/w.safetensors").read_bytes() == b"1" * 5000
+    assert not (volume / "models/cli/one/README.md").exists()
+    assert main(["models", "sync", "-c", str(config), "--local", str(volume), "--json"]) == 0
+    again = json.loads(capsys.readouterr().out)
+    assert again["data_requests"] == 0 and again["entries"][0]["skipped"] == 1
+
+
+def test_dry_run_lists_missing_files(
+    tmp_path: Path, hf_env: Nginx, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_hf_repo(hf_env.www, "cli/two", {"a.bin": b"a" * 2_000_000})
+    config = _config(tmp_path, hf_env, "cli/two")
+    code = main(["models", "sync", "-c", str(config), "--local", str(tmp_path / "v"), "--dry-run"])
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "0 current, 1 to fetch (2.0 MB)" in out and "+ a.bin (missing)" in out
+
+
+def test_partial_exits_one_with_the_hint(
+    tmp_path: Path, hf_env: Nginx, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_hf_repo(hf_env.www, "cli/three", {"a.bin": b"a" * 1000})
+    config = _config(tmp_path, hf_env, "cli/three")
+    args = ["models", "sync", "-c", str(config), "--local", str(tmp_path / "v"), "--timeout", "0"]
+    assert main(args) == 1
+    err = " ".join(capsys.readouterr().err.split())
+    assert "partial" in err and "raise the endpoint's execution timeout" in err
+
+
+def test_missing_config_and_missing_endpoint(
+    tmp_path: Path, hf_env: Nginx, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["models", "sync", "-c", str(tmp_path / "nope.toml")]) == 1
+    assert "nope.toml not found" in " ".join(capsys.readouterr().err.split())
+    config = _config(tmp_path, hf_env, "cli/four")
+    assert main(["models", "sync", "-c", str(config)]) == 1
+    assert "--endpoint" in " ".join(capsys.readouterr().err.split())
+
+
+class _DataPlane:
+    """/run answers a job id; /status walks IN_QUEUE -> IN_PROGRESS (out-of-order updates)
+    -> COMPLETED. Records what it was sent."""
+
+    def __init__(self) -> None:
+        self.bodies: list[Any] = []
+        self.auth: list[str] = []
+        self.answers = [
+            {"status": "IN_QUEUE"},
+            {
+                "status": "IN_PROGRESS",
+                "output": {"kind": "sync_models", "seq": 2, "bytes_done": 20},
+            },
+            {
+                "status": "IN_PROGRESS",
+                "output": {"kind": "sync_models", "seq": 1, "bytes_done": 10},
+            },
+            {"status": "COMPLETED", "output": {"status": "ok", "entries": []}},
+        ]
+        plane = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                return
+
+            def _send(self, body: Any) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_POST(self) -> None:
+                length = int(self.headers["Content-Length"])
+                plane.bodies.append((self.path, json.loads(self.rfile.read(length))))
+                plane.auth.append(self.headers.get("Authorization", ""))
+                self._send({"id": "job-9", "status": "IN_QUEUE"})
+
+            def do_GET(self) -> None:
+                plane.bodies.append((self.path, None))
+                self._send(plane.answers.pop(0) if len(plane.answers) > 1 else plane.answers[0])
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+@pytest.fixture
+def plane() -> Iterator[_DataPlane]:
+    stand_in = _DataPlane()
+    yield stand_in
+    stand_in.server.shutdown()
+    stand_in.server.server_close()
+
+
+def test_remote_sync_runs_and_polls_never_runsync(plane: _DataPlane) -> None:
+    seen: list[dict[str, Any]] = []
+    env = {"PODKIT_TARGET": plane.url, "RUNPOD_API_KEY": "rk-secret"}
+    job = {"models": [{"source": "gs://b1/x", "destination": "m"}]}
+    output = run_remote(
+        job, endpoint_id="ep1", target=None, on_progress=seen.append, sleep=lambda _: None, env=env
+    )
+    assert output == {"status": "ok", "entries": []}
+    paths = [path for path, _ in plane.bodies]
+    assert paths[0] == "/v2/ep1/run" and plane.bodies[0][1] == {"input": job}
+    assert all(p == "/v2/ep1/status/job-9" for p in paths[1:])
+    assert not any("runsync" in p for p in paths)
+    assert [s["seq"] for s in seen] == [2]  # the stale seq=1 update is dropped
+    assert plane.auth == ["Bearer rk-secret"]
