@@ -252,6 +252,7 @@ def _sync(
             entry.label,
         )
     for directory in {job.final.parent for job in jobs}:
+        directory.mkdir(parents=True, exist_ok=True)
         sweep_orphans(directory, stale_after=options.stale_after)
     owner = Owner.me(run_id)
     book = _StateBook(dests, [entry.source for entry in entries], owner)

@@ -8,10 +8,10 @@ owners on other hosts are stale when their heartbeat (mtime) is older than `stal
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 import socket
 import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +24,7 @@ def _start_time(pid: int) -> str:
     return fields[19] if len(fields) > 19 else ""
 
 
+_COUNTER = itertools.count()
 HOST = hashlib.sha1(socket.gethostname().encode()).hexdigest()[:8]
 
 
@@ -40,8 +41,8 @@ class Owner:
         return cls(HOST, pid, _start_time(pid), run)
 
     def tag(self) -> str:
-        """The part of a file name that identifies this owner."""
-        return f"{self.host}-{self.pid}-{uuid.uuid4().hex[:10]}"
+        """The part of a file name that identifies this owner (unique per call)."""
+        return f"{self.host}-{self.pid}-{self.run[:6]}{next(_COUNTER):x}"
 
     def as_dict(self) -> dict[str, object]:
         return {"host": self.host, "pid": self.pid, "start": self.start, "run": self.run}

@@ -96,6 +96,8 @@ class Tracker:
         if self._callback is None:
             return
         now = self._clock()
+        if not force and now - self._last < self._interval:
+            return  # the common case, decided without the lock
         with self._lock:
             if not force and now - self._last < self._interval:
                 return

@@ -84,7 +84,8 @@ class Runner:
         finally:
             with self._cond:
                 self._pending -= 1
-                self._cond.notify_all()
+                if not self._pending:  # waking the waiter per unit costs small files dearly
+                    self._cond.notify_all()
 
     def wait(self) -> None:
         with self._cond:
@@ -252,16 +253,17 @@ class Runner:
     def _whole_unit(self, job: FileJob, epoch: int) -> None:
         if not job.active(epoch):
             return
-        job.final.parent.mkdir(parents=True, exist_ok=True)
         temp = temp_name(job.final, self.owner.tag())
+        placed = False
         try:
-            ok = self._attempts(job, epoch, lambda: self._get_whole(job, temp))
-            if ok is None:
+            if self._attempts(job, epoch, lambda: self._get_whole(job, temp)) is None:
                 return
             self._place(job, temp)
+            placed = True
         finally:
-            with contextlib.suppress(FileNotFoundError):
-                temp.unlink()
+            if not placed:
+                with contextlib.suppress(FileNotFoundError):
+                    temp.unlink()
         self._finish(job)
 
     def _get_whole(self, job: FileJob, temp: Path) -> int:

@@ -1,0 +1,196 @@
+"""Model sync benchmarks S1-S4 (model-sync reference §7), peers measured in the same run.
+
+S1  one 1 GiB file from nginx capped at 40 MiB/s per connection, N = 1, 4, 8, 16, 32
+    connections: the engine vs aria2c -xN -sN (aria2c stops at 16), against the ideal
+    min(N x cap, CPU ceiling); the ceiling is the engine on the uncapped port.
+S2  16 x 64 MiB shards from the capped port (HF mirror layout): engine (16 connections)
+    vs aria2c -j16.
+S3  small files (16 KiB): 2,000 objects from fake-gcs-server, engine vs google-cloud-storage
+    transfer_manager.download_many_to_path with the same worker count; then 10,000 files
+    from the HF mirror for the engine's own files/s.
+S4  a no-op re-sync of those 10,000 files: seconds and data requests.
+
+Everything binds 127.0.0.1; data and destinations live on tmpfs (/dev/shm) because the disk
+here is too noisy to compare tools. Run: `make bench` or `python -m bench bench_sync`
+(`BENCH_SYNC_QUICK=1` for a short smoke run).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+from tests.functional.sync.testbed import FakeGcs, Nginx, write_hf_repo
+
+from podkit.config.models import ModelSource
+from podkit.worker.transfer import SyncOptions, sync_models
+
+MiB = 1024 * 1024
+CAP = 40 * MiB  # nginx limit_rate 40m
+QUICK = os.environ.get("BENCH_SYNC_QUICK") == "1"
+BASE = SyncOptions(fsync=False)
+
+
+def _scratch() -> Path:
+    root = "/dev/shm" if Path("/dev/shm").is_dir() else None
+    return Path(tempfile.mkdtemp(prefix="podkit-bench-sync-", dir=root))
+
+
+def _timed(fn: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def _engine(
+    entries: list[ModelSource], dest: Path, options: SyncOptions, env: dict[str, str]
+) -> float:
+    shutil.rmtree(dest, ignore_errors=True)
+    dest.mkdir(parents=True)
+    return _timed(lambda: _check(sync_models(entries, dest, options=options, env=env)))
+
+
+def _median(run: Callable[[], float], times: int = 3) -> float:
+    return sorted(run() for _ in range(times))[times // 2]
+
+
+def _check(report: object) -> None:
+    status = getattr(report, "status", "")
+    if status != "ok":
+        raise SystemExit(f"engine run failed: {getattr(report, 'message', report)}")
+
+
+def _aria2(args: list[str], dest: Path) -> float:
+    binary = shutil.which("aria2c")
+    if binary is None:
+        raise SystemExit("aria2c missing: scripts/test-deps.sh installs it (Debian aria2)")
+    shutil.rmtree(dest, ignore_errors=True)
+    dest.mkdir(parents=True)
+    cmd = [binary, "-q", "--file-allocation=none", "--allow-overwrite=true", "-d", str(dest), *args]
+    return _timed(lambda: subprocess.run(cmd, check=True))
+
+
+def s1(nginx: Nginx, work: Path) -> None:
+    size = (256 if QUICK else 1024) * MiB
+    (nginx.www / "s1.bin").write_bytes(os.urandom(size))
+    entry = [ModelSource(source=f"{nginx.url}/s1.bin", destination="s1")]
+    ceiling = size / _engine(entry, work / "e", replace(BASE, connections=8), {})
+    capped = [ModelSource(source=f"{nginx.throttled_url}/s1.bin", destination="s1")]
+    print(f"S1 1 file {size // MiB} MiB, 40 MiB/s per connection")
+    print(f"   engine CPU ceiling (uncapped port, 8 connections): {ceiling / 1e6:.0f} MB/s")
+    print("   N  ideal MB/s  engine MB/s  aria2c MB/s  engine/ideal  engine/aria2c")
+    for n in (1, 4, 8) if QUICK else (1, 4, 8, 16, 32):
+        ideal = min(n * CAP, ceiling)
+        eng = size / _engine(capped, work / "e", replace(BASE, connections=n), {})
+        x = min(n, 16)
+        url = f"{nginx.throttled_url}/s1.bin"
+        ari = size / _aria2([f"-x{x}", f"-s{x}", "-k1M", "-o", "a.bin", url], work / "a")
+        print(
+            f"  {n:2d}  {ideal / 1e6:10.0f}  {eng / 1e6:11.0f}  {ari / 1e6:11.0f}"
+            f"  {eng / ideal:12.2f}  {eng / ari:13.2f}{'  (aria2c -x16 max)' if n > 16 else ''}"
+        )
+    (nginx.www / "s1.bin").unlink()
+
+
+def s2(nginx: Nginx, work: Path) -> None:
+    count, each = (8, 32 * MiB) if QUICK else (16, 64 * MiB)
+    files = {f"model-{i:05d}-of-{count:05d}.safetensors": os.urandom(each) for i in range(count)}
+    commit = write_hf_repo(nginx.www, "bench/sharded", files)
+    env = {"HF_ENDPOINT": f"{nginx.throttled_url}/hf"}
+    entry = [ModelSource(source="hf://bench/sharded", destination="s2")]
+    eng = _engine(entry, work / "e", replace(BASE, connections=16), env)
+    listing = work / "aria2-s2.txt"
+    base = f"{nginx.throttled_url}/hf/bench/sharded/resolve/{commit}"
+    listing.write_text("".join(f"{base}/{name}\n" for name in files))
+    ari = _aria2(["-j16", "-x1", "-i", str(listing)], work / "a")
+    total = count * each
+    print(f"S2 {count} x {each // MiB} MiB shards, cap 40 MiB/s/conn, 16 connections")
+    print(f"   engine {total / eng / 1e6:.0f} MB/s  aria2c -j16 {total / ari / 1e6:.0f} MB/s"
+          f"  engine/aria2c {ari / eng:.2f}")  # fmt: skip
+
+
+def s3_gcs(work: Path) -> None:
+    count = 500 if QUICK else 2000
+    fgcs = FakeGcs(work / "fgcs").start()
+    try:
+        fgcs.bucket("bench")
+        names = [f"small/f{i:05d}.bin" for i in range(count)]
+        fgcs.put_many("bench", ((name, os.urandom(16 * 1024)) for name in names))
+        env = {"STORAGE_EMULATOR_HOST": fgcs.url}
+        entry = [ModelSource(source="gs://bench/small", destination="s3")]
+        eng = _median(lambda: _engine(entry, work / "e", replace(BASE, connections=16), env))
+        tm = _median(lambda: _transfer_manager(fgcs.url, names, work / "tm", workers=16))
+        print(f"S3 {count} x 16 KiB from fake-gcs-server, 16 workers (median of 3)")
+        print(f"   engine {count / eng:.0f} files/s  transfer_manager (process x16) "
+              f"{count / tm:.0f} files/s  engine/transfer_manager {tm / eng:.2f}")  # fmt: skip
+    finally:
+        fgcs.stop()
+
+
+def _transfer_manager(url: str, names: list[str], dest: Path, *, workers: int) -> float:
+    code = f"""
+import os, sys, time
+os.environ["STORAGE_EMULATOR_HOST"] = {url!r}
+from google.auth.credentials import AnonymousCredentials
+from google.cloud import storage
+from google.cloud.storage import transfer_manager
+names = sys.stdin.read().split()
+client = storage.Client(project="bench", credentials=AnonymousCredentials())
+bucket = client.bucket("bench")
+start = time.perf_counter()
+transfer_manager.download_many_to_path(bucket, names, destination_directory={str(dest)!r},
+    max_workers={workers}, worker_type="process", raise_exception=True)
+print(time.perf_counter() - start)
+"""
+    shutil.rmtree(dest, ignore_errors=True)
+    dest.mkdir(parents=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        input="\n".join(names),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def s3_s4_hf(nginx: Nginx, work: Path) -> None:
+    count = 2000 if QUICK else 10_000
+    files = {f"tok/f{i:05d}.json": os.urandom(16 * 1024) for i in range(count)}
+    write_hf_repo(nginx.www, "bench/many", files)
+    env = {"HF_ENDPOINT": f"{nginx.url}/hf"}
+    entry = [ModelSource(source="hf://bench/many", destination="s3")]
+    dest = work / "hf"
+    first = _engine(entry, dest, replace(BASE, connections=16), env)
+    start = time.perf_counter()
+    report = sync_models(entry, dest, options=replace(BASE, connections=16), env=env)
+    noop = time.perf_counter() - start
+    rate = count / first
+    print(f"S3 {count} x 16 KiB from the HF mirror (nginx), 16 connections: {rate:.0f} files/s")
+    print(f"S4 no-op re-sync of {count} files: {noop:.2f} s, {report.data_requests} data requests, "
+          f"{report.meta_requests} listing requests")  # fmt: skip
+
+
+def main() -> None:
+    work = _scratch()
+    nginx = Nginx(work / "nginx").start()
+    try:
+        print(f"host: {os.cpu_count()} CPUs; data and destinations on {work}")
+        s1(nginx, work)
+        s2(nginx, work)
+        s3_gcs(work)
+        s3_s4_hf(nginx, work)
+    finally:
+        nginx.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
