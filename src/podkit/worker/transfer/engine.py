@@ -13,7 +13,7 @@ import threading
 import time
 import uuid
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from podkit.config.models import ModelSource, SourceKind
@@ -256,13 +256,29 @@ def _sync(
         sweep_orphans(directory, stale_after=options.stale_after)
     owner = Owner.me(run_id)
     book = _StateBook(dests, [entry.source for entry in entries], owner)
-    tracker.begin(sum(job.remote.size for job in jobs), len(jobs))
-    _run(jobs, options, fetcher, tracker, owner, book)
+    total = sum(job.remote.size for job in jobs)
+    tracker.begin(total, len(jobs))
+    _run(jobs, split_policy(options, total), fetcher, tracker, owner, book)
     if options.fsync and jobs:
         os.sync()
     book.flush()
     tracker.finish()
     return _report(jobs, reports, fetcher, started)
+
+
+SPLIT_CEILING = 256 * 1024 * 1024
+
+
+def split_policy(options: SyncOptions, total: int) -> SyncOptions:
+    """Split a file into ranges only when it is larger than its fair share of the budget.
+
+    Many shards of similar size already keep every connection busy as whole streams, which
+    also hash on the fly (sha256 cannot be combined across ranges: a split file is read back
+    once). The threshold never exceeds 256 MiB, so large files stay resumable by chunk.
+    """
+    fair = total // max(1, options.connections)
+    threshold = max(options.range_threshold, min(fair, SPLIT_CEILING))
+    return replace(options, range_threshold=threshold)
 
 
 def _run(

@@ -112,3 +112,13 @@ def test_sigv4_matches_botocore(url: str, token: str, method: str) -> None:
     ours = sigv4_headers(url, keys, "eu-west-1", method=method, now=when.replace(tzinfo=dt.UTC))
     assert ours["Authorization"] == request.headers["Authorization"]
     assert "SECRET" not in repr(keys)
+
+
+def test_split_policy_keeps_shards_whole_and_splits_big_files() -> None:
+    from podkit.worker.transfer.engine import split_policy
+    from podkit.worker.transfer.jobs import MiB, SyncOptions
+
+    options = SyncOptions(connections=16)
+    assert split_policy(options, 16 * 64 * MiB).range_threshold == 64 * MiB  # 16 shards: whole
+    assert split_policy(options, 10 * 1024 * MiB).range_threshold == 256 * MiB  # capped
+    assert split_policy(options, 100 * MiB).range_threshold == options.range_threshold
