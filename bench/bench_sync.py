@@ -2,7 +2,7 @@
 
 S1  one 1 GiB file from nginx capped at 40 MiB/s per connection, N = 1, 4, 8, 16, 32
     connections: the engine vs aria2c -xN -sN (aria2c stops at 16), against the ideal
-    min(N x cap, CPU ceiling); the ceiling is the engine on the uncapped port.
+    min(N x cap, CPU ceiling); the ceiling is the engine's best on the uncapped port.
 S2  16 x 64 MiB shards from the capped port (HF mirror layout): engine (16 connections)
     vs aria2c -j16.
 S3  small files (16 KiB): 2,000 objects from fake-gcs-server, engine vs google-cloud-storage
@@ -81,10 +81,12 @@ def s1(nginx: Nginx, work: Path) -> None:
     size = (256 if QUICK else 1024) * MiB
     (nginx.www / "s1.bin").write_bytes(os.urandom(size))
     entry = [ModelSource(source=f"{nginx.url}/s1.bin", destination="s1")]
-    ceiling = size / _engine(entry, work / "e", replace(BASE, connections=8), {})
+    ceiling = max(
+        size / _engine(entry, work / "e", replace(BASE, connections=n), {}) for n in (8, 16, 32)
+    )
     capped = [ModelSource(source=f"{nginx.throttled_url}/s1.bin", destination="s1")]
     print(f"S1 1 file {size // MiB} MiB, 40 MiB/s per connection")
-    print(f"   engine CPU ceiling (uncapped port, 8 connections): {ceiling / 1e6:.0f} MB/s")
+    print(f"   CPU ceiling (engine, uncapped port, best of 8/16/32): {ceiling / 1e6:.0f} MB/s")
     print("   N  ideal MB/s  engine MB/s  aria2c MB/s  engine/ideal  engine/aria2c")
     for n in (1, 4, 8) if QUICK else (1, 4, 8, 16, 32):
         ideal = min(n * CAP, ceiling)

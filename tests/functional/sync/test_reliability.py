@@ -143,8 +143,8 @@ def _replace_once(action: object) -> object:
 
 def test_r2_https_file_replaced_mid_download(sync_nginx: Nginx, volume: Path) -> None:
     target = sync_nginx.www / "r2.bin"
-    target.write_bytes(os.urandom(6 * MiB))
-    new = os.urandom(6 * MiB + 4096)
+    target.write_bytes(os.urandom(12 * MiB))
+    new = os.urandom(12 * MiB + 4096)
 
     def swap() -> None:
         scratch = target.with_suffix(".new")
@@ -152,7 +152,9 @@ def test_r2_https_file_replaced_mid_download(sync_nginx: Nginx, volume: Path) ->
         scratch.replace(target)  # new size -> new ETag -> the pinned If-Match answers 412
 
     callback, swapped = _replace_once(swap)
-    options = replace(OPTIONS, progress_interval=0.0)
+    # 12 ranges on 2 connections: most ranges are requested after the swap (inside the first
+    # progress call), so the pinned If-Match answers 412 and the file restarts.
+    options = replace(OPTIONS, progress_interval=0.0, connections=2)
     entry = ModelSource(source=f"{sync_nginx.slow_url}/r2.bin", destination="r2")
     report = sync_models([entry], volume, options=options, progress=callback, env={})  # type: ignore[arg-type]
     assert swapped.is_set()

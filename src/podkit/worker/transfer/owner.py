@@ -56,13 +56,19 @@ ACTIVE_RUNS: set[str] = set()  # runs of this process still going (a worker serv
 
 
 def owner_alive(owner: Owner, mtime: float, *, stale_after: float) -> bool:
-    """True when the owner may still be writing; correctness never depends on the answer."""
+    """True when the owner may still be writing; correctness never depends on the answer.
+
+    A live owner refreshes the mtime (heartbeat) every few seconds, so a hung one goes stale
+    too; on this host a dead process is stale at once.
+    """
+    if time.time() - mtime >= stale_after:
+        return False
     if owner.host == HOST:
         if owner.pid == os.getpid():
             return owner.run in ACTIVE_RUNS
         start = _start_time(owner.pid)
         return bool(start) and start == owner.start
-    return time.time() - mtime < stale_after
+    return True
 
 
 def tag_alive(tag: str, mtime: float, *, stale_after: float) -> bool:

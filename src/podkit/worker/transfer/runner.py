@@ -65,7 +65,8 @@ class Runner:
         self._pending = 0
         self._cond = threading.Condition()
         self.waiting: list[FileJob] = []
-        self.active: set[FileJob] = set()
+        self.active: set[FileJob] = set()  # jobs holding a journal or lease (heartbeat)
+        self._active_lock = threading.Lock()
 
     # -- scheduling -------------------------------------------------------------------
 
@@ -135,7 +136,8 @@ class Runner:
         job.resumed_bytes += resumed
         if resumed:
             self.tracker.resume(resumed)
-        self.active.add(job)
+        with self._active_lock:
+            self.active.add(job)
         missing = [i for i in range(len(job.chunks)) if i not in journal.done]
         if not missing:
             self.submit(self._finalize_ranged, job, job.epoch)
@@ -410,7 +412,8 @@ class Runner:
         if job.leased:
             lease.release(job.final, self.owner)
             job.leased = False
-        self.active.discard(job)
+        with self._active_lock:
+            self.active.discard(job)
 
     def _place(self, job: FileJob, temp: Path) -> None:
         # Large files are flushed one by one; small ones by one sync() before the state is saved.
@@ -431,7 +434,9 @@ class Runner:
 
     def heartbeat(self) -> None:
         """Refresh the mtimes of our journals and leases so other hosts see us alive."""
-        for job in list(self.active):
+        with self._active_lock:
+            jobs = list(self.active)
+        for job in jobs:
             if job.journal is not None:
                 job.journal.touch()
             if job.leased:
