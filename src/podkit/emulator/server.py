@@ -15,6 +15,7 @@ import uvicorn
 
 from podkit.emulator.app import create_app
 from podkit.emulator.backend import DEFAULT_QUOTA, Backend, parse_spec
+from podkit.emulator.bridge import load_dataplane
 from podkit.emulator.http.context import Context
 from podkit.emulator.http.middleware import DroppedConnection, Recorder
 from podkit.errors import EmulatorError
@@ -125,7 +126,11 @@ class LocalRunPod:
         self.backend = Backend(seed=seed, state_dir=state_dir, quota=quota)
         self.context = Context()
         self.recorder = Recorder() if record else None
-        self.app = create_app(self.backend, context=self.context, recorder=self.recorder)
+        self.dataplane = load_dataplane(self.backend.state_dir / "dataplane", seed=seed)
+        extra = self.dataplane.routes() if self.dataplane else []
+        self.app = create_app(
+            self.backend, context=self.context, recorder=self.recorder, extra_routes=extra
+        )
         self.server.app = self.app
 
     @property
@@ -133,10 +138,19 @@ class LocalRunPod:
         return self.server.url
 
     def start(self) -> LocalRunPod:
+        """Serve, then let the data plane (if any) start workers against this origin."""
         self.server.start()
+        if self.dataplane is not None:
+            self.dataplane.start(self.url)
+            self.context.worker_view = self.dataplane.bridge
+            self.backend.set_listener(self.dataplane.bridge)
         return self
 
     def stop(self) -> None:
+        """End workers first (they talk to the server), then the server."""
+        if self.dataplane is not None:
+            self.backend.set_listener(None)
+            self.dataplane.close()
         self.server.stop()
         self.backend.close()
 
