@@ -188,3 +188,11 @@ def test_gpu_rules(api: httpx.Client) -> None:
     rc.pop("workers")
     ok = api.post("/v2/serverless", json=rc).json()
     assert "idleTimeout" not in ok["workers"]  # omitted for QUEUE + REQUEST_COUNT
+
+
+def test_malformed_json_is_refused_in_each_shape(api: httpx.Client) -> None:
+    headers = {"Content-Type": "application/json"}
+    v2 = api.post("/v2/templates", content=b"{not json", headers=headers)
+    assert v2.status_code == 400 and "not valid JSON" in v2.json()["detail"]
+    v1 = api.post("/v1/templates", content=b"{not json", headers=headers)
+    assert v1.status_code == 400 and "not valid JSON" in v1.json()["message"]

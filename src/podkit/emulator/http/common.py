@@ -81,19 +81,9 @@ class Generation:
             key = api_key(request)
             if key is None:
                 return self.unauthorized()
-            body: Any = None
-            if self.doc.request_ref(method, template) is not None:
-                try:
-                    body = json.loads(await request.body() or b"null")
-                except ValueError as exc:
-                    return self.error(
-                        400,
-                        f"request body is not valid JSON ({exc}); send a "
-                        "JSON object with Content-Type: application/json",
-                    )
-                problems = self.violations(method, template, body)
-                if problems:
-                    return self.validation_error(problems)
+            body = await self._body(request, method, template)
+            if isinstance(body, Response):
+                return body
             call = Call(
                 key=key,
                 body=body,
@@ -109,6 +99,21 @@ class Generation:
                 return self.error(exc.status, exc.message, exc.problems or None)
 
         return endpoint
+
+    async def _body(self, request: Request, method: str, template: str) -> Any:
+        """The validated JSON body (None when the operation takes none), or the error."""
+        if self.doc.request_ref(method, template) is None:
+            return None
+        try:
+            body = json.loads(await request.body() or b"null")
+        except ValueError as exc:
+            return self.error(
+                400,
+                f"request body is not valid JSON ({exc}); send a JSON object with "
+                "Content-Type: application/json",
+            )
+        problems = self.violations(method, template, body)
+        return self.validation_error(problems) if problems else body
 
 
 def origin(request: Request) -> str:

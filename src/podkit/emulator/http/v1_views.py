@@ -127,28 +127,35 @@ def endpoint_out(
     }
     if ep["networkVolumes"]:
         view["networkVolumeId"] = ep["networkVolumes"][0]
-    if ep.get("gpu") is not None:
-        gpu = ep["gpu"]
-        view.update(
-            computeType="GPU",
-            gpuTypeIds=gpu_types_of(backend, gpu),
-            gpuCount=gpu.get("count", 1),
-            allowedCudaVersions=[
-                v for v in gpu.get("allowedCudaVersions", []) if v in CUDA_VERSIONS
-            ],
-        )
-        if gpu.get("minCudaVersion") in CUDA_VERSIONS:
-            view["minCudaVersion"] = gpu["minCudaVersion"]
-    else:
-        view["computeType"] = "CPU"
-        view["instanceIds"] = [
-            f"{c['id']}-{c['vcpuCount']}-{RAM_PER_VCPU.get(c['id'], 2) * c['vcpuCount']}"
-            for c in ep["cpu"]
-        ]
+    view.update(_compute_out(backend, ep))
     if query.get("includeTemplate", "").lower() == "true":
         view["template"] = template_out(tpl)
     if query.get("includeWorkers", "").lower() == "true":
         view["workers"] = []
+    return view
+
+
+def _compute_out(backend: Backend, ep: Record) -> dict[str, Any]:
+    """v1's compute fields: GPU types from the pools, or CPU instance ids."""
+    gpu = ep.get("gpu")
+    if gpu is None:
+        return {
+            "computeType": "CPU",
+            "instanceIds": [
+                f"{c['id']}-{c['vcpuCount']}-{RAM_PER_VCPU.get(c['id'], 2) * c['vcpuCount']}"
+                for c in ep["cpu"]
+            ],
+        }
+    view = {
+        "computeType": "GPU",
+        "gpuTypeIds": gpu_types_of(backend, gpu),
+        "gpuCount": gpu.get("count", 1),
+        "allowedCudaVersions": [
+            v for v in gpu.get("allowedCudaVersions", []) if v in CUDA_VERSIONS
+        ],
+    }
+    if gpu.get("minCudaVersion") in CUDA_VERSIONS:
+        view["minCudaVersion"] = gpu["minCudaVersion"]
     return view
 
 
