@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse, Response
 
 from podkit.emulator.backend import Backend, BackendError
 from podkit.emulator.openapi import OpenApiDocument
+from podkit.emulator.openapi.messages import misplaced_hint
 
 TITLES = {
     400: "Bad Request",
@@ -67,7 +68,10 @@ class Generation:
         raise NotImplementedError
 
     def violations(self, method: str, template: str, body: Any) -> list[str]:
-        return [v.message for v in self.doc.check_request(method, template, body)]
+        return [
+            v.message + (misplaced_hint(template, v.field) if v.kind == "unknown" else "")
+            for v in self.doc.check_request(method, template, body)
+        ]
 
     def validation_error(self, problems: list[str]) -> Response:
         raise NotImplementedError

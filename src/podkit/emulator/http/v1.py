@@ -26,6 +26,7 @@ from podkit.emulator.http.v1_views import (
     volume_out,
 )
 from podkit.emulator.openapi import V1, load
+from podkit.emulator.openapi.messages import misplaced_hint
 
 PREFIX = "/v1"
 
@@ -53,6 +54,7 @@ class V1Generation(Generation):
             known = set(self.doc.resolve(ref).get("properties", {}))
             problems += [
                 f"key provided in request body which is not in input schema: '{k}'"
+                + misplaced_hint(template, k)
                 for k in body
                 if k not in known
             ]
