@@ -80,3 +80,12 @@ def test_v1_live_error_shape_quirk(local_runpod: LocalRunPod, api: httpx.Client)
         "key provided in request body which is not in input schema: 'scaling'"
     ]
     assert "error" in r.json()
+
+
+def test_v1_volume_500s_quirk(local_runpod: LocalRunPod, api: httpx.Client) -> None:
+    assert api.delete("/v1/networkvolumes/missing000").status_code == 404
+    local_runpod.backend.quirks.v1_volume_500s = True
+    gone = api.delete("/v1/networkvolumes/missing000")
+    assert gone.status_code == 500 and gone.json()["status"] == 500
+    moon = api.post("/v1/networkvolumes", json={"name": "m", "size": 10, "dataCenterId": "MOON"})
+    assert moon.status_code == 500 and "MOON" in moon.json()["error"]

@@ -13,7 +13,7 @@ import shlex
 from typing import Any
 
 from podkit.emulator.backend.errors import BackendError, not_found, rule
-from podkit.emulator.backend.resources import ResourcesMixin
+from podkit.emulator.backend.resources import TEMPLATE_BASE, ResourcesMixin
 from podkit.emulator.backend.state import Account, Record, now_iso
 
 CPU_FLAVORS = {"cpu3c": (2, 32), "cpu3g": (2, 32), "cpu5c": (2, 32), "cpu5g": (2, 32)}
@@ -174,7 +174,7 @@ class EndpointsMixin(ResourcesMixin):
         tid = self._new_id("template")
         suffix = self._new_id("template")[:7]
         acc.templates[tid] = {
-            **copy.deepcopy(self._template_base()),
+            **copy.deepcopy(TEMPLATE_BASE),
             **copy.deepcopy(fields),
             "id": tid,
             "name": f"{ep['name']}__template__{suffix}",
@@ -183,11 +183,6 @@ class EndpointsMixin(ResourcesMixin):
             "createdAt": now_iso(),
         }
         return tid
-
-    def _template_base(self) -> dict[str, Any]:
-        from podkit.emulator.backend.resources import TEMPLATE_BASE
-
-        return TEMPLATE_BASE
 
     def _apply_update(
         self,
