@@ -33,6 +33,9 @@ def start(
     quirks: list[str] = typer.Option(
         [], "--quirk", help="Turn on a live quirk, e.g. v1_ignore_flashboot_false_on_create."
     ),
+    rate_limit: str | None = typer.Option(
+        None, "--rate-limit", help="v2 request quotas per account, e.g. 'minute=60,hour=3000'."
+    ),
     allow_remote: bool = typer.Option(
         False, "--allow-remote", help="Allow a non-loopback --host (no real auth: careful)."
     ),
@@ -51,7 +54,13 @@ def start(
         host=host, port=port, state_dir=state_dir, quota=quota, allow_remote=allow_remote
     )
     try:
-        configure(runpod.backend, faults=faults, faults_seed=faults_seed, quirks=quirks)
+        configure(
+            runpod.backend,
+            faults=faults,
+            faults_seed=faults_seed,
+            quirks=quirks,
+            rate_limit=rate_limit,
+        )
         signal.signal(signal.SIGTERM, _interrupt)  # stop cleanly under process managers too
         runpod.start()
         _announce(runpod.url, str(runpod.backend.state_dir), json_out)

@@ -167,9 +167,22 @@ class LocalRunPod:
 
 
 def configure(
-    backend: Backend, *, faults: list[str], faults_seed: int = 0, quirks: list[str]
+    backend: Backend,
+    *,
+    faults: list[str],
+    faults_seed: int = 0,
+    quirks: list[str],
+    rate_limit: str | None = None,
 ) -> None:
-    """Apply the CLI's `--faults` specs and `--quirk` names to a backend."""
+    """Apply the CLI's `--faults` specs, `--quirk` names and `--rate-limit` to a backend."""
+    if rate_limit:
+        try:
+            pairs = (item.split("=", 1) for item in rate_limit.split(","))
+            backend.rate_limits.set(**{k.strip(): int(v) for k, v in pairs})
+        except ValueError as exc:
+            raise EmulatorError(
+                f"--rate-limit {rate_limit!r}: {exc}", hint="e.g. --rate-limit minute=60,hour=3000"
+            ) from exc
     backend.faults.clear(seed=faults_seed)
     for spec in faults:
         try:

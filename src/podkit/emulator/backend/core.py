@@ -16,6 +16,7 @@ from podkit.emulator.backend.catalog import Catalog
 from podkit.emulator.backend.errors import BackendError
 from podkit.emulator.backend.faults import FaultPlan
 from podkit.emulator.backend.ids import IdFactory
+from podkit.emulator.backend.ratelimit import RateLimits
 from podkit.emulator.backend.state import Account, Quirks, Record
 from podkit.emulator.runtime import (
     DEFAULT_WORKER_COMMAND,
@@ -46,6 +47,7 @@ class BackendCore:
         self.catalog = Catalog()
         self.quirks = Quirks()
         self.faults = FaultPlan()
+        self.rate_limits = RateLimits()
         self.default_quota = quota
         self._initial_quota = quota
         self.default_worker_command = tuple(worker_command or DEFAULT_WORKER_COMMAND)
@@ -213,6 +215,7 @@ class BackendCore:
             self.catalog = Catalog()
             self.quirks = Quirks()
             self.faults.clear(seed=0)
+            self.rate_limits.set()
             self.default_quota = self._initial_quota
             self.ids.reseed(seed)
             shutil.rmtree(self.state_dir / "volumes", ignore_errors=True)

@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from podkit.emulator.backend import Backend, BackendError
+from podkit.emulator.backend.ratelimit import Verdict
 from podkit.emulator.openapi import OpenApiDocument
 from podkit.emulator.openapi.messages import misplaced_hint
 
@@ -97,12 +98,26 @@ class Generation:
                 backend=self.backend,
                 extras={"last_event_id": request.headers.get("last-event-id")},
             )
+            verdict = self.admit(key)
+            if verdict is not None and not verdict.allowed:
+                refused = self.error(
+                    429,
+                    f"rate limit exceeded for the {verdict.window} window; retry after "
+                    f"{verdict.retry_after_s} s",
+                )
+                refused.headers["Retry-After"] = str(verdict.retry_after_s)
+                return _with_headers(refused, verdict.headers)
             try:
-                return await run_in_threadpool(handler, call)
+                response = await run_in_threadpool(handler, call)
             except BackendError as exc:
-                return self.error(exc.status, exc.message, exc.problems or None)
+                response = self.error(exc.status, exc.message, exc.problems or None)
+            return _with_headers(response, verdict.headers if verdict else {})
 
         return endpoint
+
+    def admit(self, key: str) -> Verdict | None:
+        """Rate limiting for this generation (None: not limited)."""
+        return None
 
     async def _body(self, request: Request, method: str, template: str) -> Any:
         """The validated JSON body (None when the operation takes none), or the error."""
@@ -118,6 +133,12 @@ class Generation:
             )
         problems = self.violations(method, template, body)
         return self.validation_error(problems) if problems else body
+
+
+def _with_headers(response: Response, headers: dict[str, str]) -> Response:
+    for name, value in headers.items():
+        response.headers[name] = value
+    return response
 
 
 def origin(request: Request) -> str:

@@ -10,6 +10,7 @@ from starlette.routing import Route
 
 from podkit.emulator.backend import Backend, BackendError
 from podkit.emulator.backend.errors import rule
+from podkit.emulator.backend.ratelimit import Verdict
 from podkit.emulator.http import v2_catalog, v2_workers
 from podkit.emulator.http.common import Call, Generation, json_response, no_content, problem
 from podkit.emulator.http.context import Context
@@ -23,6 +24,7 @@ from podkit.emulator.http.v2_views import (
     volume_out,
 )
 from podkit.emulator.openapi import V2, load
+from podkit.emulator.runtime import account_id
 
 
 class V2Generation(Generation):
@@ -36,6 +38,9 @@ class V2Generation(Generation):
 
     def validation_error(self, problems: list[str]) -> Response:
         return problem(422, "Request validation failed.", problems)
+
+    def admit(self, key: str) -> Verdict | None:
+        return self.backend.rate_limits.check(account_id(key))
 
 
 # -- serverless endpoints --------------------------------------------------------------------
