@@ -110,3 +110,19 @@ def test_catalog_prices_and_availability_are_settable(
     ks = api.get("/v2/catalog/datacenters/US-KS-2", params={"include": "GPU_AVAILABILITY"})
     levels = {g["id"]: g["availability"] for g in ks.json()["gpuAvailability"]}
     assert levels["NVIDIA H200"] == "LOW"
+
+
+def test_cpu_catalog_drives_cpu_endpoints(api: httpx.Client) -> None:
+    cpus = {c["id"]: c for c in api.get("/v2/catalog/cpus").json()["cpus"]}
+    assert set(cpus) == {"cpu3c", "cpu3g", "cpu5c", "cpu5g"}
+    g = api.get(
+        "/v2/catalog/cpus/cpu3g", params={"include": "AVAILABILITY", "product": "SERVERLESS"}
+    ).json()
+    assert g["availability"] == "HIGH" and g["ramGbPerVcpu"] == 4
+    body = {**ENDPOINT, "cpu": [{"id": "cpu3g", "vcpuCount": 8}]}
+    body.pop("gpu")
+    ep = api.post("/v2/serverless", json=body).json()
+    assert ep["cpu"] == [{"id": "cpu3g", "vcpuCount": 8, "memory": 32}]
+    body["cpu"] = [{"id": "cpu9x", "vcpuCount": 8}]
+    unknown = api.post("/v2/serverless", json=body)
+    assert unknown.status_code == 400 and "/v2/catalog/cpus" in unknown.json()["detail"]

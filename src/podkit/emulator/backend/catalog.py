@@ -126,6 +126,26 @@ def _gpu(type_id: str, pool: str | None, memory: int, price: float) -> dict[str,
     }
 
 
+def _default_cpus() -> dict[str, dict[str, Any]]:
+    flavors = {
+        "cpu3c": ("Compute-Optimized", "Gen 3", 2, 0.03),
+        "cpu3g": ("General Purpose", "Gen 3", 4, 0.04),
+        "cpu5c": ("Compute-Optimized", "Gen 5", 2, 0.04),
+        "cpu5g": ("General Purpose", "Gen 5", 4, 0.05),
+    }
+    return {
+        fid: {
+            "id": fid,
+            "name": name,
+            "group": group,
+            "vcpu": {"min": 2, "max": 32},
+            "ramGbPerVcpu": ram,
+            "price": {"securePerVcpu": round(price * 0.8, 3), "serverlessPerVcpu": price},
+        }
+        for fid, (name, group, ram, price) in flavors.items()
+    }
+
+
 def _default_gpus() -> dict[str, dict[str, Any]]:
     gpus = {}
     for pool, (price, memory, members) in POOLS.items():
@@ -140,6 +160,7 @@ class Catalog:
     """GPU types, data centers, per-(GPU, DC) availability. Shared by every account."""
 
     gpus: dict[str, dict[str, Any]] = field(default_factory=_default_gpus)
+    cpus: dict[str, dict[str, Any]] = field(default_factory=_default_cpus)
     datacenters: dict[str, dict[str, Any]] = field(
         default_factory=lambda: {dc: _datacenter(dc) for dc in DATACENTER_IDS}
     )
@@ -204,6 +225,23 @@ class Catalog:
                 ]
             return view
 
+    def cpu_memory_gb(self, flavor_id: str, vcpus: int) -> int:
+        """RAM of a CPU worker: the flavor's GB per vCPU times the vCPU count."""
+        per = self.cpus.get(flavor_id, {}).get("ramGbPerVcpu", 2)
+        return max(1, int(per * vcpus))
+
+    def cpu_view(self, cpu_id: str, *, with_availability: bool) -> dict[str, Any]:
+        """One CPU flavor as v2 shows it (available everywhere)."""
+        with self._lock:
+            view = copy.deepcopy(self.cpus[cpu_id])
+            if with_availability:
+                view["availability"] = "HIGH"
+                view["dataCenters"] = [
+                    {"id": dc, "name": self.datacenters[dc]["name"], "availability": "HIGH"}
+                    for dc in self.datacenters
+                ]
+            return view
+
     def datacenter_view(self, dc_id: str, *, with_gpus: bool) -> dict[str, Any]:
         """One data center as v2 shows it, optionally with per-GPU availability."""
         with self._lock:
@@ -219,6 +257,7 @@ class Catalog:
         with self._lock:
             return {
                 "gpus": copy.deepcopy(self.gpus),
+                "cpus": copy.deepcopy(self.cpus),
                 "datacenters": copy.deepcopy(self.datacenters),
                 "availability": [[g, d, lvl] for (g, d), lvl in self.availability.items()],
             }
@@ -227,6 +266,7 @@ class Catalog:
     def restore(cls, data: dict[str, Any]) -> Catalog:
         return cls(
             gpus=data["gpus"],
+            cpus=data.get("cpus") or _default_cpus(),
             datacenters=data["datacenters"],
             availability={(g, d): lvl for g, d, lvl in data["availability"]},
         )

@@ -8,7 +8,6 @@ from podkit.emulator.backend import Backend
 from podkit.emulator.backend.catalog import CUDA_VERSIONS, DATACENTER_IDS
 from podkit.emulator.backend.errors import rule
 from podkit.emulator.backend.state import Record
-from podkit.emulator.http.v2_views import RAM_PER_VCPU
 
 # v1 template defaults (OAS1); a v1 endpoint's defaults where the spec names none are the
 # console's (workers max 3, execution timeout 600 s).
@@ -139,11 +138,11 @@ def _compute_out(backend: Backend, ep: Record) -> dict[str, Any]:
     """v1's compute fields: GPU types from the pools, or CPU instance ids."""
     gpu = ep.get("gpu")
     if gpu is None:
+        memory = backend.catalog.cpu_memory_gb
         return {
             "computeType": "CPU",
             "instanceIds": [
-                f"{c['id']}-{c['vcpuCount']}-{RAM_PER_VCPU.get(c['id'], 2) * c['vcpuCount']}"
-                for c in ep["cpu"]
+                f"{c['id']}-{c['vcpuCount']}-{memory(c['id'], c['vcpuCount'])}" for c in ep["cpu"]
             ],
         }
     view = {

@@ -131,7 +131,8 @@ def _check_idle_timeout(type_: str, scaling: dict[str, Any], workers: dict[str, 
 
 def _endpoint_view(c: Call, endpoint_id: str) -> dict[str, Any]:
     ep = c.backend.get_endpoint(c.key, endpoint_id)
-    return endpoint_out(ep, c.backend.endpoint_template(c.key, endpoint_id), c.origin)
+    tpl = c.backend.endpoint_template(c.key, endpoint_id)
+    return endpoint_out(ep, tpl, c.origin, c.backend.catalog)
 
 
 # -- templates -------------------------------------------------------------------------------

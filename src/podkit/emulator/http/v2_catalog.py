@@ -48,6 +48,20 @@ def get_gpu(c: Call) -> Response:
     return json_response(c.backend.catalog.gpu_view(gpu_id, with_availability=avail))
 
 
+def list_cpus(c: Call) -> Response:
+    avail = _gpu_availability(c)
+    cat = c.backend.catalog
+    return json_response({"cpus": [cat.cpu_view(f, with_availability=avail) for f in cat.cpus]})
+
+
+def get_cpu(c: Call) -> Response:
+    avail = _gpu_availability(c)
+    flavor = c.params["id"]
+    if flavor not in c.backend.catalog.cpus:
+        raise not_found("CPU flavor", flavor, "/v2/catalog/cpus")
+    return json_response(c.backend.catalog.cpu_view(flavor, with_availability=avail))
+
+
 def _dc_include(c: Call) -> bool:
     return "GPU_AVAILABILITY" in _csv(c, "include")
 
@@ -71,6 +85,8 @@ def get_datacenter(c: Call) -> Response:
 TABLE: list[tuple[str, str, Callable[[Call], Response]]] = [
     ("GET", "/v2/catalog/gpus", list_gpus),
     ("GET", "/v2/catalog/gpus/{id}", get_gpu),
+    ("GET", "/v2/catalog/cpus", list_cpus),
+    ("GET", "/v2/catalog/cpus/{id}", get_cpu),
     ("GET", "/v2/catalog/datacenters", list_datacenters),
     ("GET", "/v2/catalog/datacenters/{id}", get_datacenter),
 ]
