@@ -121,9 +121,12 @@ class LocalRunPod:
         seed: int | None = None,
         record: bool = False,
         allow_remote: bool = False,
+        worker_command: list[str] | None = None,
     ) -> None:
         self.server = EmulatorServer(None, host=host, port=port, allow_remote=allow_remote)
-        self.backend = Backend(seed=seed, state_dir=state_dir, quota=quota)
+        self.backend = Backend(
+            seed=seed, state_dir=state_dir, quota=quota, worker_command=worker_command
+        )
         self.context = Context()
         self.recorder = Recorder() if record else None
         self.dataplane = load_dataplane(self.backend.state_dir / "dataplane", seed=seed)
