@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -95,6 +96,12 @@ _REGIONS = {
     "OC": "OCEANIA",
     "AP": "ASIA",
 }
+
+
+def country_of(dc_id: str) -> str:
+    """ISO country of a data center id: `US-KS-2` -> US, `EU-RO-1` -> RO, `OC-AU-1` -> AU."""
+    parts = dc_id.split("-")
+    return parts[0] if parts[0] in ("US", "CA") else (parts[1] if len(parts) > 1 else "")
 
 
 def _datacenter(dc_id: str) -> dict[str, Any]:
@@ -203,26 +210,36 @@ class Catalog:
         with self._lock:
             return self.availability.get((gpu_id, dc_id), "HIGH")
 
-    def gpu_view(self, gpu_id: str, *, with_availability: bool) -> dict[str, Any]:
-        """One GPU type as v2 shows it, optionally with availability per data center."""
+    def gpu_view(
+        self,
+        gpu_id: str,
+        *,
+        with_availability: bool,
+        countries: set[str] | None = None,
+        cuda: Callable[[str], bool] | None = None,
+    ) -> dict[str, Any]:
+        """One GPU type as v2 shows it, optionally with availability per data center, scoped
+        to data centers in `countries` and to CUDA versions `cuda` accepts."""
         with self._lock:
             view = copy.deepcopy(self.gpus[gpu_id])
             if not with_availability:
                 return view
+            versions = [v for v in CUDA_VERSIONS if cuda is None or cuda(v)]
             dcs = [
                 {"id": dc, "name": self.datacenters[dc]["name"], "availability": lvl}
                 for dc in self.datacenters
                 if (lvl := self.level(gpu_id, dc)) != "NONE"
+                and (countries is None or country_of(dc) in countries)
             ]
+            if view["manufacturer"] == "NVIDIA":
+                if not versions:
+                    dcs = []  # no machine offers the requested CUDA versions
+                view["cudaVersions"] = [{"version": v, "available": bool(dcs)} for v in versions]
             view["availability"] = max(
                 (d["availability"] for d in dcs), key=LEVELS.index, default="NONE"
             )
             if dcs:
                 view["dataCenters"] = dcs
-            if view["manufacturer"] == "NVIDIA":
-                view["cudaVersions"] = [
-                    {"version": v, "available": bool(dcs)} for v in CUDA_VERSIONS
-                ]
             return view
 
     def cpu_memory_gb(self, flavor_id: str, vcpus: int) -> int:
