@@ -52,8 +52,14 @@ def test_admin_routes_control_faults_and_quota(client_for: Any) -> None:
     assert api.delete("/v2/templates/x").status_code == 404
 
     client_for("k").put("/_emulator/quota", json={"quota": 1})  # that key's account only
-    body = {"name": "e", "type": "QUEUE", "image": "i", "gpu": {"pools": ["ADA_24"]},
-            "scaling": {"type": "QUEUE_DELAY", "queueDelay": 2}, "workers": {"max": 2}}  # fmt: skip
+    body = {
+        "name": "e",
+        "type": "QUEUE",
+        "image": "i",
+        "gpu": {"pools": ["ADA_24"]},
+        "scaling": {"type": "QUEUE_DELAY", "queueDelay": 2},
+        "workers": {"max": 2},
+    }
     assert "quota (1)" in api.post("/v2/serverless", json=body).json()["detail"]
     assert client_for("other").post("/v2/serverless", json=body).status_code == 201
 

@@ -145,10 +145,13 @@ def _parse_ts(stamp: str) -> float:
 async def _follow(
     ctx: Context, endpoint_id: str, worker_id: str, after: int, source: str | None
 ) -> AsyncIterator[str]:
-    """Backlog, then live lines as they appear; `:` comments keep idle connections open."""
+    """Backlog, then live lines as they appear; `:` comments keep idle connections open.
+    The stream ends when the worker is gone."""
     idle = 0.0
     while True:
-        lines = ctx.worker_view.logs(endpoint_id, worker_id) or []
+        lines = ctx.worker_view.logs(endpoint_id, worker_id)
+        if lines is None:
+            return  # the worker is gone, and its container lines with it
         fresh = [ln for ln in lines if ln.seq > after]
         for ln in fresh:
             after = ln.seq
