@@ -25,6 +25,7 @@ from podkit.emulator.runtime import (
     NullListener,
     account_id,
 )
+from podkit.errors import EmulatorError
 
 DEFAULT_QUOTA = 5
 SNAPSHOT_NAME = "state.json"
@@ -200,9 +201,9 @@ class BackendCore:
             self.quirks = Quirks(**data["quirks"])
             self.default_quota = data["defaultQuota"]
         except (ValueError, KeyError, TypeError) as exc:
-            raise ValueError(
-                f"{path} is not a podkit emulator snapshot ({exc}); move it away or pick "
-                "another --state-dir"
+            raise EmulatorError(
+                f"{path} is not a podkit emulator snapshot ({type(exc).__name__}: {exc})",
+                hint="move the file away or pick another --state-dir",
             ) from exc
 
     def reset(self, seed: int | None = None) -> None:
