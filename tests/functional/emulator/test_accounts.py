@@ -55,3 +55,16 @@ def test_keys_and_passwords_never_reach_state_or_responses(tmp_path: Any) -> Non
     for text in (state, reg.text, listed.text):
         assert secret not in text and password not in text
     assert json.loads(state)["accounts"][0]["registries"]
+
+
+def test_scoped_keys_get_403(local_runpod: LocalRunPod, client_for: Any) -> None:
+    reader = client_for("reader")
+    client_for("reader").put("/_emulator/key-scope", json={"scope": "read"})
+    assert reader.get("/v2/templates").status_code == 200
+    denied = reader.post("/v2/templates", json={"name": "t", "image": "i"})
+    assert denied.status_code == 403 and denied.json()["detail"].startswith("access denied")
+    local_runpod.backend.set_key_scope("reader", "none")
+    assert reader.get("/v1/templates").status_code == 403
+    assert client_for("writer").post("/v2/templates", json={"name": "t", "image": "i"}).is_success
+    local_runpod.backend.set_key_scope("reader", None)
+    assert reader.post("/v2/templates", json={"name": "t", "image": "i"}).status_code == 201

@@ -55,6 +55,7 @@ class BackendCore:
         self.accounts: dict[str, Account] = {}
         self._listener: EndpointListener = NullListener()
         self._events: list[tuple[str, str]] = []
+        self._scopes: dict[str, str] = {}
         self._own_tmp = state_dir is None
         self.state_dir = Path(state_dir or tempfile.mkdtemp(prefix="podkit-emulator-"))
         self.state_dir.mkdir(parents=True, exist_ok=True)
@@ -107,6 +108,22 @@ class BackendCore:
             for table in (acc.templates, acc.endpoints, acc.volumes, acc.registries):
                 ids.update(table)
         return ids
+
+    def set_key_scope(self, api_key: str, scope: str | None) -> None:
+        """Restrict a key like the console's scoped keys: "read" (no writes), "none" (403 on
+        everything), None (full access again). Kept in memory only, never persisted."""
+        if scope not in (None, "read", "none"):
+            raise ValueError(f"key scope must be 'read', 'none' or None, not {scope!r}")
+        with self._lock:
+            if scope is None:
+                self._scopes.pop(account_id(api_key), None)
+            else:
+                self._scopes[account_id(api_key)] = scope
+
+    def allows(self, api_key: str, method: str) -> bool:
+        """Whether this key may make a request with this HTTP method."""
+        scope = self._scopes.get(account_id(api_key))
+        return scope is None or (scope == "read" and method in ("GET", "HEAD"))
 
     def quota_of(self, acc: Account) -> int:
         return self.default_quota if acc.quota is None else acc.quota
@@ -217,6 +234,7 @@ class BackendCore:
             self.quirks = Quirks()
             self.faults.clear(seed=0)
             self.rate_limits.set()
+            self._scopes.clear()
             self.default_quota = self._initial_quota
             self.ids.reseed(seed)
             shutil.rmtree(self.state_dir / "volumes", ignore_errors=True)

@@ -7,6 +7,7 @@ PUT  /_emulator/faults                     {"seed": 1, "rules": [{"pattern": "PO
 DELETE /_emulator/faults                   no faults
 GET|PATCH /_emulator/quirks                {"v1_ignore_flashboot_false_on_create": true}
 GET|PUT /_emulator/rate-limits             {"minute": 60, "hour": 3000} ({}: off), v2 only
+PUT  /_emulator/key-scope                  {"scope": "read" | "none" | null} for the Bearer key
 PUT  /_emulator/quota                      {"quota": 10}: default; with a Bearer key, that account
 POST /_emulator/reset                      {"seed": 7} forget everything
 PUT  /_emulator/catalog/availability       {"gpu": "NVIDIA H200", "level": "NONE", "dataCenter"?}
@@ -65,6 +66,14 @@ def quirks(backend: Backend, request: Request, body: Any) -> Any:
     return backend.quirks.as_dict()
 
 
+def key_scope(backend: Backend, request: Request, body: Any) -> Any:
+    key = api_key(request)
+    if key is None:
+        raise KeyError("send the key to restrict as Authorization: Bearer <key>")
+    backend.set_key_scope(key, body.get("scope"))
+    return {"scope": body.get("scope")}
+
+
 def rate_limits(backend: Backend, request: Request, body: Any) -> Any:
     if request.method == "PUT":
         backend.rate_limits.set(**{k: int(v) for k, v in body.items()})
@@ -104,6 +113,7 @@ def routes(backend: Backend) -> list[Route]:
         ("/_emulator/quirks", ["GET", "PATCH"], quirks),
         ("/_emulator/quota", ["PUT"], quota),
         ("/_emulator/rate-limits", ["GET", "PUT"], rate_limits),
+        ("/_emulator/key-scope", ["PUT"], key_scope),
         ("/_emulator/reset", ["POST"], reset),
         ("/_emulator/catalog/availability", ["PUT"], availability),
         ("/_emulator/catalog/prices", ["PUT"], prices),

@@ -86,6 +86,13 @@ class Generation:
             key = api_key(request)
             if key is None:
                 return self.unauthorized()
+            if not self.backend.allows(key, method):
+                return self.error(
+                    403,
+                    "access denied: this API key may not "
+                    f"{'write' if method != 'GET' else 'read'} here; use a key "
+                    "with the needed scope",
+                )
             body = await self._body(request, method, template)
             if isinstance(body, Response):
                 return body
