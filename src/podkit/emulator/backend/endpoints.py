@@ -154,7 +154,7 @@ class EndpointsMixin(ResourcesMixin):
         return tpl
 
     def _copy_template(self, acc: Account, template_id: str, ep: Record) -> dict[str, Any]:
-        tpl = self._template(acc, template_id)
+        tpl = self._readable_template(acc, template_id, True)  # v2 may copy public templates
         if not tpl["serverless"]:
             raise BackendError(
                 422,

@@ -195,13 +195,15 @@ def _volumes(b: dict[str, Any]) -> list[str] | None:
 # -- templates -------------------------------------------------------------------------------
 def list_templates(c: Call) -> Response:
     bound = c.query.get("includeEndpointBoundTemplates", "").lower() == "true"
-    return json_response(
-        [template_out(t) for t in c.backend.list_templates(c.key, include_bound=bound)]
-    )
+    public = c.query.get("includePublicTemplates", "").lower() == "true"
+    templates = c.backend.list_templates(c.key, include_bound=bound, include_public=public)
+    return json_response([template_out(t) for t in templates])
 
 
 def get_template(c: Call) -> Response:
-    return json_response(template_out(c.backend.get_template(c.key, c.params["templateId"])))
+    public = c.query.get("includePublicTemplates", "").lower() == "true"
+    tpl = c.backend.get_template(c.key, c.params["templateId"], include_public=public)
+    return json_response(template_out(tpl))
 
 
 def create_template(c: Call) -> Response:

@@ -141,7 +141,8 @@ def list_templates(c: Call) -> Response:
 
 
 def get_template(c: Call) -> Response:
-    return json_response(template_out(c.backend.get_template(c.key, c.params["id"])))
+    tpl = c.backend.get_template(c.key, c.params["id"], include_public=True)
+    return json_response(template_out(tpl))
 
 
 def create_template(c: Call) -> Response:
