@@ -3,6 +3,7 @@ plane's routes when its package is present."""
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 from starlette.applications import Starlette
@@ -21,13 +22,9 @@ METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE"}
 
 
 def create_app(
-    backend: Backend,
-    *,
-    context: Context | None = None,
-    recorder: Recorder | None = None,
-    extra_routes: list[BaseRoute] | None = None,
+    backend: Backend, *, context: Context | None = None, recorder: Recorder | None = None
 ) -> Starlette:
-    """The local RunPod as an ASGI app over `backend`; `extra_routes`: the data plane's."""
+    """The local RunPod as an ASGI app over `backend`."""
     ctx = context or Context()
     routes: list[BaseRoute] = [
         Route("/v2/openapi.json", _document(V2), methods=["GET"]),
@@ -35,7 +32,7 @@ def create_app(
         *v2.routes(backend, ctx),
         *v1.routes(backend),
         *admin.routes(backend),
-        *(extra_routes or []),
+        *_dataplane_routes(backend, ctx),
     ]
     # Literal paths first: `/v2/registries/delegations` must not read as registry "delegations".
     missing = _not_emulated(routes)
@@ -48,6 +45,16 @@ def create_app(
     app.state.backend = backend
     app.state.context = ctx
     return app
+
+
+def _dataplane_routes(backend: Backend, context: Context) -> list[BaseRoute]:
+    """`podkit.emulator.dataplane.routes(backend, context)`, once that package exists."""
+    try:
+        module = importlib.import_module("podkit.emulator.dataplane")
+    except ImportError:
+        return []
+    factory: Any = getattr(module, "routes", None)
+    return list(factory(backend, context)) if factory is not None else []
 
 
 def _not_emulated(served: list[BaseRoute]) -> list[BaseRoute]:

@@ -15,7 +15,6 @@ import uvicorn
 
 from podkit.emulator.app import create_app
 from podkit.emulator.backend import DEFAULT_QUOTA, Backend, parse_spec
-from podkit.emulator.bridge import load_dataplane
 from podkit.emulator.http.context import Context
 from podkit.emulator.http.middleware import DroppedConnection, Recorder
 from podkit.errors import EmulatorError
@@ -129,11 +128,7 @@ class LocalRunPod:
         )
         self.context = Context()
         self.recorder = Recorder() if record else None
-        self.dataplane = load_dataplane(self.backend.state_dir / "dataplane", seed=seed)
-        extra = self.dataplane.routes() if self.dataplane else []
-        self.app = create_app(
-            self.backend, context=self.context, recorder=self.recorder, extra_routes=extra
-        )
+        self.app = create_app(self.backend, context=self.context, recorder=self.recorder)
         self.server.app = self.app
 
     @property
@@ -141,19 +136,14 @@ class LocalRunPod:
         return self.server.url
 
     def start(self) -> LocalRunPod:
-        """Serve, then let the data plane (if any) start workers against this origin."""
         self.server.start()
-        if self.dataplane is not None:
-            self.dataplane.start(self.url)
-            self.context.worker_view = self.dataplane.bridge
-            self.backend.set_listener(self.dataplane.bridge)
+        if self.context.dataplane is not None:
+            self.context.dataplane.start(self.url)  # workers need the origin to call back
         return self
 
     def stop(self) -> None:
-        """End workers first (they talk to the server), then the server."""
-        if self.dataplane is not None:
-            self.backend.set_listener(None)
-            self.dataplane.close()
+        if self.context.dataplane is not None:
+            self.context.dataplane.close()  # while the server still answers their drain
         self.server.stop()
         self.backend.close()
 
