@@ -446,10 +446,22 @@ class JobsBackend:
         self._notify(endpoint_id)
         return True
 
-    def ping(self, endpoint_id: str, worker_id: str) -> None:
-        """A worker's heartbeat."""
+    def ping(self, endpoint_id: str, worker_id: str, job_ids: list[str] | None = None) -> None:
+        """A worker's heartbeat, listing the jobs it still holds.
+
+        A stopped job that is gone from the list has ended; one still listed gets its stop
+        signal again (the first may have arrived before the job's task existed).
+        """
         with self._lock:
-            self._live_worker(endpoint_id, worker_id)
+            worker = self._live_worker(endpoint_id, worker_id)
+            if job_ids is None:
+                return
+            for job_id in list(worker.stopping):
+                if job_id not in job_ids:
+                    del worker.stopping[job_id]
+                elif job_id not in worker.pending_stops:
+                    worker.pending_stops.append(job_id)
+        self._notify(endpoint_id)
 
     def take_stop_signals(self, endpoint_id: str, worker_id: str) -> list[str]:
         """Job ids this worker must stop (cancelled, timed out, expired)."""
@@ -470,6 +482,7 @@ class JobsBackend:
             worker.state = WorkerState.EXITED
             worker.exit_code = exit_code
             held = sorted(worker.jobs)
+            worker.orphaned = held
             for job_id in held:
                 self._orphaned(self._jobs[job_id], worker, exit_code)
             worker.jobs.clear()

@@ -30,6 +30,8 @@ class DataPlaneSettings:
     max_stream_chunk_bytes: int = 1 * MB
     max_log_lines_per_worker: int = 2_000
     max_exited_workers_listed: int = 20
+    # RUNPOD_PING_INTERVAL for workers (the platform's default is 10 s; the heartbeat also
+    # re-sends stop signals for jobs a worker still holds).
     ping_interval_ms: int = 2_000
     supervise_interval_s: float = 0.1
     worker_start_grace_s: float = 5.0

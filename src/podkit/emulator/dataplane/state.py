@@ -37,6 +37,8 @@ class WorkerRecord:
     retiring: bool = False
     jobs_done: int = 0
     exit_code: int | None = None
+    # The jobs it held when it exited (queued again or failed).
+    orphaned: list[str] = field(default_factory=list)
 
 
 @dataclass

@@ -52,7 +52,8 @@ def worker_env(
         RUNPOD_POD_HOSTNAME=f"{worker_id}-local",
         RUNPOD_ENDPOINT_ID=runtime.endpoint_id,
         RUNPOD_GPU_COUNT=str(runtime.gpu_count),
-        RUNPOD_PING_INTERVAL=str(ping_interval_ms),
+        # The SDK sleeps and times out in whole seconds (ms // 1000): below 1000 ms it crashes.
+        RUNPOD_PING_INTERVAL=str(max(1000, ping_interval_ms)),
         RUNPOD_SKIP_AUTO_SYSTEM_CHECKS="true",
         RUNPOD_SKIP_GPU_CHECK="true",
         PYTHONUNBUFFERED="1",

@@ -92,7 +92,9 @@ def worker_routes(backend: JobsBackend, waiters: Waiters) -> list[Route]:
         return JSONResponse({})
 
     async def ping(request: Request, endpoint_id: str, worker_id: str) -> Response:
-        backend.ping(endpoint_id, worker_id)
+        listed = request.query_params.get("job_id")
+        jobs = [job for job in listed.split(",") if job] if listed is not None else None
+        backend.ping(endpoint_id, worker_id, jobs)
         return JSONResponse({})
 
     table: list[tuple[str, WorkerHandler, str]] = [
