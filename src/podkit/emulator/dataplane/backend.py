@@ -317,7 +317,8 @@ class JobsBackend:
                 if job is None:
                     continue
                 if kind == "exec" and job.status is JobStatus.IN_PROGRESS:
-                    deadline = (job.started_at or now) + job.policy.execution_timeout_ms / 1000
+                    started = now if job.started_at is None else job.started_at
+                    deadline = started + job.policy.execution_timeout_ms / 1000
                     if deadline <= now:
                         limit = job.policy.execution_timeout_ms
                         self._finish(

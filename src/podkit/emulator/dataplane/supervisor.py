@@ -166,7 +166,7 @@ class Supervisor:
             if record is None or worker_id in pool.retiring or record.state != WorkerState.IDLE:
                 continue
             over_max = len(pool.live) - len(pool.retiring) > runtime.workers_max
-            idle_for = now - (record.idle_since or now)
+            idle_for = 0.0 if record.idle_since is None else now - record.idle_since
             if over_max or idle_for >= runtime.idle_timeout_s:
                 self._retire(pool, worker_id)
                 excess -= 1
