@@ -31,3 +31,6 @@ def root(
 
 
 # Command groups register themselves below, one import each.
+from podkit.cli import emulator as _emulator  # noqa: E402
+
+app.add_typer(_emulator.app)
