@@ -134,9 +134,13 @@ class LocalRunPod:
 
     def start(self) -> LocalRunPod:
         self.server.start()
+        if self.context.dataplane is not None:
+            self.context.dataplane.start(self.url)  # workers need the origin to call back
         return self
 
     def stop(self) -> None:
+        if self.context.dataplane is not None:
+            self.context.dataplane.close()  # while the server still answers their drain
         self.server.stop()
         self.backend.close()
 

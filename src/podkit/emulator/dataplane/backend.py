@@ -338,7 +338,11 @@ class JobsBackend:
         with self._lock:
             self._endpoint(endpoint_id)
             worker = WorkerRecord(
-                self.ids.worker_id(), endpoint_id, started_at=self.now(), token=token
+                self.ids.worker_id(),
+                endpoint_id,
+                started_at=self.now(),
+                token=token,
+                version=self._endpoint(endpoint_id).runtime.version,
             )
             self._workers[worker.id] = worker
         self._notify(endpoint_id)

@@ -111,6 +111,7 @@ class Supervisor:
     def _supervise(self, runtime: EndpointRuntime, pool: _Pool) -> None:
         self._reap(pool)
         self._enforce_stops(pool)
+        self._roll(runtime, pool)
         queued, in_progress = self.backend.queue_pressure(runtime.endpoint_id)
         wanted = min(runtime.workers_max, max(runtime.workers_min, queued + in_progress))
         active = [wid for wid in pool.live if wid not in pool.retiring]
@@ -157,6 +158,14 @@ class Supervisor:
             if record.state is not WorkerState.INITIALIZING:
                 pool.failed_starts = 0
 
+    def _roll(self, runtime: EndpointRuntime, pool: _Pool) -> None:
+        """A new endpoint version replaces older workers once they are idle (rolling release)."""
+        for worker_id in list(pool.live):
+            record = self.backend.worker(worker_id)
+            stale = record is not None and record.version != runtime.version
+            if stale and record is not None and not record.jobs and worker_id not in pool.retiring:
+                self._retire(pool, worker_id)
+
     def _retire_idle(self, runtime: EndpointRuntime, pool: _Pool, excess: int) -> None:
         now = self.backend.now()
         for worker_id in list(pool.live):
@@ -185,7 +194,7 @@ class Supervisor:
         workdir = base / "workers" / record.id
         workdir.mkdir(parents=True, exist_ok=True)
         shim = None
-        if self.gpu_shim:
+        if self.gpu_shim and runtime.gpu_count > 0:
             shim = write_shim(base / "gpu-shim", runtime.gpu_type, runtime.gpu_count)
         env = worker_env(
             runtime,
