@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 
 from podkit.emulator.server import LocalRunPod
-from tests.functional.emulator_dataplane.harness import wait_until
+from tests.functional.emulator_dataplane.harness import echo_command, wait_until
 
 KEY = "user-story-key"
 
@@ -74,3 +74,28 @@ def test_deleting_an_endpoint_stops_its_workers_and_jobs(local_runpod: LocalRunP
         gone = api.get(f"/v2/{endpoint_id}/health")
     assert gone.status_code == 404
     wait_until(lambda: not local_runpod.context.worker_view.workers(endpoint_id))
+
+
+def test_worker_crash_on_demand_over_the_admin_routes(local_runpod: LocalRunPod) -> None:
+    headers = {"Authorization": f"Bearer {KEY}"}
+    with httpx.Client(base_url=local_runpod.url, headers=headers, timeout=60) as api:
+        endpoint_id, _ = _deploy(api)
+        command = {"command": echo_command()}
+        api.put(f"/_emulator/endpoints/{endpoint_id}/worker-command", json=command)
+        job = api.post(f"/v2/{endpoint_id}/run", json={"input": {"sleep": 30}}).json()
+
+        def status() -> dict[str, Any]:
+            body: dict[str, Any] = api.get(f"/v2/{endpoint_id}/status/{job['id']}").json()
+            return body
+
+        first = wait_until(lambda: (b := status())["status"] == "IN_PROGRESS" and b)
+        killed = api.post(f"/_emulator/endpoints/{endpoint_id}/jobs/{job['id']}/kill-worker")
+        assert killed.json() == {"killed": first["workerId"]}
+        again = wait_until(
+            lambda: (b := status()).get("workerId") not in (None, first["workerId"]) and b,
+            timeout=30,
+        )
+        assert again["status"] == "IN_PROGRESS" and again["retries"] == 1
+        missing = api.post(f"/_emulator/endpoints/{endpoint_id}/workers/nope/kill")
+        api.post(f"/v2/{endpoint_id}/cancel/{job['id']}")
+    assert missing.status_code == 404

@@ -28,6 +28,7 @@ class WorkerProcess:
         max_lines: int,
     ) -> None:
         self.worker_id = worker_id
+        self.command = tuple(command)
         self.started_at = time.time()
         self._lines: deque[LogLine] = deque(maxlen=max_lines)
         self._seq = 0

@@ -159,11 +159,13 @@ class Supervisor:
                 pool.failed_starts = 0
 
     def _roll(self, runtime: EndpointRuntime, pool: _Pool) -> None:
-        """A new endpoint version replaces older workers once they are idle (rolling release)."""
-        for worker_id in list(pool.live):
+        """A new endpoint version (or worker command) replaces older workers once idle."""
+        command = tuple(runtime.worker_command or DEFAULT_COMMAND)
+        for worker_id, process in list(pool.live.items()):
             record = self.backend.worker(worker_id)
-            stale = record is not None and record.version != runtime.version
-            if stale and record is not None and not record.jobs and worker_id not in pool.retiring:
+            if record is None or record.jobs or worker_id in pool.retiring:
+                continue
+            if record.version != runtime.version or process.command != command:
                 self._retire(pool, worker_id)
 
     def _retire_idle(self, runtime: EndpointRuntime, pool: _Pool, excess: int) -> None:

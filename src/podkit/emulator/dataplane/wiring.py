@@ -6,6 +6,7 @@ from __future__ import annotations
 from starlette.routing import BaseRoute
 
 from podkit.emulator.backend import Backend
+from podkit.emulator.dataplane.admin import admin_routes
 from podkit.emulator.dataplane.plane import DataPlane
 from podkit.emulator.dataplane.runtime import EndpointRuntime
 from podkit.emulator.http.context import Context
@@ -60,4 +61,4 @@ def routes(backend: Backend, context: Context) -> list[BaseRoute]:
     backend.set_listener(ControlPlaneBridge(plane, backend))
     context.worker_view = plane
     context.dataplane = plane
-    return list(plane.routes())
+    return [*plane.routes(), *admin_routes(plane)]
