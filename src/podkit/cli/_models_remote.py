@@ -60,7 +60,8 @@ def run_remote(
     base = dataplane_url(target, environment)
     headers = {"Authorization": f"Bearer {_api_key(environment)}"}
     with HttpClient(base, headers=headers, timeout=60) as client:
-        answer = client.request("POST", f"/{endpoint_id}/run", json={"input": job_input})
+        body = {"input": {"action": "sync_models", **job_input}}
+        answer = client.request("POST", f"/{endpoint_id}/run", json=body)
         _check(answer.status_code, answer.text, f"POST /{endpoint_id}/run")
         job_id = str(answer.json()["id"])
         seq = 0

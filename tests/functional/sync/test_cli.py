@@ -144,7 +144,8 @@ def test_remote_sync_runs_and_polls_never_runsync(plane: _DataPlane) -> None:
     )
     assert output == {"status": "ok", "entries": []}
     paths = [path for path, _ in plane.bodies]
-    assert paths[0] == "/v2/ep1/run" and plane.bodies[0][1] == {"input": job}
+    assert paths[0] == "/v2/ep1/run"
+    assert plane.bodies[0][1] == {"input": {"action": "sync_models", **job}}
     assert all(p == "/v2/ep1/status/job-9" for p in paths[1:])
     assert not any("runsync" in p for p in paths)
     assert [s["seq"] for s in seen] == [2]  # the stale seq=1 update is dropped
