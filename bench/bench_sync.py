@@ -1,4 +1,4 @@
-"""Model sync benchmarks S1-S4 (model-sync reference §7), peers measured in the same run.
+"""Model sync benchmarks S1-S4, each with its peers measured in the same run.
 
 S1  one 1 GiB file from nginx capped at 40 MiB/s per connection, N = 1, 4, 8, 16, 32
     connections: the engine vs aria2c -xN -sN (aria2c stops at 16), against the ideal

@@ -232,25 +232,10 @@ def _sync(
     tracker.emit(force=True)
     dests = [destination_dir(volume_dir, entry) for entry in entries]
     reports = [EntryReport(entry.source, entry.destination) for entry in entries]
-    jobs: list[FileJob] = []
-    for index, entry in enumerate(entries):
-        source = make_source(entry, env)
-        plan, _ = plan_entry(entry, source, dests[index], fetcher)
-        reports[index].files = len(plan.steps)
-        reports[index].skipped = len(plan.of(Action.SKIP))
-        for step in plan.steps:
-            if step.action is Action.SKIP:
-                continue
-            final = dests[index] / step.remote.path
-            jobs.append(
-                FileJob(index, source, step.remote, final, check_first=step.action is Action.CHECK)
-            )
-        preflight_space(
-            dests[index],
-            sum(s.remote.size for s in plan.of(Action.FETCH)),
-            options.space_margin,
-            entry.label,
-        )
+    jobs = _collect(entries, dests, env, fetcher, reports)
+    label = entries[0].label if len(entries) == 1 else f"{len(entries)} [[models]] entries"
+    needed = sum(job.remote.size for job in jobs if not job.check_first)
+    preflight_space(volume_dir, needed, options.space_margin, label)
     for directory in {job.final.parent for job in jobs}:
         directory.mkdir(parents=True, exist_ok=True)
         sweep_orphans(directory, stale_after=options.stale_after)
@@ -264,6 +249,31 @@ def _sync(
     book.flush()
     tracker.finish()
     return _report(jobs, reports, fetcher, started)
+
+
+def _collect(
+    entries: list[ModelSource],
+    dests: list[Path],
+    env: dict[str, str],
+    fetcher: Fetcher,
+    reports: list[EntryReport],
+) -> list[FileJob]:
+    """Plan every entry; one job per file that is not already current."""
+    jobs: list[FileJob] = []
+    for index, entry in enumerate(entries):
+        source = make_source(entry, env)
+        plan, _ = plan_entry(entry, source, dests[index], fetcher)
+        reports[index].files = len(plan.steps)
+        reports[index].skipped = len(plan.of(Action.SKIP))
+        jobs += [
+            FileJob(
+                index, source, step.remote, dests[index] / step.remote.path,
+                check_first=step.action is Action.CHECK,
+            )
+            for step in plan.steps
+            if step.action is not Action.SKIP
+        ]  # fmt: skip
+    return jobs
 
 
 SPLIT_CEILING = 256 * 1024 * 1024
@@ -353,6 +363,19 @@ def _report(
             entry.failed[job.remote.path] = job.error
         else:
             entry.pending.append(job.remote.path)
+    status, message = _summary(reports)
+    return SyncReport(
+        status,
+        reports,
+        round(time.monotonic() - started, 3),
+        fetcher.data_requests,
+        fetcher.meta_requests,
+        message,
+    )
+
+
+def _summary(reports: list[EntryReport]) -> tuple[str, str]:
+    """The status and its one-line message."""
     failed = sum(len(r.failed) for r in reports)
     pending = sum(len(r.pending) for r in reports)
     if failed:
@@ -367,11 +390,4 @@ def _report(
         total = sum(r.files for r in reports)
         fetched = sum(r.fetched for r in reports)
         message = f"{total} file(s) in place, {fetched} fetched"
-    return SyncReport(
-        status,
-        reports,
-        round(time.monotonic() - started, 3),
-        fetcher.data_requests,
-        fetcher.meta_requests,
-        message,
-    )
+    return status, message

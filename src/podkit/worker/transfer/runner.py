@@ -189,27 +189,12 @@ class Runner:
     ) -> int:
         """Write `length` body bytes (after discarding `skip`) at `offset`; return their crc32c."""
         crc = Crc32c()
-        written = 0
+        progress = [0]
         fd = os.open(temp, os.O_WRONLY)
         try:
-            while written < length:
-                block = read(1024 * 1024)
-                if not block:
-                    break
-                if skip:
-                    cut = min(skip, len(block))
-                    block, skip = block[cut:], skip - cut
-                block = block[: length - written]
-                if not block:
-                    continue
-                os.pwrite(fd, block, offset + written)
-                crc.update(block)
-                written += len(block)
-                self.tracker.add(len(block), job.remote.path)
-                if self._past_deadline():
-                    raise DeadlineReached
+            written = self._copy(job, read, fd, offset, length, skip, crc, progress)
         except BaseException:
-            self.tracker.add(-written)
+            self.tracker.add(-progress[0])  # this attempt's bytes are not kept
             raise
         finally:
             os.close(fd)
@@ -220,6 +205,37 @@ class Runner:
             )
         job.bytes_fetched += written
         return crc.value
+
+    def _copy(
+        self,
+        job: FileJob,
+        read: Callable[[int], bytes],
+        fd: int,
+        offset: int,
+        length: int,
+        skip: int,
+        crc: Crc32c,
+        progress: list[int],
+    ) -> int:
+        written = 0
+        while written < length:
+            block = read(1024 * 1024)
+            if not block:
+                break
+            if skip:
+                cut = min(skip, len(block))
+                block, skip = block[cut:], skip - cut
+            block = block[: length - written]
+            if not block:
+                continue
+            os.pwrite(fd, block, offset + written)
+            crc.update(block)
+            written += len(block)
+            progress[0] = written
+            self.tracker.add(len(block), job.remote.path)
+            if self._past_deadline():
+                raise DeadlineReached
+        return written
 
     def _finalize_ranged(self, job: FileJob, epoch: int) -> None:
         journal = job.journal

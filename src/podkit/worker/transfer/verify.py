@@ -1,6 +1,6 @@
 """Checksums: streaming hashers, crc32c combination across chunks, and read-back verification.
 
-What each store gives (model-sync reference §2): GCS records crc32c for every object (md5 is
+What each store gives: GCS records crc32c for every object (md5 is
 absent on composite objects, so it is never required); S3 gives an md5 ETag for single-part
 objects, `md5(part md5s)-N` for multipart ones, and optional full-object checksums; Hugging
 Face gives sha256 for LFS files and the git blob sha1 for the rest; plain HTTPS gives only a
