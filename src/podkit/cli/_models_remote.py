@@ -17,22 +17,44 @@ from podkit._http import HttpClient
 from podkit.errors import ApiError, AuthError, ConfigError, JobError
 
 RUNPOD_DATAPLANE_URL = "https://api.runpod.ai/v2"
+RUNPOD_CONTROL_ORIGIN = "https://api.runpod.io"
 DEFAULT_LOCAL_URL = "http://127.0.0.1:8765"
 TERMINAL = {"COMPLETED", "FAILED", "CANCELLED", "TIMED_OUT"}
 
 
-def dataplane_url(target: str | None, env: Mapping[str, str]) -> str:
+def _origin(target: str | None, env: Mapping[str, str]) -> str | None:
+    """The one origin serving every API for `target`; None for the real RunPod hosts."""
     name = (target or env.get("PODKIT_TARGET") or "runpod").strip()
     if name == "runpod":
-        return RUNPOD_DATAPLANE_URL
+        return None
     if name == "local":
-        return (env.get("PODKIT_LOCAL_URL") or DEFAULT_LOCAL_URL).rstrip("/") + "/v2"
+        return (env.get("PODKIT_LOCAL_URL") or DEFAULT_LOCAL_URL).rstrip("/")
     if name.startswith(("http://", "https://")):
-        return name.rstrip("/") + "/v2"
+        return name.rstrip("/")
     raise ConfigError(
         f"unknown target {name!r} (from --target or PODKIT_TARGET)",
         hint="use `runpod`, `local` or an http(s):// origin such as http://127.0.0.1:8765",
     )
+
+
+def dataplane_url(target: str | None, env: Mapping[str, str]) -> str:
+    origin = _origin(target, env)
+    return RUNPOD_DATAPLANE_URL if origin is None else f"{origin}/v2"
+
+
+def execution_timeout_s(
+    endpoint_id: str, target: str | None, env: Mapping[str, str] | None = None
+) -> float | None:
+    """The endpoint's execution timeout (v2 `timeout`, ms) in seconds; None if unknown."""
+    environment = os.environ if env is None else env
+    origin = _origin(target, environment) or RUNPOD_CONTROL_ORIGIN
+    headers = {"Authorization": f"Bearer {_api_key(environment)}"}
+    with HttpClient(origin, headers=headers, timeout=30) as client:
+        answer = client.request("GET", f"/v2/serverless/{endpoint_id}")
+    if answer.status_code != 200:
+        return None
+    timeout_ms = answer.json().get("timeout")
+    return float(timeout_ms) / 1000 if isinstance(timeout_ms, int | float) else None
 
 
 def _api_key(env: Mapping[str, str]) -> str:

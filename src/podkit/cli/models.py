@@ -90,7 +90,10 @@ def sync(
     target: str | None = typer.Option(None, "--target", help="runpod, local or an origin."),
     connections: int = typer.Option(16, min=1, max=64, help="Connection budget."),
     timeout: float | None = typer.Option(
-        None, "--timeout", help="Execution timeout (s): stop cleanly before it, resume later."
+        None,
+        "--timeout",
+        help="Stop cleanly before this many seconds (default: the endpoint's execution "
+        "timeout); verified chunks are kept for the next run.",
     ),
     dry_run: bool = typer.Option(False, "--dry-run", help="Only show what is missing or stale."),
     json_out: bool = typer.Option(False, "--json", help="Print the report as JSON."),
@@ -139,13 +142,18 @@ def _run_local(
 def _run_remote(
     job_input: dict[str, Any], endpoint: str | None, target: str | None, bars: Bars | None
 ) -> dict[str, Any]:
-    from podkit.cli._models_remote import run_remote
+    from podkit.cli._models_remote import execution_timeout_s, run_remote
 
     if not endpoint:
         raise ConfigError(
             "no endpoint to sync on",
             hint="pass --endpoint ID (or PODKIT_ENDPOINT_ID), or --local DIR to sync here",
         )
+    if "timeout_s" not in job_input:
+        # Stop cleanly before the endpoint's own execution timeout, which would kill the job.
+        timeout_s = execution_timeout_s(endpoint, target)
+        if timeout_s is not None:
+            job_input["timeout_s"] = timeout_s
     if bars is None:
         return run_remote(
             job_input, endpoint_id=endpoint, target=target, on_progress=lambda _: None

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from podkit.cli._models_remote import run_remote
+from podkit.cli._models_remote import execution_timeout_s, run_remote
 from podkit.cli.main import main
 from podkit.emulator.server import LocalRunPod
 from tests.functional.sync.testbed import Nginx, write_hf_repo
@@ -92,3 +92,15 @@ def test_progress_reaches_the_client(local_runpod: LocalRunPod, sync_nginx: Ngin
     assert seen and all(update["kind"] == "sync_models" for update in seen)
     assert [u["seq"] for u in seen] == sorted({u["seq"] for u in seen})
     assert (volume / "slow/w.safetensors").stat().st_size == 8 * 1024 * 1024
+
+
+def test_the_endpoint_execution_timeout_is_read_for_the_deadline(
+    local_runpod: LocalRunPod, sync_nginx: Nginx
+) -> None:
+    endpoint_id, _ = _endpoint(local_runpod, sync_nginx.url)
+    env = {"RUNPOD_API_KEY": KEY}
+    api = httpx.Client(base_url=local_runpod.url, headers={"Authorization": f"Bearer {KEY}"})
+    api.patch(f"/v2/serverless/{endpoint_id}", json={"timeout": 123_000}).raise_for_status()
+    api.close()
+    assert execution_timeout_s(endpoint_id, local_runpod.url, env) == 123.0
+    assert execution_timeout_s("no-such-endpoint", local_runpod.url, env) is None

@@ -30,7 +30,7 @@ class SyncModelsInput(BaseModel):
     models: list[ModelSource] = Field(min_length=1, max_length=256)
     connections: StrictInt = Field(default=16, ge=1, le=64)
     timeout_s: StrictFloat | StrictInt | None = Field(default=None, gt=0)
-    margin_s: StrictFloat | StrictInt = Field(default=20, ge=0)
+    margin_s: StrictFloat | StrictInt | None = Field(default=None, ge=0)
     progress_every_s: StrictFloat | StrictInt = Field(default=2.0, ge=0.1)
     dry_run: StrictBool = False
 
@@ -78,7 +78,10 @@ def run_sync(params: SyncModelsInput, ctx: ActionContext) -> dict[str, Any]:
         return {"status": "plan", "entries": plan_models(params.models, volume)}
     deadline = None
     if params.timeout_s is not None:
-        deadline = time.monotonic() + max(1.0, float(params.timeout_s) - float(params.margin_s))
+        timeout = float(params.timeout_s)
+        # Room to finish the chunk in flight, save journals and answer: 5 % within 2..30 s.
+        margin = min(30.0, max(2.0, timeout * 0.05)) if params.margin_s is None else params.margin_s
+        deadline = time.monotonic() + max(1.0, timeout - float(margin))
     options = SyncOptions(connections=params.connections, deadline=deadline)
     report = sync_models(
         params.models,
