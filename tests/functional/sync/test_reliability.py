@@ -236,6 +236,10 @@ def test_r3_r4_two_workers_on_one_volume(sync_nginx: Nginx, volume: Path, lock: 
     assert _leftovers(volume) == []
     served = sync_nginx.bytes_sent(sync_nginx.ports.throttled, f"/hf/{name}/") - before
     assert served <= 2 * sum(len(d) for d in files.values())
+    # Whatever the two state-file writers left, a third sync downloads nothing.
+    entry = ModelSource(source=f"hf://{name}@main", destination="shared")
+    again = sync_models([entry], volume, options=OPTIONS, env=spec["env"])  # type: ignore[arg-type]
+    assert again.status == "ok" and again.data_requests == 0
 
 
 def test_r5_flipped_bytes_are_detected_and_refetched(

@@ -2,8 +2,9 @@
 
 No I/O here: the caller lists the source, reads the state file and stats the destination.
 A file is current when the state file records the same source key and the local file still
-has the size and mtime written then; a present file the state does not know is re-verified
-by checksum (no download) when the source gives one, and fetched otherwise.
+has the size and mtime written then; a present file of the right size that the state does not
+know, or whose mtime moved, is re-verified by checksum (no download) when the source gives one,
+and fetched otherwise.
 """
 
 from __future__ import annotations
@@ -60,6 +61,9 @@ def _decide(item: RemoteFile, record: Recorded | None, stat: LocalStat | None) -
     if record is not None and record.key == item.key:
         if size == record.size == item.size and mtime_ns == record.mtime_ns:
             return Step(Action.SKIP, item, "current")
+        if size == item.size and _checkable(item):
+            # Same size, other mtime: touched, or rewritten by a second worker. Hash, don't fetch.
+            return Step(Action.CHECK, item, "touched locally")
         return Step(Action.FETCH, item, "changed locally")
     if record is not None:
         return Step(Action.FETCH, item, "changed at the source")

@@ -69,7 +69,7 @@ def test_plan_skips_current_and_fetches_the_rest() -> None:
         "a": Action.SKIP,
         "b": Action.FETCH,
         "c": Action.FETCH,
-        "d": Action.FETCH,
+        "d": Action.CHECK,
         "e": Action.CHECK,
     }
     assert [s.remote.path for s in plan.steps] == ["a", "b", "c", "d", "e"]
