@@ -134,3 +134,22 @@ def test_https_wrong_sha256_fails_and_leaves_nothing(sync_nginx: Nginx, volume: 
     assert "sha256 mismatch" in report.message
     assert not (volume / "bad/small.bin").exists()
     assert not list((volume / "bad").glob(".*incomplete"))
+
+
+def test_gcs_composite_object_is_verified_by_crc32c(fake_gcs: FakeGcs, volume: Path) -> None:
+    """R7: a composed object (real GCS gives it crc32c only) lands verified by crc32c."""
+    parts = [os.urandom(3 * MiB), os.urandom(2 * MiB + 7)]
+    fake_gcs.bucket("compose-b")
+    for index, data in enumerate(parts):
+        fake_gcs.put("compose-b", f"parts/p{index}", data)
+    composed = fake_gcs.client.post(
+        "/storage/v1/b/compose-b/o/model%2Fjoined.bin/compose",
+        json={"sourceObjects": [{"name": "parts/p0"}, {"name": "parts/p1"}]},
+    )
+    composed.raise_for_status()
+    assert composed.json()["crc32c"]
+    entry = ModelSource(source="gs://compose-b/model/", destination="composite")
+    env = {"STORAGE_EMULATOR_HOST": fake_gcs.url}
+    report = sync_models([entry], volume, options=SMALL, env=env)
+    assert report.status == "ok", report.message
+    assert (volume / "composite/joined.bin").read_bytes() == b"".join(parts)

@@ -101,7 +101,7 @@ class Fetcher:
     ) -> None:
         self._pool = urllib3.PoolManager(
             num_pools=16,
-            maxsize=max(1, connections),
+            maxsize=max(1, connections) + 2,  # + the planner and refreshes
             block=False,
             retries=Retry(total=0, redirect=5, raise_on_redirect=True, raise_on_status=False),
             timeout=Timeout(connect=min(10.0, stall_timeout), read=stall_timeout),
