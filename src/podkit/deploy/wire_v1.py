@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Mapping
 from typing import Any
 
@@ -28,6 +29,8 @@ def template_resource(tpl: t.Template, names: Names) -> Resource:
         else None,
         **flatten_env(tpl.env),
     }
+    if tpl.docker_start_cmd:
+        fields["args"] = shlex.join(tpl.docker_start_cmd)
     return Resource("template", tpl.name, fields, id=tpl.id, owner=tpl.env.get(OWNER_ENV))
 
 
@@ -72,6 +75,8 @@ def template_create(r: Resource, ids: Ids) -> t.TemplateCreate:
     )
     if f.get("disk_gb"):
         body.container_disk_in_gb = f["disk_gb"]
+    if f.get("args"):
+        body.docker_start_cmd = shlex.split(f["args"])
     if f.get("registry"):
         body.container_registry_auth_id = ids[("registry", f["registry"])]
     return body

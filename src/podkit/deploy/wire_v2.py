@@ -39,7 +39,12 @@ def endpoint_resource(ep: t.Endpoint, names: Names) -> Resource:
     }
     if ep.workers.idle_timeout is not None:
         fields["workers.idle_timeout"] = ep.workers.idle_timeout
+    if ep.args:
+        fields["args"] = ep.args
+    if ep.ports:
+        fields["ports"] = list(ep.ports)
     if ep.gpu is not None:
+        fields["gpu.excluded"] = sorted(ep.gpu.excluded_types)
         fields["gpu.pools"] = list(ep.gpu.pools)
         fields["gpu.count"] = ep.gpu.count
         fields["cuda.allowed"] = sorted(ep.gpu.allowed_cuda_versions)
@@ -94,6 +99,12 @@ def endpoint_create(r: Resource, ids: Ids) -> t.EndpointCreate:
             allowed_cuda_versions=list(f.get("cuda.allowed") or []),
         ),
     )
+    if f.get("gpu.excluded") and body.gpu is not None:
+        body.gpu.excluded_types = list(f["gpu.excluded"])
+    if f.get("args"):
+        body.args = f["args"]
+    if f.get("ports"):
+        body.ports = list(f["ports"])
     if f.get("disk_gb"):
         body.disk = f["disk_gb"]
     if f.get("registry"):
@@ -107,7 +118,8 @@ def endpoint_update(r: Resource, changes: tuple[FieldChange, ...], ids: Ids) -> 
     full = endpoint_create(r, ids)
     body = t.EndpointUpdate()
     simple = {
-        "image": "image", "disk_gb": "disk", "registry": "registry", "timeout_ms": "timeout",
+        "image": "image", "args": "args", "ports": "ports", "disk_gb": "disk",
+        "registry": "registry", "timeout_ms": "timeout",
         "flashboot": "flashboot", "data_centers": "data_center_ids",
         "volume": "network_volumes", "env": "env", "workers": "workers", "scaler": "scaling",
     }  # fmt: skip
@@ -118,6 +130,9 @@ def endpoint_update(r: Resource, changes: tuple[FieldChange, ...], ids: Ids) -> 
         gpu = full.gpu
         # Pools and exclusions travel together; CUDA set and floor must not both be set.
         body.gpu = t.EndpointGpuUpdate(
-            pools=gpu.pools, count=gpu.count, allowed_cuda_versions=gpu.allowed_cuda_versions
+            pools=gpu.pools,
+            excluded_types=gpu.excluded_types or [],
+            count=gpu.count,
+            allowed_cuda_versions=gpu.allowed_cuda_versions,
         )
     return body
