@@ -31,3 +31,4 @@ def root(
 
 
 # Command groups register themselves below, one import each.
+from podkit.cli import deploy as _deploy  # noqa: E402, F401  (plan, apply, rollback, destroy, status)
