@@ -123,5 +123,9 @@ class ApiBase:
 
 
 def dump(body: BaseModel) -> dict[str, Any]:
-    """A request body as the API wants it: camelCase, unset fields left out."""
-    return body.model_dump(by_alias=True, exclude_unset=True, mode="json")
+    """A request body as the API wants it: camelCase, fields left at None not sent.
+
+    Defaults that are values (a scaling variant's `type`) are sent; nothing podkit writes
+    needs an explicit JSON null.
+    """
+    return body.model_dump(by_alias=True, exclude_none=True, mode="json")
