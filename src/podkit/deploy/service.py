@@ -150,3 +150,18 @@ def scope_for(deployment: Deployment) -> Scope:
 
 def owned_endpoints(snapshot: Snapshot, scope: Scope) -> Mapping[str, str]:
     return {r.name: r.id or "" for r in snapshot.owned(scope) if r.kind == "endpoint"}
+
+
+def deployed_endpoint_id(client: RunPodClient, deployment: Deployment) -> str | None:
+    """The id of the endpoint podkit deployed for this project and environment, if any.
+
+    For commands that act on "this project's endpoint" (jobs, smoke tests, logs).
+    """
+    scope = scope_of(deployment)
+    snapshot = read_snapshot(client, scope)
+    found = [
+        r
+        for r in snapshot.owned(scope)
+        if r.kind == "endpoint" and r.name == deployment.endpoint_name
+    ]
+    return found[0].id if found else None
