@@ -188,8 +188,10 @@ def test_worker_env_carries_volume_and_template_env_but_no_host_keys(
 
 
 def test_worker_list_and_logs_reflect_the_processes(served: Served, echo: str) -> None:
-    listing = wait_until(lambda: served.plane.workers_response(echo)["workers"])
+    listing = wait_until(lambda: served.plane.workers(echo))
     worker = listing[0]
-    assert worker["status"] in ("IDLE", "RUNNING")
-    lines = [line.line for line in served.plane.worker_logs(worker["id"])]
-    assert any("Starting Serverless Worker" in line for line in lines)
+    assert worker.status in ("IDLE", "RUNNING")
+    lines = served.plane.logs(echo, worker.id)
+    assert lines is not None
+    assert any("Starting Serverless Worker" in line.line for line in lines)
+    assert served.plane.logs(echo, "no-such-worker") is None

@@ -10,6 +10,7 @@ from podkit.emulator.dataplane.jobs import FINAL_STATES, Job, JobStatus
 from podkit.emulator.dataplane.plane import DataPlane
 from podkit.emulator.dataplane.runtime import EndpointListener, EndpointRuntime
 from podkit.emulator.dataplane.settings import DataPlaneSettings
+from podkit.emulator.dataplane.wiring import routes
 
 __all__ = [
     "FINAL_STATES",
@@ -21,4 +22,5 @@ __all__ = [
     "JobStatus",
     "JobsBackend",
     "JobsError",
+    "routes",
 ]

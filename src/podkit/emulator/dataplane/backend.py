@@ -317,7 +317,8 @@ class JobsBackend:
                 if job is None:
                     continue
                 if kind == "exec" and job.status is JobStatus.IN_PROGRESS:
-                    deadline = (job.started_at or now) + job.policy.execution_timeout_ms / 1000
+                    started = now if job.started_at is None else job.started_at
+                    deadline = started + job.policy.execution_timeout_ms / 1000
                     if deadline <= now:
                         limit = job.policy.execution_timeout_ms
                         self._finish(
@@ -337,7 +338,11 @@ class JobsBackend:
         with self._lock:
             self._endpoint(endpoint_id)
             worker = WorkerRecord(
-                self.ids.worker_id(), endpoint_id, started_at=self.now(), token=token
+                self.ids.worker_id(),
+                endpoint_id,
+                started_at=self.now(),
+                token=token,
+                version=self._endpoint(endpoint_id).runtime.version,
             )
             self._workers[worker.id] = worker
         self._notify(endpoint_id)

@@ -29,6 +29,7 @@ def _fields(spec: dict[str, Any], index: int) -> dict[str, str]:
         "count": str(spec["count"]),
         "pstate": "P8",
         "fan.speed": "0",
+        "mig.mode.current": "[N/A]" if "GeForce" in spec["name"] else "Disabled",
     }
 
 

@@ -8,16 +8,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from starlette.routing import Route
 
 from podkit.emulator.dataplane.auth import AccountResolver, account_for_key
 from podkit.emulator.dataplane.backend import JobsBackend
-from podkit.emulator.dataplane.gpu_shim import gpu_spec
-from podkit.emulator.dataplane.process import LogLine
 from podkit.emulator.dataplane.routes import routes
 from podkit.emulator.dataplane.runtime import EndpointRuntime
 from podkit.emulator.dataplane.settings import DataPlaneSettings
@@ -25,8 +21,7 @@ from podkit.emulator.dataplane.state import WorkerState
 from podkit.emulator.dataplane.supervisor import Supervisor
 from podkit.emulator.dataplane.waiters import Waiters
 from podkit.emulator.dataplane.worker_routes import worker_routes
-
-_STATUSES = ("running", "idle", "initializing", "throttled", "unhealthy")
+from podkit.emulator.runtime import LogLine, WorkerInfo
 
 
 class DataPlane:
@@ -73,46 +68,35 @@ class DataPlane:
         """An endpoint was deleted: its jobs go, its workers are stopped."""
         self.backend.delete_endpoint(endpoint_id)
 
-    # -- what the control plane shows --------------------------------------------------------
+    # -- WorkerView: what the control plane shows -------------------------------------------
 
-    def workers_response(
-        self, endpoint_id: str, *, endpoint_version: int | None = None
-    ) -> dict[str, Any]:
-        """The body of v2 `GET /serverless/{id}/workers` (active workers only)."""
-        runtime = self.backend.runtime(endpoint_id)
-        gpu = str(gpu_spec(runtime.gpu_type if runtime else None)["name"])
-        now = datetime.now(UTC)
-        workers = []
+    def workers(self, endpoint_id: str) -> list[WorkerInfo]:
+        """The endpoint's live workers, for `/v2/serverless/{id}/workers`."""
+        infos = []
         for worker_id in self.supervisor.live_worker_ids(endpoint_id):
             record = self.backend.worker(worker_id)
             process = self.supervisor.process(worker_id)
             if record is None or process is None or record.state is WorkerState.EXITED:
                 continue
-            started = process.started_wall
-            workers.append(
-                {
-                    "id": worker_id,
-                    "status": str(record.state).upper(),
-                    "isStale": False,
-                    "version": endpoint_version,
-                    "gpuCount": runtime.gpu_count if runtime else 1,
-                    "image": None,
-                    "uptimeSeconds": int((now - started).total_seconds()),
-                    "gpuTypeId": gpu,
-                    "dataCenterId": None,
-                    "startedAt": started.isoformat(timespec="seconds").replace("+00:00", "Z"),
-                }
+            runtime = self.backend.runtime(endpoint_id)
+            infos.append(
+                WorkerInfo(
+                    id=worker_id,
+                    status=str(record.state).upper(),
+                    version=record.version,
+                    started_at=process.started_at,
+                    gpu_count=runtime.gpu_count if runtime else 1,
+                )
             )
-        summary = dict.fromkeys(_STATUSES, 0)
-        for worker in workers:
-            summary[str(worker["status"]).lower()] += 1
-        summary["total"] = len(workers)
-        return {"workers": workers, "summary": summary, "endpointVersion": endpoint_version}
+        return infos
 
-    def worker_logs(self, worker_id: str, after: int = 0) -> list[LogLine]:
-        """Lines a worker printed (stdout and stderr), after sequence number `after`."""
+    def logs(self, endpoint_id: str, worker_id: str) -> list[LogLine] | None:
+        """Every retained line a worker printed (stdout and stderr); None if unknown."""
+        record = self.backend.worker(worker_id)
         process = self.supervisor.process(worker_id)
-        return process.lines(after) if process else []
+        if record is None or record.endpoint_id != endpoint_id or process is None:
+            return None
+        return process.lines()
 
     # -- fault injection ---------------------------------------------------------------------
 

@@ -7,24 +7,12 @@ import os
 import signal
 import subprocess
 import threading
+import time
 from collections import deque
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
-
-@dataclass(frozen=True)
-class LogLine:
-    """One line a worker printed, as the worker log stream serves it."""
-
-    seq: int
-    ts: str
-    line: str
-
-    def event(self) -> dict[str, str]:
-        """The SSE `data` payload shape of the v2 worker log stream."""
-        return {"source": "container", "line": self.line, "ts": self.ts}
+from podkit.emulator.runtime import LogLine
 
 
 class WorkerProcess:
@@ -40,7 +28,8 @@ class WorkerProcess:
         max_lines: int,
     ) -> None:
         self.worker_id = worker_id
-        self.started_wall = datetime.now(UTC)
+        self.command = tuple(command)
+        self.started_at = time.time()
         self._lines: deque[LogLine] = deque(maxlen=max_lines)
         self._seq = 0
         self._lock = threading.Lock()
@@ -65,10 +54,9 @@ class WorkerProcess:
             return
         for raw in stream:
             line = raw.decode("utf-8", "replace").rstrip("\r\n")
-            ts = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
             with self._lock:
                 self._seq += 1
-                self._lines.append(LogLine(self._seq, ts, line))
+                self._lines.append(LogLine(self._seq, time.time(), "container", line))
         stream.close()
 
     def lines(self, after: int = 0) -> list[LogLine]:

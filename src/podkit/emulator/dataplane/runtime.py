@@ -26,7 +26,8 @@ class EndpointRuntime:
     volume_dir: Path | None = None
     worker_command: Sequence[str] | None = None
     gpu_type: str | None = None
-    gpu_count: int = 1
+    gpu_count: int = 1  # 0: a CPU endpoint (no nvidia-smi stand-in)
+    version: int | None = None  # workers started under an older version are replaced
 
 
 class EndpointListener(Protocol):

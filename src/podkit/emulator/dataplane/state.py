@@ -25,6 +25,7 @@ class WorkerRecord:
     endpoint_id: str
     started_at: float
     token: str = ""
+    version: int | None = None
     state: WorkerState = WorkerState.INITIALIZING
     jobs: set[str] = field(default_factory=set)
     # Jobs the worker was told to stop but may still be running (a sync handler cannot be

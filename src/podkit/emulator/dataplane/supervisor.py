@@ -111,6 +111,7 @@ class Supervisor:
     def _supervise(self, runtime: EndpointRuntime, pool: _Pool) -> None:
         self._reap(pool)
         self._enforce_stops(pool)
+        self._roll(runtime, pool)
         queued, in_progress = self.backend.queue_pressure(runtime.endpoint_id)
         wanted = min(runtime.workers_max, max(runtime.workers_min, queued + in_progress))
         active = [wid for wid in pool.live if wid not in pool.retiring]
@@ -157,6 +158,16 @@ class Supervisor:
             if record.state is not WorkerState.INITIALIZING:
                 pool.failed_starts = 0
 
+    def _roll(self, runtime: EndpointRuntime, pool: _Pool) -> None:
+        """A new endpoint version (or worker command) replaces older workers once idle."""
+        command = tuple(runtime.worker_command or DEFAULT_COMMAND)
+        for worker_id, process in list(pool.live.items()):
+            record = self.backend.worker(worker_id)
+            if record is None or record.jobs or worker_id in pool.retiring:
+                continue
+            if record.version != runtime.version or process.command != command:
+                self._retire(pool, worker_id)
+
     def _retire_idle(self, runtime: EndpointRuntime, pool: _Pool, excess: int) -> None:
         now = self.backend.now()
         for worker_id in list(pool.live):
@@ -166,7 +177,7 @@ class Supervisor:
             if record is None or worker_id in pool.retiring or record.state != WorkerState.IDLE:
                 continue
             over_max = len(pool.live) - len(pool.retiring) > runtime.workers_max
-            idle_for = now - (record.idle_since or now)
+            idle_for = 0.0 if record.idle_since is None else now - record.idle_since
             if over_max or idle_for >= runtime.idle_timeout_s:
                 self._retire(pool, worker_id)
                 excess -= 1
@@ -185,7 +196,7 @@ class Supervisor:
         workdir = base / "workers" / record.id
         workdir.mkdir(parents=True, exist_ok=True)
         shim = None
-        if self.gpu_shim:
+        if self.gpu_shim and runtime.gpu_count > 0:
             shim = write_shim(base / "gpu-shim", runtime.gpu_type, runtime.gpu_count)
         env = worker_env(
             runtime,
