@@ -33,14 +33,14 @@ class ApplyResult:
         return next((v for (k, _), v in sorted(self.ids.items()) if k == kind), None)
 
 
-def _silent(message: str) -> None:
-    return None
+def silent(message: str) -> None:
+    """The default progress callback: report nothing."""
 
 
 class Executor:
     """Applies plans through one client (v2 or v1)."""
 
-    def __init__(self, client: RunPodClient, *, progress: Progress = _silent) -> None:
+    def __init__(self, client: RunPodClient, *, progress: Progress = silent) -> None:
         self._client = client
         self._progress = progress
 

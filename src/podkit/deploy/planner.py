@@ -64,7 +64,7 @@ def _check_volume(desired: Resource, remote: Resource) -> None:
         )
 
 
-def _foreign(desired: Resource, candidates: list[Resource], scope: Scope) -> None:
+def _foreign(candidates: list[Resource], scope: Scope) -> None:
     if candidates and all(c.owner != scope.owner for c in candidates):
         found = candidates[0]
         raise DeployError(
@@ -80,7 +80,7 @@ def _match(
 ) -> tuple[Resource | None, list[Resource]]:
     """The owned remote object to converge onto, and owned duplicates to delete."""
     candidates = snapshot.named(desired.kind, desired.name)
-    _foreign(desired, candidates, scope)
+    _foreign(candidates, scope)
     owned = [c for c in candidates if c.owner == scope.owner]
     if not owned:
         return None, []

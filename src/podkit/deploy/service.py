@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from podkit.config import Deployment
 from podkit.deploy import planner
 from podkit.deploy.desired import build_desired, scope_of
-from podkit.deploy.executor import ApplyResult, Executor, Progress, _silent
+from podkit.deploy.executor import ApplyResult, Executor, Progress, silent
 from podkit.deploy.history import History, Record
 from podkit.deploy.model import DesiredState, Scope, Snapshot
 from podkit.deploy.plan import Plan
@@ -100,7 +100,7 @@ def apply_prepared(
     history: History,
     *,
     source: str = "apply",
-    progress: Progress = _silent,
+    progress: Progress = silent,
     post_apply: PostApply | None = None,
 ) -> Applied:
     """Execute the plan, verify every write, record the applied state, run the hook."""
@@ -139,7 +139,7 @@ def prepare_destroy(client: RunPodClient, scope: Scope, *, volumes: bool) -> tup
 
 
 def destroy(
-    client: RunPodClient, plan: Plan, snapshot: Snapshot, *, progress: Progress = _silent
+    client: RunPodClient, plan: Plan, snapshot: Snapshot, *, progress: Progress = silent
 ) -> ApplyResult:
     return Executor(client, progress=progress).apply(plan, snapshot)
 
