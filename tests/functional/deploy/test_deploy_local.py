@@ -119,3 +119,19 @@ def test_destroy_deletes_only_owned_objects_and_volumes_on_request(
         plan, snap = service.prepare_destroy(c, service.scope_for(staging), volumes=True)
         service.destroy(c, plan, snap)
     assert inventory(local_runpod.url, key, api)["volume"] == ["pk-gpu-worker-default-models"]
+
+
+def test_sold_out_gpus_and_unpriced_pools_show_in_preflight_and_cost(
+    local_runpod, tmp_path: Path
+) -> None:
+    key = new_key()
+    deployment = load(write_config(tmp_path), env=None, endpoint__workers_min=1)
+    local_runpod.backend.catalog.set_pool_price("ADA_24", 2.5)
+    with client(local_runpod.url, key) as c:
+        prepared = service.prepare(c, deployment)
+        assert prepared.plan.cost is not None
+        assert prepared.plan.cost.hourly_after == 2.5  # one always-on worker x the pool price
+        local_runpod.backend.catalog.set_availability("NVIDIA GeForce RTX 4090", "NONE")
+        with pytest.raises(PreflightError, match=r"no GPU of endpoint\.gpu_types"):
+            service.prepare(c, deployment)
+        assert c.stats.writes == 0
