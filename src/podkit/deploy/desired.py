@@ -128,36 +128,49 @@ def build_desired(
     env, secret = _env(deployment, scope)
     volume = _volume(deployment, scope)
     container = _container(deployment, image_ref, env)
-    endpoint_fields = _common_endpoint(deployment, volume)
-    ep = deployment.endpoint
+    common = _common_endpoint(deployment, volume)
     resources: list[Resource] = [volume] if volume else []
     if api == "v1":
         template = Resource(
             "template", scope.name(f"tpl-{content_hash(container)}"), container, secret
         )
-        resources.append(template)
-        endpoint_fields |= {"template": template.name, "gpu.types": types_for(deployment, catalog)}
-        if ep.datacenters:
-            endpoint_fields["data_centers"] = sorted(ep.datacenters)
-        endpoint_fields["flashboot"] = ep.flashboot
-        endpoint = Resource(
-            "endpoint",
-            deployment.endpoint_name,
-            endpoint_fields,
-            write_only=frozenset({"flashboot"}),
-        )
+        resources += [template, _v1_endpoint(deployment, catalog, common, template)]
     else:
-        pools, excluded = pools_for(deployment, catalog)
-        endpoint_fields |= container | {
-            "type": "QUEUE" if ep.type == "queue" else "LOAD_BALANCER",
-            "gpu.pools": pools,
-            "gpu.excluded": excluded,
-            "flashboot": ep.flashboot,
-            "data_centers": sorted(ep.datacenters),
-        }
-        endpoint = Resource("endpoint", deployment.endpoint_name, endpoint_fields, secret)
-    resources.append(endpoint)
+        resources.append(_v2_endpoint(deployment, catalog, common | container, secret))
     return DesiredState(scope, api, image_ref, tuple(resources))
+
+
+def _v1_endpoint(
+    deployment: Deployment, catalog: Sequence[GpuType], fields: dict[str, Any], template: Resource
+) -> Resource:
+    """v1: the endpoint runs the template; GPU type ids; flashboot cannot be read back."""
+    ep = deployment.endpoint
+    fields = fields | {"template": template.name, "gpu.types": types_for(deployment, catalog)}
+    if ep.datacenters:  # v1 reports all datacenters when none were chosen: compare only if set
+        fields["data_centers"] = sorted(ep.datacenters)
+    fields["flashboot"] = ep.flashboot
+    return Resource(
+        "endpoint", deployment.endpoint_name, fields, write_only=frozenset({"flashboot"})
+    )
+
+
+def _v2_endpoint(
+    deployment: Deployment,
+    catalog: Sequence[GpuType],
+    fields: dict[str, Any],
+    secret: frozenset[str],
+) -> Resource:
+    """v2: the endpoint carries its container; pools minus excluded types."""
+    ep = deployment.endpoint
+    pools, excluded = pools_for(deployment, catalog)
+    fields = fields | {
+        "type": "QUEUE" if ep.type == "queue" else "LOAD_BALANCER",
+        "gpu.pools": pools,
+        "gpu.excluded": excluded,
+        "flashboot": ep.flashboot,
+        "data_centers": sorted(ep.datacenters),
+    }
+    return Resource("endpoint", deployment.endpoint_name, fields, secret)
 
 
 def _volume(deployment: Deployment, scope: Scope) -> Resource | None:

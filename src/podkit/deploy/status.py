@@ -11,6 +11,7 @@ from rich.text import Text
 from podkit.config import Deployment
 from podkit.deploy.desired import scope_of
 from podkit.deploy.history import History
+from podkit.deploy.model import Resource, Snapshot
 from podkit.deploy.preflight import DEFAULT_WORKER_QUOTA
 from podkit.deploy.snapshot import read_snapshot
 from podkit.errors import PodkitError
@@ -39,21 +40,27 @@ def _endpoint_status(client: RunPodClient, endpoint_id: str) -> dict[str, Any]:
     return out
 
 
+def _image(snapshot: Snapshot, endpoint: Resource) -> str | None:
+    """The endpoint's image (v2: on the endpoint; v1: on the template it runs)."""
+    if endpoint.fields.get("image"):
+        return str(endpoint.fields["image"])
+    template = snapshot.named("template", str(endpoint.fields.get("template")))
+    return str(template[0].fields.get("image")) if template else None
+
+
 def read_status(
     client: RunPodClient, deployment: Deployment, history: History, quota: int | None
 ) -> dict[str, Any]:
     """Everything `podkit status` shows, as JSON-ready data (reads only)."""
     scope = scope_of(deployment)
     snapshot = read_snapshot(client, scope)
-    endpoints = []
-    for r in snapshot.owned(scope):
-        if r.kind != "endpoint":
-            continue
-        item = {"id": r.id, "name": r.name, "image": r.fields.get("image"),
-                "workers_min": r.fields.get("workers.min"),
-                "workers_max": r.fields.get("workers.max")}  # fmt: skip
-        item |= _endpoint_status(client, r.id or "")
-        endpoints.append(item)
+    endpoints = [
+        {"id": r.id, "name": r.name, "image": _image(snapshot, r),
+         "workers_min": r.fields.get("workers.min"), "workers_max": r.fields.get("workers.max"),
+         **_endpoint_status(client, r.id or "")}
+        for r in snapshot.owned(scope)
+        if r.kind == "endpoint"
+    ]  # fmt: skip
     used = sum(int(r.fields.get("workers.max") or 0) for r in snapshot.of_kind("endpoint"))
     limit = quota or DEFAULT_WORKER_QUOTA
     records = history.records()

@@ -8,6 +8,7 @@ import pytest
 
 from podkit.deploy import service
 from podkit.deploy.history import History
+from podkit.deploy.status import read_status
 from podkit.errors import PreflightError
 from podkit.runpod import RunPodClient, RunPodV1
 from podkit.runpod.types import v2
@@ -68,6 +69,9 @@ def test_apply_reapply_new_digest_and_rollback(local_runpod, tmp_path: Path, api
         service.apply_prepared(c, back, history, source="rollback")
         assert DIGEST_A in live_image(c, endpoint_id)
         assert service.prepare(c, deployment).plan.summary == "no changes"
+        report = read_status(c, deployment, history, None)
+        assert report["endpoints"][0]["image"].endswith(DIGEST_A)
+        assert report["history"]["current"] == 3
     assert [r.image.endswith(DIGEST_A) for r in history.records()] == [True, False, True]
     assert {k: len(v) for k, v in inventory(local_runpod.url, key, api).items()}["endpoint"] == 1
 
