@@ -16,8 +16,10 @@ from podkit.deploy import wire_v1, wire_v2
 from podkit.deploy.model import Resource, Scope, Snapshot
 from podkit.deploy.plan import Create, Delete, FieldChange, Plan, Update
 from podkit.deploy.planner import diff_fields
-from podkit.errors import DeployError, NotFoundError
+from podkit.errors import DeployError, InvalidRequestError, NotFoundError
 from podkit.runpod import RunPodClient, RunPodV1
+from podkit.runpod.types import v1 as t1
+from podkit.runpod.types import v2 as t2
 
 Progress = Callable[[str], None]
 
@@ -72,6 +74,22 @@ class Executor:
             collection[r.kind].delete(r.id or "")
         except NotFoundError:
             return  # already gone (an earlier run got this far): converged
+        except InvalidRequestError:
+            if r.kind != "endpoint":
+                raise
+            # Some accounts refuse to delete an endpoint that still has workers: scale to
+            # zero first, as the platform's own tooling does, then delete once more.
+            self._scale_to_zero(r.id or "")
+            collection[r.kind].delete(r.id or "")
+
+    def _scale_to_zero(self, endpoint_id: str) -> None:
+        c = self._client
+        self._progress(f"scale endpoint {endpoint_id} to 0 workers before deleting it")
+        if isinstance(c, RunPodV1):
+            c.endpoints.update(endpoint_id, t1.EndpointUpdate(workers_min=0, workers_max=0))
+        else:
+            workers = t2.EndpointWorkers(min=0, max=0)
+            c.endpoints.update(endpoint_id, t2.EndpointUpdate(workers=workers))
 
     def _create(self, r: Resource, ids: dict[tuple[str, str], str]) -> str:
         c = self._client
@@ -120,6 +138,8 @@ class Executor:
     def _verify(self, r: Resource, rid: str, ids: dict[tuple[str, str], str]) -> None:
         remote = self._read(r, rid, ids)
         drift = diff_fields(r, remote)
+        if not drift and r.kind == "endpoint" and "flashboot" in r.write_only:
+            drift = self._verify_v1_flashboot(r, rid)
         if drift:
             raise DeployError(
                 f"{r.kind} {r.name} ({rid}): the server did not keep "
@@ -127,6 +147,21 @@ class Executor:
                 hint="the API accepted the write but dropped these fields; set them in the "
                 "RunPod console or change podkit.toml to what the platform allows",
             )
+
+    def _verify_v1_flashboot(self, r: Resource, rid: str) -> tuple[FieldChange, ...]:
+        """v1 never reports flashboot and its create is known to ignore `false`: read the
+        v2 view of the same endpoint, and PATCH once if it did not stick."""
+        c = self._client
+        if not isinstance(c, RunPodV1):
+            return ()
+        wanted = bool(r.fields.get("flashboot"))
+        actual = c.endpoints_v2.get(rid).flashboot != "OFF"
+        if actual == wanted:
+            return ()
+        self._progress(f"flashboot is {actual} on endpoint {rid}; setting it to {wanted}")
+        c.endpoints.update(rid, t1.EndpointUpdate(flashboot=wanted))
+        actual = c.endpoints_v2.get(rid).flashboot != "OFF"
+        return () if actual == wanted else (FieldChange("flashboot", actual, wanted),)
 
 
 def _describe(change: FieldChange) -> str:

@@ -95,6 +95,8 @@ class RunPodV1(_Client):
         self.templates = r1.Templates(self._base)
         self.network_volumes = r1.NetworkVolumes(self._base)
         self.registry_auth = r1.RegistryAuth(self._base)
+        # The v2 view of the same endpoints: it reports fields v1 does not (flashboot).
+        self.endpoints_v2 = r2.Endpoints(self._v2)
 
     def __enter__(self) -> RunPodV1:
         return self

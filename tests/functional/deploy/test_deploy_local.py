@@ -139,3 +139,27 @@ def test_sold_out_gpus_and_unpriced_pools_show_in_preflight_and_cost(
         with pytest.raises(PreflightError, match=r"no GPU of endpoint\.gpu_types"):
             service.prepare(c, deployment)
         assert c.stats.writes == 0
+
+
+def test_live_quirks_flashboot_ignored_on_v1_create_and_delete_needing_zero_workers(
+    local_runpod, tmp_path: Path
+) -> None:
+    """Two documented live behaviours, switched on in the local RunPod: v1 create keeps
+    FlashBoot on when asked for off (caught by reading the v2 view, then fixed), and
+    deleting an endpoint with workers is refused (podkit scales it to zero first)."""
+    local_runpod.backend.quirks.v1_ignore_flashboot_false_on_create = True
+    local_runpod.backend.quirks.require_zero_workers_before_delete = True
+    key = new_key()
+    deployment = load(write_config(tmp_path), endpoint__flashboot="false")
+    history = History(service.scope_for(deployment), tmp_path)
+    with client(local_runpod.url, key, "v1") as c:
+        applied = service.apply_prepared(c, service.prepare(c, deployment), history)
+        endpoint_id = applied.endpoint_id or ""
+        assert c.endpoints_v2.get(endpoint_id).flashboot == "OFF"
+        patches = f"PATCH /v1/endpoints/{endpoint_id}"
+        assert c.stats.by_route[patches] == 1  # the create ignored flashboot=false: fixed once
+        plan, snap = service.prepare_destroy(c, service.scope_for(deployment), volumes=True)
+        service.destroy(c, plan, snap)
+        assert c.stats.by_route[patches] == 2  # scaled to zero workers
+        assert c.stats.by_route[f"DELETE /v1/endpoints/{endpoint_id}"] == 2  # refused, then done
+    assert inventory(local_runpod.url, key, "v1") == {"volume": [], "template": [], "endpoint": []}
