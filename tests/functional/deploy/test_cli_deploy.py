@@ -69,3 +69,15 @@ def test_errors_are_one_line_and_never_show_the_key(project: Path, capsys, monke
     monkeypatch.setenv("XDG_CONFIG_HOME", str(project))
     code, out = run(capsys, "plan", "--env", "staging")
     assert code == 1 and "RUNPOD_API_KEY" in out
+
+
+def test_deleting_an_endpoint_needs_force_and_v1_plans_a_template(project: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    assert run(capsys, "apply", "--yes")[0] == 0
+    renamed = ("--set", "endpoint.name=gpu-worker-renamed")
+    code, out = run(capsys, "apply", "--yes", *renamed)
+    assert code == 1 and "deletes endpoint gpu-worker" in out and "--force" in out
+    code, out = run(capsys, "apply", "--yes", "--force", *renamed)
+    assert code == 0 and "1 to create, 1 to delete" in out
+    code, out = run(capsys, "plan", "--api", "v1", "--json", *renamed, stdout=True)
+    changes = json.loads(out)["changes"]
+    assert code == 2 and [c["kind"] for c in changes if c["action"] == "create"] == ["template"]
