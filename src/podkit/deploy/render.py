@@ -138,7 +138,8 @@ def plan_markdown(plan: Plan) -> str:
     line = cost_line(plan.cost)
     if line:
         lines += ["", f"Estimated cost: {line}"]
-    lines += [f"> note: {n}" for n in plan.notes]
+    if plan.notes:
+        lines += ["", *(f"- note: {n}" for n in plan.notes)]
     return "\n".join(lines) + "\n"
 
 
