@@ -34,8 +34,12 @@ PARTIAL_HINT = (
 )
 
 
-def read_models(config: Path) -> list[ModelSource]:
-    """The `[[models]]` of a podkit.toml (ConfigError names the file and entry)."""
+def read_models(config: Path, env: str | None = None) -> list[ModelSource]:
+    """The `[[models]]` of a podkit.toml (ConfigError names the file, line and field).
+
+    A full project file goes through the project loader (environments, every key checked);
+    a file holding only `[[models]]` (handy with --local) is read on its own.
+    """
     try:
         data = tomllib.loads(config.read_text())
     except FileNotFoundError:
@@ -44,7 +48,12 @@ def read_models(config: Path) -> list[ModelSource]:
         ) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{config}: invalid TOML: {exc}") from None
-    models = load_models(data.get("models", []), where=str(config))
+    if "project" in data or env is not None:
+        from podkit.config.loader import load_config
+
+        models = load_config(config, env=env).deployment.models
+    else:
+        models = load_models(data.get("models", []), where=str(config))
     if not models:
         raise ConfigError(
             f"{config} declares no [[models]]",
@@ -81,6 +90,7 @@ class Bars:
 @app.command("sync")
 def sync(
     config: Path = typer.Option(Path("podkit.toml"), "--config", "-c", help="The podkit.toml."),
+    env: str | None = typer.Option(None, "--env", help="Environment overlay ([env.NAME])."),
     local: Path | None = typer.Option(
         None, "--local", help="Sync into DIR here (DIR stands in for /runpod-volume)."
     ),
@@ -99,7 +109,7 @@ def sync(
     json_out: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
     """Fetch what is missing or changed, verify it, and place it atomically."""
-    models = read_models(config)
+    models = read_models(config, env)
     job_input: dict[str, Any] = {
         "models": [m.model_dump(exclude_none=True) for m in models],
         "connections": connections,

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
+from podkit.config.models import ModelSource
 from podkit.config.smoke import SmokeTest
 from podkit.config.types import Name, Seconds, Section
 
@@ -212,7 +213,7 @@ class Deployment(Section):
     volume: VolumeConfig | None = None
     endpoint: EndpointConfig
     smoke: list[SmokeTest] = Field(default_factory=list)
-    models: list[dict[str, Any]] = Field(default_factory=list)
+    models: list[ModelSource] = Field(default_factory=list)
     environment: str | None = None
 
     @property

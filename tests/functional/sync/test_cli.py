@@ -150,3 +150,28 @@ def test_remote_sync_runs_and_polls_never_runsync(plane: _DataPlane) -> None:
     assert not any("runsync" in p for p in paths)
     assert [s["seq"] for s in seen] == [2]  # the stale seq=1 update is dropped
     assert plane.auth == ["Bearer rk-secret"]
+
+
+def test_a_project_file_goes_through_the_loader_with_environments(
+    tmp_path: Path, hf_env: Nginx, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_hf_repo(hf_env.www, "cli/five", {"a.bin": b"5" * 100})
+    head = (
+        f'project = "demo"\n[image]\nref = "ghcr.io/acme/w@sha256:{"b" * 64}"\n'
+        '[endpoint]\ngpu_types = ["NVIDIA H100 80GB HBM3"]\nworkers_max = 1\n'
+        '[[models]]\nsource = "hf://cli/five"\ndestination = "base"\n'
+    )
+    config = tmp_path / "podkit.toml"
+    staging = '[env.staging]\nmodels = [{ source = "hf://cli/five", destination = "%s" }]\n'
+    config.write_text(head + staging % "staging")
+    volume = tmp_path / "v"
+    args = ["models", "sync", "-c", str(config), "--local", str(volume), "--json"]
+    assert main(args) == 0
+    assert main([*args, "--env", "staging"]) == 0
+    assert (volume / "base/a.bin").exists() and (volume / "staging/a.bin").exists()
+    capsys.readouterr()
+    config.write_text(head + staging % "/etc/x")
+    assert main(args) == 1  # every environment is checked, not only the one synced
+    err = " ".join(capsys.readouterr().err.split())
+    assert "podkit.toml:9: models.0.destination [env.staging]" in err
+    assert "outside /runpod-volume" in err
