@@ -50,6 +50,7 @@ def test_sync_models_places_files_and_reports(tmp_path: Path, sync_nginx: Nginx)
         digest = hashlib.sha256((volume / "m" / path).read_bytes()).hexdigest()
         assert digest == hashlib.sha256(data).hexdigest()
     assert TOKEN not in shot.log
+    assert "Failed to return job results" not in shot.log  # no progress without a job-done URL
 
 
 def test_download_models_alias_dry_run_lists_what_is_missing(
@@ -114,7 +115,7 @@ def test_progress_updates_are_numbered_and_end_with_done(
         {"models": [{"source": "hf://act/progress", "destination": "p"}], "progress_every_s": 0.1}
     )
     ctx = _Capture()
-    result = run_sync(params, ctx)
+    result = run_sync(params, ctx, report_progress=True)
     assert result["status"] == "ok"
     updates = ctx.updates  # type: ignore[attr-defined]
     assert [u["seq"] for u in updates] == list(range(1, len(updates) + 1))

@@ -10,6 +10,7 @@ The engine is imported on first use so the worker's cold start does not pay for 
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -51,16 +52,23 @@ def volume_dir() -> Path:
     )
 
 
+JOB_DONE_ENV = "RUNPOD_WEBHOOK_POST_OUTPUT"
+
+
 class _Throttled:
     """Forwards engine progress as progress_update at most every `every` seconds (plus the
     final one), numbered so a client can drop updates that arrive out of order."""
 
-    def __init__(self, ctx: ActionContext, every: float) -> None:
+    def __init__(self, ctx: ActionContext, every: float, *, enabled: bool | None = None) -> None:
         self._ctx, self._every = ctx, every
         self._last = 0.0
         self._seq = 0
+        # Without a job-done URL (`--test_input`, local runs) the SDK can only log an error.
+        self._enabled = bool(os.environ.get(JOB_DONE_ENV)) if enabled is None else enabled
 
     def __call__(self, progress: Any) -> None:
+        if not self._enabled:
+            return
         now = time.monotonic()
         if progress.phase not in ("done",) and now - self._last < self._every:
             return
@@ -69,7 +77,9 @@ class _Throttled:
         self._ctx.progress({"seq": self._seq, "kind": "sync_models", **progress.as_dict()})
 
 
-def run_sync(params: SyncModelsInput, ctx: ActionContext) -> dict[str, Any]:
+def run_sync(
+    params: SyncModelsInput, ctx: ActionContext, *, report_progress: bool | None = None
+) -> dict[str, Any]:
     """The blocking part: plan or sync, then shape the result."""
     from podkit.worker.transfer import SyncOptions, plan_models, sync_models
 
@@ -87,7 +97,7 @@ def run_sync(params: SyncModelsInput, ctx: ActionContext) -> dict[str, Any]:
         params.models,
         volume,
         options=options,
-        progress=_Throttled(ctx, float(params.progress_every_s)),
+        progress=_Throttled(ctx, float(params.progress_every_s), enabled=report_progress),
     )
     if report.status == "failed":
         raise TransferError(
