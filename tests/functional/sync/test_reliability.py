@@ -334,3 +334,40 @@ def test_disk_space_preflight_fails_before_any_download(sync_nginx: Nginx, volum
         sync_models([entry], volume, options=options, env={})
     assert info.value.hint and "network volume" in info.value.hint
     assert not (volume / "space").exists() or not any((volume / "space").iterdir())
+
+
+@pytest.mark.timeout(60)
+def test_a_second_worker_waits_for_the_lease_and_downloads_nothing(
+    sync_nginx: Nginx, fault_proxy: FaultProxy, volume: Path
+) -> None:
+    files = _repo(sync_nginx, "lease/model", big=12 * MiB, small=2, seed=9)
+    # The first worker goes through a proxy that delays every request: it holds the lease
+    # of the big file for a couple of seconds.
+    fault_proxy.add(Fault("delay", count=1000, match="model.safetensors", seconds=0.3))
+    options = {"connections": 2, "chunk_size": MiB, "range_threshold": 2 * MiB, "fsync": False}
+    first = _spawn(
+        {
+            "entries": [{"source": "hf://lease/model", "destination": "lease"}],
+            "volume": str(volume),
+            "env": {"HF_ENDPOINT": f"{fault_proxy.url}/hf"},
+            "options": options,
+        }
+    )
+    deadline = time.monotonic() + 20
+    lease_file = volume / "lease" / ".model.safetensors.podkit-lease"
+    while not lease_file.exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert lease_file.exists(), first.stderr.read() if first.stderr else ""
+    entry = ModelSource(source="hf://lease/model", destination="lease")
+    second = sync_models(
+        [entry], volume, options=replace(OPTIONS, connections=2),
+        env={"HF_ENDPOINT": f"{sync_nginx.url}/hf"},
+    )  # fmt: skip
+    out, err = first.communicate(timeout=30)
+    assert first.returncode == 0, err
+    assert json.loads(out)["status"] == "ok"
+    assert second.status == "ok", second.message
+    assert second.entries[0].checked >= 1  # the big file: verified locally after the wait
+    assert second.entries[0].bytes_fetched < len(files["model.safetensors"])
+    _check_visible(volume / "lease", files)
+    assert _leftovers(volume) == []
