@@ -153,3 +153,20 @@ def test_gcs_composite_object_is_verified_by_crc32c(fake_gcs: FakeGcs, volume: P
     report = sync_models([entry], volume, options=SMALL, env=env)
     assert report.status == "ok", report.message
     assert (volume / "composite/joined.bin").read_bytes() == b"".join(parts)
+
+
+def test_lost_state_is_rebuilt_by_checksum_not_by_download(fake_gcs: FakeGcs, volume: Path) -> None:
+    files = _files(7)
+    fake_gcs.bucket("models-c")
+    fake_gcs.put_many("models-c", ((f"m/{p}", d) for p, d in files.items()))
+    env = {"STORAGE_EMULATOR_HOST": fake_gcs.url}
+    entry = ModelSource(source="gs://models-c/m/", destination="c")
+    assert sync_models([entry], volume, options=SMALL, env=env).status == "ok"
+    (volume / "c/.podkit-sync-state.json").unlink()
+    name = next(p for p, d in sorted(files.items()) if p.startswith("small/") and d.strip(b"\0"))
+    (volume / "c" / name).write_bytes(bytes(len(files[name])))  # same size, other bytes
+    report = sync_models([entry], volume, options=SMALL, env=env)
+    assert report.status == "ok", report.message
+    assert report.entries[0].checked == len(files) - 1
+    assert report.data_requests == 1  # only the tampered file
+    assert _tree(volume / "c") == _expect(files)

@@ -320,13 +320,7 @@ class Runner:
     def _check_unit(self, job: FileJob, epoch: int) -> None:
         expected = job.remote.expected
         try:
-            digests = readback_digests(job.final, expected)
-            if expected.crc32c:
-                crc = Crc32c()
-                with job.final.open("rb") as handle:
-                    while block := handle.read(8 * 1024 * 1024):
-                        crc.update(block)
-                digests["crc32c"] = crc.hexdigest()
+            digests = readback_digests(job.final, expected, crc32c=True)
         except OSError:
             digests = {}
         if digests and not expected.mismatches(digests):

@@ -199,10 +199,17 @@ class S3PartEtag:
 
 
 def readback_digests(
-    path: Path, expected: Expected, *, on_block: Callable[[int], None] | None = None
+    path: Path,
+    expected: Expected,
+    *,
+    crc32c: bool = False,
+    on_block: Callable[[int], None] | None = None,
 ) -> dict[str, str]:
-    """Read a finished temp file once and compute every checksum `expected` asks for."""
+    """Read a file once and compute every checksum `expected` asks for (crc32c only when
+    asked: ranged downloads already have it from their chunks)."""
     hashers = expected.streaming_hashers()
+    if crc32c and expected.crc32c:
+        hashers["crc32c"] = Crc32c()
     if expected.multipart():
         hashers["s3_multipart_etag"] = S3PartEtag(expected.s3_part_size)
     with path.open("rb") as handle:
