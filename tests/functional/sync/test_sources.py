@@ -11,6 +11,7 @@ import pytest
 
 from podkit._http import RetryPolicy
 from podkit.config.models import ModelSource
+from podkit.errors import TransferError
 from podkit.worker.transfer import SyncOptions, sync_models
 from tests.functional.sync.testbed import FakeGcs, Moto, Nginx, write_hf_repo
 
@@ -170,3 +171,13 @@ def test_lost_state_is_rebuilt_by_checksum_not_by_download(fake_gcs: FakeGcs, vo
     assert report.entries[0].checked == len(files) - 1
     assert report.data_requests == 1  # only the tampered file
     assert _tree(volume / "c") == _expect(files)
+
+
+def test_a_file_in_the_way_of_the_destination_is_one_clear_error(
+    sync_nginx: Nginx, volume: Path
+) -> None:
+    (sync_nginx.www / "inway.bin").write_bytes(b"x" * 10)
+    (volume / "blocked").write_text("a file where a directory should be")
+    entry = ModelSource(source=f"{sync_nginx.url}/inway.bin", destination="blocked/sub")
+    with pytest.raises(TransferError, match=r"cannot create .*blocked/sub"):
+        sync_models([entry], volume, options=SMALL, env={})

@@ -237,8 +237,7 @@ def _sync(
     needed = sum(job.remote.size for job in jobs if not job.check_first)
     preflight_space(volume_dir, needed, options.space_margin, label)
     for directory in {job.final.parent for job in jobs}:
-        directory.mkdir(parents=True, exist_ok=True)
-        sweep_orphans(directory, stale_after=options.stale_after)
+        _prepare(directory, options)
     owner = Owner.me(run_id)
     book = _StateBook(dests, [entry.source for entry in entries], owner)
     total = sum(job.remote.size for job in jobs)
@@ -249,6 +248,18 @@ def _sync(
     book.flush()
     tracker.finish()
     return _report(jobs, reports, fetcher, started)
+
+
+def _prepare(directory: Path, options: SyncOptions) -> None:
+    """Create a destination directory and clear temps that dead workers left in it."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise TransferError(
+            f"cannot create {directory} on the volume: {exc.strerror or exc}",
+            hint="check that the path is a directory the worker may write (not a file)",
+        ) from None
+    sweep_orphans(directory, stale_after=options.stale_after)
 
 
 def _collect(

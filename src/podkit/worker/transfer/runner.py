@@ -101,7 +101,10 @@ class Runner:
         if job.check_first:
             self.submit(self._check_unit, job, job.epoch)
         elif job.ranged(self.options.range_threshold):
-            self._start_ranged(job)
+            try:
+                self._start_ranged(job)
+            except OSError as exc:  # lease, journal or temp could not be written
+                self._fail(job, f"writing under {job.final.parent}: {exc.strerror or exc}")
         else:
             self.submit(self._whole_unit, job, job.epoch)
 
