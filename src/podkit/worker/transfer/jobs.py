@@ -11,6 +11,7 @@ from pathlib import Path
 from podkit._http import RetryPolicy
 from podkit.worker.transfer.journal import Journal
 from podkit.worker.transfer.remote import RemoteFile, Source
+from podkit.worker.transfer.verify import PrefixHasher
 
 MiB = 1024 * 1024
 SYNC_RETRY = RetryPolicy(attempts=8, base_delay=0.25, max_delay=10.0)
@@ -65,6 +66,7 @@ class FileJob:
     bytes_fetched: int = 0
     resumed_bytes: int = 0
     leased: bool = False
+    hasher: PrefixHasher | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def active(self, epoch: int) -> bool:

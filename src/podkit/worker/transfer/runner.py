@@ -28,7 +28,12 @@ from podkit.worker.transfer.journal import Journal, adopt_or_create, temp_name
 from podkit.worker.transfer.owner import Owner
 from podkit.worker.transfer.progress import Tracker
 from podkit.worker.transfer.state import Recorded, record_for
-from podkit.worker.transfer.verify import Crc32c, combine_chunks, readback_digests
+from podkit.worker.transfer.verify import (
+    Crc32c,
+    PrefixHasher,
+    combine_chunks,
+    readback_digests,
+)
 
 _RNG = random.Random()
 
@@ -129,6 +134,10 @@ class Runner:
         )  # fmt: skip
         job.journal = journal
         job.chunks = split_chunks(job.remote.size, options.chunk_size)
+        expected = job.remote.expected
+        job.hasher = (
+            PrefixHasher(expected, journal.temp, job.chunks) if expected.needs_readback() else None
+        )
         if not journal.done:
             with journal.temp.open("wb") as handle:
                 handle.truncate(job.remote.size)
@@ -162,8 +171,14 @@ class Runner:
             journal.done[index] = crc
             journal.save()
             complete = len(journal.done) == len(job.chunks)
+            hasher = job.hasher
         if complete:
             self._finalize_ranged(job, epoch)
+        elif hasher is not None:
+            # Overlap sha256/md5 with the ranges still coming; a failure here (the temp was
+            # replaced by a restart) is harmless: the final pass reads what is missing.
+            with contextlib.suppress(OSError):
+                hasher.advance(journal.done)
 
     def _get_range(self, job: FileJob, journal: Journal, start: int, end: int) -> int:
         remote = job.remote
@@ -247,9 +262,14 @@ class Runner:
         expected = job.remote.expected
         crcs = [(journal.done[i], end - start) for i, (start, end) in enumerate(job.chunks)]
         digests = {"crc32c": f"{combine_chunks(crcs):08x}"}
-        if expected.needs_readback():
-            digests.update(readback_digests(journal.temp, expected))
-        size = journal.temp.stat().st_size
+        try:
+            if job.hasher is not None:
+                digests.update(job.hasher.digests(journal.done))
+            size = journal.temp.stat().st_size
+        except OSError as exc:
+            if job.active(epoch):
+                self._fail(job, f"reading back {journal.temp.name}: {exc.strerror or exc}")
+            return
         wrong = expected.mismatches(digests) + (["size"] if size != expected.size else [])
         if wrong:
             self._verify_failed(job, epoch, wrong)

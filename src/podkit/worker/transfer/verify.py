@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import threading
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -219,3 +220,47 @@ def readback_digests(
             if on_block is not None:
                 on_block(len(block))
     return {name: hasher.hexdigest() for name, hasher in hashers.items()}
+
+
+class PrefixHasher:
+    """Hashes a ranged download in file order while later ranges are still arriving.
+
+    sha256 and md5 do not combine across ranges, so instead of one read-back pass after the
+    last range, each finished range that extends the contiguous prefix is read back (from the
+    page cache: it was just written) and fed to the hashers right away. Only one thread hashes
+    at a time; others move on and the holder picks up their ranges.
+    """
+
+    def __init__(self, expected: Expected, temp: Path, chunks: list[tuple[int, int]]) -> None:
+        self._hashers = expected.streaming_hashers()
+        if expected.multipart():
+            self._hashers["s3_multipart_etag"] = S3PartEtag(expected.s3_part_size)
+        self._temp, self._chunks = temp, chunks
+        self._next = 0
+        self._lock = threading.Lock()
+
+    def advance(self, done: Mapping[int, object], *, wait: bool = False) -> None:
+        """Hash every finished range at the front; with `wait`, block for a running pass."""
+        if not self._lock.acquire(blocking=wait):
+            return
+        try:
+            with self._temp.open("rb") as handle:
+                while self._next in done:
+                    start, end = self._chunks[self._next]
+                    handle.seek(start)
+                    left = end - start
+                    while left:
+                        block = handle.read(min(READBACK_BLOCK, left))
+                        if not block:
+                            raise OSError(f"{self._temp} is shorter than expected")
+                        for hasher in self._hashers.values():
+                            hasher.update(block)
+                        left -= len(block)
+                    self._next += 1
+        finally:
+            self._lock.release()
+
+    def digests(self, done: Mapping[int, object]) -> dict[str, str]:
+        """Finish the remaining ranges and return the checksums."""
+        self.advance(done, wait=True)
+        return {name: hasher.hexdigest() for name, hasher in self._hashers.items()}
