@@ -31,3 +31,5 @@ def root(
 
 
 # Command groups register themselves below, one import each.
+
+from podkit.cli import jobs as _jobs  # noqa: E402, F401  (registers run, job)

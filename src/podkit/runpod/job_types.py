@@ -7,6 +7,7 @@ fields over time.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -108,13 +109,19 @@ class EndpointHealth(_Wire):
     workers: dict[str, int] = Field(default_factory=dict)
 
 
-class JobPolicy(_Wire):
+@dataclass(frozen=True)
+class JobPolicy:
     """The per-job `policy` of `/run` and `/runsync`, all durations in milliseconds."""
 
-    execution_timeout: int | None = Field(default=None, alias="executionTimeout")
+    execution_timeout: int | None = None
     ttl: int | None = None
-    low_priority: bool | None = Field(default=None, alias="lowPriority")
+    low_priority: bool | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        """The policy as the data plane spells it."""
-        return self.model_dump(by_alias=True, exclude_none=True)
+        """The policy as the data plane spells it (unset fields left out)."""
+        wire = {
+            "executionTimeout": self.execution_timeout,
+            "ttl": self.ttl,
+            "lowPriority": self.low_priority,
+        }
+        return {key: value for key, value in wire.items() if value is not None}

@@ -1,0 +1,94 @@
+"""What the job commands share: endpoint lookup, the client, input and duration parsing."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from podkit.errors import ConfigError
+from podkit.runpod.job_target import api_key, dataplane_url
+from podkit.runpod.jobs import JobsClient
+
+ENDPOINT_OPTION = typer.Option(
+    None, "--endpoint", "-e", help="Endpoint id (default: the project's, from podkit.toml)."
+)
+ENV_OPTION = typer.Option(None, "--env", help="Environment of podkit.toml ([env.NAME]).")
+TARGET_OPTION = typer.Option(
+    None, "--target", help="runpod (default), local, or an http(s) origin. Env: PODKIT_TARGET."
+)
+CONFIG_OPTION = typer.Option(Path("podkit.toml"), "--config", "-c", help="Project file.")
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min|h|d)?\s*$")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, None: 1}
+
+
+def resolve_endpoint(
+    endpoint: str | None, env: str | None, config: Path, target: str | None
+) -> str:
+    """The endpoint id: `--endpoint`, else the one podkit deployed for this project and env."""
+    if endpoint:
+        return endpoint
+    raise ConfigError(
+        f"no endpoint id for {config}{f' (env {env})' if env else ''}",
+        hint="pass --endpoint ID, or deploy the project with `podkit apply` first",
+    )
+
+
+def jobs_client(endpoint_id: str, target: str | None) -> JobsClient:
+    """A data-plane client for `endpoint_id` on `target`, keyed from the environment."""
+    return JobsClient(endpoint_id, api_key=api_key(), base_url=dataplane_url(target))
+
+
+def parse_input(raw: str | None, action: str | None) -> dict[str, Any]:
+    """`--input` (inline JSON or `@file`) merged with the action into the job's input."""
+    data: Any = {}
+    if raw:
+        source = "--input"
+        text = raw
+        if raw.startswith("@"):
+            path = Path(raw[1:])
+            source = str(path)
+            try:
+                text = path.read_text(encoding="utf-8")
+            except OSError as exc:
+                raise ConfigError(
+                    f"cannot read --input file {path}: {exc.strerror}",
+                    hint="give an existing JSON file as --input @path/to/input.json",
+                ) from exc
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(
+                f"{source} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
+                hint='pass a JSON object, e.g. --input \'{"path": "/runpod-volume"}\'',
+            ) from exc
+        if not isinstance(data, dict):
+            raise ConfigError(
+                f"{source} must be a JSON object, got {type(data).__name__}",
+                hint='wrap the value in an object, e.g. --input \'{"path": "/runpod-volume"}\'',
+            )
+    if action is None:
+        return dict(data)
+    if "action" in data and data["action"] != action:
+        raise ConfigError(
+            f"--input names action {data['action']!r} but the command line says {action!r}",
+            hint="drop `action` from --input; the ACTION argument sets it",
+        )
+    return {"action": action, **{k: v for k, v in data.items() if k != "action"}}
+
+
+def parse_duration(value: str | None, option: str) -> float | None:
+    """`90`, `90s`, `10m`, `1h`, `2d`, `500ms` -> seconds."""
+    if value is None:
+        return None
+    match = _DURATION.match(value)
+    if not match:
+        raise ConfigError(
+            f"{option} {value!r} is not a duration",
+            hint="use a number of seconds or a unit: 500ms, 90s, 10m, 1h, 2d",
+        )
+    return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
