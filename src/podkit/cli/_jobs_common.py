@@ -9,6 +9,7 @@ from typing import Any
 
 import typer
 
+from podkit.config.durations import parse_duration as config_duration
 from podkit.errors import ConfigError
 from podkit.runpod.job_target import api_key, dataplane_url
 from podkit.runpod.jobs import JobsClient
@@ -22,8 +23,7 @@ TARGET_OPTION = typer.Option(
 )
 CONFIG_OPTION = typer.Option(Path("podkit.toml"), "--config", "-c", help="Project file.")
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min|h|d)?\s*$")
-_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, None: 1}
+_NUMBER = re.compile(r"^\d+(?:\.\d+)?$")
 
 
 def resolve_endpoint(
@@ -82,13 +82,14 @@ def parse_input(raw: str | None, action: str | None) -> dict[str, Any]:
 
 
 def parse_duration(value: str | None, option: str) -> float | None:
-    """`90`, `90s`, `10m`, `1h`, `2d`, `500ms` -> seconds."""
+    """`90`, `90s`, `10m`, `1h30m`, `2d`, `500ms` -> seconds (the podkit.toml syntax)."""
     if value is None:
         return None
-    match = _DURATION.match(value)
-    if not match:
+    text = value.strip()
+    try:
+        return float(text) if _NUMBER.match(text) else config_duration(text)
+    except ValueError:
         raise ConfigError(
             f"{option} {value!r} is not a duration",
-            hint="use a number of seconds or a unit: 500ms, 90s, 10m, 1h, 2d",
-        )
-    return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+            hint="use a number of seconds or a unit: 500ms, 90s, 10m, 1h30m, 2d",
+        ) from None

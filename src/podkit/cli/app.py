@@ -32,4 +32,4 @@ def root(
 
 # Command groups register themselves below, one import each.
 
-from podkit.cli import jobs as _jobs  # noqa: E402, F401  (registers run, job)
+from podkit.cli import jobs, smoke  # noqa: E402, F401  (register run, job, test)
