@@ -32,4 +32,4 @@ def root(
 
 # Command groups register themselves below, one import each.
 
-from podkit.cli import jobs, smoke  # noqa: E402, F401  (register run, job, test)
+from podkit.cli import jobs, observe, smoke  # noqa: E402, F401  (run, job, test, logs, health)

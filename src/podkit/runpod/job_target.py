@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from podkit.errors import AuthError, ConfigError
 
 RUNPOD_DATAPLANE_URL = "https://api.runpod.ai/v2"
+RUNPOD_CONTROL_V2_ORIGIN = "https://api.runpod.io"
 DEFAULT_LOCAL_URL = "http://127.0.0.1:8765"
 
 
@@ -36,6 +37,12 @@ def dataplane_url(target: str | None = None, env: Mapping[str, str] | None = Non
     """The data plane's base URL (`.../v2`) for `target`."""
     origin = target_origin(target, env)
     return RUNPOD_DATAPLANE_URL if origin is None else f"{origin}/v2"
+
+
+def control_origin(target: str | None = None, env: Mapping[str, str] | None = None) -> str:
+    """The v2 control plane's origin (paths carry `/v2/...`) for `target`."""
+    origin = target_origin(target, env)
+    return RUNPOD_CONTROL_V2_ORIGIN if origin is None else origin
 
 
 def api_key(env: Mapping[str, str] | None = None) -> str:

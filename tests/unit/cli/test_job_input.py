@@ -43,3 +43,13 @@ def test_durations() -> None:
     assert parse_duration(None, "--timeout") is None
     with pytest.raises(ConfigError, match="--ttl"):
         parse_duration("soon", "--ttl")
+
+
+def test_since_accepts_durations_and_timestamps() -> None:
+    from podkit.cli.observe import since_timestamp
+
+    assert since_timestamp("2026-06-01T12:00:00Z") == "2026-06-01T12:00:00Z"
+    stamp = since_timestamp("10m")
+    assert stamp is not None and stamp.endswith("Z") and "T" in stamp
+    with pytest.raises(ConfigError, match="--since"):
+        since_timestamp("yesterday")

@@ -1,0 +1,207 @@
+"""`podkit logs` (worker log stream) and `podkit health` (queue, workers, crash loops)."""
+
+from __future__ import annotations
+
+import json
+import queue
+import re
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import typer
+from rich.markup import escape
+
+from podkit._http import HttpClient
+from podkit.cli._jobs_common import (
+    CONFIG_OPTION,
+    ENDPOINT_OPTION,
+    ENV_OPTION,
+    TARGET_OPTION,
+    jobs_client,
+    parse_duration,
+    resolve_endpoint,
+)
+from podkit.cli.app import app
+from podkit.cli.console import console, print_json
+from podkit.errors import ConfigError, NotFoundError
+from podkit.runpod.diagnose import WorkerView, diagnose, worker_counts
+from podkit.runpod.job_target import api_key, control_origin
+from podkit.runpod.worker_logs import LogLine, WorkerLogs, list_workers, restarts
+
+_COLORS = ("cyan", "magenta", "green", "yellow", "blue")
+_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T")
+RESTART_SCAN_WORKERS = 5
+
+
+@app.command("logs")
+def logs_command(
+    worker: str | None = typer.Option(None, "--worker", "-w", help="One worker's id."),
+    follow: bool = typer.Option(False, "--follow", "-f", help="Keep streaming new lines."),
+    since: str | None = typer.Option(
+        None, "--since", help="From this long ago (10m, 1h) or an RFC 3339 time."
+    ),
+    tail: int | None = typer.Option(None, "--tail", min=0, max=5000, help="Backfill lines."),
+    source: str | None = typer.Option(None, "--source", help="container or system (default both)."),
+    endpoint: str | None = ENDPOINT_OPTION,
+    env: str | None = ENV_OPTION,
+    target: str | None = TARGET_OPTION,
+    config: Path = CONFIG_OPTION,
+    as_json: bool = typer.Option(False, "--json", help="One JSON object per line."),
+) -> None:
+    """Print worker logs from the v2 log stream (all active workers unless --worker)."""
+    if source not in (None, "container", "system"):
+        raise ConfigError(f"--source {source!r} is not known", hint="use container or system")
+    endpoint_id = resolve_endpoint(endpoint, env, config, target)
+    key = api_key()
+    with HttpClient(control_origin(target)) as http:
+        worker_ids = [worker] if worker else _active_workers(http, key, endpoint_id)
+        logs = WorkerLogs(http, key, endpoint_id)
+        since_ts = since_timestamp(since)
+        lines = (
+            _follow_all(logs, worker_ids, since_ts, tail, source)
+            if follow
+            else _read_all(logs, worker_ids, since_ts, tail, source)
+        )
+        colors = {wid: _COLORS[i % len(_COLORS)] for i, wid in enumerate(worker_ids)}
+        try:
+            for entry in lines:
+                _print_line(entry, colors, as_json, multi=len(worker_ids) > 1)
+        except KeyboardInterrupt:
+            return
+
+
+@app.command("health")
+def health_command(
+    endpoint: str | None = ENDPOINT_OPTION,
+    env: str | None = ENV_OPTION,
+    target: str | None = TARGET_OPTION,
+    config: Path = CONFIG_OPTION,
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+) -> None:
+    """Jobs queued / in progress, workers idle / running / throttled, and what is wrong."""
+    endpoint_id = resolve_endpoint(endpoint, env, config, target)
+    key = api_key()
+    with jobs_client(endpoint_id, target) as client:
+        health = client.health()
+    with HttpClient(control_origin(target)) as http:
+        workers = [_view(w) for w in list_workers(http, key, endpoint_id)]
+        counts = _restart_counts(http, key, endpoint_id, workers) if health.jobs.in_queue else {}
+    findings = diagnose(health, workers, counts)
+    if as_json:
+        print_json(
+            {
+                "endpoint": endpoint_id,
+                "jobs": health.jobs.model_dump(by_alias=True),
+                "workers": worker_counts(health, workers),
+                "worker_list": [w.__dict__ | {"restarts": counts.get(w.id)} for w in workers],
+                "findings": findings,
+            }
+        )
+        return
+    jobs = health.jobs
+    console.print(f"endpoint [bold]{escape(endpoint_id)}[/]")
+    console.print(
+        f"jobs     queued {jobs.in_queue} · in progress {jobs.in_progress} · completed "
+        f"{jobs.completed} · failed {jobs.failed} · retried {jobs.retried}"
+    )
+    by_state = worker_counts(health, workers)
+    shown = {"idle": 0, "running": 0, "throttled": 0, **by_state}
+    console.print("workers  " + " · ".join(f"{k} {v}" for k, v in shown.items()))
+    for w in workers:
+        up = "-" if w.uptime_seconds is None else f"{w.uptime_seconds} s"
+        extra = f"  restarts {counts[w.id]}" if w.id in counts else ""
+        stale = "  (older release)" if w.is_stale else ""
+        console.print(f"  {escape(w.id)}  {w.status:<12} up {up}{extra}{stale}")
+    for finding in findings:
+        console.print(f"[bold yellow]![/] {escape(finding)}")
+
+
+def since_timestamp(value: str | None) -> str | None:
+    """`--since` as RFC 3339: a duration counts back from now; a timestamp passes through."""
+    if value is None:
+        return None
+    if _RFC3339.match(value.strip()):
+        return value.strip()
+    seconds = parse_duration(value, "--since") or 0.0
+    moment = datetime.now(UTC) - timedelta(seconds=seconds)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _active_workers(http: HttpClient, key: str, endpoint_id: str) -> list[str]:
+    ids = [str(w.get("id")) for w in list_workers(http, key, endpoint_id) if w.get("id")]
+    if not ids:
+        raise NotFoundError(
+            f"endpoint {endpoint_id} has no active workers, so there are no logs to read",
+            hint="worker logs live as long as their container; start a job (`podkit run`) "
+            "and read them while it runs",
+        )
+    return ids
+
+
+def _view(wire: dict[str, object]) -> WorkerView:
+    uptime = wire.get("uptimeSeconds")
+    return WorkerView(
+        id=str(wire.get("id")),
+        status=str(wire.get("status", "UNKNOWN")),
+        uptime_seconds=uptime if isinstance(uptime, int) else None,
+        is_stale=bool(wire.get("isStale", False)),
+    )
+
+
+def _restart_counts(
+    http: HttpClient, key: str, endpoint_id: str, workers: list[WorkerView]
+) -> dict[str, int]:
+    """Container starts per worker, from the system lines of their logs (a few workers)."""
+    logs = WorkerLogs(http, key, endpoint_id)
+    counts = {}
+    for worker in workers[:RESTART_SCAN_WORKERS]:
+        try:
+            lines = list(logs.read(worker.id, source="system", tail=500, idle_timeout=1.0))
+        except NotFoundError:
+            continue
+        counts[worker.id] = restarts(lines)
+    return counts
+
+
+def _read_all(
+    logs: WorkerLogs, ids: list[str], since: str | None, tail: int | None, source: str | None
+) -> Iterator[LogLine]:
+    for worker_id in ids:
+        yield from logs.read(worker_id, since=since, tail=tail, source=source)
+
+
+def _follow_all(
+    logs: WorkerLogs, ids: list[str], since: str | None, tail: int | None, source: str | None
+) -> Iterator[LogLine]:
+    """Merge the live streams of several workers (one reader thread each)."""
+    if len(ids) == 1:
+        yield from logs.follow(ids[0], since=since, tail=tail, source=source)
+        return
+    stop = threading.Event()
+    lines: queue.Queue[LogLine] = queue.Queue(maxsize=1000)
+
+    def pump(worker_id: str) -> None:
+        for entry in logs.follow(
+            worker_id, since=since, tail=tail, source=source, stop=stop.is_set
+        ):
+            lines.put(entry)
+
+    threads = [threading.Thread(target=pump, args=(w,), daemon=True) for w in ids]
+    for thread in threads:
+        thread.start()
+    try:
+        while True:
+            yield lines.get()
+    finally:
+        stop.set()
+
+
+def _print_line(entry: LogLine, colors: dict[str, str], as_json: bool, multi: bool) -> None:
+    if as_json:
+        console.out(json.dumps(entry.to_json(), sort_keys=True))
+        return
+    who = f"[{colors.get(entry.worker_id, 'white')}]{escape(entry.worker_id)}[/] " if multi else ""
+    src = "[dim]sys[/] " if entry.source == "system" else ""
+    console.print(f"[dim]{escape(entry.ts)}[/] {who}{src}{escape(entry.line)}")
