@@ -61,7 +61,9 @@ class JobDisplay:
     def submitted(self, job: Job) -> None:
         """The job was queued."""
         self.job = job
-        self.console.print(f"[dim]{escape(self.label)}: job {escape(job.id)} queued[/]")
+        self.console.print(
+            f"[dim]{escape(self.label)}: job {escape(job.id)} queued[/]", soft_wrap=True
+        )
 
     def update(self, update: JobUpdate) -> None:
         """One poll's news: state changes and new progress messages."""
@@ -71,11 +73,13 @@ class JobDisplay:
             self.running_since = self._clock()
             if self._live is None:
                 where = f" on worker {job.worker_id}" if job.worker_id else ""
-                self.console.print(f"[dim]running{escape(where)} after {self._queued()}[/]")
+                self.console.print(
+                    f"[dim]running{escape(where)} after {self._queued()}[/]", soft_wrap=True
+                )
         if update.new_progress:
             line = progress_text(update.progress)
             self.progress_lines.append(line)
-            self.console.print(f"  [cyan]>[/] {escape(line)}")
+            self.console.print(f"  [cyan]>[/] {escape(line)}", soft_wrap=True)
 
     def _queued(self) -> str:
         if self.job is not None and self.job.delay_time is not None:

@@ -203,10 +203,10 @@ def _follow(
         interrupted(client, current, target, interactive=_interactive())
         raise typer.Exit(EXIT_INTERRUPTED) from None
     except JobWaitTimeout as exc:
-        err_console.print(f"[yellow]{escape(exc.message)}[/]")
+        say(f"[yellow]{escape(exc.message)}[/]")
         cmd = _job_cmd("cancel", exc.job_id, client.endpoint_id, target)
-        err_console.print(f"  follow: `{_job_cmd('wait', exc.job_id, client.endpoint_id, target)}`")
-        err_console.print(f"  cancel: `{cmd}`")
+        say(f"  follow: `{_job_cmd('wait', exc.job_id, client.endpoint_id, target)}`")
+        say(f"  cancel: `{cmd}`")
         raise typer.Exit(EXIT_STILL_RUNNING) from None
 
 
@@ -215,16 +215,16 @@ def interrupted(
 ) -> bool:
     """After Ctrl-C: ask whether to cancel the remote job (or say how); True if cancelled."""
     if job_id is None:
-        err_console.print("interrupted before the job was queued; nothing runs remotely")
+        say("interrupted before the job was queued; nothing runs remotely")
         return False
     cmd = _job_cmd("cancel", job_id, client.endpoint_id, target)
     if interactive and Confirm.ask(
         f"Cancel job {job_id} on endpoint {client.endpoint_id}?", console=err_console, default=True
     ):
         job = client.cancel(job_id)
-        err_console.print(f"job {escape(job_id)}: {job.status}")
+        say(f"job {escape(job_id)}: {job.status}")
         return True
-    err_console.print(
+    say(
         f"job {escape(job_id)} keeps running on endpoint {escape(client.endpoint_id)}; "
         f"cancel it with `{escape(cmd)}`"
     )
@@ -238,9 +238,9 @@ def _finish(job: Job, endpoint_id: str, display: JobDisplay, as_json: bool) -> N
     elif job.output is not None:
         _print_output(job.output)
     style = "green" if result.exit_code == 0 else "red"
-    err_console.print(f"[{style}]{escape(result.message)}[/]")
+    say(f"[{style}]{escape(result.message)}[/]")
     if result.hint:
-        err_console.print(f"  [yellow]hint:[/] {escape(result.hint)}")
+        say(f"  [yellow]hint:[/] {escape(result.hint)}")
     if result.exit_code:
         raise typer.Exit(result.exit_code)
 
@@ -250,7 +250,7 @@ def _print_queued(job: Job, endpoint_id: str, as_json: bool) -> None:
         print_json(job.to_wire())
         return
     console.out(job.id)
-    err_console.print(
+    say(
         f"queued on {escape(endpoint_id)}; results are kept 30 min after it ends. Follow it "
         f"with `podkit job wait {escape(job.id)} --endpoint {escape(endpoint_id)}`"
     )
@@ -266,6 +266,11 @@ def _print_output(output: Any) -> None:
 def _job_cmd(verb: str, job_id: str, endpoint_id: str, target: str | None) -> str:
     where = f" --target {target}" if target else ""
     return f"podkit job {verb} {job_id} --endpoint {endpoint_id}{where}"
+
+
+def say(text: str) -> None:
+    """One message on stderr, never wrapped, so commands in it stay copyable."""
+    err_console.print(text, soft_wrap=True)
 
 
 def _interactive() -> bool:

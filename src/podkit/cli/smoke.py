@@ -116,11 +116,11 @@ def run_and_report(
 
 
 def _progress(test: SmokeTest, phase: str) -> ProgressCallback:
-    err_console.print(f"[dim]{escape(test.name)} ({phase})...[/]")
+    err_console.print(f"[dim]{escape(test.name)} ({phase})...[/]", soft_wrap=True)
 
     def show(update: JobUpdate) -> None:
         if update.new_progress:
             line = progress_text(update.progress)
-            err_console.print(f"  [cyan]>[/] {escape(line)}")
+            err_console.print(f"  [cyan]>[/] {escape(line)}", soft_wrap=True)
 
     return show
