@@ -85,6 +85,10 @@ class EmulatorError(PodkitError):
     """The local RunPod could not start or is misconfigured."""
 
 
+class WorkerActionError(PodkitError):
+    """A worker action could not do its job (no GPU driver, a failing tool, a missing root)."""
+
+
 class JobExpiredError(JobError):
     """A job is gone from the data plane: it outlived its TTL or its result retention."""
 

@@ -31,5 +31,8 @@ def root(
 
 
 # Command groups register themselves below, one import each.
+from podkit.cli import emulator as _emulator  # noqa: E402
+
+app.add_typer(_emulator.app)
 
 from podkit.cli import jobs, observe, smoke  # noqa: E402, F401  (run, job, test, logs, health)
