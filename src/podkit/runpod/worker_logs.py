@@ -66,7 +66,9 @@ class WorkerLogs:
         endpoint_id: str,
         *,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        self._clock = clock
         self._http = http
         self._headers = {"Authorization": f"Bearer {api_key}", "Accept": "text/event-stream"}
         self.endpoint_id = endpoint_id
@@ -80,7 +82,7 @@ class WorkerLogs:
         tail: int | None = None,
         source: str | None = None,
         cursor: str | None = None,
-        idle_timeout: float = 2.0,
+        idle_timeout: float = 1.0,
     ) -> Iterator[LogLine]:
         """The worker's lines until the stream goes quiet for `idle_timeout` seconds."""
         params: dict[str, Any] = {}
@@ -99,8 +101,20 @@ class WorkerLogs:
         ) as stream:
             if stream.status_code >= 400:
                 raise self._error(stream, path)
-            for event_id, data in parse_sse(stream.lines()):
+            for event_id, data in parse_sse(self._until_quiet(stream, idle_timeout)):
                 yield _log_line(worker_id, event_id, data)
+
+    def _until_quiet(self, stream: LineStream, idle_timeout: float) -> Iterator[str]:
+        """The stream's lines until `idle_timeout` passes with no event (keep-alive comments
+        do not count, so a one-shot read ends even on a server that pings)."""
+        last_data = self._clock()
+        for line in stream.lines():
+            now = self._clock()
+            if line.startswith("data:"):
+                last_data = now
+            elif now - last_data >= idle_timeout:
+                return
+            yield line
 
     def follow(
         self,
