@@ -7,6 +7,7 @@ import queue
 import re
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -33,6 +34,7 @@ from podkit.runpod.worker_logs import LogLine, WorkerLogs, list_workers, restart
 _COLORS = ("cyan", "magenta", "green", "yellow", "blue")
 _RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T")
 RESTART_SCAN_WORKERS = 5
+MAX_PARALLEL_READS = 8
 
 
 @app.command("logs")
@@ -168,8 +170,14 @@ def _restart_counts(
 def _read_all(
     logs: WorkerLogs, ids: list[str], since: str | None, tail: int | None, source: str | None
 ) -> Iterator[LogLine]:
-    for worker_id in ids:
-        yield from logs.read(worker_id, since=since, tail=tail, source=source)
+    """Every worker's backlog, read side by side (each read ends when its stream goes quiet)."""
+
+    def read(worker_id: str) -> list[LogLine]:
+        return list(logs.read(worker_id, since=since, tail=tail, source=source))
+
+    with ThreadPoolExecutor(max_workers=min(len(ids), MAX_PARALLEL_READS)) as pool:
+        for lines in pool.map(read, ids):
+            yield from lines
 
 
 def _follow_all(

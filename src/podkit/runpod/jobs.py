@@ -41,7 +41,7 @@ class PollPolicy:
     so a chatty job is followed closely and a quiet one costs few requests.
     """
 
-    initial: float = 0.5
+    initial: float = 0.25
     factor: float = 1.5
     maximum: float = 5.0
 
