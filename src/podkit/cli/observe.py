@@ -25,11 +25,12 @@ from podkit.cli._jobs_common import (
     resolve_endpoint,
 )
 from podkit.cli.app import app
-from podkit.cli.console import console, print_json
+from podkit.cli.console import console, err_console, print_json
 from podkit.errors import ConfigError, NotFoundError
 from podkit.runpod.diagnose import WorkerView, diagnose, worker_counts
 from podkit.runpod.job_target import api_key, control_origin
 from podkit.runpod.worker_logs import LogLine, WorkerLogs, list_workers, restarts
+from podkit.runpod.worker_watch import READY_STATES, WatchResult, watch_workers
 
 _COLORS = ("cyan", "magenta", "green", "yellow", "blue")
 _RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T")
@@ -81,6 +82,12 @@ def health_command(
     target: str | None = TARGET_OPTION,
     config: Path = CONFIG_OPTION,
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+    observe: float = typer.Option(
+        5.0,
+        "--observe",
+        min=0,
+        help="When jobs queue and no worker is ready, watch the workers this many seconds.",
+    ),
 ) -> None:
     """Jobs queued / in progress, workers idle / running / throttled, and what is wrong."""
     endpoint_id = resolve_endpoint(endpoint, env, config, target)
@@ -89,8 +96,15 @@ def health_command(
         health = client.health()
     with HttpClient(control_origin(target)) as http:
         workers = [_view(w) for w in list_workers(http, key, endpoint_id)]
-        counts = _restart_counts(http, key, endpoint_id, workers) if health.jobs.in_queue else {}
-    findings = diagnose(health, workers, counts)
+        counts: dict[str, int] = {}
+        watched = WatchResult()
+        last: dict[str, str] = {}
+        if health.jobs.in_queue:
+            counts = _restart_counts(http, key, endpoint_id, workers)
+            if observe > 0 and not any(w.status.upper() in READY_STATES for w in workers):
+                watched = _watch(http, key, endpoint_id, observe)
+                last = _last_words(http, key, endpoint_id, watched.vanished)
+    findings = diagnose(health, workers, counts, died_young=watched.vanished, last_words=last)
     if as_json:
         print_json(
             {
@@ -98,6 +112,7 @@ def health_command(
                 "jobs": health.jobs.model_dump(by_alias=True),
                 "workers": worker_counts(health, workers),
                 "worker_list": [w.__dict__ | {"restarts": counts.get(w.id)} for w in workers],
+                "workers_died_young": watched.vanished,
                 "findings": findings,
             }
         )
@@ -113,7 +128,7 @@ def health_command(
     console.print("workers  " + " · ".join(f"{k} {v}" for k, v in shown.items()))
     for w in workers:
         up = "-" if w.uptime_seconds is None else f"{w.uptime_seconds} s"
-        extra = f"  restarts {counts[w.id]}" if w.id in counts else ""
+        extra = f"  restarts {counts[w.id]}" if counts.get(w.id) else ""
         stale = "  (older release)" if w.is_stale else ""
         console.print(f"  {escape(w.id)}  {w.status:<12} up {up}{extra}{stale}")
     for finding in findings:
@@ -165,6 +180,32 @@ def _restart_counts(
             continue
         counts[worker.id] = restarts(lines)
     return counts
+
+
+def _watch(http: HttpClient, key: str, endpoint_id: str, seconds: float) -> WatchResult:
+    """Sample the worker list; workers that vanish before becoming ready are crash-looping."""
+    err_console.print(
+        f"[dim]jobs are queued and no worker is ready: watching workers for up to {seconds:g} s[/]",
+        soft_wrap=True,
+    )
+    return watch_workers(
+        lambda: [_view(w) for w in list_workers(http, key, endpoint_id)], seconds=seconds
+    )
+
+
+def _last_words(http: HttpClient, key: str, endpoint_id: str, ids: list[str]) -> dict[str, str]:
+    """The last line each of (at most a few) dead workers printed, if its log is still there."""
+    logs = WorkerLogs(http, key, endpoint_id)
+    words = {}
+    for worker_id in ids[:RESTART_SCAN_WORKERS]:
+        try:
+            lines = list(logs.read(worker_id, tail=20, idle_timeout=0.5))
+        except NotFoundError:
+            continue
+        said = [entry.line for entry in lines if entry.source != "system" and entry.line.strip()]
+        if said:
+            words[worker_id] = said[-1].strip()[:200]
+    return words
 
 
 def _read_all(

@@ -40,8 +40,16 @@ def diagnose(
     health: EndpointHealth,
     workers: Sequence[WorkerView] | None,
     restarts: Mapping[str, int] | None = None,
+    *,
+    died_young: Sequence[str] = (),
+    last_words: Mapping[str, str] | None = None,
 ) -> list[str]:
-    """Plain findings, most important first; empty when nothing looks wrong."""
+    """Plain findings, most important first; empty when nothing looks wrong.
+
+    `restarts` counts container starts per worker (from its system log lines); `died_young`
+    lists workers seen to exit before they were ever ready; `last_words` holds the last
+    line a worker printed, quoted as evidence.
+    """
     restarts = restarts or {}
     counts = worker_counts(health, workers)
     queued = health.jobs.in_queue
@@ -49,18 +57,10 @@ def diagnose(
     looping = sorted(
         {w.id for w in workers or () if w.status.upper() == "UNHEALTHY"}
         | {wid for wid, n in restarts.items() if n >= CRASH_LOOP_RESTARTS}
+        | set(died_young)
     )
-    if queued and looping:
-        findings.append(
-            f"{queued} job(s) wait IN_QUEUE while worker(s) {', '.join(looping)} keep "
-            "restarting: the worker is crash-looping, this is not missing capacity. Read its "
-            f"log with `podkit logs --worker {looping[0]}`, fix the image, and `podkit apply`"
-        )
-    elif looping:
-        findings.append(
-            f"worker(s) {', '.join(looping)} keep restarting (crash loop); read "
-            f"`podkit logs --worker {looping[0]}`"
-        )
+    if looping:
+        findings.append(_crash_loop(queued, looping, last_words or {}))
     ready = counts.get("idle", 0) + counts.get("running", 0)
     if queued and not looping and not ready:
         if counts.get("throttled", 0):
@@ -82,3 +82,17 @@ def diagnose(
     if stale:
         findings.append(f"{len(stale)} worker(s) still run an older release (rollout ongoing)")
     return findings
+
+
+def _crash_loop(queued: int, looping: Sequence[str], last_words: Mapping[str, str]) -> str:
+    quoted = next(
+        (f"{w} last printed: {last_words[w]!r}. " for w in looping if w in last_words), ""
+    )
+    where = f"read `podkit logs --worker {looping[0]}`"
+    if not queued:
+        return f"worker(s) {', '.join(looping)} keep restarting (crash loop). {quoted}{where}"
+    return (
+        f"{queued} job(s) wait IN_QUEUE while workers keep restarting ({', '.join(looping)}): "
+        f"the worker is crash-looping, this is not missing capacity. {quoted}{where.capitalize()}"
+        ", fix the image or its settings, and `podkit apply`"
+    )
