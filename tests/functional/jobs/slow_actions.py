@@ -7,10 +7,11 @@ exactly as users add their own actions.
 from __future__ import annotations
 
 import asyncio
+import os
 
 from pydantic import BaseModel
 
-from podkit.worker import ActionContext, action
+from podkit.worker import ActionContext, NoInput, action
 
 
 class Steps(BaseModel):
@@ -28,3 +29,9 @@ async def slow_steps(params: Steps, ctx: ActionContext) -> dict[str, object]:
         ctx.progress(f"step {step}/{params.steps}")
         await asyncio.sleep(params.gap)
     return {"steps": params.steps, "done": True}
+
+
+@action("release_marker")
+async def release_marker(params: NoInput, ctx: ActionContext) -> dict[str, object]:
+    """Which release this worker runs, from its RELEASE_MARKER env (set in podkit.toml)."""
+    return {"marker": os.environ.get("RELEASE_MARKER")}
