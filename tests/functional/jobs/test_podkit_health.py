@@ -15,7 +15,7 @@ from tests.functional.jobs.conftest import SECRET_KEY, api, create_endpoint
 CRASHING = [
     sys.executable,
     "-c",
-    "import sys, time; print('loading model', flush=True); time.sleep(0.3); "
+    "import sys, time; print('loading model', flush=True); time.sleep(0.6); "
     "print('CUDA error: out of memory', flush=True); sys.exit(1)",
 ]
 
