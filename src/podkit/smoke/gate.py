@@ -51,12 +51,14 @@ def wait_for_rollout(
     *,
     version: int | None,
     timeout: float,
-    interval: float = 2.0,
+    interval: float = 0.5,
+    max_interval: float = 5.0,
     on_wait: Callable[[RolloutState], None] | None = None,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
 ) -> RolloutState:
-    """Poll the rollout until it is done; `DeployError` after `timeout` seconds."""
+    """Poll the rollout (backing off from `interval` to `max_interval`) until it is done;
+    `DeployError` after `timeout` seconds."""
     deadline = clock() + timeout
     while True:
         state = read_rollout()
@@ -72,6 +74,7 @@ def wait_for_rollout(
                 hint="workers may be crash-looping on the new image; see `podkit health`",
             )
         sleep(interval)
+        interval = min(max_interval, interval * 1.5)
 
 
 def gate(
