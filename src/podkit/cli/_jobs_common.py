@@ -9,8 +9,12 @@ from typing import Any
 
 import typer
 
+from podkit.config import load_config
 from podkit.config.durations import parse_duration as config_duration
+from podkit.deploy import service
+from podkit.deploy.history import History
 from podkit.errors import ConfigError
+from podkit.runpod import connect
 from podkit.runpod.job_target import api_key, dataplane_url
 from podkit.runpod.jobs import JobsClient
 
@@ -29,13 +33,29 @@ _NUMBER = re.compile(r"^\d+(?:\.\d+)?$")
 def resolve_endpoint(
     endpoint: str | None, env: str | None, config: Path, target: str | None
 ) -> str:
-    """The endpoint id: `--endpoint`, else the one podkit deployed for this project and env."""
+    """The endpoint id: `--endpoint`, else the one `podkit apply` deployed for this project
+    and environment (from the deploy history next to podkit.toml, else from the account)."""
     if endpoint:
         return endpoint
-    raise ConfigError(
-        f"no endpoint id for {config}{f' (env {env})' if env else ''}",
-        hint="pass --endpoint ID, or deploy the project with `podkit apply` first",
-    )
+    if not config.is_file():
+        raise ConfigError(
+            f"no --endpoint given and no {config} to find the project's endpoint in",
+            hint="pass --endpoint ID, or run the command next to your podkit.toml (--config)",
+        )
+    deployment = load_config(config, env=env).deployment
+    records = History(service.scope_for(deployment), config.resolve().parent).records()
+    found = records[-1].endpoint_id if records else None
+    if not found:
+        with connect("v2", target=target) as client:
+            found = service.deployed_endpoint_id(client, deployment)
+    if not found:
+        where = f" (env {env})" if env else ""
+        raise ConfigError(
+            f"project {deployment.project}{where} has no deployed endpoint "
+            f"{deployment.endpoint_name!r} on this target",
+            hint="deploy it with `podkit apply`, or pass --endpoint ID",
+        )
+    return found
 
 
 def jobs_client(endpoint_id: str, target: str | None) -> JobsClient:

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import typer
+from rich.console import Console
 from rich.markup import escape
 
 from podkit.cli._jobs_common import (
@@ -94,17 +95,18 @@ def run_and_report(
     as_json: bool = False,
     wait_timeout: float | None = None,
     heading: str = "Smoke tests",
+    out: Console = console,
 ) -> list[SmokeResult]:
-    """Run the tests, print the table (or JSON), write Markdown where asked; return results."""
+    """Run the tests, print the table (or JSON) on `out`, write Markdown where asked."""
     results = run_smoke(client, tests, wait_timeout=wait_timeout, on_update=_progress)
     endpoint_id = client.endpoint_id
     if as_json:
         print_json({"endpoint": endpoint_id, "results": [r.to_json() for r in results]})
     else:
-        console.print(table(results, endpoint_id))
+        out.print(table(results, endpoint_id))
         for result in results:
             for failure in result.failures:
-                console.print(f"[red]FAIL[/] {escape(result.name)}: {escape(failure)}")
+                out.print(f"[red]FAIL[/] {escape(result.name)}: {escape(failure)}", soft_wrap=True)
     text = markdown(results, endpoint_id, heading)
     if markdown_file is not None:
         markdown_file.write_text(text, encoding="utf-8")
