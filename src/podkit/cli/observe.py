@@ -14,7 +14,6 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from podkit._http import HttpClient
 from podkit.cli._jobs_common import (
     CONFIG_OPTION,
     ENDPOINT_OPTION,
@@ -27,9 +26,10 @@ from podkit.cli._jobs_common import (
 from podkit.cli.app import app
 from podkit.cli.console import console, err_console, print_json
 from podkit.errors import ConfigError, NotFoundError
+from podkit.runpod import RunPodClient, connect
 from podkit.runpod.diagnose import WorkerView, diagnose, worker_counts
-from podkit.runpod.job_target import api_key, control_origin
-from podkit.runpod.worker_logs import LogLine, WorkerLogs, list_workers, restarts
+from podkit.runpod.job_target import api_key
+from podkit.runpod.worker_logs import LogLine, WorkerLogs, restarts
 from podkit.runpod.worker_watch import READY_STATES, WatchResult, watch_workers
 
 _COLORS = ("cyan", "magenta", "green", "yellow", "blue")
@@ -57,10 +57,9 @@ def logs_command(
     if source not in (None, "container", "system"):
         raise ConfigError(f"--source {source!r} is not known", hint="use container or system")
     endpoint_id = resolve_endpoint(endpoint, env, config, target)
-    key = api_key()
-    with HttpClient(control_origin(target)) as http:
-        worker_ids = [worker] if worker else _active_workers(http, key, endpoint_id)
-        logs = WorkerLogs(http, key, endpoint_id)
+    with connect("v2", target=target) as client:
+        worker_ids = [worker] if worker else _active_workers(client, endpoint_id)
+        logs = WorkerLogs(client.http, api_key(), endpoint_id)
         since_ts = since_timestamp(since)
         lines = (
             _follow_all(logs, worker_ids, since_ts, tail, source)
@@ -94,16 +93,17 @@ def health_command(
     key = api_key()
     with jobs_client(endpoint_id, target) as client:
         health = client.health()
-    with HttpClient(control_origin(target)) as http:
-        workers = [_view(w) for w in list_workers(http, key, endpoint_id)]
+    with connect("v2", target=target) as control:
+        logs = WorkerLogs(control.http, key, endpoint_id)
+        workers = _workers(control, endpoint_id)
         counts: dict[str, int] = {}
         watched = WatchResult()
         last: dict[str, str] = {}
         if health.jobs.in_queue:
-            counts = _restart_counts(http, key, endpoint_id, workers)
+            counts = _restart_counts(logs, workers)
             if observe > 0 and not any(w.status.upper() in READY_STATES for w in workers):
-                watched = _watch(http, key, endpoint_id, observe)
-                last = _last_words(http, key, endpoint_id, watched.vanished)
+                watched = _watch(control, endpoint_id, observe)
+                last = _last_words(logs, watched.vanished)
     findings = diagnose(health, workers, counts, died_young=watched.vanished, last_words=last)
     if as_json:
         print_json(
@@ -146,8 +146,13 @@ def since_timestamp(value: str | None) -> str | None:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _active_workers(http: HttpClient, key: str, endpoint_id: str) -> list[str]:
-    ids = [str(w.get("id")) for w in list_workers(http, key, endpoint_id) if w.get("id")]
+def _workers(client: RunPodClient, endpoint_id: str) -> list[WorkerView]:
+    listed = client.workers.list(endpoint_id).workers
+    return [WorkerView(w.id, w.status, None, w.is_stale) for w in listed]
+
+
+def _active_workers(client: RunPodClient, endpoint_id: str) -> list[str]:
+    ids = [worker.id for worker in _workers(client, endpoint_id)]
     if not ids:
         raise NotFoundError(
             f"endpoint {endpoint_id} has no active workers, so there are no logs to read",
@@ -157,21 +162,8 @@ def _active_workers(http: HttpClient, key: str, endpoint_id: str) -> list[str]:
     return ids
 
 
-def _view(wire: dict[str, object]) -> WorkerView:
-    uptime = wire.get("uptimeSeconds")
-    return WorkerView(
-        id=str(wire.get("id")),
-        status=str(wire.get("status", "UNKNOWN")),
-        uptime_seconds=uptime if isinstance(uptime, int) else None,
-        is_stale=bool(wire.get("isStale", False)),
-    )
-
-
-def _restart_counts(
-    http: HttpClient, key: str, endpoint_id: str, workers: list[WorkerView]
-) -> dict[str, int]:
+def _restart_counts(logs: WorkerLogs, workers: list[WorkerView]) -> dict[str, int]:
     """Container starts per worker, from the system lines of their logs (a few, side by side)."""
-    logs = WorkerLogs(http, key, endpoint_id)
     chosen = [worker.id for worker in workers[:RESTART_SCAN_WORKERS]]
 
     def count(worker_id: str) -> int | None:
@@ -187,20 +179,17 @@ def _restart_counts(
     return {worker_id: n for worker_id, n in found.items() if n is not None}
 
 
-def _watch(http: HttpClient, key: str, endpoint_id: str, seconds: float) -> WatchResult:
+def _watch(client: RunPodClient, endpoint_id: str, seconds: float) -> WatchResult:
     """Sample the worker list; workers that vanish before becoming ready are crash-looping."""
     err_console.print(
         f"[dim]jobs are queued and no worker is ready: watching workers for up to {seconds:g} s[/]",
         soft_wrap=True,
     )
-    return watch_workers(
-        lambda: [_view(w) for w in list_workers(http, key, endpoint_id)], seconds=seconds
-    )
+    return watch_workers(lambda: _workers(client, endpoint_id), seconds=seconds)
 
 
-def _last_words(http: HttpClient, key: str, endpoint_id: str, ids: list[str]) -> dict[str, str]:
+def _last_words(logs: WorkerLogs, ids: list[str]) -> dict[str, str]:
     """The last line each of (at most a few) dead workers printed, if its log is still there."""
-    logs = WorkerLogs(http, key, endpoint_id)
     words = {}
     for worker_id in ids[:RESTART_SCAN_WORKERS]:
         try:

@@ -1,4 +1,4 @@
-"""Where the data plane and the v2 control plane live for a target, and the API key.
+"""Where the data plane lives for a target, and the API key to call it with.
 
 Targets follow `podkit.runpod.target`: `runpod` (default) -> the real hosts (data plane
 `https://api.runpod.ai/v2`); `local` -> `$PODKIT_LOCAL_URL` (default `http://127.0.0.1:8765`);
@@ -17,11 +17,6 @@ from podkit.runpod.target import resolve_target
 def dataplane_url(target: str | None = None, env: Mapping[str, str] | None = None) -> str:
     """The data plane's base URL (`.../v2`) for `target`."""
     return f"{resolve_target(target, env).data_plane}/v2"
-
-
-def control_origin(target: str | None = None, env: Mapping[str, str] | None = None) -> str:
-    """The v2 control plane's origin (paths carry `/v2/...`) for `target`."""
-    return resolve_target(target, env).control_v2
 
 
 def api_key(env: Mapping[str, str] | None = None) -> str:

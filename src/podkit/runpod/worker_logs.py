@@ -194,19 +194,3 @@ def restarts(lines: Iterable[LogLine]) -> int:
         for entry in lines
         if entry.source == "system" and any(m in entry.line.lower() for m in RESTART_MARKERS)
     )
-
-
-def list_workers(http: HttpClient, api_key: str, endpoint_id: str) -> list[dict[str, Any]]:
-    """The endpoint's active workers (`GET /v2/serverless/{id}/workers`), as wire dicts."""
-    path = f"/v2/serverless/{quote(endpoint_id, safe='')}/workers"
-    response = http.request("GET", path, headers={"Authorization": f"Bearer {api_key}"})
-    if response.status_code >= 400:
-        code = response.status_code
-        cls = {401: AuthError, 403: AuthError, 404: NotFoundError}.get(code, ApiError)
-        raise cls(
-            f"GET {path} -> {code}: {response.text.strip()[:300]}",
-            status=code,
-            hint=f"check the endpoint id {endpoint_id!r}, the target and RUNPOD_API_KEY",
-        )
-    workers = response.json().get("workers", [])
-    return [w for w in workers if isinstance(w, dict)]
