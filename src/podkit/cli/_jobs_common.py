@@ -19,9 +19,9 @@ from podkit.runpod.job_target import api_key, dataplane_url
 from podkit.runpod.jobs import JobsClient
 
 ENDPOINT_OPTION = typer.Option(
-    None, "--endpoint", "-e", help="Endpoint id (default: the project's, from podkit.toml)."
+    None, "--endpoint", help="Endpoint id (default: the project's, from podkit.toml)."
 )
-ENV_OPTION = typer.Option(None, "--env", help="Environment of podkit.toml ([env.NAME]).")
+ENV_OPTION = typer.Option(None, "--env", "-e", help="Environment of podkit.toml ([env.NAME]).")
 TARGET_OPTION = typer.Option(
     None, "--target", help="runpod (default), local, or an http(s) origin. Env: PODKIT_TARGET."
 )

@@ -28,7 +28,7 @@ def test_queued_jobs_with_restarting_workers_are_called_a_crash_loop(
     with api(runpod_local) as client:
         client.post(f"/v2/{endpoint_id}/run", json={"input": {"action": "gpu_info"}})
 
-    assert main(["health", "-e", endpoint_id, "--json", "--observe", "10"]) == 0
+    assert main(["health", "--endpoint", endpoint_id, "--json", "--observe", "10"]) == 0
     out, err = capsys.readouterr()
     report = json.loads(out)
     assert report["jobs"]["inQueue"] == 1
@@ -43,9 +43,9 @@ def test_a_ready_endpoint_reports_its_workers_and_no_findings(
     cli_env: str, runpod_local: LocalRunPod, capsys: pytest.CaptureFixture[str]
 ) -> None:
     endpoint_id = create_endpoint(runpod_local, "ready", workers_min=1, workers_max=1)
-    assert main(["run", "gpu_info", "-e", endpoint_id]) == 0
+    assert main(["run", "gpu_info", "--endpoint", endpoint_id]) == 0
     capsys.readouterr()
-    assert main(["health", "-e", endpoint_id]) == 0
+    assert main(["health", "--endpoint", endpoint_id]) == 0
     out = capsys.readouterr().out
     assert "completed 1" in out and "idle 1" in out
     assert "!" not in out

@@ -72,11 +72,11 @@ def test_logs_of_one_worker_and_of_all(
     endpoint: tuple[str, Workers], capsys: pytest.CaptureFixture[str]
 ) -> None:
     endpoint_id, _ = endpoint
-    assert main(["logs", "-e", endpoint_id, "--worker", "w-a", "--tail", "2"]) == 0
+    assert main(["logs", "--endpoint", endpoint_id, "--worker", "w-a", "--tail", "2"]) == 0
     one = capsys.readouterr().out
     assert "a line 3" in one and "a line 4" in one and "a line 2" not in one
 
-    assert main(["logs", "-e", endpoint_id, "--json"]) == 0
+    assert main(["logs", "--endpoint", endpoint_id, "--json"]) == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert {(r["worker"], r["line"]) for r in rows} >= {
         ("w-a", "a line 0"),
@@ -92,7 +92,7 @@ def test_unknown_worker_says_logs_end_with_the_container(
     endpoint: tuple[str, Workers], capsys: pytest.CaptureFixture[str]
 ) -> None:
     endpoint_id, _ = endpoint
-    assert main(["logs", "-e", endpoint_id, "--worker", "w-gone"]) == 1
+    assert main(["logs", "--endpoint", endpoint_id, "--worker", "w-gone"]) == 1
     err = capsys.readouterr().err
     assert "404" in err and "podkit health" in err and KEY not in err
 

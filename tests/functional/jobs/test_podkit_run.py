@@ -70,11 +70,13 @@ def test_long_job_completes_through_run_and_polling_with_progress_lines(
 def test_failed_and_timed_out_jobs_exit_with_their_own_codes(
     cli_env: str, slow: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    failed = main(["run", "slow_steps", "-e", slow, "-i", '{"steps": 2, "gap": 0, "fail_at": 2}'])
+    failed = main(
+        ["run", "slow_steps", "--endpoint", slow, "-i", '{"steps": 2, "gap": 0, "fail_at": 2}']
+    )
     _, failed_err = capsys.readouterr()
-    timed_out = main(["run", "slow_steps", "-e", slow, "-i", '{"steps": 2, "gap": 1}'])
+    timed_out = main(["run", "slow_steps", "--endpoint", slow, "-i", '{"steps": 2, "gap": 1}'])
     _, timed_err = capsys.readouterr()
-    unknown = main(["run", "no_such_action", "-e", slow])
+    unknown = main(["run", "no_such_action", "--endpoint", slow])
     _, unknown_err = capsys.readouterr()
 
     assert (failed, timed_out, unknown) == (3, 4, 3)
@@ -88,11 +90,14 @@ def test_failed_and_timed_out_jobs_exit_with_their_own_codes(
 def test_async_run_then_job_wait(
     cli_env: str, slow: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["run", "slow_steps", "-e", slow, "--async", "-i", '{"steps": 1, "gap": 0}']) == 0
+    assert (
+        main(["run", "slow_steps", "--endpoint", slow, "--async", "-i", '{"steps": 1, "gap": 0}'])
+        == 0
+    )
     out, err = capsys.readouterr()
     job_id = out.strip()
     assert f"podkit job wait {job_id} --endpoint {slow}" in err
-    assert main(["job", "wait", job_id, "-e", slow, "--json"]) == 0
+    assert main(["job", "wait", job_id, "--endpoint", slow, "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["output"] == {"steps": 1, "done": True}
 
 
@@ -106,7 +111,7 @@ def test_same_outputs_through_podkit_run_and_the_runpod_sdk(
     monkeypatch.setattr(runpod, "api_key", SECRET_KEY)
     monkeypatch.setattr(runpod, "endpoint_url_base", f"{cli_env}/v2")
 
-    assert main(["run", "list_files", "-e", slow, "--json", "-i", json.dumps(fields)]) == 0
+    assert main(["run", "list_files", "--endpoint", slow, "--json", "-i", json.dumps(fields)]) == 0
     ours = json.loads(capsys.readouterr().out)["output"]
     theirs = runpod.Endpoint(slow).run_sync({"action": "list_files", **fields}, timeout=60)
 

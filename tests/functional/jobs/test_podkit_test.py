@@ -52,7 +52,7 @@ def test_smoke_report_shows_cold_and_warm_timings_in_the_ci_summary(
     summary.write_text("# earlier step\n")
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
     report = tmp_path / "smoke.md"
-    args = ["test", "-c", str(config), "-e", zero, "--markdown", str(report)]
+    args = ["test", "-c", str(config), "--endpoint", zero, "--markdown", str(report)]
 
     code = main([*args, "--only", "steps", "--only", "volume listing"])
     out, err = capsys.readouterr()
