@@ -37,18 +37,20 @@ RUNSYNC_DEFAULT_WAIT_S = 90.0
 class PollPolicy:
     """How `/status` polling backs off: from `initial` by `factor` up to `maximum` seconds.
 
-    The interval drops back to `initial` whenever the job changes (new state or progress),
-    so a chatty job is followed closely and a quiet one costs few requests.
+    A short first interval catches quick jobs; whenever the job changes (new state or
+    progress) the interval drops back to `on_change`, so a job that reports progress is
+    followed closely and a quiet one costs few requests.
     """
 
     initial: float = 0.25
     factor: float = 1.5
     maximum: float = 5.0
+    on_change: float = 1.0
 
     def after(self, interval: float, changed: bool) -> float:
         """The next interval after one poll."""
         if changed:
-            return self.initial
+            return min(self.on_change, self.maximum)
         return min(self.maximum, interval * self.factor)
 
 
@@ -213,6 +215,7 @@ class JobsClient:
         started = self._clock()
         watch = _Watch()
         interval = self.poll.initial
+        polled = False
         job = first or self.status(job_id)
         while True:
             update = watch.see(job, self._clock() - started)
@@ -223,7 +226,9 @@ class JobsClient:
             remaining = None if timeout is None else timeout - update.elapsed
             if remaining is not None and remaining <= 0:
                 raise self._gave_up(job, timeout or 0.0)
-            interval = self.poll.after(interval, update.new_status or update.new_progress)
+            if polled:  # the first look comes after `initial`, whatever the job says
+                interval = self.poll.after(interval, update.new_status or update.new_progress)
+            polled = True
             self._sleep(interval if remaining is None else min(interval, remaining))
             job = self.status(job_id)
 

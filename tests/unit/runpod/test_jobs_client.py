@@ -43,7 +43,7 @@ def _client(
         transport=httpx.MockTransport(handler),
         sleep=clock.sleep,
         clock=clock,
-        poll=PollPolicy(initial=1.0, factor=2.0, maximum=4.0),
+        poll=PollPolicy(initial=0.5, factor=2.0, maximum=4.0, on_change=1.0),
     )
 
 
@@ -92,8 +92,8 @@ def test_execute_polls_until_final_and_reports_each_new_progress_once() -> None:
     assert json.loads(seen[0].content) == {"input": {"action": "sync_models"}}
     assert seen[0].headers["Authorization"] == f"Bearer {SECRET}"
     assert [r.url.path for r in seen[1:]] == ["/v2/ep1/status/j1"] * 6
-    # backoff grows while nothing changes, resets on news, and never exceeds the maximum
-    assert clock.sleeps == [1.0, 2.0, 4.0, 1.0, 2.0, 1.0]
+    # a quick first look, backoff while nothing changes (capped), back to 1 s on news
+    assert clock.sleeps == [0.5, 1.0, 2.0, 1.0, 2.0, 1.0]
 
 
 def test_job_gone_mid_run_names_ttl_and_retention() -> None:
