@@ -53,3 +53,12 @@ def test_since_accepts_durations_and_timestamps() -> None:
     assert stamp is not None and stamp.endswith("Z") and "T" in stamp
     with pytest.raises(ConfigError, match="--since"):
         since_timestamp("yesterday")
+
+
+def test_without_endpoint_or_podkit_toml_the_error_says_what_to_pass(tmp_path: Path) -> None:
+    from podkit.cli._jobs_common import resolve_endpoint
+
+    assert resolve_endpoint("ep1", None, tmp_path / "podkit.toml", None) == "ep1"
+    with pytest.raises(ConfigError, match="no --endpoint given") as info:
+        resolve_endpoint(None, "staging", tmp_path / "podkit.toml", None)
+    assert info.value.hint is not None and "--endpoint ID" in info.value.hint
