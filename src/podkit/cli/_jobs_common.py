@@ -21,7 +21,9 @@ from podkit.runpod.jobs import JobsClient
 ENDPOINT_OPTION = typer.Option(
     None, "--endpoint", help="Endpoint id (default: the project's, from podkit.toml)."
 )
-ENV_OPTION = typer.Option(None, "--env", "-e", help="Environment of podkit.toml ([env.NAME]).")
+ENV_OPTION = typer.Option(
+    None, "--env", "-e", help="Environment: the env.NAME overlay of podkit.toml."
+)
 TARGET_OPTION = typer.Option(
     None, "--target", help="runpod (default), local, or an http(s) origin. Env: PODKIT_TARGET."
 )

@@ -122,7 +122,9 @@ def apply(
     worker_quota: int | None = QUOTA,
     wait: bool = typer.Option(False, "--wait", help="Wait until the workers run the release."),
     smoke: bool = typer.Option(
-        False, "--smoke", help="Then run the [[smoke]] tests; roll back if one fails (waits)."
+        False,
+        "--smoke",
+        help="Then run the smoke tests of podkit.toml; roll back if one fails (waits).",
     ),
     rollout_timeout: str = typer.Option("15m", "--rollout-timeout", help="Limit for --wait."),
 ) -> None:
