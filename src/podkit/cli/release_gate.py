@@ -107,16 +107,13 @@ def roll_back(
     """Re-apply the history record before the one this apply wrote, wait until the workers
     run it again, and describe what runs now."""
     if not applied.plan.has_changes or applied.record is None:
-        raise DeployError(
-            "this apply changed nothing, so there is no earlier release of it to return to",
-            hint="the failing release was already live; fix it and apply again",
-        )
+        return "nothing rolled back: this apply changed nothing, the release was already live"
     current = applied.record.number
     earlier = [record for record in history.records() if record.number < current]
     if not earlier:
-        raise DeployError(
-            f"history record #{current} is this project's first deploy; nothing to roll back to",
-            hint="fix the release and apply again, or `podkit destroy` it",
+        return (
+            f"nothing rolled back: history record #{current} is this project's first deploy "
+            "(fix it and apply again, or `podkit destroy` it)"
         )
     previous = earlier[-1]
     progress(f"rolling back to history record #{previous.number} ({previous.image})")
@@ -128,15 +125,17 @@ def roll_back(
         source=f"rollback: smoke tests failed on #{current}",
         progress=progress,
     )
-    done = f"history record #{previous.number} ({previous.image}) is applied again"
-    endpoint_id = rolled.endpoint_id
-    if endpoint_id is None:
+    done = f"rolled back to history record #{previous.number} ({previous.image})"
+    if rolled.endpoint_id is None:
         return done
+    return f"{done}, {_settle(client, rolled.endpoint_id, rollout_timeout)}"
+
+
+def _settle(client: RunPodClient, endpoint_id: str, timeout: float) -> str:
+    """Wait for the rolled-back release to reach the workers; say how that went."""
     version = client.releases.list(endpoint_id).endpoint_version
     try:
-        wait_for_rollout(
-            lambda: rollout_of(client, endpoint_id), version=version, timeout=rollout_timeout
-        )
+        wait_for_rollout(lambda: rollout_of(client, endpoint_id), version=version, timeout=timeout)
     except DeployError as exc:
-        return f"{done}, but its rollout is not finished: {exc.message}"
-    return f"{done} as release v{version}"
+        return f"but its rollout is not finished: {exc.message}"
+    return f"live again as release v{version}"

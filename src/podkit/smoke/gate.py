@@ -90,7 +90,8 @@ def gate(
 ) -> GateResult:
     """Wait, test, and roll back by itself on failure (see the module docstring).
 
-    `rollback()` returns a short description of what the endpoint runs afterwards.
+    `rollback()` returns what it did, as a phrase ("rolled back to ...", "nothing rolled
+    back: ..."); it raises a PodkitError when it tried and failed.
     """
     try:
         state = wait_for_rollout(
@@ -123,6 +124,6 @@ def _rolled_back(reason: str, rollback: Callable[[], str]) -> DeployError:
             hint="run `podkit rollback` by hand, then check `podkit status`",
         )
     return DeployError(
-        f"{reason}; rolled back: {now}",
+        f"{reason}; {now}",
         hint="fix the release (see `podkit logs` and the smoke table above) and apply again",
     )

@@ -66,7 +66,8 @@ def test_a_failing_smoke_test_leaves_the_endpoint_on_the_previous_release(
     assert code == 1, err
     assert "1 of 1 smoke test(s) failed on release v2" in said
     assert "right release: cold: output 'marker' is 'bad', expected 'good'" in said
-    assert "rolled back: history record #1 (" in said and good in "".join(err.split())
+    assert "rolled back to history record #1 (" in said and good in "".join(err.split())
+    assert "live again as release v3" in said
 
     assert main(["run", "release_marker", "-c", str(config), "--json"]) == 0
     after = json.loads(capsys.readouterr().out)

@@ -31,7 +31,7 @@ class Steps:
 
     def rollback(self) -> str:
         self.calls.append("rollback")
-        return "release v1 is live again"
+        return "rolled back: release v1 is live again"
 
     def sleep(self, seconds: float) -> None:
         self.now += seconds
@@ -62,7 +62,7 @@ def test_a_failed_smoke_test_rolls_back_and_says_what_failed() -> None:
         steps.run()
     assert steps.calls == ["read", "test", "rollback"]
     assert "1 of 2 smoke test(s) failed on release v2: gpu: cold: status FAILED" in str(info.value)
-    assert "release v1 is live again" in str(info.value)
+    assert "; rolled back: release v1 is live again" in str(info.value)
 
 
 def test_a_rollout_that_never_finishes_rolls_back_without_testing() -> None:
