@@ -13,7 +13,7 @@ from pathlib import Path
 
 from podkit.cli._jobs_common import jobs_client
 from podkit.cli.console import console, err_console
-from podkit.cli.smoke import run_and_report
+from podkit.cli.smoke_run import run_and_report
 from podkit.config import Deployment
 from podkit.deploy import service
 from podkit.deploy.history import History
