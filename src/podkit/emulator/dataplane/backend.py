@@ -25,6 +25,9 @@ from podkit.emulator.dataplane.settings import DataPlaneSettings
 from podkit.emulator.dataplane.state import EndpointState, WorkerRecord, WorkerState
 
 Listener = Callable[[str], None]
+WebhookHook = Callable[[str, dict[str, Any]], None]
+# The states whose status body goes to the job's webhook.
+WEBHOOK_STATES = frozenset({JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.TIMED_OUT})
 
 
 class JobsError(Exception):
@@ -45,9 +48,11 @@ class JobsBackend:
         *,
         clock: Callable[[], float] = time.monotonic,
         seed: int | None = None,
+        on_webhook: WebhookHook | None = None,
     ) -> None:
         self.settings = settings or DataPlaneSettings()
         self._clock = clock
+        self._on_webhook = on_webhook
         self._seed = seed
         self._lock = threading.RLock()
         self._listeners: list[Listener] = []
@@ -272,6 +277,8 @@ class JobsBackend:
         elif status in (JobStatus.FAILED, JobStatus.TIMED_OUT):
             state.failed += 1
         self._schedule(job.finished_at + self._retention(job), "retain", job.id)
+        if job.webhook and self._on_webhook is not None and status in WEBHOOK_STATES:
+            self._on_webhook(job.webhook, job.status_body())
 
     def _retention(self, job: Job) -> float:
         return self.settings.runsync_retention_s if job.sync else self.settings.run_retention_s

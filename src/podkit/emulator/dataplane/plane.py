@@ -20,6 +20,7 @@ from podkit.emulator.dataplane.settings import DataPlaneSettings
 from podkit.emulator.dataplane.state import WorkerState
 from podkit.emulator.dataplane.supervisor import Supervisor
 from podkit.emulator.dataplane.waiters import Waiters
+from podkit.emulator.dataplane.webhooks import WebhookSender
 from podkit.emulator.dataplane.worker_routes import worker_routes
 from podkit.emulator.runtime import LogLine, WorkerInfo
 
@@ -37,7 +38,9 @@ class DataPlane:
         gpu_shim: bool = True,
         resolve_account: AccountResolver = account_for_key,
     ) -> None:
-        self.backend = JobsBackend(settings, clock=clock, seed=seed)
+        settings = settings or DataPlaneSettings()
+        self.webhooks = WebhookSender(retry_s=settings.webhook_retry_s)
+        self.backend = JobsBackend(settings, clock=clock, seed=seed, on_webhook=self.webhooks.send)
         self.waiters = Waiters()
         self.backend.add_listener(self.waiters.wake)
         self.supervisor = Supervisor(self.backend, state_dir, gpu_shim=gpu_shim)
@@ -55,8 +58,9 @@ class DataPlane:
         self.supervisor.start(origin)
 
     def close(self) -> None:
-        """End every worker process."""
+        """End every worker process and stop webhook deliveries."""
         self.supervisor.close()
+        self.webhooks.close()
 
     # -- EndpointListener ------------------------------------------------------------------
 

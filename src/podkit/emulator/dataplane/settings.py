@@ -34,4 +34,5 @@ class DataPlaneSettings:
     # re-sends stop signals for jobs a worker still holds).
     ping_interval_ms: int = 2_000
     supervise_interval_s: float = 0.1
+    webhook_retry_s: float = 10.0
     worker_start_grace_s: float = 5.0
