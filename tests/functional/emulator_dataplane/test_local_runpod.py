@@ -61,7 +61,11 @@ def test_v1_deploy_then_podkit_worker_answers_runsync(local_runpod: LocalRunPod)
     files = listing["output"]["files"]
     assert [(f["path"], f["size"]) for f in files] == [("/runpod-volume/models/tiny.bin", 1024)]
     assert workers["summary"]["total"] == 1
-    assert workers["workers"][0]["version"] == workers["endpointVersion"]
+    worker = workers["workers"][0]
+    assert worker["version"] == workers["endpointVersion"]
+    lines = local_runpod.context.worker_view.logs(endpoint_id, worker["id"]) or []
+    assert any("Starting Serverless Worker" in line.line for line in lines)
+    assert not any(KEY in line.line for line in lines)  # the user's key never reaches a worker
 
 
 def test_deleting_an_endpoint_stops_its_workers_and_jobs(local_runpod: LocalRunPod) -> None:

@@ -29,6 +29,7 @@ class WorkerProcess:
     ) -> None:
         self.worker_id = worker_id
         self.command = tuple(command)
+        self.cwd = cwd
         self.started_at = time.time()
         self._lines: deque[LogLine] = deque(maxlen=max_lines)
         self._seq = 0

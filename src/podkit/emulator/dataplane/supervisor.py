@@ -11,6 +11,7 @@ from __future__ import annotations
 import atexit
 import math
 import secrets
+import shutil
 import threading
 import time
 from dataclasses import dataclass, field
@@ -140,6 +141,7 @@ class Supervisor:
             worker_id, process = next(iter(pool.exited.items()))
             del pool.exited[worker_id]
             process.reap()
+            shutil.rmtree(process.cwd, ignore_errors=True)
             self.backend.forget_worker(worker_id)
 
     def _enforce_stops(self, pool: _Pool) -> None:

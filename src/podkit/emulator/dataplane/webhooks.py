@@ -39,11 +39,15 @@ class WebhookSender:
         self._queue: queue.Queue[tuple[str, dict[str, Any]] | None] = queue.Queue(max_pending)
         self._stop = threading.Event()
         self._sleep = sleep or self._stop.wait
-        self._thread = threading.Thread(target=self._run, name="webhooks", daemon=True)
-        self._thread.start()
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
 
     def send(self, url: str, body: dict[str, Any]) -> None:
-        """Queue one delivery (never blocks)."""
+        """Queue one delivery (never blocks); the sender thread starts on first use."""
+        with self._start_lock:
+            if self._thread is None and not self._stop.is_set():
+                self._thread = threading.Thread(target=self._run, name="webhooks", daemon=True)
+                self._thread.start()
         try:
             self._queue.put_nowait((url, body))
         except queue.Full:
@@ -54,7 +58,8 @@ class WebhookSender:
         self._stop.set()
         with contextlib.suppress(queue.Full):
             self._queue.put_nowait(None)
-        self._thread.join(timeout=5)
+        if self._thread is not None:
+            self._thread.join(timeout=5)
 
     def _run(self) -> None:
         while not self._stop.is_set():
