@@ -44,6 +44,8 @@ class DataPlane:
         self.waiters = Waiters()
         self.backend.add_listener(self.waiters.wake)
         self.supervisor = Supervisor(self.backend, state_dir, gpu_shim=gpu_shim)
+        self.jobs_file = state_dir / "jobs.json"
+        self._closed = False
         self._resolve_account = resolve_account
 
     def routes(self) -> list[Route]:
@@ -58,9 +60,17 @@ class DataPlane:
         self.supervisor.start(origin)
 
     def close(self) -> None:
-        """End every worker process and stop webhook deliveries."""
+        """End every worker process, stop webhook deliveries, save the jobs (once)."""
+        if self._closed:
+            return
+        self._closed = True
         self.supervisor.close()
         self.webhooks.close()
+        self.backend.save(self.jobs_file)
+
+    def restore(self) -> int:
+        """Load the jobs saved by the last `close()` for the endpoints known now."""
+        return self.backend.load(self.jobs_file)
 
     # -- EndpointListener ------------------------------------------------------------------
 
