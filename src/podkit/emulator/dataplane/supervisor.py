@@ -57,6 +57,7 @@ class Supervisor:
         self._pools: dict[str, _Pool] = {}
         self._lock = threading.RLock()
         self._stop = threading.Event()
+        self._closing = False
         self._thread: threading.Thread | None = None
         atexit.register(self.close)
 
@@ -73,12 +74,13 @@ class Supervisor:
             self._thread.start()
 
     def close(self) -> None:
-        """Stop supervising and end every worker process (idempotent)."""
-        self._stop.set()
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(timeout=5)
-        self._thread = None
+        """End every worker process, then stop supervising (idempotent).
+
+        Workers get SIGTERM first (the SDK drains), SIGKILL 3 s later. The supervising thread
+        stays alive until they are gone: the kernel kills a worker whose spawning thread ends.
+        """
         with self._lock:
+            self._closing = True
             processes = [p for pool in self._pools.values() for p in pool.live.values()]
             for process in processes:
                 process.stop()
@@ -89,6 +91,10 @@ class Supervisor:
                 for process in [*pool.live.values(), *pool.exited.values()]:
                     process.reap()
             self._pools.clear()
+        self._stop.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout=5)
+        self._thread = None
 
     def _loop(self) -> None:
         while not self._stop.wait(self.settings.supervise_interval_s):
@@ -98,6 +104,8 @@ class Supervisor:
         """One supervision round over all endpoints."""
         self.backend.tick()
         with self._lock:
+            if self._closing:
+                return
             known = set(self.backend.endpoint_ids())
             for endpoint_id in list(self._pools):
                 if endpoint_id not in known:
