@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.functional.emulator_dataplane.harness import wait_until
 
 HOST = Path(__file__).with_name("orphan_host.py")
@@ -22,6 +24,7 @@ def _alive(pid: int) -> bool:
     return "\nState:\tZ" not in status  # a zombie has already exited
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="parent-death signal is Linux")
 def test_workers_die_with_a_killed_emulator(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     host = subprocess.Popen(
