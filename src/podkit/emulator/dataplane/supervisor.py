@@ -9,6 +9,7 @@ workers that keep running a stopped job. Every process is ended on `close()` and
 from __future__ import annotations
 
 import atexit
+import logging
 import math
 import secrets
 import shutil
@@ -25,6 +26,7 @@ from podkit.emulator.dataplane.state import WorkerState
 from podkit.emulator.dataplane.worker_env import DEFAULT_COMMAND, worker_env
 
 MAX_SPAWN_BACKOFF_S = 30.0
+log = logging.getLogger("podkit.emulator.dataplane")
 
 
 @dataclass
@@ -145,6 +147,7 @@ class Supervisor:
                 pool.failed_starts += 1
                 delay = min(MAX_SPAWN_BACKOFF_S, 0.5 * 2**pool.failed_starts)
                 pool.next_spawn_at = time.monotonic() + delay
+                _warn_failed_start(worker_id, process, code, delay)
         while len(pool.exited) > self.settings.max_exited_workers_listed:
             worker_id, process = next(iter(pool.exited.items()))
             del pool.exited[worker_id]
@@ -271,6 +274,21 @@ class Supervisor:
         if worker_id is not None and self.kill_worker(worker_id):
             return worker_id
         return None
+
+
+def _warn_failed_start(worker_id: str, process: WorkerProcess, code: int, delay: float) -> None:
+    """Say why a worker never became ready: its exit code and last output line."""
+    lines = process.lines()
+    last = lines[-1].line if lines else "(no output)"
+    log.warning(
+        "worker %s (%s) exited with code %s before taking a job; last output: %s; "
+        "next start in %.1f s (check the endpoint's worker command and its imports)",
+        worker_id,
+        " ".join(process.command),
+        code,
+        last,
+        delay,
+    )
 
 
 def _isolated_home(base: Path) -> Path | None:
