@@ -34,3 +34,4 @@ def root(
 from podkit.cli import emulator as _emulator  # noqa: E402
 
 app.add_typer(_emulator.app)
+from podkit.cli import deploy as _deploy  # noqa: E402, F401  (plan, apply, rollback, destroy, status)
