@@ -86,3 +86,18 @@ def test_a_worker_that_cannot_start_is_reported_and_retried_with_backoff(
         wait_until(lambda: "no module named handler" in caplog.text, timeout=20)
     assert "exited with code 1 before taking a job" in caplog.text
     served.plane.endpoint_deleted("broken")
+
+
+def test_refresh_worker_result_recycles_the_worker(served: Served) -> None:
+    served.endpoint("fresh", workers_min=1, workers_max=1)
+    with served.client() as client:
+        body = client.post(
+            "/v2/fresh/runsync", json={"input": {"refresh": True, "echo": "once"}}
+        ).json()
+    assert body["status"] == "COMPLETED" and body["output"] == {"echo": "once"}
+    wait_until(
+        lambda: served.plane.supervisor.live_worker_ids("fresh") not in ([], [body["workerId"]])
+    )
+    with served.client() as client:
+        after = client.post("/v2/fresh/runsync", json={"input": {"echo": "new"}}).json()
+    assert after["workerId"] != body["workerId"]
