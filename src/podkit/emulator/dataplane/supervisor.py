@@ -60,6 +60,7 @@ class Supervisor:
         self._lock = threading.RLock()
         self._stop = threading.Event()
         self._closing = False
+        self._draining: list[tuple[WorkerProcess, float]] = []
         self._thread: threading.Thread | None = None
         atexit.register(self.close)
 
@@ -84,6 +85,7 @@ class Supervisor:
         with self._lock:
             self._closing = True
             processes = [p for pool in self._pools.values() for p in pool.live.values()]
+            processes += [process for process, _ in self._draining]
             for process in processes:
                 process.stop()
             deadline = time.monotonic() + 3
@@ -92,7 +94,10 @@ class Supervisor:
             for pool in self._pools.values():
                 for process in [*pool.live.values(), *pool.exited.values()]:
                     process.reap()
+            for process, _ in self._draining:
+                process.reap()
             self._pools.clear()
+            self._draining.clear()
         self._stop.set()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=5)
@@ -108,6 +113,7 @@ class Supervisor:
         with self._lock:
             if self._closing:
                 return
+            self._reap_draining()
             known = set(self.backend.endpoint_ids())
             for endpoint_id in list(self._pools):
                 if endpoint_id not in known:
@@ -236,12 +242,26 @@ class Supervisor:
         pool.live[record.id] = process
 
     def _drop_pool(self, endpoint_id: str) -> None:
+        """A deleted endpoint: SIGTERM its workers now, reap them on later ticks."""
         pool = self._pools.pop(endpoint_id)
-        for process in [*pool.live.values(), *pool.exited.values()]:
+        for worker_id, process in pool.live.items():
             process.stop()
-        for process in [*pool.live.values(), *pool.exited.values()]:
-            process.wait(3)
+            self._draining.append((process, time.monotonic()))
+            self.backend.forget_worker(worker_id)
+        for worker_id, process in pool.exited.items():
             process.reap()
+            self.backend.forget_worker(worker_id)
+        shutil.rmtree(self.state_dir / "endpoints" / endpoint_id, ignore_errors=True)
+
+    def _reap_draining(self) -> None:
+        grace = self.settings.stop_grace_s
+        still: list[tuple[WorkerProcess, float]] = []
+        for process, since in self._draining:
+            if process.poll() is None and time.monotonic() - since <= grace:
+                still.append((process, since))
+            else:
+                process.reap()  # exited, or past the grace: SIGKILL
+        self._draining = still
 
     # -- inspection and faults ---------------------------------------------------------------
 
