@@ -1,7 +1,8 @@
 """The data plane as one object: jobs backend, HTTP routes, worker supervisor.
 
-It is the control plane's `EndpointListener`: endpoint changes flow in through
-`endpoint_changed` / `endpoint_deleted`, and the composed app mounts `routes()`.
+Endpoint changes flow in through `endpoint_changed` / `endpoint_deleted` (from the control
+plane via `wiring.ControlPlaneBridge`); it is the control plane's `WorkerView`; the composed
+app mounts `routes()`.
 """
 
 from __future__ import annotations
@@ -72,7 +73,7 @@ class DataPlane:
         """Load the jobs saved by the last `close()` for the endpoints known now."""
         return self.backend.load(self.jobs_file)
 
-    # -- EndpointListener ------------------------------------------------------------------
+    # -- endpoint changes ------------------------------------------------------------------
 
     def endpoint_changed(self, runtime: EndpointRuntime) -> None:
         """An endpoint was created or updated."""
