@@ -15,14 +15,17 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from podkit._http import BaseTransport, HttpClient, Response
+from podkit._http import BaseTransport, HttpClient, Response, RetryPolicy
 from podkit.errors import (
     ApiError,
     AuthError,
+    JobError,
     JobExpiredError,
     JobWaitTimeout,
     NotFoundError,
     RateLimitError,
+    ServerError,
+    TransportError,
 )
 from podkit.runpod.job_target import dataplane_url
 from podkit.runpod.job_types import EndpointHealth, Job, JobPolicy, StreamChunk
@@ -46,6 +49,9 @@ class PollPolicy:
     factor: float = 1.5
     maximum: float = 5.0
     on_change: float = 1.0
+    # Polls that fail even after the HTTP client's own retries before podkit gives up
+    # watching (the job itself is unaffected).
+    max_misses: int = 5
 
     def after(self, interval: float, changed: bool) -> float:
         """The next interval after one poll."""
@@ -85,6 +91,7 @@ class JobsClient:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         poll: PollPolicy = PollPolicy(),
+        retry: RetryPolicy | None = None,
         http: HttpClient | None = None,
     ) -> None:
         self.endpoint_id = endpoint_id
@@ -97,6 +104,7 @@ class JobsClient:
             headers={"Authorization": f"Bearer {api_key}"},
             transport=transport,
             sleep=sleep,
+            retry=retry or RetryPolicy(),
         )
 
     def close(self) -> None:
@@ -216,6 +224,7 @@ class JobsClient:
         watch = _Watch()
         interval = self.poll.initial
         polled = False
+        misses = 0
         job = first or self.status(job_id)
         while True:
             update = watch.see(job, self._clock() - started)
@@ -230,7 +239,22 @@ class JobsClient:
                 interval = self.poll.after(interval, update.new_status or update.new_progress)
             polled = True
             self._sleep(interval if remaining is None else min(interval, remaining))
-            job = self.status(job_id)
+            job, misses = self._poll(job, misses)
+
+    def _poll(self, last: Job, misses: int) -> tuple[Job, int]:
+        """One `/status` look; a failed look (network, 5xx, 429) keeps the last state until
+        `max_misses` in a row, so a long watch survives a network blip."""
+        try:
+            return self.status(last.id), 0
+        except (TransportError, ServerError, RateLimitError) as exc:
+            if misses + 1 >= self.poll.max_misses:
+                raise JobError(
+                    f"lost contact with job {last.id} on endpoint {self.endpoint_id} after "
+                    f"{misses + 1} failed status polls: {exc.message}",
+                    hint="the job keeps running; follow it again with "
+                    f"`podkit job wait {last.id} --endpoint {self.endpoint_id}`",
+                ) from exc
+            return last, misses + 1
 
     def iter_stream(self, job_id: str, *, timeout: float | None = None) -> Iterator[Any]:
         """Yield a generator job's chunks as they arrive, until it is final and drained."""
@@ -287,7 +311,7 @@ class JobsClient:
                 url=where,
                 hint=hint or f"check the endpoint id {self.endpoint_id!r} and the target",
             )
-        cls = RateLimitError if code == 429 else ApiError
+        cls = RateLimitError if code == 429 else ServerError if code >= 500 else ApiError
         return cls(
             f"{where} failed ({code}){suffix}",
             status=code,

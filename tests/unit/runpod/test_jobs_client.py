@@ -9,7 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from podkit.errors import AuthError, JobExpiredError, JobWaitTimeout
+from podkit._http import NO_RETRY, RetryPolicy
+from podkit.errors import AuthError, JobError, JobExpiredError, JobWaitTimeout
 from podkit.runpod.job_target import api_key, dataplane_url
 from podkit.runpod.job_types import Job, JobPolicy, JobStatus
 from podkit.runpod.jobs import JobsClient, JobUpdate, PollPolicy
@@ -33,7 +34,9 @@ class FakeClock:
 
 
 def _client(
-    handler: Callable[[httpx.Request], httpx.Response], clock: FakeClock | None = None
+    handler: Callable[[httpx.Request], httpx.Response],
+    clock: FakeClock | None = None,
+    retry: RetryPolicy | None = None,
 ) -> JobsClient:
     clock = clock or FakeClock()
     return JobsClient(
@@ -44,6 +47,7 @@ def _client(
         sleep=clock.sleep,
         clock=clock,
         poll=PollPolicy(initial=0.5, factor=2.0, maximum=4.0, on_change=1.0),
+        retry=retry,
     )
 
 
@@ -195,3 +199,18 @@ def test_targets_pick_the_data_plane() -> None:
     assert dataplane_url("http://127.0.0.1:1", env={}) == "http://127.0.0.1:1/v2"
     with pytest.raises(AuthError, match="RUNPOD_API_KEY"):
         api_key(env={})
+
+
+def test_a_network_blip_does_not_end_the_watch_but_a_lasting_outage_does() -> None:
+    answers = iter(
+        [httpx.Response(503)] * 3
+        + [httpx.Response(200, json={"id": "j5", "status": "COMPLETED", "output": 1})]
+    )
+    # one attempt per request, so the blip reaches the poller instead of the HTTP retries
+    client = _client(lambda request: next(answers), retry=NO_RETRY)
+    assert client.wait("j5", first=Job(id="j5", status=JobStatus.IN_PROGRESS)).output == 1
+
+    down = _client(lambda request: httpx.Response(502), retry=NO_RETRY)
+    with pytest.raises(JobError, match="lost contact with job j6") as info:
+        down.wait("j6", first=Job(id="j6", status=JobStatus.IN_PROGRESS))
+    assert "podkit job wait j6 --endpoint ep1" in str(info.value)
