@@ -33,7 +33,7 @@ def test_long_job_completes_through_run_and_polling_with_progress_lines(
     # runsync gives up first (its shortest server-side wait is 1 s) ...
     with JobsClient(slow, api_key=SECRET_KEY, base_url=dataplane_url(cli_env)) as client:
         unfinished = client.runsync(
-            {"action": "slow_steps", "steps": 3, "gap": 0.5}, wait=1, policy=LONGER
+            {"action": "slow_steps", "steps": 2, "gap": 0.7}, wait=1, policy=LONGER
         )
         assert unfinished.status in ("IN_QUEUE", "IN_PROGRESS")
         assert client.wait(unfinished.id).status == "COMPLETED"
