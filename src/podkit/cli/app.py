@@ -35,6 +35,7 @@ from podkit.cli import emulator as _emulator  # noqa: E402
 
 app.add_typer(_emulator.app)
 from podkit.cli import deploy as _deploy  # noqa: E402, F401  (plan, apply, rollback, destroy, status)
+from podkit.cli import jobs, observe, smoke  # noqa: E402, F401  (run, job, test, logs, health)
 from podkit.cli import models as _models  # noqa: E402
 
 app.add_typer(_models.app)
