@@ -95,7 +95,10 @@ def sync(
         None, "--local", help="Sync into DIR here (DIR stands in for /runpod-volume)."
     ),
     endpoint: str | None = typer.Option(
-        None, "--endpoint", envvar="PODKIT_ENDPOINT_ID", help="Endpoint id (remote sync)."
+        None,
+        "--endpoint",
+        envvar="PODKIT_ENDPOINT_ID",
+        help="Endpoint id (default: the project's deployed endpoint).",
     ),
     target: str | None = typer.Option(None, "--target", help="runpod, local or an origin."),
     connections: int = typer.Option(16, min=1, max=64, help="Connection budget."),
@@ -121,7 +124,7 @@ def sync(
     if local is not None:
         report = _run_local(models, local, connections, timeout, dry_run, bars)
     else:
-        report = _run_remote(job_input, endpoint, target, bars)
+        report = _run_remote(job_input, endpoint, (config, env, target), bars)
     _show(report, json_out)
 
 
@@ -150,26 +153,31 @@ def _run_local(
 
 
 def _run_remote(
-    job_input: dict[str, Any], endpoint: str | None, target: str | None, bars: Bars | None
+    job_input: dict[str, Any],
+    endpoint: str | None,
+    where: tuple[Path, str | None, str | None],
+    bars: Bars | None,
 ) -> dict[str, Any]:
+    from podkit.cli._jobs_common import jobs_client, resolve_endpoint
     from podkit.cli._models_remote import execution_timeout_s, run_remote
 
-    if not endpoint:
+    config, env, target = where
+    if not endpoint and "project" not in tomllib.loads(config.read_text()):
         raise ConfigError(
-            "no endpoint to sync on",
+            f"no endpoint to sync on: {config} is not a project file and no --endpoint was given",
             hint="pass --endpoint ID (or PODKIT_ENDPOINT_ID), or --local DIR to sync here",
         )
+    endpoint_id = resolve_endpoint(endpoint, env, config, target)
     if "timeout_s" not in job_input:
         # Stop cleanly before the endpoint's own execution timeout, which would kill the job.
-        timeout_s = execution_timeout_s(endpoint, target)
+        timeout_s = execution_timeout_s(endpoint_id, target)
         if timeout_s is not None:
             job_input["timeout_s"] = timeout_s
-    if bars is None:
-        return run_remote(
-            job_input, endpoint_id=endpoint, target=target, on_progress=lambda _: None
-        )
-    with bars.progress:
-        return run_remote(job_input, endpoint_id=endpoint, target=target, on_progress=bars.update)
+    with jobs_client(endpoint_id, target) as client:
+        if bars is None:
+            return run_remote(job_input, client=client, on_progress=lambda _: None)
+        with bars.progress:
+            return run_remote(job_input, client=client, on_progress=bars.update)
 
 
 def _show(report: dict[str, Any], json_out: bool) -> None:

@@ -14,6 +14,7 @@ import pytest
 
 from podkit.cli._models_remote import run_remote
 from podkit.cli.main import main
+from podkit.runpod.jobs import JobsClient
 from tests.functional.sync.testbed import Nginx, write_hf_repo
 
 
@@ -87,17 +88,12 @@ class _DataPlane:
     def __init__(self) -> None:
         self.bodies: list[Any] = []
         self.auth: list[str] = []
+        progress = {"kind": "sync_models", "bytes_done": 10}
         self.answers = [
-            {"status": "IN_QUEUE"},
-            {
-                "status": "IN_PROGRESS",
-                "output": {"kind": "sync_models", "seq": 2, "bytes_done": 20},
-            },
-            {
-                "status": "IN_PROGRESS",
-                "output": {"kind": "sync_models", "seq": 1, "bytes_done": 10},
-            },
-            {"status": "COMPLETED", "output": {"status": "ok", "entries": []}},
+            {"id": "job-9", "status": "IN_QUEUE"},
+            {"id": "job-9", "status": "IN_PROGRESS", "output": {**progress, "seq": 2}},
+            {"id": "job-9", "status": "IN_PROGRESS", "output": {**progress, "seq": 1}},
+            {"id": "job-9", "status": "COMPLETED", "output": {"status": "ok", "entries": []}},
         ]
         plane = self
 
@@ -137,11 +133,12 @@ def plane() -> Iterator[_DataPlane]:
 
 def test_remote_sync_runs_and_polls_never_runsync(plane: _DataPlane) -> None:
     seen: list[dict[str, Any]] = []
-    env = {"PODKIT_TARGET": plane.url, "RUNPOD_API_KEY": "rk-secret"}
     job = {"models": [{"source": "gs://b1/x", "destination": "m"}]}
-    output = run_remote(
-        job, endpoint_id="ep1", target=None, on_progress=seen.append, sleep=lambda _: None, env=env
+    client = JobsClient(
+        "ep1", api_key="rk-secret", base_url=f"{plane.url}/v2", sleep=lambda _: None
     )
+    with client:
+        output = run_remote(job, client=client, on_progress=seen.append)
     assert output == {"status": "ok", "entries": []}
     paths = [path for path, _ in plane.bodies]
     assert paths[0] == "/v2/ep1/run"

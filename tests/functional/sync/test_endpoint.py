@@ -14,6 +14,7 @@ import pytest
 from podkit.cli._models_remote import execution_timeout_s, run_remote
 from podkit.cli.main import main
 from podkit.emulator.server import LocalRunPod
+from podkit.runpod.jobs import JobsClient, PollPolicy
 from tests.functional.sync.testbed import Nginx, write_hf_repo
 
 pytest.importorskip("podkit.emulator.dataplane", reason="needs the local RunPod's data plane")
@@ -80,14 +81,14 @@ def test_progress_reaches_the_client(local_runpod: LocalRunPod, sync_nginx: Ngin
         "connections": 1,
         "progress_every_s": 0.1,
     }
-    output = run_remote(
-        job,
-        endpoint_id=endpoint_id,
-        target=local_runpod.url,
-        on_progress=seen.append,
-        poll_s=0.1,
-        env={"RUNPOD_API_KEY": KEY},
+    client = JobsClient(
+        endpoint_id,
+        api_key=KEY,
+        base_url=f"{local_runpod.url}/v2",
+        poll=PollPolicy(initial=0.1, maximum=0.2, on_change=0.1),
     )
+    with client:
+        output = run_remote(job, client=client, on_progress=seen.append)
     assert output["status"] == "ok"
     assert seen and all(update["kind"] == "sync_models" for update in seen)
     assert [u["seq"] for u in seen] == sorted({u["seq"] for u in seen})
