@@ -116,6 +116,18 @@ def _check_relative(path: str, *, what: str, allow_empty: bool = False) -> str:
     return path
 
 
+def redact_url(value: str) -> str:
+    """`https://user:pw@host/p?sig=x` -> `https://***@host/p?***` (other strings unchanged)."""
+    scheme, sep, rest = value.partition("://")
+    if not sep:
+        return value
+    authority, slash, path = rest.partition("/")
+    if "@" in authority:
+        authority = "***@" + authority.rsplit("@", 1)[1]
+    path, qmark, _ = path.partition("?")
+    return f"{scheme}://{authority}{slash}{path}{'?***' if qmark else ''}"
+
+
 def volume_relative(destination: str) -> str:
     """Normalise a destination to a path relative to the volume root; ValueError if outside."""
     dest = destination.strip()
@@ -144,6 +156,17 @@ class ModelSource(BaseModel):
     exclude: list[Glob] = Field(default_factory=list)
     sha256: str | None = None
     name: str | None = Field(default=None, min_length=1, max_length=128)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _redact_secrets(cls, data: Any) -> Any:
+        """Mask userinfo and query of a URL source before validation, so no error message
+        (which may echo the value) can carry a password or a signed token."""
+        if isinstance(data, dict) and isinstance(data.get("source"), str):
+            masked = redact_url(data["source"])
+            if masked != data["source"]:
+                return {**data, "source": masked}
+        return data
 
     @field_validator("source")
     @classmethod

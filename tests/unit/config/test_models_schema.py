@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from pydantic import ValidationError
 
+from podkit.config.loader import load_config
 from podkit.config.models import ModelSource, SourceKind, load_models
 from podkit.errors import ConfigError
 
@@ -74,3 +77,18 @@ def test_errors_never_echo_the_input() -> None:
     with pytest.raises(ConfigError) as info:
         load_models([{"source": secret, "destination": "m"}])
     assert "hunter2" not in str(info.value)
+
+
+def test_the_project_loader_never_echoes_url_secrets(tmp_path: Path) -> None:
+    config = tmp_path / "podkit.toml"
+    config.write_text(
+        f'project = "demo"\n[image]\nref = "ghcr.io/acme/w@sha256:{"b" * 64}"\n'
+        '[endpoint]\ngpu_types = ["NVIDIA H100 80GB HBM3"]\nworkers_max = 1\n'
+        '[[models]]\nsource = "https://user:hunter2@example.com/f.bin?X-Amz-Signature=s3cr3t"\n'
+        'destination = "m"\n'
+    )
+    with pytest.raises(ConfigError) as info:
+        load_config(config)
+    text = str(info.value)
+    assert "models.0.source" in text and "https://***@example.com/f.bin?***" in text
+    assert "hunter2" not in text and "s3cr3t" not in text
