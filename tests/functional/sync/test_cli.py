@@ -4,7 +4,12 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -15,6 +20,7 @@ import pytest
 from podkit.cli._models_remote import run_remote
 from podkit.cli.main import main
 from podkit.runpod.jobs import JobsClient
+from tests.functional.sync.faultproxy import Fault, FaultProxy
 from tests.functional.sync.testbed import Nginx, write_hf_repo
 
 
@@ -172,3 +178,29 @@ def test_a_project_file_goes_through_the_loader_with_environments(
     err = " ".join(capsys.readouterr().err.split())
     assert "podkit.toml:9: models.0.destination [env.staging]" in err
     assert "outside /runpod-volume" in err
+
+
+def test_ctrl_c_stops_cleanly_and_the_next_run_finishes(
+    tmp_path: Path, sync_nginx: Nginx, fault_proxy: FaultProxy
+) -> None:
+    data = os.urandom(40 * 1024 * 1024)
+    (sync_nginx.www / "ctrlc.bin").write_bytes(data)
+    fault_proxy.add(Fault("delay", count=1000, match="ctrlc.bin", seconds=0.5))
+    config = tmp_path / "podkit.toml"
+    config.write_text(f'[[models]]\nsource = "{fault_proxy.url}/ctrlc.bin"\ndestination = "c"\n')
+    volume = tmp_path / "vol"
+    args = [sys.executable, "-m", "podkit", "models", "sync", "-c", str(config)]
+    proc = subprocess.Popen([*args, "--local", str(volume), "--json"], stderr=subprocess.PIPE)
+    lease = volume / "c" / ".ctrlc.bin.podkit-lease"
+    for _ in range(400):
+        if lease.exists():
+            break
+        time.sleep(0.025)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert not (volume / "c" / "ctrlc.bin").exists()
+    fault_proxy.reset()
+    again = subprocess.run([*args, "--local", str(volume), "--json"], capture_output=True)
+    assert again.returncode == 0, again.stderr
+    assert (volume / "c" / "ctrlc.bin").read_bytes() == data

@@ -319,6 +319,7 @@ def test_deadline_stops_cleanly_and_the_next_run_resumes(
     assert "re-run" in first.message and "execution timeout" in first.message
     assert not (volume / "dl/deadline.bin").exists()
     assert list((volume / "dl").glob(".deadline.bin.*.journal"))
+    assert not list((volume / "dl").glob("*.podkit-lease"))
     fault_proxy.reset()
     second = sync_models([entry], volume, options=OPTIONS, env={})
     assert second.status == "ok", second.message

@@ -328,6 +328,9 @@ def _run(
                     job.check_first = job.final.exists()
                     runner.start(job)
             runner.wait()
+    except BaseException:
+        runner.stop.set()  # interrupted: running ranges stop, verified chunks stay journaled
+        raise
     finally:
         stop.set()
         runner.close()

@@ -72,6 +72,7 @@ class Runner:
         self.waiting: list[FileJob] = []
         self.active: set[FileJob] = set()  # jobs holding a journal or lease (heartbeat)
         self._active_lock = threading.Lock()
+        self.stop = threading.Event()  # set on Ctrl-C: stop like at the deadline, keep chunks
 
     # -- scheduling -------------------------------------------------------------------
 
@@ -99,7 +100,8 @@ class Runner:
                 self._cond.wait(timeout=1.0)
 
     def close(self) -> None:
-        self._pool.shutdown(wait=True)
+        # After a stop, queued units are dropped; running ones end at their next block.
+        self._pool.shutdown(wait=True, cancel_futures=self.stop.is_set())
 
     def start(self, job: FileJob) -> None:
         """Queue a job: a check of the local file, or a fetch (ranged or whole)."""
@@ -114,6 +116,8 @@ class Runner:
             self.submit(self._whole_unit, job, job.epoch)
 
     def _past_deadline(self) -> bool:
+        if self.stop.is_set():
+            return True
         deadline = self.options.deadline
         return deadline is not None and self.options.clock() >= deadline
 
@@ -430,7 +434,8 @@ class Runner:
         self.start(job)
 
     def _defer(self, job: FileJob) -> None:
-        job.set_outcome(Outcome.DEFERRED, "stopped before the deadline; verified chunks kept")
+        if job.set_outcome(Outcome.DEFERRED, "stopped before the deadline; verified chunks kept"):
+            self._release(job)  # the journal stays for the next run; the lease need not
 
     def _fail(self, job: FileJob, message: str) -> None:
         job.set_outcome(Outcome.FAILED, message)
