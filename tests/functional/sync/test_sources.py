@@ -13,6 +13,7 @@ from podkit._http import RetryPolicy
 from podkit.config.models import ModelSource
 from podkit.errors import TransferError
 from podkit.worker.transfer import SyncOptions, sync_models
+from tests.functional.sync.faultproxy import Fault, FaultProxy
 from tests.functional.sync.testbed import FakeGcs, Moto, Nginx, write_hf_repo
 
 MiB = 1024 * 1024
@@ -181,3 +182,16 @@ def test_a_file_in_the_way_of_the_destination_is_one_clear_error(
     entry = ModelSource(source=f"{sync_nginx.url}/inway.bin", destination="blocked/sub")
     with pytest.raises(TransferError, match=r"cannot create .*blocked/sub"):
         sync_models([entry], volume, options=SMALL, env={})
+
+
+def test_https_server_that_refuses_head(
+    sync_nginx: Nginx, fault_proxy: FaultProxy, volume: Path
+) -> None:
+    data = os.urandom(3 * MiB + 5)
+    (sync_nginx.www / "nohead.bin").write_bytes(data)
+    fault_proxy.add(Fault("status", status=405, match="nohead.bin"))  # the HEAD
+    entry = ModelSource(source=f"{fault_proxy.url}/nohead.bin", destination="nohead")
+    report = sync_models([entry], volume, options=SMALL, env={})
+    assert report.status == "ok", report.message
+    assert fault_proxy.stats.applied == ["status"]
+    assert (volume / "nohead/nohead.bin").read_bytes() == data

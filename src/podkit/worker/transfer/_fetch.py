@@ -139,6 +139,9 @@ class Fetcher:
         finally:
             # A body read to the end returns its connection to the pool; anything else is dropped.
             if _drained(raw):
+                # Closing the finished http.client response (a HEAD is never read) lets the
+                # connection carry the next request.
+                raw.drain_conn()
                 raw.release_conn()
             else:
                 raw.close()

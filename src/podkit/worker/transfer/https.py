@@ -10,7 +10,7 @@ from urllib.parse import unquote, urlsplit
 
 from podkit.config.models import ParsedSource
 from podkit.errors import TransferError
-from podkit.worker.transfer._fetch import Fetcher, FetchError, raise_for_status
+from podkit.worker.transfer._fetch import Fetcher, FetchError, Response, raise_for_status
 from podkit.worker.transfer.remote import RemoteFile, safe_relative
 from podkit.worker.transfer.verify import Expected
 
@@ -31,21 +31,18 @@ class HttpsSource:
 
     def list_files(self, fetcher: Fetcher) -> list[RemoteFile]:
         try:
-            response = fetcher.head(self.url, self.headers(self.url))
-            raise_for_status(response)
+            size, response = self._probe(fetcher)
         except FetchError as exc:
             raise TransferError(
-                f"{self.label}: HEAD failed: {exc}", hint="check the URL and that it is reachable"
+                f"{self.label}: {exc}", hint="check the URL and that it is reachable"
             ) from None
-        length = response.header("Content-Length")
-        if length is None:
+        if size is None:
             raise TransferError(
                 f"{self.label}: the server sends no Content-Length",
                 hint="serve the file with a known length (a static file server does)",
             )
         etag = response.header("ETag") or ""
         name = unquote(urlsplit(self.url).path.rsplit("/", 1)[-1])
-        size = int(length)
         strong = etag and not etag.startswith("W/")
         version = etag or f"lm:{response.header('Last-Modified') or ''}"
         return [
@@ -58,6 +55,23 @@ class HttpsSource:
                 pin_headers=(("If-Match", etag),) if strong else (),
             )
         ]
+
+    def _probe(self, fetcher: Fetcher) -> tuple[int | None, Response]:
+        """Size and validators from a HEAD; servers that refuse HEAD get a 1-byte range GET."""
+        response = fetcher.head(self.url, self.headers(self.url))
+        if response.status in (403, 405, 501):
+            with fetcher.open(
+                self.url, {**self.headers(self.url), "Range": "bytes=0-0"}, data=False
+            ) as ranged:
+                raise_for_status(ranged, expected=(200, 206))
+                total = (ranged.header("Content-Range") or "").rpartition("/")[2]
+                if ranged.status == 206 and total.isdigit():
+                    return int(total), ranged
+                length = ranged.header("Content-Length")
+                return (int(length) if length and length.isdigit() else None), ranged
+        raise_for_status(response)
+        length = response.header("Content-Length")
+        return (int(length) if length and length.isdigit() else None), response
 
     def refresh(self, fetcher: Fetcher, old: RemoteFile) -> RemoteFile | None:
         return self.list_files(fetcher)[0]
