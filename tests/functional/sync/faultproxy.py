@@ -44,6 +44,7 @@ class ProxyStats:
     requests: int = 0
     body_bytes: int = 0
     applied: list[str] = field(default_factory=list)
+    authorization: list[str] = field(default_factory=list)  # what clients sent, for auth tests
 
 
 class FaultProxy:
@@ -108,6 +109,7 @@ def _handler_for(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
             self._forward(head=False)
 
         def _forward(self, *, head: bool) -> None:
+            proxy.stats.authorization.append(self.headers.get("Authorization", ""))
             fault = proxy.take(self.path)
             if fault is not None and fault.kind == "delay":
                 time.sleep(min(fault.seconds, 30.0))
