@@ -1,0 +1,42 @@
+"""Human durations ("90s", "10m", "1h30m", "2d") and their bounds."""
+
+from __future__ import annotations
+
+import re
+
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
+_WHOLE = re.compile(r"^(?:\d+(?:\.\d+)?(?:ms|s|m|h|d))+$")
+
+DURATION_HELP = 'a number of seconds or a duration such as "90s", "10m", "1h30m", "2d"'
+
+
+def parse_duration(value: object) -> float:
+    """Seconds from an int/float (seconds) or a duration string; ValueError otherwise."""
+    if isinstance(value, bool):
+        raise ValueError(f"expected {DURATION_HELP}, got {value!r}")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    elif isinstance(value, str):
+        compact = value.replace(" ", "").lower()
+        if not _WHOLE.match(compact):
+            raise ValueError(f"expected {DURATION_HELP}, got {value!r}")
+        seconds = sum(float(n) * _UNITS[unit] for n, unit in _PART.findall(compact))
+    else:
+        raise ValueError(f"expected {DURATION_HELP}, got {type(value).__name__}")
+    if seconds < 0:
+        raise ValueError(f"a duration cannot be negative, got {value!r}")
+    return seconds
+
+
+def format_duration(seconds: float) -> str:
+    """The shortest exact rendering: 3600 -> "1h", 5400 -> "1h30m", 0.5 -> "500ms"."""
+    if seconds < 1 and seconds != 0:
+        return f"{round(seconds * 1000)}ms"
+    out = []
+    remaining = round(seconds)
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        count, remaining = divmod(remaining, size)
+        if count:
+            out.append(f"{count}{unit}")
+    return "".join(out) or "0s"

@@ -1,0 +1,223 @@
+"""The podkit.toml schema: one typed, validated `Deployment` per environment."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import Field, ValidationInfo, field_validator, model_validator
+
+from podkit.config.smoke import SmokeTest
+from podkit.config.types import Name, Seconds, Section
+
+DIGEST_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
+IMAGE_RE = re.compile(
+    r"^(?P<name>[a-z0-9]+(?:[._\-/:][a-z0-9]+)*?)"
+    r"(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.\-]{0,127}))?"
+    r"(?:@(?P<digest>[A-Za-z0-9]+:[0-9A-Za-z]+))?$"
+)
+SECRET_REF_RE = re.compile(r"^\{\{\s*RUNPOD_SECRET_[A-Za-z0-9_\-]+\s*\}\}$")
+SECRET_NAME_RE = re.compile(r"^[A-Za-z0-9_\-]+$")
+ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+CUDA_RE = re.compile(r"^\d+\.\d+$")
+PROJECT_RE = r"^[a-z0-9][a-z0-9\-]{0,39}$"
+
+MIN_EXECUTION_TIMEOUT = 5.0
+MAX_EXECUTION_TIMEOUT = 7 * 86400.0
+
+
+def split_image(ref: str) -> tuple[str, str | None, str | None]:
+    """(name, tag, digest) of an image reference; ValueError naming the problem."""
+    match = IMAGE_RE.match(ref)
+    if not match:
+        raise ValueError(
+            f"{ref!r} is not an image reference; expected REGISTRY/REPO[:TAG][@sha256:<64 hex>]"
+        )
+    digest = match.group("digest")
+    if digest is not None and not DIGEST_RE.match(digest):
+        raise ValueError(
+            f"digest {digest!r} is malformed; expected sha256: followed by 64 lowercase hex "
+            "digits (copy it from the build step's output, never by hand)"
+        )
+    return match.group("name"), match.group("tag"), digest
+
+
+class ImageConfig(Section):
+    """The worker image: a pinned reference, or a repository CI builds and pins (`--image`)."""
+
+    ref: str | None = None
+    repository: str | None = None
+    context: str = "."
+    dockerfile: str = "Dockerfile"
+
+    @field_validator("ref")
+    @classmethod
+    def _check_ref(cls, value: str | None) -> str | None:
+        if value is not None:
+            split_image(value)
+        return value
+
+    @model_validator(mode="after")
+    def _ref_or_repository(self) -> ImageConfig:
+        if self.ref is None and self.repository is None:
+            raise ValueError(
+                "set image.ref (a pinned reference) or image.repository (built by CI, "
+                "then passed to apply as --image REPO@sha256:...)"
+            )
+        return self
+
+    @property
+    def digest(self) -> str | None:
+        return split_image(self.ref)[2] if self.ref else None
+
+    @property
+    def pinned(self) -> bool:
+        return self.digest is not None
+
+
+class WorkerConfig(Section):
+    """Container settings: env, secret references, disk, registry credentials."""
+
+    env: dict[str, str] = Field(default_factory=dict)
+    secrets: dict[str, str] = Field(default_factory=dict)
+    container_disk_gb: int = Field(default=20, ge=1, le=1000)
+    registry_auth: str | None = None
+    args: str = ""
+    ports: list[str] = Field(default_factory=list)
+
+    @field_validator("env")
+    @classmethod
+    def _check_env(cls, env: dict[str, str]) -> dict[str, str]:
+        for key, value in env.items():
+            if not ENV_NAME_RE.match(key):
+                raise ValueError(f"env name {key!r} must match [A-Za-z_][A-Za-z0-9_]*")
+            if "{{" in value and not SECRET_REF_RE.match(value):
+                raise ValueError(
+                    f"env {key}: {value!r} looks like a secret reference but is malformed; "
+                    "write it as {{ RUNPOD_SECRET_name }}"
+                )
+        return env
+
+    @field_validator("secrets")
+    @classmethod
+    def _check_secrets(cls, secrets: dict[str, str]) -> dict[str, str]:
+        for key, name in secrets.items():
+            if not ENV_NAME_RE.match(key):
+                raise ValueError(f"secret env name {key!r} must match [A-Za-z_][A-Za-z0-9_]*")
+            if not SECRET_NAME_RE.match(name):
+                raise ValueError(
+                    f"secrets.{key}: {name!r} is not a RunPod secret name (letters, digits, "
+                    "'_' and '-'); give the secret's name, never its value"
+                )
+        return secrets
+
+    @model_validator(mode="after")
+    def _no_overlap(self) -> WorkerConfig:
+        both = sorted(set(self.env) & set(self.secrets))
+        if both:
+            raise ValueError(f"{', '.join(both)} set in both worker.env and worker.secrets")
+        return self
+
+    def rendered_env(self) -> dict[str, str]:
+        """The env the endpoint gets: plain values plus `{{ RUNPOD_SECRET_x }}` references."""
+        rendered = dict(self.env)
+        for key, name in self.secrets.items():
+            rendered[key] = f"{{{{ RUNPOD_SECRET_{name} }}}}"
+        return dict(sorted(rendered.items()))
+
+
+class VolumeConfig(Section):
+    """The network volume the endpoint's workers mount at /runpod-volume."""
+
+    name: Name
+    size_gb: int = Field(ge=1, le=4000)
+    datacenter: str = Field(min_length=1)
+
+
+class ScalerConfig(Section):
+    """How workers scale: queue delay (seconds) or request count per worker."""
+
+    type: Literal["queue_delay", "request_count"] = "queue_delay"
+    value: float = 4
+
+    @model_validator(mode="after")
+    def _check_value(self) -> ScalerConfig:
+        if self.type == "queue_delay" and self.value < 0.5:
+            raise ValueError("scaler.value for queue_delay is seconds and must be >= 0.5")
+        if self.type == "request_count" and (self.value < 1 or self.value != int(self.value)):
+            raise ValueError("scaler.value for request_count must be a whole number >= 1")
+        return self
+
+
+class EndpointConfig(Section):
+    """The serverless endpoint."""
+
+    name: Name | None = None
+    type: Literal["queue", "load_balancer"] = "queue"
+    gpu_pools: list[str] = Field(default_factory=list)
+    gpu_types: list[str] = Field(default_factory=list)
+    gpu_count: int = Field(default=1, ge=1, le=8)
+    cuda_versions: list[str] = Field(default_factory=list)
+    datacenters: list[str] = Field(default_factory=list)
+    workers_min: int = Field(default=0, ge=0, le=100)
+    workers_max: int = Field(default=3, ge=0, le=100)
+    idle_timeout: Seconds = Field(default=5.0, ge=1, le=3600)
+    scaler: ScalerConfig = Field(default_factory=ScalerConfig, validate_default=True)
+    execution_timeout: Seconds = Field(
+        default=600.0, ge=MIN_EXECUTION_TIMEOUT, le=MAX_EXECUTION_TIMEOUT
+    )
+    flashboot: bool = True
+
+    @field_validator("cuda_versions")
+    @classmethod
+    def _check_cuda(cls, versions: list[str]) -> list[str]:
+        for version in versions:
+            if not CUDA_RE.match(version):
+                raise ValueError(f'CUDA version {version!r} must look like "12.4"')
+        return versions
+
+    @field_validator("workers_max")
+    @classmethod
+    def _max_not_below_min(cls, value: int, info: ValidationInfo) -> int:
+        low = info.data.get("workers_min")
+        if low is not None and low > value:
+            raise ValueError(f"workers_max ({value}) is below workers_min ({low})")
+        return value
+
+    @field_validator("scaler")
+    @classmethod
+    def _scaler_fits_type(cls, scaler: ScalerConfig, info: ValidationInfo) -> ScalerConfig:
+        if info.data.get("type") == "load_balancer" and scaler.type != "request_count":
+            raise ValueError(
+                'a load_balancer endpoint scales on requests: set scaler.type = "request_count"'
+            )
+        return scaler
+
+    @model_validator(mode="after")
+    def _has_gpus(self) -> EndpointConfig:
+        if not self.gpu_pools and not self.gpu_types:
+            raise ValueError(
+                "set endpoint.gpu_types (GPU type ids, in order of preference) or "
+                "endpoint.gpu_pools (pool ids such as AMPERE_80)"
+            )
+        return self
+
+
+class Deployment(Section):
+    """Everything podkit deploys for one project in one environment."""
+
+    project: str = Field(pattern=PROJECT_RE)
+    image: ImageConfig
+    worker: WorkerConfig = Field(default_factory=WorkerConfig)
+    volume: VolumeConfig | None = None
+    endpoint: EndpointConfig
+    smoke: list[SmokeTest] = Field(default_factory=list)
+    models: list[dict[str, Any]] = Field(default_factory=list)
+    environment: str | None = None
+
+    @property
+    def endpoint_name(self) -> str:
+        """The endpoint's name: explicit, else `<project>-<environment>` (or the project)."""
+        if self.endpoint.name:
+            return self.endpoint.name
+        return f"{self.project}-{self.environment}" if self.environment else self.project

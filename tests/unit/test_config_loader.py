@@ -1,0 +1,140 @@
+"""podkit.toml loading: environments, overrides, warnings and durations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from podkit.config import format_duration, load_config, parse_duration
+from podkit.errors import ConfigError
+
+EXAMPLE = Path(__file__).parents[2] / "examples" / "gpu-worker" / "podkit.toml"
+DIGEST = "b" * 64
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "podkit.toml"
+    path.write_text(text)
+    return path
+
+
+BASE = f"""project = "demo"
+[image]
+ref = "ghcr.io/acme/worker@sha256:{DIGEST}"
+[endpoint]
+gpu_types = ["NVIDIA H100 80GB HBM3"]
+workers_max = 2
+execution_timeout = "1h30m"
+"""
+
+
+def test_example_loads_in_every_environment() -> None:
+    staging = load_config(EXAMPLE, env="staging")
+    production = load_config(EXAMPLE, env="production")
+    assert staging.environments == ("staging", "production")
+    assert staging.deployment.endpoint_name == "gpu-worker-staging"
+    assert staging.deployment.endpoint.workers_max == 1
+    assert production.deployment.endpoint.execution_timeout == 7200
+    assert production.deployment.volume is not None
+    assert production.deployment.volume.size_gb == 200
+    assert production.deployment.volume.datacenter == "EU-RO-1"
+
+
+def test_secret_references_render_without_values() -> None:
+    env = load_config(EXAMPLE).deployment.worker.rendered_env()
+    assert env == {"HF_TOKEN": "{{ RUNPOD_SECRET_hf_token }}", "LOG_LEVEL": "info"}
+
+
+def test_overlay_merges_tables_and_replaces_lists(tmp_path: Path) -> None:
+    path = write(tmp_path, BASE + '[env.staging.endpoint]\ngpu_types = ["NVIDIA L4"]\n')
+    endpoint = load_config(path, env="staging").deployment.endpoint
+    assert endpoint.gpu_types == ["NVIDIA L4"]
+    assert endpoint.workers_max == 2
+    assert endpoint.execution_timeout == 5400
+
+
+def test_set_overrides_parse_toml_values_and_plain_strings(tmp_path: Path) -> None:
+    path = write(tmp_path, BASE)
+    loaded = load_config(
+        path,
+        overrides=[
+            'endpoint.gpu_types=["NVIDIA A100 80GB PCIe"]',
+            "endpoint.execution_timeout=2h",
+            "endpoint.workers_max=4",
+        ],
+    )
+    endpoint = loaded.deployment.endpoint
+    assert endpoint.gpu_types == ["NVIDIA A100 80GB PCIe"]
+    assert endpoint.execution_timeout == 7200
+    assert endpoint.workers_max == 4
+
+
+def test_bad_override_is_blamed_on_the_command_line(tmp_path: Path) -> None:
+    path = write(tmp_path, BASE)
+    with pytest.raises(ConfigError, match=r"^--set: endpoint.workers_max: "):
+        load_config(path, overrides=["endpoint.workers_max=-1"])
+    with pytest.raises(ConfigError, match="expected KEY=VALUE"):
+        load_config(path, overrides=["endpoint.workers_max"])
+
+
+def test_unknown_environment_lists_known_ones(tmp_path: Path) -> None:
+    path = write(tmp_path, BASE + "[env.staging.endpoint]\nworkers_max = 1\n")
+    with pytest.raises(ConfigError, match=r"no environment 'prod' \(known: staging\)"):
+        load_config(path, env="prod")
+
+
+def test_a_broken_overlay_fails_even_when_another_env_is_chosen(tmp_path: Path) -> None:
+    text = BASE + "[env.staging.endpoint]\nworkers_max = 1\n[env.production.endpoint]\n"
+    path = write(tmp_path, text + "workers_max = -1\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, env="staging")
+    assert f"{path}:11: endpoint.workers_max [env.production]" in caught.value.message
+
+
+def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
+    path = write(tmp_path, BASE + "gpu_count = 0\nflashboot = 1\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    lines = caught.value.message.splitlines()
+    assert [line.split(": ")[1] for line in lines] == ["endpoint.gpu_count", "endpoint.flashboot"]
+
+
+def test_missing_file_says_how_to_create_one(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config(tmp_path / "podkit.toml")
+    assert "no such file" in caught.value.message
+    assert caught.value.hint is not None and "podkit init" in caught.value.hint
+
+
+def test_warnings_for_literal_secrets_and_unpinned_images(tmp_path: Path) -> None:
+    text = BASE.replace(f"@sha256:{DIGEST}", ":latest") + '[worker]\nenv = { HF_TOKEN = "hf_x" }\n'
+    warnings = load_config(write(tmp_path, text)).warnings
+    assert any("worker.env.HF_TOKEN holds a literal value" in w for w in warnings)
+    assert any("image.ref is not pinned by digest" in w for w in warnings)
+    assert all("hf_x" not in w for w in warnings)
+
+
+def test_image_properties() -> None:
+    image = load_config(EXAMPLE).deployment.image
+    assert image.pinned
+    assert image.digest is not None and image.digest.startswith("sha256:")
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("90s", 90), ("10m", 600), ("1h30m", 5400), ("2d", 172800), ("500ms", 0.5), (42, 42)],
+)
+def test_durations(text: str | int, seconds: float) -> None:
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("bad", ["1 hour", "h", "", True, "-5s", [1]])
+def test_bad_durations_say_what_is_expected(bad: object) -> None:
+    with pytest.raises(ValueError, match="duration"):
+        parse_duration(bad)
+
+
+def test_format_duration_round_trips() -> None:
+    for seconds in (0.5, 5, 600, 5400, 86400 + 61):
+        assert parse_duration(format_duration(seconds)) == seconds
