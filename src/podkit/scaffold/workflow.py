@@ -15,13 +15,6 @@ from podkit.errors import ConfigError
 
 _TEMPLATE = "templates/workflow/deploy.yml"
 
-# Flags `podkit plan` and `podkit apply` take for the workflow_dispatch overrides.
-OVERRIDE_FLAGS = {
-    "GPU_FLAG": "--gpu-type",
-    "DATACENTER_FLAG": "--datacenter",
-    "TIMEOUT_FLAG": "--execution-timeout",
-}
-
 
 @dataclass(frozen=True)
 class Registry:
@@ -137,7 +130,7 @@ def render_workflow(registry_key: str = "ghcr", *, pip_spec: str | None = None) 
     }
     for name, block in blocks.items():
         text = text.replace(f"@@{name}@@\n", f"{block}\n" if block else "")
-    words = {**OVERRIDE_FLAGS, "SECRETS_NOTE": reg.secrets_note}
+    words = {"SECRETS_NOTE": reg.secrets_note}
     words["PODKIT_PIP_SPEC"] = pip_spec or default_pip_spec()
     for name, word in words.items():
         text = text.replace(f"@@{name}@@", word)

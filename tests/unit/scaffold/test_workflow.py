@@ -32,6 +32,7 @@ def test_digest_flows_from_the_build_output_to_plan_and_apply(registry: str) -> 
     for step in ("plan", "apply"):
         assert steps[step]["env"]["IMAGE"] == "${{ steps.release.outputs.image }}"
         assert '--image "$IMAGE"' in steps[step]["run"]
+        assert 'args+=(--set "$item")' in steps[step]["run"]
     assert "sha256:" not in render_workflow(registry).replace("^sha256:[0-9a-f]{64}$", "")
 
 
