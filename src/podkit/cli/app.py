@@ -31,3 +31,4 @@ def root(
 
 
 # Command groups register themselves below, one import each.
+from podkit.cli import init as _init  # noqa: E402, F401

@@ -7,6 +7,7 @@ of the template: it flows from the build step's output at run time.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from importlib import resources
 
@@ -131,7 +132,8 @@ def render_workflow(registry_key: str = "ghcr", *, pip_spec: str | None = None) 
     for name, block in blocks.items():
         text = text.replace(f"@@{name}@@\n", f"{block}\n" if block else "")
     words = {"SECRETS_NOTE": reg.secrets_note}
-    words["PODKIT_PIP_SPEC"] = pip_spec or default_pip_spec()
+    # A JSON string is a valid YAML double-quoted scalar, whatever the spec holds.
+    words["PODKIT_PIP_SPEC"] = json.dumps(pip_spec or default_pip_spec())
     for name, word in words.items():
         text = text.replace(f"@@{name}@@", word)
     if "@@" in text:
