@@ -59,8 +59,8 @@ def render_summary(s: DeploySummary) -> str:
     rows = [
         ("endpoint id", f"`{s.endpoint_id}`"),
         ("endpoint", f"`{s.endpoint_name}`"),
-        ("release", f"`{s.release}`" if s.release else "–"),
-        ("image", f"`{s.image}`" if s.image else "–"),
+        ("release", f"`{s.release}`" if s.release else "(unknown)"),
+        ("image", f"`{s.image}`" if s.image else "(unknown)"),
     ]
     table = "\n".join(f"| {k} | {v} |" for k, v in rows)
     return (
