@@ -83,3 +83,7 @@ class TransferError(PodkitError):
 
 class EmulatorError(PodkitError):
     """The local RunPod could not start or is misconfigured."""
+
+
+class WorkerActionError(PodkitError):
+    """A worker action could not do its job (no GPU driver, a failing tool, a missing root)."""

@@ -31,4 +31,7 @@ def root(
 
 
 # Command groups register themselves below, one import each.
+from podkit.cli import emulator as _emulator  # noqa: E402
 from podkit.cli import init as _init  # noqa: E402, F401
+
+app.add_typer(_emulator.app)

@@ -1,1 +1,19 @@
-"""The worker that runs in the GPU container under the runpod SDK."""
+"""The worker that runs in the GPU container under the runpod SDK.
+
+`python -m podkit.worker` serves the built-in actions (`gpu_info`, `list_files`,
+`disk_usage`) plus any registered with `@action` in modules named by `--actions` or
+`PODKIT_ACTIONS`. Importing this package stays light: the SDK is only imported by `__main__`.
+"""
+
+from podkit.worker.dispatch import handle_job
+from podkit.worker.registry import Action, ActionContext, NoInput, Registry, action, registry
+
+__all__ = [
+    "Action",
+    "ActionContext",
+    "NoInput",
+    "Registry",
+    "action",
+    "handle_job",
+    "registry",
+]

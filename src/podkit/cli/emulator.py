@@ -1,0 +1,82 @@
+"""`podkit emulator start`: the local RunPod on 127.0.0.1 (control plane, data plane, workers)."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from pathlib import Path
+
+import typer
+
+from podkit.cli.console import console, print_json
+from podkit.errors import EmulatorError
+
+app = typer.Typer(
+    name="emulator",
+    help="The local RunPod: REST v2 + v1, serverless data plane and real SDK workers.",
+    no_args_is_help=True,
+)
+
+
+@app.command("start")
+def start(
+    host: str = typer.Option("127.0.0.1", help="Interface to listen on (loopback only)."),
+    port: int = typer.Option(8765, help="Port to listen on (0: any free port)."),
+    state_dir: Path | None = typer.Option(
+        None, "--state-dir", help="Keep state (and volume directories) here across restarts."
+    ),
+    quota: int = typer.Option(5, help="Account worker quota (sum of workersMax)."),
+    faults: list[str] = typer.Option(
+        [], "--faults", help="Fault rule, e.g. 'POST /v2/*:429=0.2,5xx=0.1,drop=0.05,latency=0.1'."
+    ),
+    faults_seed: int = typer.Option(0, "--faults-seed", help="Seed for the fault dice."),
+    quirks: list[str] = typer.Option(
+        [], "--quirk", help="Turn on a live quirk, e.g. v1_ignore_flashboot_false_on_create."
+    ),
+    allow_remote: bool = typer.Option(
+        False, "--allow-remote", help="Allow a non-loopback --host (no real auth: careful)."
+    ),
+    json_out: bool = typer.Option(False, "--json", help="Print the URLs as JSON once ready."),
+) -> None:
+    """Serve the local RunPod until Ctrl-C."""
+    try:
+        from podkit.emulator.server import LocalRunPod, configure
+    except ImportError as exc:
+        raise EmulatorError(
+            f"the local RunPod needs the emulator extra ({exc.name} is missing)",
+            hint="pip install 'podkit[emulator]'",
+        ) from exc
+
+    runpod = LocalRunPod(
+        host=host, port=port, state_dir=state_dir, quota=quota, allow_remote=allow_remote
+    )
+    try:
+        configure(runpod.backend, faults=faults, faults_seed=faults_seed, quirks=quirks)
+        signal.signal(signal.SIGTERM, _interrupt)  # stop cleanly under process managers too
+        runpod.start()
+        _announce(runpod.url, str(runpod.backend.state_dir), json_out)
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        runpod.stop()
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _announce(url: str, state_dir: str, json_out: bool) -> None:
+    if json_out:
+        print_json(
+            {
+                "url": url,
+                "v2": f"{url}/v2",
+                "v1": f"{url}/v1",
+                "admin": f"{url}/_emulator",
+                "stateDir": state_dir,
+            }
+        )
+        return
+    console.print(f"local RunPod on [bold]{url}[/] (v2 /v2, v1 /v1, admin /_emulator)")
+    console.print(f"state: {state_dir}  (Ctrl-C to stop)")

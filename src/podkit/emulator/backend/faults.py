@@ -1,0 +1,113 @@
+"""Seeded fault injection per route: latency, 429 with Retry-After, 5xx, dropped connections."""
+
+from __future__ import annotations
+
+import fnmatch
+import random
+import threading
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass
+class RouteFault:
+    """Faults for requests whose `"METHOD /path"` matches `pattern` (fnmatch, `*` any)."""
+
+    pattern: str
+    rate_429: float = 0.0
+    rate_5xx: float = 0.0
+    rate_drop: float = 0.0
+    latency_s: float = 0.0
+    retry_after_s: int = 1
+    status_5xx: int = 503
+
+    def matches(self, method: str, path: str) -> bool:
+        pattern = self.pattern if " " in self.pattern else f"* {self.pattern}"
+        return fnmatch.fnmatchcase(f"{method} {path}", pattern)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What to do to one request: wait `latency_s`, then `action` (None: serve it)."""
+
+    latency_s: float = 0.0
+    action: str | None = None  # "429" | "5xx" | "drop"
+    status: int = 0
+    retry_after_s: int = 0
+
+
+SPEC_KEYS = {
+    "429": "rate_429",
+    "5xx": "rate_5xx",
+    "drop": "rate_drop",
+    "latency": "latency_s",
+    "retry-after": "retry_after_s",
+    "status": "status_5xx",
+}
+
+
+def parse_spec(spec: str) -> RouteFault:
+    """`"POST /v2/*:429=0.2,5xx=0.1,drop=0.05,latency=0.1"` -> RouteFault (the CLI's form)."""
+    pattern, _, settings = spec.rpartition(":")
+    if not pattern or not settings:
+        raise ValueError(f"fault spec {spec!r} must look like 'POST /v2/*:429=0.2,latency=0.1'")
+    fault = RouteFault(pattern=pattern.strip())
+    for item in settings.split(","):
+        key, _, value = item.partition("=")
+        attr = SPEC_KEYS.get(key.strip())
+        if attr is None or not value:
+            raise ValueError(
+                f"fault setting {item!r} in {spec!r}: use {', '.join(SPEC_KEYS)} as key=value"
+            )
+        caster = int if attr in ("retry_after_s", "status_5xx") else float
+        setattr(fault, attr, caster(value))
+    return fault
+
+
+@dataclass
+class FaultPlan:
+    """The fault rules; the first matching rule decides. Seeded, so a test run repeats."""
+
+    rules: list[RouteFault] = field(default_factory=list)
+    seed: int = 0
+    _rng: random.Random = field(default_factory=lambda: random.Random(0), repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, pattern: str, **settings: Any) -> RouteFault:
+        """Add a rule, e.g. `plan.add("POST /v2/serverless", rate_429=1.0)`."""
+        fault = RouteFault(pattern=pattern, **settings)
+        with self._lock:
+            self.rules.append(fault)
+        return fault
+
+    def clear(self, seed: int | None = None) -> None:
+        """Drop every rule and restart the random stream."""
+        with self._lock:
+            self.rules.clear()
+            if seed is not None:
+                self.seed = seed
+            self._rng = random.Random(self.seed)
+
+    def decide(self, method: str, path: str) -> Decision:
+        with self._lock:
+            for fault in self.rules:
+                if fault.matches(method, path):
+                    return self._roll(fault)
+        return Decision()
+
+    def _roll(self, fault: RouteFault) -> Decision:
+        draw = self._rng.random()
+        for action, rate in (
+            ("429", fault.rate_429),
+            ("5xx", fault.rate_5xx),
+            ("drop", fault.rate_drop),
+        ):
+            if draw < rate:
+                status = 429 if action == "429" else fault.status_5xx
+                return Decision(fault.latency_s, action, status, fault.retry_after_s)
+            draw -= rate
+        return Decision(latency_s=fault.latency_s)
+
+    def as_dict(self) -> dict[str, Any]:
+        with self._lock:
+            return {"seed": self.seed, "rules": [asdict(r) for r in self.rules]}

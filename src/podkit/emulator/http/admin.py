@@ -1,0 +1,104 @@
+"""Test controls over HTTP under `/_emulator/` (loopback only, no API key).
+
+GET  /_emulator/health                     {"ok": true}
+GET  /_emulator/faults                     the fault rules and seed
+PUT  /_emulator/faults                     {"seed": 1, "rules": [{"pattern": "POST /v2/*",
+                                            "rate_429": 0.5, "latency_s": 0.1, ...}]}
+DELETE /_emulator/faults                   no faults
+GET|PATCH /_emulator/quirks                {"v1_ignore_flashboot_false_on_create": true}
+PUT  /_emulator/quota                      {"quota": 10}: default; with a Bearer key, that account
+POST /_emulator/reset                      {"seed": 7} forget everything
+PUT  /_emulator/catalog/availability       {"gpu": "NVIDIA H200", "level": "NONE", "dataCenter"?}
+PUT  /_emulator/catalog/prices             {"pool": "ADA_24", "serverless": 0.99}
+PUT  /_emulator/endpoints/{id}/worker-command
+                                           {"command": ["python", "handler.py"]} or null
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from podkit.emulator.backend import Backend, BackendError, RouteFault
+from podkit.emulator.http.common import api_key
+
+Admin = Callable[[Backend, Request, Any], Any]
+
+
+def _wrap(backend: Backend, fn: Admin) -> Callable[[Request], Awaitable[Response]]:
+    async def endpoint(request: Request) -> Response:
+        raw = await request.body()
+        try:
+            body = json.loads(raw) if raw else {}
+            result = fn(backend, request, body)
+        except (ValueError, TypeError, KeyError) as exc:
+            return JSONResponse({"message": f"bad admin request: {exc}"}, status_code=400)
+        except BackendError as exc:
+            return JSONResponse({"message": exc.message}, status_code=exc.status)
+        return JSONResponse(result if result is not None else {"ok": True})
+
+    return endpoint
+
+
+def faults(backend: Backend, request: Request, body: Any) -> Any:
+    if request.method == "PUT":
+        backend.faults.clear(seed=int(body.get("seed", backend.faults.seed)))
+        for rule in body.get("rules", []):
+            backend.faults.rules.append(RouteFault(**rule))
+    elif request.method == "DELETE":
+        backend.faults.clear()
+    return backend.faults.as_dict()
+
+
+def quirks(backend: Backend, request: Request, body: Any) -> Any:
+    if request.method == "PATCH":
+        for name, value in body.items():
+            if not hasattr(backend.quirks, name):
+                raise KeyError(f"unknown quirk {name!r}; known: {sorted(backend.quirks.as_dict())}")
+            setattr(backend.quirks, name, bool(value))
+    return backend.quirks.as_dict()
+
+
+def quota(backend: Backend, request: Request, body: Any) -> Any:
+    backend.set_quota(int(body["quota"]), api_key(request))
+    return {"quota": int(body["quota"])}
+
+
+def reset(backend: Backend, request: Request, body: Any) -> Any:
+    backend.reset(seed=body.get("seed"))
+    return None
+
+
+def availability(backend: Backend, request: Request, body: Any) -> Any:
+    backend.catalog.set_availability(body["gpu"], body["level"], datacenter=body.get("dataCenter"))
+    return None
+
+
+def prices(backend: Backend, request: Request, body: Any) -> Any:
+    backend.catalog.set_pool_price(body["pool"], float(body["serverless"]))
+    return None
+
+
+def worker_command(backend: Backend, request: Request, body: Any) -> Any:
+    backend.set_worker_command(request.path_params["id"], body.get("command"))
+    return None
+
+
+def routes(backend: Backend) -> list[Route]:
+    """The admin routes, bound to `backend`."""
+    table: list[tuple[str, list[str], Admin]] = [
+        ("/_emulator/health", ["GET"], lambda b, r, x: {"ok": True}),
+        ("/_emulator/faults", ["GET", "PUT", "DELETE"], faults),
+        ("/_emulator/quirks", ["GET", "PATCH"], quirks),
+        ("/_emulator/quota", ["PUT"], quota),
+        ("/_emulator/reset", ["POST"], reset),
+        ("/_emulator/catalog/availability", ["PUT"], availability),
+        ("/_emulator/catalog/prices", ["PUT"], prices),
+        ("/_emulator/endpoints/{id}/worker-command", ["PUT"], worker_command),
+    ]
+    return [Route(path, _wrap(backend, fn), methods=methods) for path, methods, fn in table]

@@ -1,0 +1,140 @@
+"""What every facade shares: auth, JSON bodies, request validation, the two error shapes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from podkit.emulator.backend import Backend, BackendError
+from podkit.emulator.openapi import OpenApiDocument
+
+TITLES = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    409: "Conflict",
+    422: "Unprocessable Entity",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    501: "Not Implemented",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+    504: "Gateway Timeout",
+}
+RATE_POLICY = '"minute";q=60;w=60, "hour";q=3000;w=3600, "day";q=50000;w=86400'
+
+
+def api_key(request: Request) -> str | None:
+    """The key from `Authorization`, with or without the `Bearer ` prefix."""
+    raw = request.headers.get("authorization", "").strip()
+    if raw.lower().startswith("bearer"):
+        raw = raw[6:].strip()
+    return raw or None
+
+
+@dataclass
+class Call:
+    """One authenticated request, as a sync handler sees it."""
+
+    key: str
+    body: Any
+    params: dict[str, str]
+    query: dict[str, str]
+    origin: str
+    backend: Backend
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+class Generation:
+    """How one API generation validates bodies and shapes errors."""
+
+    def __init__(self, doc: OpenApiDocument, backend: Backend) -> None:
+        self.doc = doc
+        self.backend = backend
+
+    def error(self, status: int, message: str, problems: list[str] | None = None) -> Response:
+        raise NotImplementedError
+
+    def unauthorized(self) -> Response:
+        raise NotImplementedError
+
+    def violations(self, method: str, template: str, body: Any) -> list[str]:
+        return [v.message for v in self.doc.check_request(method, template, body)]
+
+    def validation_error(self, problems: list[str]) -> Response:
+        raise NotImplementedError
+
+    def route(
+        self, method: str, template: str, handler: Callable[[Call], Response]
+    ) -> Callable[[Request], Awaitable[Response]]:
+        """An endpoint: auth, JSON body, schema validation, then `handler` in a thread."""
+
+        async def endpoint(request: Request) -> Response:
+            key = api_key(request)
+            if key is None:
+                return self.unauthorized()
+            body: Any = None
+            if self.doc.request_ref(method, template) is not None:
+                try:
+                    body = json.loads(await request.body() or b"null")
+                except ValueError as exc:
+                    return self.error(
+                        400,
+                        f"request body is not valid JSON ({exc}); send a "
+                        "JSON object with Content-Type: application/json",
+                    )
+                problems = self.violations(method, template, body)
+                if problems:
+                    return self.validation_error(problems)
+            call = Call(
+                key=key,
+                body=body,
+                params=dict(request.path_params),
+                query=dict(request.query_params),
+                origin=origin(request),
+                backend=self.backend,
+                extras={"last_event_id": request.headers.get("last-event-id")},
+            )
+            try:
+                return await run_in_threadpool(handler, call)
+            except BackendError as exc:
+                return self.error(exc.status, exc.message, exc.problems or None)
+
+        return endpoint
+
+
+def origin(request: Request) -> str:
+    """The scheme://host:port the client used, for URLs the emulator hands back."""
+    return f"{request.url.scheme}://{request.url.netloc}"
+
+
+def problem(
+    status: int, detail: str, errors: list[str] | None = None, headers: dict[str, str] | None = None
+) -> Response:
+    """An RFC 9457 problem-details response (v2's error shape)."""
+    body: dict[str, Any] = {
+        "title": TITLES.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+    }
+    if errors:
+        body["errors"] = errors
+    return JSONResponse(
+        body, status_code=status, headers=headers, media_type="application/problem+json"
+    )
+
+
+def json_response(data: Any, status: int = 200) -> Response:
+    return JSONResponse(data, status_code=status)
+
+
+def no_content() -> Response:
+    return Response(status_code=204)

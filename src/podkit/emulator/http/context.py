@@ -1,0 +1,14 @@
+"""Mutable wiring shared by the routes: the worker view the data plane plugs in later."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from podkit.emulator.runtime import NoWorkers, WorkerView
+
+
+@dataclass
+class Context:
+    """What routes read at request time (so the data plane can be wired after the app)."""
+
+    worker_view: WorkerView = field(default_factory=NoWorkers)

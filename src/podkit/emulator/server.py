@@ -1,0 +1,171 @@
+"""Run the local RunPod with uvicorn in a background thread on a loopback port."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import socket
+import threading
+import time
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import uvicorn
+
+from podkit.emulator.app import create_app
+from podkit.emulator.backend import DEFAULT_QUOTA, Backend, parse_spec
+from podkit.emulator.http.context import Context
+from podkit.emulator.http.middleware import DroppedConnection, Recorder
+from podkit.errors import EmulatorError
+
+START_TIMEOUT_S = 10.0
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class _QuietDrops(logging.Filter):
+    """Injected connection drops are intended; keep them out of the error log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        return not isinstance(exc, DroppedConnection)
+
+
+class EmulatorServer:
+    """uvicorn serving one app in a daemon thread; `start()`, `stop()`, `.url`."""
+
+    def __init__(
+        self, app: Any, *, host: str = "127.0.0.1", port: int = 0, allow_remote: bool = False
+    ) -> None:
+        if not allow_remote and not is_loopback(host):
+            raise EmulatorError(
+                f"refusing to serve the local RunPod on {host}: it has no real auth",
+                hint="use --host 127.0.0.1, or pass --allow-remote if you really mean it",
+            )
+        self.app, self.host, self.port = app, host, port
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    def start(self) -> EmulatorServer:
+        sock = self._bind()
+        config = uvicorn.Config(
+            self.app,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            timeout_graceful_shutdown=2,
+        )
+        self._server = uvicorn.Server(config)
+        logging.getLogger("uvicorn.error").addFilter(_QuietDrops())
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [sock]}, name="podkit-emulator", daemon=True
+        )
+        self._thread.start()
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise EmulatorError(
+                    f"the local RunPod did not start on {self.url}",
+                    hint="see the log above; is the port free?",
+                )
+            time.sleep(0.01)
+        return self
+
+    def _bind(self) -> socket.socket:
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((self.host, self.port))
+        except OSError as exc:
+            sock.close()
+            raise EmulatorError(
+                f"cannot listen on {self.host}:{self.port}: {exc.strerror}",
+                hint="pick another --port or stop what uses it",
+            ) from exc
+        self.port = sock.getsockname()[1]
+        return sock
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self._server = self._thread = None
+
+
+class LocalRunPod:
+    """An in-process local RunPod: `with LocalRunPod() as rp: rp.url, rp.backend`."""
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        state_dir: Path | str | None = None,
+        quota: int = DEFAULT_QUOTA,
+        seed: int | None = None,
+        record: bool = False,
+        allow_remote: bool = False,
+    ) -> None:
+        self.server = EmulatorServer(None, host=host, port=port, allow_remote=allow_remote)
+        self.backend = Backend(seed=seed, state_dir=state_dir, quota=quota)
+        self.context = Context()
+        self.recorder = Recorder() if record else None
+        self.app = create_app(self.backend, context=self.context, recorder=self.recorder)
+        self.server.app = self.app
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def start(self) -> LocalRunPod:
+        self.server.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.stop()
+        self.backend.close()
+
+    def __enter__(self) -> LocalRunPod:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def configure(
+    backend: Backend, *, faults: list[str], faults_seed: int = 0, quirks: list[str]
+) -> None:
+    """Apply the CLI's `--faults` specs and `--quirk` names to a backend."""
+    backend.faults.clear(seed=faults_seed)
+    for spec in faults:
+        try:
+            backend.faults.rules.append(parse_spec(spec))
+        except ValueError as exc:
+            raise EmulatorError(str(exc), hint="see `podkit emulator start --help`") from exc
+    known = backend.quirks.as_dict()
+    for name in quirks:
+        if name not in known:
+            raise EmulatorError(
+                f"unknown quirk {name!r}", hint=f"known quirks: {', '.join(sorted(known))}"
+            )
+        setattr(backend.quirks, name, True)

@@ -1,0 +1,70 @@
+"""`python -m podkit.worker [--actions mod[,mod]]`: start the runpod SDK with podkit's handler.
+
+The SDK's own flags (`--test_input`, `--rp_serve_api`, ...) pass through untouched.
+`PODKIT_ACTIONS=mod,mod` names user modules too. `PODKIT_SKIP_CPUINFO=true` replaces the
+SDK's import-time CPU probe (a ~1.2 s subprocess whose only consumer is `--rp_debugger`'s
+"processor" field) with a stub, cutting the worker's cold start.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+import types
+
+
+def pop_actions_arg(argv: list[str]) -> list[str]:
+    """Remove `--actions X` / `--actions=X` from `argv` (in place) and return the module names."""
+    modules: list[str] = []
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--actions" and i + 1 < len(argv):
+            modules += argv[i + 1].split(",")
+            del argv[i : i + 2]
+        elif arg.startswith("--actions="):
+            modules += arg.split("=", 1)[1].split(",")
+            del argv[i]
+        else:
+            i += 1
+    return [m.strip() for m in modules if m.strip()]
+
+
+def load_action_modules(modules: list[str]) -> None:
+    """Import the built-in actions, then each user module (which registers with `@action`)."""
+    importlib.import_module("podkit.worker.actions")
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except ImportError as exc:
+            sys.stderr.write(
+                f"podkit worker: cannot import action module {name!r} ({exc}); "
+                "check --actions / PODKIT_ACTIONS and that the module is on PYTHONPATH\n"
+            )
+            raise SystemExit(2) from None
+
+
+def stub_cpuinfo() -> None:
+    """Install a stand-in for py-cpuinfo so `import runpod` skips its CPU-probe subprocess."""
+    stub = types.ModuleType("cpuinfo")
+    stub.get_cpu_info = lambda: {"brand_raw": "n/a"}  # type: ignore[attr-defined]
+    sys.modules.setdefault("cpuinfo", stub)
+
+
+def main() -> None:
+    """Register the actions and hand the handler to `runpod.serverless.start`."""
+    modules = pop_actions_arg(sys.argv)
+    modules += os.environ.get("PODKIT_ACTIONS", "").split(",")
+    load_action_modules([m.strip() for m in modules if m.strip()])
+    if os.environ.get("PODKIT_SKIP_CPUINFO", "").lower() in {"1", "true", "yes"}:
+        stub_cpuinfo()
+    import runpod
+
+    from podkit.worker.dispatch import handle_job
+
+    runpod.serverless.start({"handler": handle_job})
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,75 @@
+"""`python -m podkit.worker --test_input ...`: the exit code CI reads, and user actions."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from tests.functional.worker.sdk import FIXTURES, run_test_input, worker_env
+
+
+def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    volume = tmp_path / "vol"
+    (volume / "models").mkdir(parents=True, exist_ok=True)
+    path = f"{FIXTURES / 'user_actions'}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"
+    return worker_env(
+        tmp_path,
+        {
+            "PODKIT_VOLUME_DIR": str(volume),
+            "PODKIT_ALLOWED_ROOTS": "/runpod-volume",
+            "PYTHONPATH": path,
+            **extra,
+        },
+    )
+
+
+def test_success_exits_zero_with_the_result(tmp_path: Path) -> None:
+    env = _env(tmp_path)
+    env.pop("PODKIT_SKIP_CPUINFO")  # the default, unstubbed SDK import
+    shot = run_test_input({"action": "list_files", "path": "/runpod-volume"}, env)
+    assert shot.returncode == 0, shot.log
+    assert shot.result is not None
+    assert shot.result["output"]["directories"][0]["path"] == "/runpod-volume/models"
+
+
+def test_job_error_exits_one_without_traceback(tmp_path: Path) -> None:
+    shot = run_test_input({"action": "list_files", "path": "/etc"}, _env(tmp_path))
+    assert shot.returncode == 1
+    assert shot.result == {
+        "error": "path '/etc' is outside the allowed roots (/runpod-volume). "
+        "Hint: list a path under one of the allowed roots"
+    }
+    assert "Traceback" not in shot.log
+
+
+def test_user_actions_from_the_command_line(tmp_path: Path) -> None:
+    job = {"action": "echo", "text": "ab", "times": 2}
+    shot = run_test_input(job, _env(tmp_path), "--actions", "my_actions")
+    assert shot.returncode == 0, shot.log
+    assert shot.result == {"output": {"echo": "abab", "job_id": "local_test"}}
+
+
+def test_user_actions_from_the_environment(tmp_path: Path) -> None:
+    shot = run_test_input({"action": "nope"}, _env(tmp_path, PODKIT_ACTIONS="my_actions"))
+    assert shot.returncode == 1
+    assert shot.result is not None
+    assert "valid actions: disk_usage, echo, gpu_info, list_files" in shot.result["error"]
+
+
+def test_missing_action_module_is_one_clear_line(tmp_path: Path) -> None:
+    shot = run_test_input({}, _env(tmp_path), "--actions", "no_such_module")
+    assert shot.returncode == 2
+    assert "cannot import action module 'no_such_module'" in shot.log
+    assert "Traceback" not in shot.log
+
+
+def test_no_driver_is_a_clear_job_error(tmp_path: Path) -> None:
+    empty_bin = tmp_path / "bin"
+    empty_bin.mkdir()
+    shot = run_test_input({"test": "nvidia-smi"}, _env(tmp_path, PATH=str(empty_bin)))
+    assert shot.returncode == 1
+    assert shot.result is not None
+    assert shot.result["error"].startswith(
+        "no NVIDIA driver visible in this container (nvidia-smi not found)"
+    )
+    assert "Traceback" not in shot.log

@@ -1,0 +1,37 @@
+"""The sorted-name snapshots that make later pages cheap expire and stay bounded."""
+
+from __future__ import annotations
+
+from podkit.worker.listing import SNAPSHOT_TTL_S, SNAPSHOTS_KEPT, SnapshotCache
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_snapshot_expires_after_its_ttl() -> None:
+    clock = Clock()
+    cache = SnapshotCache(clock)
+    cache.put((1, 2, 3, 4), [("a", False)])
+    assert cache.get((1, 2, 3, 4)) == [("a", False)]
+    clock.now = SNAPSHOT_TTL_S + 1
+    assert cache.get((1, 2, 3, 4)) is None
+
+
+def test_a_changed_directory_has_another_key() -> None:
+    cache = SnapshotCache(Clock())
+    cache.put((1, 2, 3, 4), [("a", False)])
+    assert cache.get((1, 2, 3, 5)) is None
+
+
+def test_only_the_most_recent_snapshots_are_kept() -> None:
+    cache = SnapshotCache(Clock())
+    for i in range(SNAPSHOTS_KEPT + 2):
+        cache.put((i,), [])
+    assert cache.get((0,)) is None
+    assert cache.get((1,)) is None
+    assert cache.get((SNAPSHOTS_KEPT + 1,)) == []
