@@ -62,3 +62,18 @@ def test_the_scaffolded_dockerfile_and_workflow_pass_their_linters(tmp_path: Pat
         check=False,
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_scaffolded_project_passes_its_own_tests(tmp_path: Path) -> None:
+    dest = tmp_path / "w"
+    assert main(["init", str(dest)]) == 0
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"],
+        cwd=dest,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "2 passed" in done.stdout
