@@ -10,6 +10,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Mapping
 from types import TracebackType
@@ -44,8 +45,10 @@ class LocalWorker:
         cmd = [sys.executable, "-m", "podkit.worker", *args, "--rp_serve_api"]
         cmd += ["--rp_api_host", "127.0.0.1", "--rp_api_port", str(self.port)]
         cmd += ["--rp_log_level", "ERROR"]
+        # A file, not a pipe: uvicorn logs every request, and a full pipe would stall the worker.
+        self._log = tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace")  # noqa: SIM115 (closed by close())
         self.proc = subprocess.Popen(
-            cmd, env=dict(env), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+            cmd, env=dict(env), stdout=self._log, stderr=subprocess.STDOUT, text=True
         )
         self.client = httpx.Client(base_url=self.url, timeout=120)
         try:
@@ -58,9 +61,9 @@ class LocalWorker:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                out = self.proc.stdout.read() if self.proc.stdout else ""
                 raise WorkerActionError(
-                    f"the local worker exited with status {self.proc.returncode}: {out[-2000:]}"
+                    f"the local worker exited with status {self.proc.returncode}: "
+                    f"{self.log()[-2000:]}"
                 )
             try:
                 if self.client.get("/openapi.json").status_code == 200:
@@ -77,6 +80,12 @@ class LocalWorker:
         body: dict[str, Any] = response.json()
         return body
 
+    def log(self) -> str:
+        """Everything the worker process has written so far (stdout and stderr)."""
+        self._log.flush()
+        self._log.seek(0)
+        return self._log.read()
+
     def close(self) -> None:
         """Stop the worker process and the HTTP client."""
         self.client.close()
@@ -87,8 +96,7 @@ class LocalWorker:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        if self.proc.stdout:
-            self.proc.stdout.close()
+        self._log.close()
 
     def __enter__(self) -> LocalWorker:
         return self

@@ -164,3 +164,25 @@ def test_undecodable_names_are_listed_as_valid_json(worker: WorkerSetup) -> None
     body = worker.api.runsync({"action": "list_files", "path": str(odd)})
     assert body["status"] == "COMPLETED", body
     assert [f["name"] for f in body["output"]["files"]] == ["caf\\xe9.bin"]
+
+
+def test_secrets_never_reach_the_worker_log(worker: WorkerSetup) -> None:
+    worker.gpu_case("h200_1gpu")
+    worker.api.runsync({"action": "gpu_info"})
+    worker.api.runsync({"action": "list_files", "path": "/proc/self/environ"})
+    log = worker.api.log()
+    assert "Uvicorn running on" in log  # the log is really being read
+    assert SECRET not in log
+
+
+def test_a_refused_query_still_returns_the_table(worker: WorkerSetup) -> None:
+    worker.gpu_case("old_driver")
+    body = worker.api.runsync({"action": "gpu_info"})
+    assert body["status"] == "COMPLETED", body
+    out = body["output"]
+    assert "NVIDIA H200" in out["gpu_info"]
+    assert out["gpus"] == []
+    assert out["driver_version"] == "550.127.05"
+    assert out["warnings"] == [
+        'nvidia-smi failed (exit 2): Field "mig.mode.current" is not a valid field to query.'
+    ]
