@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import signal
 import threading
 from pathlib import Path
@@ -33,6 +34,15 @@ def start(
     quirks: list[str] = typer.Option(
         [], "--quirk", help="Turn on a live quirk, e.g. v1_ignore_flashboot_false_on_create."
     ),
+    worker_command: str | None = typer.Option(
+        None,
+        "--worker-command",
+        help="How workers start unless an endpoint says otherwise "
+        "(default: python -m podkit.worker), e.g. 'python handler.py'.",
+    ),
+    rate_limit: str | None = typer.Option(
+        None, "--rate-limit", help="v2 request quotas per account, e.g. 'minute=60,hour=3000'."
+    ),
     allow_remote: bool = typer.Option(
         False, "--allow-remote", help="Allow a non-loopback --host (no real auth: careful)."
     ),
@@ -48,10 +58,21 @@ def start(
         ) from exc
 
     runpod = LocalRunPod(
-        host=host, port=port, state_dir=state_dir, quota=quota, allow_remote=allow_remote
+        host=host,
+        port=port,
+        state_dir=state_dir,
+        quota=quota,
+        allow_remote=allow_remote,
+        worker_command=shlex.split(worker_command) if worker_command else None,
     )
     try:
-        configure(runpod.backend, faults=faults, faults_seed=faults_seed, quirks=quirks)
+        configure(
+            runpod.backend,
+            faults=faults,
+            faults_seed=faults_seed,
+            quirks=quirks,
+            rate_limit=rate_limit,
+        )
         signal.signal(signal.SIGTERM, _interrupt)  # stop cleanly under process managers too
         runpod.start()
         _announce(runpod.url, str(runpod.backend.state_dir), json_out)

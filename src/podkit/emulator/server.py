@@ -120,9 +120,12 @@ class LocalRunPod:
         seed: int | None = None,
         record: bool = False,
         allow_remote: bool = False,
+        worker_command: list[str] | None = None,
     ) -> None:
         self.server = EmulatorServer(None, host=host, port=port, allow_remote=allow_remote)
-        self.backend = Backend(seed=seed, state_dir=state_dir, quota=quota)
+        self.backend = Backend(
+            seed=seed, state_dir=state_dir, quota=quota, worker_command=worker_command
+        )
         self.context = Context()
         self.recorder = Recorder() if record else None
         self.app = create_app(self.backend, context=self.context, recorder=self.recorder)
@@ -134,9 +137,13 @@ class LocalRunPod:
 
     def start(self) -> LocalRunPod:
         self.server.start()
+        if self.context.dataplane is not None:
+            self.context.dataplane.start(self.url)  # workers need the origin to call back
         return self
 
     def stop(self) -> None:
+        if self.context.dataplane is not None:
+            self.context.dataplane.close()  # while the server still answers their drain
         self.server.stop()
         self.backend.close()
 
@@ -153,9 +160,22 @@ class LocalRunPod:
 
 
 def configure(
-    backend: Backend, *, faults: list[str], faults_seed: int = 0, quirks: list[str]
+    backend: Backend,
+    *,
+    faults: list[str],
+    faults_seed: int = 0,
+    quirks: list[str],
+    rate_limit: str | None = None,
 ) -> None:
-    """Apply the CLI's `--faults` specs and `--quirk` names to a backend."""
+    """Apply the CLI's `--faults` specs, `--quirk` names and `--rate-limit` to a backend."""
+    if rate_limit:
+        try:
+            pairs = (item.split("=", 1) for item in rate_limit.split(","))
+            backend.rate_limits.set(**{k.strip(): int(v) for k, v in pairs})
+        except ValueError as exc:
+            raise EmulatorError(
+                f"--rate-limit {rate_limit!r}: {exc}", hint="e.g. --rate-limit minute=60,hour=3000"
+            ) from exc
     backend.faults.clear(seed=faults_seed)
     for spec in faults:
         try:

@@ -55,3 +55,48 @@ def test_keys_and_passwords_never_reach_state_or_responses(tmp_path: Any) -> Non
     for text in (state, reg.text, listed.text):
         assert secret not in text and password not in text
     assert json.loads(state)["accounts"][0]["registries"]
+
+
+def test_scoped_keys_get_403(local_runpod: LocalRunPod, client_for: Any) -> None:
+    reader = client_for("reader")
+    client_for("reader").put("/_emulator/key-scope", json={"scope": "read"})
+    assert reader.get("/v2/templates").status_code == 200
+    denied = reader.post("/v2/templates", json={"name": "t", "image": "i"})
+    assert denied.status_code == 403 and denied.json()["detail"].startswith("access denied")
+    local_runpod.backend.set_key_scope("reader", "none")
+    assert reader.get("/v1/templates").status_code == 403
+    assert client_for("writer").post("/v2/templates", json={"name": "t", "image": "i"}).is_success
+    local_runpod.backend.set_key_scope("reader", None)
+    assert reader.post("/v2/templates", json={"name": "t", "image": "i"}).status_code == 201
+
+
+def test_public_templates_are_readable_but_not_yours(client_for: Any) -> None:
+    owner, other = client_for("owner"), client_for("other")
+    reg = owner.post("/v2/registries", json={"name": "r", "username": "u", "password": "p"})
+    tpl = owner.post(
+        "/v2/templates",
+        json={
+            "name": "shared",
+            "image": "img:1",
+            "public": True,
+            "serverless": True,
+            "registry": reg.json()["id"],
+        },
+    )
+    tid = tpl.json()["id"]
+    seen = other.get(f"/v2/templates/{tid}")
+    assert seen.status_code == 200 and seen.json()["registry"] is None  # "exists" != "mine"
+    assert other.patch(f"/v2/templates/{tid}", json={"name": "x"}).status_code == 404
+    assert other.delete(f"/v2/templates/{tid}").status_code == 404
+    assert other.get("/v2/templates").json() == {"templates": []}
+    listed = other.get("/v1/templates", params={"includePublicTemplates": "true"}).json()
+    assert [t["id"] for t in listed] == [tid]
+    body = {
+        "name": "e",
+        "type": "QUEUE",
+        "templateId": tid,
+        "gpu": {"pools": ["ADA_24"]},
+        "scaling": {"type": "QUEUE_DELAY", "queueDelay": 2},
+    }
+    ep = other.post("/v2/serverless", json=body)
+    assert ep.status_code == 201 and ep.json()["image"] == "img:1" and ep.json()["registry"] is None

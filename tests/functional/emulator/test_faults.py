@@ -52,8 +52,14 @@ def test_admin_routes_control_faults_and_quota(client_for: Any) -> None:
     assert api.delete("/v2/templates/x").status_code == 404
 
     client_for("k").put("/_emulator/quota", json={"quota": 1})  # that key's account only
-    body = {"name": "e", "type": "QUEUE", "image": "i", "gpu": {"pools": ["ADA_24"]},
-            "scaling": {"type": "QUEUE_DELAY", "queueDelay": 2}, "workers": {"max": 2}}  # fmt: skip
+    body = {
+        "name": "e",
+        "type": "QUEUE",
+        "image": "i",
+        "gpu": {"pools": ["ADA_24"]},
+        "scaling": {"type": "QUEUE_DELAY", "queueDelay": 2},
+        "workers": {"max": 2},
+    }
     assert "quota (1)" in api.post("/v2/serverless", json=body).json()["detail"]
     assert client_for("other").post("/v2/serverless", json=body).status_code == 201
 
@@ -80,3 +86,33 @@ def test_v1_live_error_shape_quirk(local_runpod: LocalRunPod, api: httpx.Client)
         "key provided in request body which is not in input schema: 'scaling'"
     ]
     assert "error" in r.json()
+
+
+def test_v1_volume_500s_quirk(local_runpod: LocalRunPod, api: httpx.Client) -> None:
+    assert api.delete("/v1/networkvolumes/missing000").status_code == 404
+    local_runpod.backend.quirks.v1_volume_500s = True
+    gone = api.delete("/v1/networkvolumes/missing000")
+    assert gone.status_code == 500 and gone.json()["status"] == 500
+    moon = api.post("/v1/networkvolumes", json={"name": "m", "size": 10, "dataCenterId": "MOON"})
+    assert moon.status_code == 500 and "MOON" in moon.json()["error"]
+
+
+def test_opt_in_rate_limits(local_runpod: LocalRunPod, client_for: Any) -> None:
+    api, other = client_for("busy"), client_for("quiet")
+    assert "RateLimit" not in api.get("/v2/templates").headers  # off by default
+    clock = [1000.0]
+    local_runpod.backend.rate_limits.clock = lambda: clock[0]
+    client_for(None).put("/_emulator/rate-limits", json={"minute": 2, "hour": 100})
+    first = api.get("/v2/templates")
+    assert first.headers["RateLimit-Policy"] == '"minute";q=60;w=60, "hour";q=100;w=3600'.replace(
+        "q=60", "q=2"
+    )
+    assert first.headers["RateLimit"].startswith('"minute";r=1;t=')
+    api.get("/v2/templates")
+    refused = api.get("/v2/templates")
+    assert refused.status_code == 429 and refused.headers["Retry-After"] == "20"
+    assert "minute window" in refused.json()["detail"]
+    assert other.get("/v2/templates").status_code == 200  # limits are per account
+    assert api.get("/v1/templates").status_code == 200  # v1 documents no rate limits
+    clock[0] += 20
+    assert api.get("/v2/templates").status_code == 200  # a new minute window

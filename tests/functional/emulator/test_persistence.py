@@ -122,3 +122,28 @@ def test_cli_start_persists_and_restores(tmp_path: Path) -> None:
         assert [t["id"] for t in listed] == [created.json()["id"]]
     finally:
         _stop(proc)
+
+
+def test_a_corrupt_snapshot_is_an_actionable_error(tmp_path: Path) -> None:
+    (tmp_path / "state.json").write_text("{not json")
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "podkit",
+            "emulator",
+            "start",
+            "--port",
+            "0",
+            "--state-dir",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 1
+    err = " ".join(proc.stderr.split())  # the console wraps long lines
+    assert "state.json is not a podkit emulator snapshot" in err
+    assert "--state-dir" in err and "Traceback" not in err

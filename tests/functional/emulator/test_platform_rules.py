@@ -188,3 +188,26 @@ def test_gpu_rules(api: httpx.Client) -> None:
     rc.pop("workers")
     ok = api.post("/v2/serverless", json=rc).json()
     assert "idleTimeout" not in ok["workers"]  # omitted for QUEUE + REQUEST_COUNT
+
+
+def test_malformed_json_is_refused_in_each_shape(api: httpx.Client) -> None:
+    headers = {"Content-Type": "application/json"}
+    v2 = api.post("/v2/templates", content=b"{not json", headers=headers)
+    assert v2.status_code == 400 and "not valid JSON" in v2.json()["detail"]
+    v1 = api.post("/v1/templates", content=b"{not json", headers=headers)
+    assert v1.status_code == 400 and "not valid JSON" in v1.json()["message"]
+
+
+def test_misplaced_fields_say_where_they_belong(api: httpx.Client) -> None:
+    tpl = {"name": "t", "imageName": "i", "isServerless": True}
+    r = api.post(
+        "/v1/templates", json={**tpl, "dockerArgs": "python handler.py", "networkVolumeId": "abc"}
+    )
+    problems = r.json()["problems"]
+    assert any("'dockerArgs'" in p and "dockerStartCmd" in p for p in problems)
+    assert any("'networkVolumeId'" in p and "attach to the endpoint" in p for p in problems)
+    tid = v1_template(api)
+    env = api.post("/v1/endpoints", json={"templateId": tid, "env": {"A": "1"}})
+    assert "set env on the template" in env.json()["message"]
+    v2 = api.post("/v2/templates", json={"name": "t2", "image": "i", "networkVolumes": ["x"]})
+    assert "attach to the endpoint" in v2.json()["errors"][0]

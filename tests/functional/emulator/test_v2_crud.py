@@ -110,3 +110,43 @@ def test_catalog_prices_and_availability_are_settable(
     ks = api.get("/v2/catalog/datacenters/US-KS-2", params={"include": "GPU_AVAILABILITY"})
     levels = {g["id"]: g["availability"] for g in ks.json()["gpuAvailability"]}
     assert levels["NVIDIA H200"] == "LOW"
+
+
+def test_cpu_catalog_drives_cpu_endpoints(api: httpx.Client) -> None:
+    cpus = {c["id"]: c for c in api.get("/v2/catalog/cpus").json()["cpus"]}
+    assert set(cpus) == {"cpu3c", "cpu3g", "cpu5c", "cpu5g"}
+    g = api.get(
+        "/v2/catalog/cpus/cpu3g", params={"include": "AVAILABILITY", "product": "SERVERLESS"}
+    ).json()
+    assert g["availability"] == "HIGH" and g["ramGbPerVcpu"] == 4
+    body = {**ENDPOINT, "cpu": [{"id": "cpu3g", "vcpuCount": 8}]}
+    body.pop("gpu")
+    ep = api.post("/v2/serverless", json=body).json()
+    assert ep["cpu"] == [{"id": "cpu3g", "vcpuCount": 8, "memory": 32}]
+    body["cpu"] = [{"id": "cpu9x", "vcpuCount": 8}]
+    unknown = api.post("/v2/serverless", json=body)
+    assert unknown.status_code == 400 and "/v2/catalog/cpus" in unknown.json()["detail"]
+
+
+def test_gpu_catalog_filters(local_runpod: LocalRunPod, api: httpx.Client) -> None:
+    scope = {"include": "AVAILABILITY", "product": "SERVERLESS"}
+    local_runpod.backend.catalog.set_availability("NVIDIA H200", "NONE")
+    local_runpod.backend.catalog.set_availability("NVIDIA H200", "MEDIUM", datacenter="EU-RO-1")
+    in_us = api.get("/v2/catalog/gpus", params={**scope, "countryCodes": "US,CA"}).json()["gpus"]
+    assert "NVIDIA H200" not in {g["id"] for g in in_us}  # the list drops it
+    h200 = api.get("/v2/catalog/gpus/NVIDIA H200", params={**scope, "countryCodes": "US"}).json()
+    assert h200["availability"] == "NONE" and "dataCenters" not in h200  # get keeps it
+    ro = api.get("/v2/catalog/gpus/NVIDIA H200", params={**scope, "countryCodes": "RO"}).json()
+    assert [d["id"] for d in ro["dataCenters"]] == ["EU-RO-1"]
+
+    floor = api.get("/v2/catalog/gpus/NVIDIA L4", params={**scope, "minCudaVersion": "12.8"})
+    assert [v["version"] for v in floor.json()["cudaVersions"]] == ["13.0", "12.9", "12.8"]
+    none = api.get("/v2/catalog/gpus/NVIDIA L4", params={**scope, "cudaVersions": "99.0"})
+    assert none.json()["availability"] == "NONE"
+
+    both = api.get(
+        "/v2/catalog/gpus", params={**scope, "cudaVersions": "12.8", "minCudaVersion": "12.4"}
+    )
+    assert both.status_code == 400
+    assert api.get("/v2/catalog/gpus", params={**scope, "countryCodes": "usa"}).status_code == 422
+    assert api.get("/v2/catalog/gpus", params={"countryCodes": "US"}).status_code == 400

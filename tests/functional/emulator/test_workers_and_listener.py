@@ -143,3 +143,28 @@ def read_events(
                 key, _, value = line.partition(": ")
                 current[key] = value
     return events
+
+
+def test_log_stream_ends_when_the_worker_is_gone(
+    local_runpod: LocalRunPod, api: httpx.Client
+) -> None:
+    body = {
+        "name": "e",
+        "type": "QUEUE",
+        "image": "i",
+        "gpu": {"pools": ["ADA_24"]},
+        "scaling": {"type": "QUEUE_DELAY", "queueDelay": 2},
+    }
+    ep = api.post("/v2/serverless", json=body).json()
+    view = StaticWorkers(
+        listed=[WorkerInfo("w1", "IDLE", 1, time.time())],
+        lines=[LogLine(0, time.time(), "container", "ready")],
+    )
+    local_runpod.context.worker_view = view
+    lines = []
+    with api.stream("GET", f"/v2/serverless/{ep['id']}/workers/w1/logs", timeout=5) as r:
+        for line in r.iter_lines():
+            if line.startswith("data: "):
+                lines.append(json.loads(line[6:])["line"])
+                view.listed.clear()  # the worker stops; the server must close the stream
+    assert lines == ["ready"]

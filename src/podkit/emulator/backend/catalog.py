@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -97,6 +98,12 @@ _REGIONS = {
 }
 
 
+def country_of(dc_id: str) -> str:
+    """ISO country of a data center id: `US-KS-2` -> US, `EU-RO-1` -> RO, `OC-AU-1` -> AU."""
+    parts = dc_id.split("-")
+    return parts[0] if parts[0] in ("US", "CA") else (parts[1] if len(parts) > 1 else "")
+
+
 def _datacenter(dc_id: str) -> dict[str, Any]:
     prefix = dc_id.split("-", 1)[0]
     return {
@@ -126,6 +133,26 @@ def _gpu(type_id: str, pool: str | None, memory: int, price: float) -> dict[str,
     }
 
 
+def _default_cpus() -> dict[str, dict[str, Any]]:
+    flavors = {
+        "cpu3c": ("Compute-Optimized", "Gen 3", 2, 0.03),
+        "cpu3g": ("General Purpose", "Gen 3", 4, 0.04),
+        "cpu5c": ("Compute-Optimized", "Gen 5", 2, 0.04),
+        "cpu5g": ("General Purpose", "Gen 5", 4, 0.05),
+    }
+    return {
+        fid: {
+            "id": fid,
+            "name": name,
+            "group": group,
+            "vcpu": {"min": 2, "max": 32},
+            "ramGbPerVcpu": ram,
+            "price": {"securePerVcpu": round(price * 0.8, 3), "serverlessPerVcpu": price},
+        }
+        for fid, (name, group, ram, price) in flavors.items()
+    }
+
+
 def _default_gpus() -> dict[str, dict[str, Any]]:
     gpus = {}
     for pool, (price, memory, members) in POOLS.items():
@@ -140,6 +167,7 @@ class Catalog:
     """GPU types, data centers, per-(GPU, DC) availability. Shared by every account."""
 
     gpus: dict[str, dict[str, Any]] = field(default_factory=_default_gpus)
+    cpus: dict[str, dict[str, Any]] = field(default_factory=_default_cpus)
     datacenters: dict[str, dict[str, Any]] = field(
         default_factory=lambda: {dc: _datacenter(dc) for dc in DATACENTER_IDS}
     )
@@ -182,25 +210,52 @@ class Catalog:
         with self._lock:
             return self.availability.get((gpu_id, dc_id), "HIGH")
 
-    def gpu_view(self, gpu_id: str, *, with_availability: bool) -> dict[str, Any]:
-        """One GPU type as v2 shows it, optionally with availability per data center."""
+    def gpu_view(
+        self,
+        gpu_id: str,
+        *,
+        with_availability: bool,
+        countries: set[str] | None = None,
+        cuda: Callable[[str], bool] | None = None,
+    ) -> dict[str, Any]:
+        """One GPU type as v2 shows it, optionally with availability per data center, scoped
+        to data centers in `countries` and to CUDA versions `cuda` accepts."""
         with self._lock:
             view = copy.deepcopy(self.gpus[gpu_id])
             if not with_availability:
                 return view
+            versions = [v for v in CUDA_VERSIONS if cuda is None or cuda(v)]
             dcs = [
                 {"id": dc, "name": self.datacenters[dc]["name"], "availability": lvl}
                 for dc in self.datacenters
                 if (lvl := self.level(gpu_id, dc)) != "NONE"
+                and (countries is None or country_of(dc) in countries)
             ]
+            if view["manufacturer"] == "NVIDIA":
+                if not versions:
+                    dcs = []  # no machine offers the requested CUDA versions
+                view["cudaVersions"] = [{"version": v, "available": bool(dcs)} for v in versions]
             view["availability"] = max(
                 (d["availability"] for d in dcs), key=LEVELS.index, default="NONE"
             )
             if dcs:
                 view["dataCenters"] = dcs
-            if view["manufacturer"] == "NVIDIA":
-                view["cudaVersions"] = [
-                    {"version": v, "available": bool(dcs)} for v in CUDA_VERSIONS
+            return view
+
+    def cpu_memory_gb(self, flavor_id: str, vcpus: int) -> int:
+        """RAM of a CPU worker: the flavor's GB per vCPU times the vCPU count."""
+        per = self.cpus.get(flavor_id, {}).get("ramGbPerVcpu", 2)
+        return max(1, int(per * vcpus))
+
+    def cpu_view(self, cpu_id: str, *, with_availability: bool) -> dict[str, Any]:
+        """One CPU flavor as v2 shows it (available everywhere)."""
+        with self._lock:
+            view = copy.deepcopy(self.cpus[cpu_id])
+            if with_availability:
+                view["availability"] = "HIGH"
+                view["dataCenters"] = [
+                    {"id": dc, "name": self.datacenters[dc]["name"], "availability": "HIGH"}
+                    for dc in self.datacenters
                 ]
             return view
 
@@ -219,6 +274,7 @@ class Catalog:
         with self._lock:
             return {
                 "gpus": copy.deepcopy(self.gpus),
+                "cpus": copy.deepcopy(self.cpus),
                 "datacenters": copy.deepcopy(self.datacenters),
                 "availability": [[g, d, lvl] for (g, d), lvl in self.availability.items()],
             }
@@ -227,6 +283,7 @@ class Catalog:
     def restore(cls, data: dict[str, Any]) -> Catalog:
         return cls(
             gpus=data["gpus"],
+            cpus=data.get("cpus") or _default_cpus(),
             datacenters=data["datacenters"],
             availability={(g, d): lvl for g, d, lvl in data["availability"]},
         )

@@ -16,6 +16,7 @@ from podkit.emulator.backend.catalog import Catalog
 from podkit.emulator.backend.errors import BackendError
 from podkit.emulator.backend.faults import FaultPlan
 from podkit.emulator.backend.ids import IdFactory
+from podkit.emulator.backend.ratelimit import RateLimits
 from podkit.emulator.backend.state import Account, Quirks, Record
 from podkit.emulator.runtime import (
     DEFAULT_WORKER_COMMAND,
@@ -24,6 +25,7 @@ from podkit.emulator.runtime import (
     NullListener,
     account_id,
 )
+from podkit.errors import EmulatorError
 
 DEFAULT_QUOTA = 5
 SNAPSHOT_NAME = "state.json"
@@ -46,12 +48,14 @@ class BackendCore:
         self.catalog = Catalog()
         self.quirks = Quirks()
         self.faults = FaultPlan()
+        self.rate_limits = RateLimits()
         self.default_quota = quota
         self._initial_quota = quota
         self.default_worker_command = tuple(worker_command or DEFAULT_WORKER_COMMAND)
         self.accounts: dict[str, Account] = {}
         self._listener: EndpointListener = NullListener()
         self._events: list[tuple[str, str]] = []
+        self._scopes: dict[str, str] = {}
         self._own_tmp = state_dir is None
         self.state_dir = Path(state_dir or tempfile.mkdtemp(prefix="podkit-emulator-"))
         self.state_dir.mkdir(parents=True, exist_ok=True)
@@ -104,6 +108,22 @@ class BackendCore:
             for table in (acc.templates, acc.endpoints, acc.volumes, acc.registries):
                 ids.update(table)
         return ids
+
+    def set_key_scope(self, api_key: str, scope: str | None) -> None:
+        """Restrict a key like the console's scoped keys: "read" (no writes), "none" (403 on
+        everything), None (full access again). Kept in memory only, never persisted."""
+        if scope not in (None, "read", "none"):
+            raise ValueError(f"key scope must be 'read', 'none' or None, not {scope!r}")
+        with self._lock:
+            if scope is None:
+                self._scopes.pop(account_id(api_key), None)
+            else:
+                self._scopes[account_id(api_key)] = scope
+
+    def allows(self, api_key: str, method: str) -> bool:
+        """Whether this key may make a request with this HTTP method."""
+        scope = self._scopes.get(account_id(api_key))
+        return scope is None or (scope == "read" and method in ("GET", "HEAD"))
 
     def quota_of(self, acc: Account) -> int:
         return self.default_quota if acc.quota is None else acc.quota
@@ -198,9 +218,9 @@ class BackendCore:
             self.quirks = Quirks(**data["quirks"])
             self.default_quota = data["defaultQuota"]
         except (ValueError, KeyError, TypeError) as exc:
-            raise ValueError(
-                f"{path} is not a podkit emulator snapshot ({exc}); move it away or pick "
-                "another --state-dir"
+            raise EmulatorError(
+                f"{path} is not a podkit emulator snapshot ({type(exc).__name__}: {exc})",
+                hint="move the file away or pick another --state-dir",
             ) from exc
 
     def reset(self, seed: int | None = None) -> None:
@@ -213,6 +233,8 @@ class BackendCore:
             self.catalog = Catalog()
             self.quirks = Quirks()
             self.faults.clear(seed=0)
+            self.rate_limits.set()
+            self._scopes.clear()
             self.default_quota = self._initial_quota
             self.ids.reseed(seed)
             shutil.rmtree(self.state_dir / "volumes", ignore_errors=True)

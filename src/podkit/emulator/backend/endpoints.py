@@ -13,10 +13,9 @@ import shlex
 from typing import Any
 
 from podkit.emulator.backend.errors import BackendError, not_found, rule
-from podkit.emulator.backend.resources import ResourcesMixin
+from podkit.emulator.backend.resources import TEMPLATE_BASE, ResourcesMixin
 from podkit.emulator.backend.state import Account, Record, now_iso
 
-CPU_FLAVORS = {"cpu3c": (2, 32), "cpu3g": (2, 32), "cpu5c": (2, 32), "cpu5g": (2, 32)}
 CONTAINER_FIELDS = ("image", "dockerStartCmd", "env", "disk", "ports", "registry")
 MERGED = ("workers", "scaling")
 
@@ -155,7 +154,7 @@ class EndpointsMixin(ResourcesMixin):
         return tpl
 
     def _copy_template(self, acc: Account, template_id: str, ep: Record) -> dict[str, Any]:
-        tpl = self._template(acc, template_id)
+        tpl = self._readable_template(acc, template_id, True)  # v2 may copy public templates
         if not tpl["serverless"]:
             raise BackendError(
                 422,
@@ -174,7 +173,7 @@ class EndpointsMixin(ResourcesMixin):
         tid = self._new_id("template")
         suffix = self._new_id("template")[:7]
         acc.templates[tid] = {
-            **copy.deepcopy(self._template_base()),
+            **copy.deepcopy(TEMPLATE_BASE),
             **copy.deepcopy(fields),
             "id": tid,
             "name": f"{ep['name']}__template__{suffix}",
@@ -183,11 +182,6 @@ class EndpointsMixin(ResourcesMixin):
             "createdAt": now_iso(),
         }
         return tid
-
-    def _template_base(self) -> dict[str, Any]:
-        from podkit.emulator.backend.resources import TEMPLATE_BASE
-
-        return TEMPLATE_BASE
 
     def _apply_update(
         self,
@@ -266,12 +260,14 @@ class EndpointsMixin(ResourcesMixin):
         if gpu is not None:
             self._validate_gpu(gpu)
         for entry in cpu or []:
-            low, high = CPU_FLAVORS.get(entry["id"], (0, 0))
+            flavor = self.catalog.cpus.get(entry["id"])
+            low, high = (flavor["vcpu"]["min"], flavor["vcpu"]["max"]) if flavor else (0, 0)
             n = entry["vcpuCount"]
-            if not low or n < low or n > high or n & (n - 1):
+            if not flavor or n < low or n > high or n & (n - 1):
                 raise rule(
                     f"cpu flavor '{entry['id']}' with vcpuCount {n} is not offered; use one of "
-                    f"{', '.join(CPU_FLAVORS)} with a power of two between 2 and 32"
+                    f"{', '.join(self.catalog.cpus)} (GET /v2/catalog/cpus) with a power of two "
+                    "in its vcpu range"
                 )
 
     def _validate_gpu(self, gpu: dict[str, Any]) -> None:

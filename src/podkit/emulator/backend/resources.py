@@ -35,19 +35,45 @@ class ResourcesMixin(BackendCore):
     """Template, volume and registry operations (all by API key, all under the lock)."""
 
     # -- templates -------------------------------------------------------------------------
-    def list_templates(self, api_key: str, *, include_bound: bool = False) -> list[Record]:
-        """The account's templates; endpoint-bound copies only when asked."""
+    def list_templates(
+        self, api_key: str, *, include_bound: bool = False, include_public: bool = False
+    ) -> list[Record]:
+        """The account's templates; endpoint-bound copies and other accounts' public
+        templates only when asked."""
         with self._lock:
             acc = self.account(api_key)
-            return [
-                copy.deepcopy(t)
-                for t in acc.templates.values()
-                if include_bound or t["boundEndpoint"] is None
-            ]
+            own = [t for t in acc.templates.values() if include_bound or t["boundEndpoint"] is None]
+            public = [self._as_public(t) for t in self._public_templates(acc)]
+            return copy.deepcopy(own) + (public if include_public else [])
 
-    def get_template(self, api_key: str, template_id: str) -> Record:
+    def get_template(
+        self, api_key: str, template_id: str, *, include_public: bool = False
+    ) -> Record:
+        """One template; with `include_public`, another account's public one too (read-only:
+        updates and deletes still answer 404, as on the platform)."""
         with self._lock:
-            return copy.deepcopy(self._template(self.account(api_key), template_id))
+            return copy.deepcopy(
+                self._readable_template(self.account(api_key), template_id, include_public)
+            )
+
+    def _public_templates(self, acc: Account) -> list[Record]:
+        return [
+            t
+            for other in self.accounts.values()
+            if other is not acc
+            for t in other.templates.values()
+            if t["public"]
+        ]
+
+    def _as_public(self, tpl: Record) -> Record:
+        return {**copy.deepcopy(tpl), "registry": None}  # never another account's credential
+
+    def _readable_template(self, acc: Account, template_id: str, include_public: bool) -> Record:
+        if template_id not in acc.templates and include_public:
+            for tpl in self._public_templates(acc):
+                if tpl["id"] == template_id:
+                    return self._as_public(tpl)
+        return self._template(acc, template_id)
 
     def create_template(self, api_key: str, fields: dict[str, Any]) -> Record:
         """Create a template; names are unique per account, a registry id must exist."""

@@ -55,6 +55,7 @@ class Quirks:
     v1_ignore_cpu_on_create: bool = False  # live v1 create makes a GPU endpoint anyway
     v1_accept_volume_shrink: bool = False  # live v1 accepted 20 -> 5 GB
     v1_live_error_shape: bool = False  # v1 errors as {"error", "problems"} instead of {"message"}
+    v1_volume_500s: bool = False  # live v1: 500 for deleting a missing volume or an unknown DC
     require_zero_workers_before_delete: bool = False  # GraphQL's rule, maybe REST's too
 
     def as_dict(self) -> dict[str, bool]:

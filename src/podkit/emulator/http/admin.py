@@ -6,6 +6,8 @@ PUT  /_emulator/faults                     {"seed": 1, "rules": [{"pattern": "PO
                                             "rate_429": 0.5, "latency_s": 0.1, ...}]}
 DELETE /_emulator/faults                   no faults
 GET|PATCH /_emulator/quirks                {"v1_ignore_flashboot_false_on_create": true}
+GET|PUT /_emulator/rate-limits             {"minute": 60, "hour": 3000} ({}: off), v2 only
+PUT  /_emulator/key-scope                  {"scope": "read" | "none" | null} for the Bearer key
 PUT  /_emulator/quota                      {"quota": 10}: default; with a Bearer key, that account
 POST /_emulator/reset                      {"seed": 7} forget everything
 PUT  /_emulator/catalog/availability       {"gpu": "NVIDIA H200", "level": "NONE", "dataCenter"?}
@@ -64,6 +66,20 @@ def quirks(backend: Backend, request: Request, body: Any) -> Any:
     return backend.quirks.as_dict()
 
 
+def key_scope(backend: Backend, request: Request, body: Any) -> Any:
+    key = api_key(request)
+    if key is None:
+        raise KeyError("send the key to restrict as Authorization: Bearer <key>")
+    backend.set_key_scope(key, body.get("scope"))
+    return {"scope": body.get("scope")}
+
+
+def rate_limits(backend: Backend, request: Request, body: Any) -> Any:
+    if request.method == "PUT":
+        backend.rate_limits.set(**{k: int(v) for k, v in body.items()})
+    return dict(backend.rate_limits.quotas)
+
+
 def quota(backend: Backend, request: Request, body: Any) -> Any:
     backend.set_quota(int(body["quota"]), api_key(request))
     return {"quota": int(body["quota"])}
@@ -96,6 +112,8 @@ def routes(backend: Backend) -> list[Route]:
         ("/_emulator/faults", ["GET", "PUT", "DELETE"], faults),
         ("/_emulator/quirks", ["GET", "PATCH"], quirks),
         ("/_emulator/quota", ["PUT"], quota),
+        ("/_emulator/rate-limits", ["GET", "PUT"], rate_limits),
+        ("/_emulator/key-scope", ["PUT"], key_scope),
         ("/_emulator/reset", ["POST"], reset),
         ("/_emulator/catalog/availability", ["PUT"], availability),
         ("/_emulator/catalog/prices", ["PUT"], prices),

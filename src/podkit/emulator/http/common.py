@@ -12,7 +12,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from podkit.emulator.backend import Backend, BackendError
+from podkit.emulator.backend.ratelimit import Verdict
 from podkit.emulator.openapi import OpenApiDocument
+from podkit.emulator.openapi.messages import misplaced_hint
 
 TITLES = {
     400: "Bad Request",
@@ -67,7 +69,10 @@ class Generation:
         raise NotImplementedError
 
     def violations(self, method: str, template: str, body: Any) -> list[str]:
-        return [v.message for v in self.doc.check_request(method, template, body)]
+        return [
+            v.message + (misplaced_hint(template, v.field) if v.kind == "unknown" else "")
+            for v in self.doc.check_request(method, template, body)
+        ]
 
     def validation_error(self, problems: list[str]) -> Response:
         raise NotImplementedError
@@ -81,19 +86,16 @@ class Generation:
             key = api_key(request)
             if key is None:
                 return self.unauthorized()
-            body: Any = None
-            if self.doc.request_ref(method, template) is not None:
-                try:
-                    body = json.loads(await request.body() or b"null")
-                except ValueError as exc:
-                    return self.error(
-                        400,
-                        f"request body is not valid JSON ({exc}); send a "
-                        "JSON object with Content-Type: application/json",
-                    )
-                problems = self.violations(method, template, body)
-                if problems:
-                    return self.validation_error(problems)
+            if not self.backend.allows(key, method):
+                return self.error(
+                    403,
+                    "access denied: this API key may not "
+                    f"{'write' if method != 'GET' else 'read'} here; use a key "
+                    "with the needed scope",
+                )
+            body = await self._body(request, method, template)
+            if isinstance(body, Response):
+                return body
             call = Call(
                 key=key,
                 body=body,
@@ -103,12 +105,47 @@ class Generation:
                 backend=self.backend,
                 extras={"last_event_id": request.headers.get("last-event-id")},
             )
+            verdict = self.admit(key)
+            if verdict is not None and not verdict.allowed:
+                refused = self.error(
+                    429,
+                    f"rate limit exceeded for the {verdict.window} window; retry after "
+                    f"{verdict.retry_after_s} s",
+                )
+                refused.headers["Retry-After"] = str(verdict.retry_after_s)
+                return _with_headers(refused, verdict.headers)
             try:
-                return await run_in_threadpool(handler, call)
+                response = await run_in_threadpool(handler, call)
             except BackendError as exc:
-                return self.error(exc.status, exc.message, exc.problems or None)
+                response = self.error(exc.status, exc.message, exc.problems or None)
+            return _with_headers(response, verdict.headers if verdict else {})
 
         return endpoint
+
+    def admit(self, key: str) -> Verdict | None:
+        """Rate limiting for this generation (None: not limited)."""
+        return None
+
+    async def _body(self, request: Request, method: str, template: str) -> Any:
+        """The validated JSON body (None when the operation takes none), or the error."""
+        if self.doc.request_ref(method, template) is None:
+            return None
+        try:
+            body = json.loads(await request.body() or b"null")
+        except ValueError as exc:
+            return self.error(
+                400,
+                f"request body is not valid JSON ({exc}); send a JSON object with "
+                "Content-Type: application/json",
+            )
+        problems = self.violations(method, template, body)
+        return self.validation_error(problems) if problems else body
+
+
+def _with_headers(response: Response, headers: dict[str, str]) -> Response:
+    for name, value in headers.items():
+        response.headers[name] = value
+    return response
 
 
 def origin(request: Request) -> str:

@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from podkit.emulator.runtime import NoWorkers, WorkerView
+
+
+class Startable(Protocol):
+    """Something the server starts once it listens (the data plane's worker supervisor)."""
+
+    def start(self, origin: str) -> None: ...
+
+    def close(self) -> None: ...
 
 
 @dataclass
@@ -12,3 +21,4 @@ class Context:
     """What routes read at request time (so the data plane can be wired after the app)."""
 
     worker_view: WorkerView = field(default_factory=NoWorkers)
+    dataplane: Startable | None = None

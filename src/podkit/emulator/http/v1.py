@@ -6,14 +6,15 @@ errors are `{"message": ...}` (with `problems` when a body breaks the schema).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import contextlib
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from podkit.emulator.backend import Backend
+from podkit.emulator.backend import Backend, BackendError
 from podkit.emulator.backend.catalog import DATACENTER_IDS
 from podkit.emulator.http.common import Call, Generation, json_response, no_content
 from podkit.emulator.http.v1_views import (
@@ -26,6 +27,7 @@ from podkit.emulator.http.v1_views import (
     volume_out,
 )
 from podkit.emulator.openapi import V1, load
+from podkit.emulator.openapi.messages import misplaced_hint
 
 PREFIX = "/v1"
 
@@ -35,7 +37,9 @@ class V1Generation(Generation):
 
     def error(self, status: int, message: str, problems: list[str] | None = None) -> Response:
         body: dict[str, Any]
-        if self.backend.quirks.v1_live_error_shape:
+        if status == 500 and self.backend.quirks.v1_volume_500s:
+            body = {"error": message, "status": 500}
+        elif self.backend.quirks.v1_live_error_shape:
             body = {"error": message, "problems": problems or []}
         else:
             body = {"message": message}
@@ -53,6 +57,7 @@ class V1Generation(Generation):
             known = set(self.doc.resolve(ref).get("properties", {}))
             problems += [
                 f"key provided in request body which is not in input schema: '{k}'"
+                + misplaced_hint(template, k)
                 for k in body
                 if k not in known
             ]
@@ -190,13 +195,15 @@ def _volumes(b: dict[str, Any]) -> list[str] | None:
 # -- templates -------------------------------------------------------------------------------
 def list_templates(c: Call) -> Response:
     bound = c.query.get("includeEndpointBoundTemplates", "").lower() == "true"
-    return json_response(
-        [template_out(t) for t in c.backend.list_templates(c.key, include_bound=bound)]
-    )
+    public = c.query.get("includePublicTemplates", "").lower() == "true"
+    templates = c.backend.list_templates(c.key, include_bound=bound, include_public=public)
+    return json_response([template_out(t) for t in templates])
 
 
 def get_template(c: Call) -> Response:
-    return json_response(template_out(c.backend.get_template(c.key, c.params["templateId"])))
+    public = c.query.get("includePublicTemplates", "").lower() == "true"
+    tpl = c.backend.get_template(c.key, c.params["templateId"], include_public=public)
+    return json_response(template_out(tpl))
 
 
 def create_template(c: Call) -> Response:
@@ -225,9 +232,10 @@ def get_volume(c: Call) -> Response:
 
 def create_volume(c: Call) -> Response:
     b = c.body
-    vol = c.backend.create_volume(
-        c.key, name=b["name"], size=b["size"], data_center=b["dataCenterId"]
-    )
+    with _live_500s(c, 400):
+        vol = c.backend.create_volume(
+            c.key, name=b["name"], size=b["size"], data_center=b["dataCenterId"]
+        )
     return json_response(volume_out(vol))
 
 
@@ -243,8 +251,20 @@ def update_volume(c: Call) -> Response:
 
 
 def delete_volume(c: Call) -> Response:
-    c.backend.delete_volume(c.key, c.params["networkVolumeId"])
+    with _live_500s(c, 404):
+        c.backend.delete_volume(c.key, c.params["networkVolumeId"])
     return no_content()
+
+
+@contextlib.contextmanager
+def _live_500s(c: Call, status: int) -> Iterator[None]:
+    """With the `v1_volume_500s` quirk, these refusals come back as the live 500s."""
+    try:
+        yield
+    except BackendError as exc:
+        if exc.status != status or not c.backend.quirks.v1_volume_500s:
+            raise
+        raise BackendError(500, exc.message) from exc
 
 
 # -- container registry auths ----------------------------------------------------------------

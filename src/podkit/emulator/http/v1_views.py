@@ -8,7 +8,6 @@ from podkit.emulator.backend import Backend
 from podkit.emulator.backend.catalog import CUDA_VERSIONS, DATACENTER_IDS
 from podkit.emulator.backend.errors import rule
 from podkit.emulator.backend.state import Record
-from podkit.emulator.http.v2_views import RAM_PER_VCPU
 
 # v1 template defaults (OAS1); a v1 endpoint's defaults where the spec names none are the
 # console's (workers max 3, execution timeout 600 s).
@@ -127,28 +126,35 @@ def endpoint_out(
     }
     if ep["networkVolumes"]:
         view["networkVolumeId"] = ep["networkVolumes"][0]
-    if ep.get("gpu") is not None:
-        gpu = ep["gpu"]
-        view.update(
-            computeType="GPU",
-            gpuTypeIds=gpu_types_of(backend, gpu),
-            gpuCount=gpu.get("count", 1),
-            allowedCudaVersions=[
-                v for v in gpu.get("allowedCudaVersions", []) if v in CUDA_VERSIONS
-            ],
-        )
-        if gpu.get("minCudaVersion") in CUDA_VERSIONS:
-            view["minCudaVersion"] = gpu["minCudaVersion"]
-    else:
-        view["computeType"] = "CPU"
-        view["instanceIds"] = [
-            f"{c['id']}-{c['vcpuCount']}-{RAM_PER_VCPU.get(c['id'], 2) * c['vcpuCount']}"
-            for c in ep["cpu"]
-        ]
+    view.update(_compute_out(backend, ep))
     if query.get("includeTemplate", "").lower() == "true":
         view["template"] = template_out(tpl)
     if query.get("includeWorkers", "").lower() == "true":
         view["workers"] = []
+    return view
+
+
+def _compute_out(backend: Backend, ep: Record) -> dict[str, Any]:
+    """v1's compute fields: GPU types from the pools, or CPU instance ids."""
+    gpu = ep.get("gpu")
+    if gpu is None:
+        memory = backend.catalog.cpu_memory_gb
+        return {
+            "computeType": "CPU",
+            "instanceIds": [
+                f"{c['id']}-{c['vcpuCount']}-{memory(c['id'], c['vcpuCount'])}" for c in ep["cpu"]
+            ],
+        }
+    view = {
+        "computeType": "GPU",
+        "gpuTypeIds": gpu_types_of(backend, gpu),
+        "gpuCount": gpu.get("count", 1),
+        "allowedCudaVersions": [
+            v for v in gpu.get("allowedCudaVersions", []) if v in CUDA_VERSIONS
+        ],
+    }
+    if gpu.get("minCudaVersion") in CUDA_VERSIONS:
+        view["minCudaVersion"] = gpu["minCudaVersion"]
     return view
 
 

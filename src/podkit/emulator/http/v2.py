@@ -10,6 +10,7 @@ from starlette.routing import Route
 
 from podkit.emulator.backend import Backend, BackendError
 from podkit.emulator.backend.errors import rule
+from podkit.emulator.backend.ratelimit import Verdict
 from podkit.emulator.http import v2_catalog, v2_workers
 from podkit.emulator.http.common import Call, Generation, json_response, no_content, problem
 from podkit.emulator.http.context import Context
@@ -23,6 +24,7 @@ from podkit.emulator.http.v2_views import (
     volume_out,
 )
 from podkit.emulator.openapi import V2, load
+from podkit.emulator.runtime import account_id
 
 
 class V2Generation(Generation):
@@ -36,6 +38,9 @@ class V2Generation(Generation):
 
     def validation_error(self, problems: list[str]) -> Response:
         return problem(422, "Request validation failed.", problems)
+
+    def admit(self, key: str) -> Verdict | None:
+        return self.backend.rate_limits.check(account_id(key))
 
 
 # -- serverless endpoints --------------------------------------------------------------------
@@ -126,7 +131,8 @@ def _check_idle_timeout(type_: str, scaling: dict[str, Any], workers: dict[str, 
 
 def _endpoint_view(c: Call, endpoint_id: str) -> dict[str, Any]:
     ep = c.backend.get_endpoint(c.key, endpoint_id)
-    return endpoint_out(ep, c.backend.endpoint_template(c.key, endpoint_id), c.origin)
+    tpl = c.backend.endpoint_template(c.key, endpoint_id)
+    return endpoint_out(ep, tpl, c.origin, c.backend.catalog)
 
 
 # -- templates -------------------------------------------------------------------------------
@@ -135,7 +141,8 @@ def list_templates(c: Call) -> Response:
 
 
 def get_template(c: Call) -> Response:
-    return json_response(template_out(c.backend.get_template(c.key, c.params["id"])))
+    tpl = c.backend.get_template(c.key, c.params["id"], include_public=True)
+    return json_response(template_out(tpl))
 
 
 def create_template(c: Call) -> Response:

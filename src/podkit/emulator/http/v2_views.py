@@ -6,7 +6,7 @@ import shlex
 from typing import Any
 
 from podkit.emulator.backend import BackendError
-from podkit.emulator.backend.endpoints import CPU_FLAVORS
+from podkit.emulator.backend.catalog import Catalog
 from podkit.emulator.backend.state import Record
 
 QUEUE_URLS = {
@@ -19,7 +19,6 @@ QUEUE_URLS = {
     "purgeQueue": "purge-queue",
     "health": "health",
 }
-RAM_PER_VCPU = {"cpu3c": 2, "cpu3g": 4, "cpu5c": 2, "cpu5g": 4}
 
 
 def split_args(args: str) -> list[str]:
@@ -59,7 +58,7 @@ def gpu_in(gpu: dict[str, Any], *, create: bool) -> dict[str, Any]:
     return out
 
 
-def endpoint_out(ep: Record, tpl: Record, origin: str) -> dict[str, Any]:
+def endpoint_out(ep: Record, tpl: Record, origin: str, catalog: Catalog) -> dict[str, Any]:
     """An endpoint record as v2's `Endpoint`."""
     view: dict[str, Any] = {"id": ep["id"], "name": ep["name"], "type": ep["type"]}
     if ep["type"] == "QUEUE":
@@ -76,9 +75,7 @@ def endpoint_out(ep: Record, tpl: Record, origin: str) -> dict[str, Any]:
     else:
         view["gpu"] = None
         view["cpu"] = [
-            {**c, "memory": RAM_PER_VCPU.get(c["id"], 2) * c["vcpuCount"]}
-            for c in ep["cpu"]
-            if c["id"] in CPU_FLAVORS
+            {**c, "memory": catalog.cpu_memory_gb(c["id"], c["vcpuCount"])} for c in ep["cpu"]
         ]
     workers = dict(ep["workers"])
     if ep["type"] == "QUEUE" and ep["scaling"]["type"] == "REQUEST_COUNT":

@@ -47,22 +47,33 @@ def worker_out(w: WorkerInfo, version: int, gpu_count: int) -> dict[str, Any]:
     }
 
 
-def table(ctx: Context) -> list[tuple[str, str, Callable[[Call], Response]]]:
-    """The routes that read the worker view (bound to `ctx`, which the data plane fills)."""
+class WorkerRoutes:
+    """The routes that read the worker view (through `ctx`, which the data plane fills)."""
 
-    def list_workers(c: Call) -> Response:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    def table(self) -> list[tuple[str, str, Callable[[Call], Response]]]:
+        return [
+            ("GET", "/v2/serverless/{id}/workers", self.list_workers),
+            ("GET", "/v2/serverless/{id}/releases", self.list_releases),
+            ("GET", "/v2/serverless/{id}/workers/{workerId}/logs", self.worker_logs),
+        ]
+
+    def list_workers(self, c: Call) -> Response:
         ep = c.backend.get_endpoint(c.key, c.params["id"])
         count = (ep.get("gpu") or {}).get("count", 0)
-        workers = [worker_out(w, ep["version"], count) for w in ctx.worker_view.workers(ep["id"])]
+        live = self.ctx.worker_view.workers(ep["id"])
+        workers = [worker_out(w, ep["version"], count) for w in live]
         summary = {s.lower(): sum(w["status"] == s for w in workers) for s in STATUSES}
         summary["total"] = len(workers)
         return json_response(
             {"workers": workers, "summary": summary, "endpointVersion": ep["version"]}
         )
 
-    def list_releases(c: Call) -> Response:
+    def list_releases(self, c: Call) -> Response:
         ep = c.backend.get_endpoint(c.key, c.params["id"])
-        workers = ctx.worker_view.workers(ep["id"])
+        workers = self.ctx.worker_view.workers(ep["id"])
         latest = sum(w.version == ep["version"] for w in workers)
         total = len(workers)
         rollout = {
@@ -79,15 +90,13 @@ def table(ctx: Context) -> list[tuple[str, str, Callable[[Call], Response]]]:
             {"endpointVersion": ep["version"], "rollout": rollout, "releases": releases}
         )
 
-    def worker_logs(c: Call) -> Response:
+    def worker_logs(self, c: Call) -> Response:
         ep = c.backend.get_endpoint(c.key, c.params["id"])
         wid = c.params["workerId"]
-        lines = ctx.worker_view.logs(ep["id"], wid)
+        lines = self.ctx.worker_view.logs(ep["id"], wid)
         if lines is None:
             raise not_found("worker", wid, f"/v2/serverless/{ep['id']}/workers")
-        start = _start_after(c, lines)
-        source = c.query.get("source")
-        stream = _follow(ctx, ep["id"], wid, start, source)
+        stream = _follow(self.ctx, ep["id"], wid, _start_after(c, lines), c.query.get("source"))
         headers = {
             "Cache-Control": "no-cache",
             "Connection": "keep-alive",
@@ -95,11 +104,10 @@ def table(ctx: Context) -> list[tuple[str, str, Callable[[Call], Response]]]:
         }
         return StreamingResponse(stream, media_type="text/event-stream", headers=headers)
 
-    return [
-        ("GET", "/v2/serverless/{id}/workers", list_workers),
-        ("GET", "/v2/serverless/{id}/releases", list_releases),
-        ("GET", "/v2/serverless/{id}/workers/{workerId}/logs", worker_logs),
-    ]
+
+def table(ctx: Context) -> list[tuple[str, str, Callable[[Call], Response]]]:
+    """The worker routes bound to `ctx`."""
+    return WorkerRoutes(ctx).table()
 
 
 def _start_after(c: Call, lines: list[LogLine]) -> int:
@@ -137,10 +145,13 @@ def _parse_ts(stamp: str) -> float:
 async def _follow(
     ctx: Context, endpoint_id: str, worker_id: str, after: int, source: str | None
 ) -> AsyncIterator[str]:
-    """Backlog, then live lines as they appear; `:` comments keep idle connections open."""
+    """Backlog, then live lines as they appear; `:` comments keep idle connections open.
+    The stream ends when the worker is gone."""
     idle = 0.0
     while True:
-        lines = ctx.worker_view.logs(endpoint_id, worker_id) or []
+        lines = ctx.worker_view.logs(endpoint_id, worker_id)
+        if lines is None:
+            return  # the worker is gone, and its container lines with it
         fresh = [ln for ln in lines if ln.seq > after]
         for ln in fresh:
             after = ln.seq

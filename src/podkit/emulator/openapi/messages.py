@@ -45,6 +45,32 @@ RENAMES = {
     "registry": "containerRegistryAuthId",
 }
 OBJECT_FORM = '{"KEY": "value"}'
+# Fields that belong elsewhere: (resource kind, field) -> where they go. The first deploy
+# mistakes people make, per the references.
+_ON_ENDPOINT = "network volumes attach to the endpoint, not the template; send it on the endpoint"
+MISPLACED = {
+    ("template", "networkVolumeId"): _ON_ENDPOINT,
+    ("template", "networkVolumeIds"): _ON_ENDPOINT,
+    ("template", "networkVolumes"): _ON_ENDPOINT,
+    ("template", "dockerArgs"): "dockerArgs is GraphQL-only; use dockerStartCmd (v1, an array of "
+    "strings) or args (v2, one string)",
+    (
+        "v1 endpoint",
+        "env",
+    ): "a v1 endpoint takes its env from its template; set env on the template",
+    ("v1 endpoint", "imageName"): "a v1 endpoint takes its image from its template (templateId)",
+}
+
+
+def misplaced_hint(path_template: str, field: str | None) -> str:
+    """'; <where it goes>' for a field sent to the wrong kind of resource, else ''."""
+    kind = "template" if "/templates" in path_template else "endpoint"
+    if path_template.startswith("/endpoints"):  # v1 document paths carry no /v1 prefix
+        kind = "v1 endpoint"
+    hint = MISPLACED.get((kind, field or ""))
+    return f"; {hint}" if hint else ""
+
+
 REQUIRED_HINTS = {
     "templateId": "the template whose image and env the endpoint runs; create one with "
     "POST /v1/templates and pass its id",

@@ -1,0 +1,109 @@
+"""The data plane as one object: jobs backend, HTTP routes, worker supervisor.
+
+It is the control plane's `EndpointListener`: endpoint changes flow in through
+`endpoint_changed` / `endpoint_deleted`, and the composed app mounts `routes()`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from starlette.routing import Route
+
+from podkit.emulator.dataplane.auth import AccountResolver, account_for_key
+from podkit.emulator.dataplane.backend import JobsBackend
+from podkit.emulator.dataplane.routes import routes
+from podkit.emulator.dataplane.runtime import EndpointRuntime
+from podkit.emulator.dataplane.settings import DataPlaneSettings
+from podkit.emulator.dataplane.state import WorkerState
+from podkit.emulator.dataplane.supervisor import Supervisor
+from podkit.emulator.dataplane.waiters import Waiters
+from podkit.emulator.dataplane.worker_routes import worker_routes
+from podkit.emulator.runtime import LogLine, WorkerInfo
+
+
+class DataPlane:
+    """Serverless queue endpoints with real SDK workers, on the emulator's origin."""
+
+    def __init__(
+        self,
+        state_dir: Path,
+        *,
+        settings: DataPlaneSettings | None = None,
+        seed: int | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        gpu_shim: bool = True,
+        resolve_account: AccountResolver = account_for_key,
+    ) -> None:
+        self.backend = JobsBackend(settings, clock=clock, seed=seed)
+        self.waiters = Waiters()
+        self.backend.add_listener(self.waiters.wake)
+        self.supervisor = Supervisor(self.backend, state_dir, gpu_shim=gpu_shim)
+        self._resolve_account = resolve_account
+
+    def routes(self) -> list[Route]:
+        """Client data-plane routes and worker-protocol routes."""
+        return [
+            *routes(self.backend, self.waiters, resolve_account=self._resolve_account),
+            *worker_routes(self.backend, self.waiters),
+        ]
+
+    def start(self, origin: str) -> None:
+        """Start workers once the server listens on `origin`."""
+        self.supervisor.start(origin)
+
+    def close(self) -> None:
+        """End every worker process."""
+        self.supervisor.close()
+
+    # -- EndpointListener ------------------------------------------------------------------
+
+    def endpoint_changed(self, runtime: EndpointRuntime) -> None:
+        """An endpoint was created or updated."""
+        self.backend.upsert_endpoint(runtime)
+
+    def endpoint_deleted(self, endpoint_id: str) -> None:
+        """An endpoint was deleted: its jobs go, its workers are stopped."""
+        self.backend.delete_endpoint(endpoint_id)
+
+    # -- WorkerView: what the control plane shows -------------------------------------------
+
+    def workers(self, endpoint_id: str) -> list[WorkerInfo]:
+        """The endpoint's live workers, for `/v2/serverless/{id}/workers`."""
+        infos = []
+        for worker_id in self.supervisor.live_worker_ids(endpoint_id):
+            record = self.backend.worker(worker_id)
+            process = self.supervisor.process(worker_id)
+            if record is None or process is None or record.state is WorkerState.EXITED:
+                continue
+            runtime = self.backend.runtime(endpoint_id)
+            infos.append(
+                WorkerInfo(
+                    id=worker_id,
+                    status=str(record.state).upper(),
+                    version=record.version,
+                    started_at=process.started_at,
+                    gpu_count=runtime.gpu_count if runtime else 1,
+                )
+            )
+        return infos
+
+    def logs(self, endpoint_id: str, worker_id: str) -> list[LogLine] | None:
+        """Every retained line a worker printed (stdout and stderr); None if unknown."""
+        record = self.backend.worker(worker_id)
+        process = self.supervisor.process(worker_id)
+        if record is None or record.endpoint_id != endpoint_id or process is None:
+            return None
+        return process.lines()
+
+    # -- fault injection ---------------------------------------------------------------------
+
+    def kill_worker(self, worker_id: str) -> bool:
+        """SIGKILL one worker; the supervisor replaces it."""
+        return self.supervisor.kill_worker(worker_id)
+
+    def kill_worker_running(self, endpoint_id: str, job_id: str) -> str | None:
+        """SIGKILL the worker running this job; its id, or None when no worker holds it."""
+        return self.supervisor.kill_worker_running(endpoint_id, job_id)

@@ -1,0 +1,101 @@
+"""The whole local RunPod as a user meets it: a v1 deploy script, then jobs served by the real
+`python -m podkit.worker` with the network volume as its /runpod-volume."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from podkit.emulator.server import LocalRunPod
+from tests.functional.emulator_dataplane.harness import echo_command, wait_until
+
+KEY = "user-story-key"
+
+
+def _deploy(api: httpx.Client) -> tuple[str, str]:
+    volume = api.post(
+        "/v1/networkvolumes", json={"name": "models", "size": 10, "dataCenterId": "US-KS-2"}
+    ).json()
+    template = api.post(
+        "/v1/templates",
+        json={"name": "gpu-check", "imageName": "acme/worker:1", "isServerless": True},
+    ).json()
+    endpoint = api.post(
+        "/v1/endpoints",
+        json={
+            "name": "gpu-check",
+            "templateId": template["id"],
+            "gpuTypeIds": ["NVIDIA GeForce RTX 4090"],
+            "networkVolumeId": volume["id"],
+            "dataCenterIds": ["US-KS-2"],
+            "workersMin": 0,
+            "workersMax": 1,
+        },
+    )
+    assert endpoint.status_code == 200, endpoint.text
+    return endpoint.json()["id"], volume["id"]
+
+
+def test_v1_deploy_then_podkit_worker_answers_runsync(local_runpod: LocalRunPod) -> None:
+    headers = {"Authorization": f"Bearer {KEY}"}
+    with httpx.Client(base_url=local_runpod.url, headers=headers, timeout=120) as api:
+        endpoint_id, volume_id = _deploy(api)
+        models = local_runpod.backend.volume_dir(volume_id) / "models"
+        models.mkdir(parents=True)
+        (models / "tiny.bin").write_bytes(b"\0" * 1024)
+
+        gpu = api.post(f"/v2/{endpoint_id}/runsync", json={"input": {"action": "gpu_info"}})
+        listing = api.post(
+            f"/v2/{endpoint_id}/runsync",
+            json={"input": {"action": "list_files", "path": "/runpod-volume/models"}},
+        ).json()
+        workers = api.get(f"/v2/serverless/{endpoint_id}/workers").json()
+    body: dict[str, Any] = gpu.json()
+    assert body["status"] == "COMPLETED", body
+    output = body["output"]
+    assert output["gpus"][0]["name"] == "NVIDIA GeForce RTX 4090"
+    assert "emulated" in output["gpu_info"]
+    assert output["volume"]["path"] == "/runpod-volume" and output["volume"]["mounted"]
+    assert listing["status"] == "COMPLETED", listing
+    files = listing["output"]["files"]
+    assert [(f["path"], f["size"]) for f in files] == [("/runpod-volume/models/tiny.bin", 1024)]
+    assert workers["summary"]["total"] == 1
+    assert workers["workers"][0]["version"] == workers["endpointVersion"]
+
+
+def test_deleting_an_endpoint_stops_its_workers_and_jobs(local_runpod: LocalRunPod) -> None:
+    headers = {"Authorization": f"Bearer {KEY}"}
+    with httpx.Client(base_url=local_runpod.url, headers=headers, timeout=60) as api:
+        endpoint_id, _ = _deploy(api)
+        api.patch(f"/v1/endpoints/{endpoint_id}", json={"workersMin": 1})
+        wait_until(lambda: api.get(f"/v2/{endpoint_id}/health").json()["workers"]["idle"] == 1)
+        api.delete(f"/v1/endpoints/{endpoint_id}")
+        gone = api.get(f"/v2/{endpoint_id}/health")
+    assert gone.status_code == 404
+    wait_until(lambda: not local_runpod.context.worker_view.workers(endpoint_id))
+
+
+def test_worker_crash_on_demand_over_the_admin_routes(local_runpod: LocalRunPod) -> None:
+    headers = {"Authorization": f"Bearer {KEY}"}
+    with httpx.Client(base_url=local_runpod.url, headers=headers, timeout=60) as api:
+        endpoint_id, _ = _deploy(api)
+        command = {"command": echo_command()}
+        api.put(f"/_emulator/endpoints/{endpoint_id}/worker-command", json=command)
+        job = api.post(f"/v2/{endpoint_id}/run", json={"input": {"sleep": 30}}).json()
+
+        def status() -> dict[str, Any]:
+            body: dict[str, Any] = api.get(f"/v2/{endpoint_id}/status/{job['id']}").json()
+            return body
+
+        first = wait_until(lambda: (b := status())["status"] == "IN_PROGRESS" and b)
+        killed = api.post(f"/_emulator/endpoints/{endpoint_id}/jobs/{job['id']}/kill-worker")
+        assert killed.json() == {"killed": first["workerId"]}
+        again = wait_until(
+            lambda: (b := status()).get("workerId") not in (None, first["workerId"]) and b,
+            timeout=30,
+        )
+        assert again["status"] == "IN_PROGRESS" and again["retries"] == 1
+        missing = api.post(f"/_emulator/endpoints/{endpoint_id}/workers/nope/kill")
+        api.post(f"/v2/{endpoint_id}/cancel/{job['id']}")
+    assert missing.status_code == 404

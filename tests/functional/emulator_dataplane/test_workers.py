@@ -1,0 +1,73 @@
+"""Worker lifecycle: crashes, scaling, and the `runpod` SDK's own client against the plane."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from podkit.emulator.dataplane import FINAL_STATES
+from tests.functional.emulator_dataplane.harness import KEY, Served, wait_until
+
+
+def _status(served: Served, endpoint: str, job_id: str) -> dict[str, Any]:
+    with served.client() as client:
+        body: dict[str, Any] = client.get(f"/v2/{endpoint}/status/{job_id}").json()
+    return body
+
+
+def test_crashed_worker_is_replaced_and_its_job_requeued_once_then_failed(
+    served: Served,
+) -> None:
+    served.endpoint("crashy", workers_min=1, workers_max=1, idle_timeout_s=60)
+    with served.client() as client:
+        job = client.post("/v2/crashy/run", json={"input": {"sleep": 20}}).json()
+    running = wait_until(lambda: _status(served, "crashy", job["id"]).get("workerId"))
+    assert served.plane.kill_worker_running("crashy", job["id"]) == running
+
+    def rerun() -> dict[str, Any] | None:
+        body = _status(served, "crashy", job["id"])
+        moved = body["status"] == "IN_PROGRESS" and body["workerId"] != running
+        return body if moved else None
+
+    second = wait_until(rerun, timeout=30)
+    assert second["retries"] == 1
+    assert served.plane.kill_worker_running("crashy", job["id"]) == second["workerId"]
+    failed = wait_until(
+        lambda: (b := _status(served, "crashy", job["id"]))["status"] in FINAL_STATES and b
+    )
+    assert failed["status"] == "FAILED"
+    assert "exited unexpectedly" in failed["error"]
+    # The endpoint keeps its warm worker: a fresh one takes the next job.
+    with served.client() as client:
+        after = client.post("/v2/crashy/runsync", json={"input": {"echo": "alive"}}).json()
+    assert after["output"]["echo"] == "alive"
+
+
+def test_workers_scale_up_under_queue_pressure_and_stop_when_idle(served: Served) -> None:
+    served.endpoint("scale", workers_min=0, workers_max=2, idle_timeout_s=1)
+    with served.client() as client:
+        ids = [
+            client.post("/v2/scale/run", json={"input": {"sleep": 1.5, "echo": i}}).json()["id"]
+            for i in range(2)
+        ]
+
+        def all_done() -> list[dict[str, Any]] | None:
+            bodies = [client.get(f"/v2/scale/status/{i}").json() for i in ids]
+            return bodies if all(b["status"] == "COMPLETED" for b in bodies) else None
+
+        done = wait_until(all_done, timeout=30)
+    assert len({body["workerId"] for body in done}) == 2
+    wait_until(lambda: not served.plane.supervisor.live_worker_ids("scale"), timeout=30)
+    assert served.plane.workers("scale") == []
+
+
+def test_runpod_sdk_client_run_sync_against_the_plane(served: Served) -> None:
+    import runpod
+
+    served.endpoint("sdk", workers_min=1, workers_max=1)
+    runpod.api_key = KEY
+    runpod.endpoint_url_base = f"{served.url}/v2"
+    endpoint = runpod.Endpoint("sdk")
+    assert endpoint.run_sync({"echo": "from-sdk"}, timeout=60)["echo"] == "from-sdk"
+    job = endpoint.run({"input": {"echo": "async"}})
+    assert job.output(timeout=60)["echo"] == "async"
+    assert endpoint.health()["jobs"]["completed"] == 2

@@ -1,0 +1,203 @@
+"""The jobs backend as plain state: transitions, deadlines, worker loss, ids (no I/O)."""
+
+from __future__ import annotations
+
+import pytest
+
+from podkit.emulator.dataplane import (
+    DataPlaneSettings,
+    EndpointRuntime,
+    JobsBackend,
+    JobsError,
+    JobStatus,
+)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def backend(clock: Clock) -> JobsBackend:
+    settings = DataPlaneSettings(run_retention_s=1800, runsync_retention_s=60, crash_retries=1)
+    jobs = JobsBackend(settings, clock=clock, seed=1)
+    jobs.upsert_endpoint(EndpointRuntime("ep", "acct", execution_timeout_ms=600_000))
+    return jobs
+
+
+def _worker(backend: JobsBackend) -> str:
+    return backend.register_worker("ep", "token").id
+
+
+def _take(backend: JobsBackend, worker: str, count: int = 1) -> list[str]:
+    return [job["id"] for job in backend.take_jobs("ep", worker, count, in_progress=False)]
+
+
+def test_job_flows_from_queue_to_completed_with_timings(backend: JobsBackend, clock: Clock) -> None:
+    job = backend.submit("ep", {"input": {"x": 1}})
+    worker = _worker(backend)
+    clock.now = 2.0
+    assert backend.take_jobs("ep", worker, 1, in_progress=False) == [
+        {"id": job.id, "input": {"x": 1}}
+    ]
+    clock.now = 2.5
+    backend.job_done("ep", worker, job.id, {"status": "IN_PROGRESS", "output": "half"})
+    assert backend.status_body("ep", job.id)["output"] == "half"
+    clock.now = 3.25
+    backend.job_done("ep", worker, job.id, {"output": {"y": 2}})
+    assert backend.status_body("ep", job.id) == {
+        "id": job.id,
+        "status": "COMPLETED",
+        "delayTime": 2000,
+        "executionTime": 1250,
+        "output": {"y": 2},
+        "workerId": worker,
+    }
+    assert backend.health("ep")["jobs"]["completed"] == 1
+
+
+def test_error_result_fails_and_only_failed_jobs_retry(backend: JobsBackend) -> None:
+    bad = backend.submit("ep", {"input": 1})
+    good = backend.submit("ep", {"input": 2})
+    worker = _worker(backend)
+    _take(backend, worker, 2)
+    backend.job_done("ep", worker, bad.id, {"error": "no such model"})
+    backend.job_done("ep", worker, good.id, {"output": 2})
+    assert bad.status is JobStatus.FAILED and bad.error == "no such model"
+    with pytest.raises(JobsError, match="only FAILED or TIMED_OUT"):
+        backend.retry("ep", good.id)
+    assert backend.retry("ep", bad.id) == {"id": bad.id, "status": "IN_QUEUE"}
+    assert bad.error is None and backend.health("ep")["jobs"]["retried"] == 1
+
+
+def test_policy_is_validated_against_platform_ranges(backend: JobsBackend) -> None:
+    for policy, field in [
+        ({"executionTimeout": 4999}, "executionTimeout"),
+        ({"ttl": 9_000}, "ttl"),
+        ({"lowPriority": "yes"}, "lowPriority"),
+        ({"priority": 1}, "unknown"),
+    ]:
+        with pytest.raises(JobsError, match=field):
+            backend.submit("ep", {"input": 1, "policy": policy})
+    with pytest.raises(JobsError, match='"input"'):
+        backend.submit("ep", {"payload": 1})
+
+
+def test_low_priority_jobs_wait_and_do_not_count_as_pressure(backend: JobsBackend) -> None:
+    low = backend.submit("ep", {"input": "low", "policy": {"lowPriority": True}})
+    normal = backend.submit("ep", {"input": "normal"})
+    assert backend.queue_pressure("ep") == (1, 0)
+    assert _take(backend, _worker(backend), 2) == [normal.id, low.id]
+
+
+def test_execution_timeout_times_out_and_signals_the_worker(
+    backend: JobsBackend, clock: Clock
+) -> None:
+    job = backend.submit("ep", {"input": 1, "policy": {"executionTimeout": 5000}})
+    worker = _worker(backend)
+    _take(backend, worker)
+    clock.now = 4.9
+    backend.tick()
+    assert job.status is JobStatus.IN_PROGRESS
+    clock.now = 5.0
+    backend.tick()
+    assert job.status is JobStatus.TIMED_OUT
+    assert backend.take_stop_signals("ep", worker) == [job.id]
+    assert backend.take_stop_signals("ep", worker) == []
+    # Still listed by the heartbeat: the stop is sent again; once gone, it is forgotten.
+    backend.ping("ep", worker, [job.id])
+    assert backend.take_stop_signals("ep", worker) == [job.id]
+    backend.ping("ep", worker, [])
+    record = backend.worker(worker)
+    assert record is not None and record.stopping == {}
+    # A late result for the timed-out job changes nothing.
+    assert not backend.job_done("ep", worker, job.id, {"output": "late"})
+
+
+def test_ttl_deletes_jobs_and_results_expire_after_retention(
+    backend: JobsBackend, clock: Clock
+) -> None:
+    short = backend.submit("ep", {"input": 1, "policy": {"ttl": 10_000}})
+    run = backend.submit("ep", {"input": 2})
+    sync = backend.submit("ep", {"input": 3}, sync=True)
+    worker = _worker(backend)
+    _take(backend, worker, 3)
+    backend.job_done("ep", worker, run.id, {"output": 2})
+    backend.job_done("ep", worker, sync.id, {"output": 3})
+    clock.now = 10.0
+    backend.tick()
+    with pytest.raises(JobsError) as gone:
+        backend.get("ep", short.id)
+    assert gone.value.status == 404
+    assert backend.take_stop_signals("ep", worker) == [short.id]
+    clock.now = 61
+    backend.tick()
+    with pytest.raises(JobsError):
+        backend.get("ep", sync.id)
+    assert backend.get("ep", run.id).status is JobStatus.COMPLETED
+    clock.now = 1801
+    backend.tick()
+    with pytest.raises(JobsError):
+        backend.get("ep", run.id)
+
+
+def test_lost_worker_requeues_its_job_once_then_fails_it(backend: JobsBackend) -> None:
+    job = backend.submit("ep", {"input": 1})
+    first = _worker(backend)
+    _take(backend, first)
+    assert backend.worker_exited(first, -9) == [job.id]
+    assert job.status is JobStatus.IN_QUEUE and job.retries == 1
+    second = _worker(backend)
+    assert _take(backend, second) == [job.id]
+    backend.worker_exited(second, -9)
+    assert job.status is JobStatus.FAILED
+    assert f"worker {second} exited unexpectedly (exit code -9)" in (job.error or "")
+    assert backend.health("ep")["jobs"] == {
+        "completed": 0,
+        "failed": 1,
+        "inProgress": 0,
+        "inQueue": 0,
+        "retried": 1,
+    }
+
+
+def test_cancel_purge_and_stream_reads(backend: JobsBackend) -> None:
+    queued = [backend.submit("ep", {"input": n}) for n in range(3)]
+    running = backend.submit("ep", {"input": "gen"})
+    worker = _worker(backend)
+    backend.cancel("ep", queued[0].id)
+    assert _take(backend, worker) == [queued[1].id]
+    assert backend.purge_queue("ep") == {"removed": 2, "status": "completed"}
+    assert running.status is JobStatus.CANCELLED
+    live = backend.submit("ep", {"input": "stream"})
+    assert _take(backend, worker) == [live.id]
+    backend.job_stream("ep", worker, live.id, {"output": "a"})
+    backend.job_stream("ep", worker, live.id, {"output": "b"})
+    assert backend.read_stream("ep", live.id)["stream"] == [{"output": "a"}, {"output": "b"}]
+    backend.job_stream("ep", worker, live.id, {"output": "c"})
+    assert backend.read_stream("ep", live.id)["stream"] == [{"output": "c"}]
+
+
+def test_retiring_worker_gets_no_jobs_and_seeded_ids_repeat(clock: Clock) -> None:
+    def fresh() -> JobsBackend:
+        jobs = JobsBackend(clock=clock, seed=42)
+        jobs.upsert_endpoint(EndpointRuntime("ep", "acct"))
+        return jobs
+
+    one, two = fresh(), fresh()
+    assert one.submit("ep", {"input": 1}).id == two.submit("ep", {"input": 1}).id
+    worker = one.register_worker("ep", "t").id
+    assert len(worker) == 14
+    one.retire_worker(worker)
+    assert one.take_jobs("ep", worker, 1, in_progress=False) == []
+    one.reset()
+    assert one.endpoint_ids() == []
