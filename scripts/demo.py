@@ -1,4 +1,8 @@
-"""`make demo`: the main job, against the local RunPod."""
+"""`make demo`: the main job, against the local RunPod.
+
+Deploys examples/gpu-worker with plan and apply, calls the worker's `gpu_info` and
+`list_files` on the new endpoint, prints the summary, and tears everything down.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from worker_demo import worker_demo  # scripts/ is not a package
+from deploy_demo import deploy_demo  # scripts/ is not a package
 
 if __name__ == "__main__":
-    worker_demo()
+    deploy_demo()

@@ -61,6 +61,14 @@ class TransportError(ApiError):
     """The server could not be reached, or timed out, after all retries."""
 
 
+class InvalidRequestError(ApiError):
+    """The server rejected the request body or a business rule (400, 402, 409, 422)."""
+
+
+class ServerError(ApiError):
+    """The server failed (5xx) after all retries, or answered with something unreadable."""
+
+
 class PreflightError(PodkitError):
     """A check before any write failed; nothing was changed."""
 

@@ -1,0 +1,245 @@
+"""`podkit plan | apply | rollback | destroy | status`: thin commands over podkit.deploy.
+
+Exit codes: 0 success (for `plan`: no changes), 2 `plan` found changes, 1 a PodkitError.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.markup import escape
+
+from podkit.cli.app import app
+from podkit.cli.console import console, err_console, print_json
+from podkit.config import DEFAULT_FILE, Deployment, load_config
+from podkit.deploy import service
+from podkit.deploy.history import History
+from podkit.deploy.plan import Plan
+from podkit.deploy.render import plan_markdown, plan_table, plan_to_dict
+from podkit.deploy.status import read_status, render_status
+from podkit.errors import DeployError, PodkitError
+from podkit.runpod import RunPodClient, connect
+
+CONFIG = typer.Option(Path(DEFAULT_FILE), "--config", "-c", help="Path to podkit.toml.")
+ENV = typer.Option(None, "--env", "-e", help="Environment: the env.NAME overlay of podkit.toml.")
+SET = typer.Option([], "--set", help="Override a key: KEY=VALUE (repeatable).")
+API = typer.Option("v2", "--api", help="RunPod REST generation: v2 (default) or v1.")
+TARGET = typer.Option(
+    None, "--target", help="runpod (default), local, or an origin URL; env PODKIT_TARGET."
+)
+QUOTA = typer.Option(
+    None, "--worker-quota", envvar="PODKIT_WORKER_QUOTA", help="The account's worker quota."
+)
+JSON = typer.Option(False, "--json", help="Machine-readable output on stdout.")
+YES = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation (CI).")
+
+
+def _load(config: Path, env: str | None, sets: list[str]) -> Deployment:
+    loaded = load_config(config, env=env, overrides=sets)
+    for warning in loaded.warnings:
+        err_console.print(f"[yellow]warning:[/] {escape(warning)}")
+    return loaded.deployment
+
+
+def _client(api: str, target: str | None) -> RunPodClient:
+    if api not in ("v2", "v1"):
+        raise PodkitError(f"--api {api!r} is not a REST generation", hint="use --api v2 or v1")
+    return connect("v2" if api == "v2" else "v1", target=target)
+
+
+def _history(config: Path, deployment: Deployment) -> History:
+    return History(service.scope_for(deployment), config.resolve().parent)
+
+
+def _progress(message: str) -> None:
+    err_console.print(f"  [dim]{escape(message)}[/]")
+
+
+def _show(plan: Plan, as_json: bool, markdown: Path | None) -> None:
+    if markdown is not None:
+        with markdown.open("a", encoding="utf-8") as handle:
+            handle.write(plan_markdown(plan))
+    if as_json:
+        print_json(plan_to_dict(plan))
+    else:
+        console.print(plan_table(plan))
+
+
+def _confirm(question: str, yes: bool) -> None:
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise DeployError(
+            f"{question} needs confirmation and stdin is not a terminal",
+            hint="pass --yes to confirm non-interactively (CI)",
+        )
+    if not typer.confirm(question, default=False):
+        raise typer.Exit(1)
+
+
+@app.command()
+def plan(
+    config: Path = CONFIG,
+    env: str | None = ENV,
+    sets: list[str] = SET,
+    api: str = API,
+    target: str | None = TARGET,
+    image: str | None = typer.Option(None, "--image", help="Deploy this image reference."),
+    as_json: bool = JSON,
+    markdown: Path | None = typer.Option(
+        None, "--markdown", help="Append the plan as Markdown (e.g. $GITHUB_STEP_SUMMARY)."
+    ),
+    require_digest: bool = typer.Option(False, "--require-digest", help="Tag-only = error."),
+    worker_quota: int | None = QUOTA,
+) -> None:
+    """Show what apply would change. Exit 0: no changes, 2: changes, 1: error."""
+    deployment = _load(config, env, sets)
+    with _client(api, target) as client:
+        options = service.Options(image, require_digest, worker_quota)
+        prepared = service.prepare(client, deployment, options)
+    _show(prepared.plan, as_json, markdown)
+    if prepared.plan.has_changes:
+        raise typer.Exit(2)
+
+
+@app.command()
+def apply(
+    config: Path = CONFIG,
+    env: str | None = ENV,
+    sets: list[str] = SET,
+    api: str = API,
+    target: str | None = TARGET,
+    image: str | None = typer.Option(None, "--image", help="Deploy this image reference."),
+    yes: bool = YES,
+    force: bool = typer.Option(False, "--force", help="Allow deleting endpoints or volumes."),
+    as_json: bool = JSON,
+    require_digest: bool = typer.Option(False, "--require-digest", help="Tag-only = error."),
+    worker_quota: int | None = QUOTA,
+) -> None:
+    """Plan, confirm, apply, verify every write, record the deploy in history."""
+    deployment = _load(config, env, sets)
+    with _client(api, target) as client:
+        prepared = service.prepare(
+            client, deployment, service.Options(image, require_digest, worker_quota)
+        )
+        _guard_deletes(prepared.plan, force)
+        if not as_json:
+            console.print(plan_table(prepared.plan))
+        if prepared.plan.has_changes:
+            _confirm(f"Apply {prepared.plan.summary} to {prepared.plan.scope.owner}?", yes)
+        applied = service.apply_prepared(
+            client, prepared, _history(config, deployment), progress=_progress
+        )
+        _report_applied(applied, as_json)
+
+
+def _guard_deletes(plan: Plan, force: bool) -> None:
+    risky = [c for c in plan.changes if c.action == "delete" and c.resource.kind != "template"]
+    if risky and not force:
+        names = ", ".join(f"{c.resource.kind} {c.resource.name}" for c in risky)
+        raise DeployError(
+            f"the plan deletes {names}", hint="review the plan, then re-run with --force"
+        )
+
+
+def _report_applied(applied: service.Applied, as_json: bool) -> None:
+    record = applied.record
+    data: dict[str, Any] = {
+        "summary": applied.plan.summary,
+        "changes_applied": applied.result.applied,
+        "endpoint_id": applied.endpoint_id,
+        "history_record": record.number if record else None,
+        "image": record.image if record else None,
+    }
+    if as_json:
+        print_json(data)
+        return
+    if not applied.plan.has_changes:
+        console.print("no changes: the deployment already matches podkit.toml")
+        return
+    console.print(
+        f"[green]applied[/] {applied.plan.summary}; endpoint {applied.endpoint_id}"
+        + (f"; history record #{record.number}" if record else "")
+    )
+
+
+@app.command()
+def rollback(
+    config: Path = CONFIG,
+    env: str | None = ENV,
+    sets: list[str] = SET,
+    api: str = API,
+    target: str | None = TARGET,
+    to: int | None = typer.Option(
+        None,
+        "--to",
+        help="History record number (default: the latest record with a different image).",
+    ),
+    yes: bool = YES,
+    as_json: bool = JSON,
+) -> None:
+    """Re-apply an earlier recorded deploy (its exact image digest and settings)."""
+    deployment = _load(config, env, sets)
+    history = _history(config, deployment)
+    with _client(api, target) as client:
+        prepared = service.prepare_rollback(client, history, to)
+        if not as_json:
+            console.print(plan_table(prepared.plan))
+        if prepared.plan.has_changes:
+            _confirm(f"Roll {prepared.plan.scope.owner} back to {prepared.desired.image}?", yes)
+        source = f"rollback: {prepared.plan.notes[0]}" if prepared.plan.notes else "rollback"
+        applied = service.apply_prepared(
+            client, prepared, history, source=source, progress=_progress
+        )
+        _report_applied(applied, as_json)
+
+
+@app.command()
+def destroy(
+    config: Path = CONFIG,
+    env: str | None = ENV,
+    sets: list[str] = SET,
+    api: str = API,
+    target: str | None = TARGET,
+    volumes: bool = typer.Option(False, "--volumes", help="Also delete network volumes."),
+    yes: bool = YES,
+    as_json: bool = JSON,
+) -> None:
+    """Delete this project's podkit-owned objects in this environment."""
+    deployment = _load(config, env, sets)
+    with _client(api, target) as client:
+        plan, snapshot = service.prepare_destroy(
+            client, service.scope_for(deployment), volumes=volumes
+        )
+        if not as_json:
+            console.print(plan_table(plan))
+        if plan.has_changes:
+            _confirm(f"Delete {plan.summary.replace(' to delete', '')} object(s)?", yes)
+            service.destroy(client, plan, snapshot, progress=_progress)
+    if as_json:
+        print_json(plan_to_dict(plan))
+    elif plan.has_changes:
+        console.print(f"[green]destroyed[/] {plan.summary.replace(' to delete', '')} object(s)")
+
+
+@app.command()
+def status(
+    config: Path = CONFIG,
+    env: str | None = ENV,
+    sets: list[str] = SET,
+    api: str = API,
+    target: str | None = TARGET,
+    as_json: bool = JSON,
+    worker_quota: int | None = QUOTA,
+) -> None:
+    """Endpoints, current release and rollout, workers, queue depth, worker quota."""
+    deployment = _load(config, env, sets)
+    with _client(api, target) as client:
+        report = read_status(client, deployment, _history(config, deployment), worker_quota)
+    if as_json:
+        print_json(report)
+    else:
+        console.print(render_status(report))

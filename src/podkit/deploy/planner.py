@@ -1,0 +1,206 @@
+"""The pure planner: `(desired, snapshot) -> Plan`. No client, no I/O.
+
+Rules:
+- a desired object is matched by its podkit name; a same-named object without podkit's
+  ownership marker is never touched (the plan refuses, naming it);
+- only fields the desired state sets are compared (the API omits some, e.g. idle timeout
+  with request-count scaling), except `env.*`, where an extra remote key is a removal;
+- immutable fields (endpoint type, volume datacenter) make an endpoint a replace and a
+  volume an error; a volume never shrinks;
+- owned objects that are no longer desired are deleted, except volumes (kept, noted);
+- duplicates left by an earlier crash are deleted so that exactly one remains;
+- order: deletes that make room for a replacement, then creates/updates volume -> template
+  -> endpoint, then the remaining deletes endpoint -> template.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from podkit.deploy.cost import always_on_hourly, volume_monthly
+from podkit.deploy.model import KIND_ORDER, DesiredState, Resource, Scope, Snapshot
+from podkit.deploy.plan import Change, CostEstimate, Create, Delete, FieldChange, Plan, Update
+from podkit.errors import DeployError
+
+IMMUTABLE = {"endpoint": {"type"}, "volume": {"data_center"}}
+
+
+def diff_fields(desired: Resource, remote: Resource) -> tuple[FieldChange, ...]:
+    """Field-level differences; secret fields flagged so renderers mask them."""
+    keys = set(desired.fields) - desired.write_only
+    keys |= {k for k in remote.fields if k.startswith("env.")}
+    out = []
+    for key in sorted(keys):
+        new, old = desired.fields.get(key), remote.fields.get(key)
+        if _same(old, new):
+            continue
+        secret = key in desired.secret_fields or key in remote.secret_fields
+        out.append(FieldChange(key, old, new, secret))
+    return tuple(out)
+
+
+def _same(old: Any, new: Any) -> bool:
+    if isinstance(old, list | tuple) and isinstance(new, list | tuple):
+        return list(old) == list(new)
+    return bool(old == new)
+
+
+def _check_volume(desired: Resource, remote: Resource) -> None:
+    old_size = int(remote.fields.get("size_gb", 0) or 0)
+    new_size = int(desired.fields.get("size_gb", 0) or 0)
+    if new_size < old_size:
+        raise DeployError(
+            f"network volume {remote.name} ({remote.id}) is {old_size} GB; podkit.toml asks "
+            f"for {new_size} GB, and volumes can only grow",
+            hint=f"set the volume size to {old_size} or more",
+        )
+    old_dc, new_dc = remote.fields.get("data_center"), desired.fields.get("data_center")
+    if old_dc != new_dc:
+        raise DeployError(
+            f"network volume {remote.name} ({remote.id}) is in {old_dc}; podkit.toml asks for "
+            f"{new_dc}, and a volume cannot move",
+            hint="keep the datacenter, or give the volume a new name (its data is not copied)",
+        )
+
+
+def _foreign(candidates: list[Resource], scope: Scope) -> None:
+    if candidates and all(c.owner != scope.owner for c in candidates):
+        found = candidates[0]
+        raise DeployError(
+            f"a {found.kind} named {found.name!r} ({found.id}) exists but is not owned by "
+            f"{scope.owner} (no {'name prefix' if found.kind == 'volume' else 'PODKIT_OWNER'} "
+            "marker); podkit will not take it over",
+            hint="rename or delete that object in the RunPod console, or change the name",
+        )
+
+
+def _match(
+    desired: Resource, snapshot: Snapshot, scope: Scope
+) -> tuple[Resource | None, list[Resource]]:
+    """The owned remote object to converge onto, and owned duplicates to delete."""
+    candidates = snapshot.named(desired.kind, desired.name)
+    _foreign(candidates, scope)
+    owned = [c for c in candidates if c.owner == scope.owner]
+    if not owned:
+        return None, []
+    # Prefer the one already closest to the desired state, then the oldest id.
+    owned.sort(key=lambda c: (len(diff_fields(desired, c)), c.id or ""))
+    return owned[0], owned[1:]
+
+
+def _converge(desired: Resource, remote: Resource | None) -> list[Change]:
+    if remote is None:
+        return [Create(desired)]
+    if desired.kind == "volume":
+        _check_volume(desired, remote)
+    changes = diff_fields(desired, remote)
+    if not changes:
+        return []
+    immutable = IMMUTABLE.get(desired.kind, set())
+    if any(c.field in immutable for c in changes):
+        return [Delete(remote, reason="replaced: an immutable field changed"), Create(desired)]
+    return [Update(desired, remote.id or "", changes)]
+
+
+def _orphans(desired: DesiredState, snapshot: Snapshot, claimed: set[str]) -> list[Change]:
+    wanted = {(r.kind, r.name) for r in desired.resources}
+    out: list[Change] = []
+    for remote in snapshot.owned(desired.scope):
+        if remote.id in claimed or (remote.kind, remote.name) in wanted:
+            continue
+        if remote.kind == "volume":
+            continue  # volumes hold data: only `podkit destroy --volumes` removes them
+        out.append(Delete(remote))
+    return out
+
+
+def _volume_notes(desired: DesiredState, snapshot: Snapshot) -> list[str]:
+    wanted = {r.name for r in desired.resources if r.kind == "volume"}
+    return [
+        f"network volume {r.name} ({r.id}) is no longer in podkit.toml; kept "
+        "(remove it with `podkit destroy --volumes`)"
+        for r in snapshot.owned(desired.scope)
+        if r.kind == "volume" and r.name not in wanted
+    ]
+
+
+def _order(changes: list[Change]) -> tuple[Change, ...]:
+    def key(change: Change) -> tuple[int, int, str, str]:
+        r = change.resource
+        kind = KIND_ORDER[r.kind]
+        if isinstance(change, Delete) and change.reason.startswith("replaced"):
+            return (0, kind, r.name, r.id or "")
+        if isinstance(change, Delete):
+            return (2, -kind, r.name, r.id or "")
+        return (1, kind, r.name, "")
+
+    return tuple(sorted(changes, key=key))
+
+
+def estimate(
+    desired: DesiredState, snapshot: Snapshot, prices: Mapping[str, float] | None
+) -> CostEstimate | None:
+    if prices is None:
+        return None
+    owned = snapshot.owned(desired.scope)
+    before_ep = next((r for r in owned if r.kind == "endpoint"), None)
+    before_vol = next((r for r in owned if r.kind == "volume"), None)
+    return CostEstimate(
+        hourly_before=always_on_hourly(before_ep, prices),
+        hourly_after=always_on_hourly(desired.get("endpoint"), prices),
+        volume_monthly_before=volume_monthly(before_vol),
+        volume_monthly_after=volume_monthly(desired.get("volume")),
+    )
+
+
+def plan(
+    desired: DesiredState,
+    snapshot: Snapshot,
+    *,
+    prices: Mapping[str, float] | None = None,
+    notes: tuple[str, ...] = (),
+) -> Plan:
+    """Compare the desired state with a snapshot of the remote; return the ordered Plan."""
+    changes: list[Change] = []
+    claimed: set[str] = set()
+    bindings: list[tuple[str, str, str]] = []
+    for resource in sorted(desired.resources, key=lambda r: r.key):
+        remote, duplicates = _match(resource, snapshot, desired.scope)
+        if remote is not None:
+            claimed.add(remote.id or "")
+            bindings.append((remote.kind, remote.name, remote.id or ""))
+        for dup in duplicates:
+            claimed.add(dup.id or "")
+            if dup.kind != "volume":
+                changes.append(Delete(dup, reason="duplicate of an owned object"))
+        changes.extend(_converge(resource, remote))
+    changes.extend(_orphans(desired, snapshot, claimed))
+    all_notes = (*notes, *_volume_notes(desired, snapshot))
+    return Plan(
+        scope=desired.scope,
+        api=desired.api,
+        changes=_order(changes),
+        desired=desired,
+        notes=all_notes,
+        cost=estimate(desired, snapshot, prices),
+        bindings=tuple(bindings),
+    )
+
+
+def plan_destroy(scope: Scope, api: str, snapshot: Snapshot, *, volumes: bool) -> Plan:
+    """Delete every object owned by this project and environment (volumes only if asked)."""
+    owned = snapshot.owned(scope)
+    changes: list[Change] = [
+        Delete(r, reason="destroy") for r in owned if r.kind != "volume" or volumes
+    ]
+    notes = (
+        ()
+        if volumes
+        else tuple(
+            f"network volume {r.name} ({r.id}) kept; add --volumes to delete it"
+            for r in owned
+            if r.kind == "volume"
+        )
+    )
+    return Plan(scope=scope, api=api, changes=_order(changes), notes=notes)

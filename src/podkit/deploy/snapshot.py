@@ -1,0 +1,38 @@
+"""Read remote: list the account's objects once and normalise them (v2 or v1).
+
+A plan on v2 costs two list calls (volumes, endpoints), plus registries when podkit.toml
+names one; v1 adds templates. Objects of other projects are read too (so a name clash with
+something podkit does not own is caught), but only owned ones are ever written.
+"""
+
+from __future__ import annotations
+
+from podkit.deploy import wire_v1, wire_v2
+from podkit.deploy.model import Resource, Scope, Snapshot
+from podkit.runpod import RunPodClient, RunPodV1
+
+
+def read_snapshot(client: RunPodClient, scope: Scope, *, registries: bool = False) -> Snapshot:
+    """One consistent-enough view of the remote state, for planning."""
+    if isinstance(client, RunPodV1):
+        return _read_v1(client, scope, registries)
+    volumes = [wire_v2.volume_resource(v, scope) for v in client.network_volumes.list()]
+    names = {v.id or "": v.name for v in volumes}
+    creds = [(r.name, r.id) for r in client.registries.list()] if registries else []
+    names |= {rid: name for name, rid in creds}
+    endpoints = [wire_v2.endpoint_resource(e, names) for e in client.endpoints.list()]
+    return Snapshot(tuple(volumes + endpoints), tuple(creds))
+
+
+def _read_v1(client: RunPodV1, scope: Scope, registries: bool) -> Snapshot:
+    volumes = [wire_v1.volume_resource(v, scope) for v in client.network_volumes.list()]
+    names = {v.id or "": v.name for v in volumes}
+    creds = [(r.name, r.id) for r in client.registry_auth.list()] if registries else []
+    names |= {rid: name for name, rid in creds}
+    raw_templates = client.templates.list()
+    templates = [wire_v1.template_resource(t, names) for t in raw_templates]
+    owners = {t.id or "": t.owner for t in templates}
+    names |= {t.id or "": t.name for t in templates}
+    endpoints = [wire_v1.endpoint_resource(e, names, owners) for e in client.endpoints.list()]
+    resources: list[Resource] = volumes + templates + endpoints
+    return Snapshot(tuple(resources), tuple(creds))

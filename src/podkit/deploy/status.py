@@ -1,0 +1,109 @@
+"""`podkit status`: the project's endpoints, release and rollout, workers, queue, quota."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from podkit.config import Deployment
+from podkit.deploy.desired import scope_of
+from podkit.deploy.history import History
+from podkit.deploy.model import Resource, Snapshot
+from podkit.deploy.preflight import DEFAULT_WORKER_QUOTA
+from podkit.deploy.snapshot import read_snapshot
+from podkit.errors import PodkitError
+from podkit.runpod import RunPodClient
+from podkit.runpod.resources.health import endpoint_health
+
+
+def _endpoint_status(client: RunPodClient, endpoint_id: str) -> dict[str, Any]:
+    releases = client.releases.list(endpoint_id)
+    workers = client.workers.list(endpoint_id)
+    latest = releases.releases[0] if releases.releases else None
+    out: dict[str, Any] = {
+        "endpoint_version": releases.endpoint_version,
+        "release": {"id": latest.id, "version": latest.version, "created_at": latest.created_at}
+        if latest
+        else None,
+        "rollout": releases.rollout.model_dump(),
+        "workers": workers.summary.model_dump(),
+        "queue": None,
+    }
+    try:
+        health = endpoint_health(client.target, client.key, endpoint_id)
+        out["queue"] = {"in_queue": health.jobs.in_queue, "in_progress": health.jobs.in_progress}
+    except PodkitError as exc:
+        out["queue_error"] = exc.message  # the data plane may be unreachable; status still useful
+    return out
+
+
+def _image(snapshot: Snapshot, endpoint: Resource) -> str | None:
+    """The endpoint's image (v2: on the endpoint; v1: on the template it runs)."""
+    if endpoint.fields.get("image"):
+        return str(endpoint.fields["image"])
+    template = snapshot.named("template", str(endpoint.fields.get("template")))
+    return str(template[0].fields.get("image")) if template else None
+
+
+def read_status(
+    client: RunPodClient, deployment: Deployment, history: History, quota: int | None
+) -> dict[str, Any]:
+    """Everything `podkit status` shows, as JSON-ready data (reads only)."""
+    scope = scope_of(deployment)
+    snapshot = read_snapshot(client, scope)
+    endpoints = [
+        {"id": r.id, "name": r.name, "image": _image(snapshot, r),
+         "workers_min": r.fields.get("workers.min"), "workers_max": r.fields.get("workers.max"),
+         **_endpoint_status(client, r.id or "")}
+        for r in snapshot.owned(scope)
+        if r.kind == "endpoint"
+    ]  # fmt: skip
+    used = sum(int(r.fields.get("workers.max") or 0) for r in snapshot.of_kind("endpoint"))
+    limit = quota or DEFAULT_WORKER_QUOTA
+    records = history.records()
+    return {
+        "project": scope.project,
+        "environment": scope.env,
+        "api": client.api,
+        "endpoints": endpoints,
+        "volumes": [
+            {"id": r.id, "name": r.name, **dict(r.fields)}
+            for r in snapshot.owned(scope)
+            if r.kind == "volume"
+        ],
+        "quota": {"used": used, "limit": limit, "available": max(limit - used, 0)},
+        "history": {
+            "records": len(records),
+            "current": records[-1].number if records else None,
+            "image": records[-1].image if records else None,
+        },
+    }
+
+
+def render_status(report: dict[str, Any]) -> RenderableType:
+    title = f"{report['project']}/{report['environment']} (REST {report['api']})"
+    table = Table(title=title, title_justify="left")
+    for column in ("endpoint", "id", "release", "rollout", "workers", "queue"):
+        table.add_column(column, overflow="fold")
+    for ep in report["endpoints"]:
+        w, r, q = ep["workers"], ep["rollout"], ep.get("queue") or {}
+        table.add_row(
+            ep["name"],
+            ep["id"],
+            f"v{ep['endpoint_version']}" if ep["endpoint_version"] is not None else "-",
+            f"{r['percent_on_latest']}% on latest" + (" (rolling)" if r["in_progress"] else ""),
+            f"{w['total']} ({w['running']} running, {w['idle']} idle); max {ep['workers_max']}",
+            f"{q.get('in_queue', '?')} queued, {q.get('in_progress', '?')} running",
+        )
+    quota = report["quota"]
+    hist = report["history"]
+    lines = [
+        f"worker quota: {quota['used']} used of {quota['limit']} ({quota['available']} free)",
+        f"history: record #{hist['current']} ({hist['image']})" if hist["current"] else
+        "history: no apply recorded from this directory",
+    ]  # fmt: skip
+    body = table if report["endpoints"] else Text(f"{title}: no endpoint deployed")
+    return Group(body, *(Text(line) for line in lines))

@@ -1,0 +1,131 @@
+"""The one place that sends control-plane requests and maps statuses to PodkitErrors.
+
+Retries (429 with Retry-After, 5xx, transport failures) live in `podkit._http.HttpClient`;
+this layer adds the bearer key, parses both error shapes (v2 problem details with
+`errors[]`, v1 `{"message"}` / `{"error", "problems"}` bodies) and quotes the server's own
+words in the raised error, with the key redacted.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from podkit._http import HttpClient, Response
+from podkit.errors import (
+    ApiError,
+    AuthError,
+    InvalidRequestError,
+    NotFoundError,
+    RateLimitError,
+    ServerError,
+)
+from podkit.runpod.credentials import ApiKey, redact
+
+M = TypeVar("M", bound=BaseModel)
+
+_HINTS = {
+    401: "check RUNPOD_API_KEY (or your credentials profile); the key was missing or refused",
+    403: "the key is valid but not allowed to do this; check its scopes in the RunPod console",
+    404: "the object is gone or belongs to another account; run `podkit plan` to re-read state",
+    429: "the API rate limit was hit after all retries; wait a minute and run again",
+}
+
+
+def server_message(response: Response) -> str:
+    """The server's own explanation, from either API generation's error shape."""
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text.strip()[:500] or response.reason_phrase
+    if not isinstance(body, dict):
+        return str(body)[:500]
+    text = str(body.get("detail") or body.get("message") or body.get("error") or "")
+    text = text or str(body.get("title") or response.reason_phrase)
+    details = body.get("errors") or body.get("problems")
+    if isinstance(details, list) and details:
+        text = f"{text} ({'; '.join(str(item) for item in details)})"
+    return text
+
+
+def _error_class(status: int) -> type[ApiError]:
+    if status in (401, 403):
+        return AuthError
+    if status == 404:
+        return NotFoundError
+    if status == 429:
+        return RateLimitError
+    if status >= 500:
+        return ServerError
+    return InvalidRequestError
+
+
+class ApiBase:
+    """Sends requests for one API generation; resources build on it."""
+
+    def __init__(self, http: HttpClient, api_key: ApiKey) -> None:
+        self.http = http
+        self._key = api_key
+        self._headers = {"Authorization": f"Bearer {api_key.reveal()}"}
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(base_url={self.http.base_url!r}, key={self._key!r})"
+
+    def request(
+        self, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None
+    ) -> Any:
+        """Send one request; return the parsed JSON body (None for an empty body)."""
+        response = self.http.request(method, path, json=json, params=params, headers=self._headers)
+        if response.status_code >= 400:
+            raise self._error(method, path, response)
+        if response.status_code == 204 or not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            raise ServerError(
+                f"{method} {path} returned {response.status_code} with a body that is not JSON",
+                status=response.status_code,
+                method=method,
+                url=path,
+                hint="the target may not be a RunPod API; check --target",
+            ) from None
+
+    def _error(self, method: str, path: str, response: Response) -> ApiError:
+        status = response.status_code
+        message = redact(server_message(response), [self._key.reveal()])
+        cls = _error_class(status)
+        hint = _HINTS.get(status)
+        if cls is InvalidRequestError:
+            hint = "the server refused the request as sent; fix the named field in podkit.toml"
+        elif cls is ServerError:
+            hint = "the API failed after retries; run the same command again (it is idempotent)"
+        return cls(
+            f"{method} {path} -> {status}: {message}",
+            status=status,
+            method=method,
+            url=path,
+            hint=hint,
+        )
+
+    def parse(self, model: type[M], data: Any, what: str) -> M:
+        """Validate a response body into its model, or fail naming the object."""
+        try:
+            return model.model_validate(data)
+        except ValidationError as exc:
+            raise ServerError(
+                f"{what}: the response does not match the expected {model.__name__} shape: "
+                f"{exc.error_count()} problem(s), first: {exc.errors()[0]['msg']} at "
+                f"{'.'.join(str(p) for p in exc.errors()[0]['loc'])}",
+                hint="the API may have changed; upgrade podkit or report the response",
+            ) from None
+
+
+def dump(body: BaseModel) -> dict[str, Any]:
+    """A request body as the API wants it: camelCase, fields left at None not sent.
+
+    Defaults that are values (a scaling variant's `type`) are sent; nothing podkit writes
+    needs an explicit JSON null.
+    """
+    return body.model_dump(by_alias=True, exclude_none=True, mode="json")

@@ -1,0 +1,1 @@
+"""Thin resources: `client.endpoints.get/list/create/update/delete` and friends."""

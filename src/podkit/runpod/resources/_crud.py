@@ -1,0 +1,100 @@
+"""Generic list/get/create/update/delete over one collection path, plus the operation table.
+
+`OPERATIONS` names every request/response model per (generation, method, path); a test
+checks each against the OpenAPI documents.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+from urllib.parse import quote
+
+from pydantic import BaseModel
+
+from podkit.runpod._base import ApiBase, dump
+
+T = TypeVar("T", bound=BaseModel)
+C = TypeVar("C", bound=BaseModel)
+U = TypeVar("U", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One API operation and its models, as the OpenAPI document names the path."""
+
+    api: str
+    method: str
+    path: str
+    request: type[BaseModel] | None
+    response: type[BaseModel] | None
+    list_key: str | None = None
+
+
+OPERATIONS: list[Operation] = []
+
+
+def register(*ops: Operation) -> None:
+    OPERATIONS.extend(ops)
+
+
+def crud_operations(
+    api: str,
+    spec_path: str,
+    item: type[BaseModel],
+    create: type[BaseModel] | None,
+    update: type[BaseModel] | None,
+    *,
+    list_key: str | None,
+    id_param: str = "{id}",
+) -> list[Operation]:
+    """The table rows of a plain collection (list wrapper key None = bare array)."""
+    one = f"{spec_path}/{id_param}"
+    ops = [
+        Operation(api, "GET", spec_path, None, item, list_key or "[]"),
+        Operation(api, "GET", one, None, item),
+        Operation(api, "DELETE", one, None, None),
+    ]
+    if create is not None:
+        ops.append(Operation(api, "POST", spec_path, create, item))
+    if update is not None:
+        ops.append(Operation(api, "PATCH", one, update, item))
+    return ops
+
+
+class Collection(Generic[T, C, U]):
+    """CRUD over `{path}` and `{path}/{id}`; lists wrapped in `list_key` (v2) or bare (v1)."""
+
+    model: type[T]
+    path: str
+    list_key: str | None = None
+    what: str = "object"
+
+    def __init__(self, api: ApiBase) -> None:
+        self._api = api
+
+    def _one(self, resource_id: str) -> str:
+        return f"{self.path}/{quote(resource_id, safe='')}"
+
+    def list(self) -> list[T]:
+        """Every object of this kind the key can see (the API does not paginate)."""
+        data: Any = self._api.request("GET", self.path)
+        items = data.get(self.list_key, []) if self.list_key and isinstance(data, dict) else data
+        if not isinstance(items, list):
+            items = []
+        return [self._api.parse(self.model, item, f"{self.what} list") for item in items]
+
+    def get(self, resource_id: str) -> T:
+        data = self._api.request("GET", self._one(resource_id))
+        return self._api.parse(self.model, data, f"{self.what} {resource_id}")
+
+    def create(self, body: C) -> T:
+        data = self._api.request("POST", self.path, json=dump(body))
+        return self._api.parse(self.model, data, f"new {self.what}")
+
+    def update(self, resource_id: str, body: U) -> T:
+        data = self._api.request("PATCH", self._one(resource_id), json=dump(body))
+        return self._api.parse(self.model, data, f"{self.what} {resource_id}")
+
+    def delete(self, resource_id: str) -> None:
+        self._api.request("DELETE", self._one(resource_id))

@@ -1,0 +1,70 @@
+"""Shared set-up for deploy tests against the local RunPod: configs, clients, counters."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+from podkit.config import Deployment, load_config
+from podkit.runpod import ApiKey, RunPodClient, connect
+
+DIGEST_A = "sha256:" + "a" * 64
+DIGEST_B = "sha256:" + "b" * 64
+IMAGE_A = f"ghcr.io/acme/gpu-worker:0.1.0@{DIGEST_A}"
+IMAGE_B = f"ghcr.io/acme/gpu-worker:0.2.0@{DIGEST_B}"
+
+CONFIG = """\
+project = "gpu-worker"
+
+[image]
+ref = "{image}"
+
+[worker]
+env = {{ LOG_LEVEL = "info" }}
+secrets = {{ HF_TOKEN = "hf_token" }}
+
+[volume]
+name = "models"
+size_gb = 20
+datacenter = "EU-RO-1"
+
+[endpoint]
+gpu_types = ["NVIDIA GeForce RTX 4090"]
+workers_min = 0
+workers_max = {workers_max}
+execution_timeout = "1h"
+
+[env.staging.endpoint]
+workers_max = 1
+"""
+
+
+def write_config(folder: Path, *, image: str = IMAGE_A, workers_max: int = 2) -> Path:
+    path = folder / "podkit.toml"
+    path.write_text(CONFIG.format(image=image, workers_max=workers_max), encoding="utf-8")
+    return path
+
+
+def load(path: Path, env: str | None = "staging", **overrides: Any) -> Deployment:
+    sets = [f"{k.replace('__', '.')}={v}" for k, v in overrides.items()]
+    return load_config(path, env=env, overrides=sets).deployment
+
+
+def new_key() -> ApiKey:
+    """A fresh account on the local RunPod (any non-empty key is an account)."""
+    return ApiKey(f"test-{uuid.uuid4().hex}", "test")
+
+
+def client(url: str, key: ApiKey, api: str = "v2", **seams: Any) -> RunPodClient:
+    return connect("v2" if api == "v2" else "v1", target=url, key=key, **seams)
+
+
+def inventory(url: str, key: ApiKey, api: str) -> dict[str, list[str]]:
+    """Names of every volume, template and endpoint on the account (duplicates visible)."""
+    with client(url, key, api) as c:
+        return {
+            "volume": sorted(v.name for v in c.network_volumes.list()),
+            "template": sorted(t.name for t in c.templates.list()),
+            "endpoint": sorted(e.name or "" for e in c.endpoints.list()),
+        }

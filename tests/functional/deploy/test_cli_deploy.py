@@ -1,0 +1,83 @@
+"""The deploy commands as a user runs them: exit codes, JSON, Markdown, no secrets shown."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from podkit.cli.main import main
+from tests.functional.deploy.helpers import IMAGE_B, write_config
+
+KEY = "rpa_TESTKEY_do_not_print_0123456789"
+
+
+@pytest.fixture
+def project(local_runpod, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("PODKIT_TARGET", local_runpod.url)
+    monkeypatch.setenv("RUNPOD_API_KEY", KEY + tmp_path.name)
+    monkeypatch.chdir(tmp_path)
+    write_config(tmp_path)
+    return tmp_path
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str, stdout: bool = False) -> tuple[int, str]:
+    """Exit code and output (stdout only when asked, e.g. for --json; else both streams)."""
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    assert KEY not in captured.out + captured.err, f"API key printed by {argv}"
+    return code, captured.out if stdout else captured.out + captured.err
+
+
+def test_plan_apply_status_rollback_destroy(project: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    summary = project / "summary.md"
+    code, out = run(capsys, "plan", "--env", "staging", "--markdown", str(summary))
+    assert code == 2 and "2 to create" in out
+    assert "**2 to create**" in summary.read_text()
+    assert run(capsys, "apply", "--env", "staging", "--yes")[0] == 0
+    code, out = run(capsys, "plan", "--env", "staging", "--json", stdout=True)
+    assert code == 0 and json.loads(out)["summary"] == "no changes"
+    code, out = run(capsys, "apply", "--env", "staging", "--yes")
+    assert code == 0 and "no changes" in out
+    code, out = run(
+        capsys, "apply", "--env", "staging", "--yes", "--image", IMAGE_B, "--json", stdout=True
+    )
+    assert code == 0 and json.loads(out)["history_record"] == 2
+    code, out = run(capsys, "status", "--env", "staging", "--json", stdout=True)
+    report = json.loads(out)
+    assert code == 0 and report["history"]["current"] == 2
+    assert report["endpoints"][0]["image"] == IMAGE_B
+    assert report["quota"]["used"] == 1
+    assert run(capsys, "rollback", "--env", "staging", "--yes")[0] == 0
+    code, out = run(capsys, "status", "--env", "staging", "--json", stdout=True)
+    assert json.loads(out)["endpoints"][0]["image"] != IMAGE_B
+    code, out = run(capsys, "destroy", "--env", "staging", "--yes", "--volumes")
+    assert code == 0 and "destroyed" in out
+    assert run(capsys, "plan", "--env", "staging")[0] == 2
+    assert (project / ".podkit" / "history" / "gpu-worker-staging.json").is_file()
+
+
+def test_errors_are_one_line_and_never_show_the_key(project: Path, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    code, out = run(capsys, "plan", "--env", "nope")
+    assert code == 1 and "no environment 'nope'" in out
+    code, out = run(capsys, "plan", "--require-digest", "--image", "ghcr.io/a/b:latest")
+    assert code == 1 and "preflight failed" in out and "not pinned" in out
+    code, out = run(capsys, "apply", "--env", "staging")  # stdin is not a terminal in tests
+    assert code == 1 and "--yes" in out
+    monkeypatch.delenv("RUNPOD_API_KEY")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(project))
+    code, out = run(capsys, "plan", "--env", "staging")
+    assert code == 1 and "RUNPOD_API_KEY" in out
+
+
+def test_deleting_an_endpoint_needs_force_and_v1_plans_a_template(project: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    assert run(capsys, "apply", "--yes")[0] == 0
+    renamed = ("--set", "endpoint.name=gpu-worker-renamed")
+    code, out = run(capsys, "apply", "--yes", *renamed)
+    assert code == 1 and "deletes endpoint gpu-worker" in out and "--force" in out
+    code, out = run(capsys, "apply", "--yes", "--force", *renamed)
+    assert code == 0 and "1 to create, 1 to delete" in out
+    code, out = run(capsys, "plan", "--api", "v1", "--json", *renamed, stdout=True)
+    changes = json.loads(out)["changes"]
+    assert code == 2 and [c["kind"] for c in changes if c["action"] == "create"] == ["template"]

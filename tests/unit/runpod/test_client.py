@@ -1,0 +1,144 @@
+"""The typed client over httpx.MockTransport: error shapes, key handling, targets.
+
+The local RunPod covers the happy paths (tests/functional); these cases pin what an emulator
+cannot easily produce: exact live error bodies and a server that echoes the key back.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+
+from podkit._http import NO_RETRY
+from podkit.errors import (
+    AuthError,
+    ConfigError,
+    InvalidRequestError,
+    NotFoundError,
+    ServerError,
+)
+from podkit.runpod import ApiKey, connect, load_api_key, resolve_target
+from podkit.runpod.types import v2
+
+KEY = "rpa_SECRETKEY1234567890"
+
+
+def client(handler, api="v2"):  # type: ignore[no-untyped-def]
+    return connect(
+        api,
+        target="http://127.0.0.1:9",
+        key=ApiKey(KEY, "test"),
+        transport=httpx.MockTransport(handler),
+        retry=NO_RETRY,
+    )
+
+
+def problem(status: int, detail: str, errors: list[str] | None = None) -> httpx.Response:
+    body = {"title": "Unprocessable Entity", "status": status, "detail": detail}
+    if errors:
+        body["errors"] = errors  # type: ignore[assignment]
+    return httpx.Response(
+        status, content=json.dumps(body), headers={"Content-Type": "application/problem+json"}
+    )
+
+
+def test_v2_problem_details_are_quoted_with_their_errors() -> None:
+    c = client(
+        lambda r: problem(
+            422, "Request validation failed.", ["$: additional properties 'bogus' not allowed"]
+        )
+    )
+    with pytest.raises(InvalidRequestError) as info:
+        c.network_volumes.create(v2.NetworkVolumeCreate(name="v", size=10, data_center="EU-RO-1"))
+    text = str(info.value)
+    assert "POST /v2/network-volumes -> 422" in text
+    assert "additional properties 'bogus' not allowed" in text
+    assert info.value.status == 422
+
+
+def test_v1_error_bodies_are_quoted() -> None:
+    body = {"error": "Extra input keys provided in request body", "problems": ["key 'scaling'"]}
+    c = client(lambda r: httpx.Response(400, json=body), api="v1")
+    with pytest.raises(InvalidRequestError, match=r"Extra input keys.*key 'scaling'"):
+        c.endpoints.list()
+    c = client(lambda r: httpx.Response(404, json={"message": "Endpoint not found"}), api="v1")
+    with pytest.raises(NotFoundError, match="Endpoint not found"):
+        c.endpoints.get("abc")
+
+
+def test_the_key_is_sent_but_never_shown() -> None:
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers["Authorization"])
+        return httpx.Response(401, json={"message": f"key {KEY} is not valid"})
+
+    c = client(handler)
+    with pytest.raises(AuthError) as info:
+        c.endpoints.list()
+    assert seen == [f"Bearer {KEY}"]
+    assert KEY not in str(info.value)
+    assert KEY not in repr(c)
+    assert KEY not in repr(ApiKey(KEY, "x")) + str(ApiKey(KEY, "x"))
+    assert "RUNPOD_API_KEY" in (info.value.hint or "")
+
+
+def test_5xx_after_retries_and_garbage_bodies_are_server_errors() -> None:
+    c = client(lambda r: httpx.Response(503, text="upstream down"))
+    with pytest.raises(ServerError, match="upstream down"):
+        c.endpoints.get("x")
+    c = client(lambda r: httpx.Response(200, text="<html>"))
+    with pytest.raises(ServerError, match="not JSON"):
+        c.endpoints.get("x")
+    c = client(lambda r: httpx.Response(200, json={"endpoints": [{"id": 1}]}))
+    with pytest.raises(ServerError, match="Endpoint shape"):
+        c.endpoints.list()
+
+
+def test_lists_unwrap_v2_objects_and_v1_arrays() -> None:
+    vol = {"id": "v1", "name": "models", "size": 20, "dataCenter": "EU-RO-1", "extra": True}
+    c = client(lambda r: httpx.Response(200, json={"networkVolumes": [vol]}))
+    assert [v.data_center for v in c.network_volumes.list()] == ["EU-RO-1"]
+    v1vol = {"id": "v1", "name": "models", "size": 20, "dataCenterId": "EU-RO-1"}
+    c1 = client(lambda r: httpx.Response(200, json=[v1vol]), api="v1")
+    assert [v.data_center_id for v in c1.network_volumes.list()] == ["EU-RO-1"]
+
+
+def test_ids_are_url_encoded_and_update_sends_only_set_fields() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"id": "a b", "name": "n", "size": 30, "dataCenter": "X"})
+
+    client(handler).network_volumes.update("a b", v2.NetworkVolumeUpdate(size=30))
+    assert seen[0].url.raw_path == b"/v2/network-volumes/a%20b"
+    assert json.loads(seen[0].content) == {"size": 30}
+
+
+def test_targets() -> None:
+    assert resolve_target(None, {}).control_v2 == "https://api.runpod.io"
+    assert resolve_target(None, {}).control_v1 == "https://rest.runpod.io"
+    local = resolve_target("local", {"PODKIT_LOCAL_URL": "http://127.0.0.1:9999/"})
+    assert {local.control_v2, local.control_v1, local.data_plane} == {"http://127.0.0.1:9999"}
+    assert resolve_target(None, {"PODKIT_TARGET": "local"}).control_v2 == "http://127.0.0.1:8765"
+    assert resolve_target("http://127.0.0.1:1", {}).data_plane == "http://127.0.0.1:1"
+    with pytest.raises(ConfigError, match="not an http"):
+        resolve_target("ftp://x", {})
+
+
+def test_key_from_env_then_profile_file(tmp_path: Path) -> None:
+    assert load_api_key({"RUNPOD_API_KEY": " k1 "}, tmp_path).reveal() == "k1"
+    creds = tmp_path / ".config" / "podkit" / "credentials.toml"
+    creds.parent.mkdir(parents=True)
+    creds.write_text('[default]\napi_key = "k2"\n[ci]\napi_key = "k3"\n')
+    assert load_api_key({}, tmp_path).reveal() == "k2"
+    assert load_api_key({"PODKIT_PROFILE": "ci"}, tmp_path).reveal() == "k3"
+    with pytest.raises(AuthError, match="no RunPod API key"):
+        load_api_key({"PODKIT_PROFILE": "nope"}, tmp_path)
+    creds.write_text("[default]\napi_key = 3\n")
+    with pytest.raises(ConfigError, match="no api_key string"):
+        load_api_key({}, tmp_path)
