@@ -14,11 +14,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
-from podkit.emulator.server import LocalRunPod
 
 from podkit.config import load_config
 from podkit.deploy import service
 from podkit.deploy.history import History
+from podkit.emulator.server import LocalRunPod
 from podkit.runpod import ApiKey, connect
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "gpu-worker" / "podkit.toml"
