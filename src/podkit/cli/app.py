@@ -31,8 +31,10 @@ def root(
 
 
 # Command groups register themselves below, one import each.
+from podkit.cli import ci as _ci  # noqa: E402
 from podkit.cli import deploy as _deploy  # noqa: E402, F401  (plan, apply, rollback, destroy, status)
 from podkit.cli import emulator as _emulator  # noqa: E402
 from podkit.cli import init as _init  # noqa: E402, F401
 
+app.add_typer(_ci.app)
 app.add_typer(_emulator.app)
