@@ -27,6 +27,7 @@ PROJECT_FILES: dict[str, str] = {
     "requirements.txt.tmpl": "requirements.txt",
     "requirements-dev.txt.tmpl": "requirements-dev.txt",
     "tests/test_handler.py.tmpl": "tests/test_handler.py",
+    "tests/test_local_runpod.py.tmpl": "tests/test_local_runpod.py",
     "gitignore.tmpl": ".gitignore",
     "dockerignore.tmpl": ".dockerignore",
 }
