@@ -131,7 +131,7 @@ def render_workflow(registry_key: str = "ghcr", *, pip_spec: str | None = None) 
     }
     for name, block in blocks.items():
         text = text.replace(f"@@{name}@@\n", f"{block}\n" if block else "")
-    words = {"SECRETS_NOTE": reg.secrets_note}
+    words = {"SECRETS_NOTE": reg.secrets_note, "REGISTRY_TITLE": reg.title}
     # A JSON string is a valid YAML double-quoted scalar, whatever the spec holds.
     words["PODKIT_PIP_SPEC"] = json.dumps(pip_spec or default_pip_spec())
     for name, word in words.items():
