@@ -10,7 +10,9 @@ import pytest
 from podkit.emulator.dataplane import DataPlaneSettings
 from tests.functional.emulator_dataplane.harness import Served, serve_dataplane
 
-FAST = DataPlaneSettings(worker_poll_hold_s=1.0, ping_interval_ms=1000, stop_grace_s=3.0)
+FAST = DataPlaneSettings(
+    worker_poll_hold_s=1.0, ping_interval_ms=1000, stop_grace_s=3.0, webhook_retry_s=0.2
+)
 
 
 @pytest.fixture(scope="module")

@@ -37,6 +37,8 @@ def _result(job):
     if data.get("nvidia_smi"):
         out = subprocess.run(["nvidia-smi", *data["nvidia_smi"]], capture_output=True, text=True)
         return {"stdout": out.stdout, "emulated": os.environ.get("PODKIT_EMULATED_GPU")}
+    if data.get("refresh"):
+        return {"refresh_worker": True, "echo": data.get("echo")}
     if data.get("env"):
         return {name: os.environ.get(name) for name in data["env"]}
     return {"echo": data.get("echo"), "worker": os.environ.get("RUNPOD_POD_ID")}

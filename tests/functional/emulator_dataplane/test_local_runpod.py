@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
@@ -11,6 +12,16 @@ from podkit.emulator.server import LocalRunPod
 from tests.functional.emulator_dataplane.harness import echo_command, wait_until
 
 KEY = "user-story-key"
+
+
+def _first_events(events: httpx.Response, count: int) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    for line in events.iter_lines():
+        if line.startswith("data:"):
+            found.append(json.loads(line[5:]))
+            if len(found) == count:
+                break
+    return found
 
 
 def _deploy(api: httpx.Client) -> tuple[str, str]:
@@ -51,6 +62,10 @@ def test_v1_deploy_then_podkit_worker_answers_runsync(local_runpod: LocalRunPod)
             json={"input": {"action": "list_files", "path": "/runpod-volume/models"}},
         ).json()
         workers = api.get(f"/v2/serverless/{endpoint_id}/workers").json()
+        wid = workers["workers"][0]["id"]
+        url = f"/v2/serverless/{endpoint_id}/workers/{wid}/logs"
+        with api.stream("GET", url, params={"tail": "1000"}) as events:
+            streamed = _first_events(events, 3)
     body: dict[str, Any] = gpu.json()
     assert body["status"] == "COMPLETED", body
     output = body["output"]
@@ -61,7 +76,13 @@ def test_v1_deploy_then_podkit_worker_answers_runsync(local_runpod: LocalRunPod)
     files = listing["output"]["files"]
     assert [(f["path"], f["size"]) for f in files] == [("/runpod-volume/models/tiny.bin", 1024)]
     assert workers["summary"]["total"] == 1
-    assert workers["workers"][0]["version"] == workers["endpointVersion"]
+    worker = workers["workers"][0]
+    assert worker["version"] == workers["endpointVersion"]
+    lines = local_runpod.context.worker_view.logs(endpoint_id, worker["id"]) or []
+    assert any("Starting Serverless Worker" in line.line for line in lines)
+    assert not any(KEY in line.line for line in lines)  # the user's key never reaches a worker
+    assert streamed[0]["source"] == "container"
+    assert streamed[0]["line"] == lines[0].line
 
 
 def test_deleting_an_endpoint_stops_its_workers_and_jobs(local_runpod: LocalRunPod) -> None:

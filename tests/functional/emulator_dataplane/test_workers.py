@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+import sys
 from typing import Any
+
+import pytest
 
 from podkit.emulator.dataplane import FINAL_STATES
 from tests.functional.emulator_dataplane.harness import KEY, Served, wait_until
@@ -71,3 +75,29 @@ def test_runpod_sdk_client_run_sync_against_the_plane(served: Served) -> None:
     job = endpoint.run({"input": {"echo": "async"}})
     assert job.output(timeout=60)["echo"] == "async"
     assert endpoint.health()["jobs"]["completed"] == 2
+
+
+def test_a_worker_that_cannot_start_is_reported_and_retried_with_backoff(
+    served: Served, caplog: pytest.LogCaptureFixture
+) -> None:
+    broken = [sys.executable, "-c", "raise SystemExit('no module named handler')"]
+    served.endpoint("broken", workers_min=1, workers_max=1, worker_command=broken)
+    with caplog.at_level(logging.WARNING, logger="podkit.emulator.dataplane"):
+        wait_until(lambda: "no module named handler" in caplog.text, timeout=20)
+    assert "exited with code 1 before taking a job" in caplog.text
+    served.plane.endpoint_deleted("broken")
+
+
+def test_refresh_worker_result_recycles_the_worker(served: Served) -> None:
+    served.endpoint("fresh", workers_min=1, workers_max=1)
+    with served.client() as client:
+        body = client.post(
+            "/v2/fresh/runsync", json={"input": {"refresh": True, "echo": "once"}}
+        ).json()
+    assert body["status"] == "COMPLETED" and body["output"] == {"echo": "once"}
+    wait_until(
+        lambda: served.plane.supervisor.live_worker_ids("fresh") not in ([], [body["workerId"]])
+    )
+    with served.client() as client:
+        after = client.post("/v2/fresh/runsync", json={"input": {"echo": "new"}}).json()
+    assert after["workerId"] != body["workerId"]

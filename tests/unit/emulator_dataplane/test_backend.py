@@ -201,3 +201,30 @@ def test_retiring_worker_gets_no_jobs_and_seeded_ids_repeat(clock: Clock) -> Non
     assert one.take_jobs("ep", worker, 1, in_progress=False) == []
     one.reset()
     assert one.endpoint_ids() == []
+
+
+def test_snapshot_restores_jobs_with_their_remaining_time(
+    backend: JobsBackend, clock: Clock
+) -> None:
+    finished = backend.submit("ep", {"input": 1})
+    running = backend.submit("ep", {"input": 2})
+    queued = backend.submit("ep", {"input": 3, "policy": {"ttl": 20_000}})
+    worker = _worker(backend)
+    _take(backend, worker, 2)
+    clock.now = 5.0
+    backend.job_done("ep", worker, finished.id, {"output": "ok"})
+    saved = backend.snapshot()
+
+    later = Clock()
+    later.now = 500.0
+    fresh = JobsBackend(backend.settings, clock=later, seed=2)
+    fresh.upsert_endpoint(EndpointRuntime("ep", "acct"))
+    assert fresh.restore(saved) == 3
+    assert fresh.status_body("ep", finished.id)["output"] == "ok"
+    assert fresh.get("ep", running.id).status is JobStatus.IN_QUEUE
+    assert fresh.get("ep", running.id).retries == 1
+    later.now = 500.0 + 15.0  # the queued job was 5 s old; its 20 s TTL ends now
+    fresh.tick()
+    with pytest.raises(JobsError):
+        fresh.get("ep", queued.id)
+    assert fresh.health("ep")["jobs"]["completed"] == 1

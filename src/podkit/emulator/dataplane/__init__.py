@@ -8,7 +8,7 @@ Layers (moto-style): `backend` holds plain state; `routes` (client API) and `wor
 from podkit.emulator.dataplane.backend import JobsBackend, JobsError
 from podkit.emulator.dataplane.jobs import FINAL_STATES, Job, JobStatus
 from podkit.emulator.dataplane.plane import DataPlane
-from podkit.emulator.dataplane.runtime import EndpointListener, EndpointRuntime
+from podkit.emulator.dataplane.runtime import EndpointRuntime
 from podkit.emulator.dataplane.settings import DataPlaneSettings
 from podkit.emulator.dataplane.wiring import routes
 
@@ -16,7 +16,6 @@ __all__ = [
     "FINAL_STATES",
     "DataPlane",
     "DataPlaneSettings",
-    "EndpointListener",
     "EndpointRuntime",
     "Job",
     "JobStatus",

@@ -101,7 +101,6 @@ class Job:
     stream_read: int = 0
     retries: int = 0
     crash_requeues: int = 0
-    stop_sent: bool = False
 
     @property
     def final(self) -> bool:

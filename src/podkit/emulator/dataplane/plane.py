@@ -1,7 +1,8 @@
 """The data plane as one object: jobs backend, HTTP routes, worker supervisor.
 
-It is the control plane's `EndpointListener`: endpoint changes flow in through
-`endpoint_changed` / `endpoint_deleted`, and the composed app mounts `routes()`.
+Endpoint changes flow in through `endpoint_changed` / `endpoint_deleted` (from the control
+plane via `wiring.ControlPlaneBridge`); it is the control plane's `WorkerView`; the composed
+app mounts `routes()`.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from podkit.emulator.dataplane.settings import DataPlaneSettings
 from podkit.emulator.dataplane.state import WorkerState
 from podkit.emulator.dataplane.supervisor import Supervisor
 from podkit.emulator.dataplane.waiters import Waiters
+from podkit.emulator.dataplane.webhooks import WebhookSender
 from podkit.emulator.dataplane.worker_routes import worker_routes
 from podkit.emulator.runtime import LogLine, WorkerInfo
 
@@ -37,10 +39,14 @@ class DataPlane:
         gpu_shim: bool = True,
         resolve_account: AccountResolver = account_for_key,
     ) -> None:
-        self.backend = JobsBackend(settings, clock=clock, seed=seed)
+        settings = settings or DataPlaneSettings()
+        self.webhooks = WebhookSender(retry_s=settings.webhook_retry_s)
+        self.backend = JobsBackend(settings, clock=clock, seed=seed, on_webhook=self.webhooks.send)
         self.waiters = Waiters()
         self.backend.add_listener(self.waiters.wake)
         self.supervisor = Supervisor(self.backend, state_dir, gpu_shim=gpu_shim)
+        self.jobs_file = state_dir / "jobs.json"
+        self._closed = False
         self._resolve_account = resolve_account
 
     def routes(self) -> list[Route]:
@@ -55,10 +61,19 @@ class DataPlane:
         self.supervisor.start(origin)
 
     def close(self) -> None:
-        """End every worker process."""
+        """End every worker process, stop webhook deliveries, save the jobs (once)."""
+        if self._closed:
+            return
+        self._closed = True
         self.supervisor.close()
+        self.webhooks.close()
+        self.backend.save(self.jobs_file)
 
-    # -- EndpointListener ------------------------------------------------------------------
+    def restore(self) -> int:
+        """Load the jobs saved by the last `close()` for the endpoints known now."""
+        return self.backend.load(self.jobs_file)
+
+    # -- endpoint changes ------------------------------------------------------------------
 
     def endpoint_changed(self, runtime: EndpointRuntime) -> None:
         """An endpoint was created or updated."""

@@ -3,16 +3,37 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from podkit.emulator.runtime import LogLine
+
+
+def _die_with_parent() -> Callable[[], None] | None:
+    """On Linux, a child hook that has the kernel SIGKILL the worker when its parent dies,
+    so a killed emulator leaves no orphan workers polling a dead origin."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+    def hook() -> None:
+        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)  # resolved before fork: no imports here
+
+    return hook
+
+
+_PR_SET_PDEATHSIG = 1
 
 
 class WorkerProcess:
@@ -29,6 +50,7 @@ class WorkerProcess:
     ) -> None:
         self.worker_id = worker_id
         self.command = tuple(command)
+        self.cwd = cwd
         self.started_at = time.time()
         self._lines: deque[LogLine] = deque(maxlen=max_lines)
         self._seq = 0
@@ -41,6 +63,7 @@ class WorkerProcess:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own group: the SDK forks a heartbeat child
+            preexec_fn=_die_with_parent(),
         )
         self.pid = self._popen.pid
         self._reader = threading.Thread(

@@ -1,7 +1,8 @@
-"""The seam between the control plane and the data plane.
+"""What the data plane knows of an endpoint.
 
-The control plane's backend announces each endpoint's create/update/delete through an
-`EndpointListener`; the data plane (jobs, workers) only ever sees an `EndpointRuntime`.
+The control plane announces endpoints as `podkit.emulator.runtime.EndpointSpec`;
+`wiring.ControlPlaneBridge` turns each into an `EndpointRuntime`, the only shape the jobs
+backend and the supervisor see (tests and benchmarks build them directly).
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
 
 
 @dataclass(frozen=True)
@@ -28,13 +28,3 @@ class EndpointRuntime:
     gpu_type: str | None = None
     gpu_count: int = 1  # 0: a CPU endpoint (no nvidia-smi stand-in)
     version: int | None = None  # workers started under an older version are replaced
-
-
-class EndpointListener(Protocol):
-    """Told by the control plane about every endpoint change."""
-
-    def endpoint_changed(self, runtime: EndpointRuntime) -> None:
-        """An endpoint was created or updated."""
-
-    def endpoint_deleted(self, endpoint_id: str) -> None:
-        """An endpoint was deleted."""

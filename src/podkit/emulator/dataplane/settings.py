@@ -27,11 +27,10 @@ class DataPlaneSettings:
     stop_grace_s: float = 10.0
     max_jobs_per_endpoint: int = 100_000
     max_stream_chunks: int = 10_000
-    max_stream_chunk_bytes: int = 1 * MB
     max_log_lines_per_worker: int = 2_000
     max_exited_workers_listed: int = 20
     # RUNPOD_PING_INTERVAL for workers (the platform's default is 10 s; the heartbeat also
     # re-sends stop signals for jobs a worker still holds).
     ping_interval_ms: int = 2_000
     supervise_interval_s: float = 0.1
-    worker_start_grace_s: float = 5.0
+    webhook_retry_s: float = 10.0

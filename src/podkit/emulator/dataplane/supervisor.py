@@ -9,8 +9,10 @@ workers that keep running a stopped job. Every process is ended on `close()` and
 from __future__ import annotations
 
 import atexit
+import logging
 import math
 import secrets
+import shutil
 import threading
 import time
 from dataclasses import dataclass, field
@@ -24,6 +26,7 @@ from podkit.emulator.dataplane.state import WorkerState
 from podkit.emulator.dataplane.worker_env import DEFAULT_COMMAND, worker_env
 
 MAX_SPAWN_BACKOFF_S = 30.0
+log = logging.getLogger("podkit.emulator.dataplane")
 
 
 @dataclass
@@ -56,6 +59,8 @@ class Supervisor:
         self._pools: dict[str, _Pool] = {}
         self._lock = threading.RLock()
         self._stop = threading.Event()
+        self._closing = False
+        self._draining: list[tuple[WorkerProcess, float]] = []
         self._thread: threading.Thread | None = None
         atexit.register(self.close)
 
@@ -72,13 +77,15 @@ class Supervisor:
             self._thread.start()
 
     def close(self) -> None:
-        """Stop supervising and end every worker process (idempotent)."""
-        self._stop.set()
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(timeout=5)
-        self._thread = None
+        """End every worker process, then stop supervising (idempotent).
+
+        Workers get SIGTERM first (the SDK drains), SIGKILL 3 s later. The supervising thread
+        stays alive until they are gone: the kernel kills a worker whose spawning thread ends.
+        """
         with self._lock:
+            self._closing = True
             processes = [p for pool in self._pools.values() for p in pool.live.values()]
+            processes += [process for process, _ in self._draining]
             for process in processes:
                 process.stop()
             deadline = time.monotonic() + 3
@@ -87,7 +94,14 @@ class Supervisor:
             for pool in self._pools.values():
                 for process in [*pool.live.values(), *pool.exited.values()]:
                     process.reap()
+            for process, _ in self._draining:
+                process.reap()
             self._pools.clear()
+            self._draining.clear()
+        self._stop.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout=5)
+        self._thread = None
 
     def _loop(self) -> None:
         while not self._stop.wait(self.settings.supervise_interval_s):
@@ -97,6 +111,9 @@ class Supervisor:
         """One supervision round over all endpoints."""
         self.backend.tick()
         with self._lock:
+            if self._closing:
+                return
+            self._reap_draining()
             known = set(self.backend.endpoint_ids())
             for endpoint_id in list(self._pools):
                 if endpoint_id not in known:
@@ -136,10 +153,12 @@ class Supervisor:
                 pool.failed_starts += 1
                 delay = min(MAX_SPAWN_BACKOFF_S, 0.5 * 2**pool.failed_starts)
                 pool.next_spawn_at = time.monotonic() + delay
+                _warn_failed_start(worker_id, process, code, delay)
         while len(pool.exited) > self.settings.max_exited_workers_listed:
             worker_id, process = next(iter(pool.exited.items()))
             del pool.exited[worker_id]
             process.reap()
+            shutil.rmtree(process.cwd, ignore_errors=True)
             self.backend.forget_worker(worker_id)
 
     def _enforce_stops(self, pool: _Pool) -> None:
@@ -223,12 +242,26 @@ class Supervisor:
         pool.live[record.id] = process
 
     def _drop_pool(self, endpoint_id: str) -> None:
+        """A deleted endpoint: SIGTERM its workers now, reap them on later ticks."""
         pool = self._pools.pop(endpoint_id)
-        for process in [*pool.live.values(), *pool.exited.values()]:
+        for worker_id, process in pool.live.items():
             process.stop()
-        for process in [*pool.live.values(), *pool.exited.values()]:
-            process.wait(3)
+            self._draining.append((process, time.monotonic()))
+            self.backend.forget_worker(worker_id)
+        for worker_id, process in pool.exited.items():
             process.reap()
+            self.backend.forget_worker(worker_id)
+        shutil.rmtree(self.state_dir / "endpoints" / endpoint_id, ignore_errors=True)
+
+    def _reap_draining(self) -> None:
+        grace = self.settings.stop_grace_s
+        still: list[tuple[WorkerProcess, float]] = []
+        for process, since in self._draining:
+            if process.poll() is None and time.monotonic() - since <= grace:
+                still.append((process, since))
+            else:
+                process.reap()  # exited, or past the grace: SIGKILL
+        self._draining = still
 
     # -- inspection and faults ---------------------------------------------------------------
 
@@ -261,6 +294,21 @@ class Supervisor:
         if worker_id is not None and self.kill_worker(worker_id):
             return worker_id
         return None
+
+
+def _warn_failed_start(worker_id: str, process: WorkerProcess, code: int, delay: float) -> None:
+    """Say why a worker never became ready: its exit code and last output line."""
+    lines = process.lines()
+    last = lines[-1].line if lines else "(no output)"
+    log.warning(
+        "worker %s (%s) exited with code %s before taking a job; last output: %s; "
+        "next start in %.1f s (check the endpoint's worker command and its imports)",
+        worker_id,
+        " ".join(process.command),
+        code,
+        last,
+        delay,
+    )
 
 
 def _isolated_home(base: Path) -> Path | None:

@@ -34,16 +34,17 @@ class Waiters:
             future: asyncio.Future[None] = loop.create_future()
             with self._lock:  # register before probing so no change slips between
                 self._futures.setdefault(endpoint_id, set()).add(future)
-            result = probe()
-            remaining = deadline - loop.time()
-            if result is not None or remaining <= 0:
-                self._discard(endpoint_id, future)
-                return result
             try:
-                await asyncio.wait_for(future, remaining)
-            except TimeoutError:
+                result = probe()
+                remaining = deadline - loop.time()
+                if result is not None or remaining <= 0:
+                    return result
+                try:
+                    await asyncio.wait_for(future, remaining)
+                except TimeoutError:
+                    return probe()
+            finally:
                 self._discard(endpoint_id, future)
-                return probe()
 
     def _discard(self, endpoint_id: str, future: asyncio.Future[None]) -> None:
         with self._lock:

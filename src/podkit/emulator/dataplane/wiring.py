@@ -58,7 +58,8 @@ def routes(backend: Backend, context: Context) -> list[BaseRoute]:
     The plane is left on `context.dataplane` for the server to start and close.
     """
     plane = DataPlane(backend.state_dir / "dataplane", resolve_account=account_id)
-    backend.set_listener(ControlPlaneBridge(plane, backend))
+    backend.set_listener(ControlPlaneBridge(plane, backend))  # announces existing endpoints
+    plane.restore()
     context.worker_view = plane
     context.dataplane = plane
     return [*plane.routes(), *admin_routes(plane)]
