@@ -11,7 +11,8 @@ from __future__ import annotations
 import email.utils
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -162,9 +163,61 @@ class HttpClient:
                 continue
             return response
 
+    @contextmanager
+    def stream(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        idle_timeout: float | None = 60.0,
+    ) -> Iterator[LineStream]:
+        """Open a streamed response (server-sent events) without retries; callers reconnect.
+
+        Reading stops quietly once the server sends nothing for `idle_timeout` seconds.
+        """
+        method = method.upper()
+        self.stats.record(method, path)
+        timeout = httpx.Timeout(10.0, read=idle_timeout)
+        url = f"{self.base_url}{path}"
+        try:
+            with self._client.stream(
+                method, path, params=params, headers=headers, timeout=timeout
+            ) as response:
+                yield LineStream(response)
+        except httpx.TransportError as exc:
+            raise TransportError(
+                f"{method} {url} failed: {type(exc).__name__}: {exc}",
+                method=method,
+                url=url,
+                hint="check the target URL and your network, then run the command again",
+            ) from exc
+
     def _wait(self, policy: RetryPolicy, attempt: int, retry_after: str | None) -> None:
         self.stats.retries += 1
         delay = retry_after_seconds(retry_after, self._clock())
         if delay is None:
             delay = policy.backoff(attempt, self._rng)
         self._sleep(min(delay, policy.max_delay))
+
+
+class LineStream:
+    """A streamed response read line by line; a read that goes idle ends the lines."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        self.response = response
+        self.status_code = response.status_code
+        self.headers = response.headers
+
+    def read(self) -> httpx.Response:
+        """Read the whole (error) body, for non-2xx answers."""
+        self.response.read()
+        return self.response
+
+    def lines(self) -> Iterator[str]:
+        """The body's lines as they arrive, until the end or an idle read."""
+        try:
+            yield from self.response.iter_lines()
+        except httpx.ReadTimeout:
+            return

@@ -95,3 +95,15 @@ class EmulatorError(PodkitError):
 
 class WorkerActionError(PodkitError):
     """A worker action could not do its job (no GPU driver, a failing tool, a missing root)."""
+
+
+class JobExpiredError(JobError):
+    """A job is gone from the data plane: it outlived its TTL or its result retention."""
+
+
+class JobWaitTimeout(JobError):
+    """podkit stopped waiting for a job that is still queued or running remotely."""
+
+    def __init__(self, message: str, *, job_id: str, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.job_id = job_id

@@ -12,8 +12,10 @@ from typing import Any
 import typer
 from rich.markup import escape
 
+from podkit.cli._jobs_common import parse_duration
 from podkit.cli.app import app
 from podkit.cli.console import console, err_console, print_json
+from podkit.cli.release_gate import release_gate
 from podkit.config import DEFAULT_FILE, Deployment, load_config
 from podkit.deploy import service
 from podkit.deploy.history import History
@@ -118,9 +120,27 @@ def apply(
     as_json: bool = JSON,
     require_digest: bool = typer.Option(False, "--require-digest", help="Tag-only = error."),
     worker_quota: int | None = QUOTA,
+    wait: bool = typer.Option(False, "--wait", help="Wait until the workers run the release."),
+    smoke: bool = typer.Option(
+        False,
+        "--smoke",
+        help="Then run the smoke tests of podkit.toml; roll back if one fails (waits).",
+    ),
+    rollout_timeout: str = typer.Option("15m", "--rollout-timeout", help="Limit for --wait."),
 ) -> None:
     """Plan, confirm, apply, verify every write, record the deploy in history."""
     deployment = _load(config, env, sets)
+    history = _history(config, deployment)
+    gate = release_gate(
+        deployment,
+        history,
+        target=target,
+        wait=wait,
+        smoke=smoke,
+        rollout_timeout=parse_duration(rollout_timeout, "--rollout-timeout") or 0.0,
+        progress=_progress,
+        as_json=as_json,
+    )
     with _client(api, target) as client:
         prepared = service.prepare(
             client, deployment, service.Options(image, require_digest, worker_quota)
@@ -131,7 +151,7 @@ def apply(
         if prepared.plan.has_changes:
             _confirm(f"Apply {prepared.plan.summary} to {prepared.plan.scope.owner}?", yes)
         applied = service.apply_prepared(
-            client, prepared, _history(config, deployment), progress=_progress
+            client, prepared, history, progress=_progress, post_apply=gate
         )
         _report_applied(applied, as_json)
 

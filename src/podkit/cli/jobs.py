@@ -1,0 +1,277 @@
+"""`podkit run ACTION` and `podkit job ...`: start, watch, cancel and retry serverless jobs.
+
+Exit codes follow `podkit.runpod.job_outcome`: 0 COMPLETED, 3 FAILED, 4 TIMED_OUT,
+5 CANCELLED, 6 still running when `--timeout` passed, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.markup import escape
+from rich.prompt import Confirm
+
+from podkit.cli._jobs_common import (
+    CONFIG_OPTION,
+    ENDPOINT_OPTION,
+    ENV_OPTION,
+    TARGET_OPTION,
+    jobs_client,
+    parse_duration,
+    parse_input,
+    resolve_endpoint,
+)
+from podkit.cli.app import app
+from podkit.cli.console import console, err_console, print_json
+from podkit.cli.job_display import JobDisplay
+from podkit.errors import JobWaitTimeout
+from podkit.runpod.job_outcome import EXIT_INTERRUPTED, EXIT_STILL_RUNNING, outcome, timings
+from podkit.runpod.job_types import Job, JobPolicy
+from podkit.runpod.jobs import JobsClient
+
+job_app = typer.Typer(help="Follow, cancel and retry jobs on an endpoint.", no_args_is_help=True)
+app.add_typer(job_app, name="job")
+
+JSON_OPTION = typer.Option(False, "--json", help="Print the job as JSON on stdout.")
+TIMEOUT_OPTION = typer.Option(
+    None, "--timeout", help="Stop waiting after this long (90s, 10m, 2h); the job keeps running."
+)
+
+
+@app.command("run")
+def run_command(
+    action: str = typer.Argument(..., help="The worker action, e.g. gpu_info or sync_models."),
+    input_: str | None = typer.Option(
+        None, "--input", "-i", help="Action fields as a JSON object, or @file.json."
+    ),
+    endpoint: str | None = ENDPOINT_OPTION,
+    env: str | None = ENV_OPTION,
+    target: str | None = TARGET_OPTION,
+    config: Path = CONFIG_OPTION,
+    async_: bool = typer.Option(False, "--async", help="Queue the job, print its id, return."),
+    as_json: bool = JSON_OPTION,
+    timeout: str | None = TIMEOUT_OPTION,
+    ttl: str | None = typer.Option(None, "--ttl", help="Job lifetime, queue + run (policy.ttl)."),
+    execution_timeout: str | None = typer.Option(
+        None, "--execution-timeout", help="This job's run-time limit (policy.executionTimeout)."
+    ),
+) -> None:
+    """Run ACTION on the endpoint through /run + polling; exit code from the final state."""
+    payload = parse_input(input_, action)
+    endpoint_id = resolve_endpoint(endpoint, env, config, target)
+    policy = _policy(ttl, execution_timeout)
+    with jobs_client(endpoint_id, target) as client:
+        if async_:
+            job = client.run(payload, policy=policy)
+            _print_queued(job, endpoint_id, as_json)
+            return
+        display = JobDisplay(err_console, f"{action} on {endpoint_id}")
+        job = _follow(client, display, target, payload=payload, policy=policy, timeout=timeout)
+    _finish(job, endpoint_id, display, as_json)
+
+
+@job_app.command("wait")
+def wait_command(
+    job_id: str = typer.Argument(..., help="The job id."),
+    endpoint: str | None = ENDPOINT_OPTION,
+    env: str | None = ENV_OPTION,
+    target: str | None = TARGET_OPTION,
+    config: Path = CONFIG_OPTION,
+    as_json: bool = JSON_OPTION,
+    timeout: str | None = TIMEOUT_OPTION,
+) -> None:
+    """Follow a queued or running job to its end; exit code from the final state."""
+    endpoint_id = resolve_endpoint(endpoint, env, config, target)
+    with jobs_client(endpoint_id, target) as client:
+        display = JobDisplay(err_console, f"job {job_id} on {endpoint_id}")
+        job = _follow(client, display, target, job_id=job_id, timeout=timeout)
+    _finish(job, endpoint_id, display, as_json)
+
+
+@job_app.command("status")
+def status_command(
+    job_id: str = typer.Argument(..., help="The job id."),
+    endpoint: str | None = ENDPOINT_OPTION,
+    env: str | None = ENV_OPTION,
+    target: str | None = TARGET_OPTION,
+    config: Path = CONFIG_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Show a job's state, timings and output once."""
+    endpoint_id = resolve_endpoint(endpoint, env, config, target)
+    with jobs_client(endpoint_id, target) as client:
+        job = client.status(job_id)
+    if as_json:
+        print_json(job.to_wire())
+        return
+    console.print(f"{escape(job.id)}: [bold]{job.status}[/]{escape(timings(job))}")
+    if job.output is not None:
+        _print_output(job.output)
+
+
+@job_app.command("cancel")
+def cancel_command(
+    job_id: str = typer.Argument(..., help="The job id."),
+    endpoint: str | None = ENDPOINT_OPTION,
+    env: str | None = ENV_OPTION,
+    target: str | None = TARGET_OPTION,
+    config: Path = CONFIG_OPTION,
+) -> None:
+    """Cancel a queued or running job."""
+    endpoint_id = resolve_endpoint(endpoint, env, config, target)
+    with jobs_client(endpoint_id, target) as client:
+        job = client.cancel(job_id)
+    console.print(f"job {escape(job.id)}: {job.status}")
+
+
+@job_app.command("retry")
+def retry_command(
+    job_id: str = typer.Argument(..., help="The job id (FAILED or TIMED_OUT)."),
+    endpoint: str | None = ENDPOINT_OPTION,
+    env: str | None = ENV_OPTION,
+    target: str | None = TARGET_OPTION,
+    config: Path = CONFIG_OPTION,
+) -> None:
+    """Queue a FAILED or TIMED_OUT job again under the same id."""
+    endpoint_id = resolve_endpoint(endpoint, env, config, target)
+    with jobs_client(endpoint_id, target) as client:
+        job = client.retry(job_id)
+    console.print(f"job {escape(job.id)}: {job.status}")
+    console.print(f"follow it with `{_job_cmd('wait', job.id, endpoint_id, target)}`")
+
+
+@job_app.command("purge-queue")
+def purge_command(
+    endpoint: str | None = ENDPOINT_OPTION,
+    env: str | None = ENV_OPTION,
+    target: str | None = TARGET_OPTION,
+    config: Path = CONFIG_OPTION,
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+) -> None:
+    """Remove every queued job of the endpoint (running jobs are not touched)."""
+    endpoint_id = resolve_endpoint(endpoint, env, config, target)
+    if not yes and not Confirm.ask(f"Remove all queued jobs of {endpoint_id}?", console=console):
+        raise typer.Exit(1)
+    with jobs_client(endpoint_id, target) as client:
+        removed = client.purge_queue()
+    console.print(f"removed {removed} queued job(s) from {endpoint_id}")
+
+
+# -- shared steps --------------------------------------------------------------------------
+
+
+def _policy(ttl: str | None, execution_timeout: str | None) -> JobPolicy | None:
+    ttl_s = parse_duration(ttl, "--ttl")
+    exec_s = parse_duration(execution_timeout, "--execution-timeout")
+    if ttl_s is None and exec_s is None:
+        return None
+    return JobPolicy(
+        ttl=None if ttl_s is None else int(ttl_s * 1000),
+        execution_timeout=None if exec_s is None else int(exec_s * 1000),
+    )
+
+
+def _follow(
+    client: JobsClient,
+    display: JobDisplay,
+    target: str | None,
+    *,
+    payload: Any = None,
+    policy: JobPolicy | None = None,
+    job_id: str | None = None,
+    timeout: str | None = None,
+) -> Job:
+    """Submit (or attach to) a job and watch it; Ctrl-C offers to cancel it."""
+    wait_s = parse_duration(timeout, "--timeout")
+    try:
+        with display:
+            if job_id is not None:
+                return client.wait(job_id, timeout=wait_s, on_update=display.update)
+            return client.execute(
+                payload,
+                policy=policy,
+                timeout=wait_s,
+                on_update=display.update,
+                on_submit=display.submitted,
+            )
+    except KeyboardInterrupt:
+        current = display.job.id if display.job else job_id
+        interrupted(client, current, target, interactive=_interactive())
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    except JobWaitTimeout as exc:
+        say(f"[yellow]{escape(exc.message)}[/]")
+        cmd = _job_cmd("cancel", exc.job_id, client.endpoint_id, target)
+        say(f"  follow: `{_job_cmd('wait', exc.job_id, client.endpoint_id, target)}`")
+        say(f"  cancel: `{cmd}`")
+        raise typer.Exit(EXIT_STILL_RUNNING) from None
+
+
+def interrupted(
+    client: JobsClient, job_id: str | None, target: str | None, *, interactive: bool
+) -> bool:
+    """After Ctrl-C: ask whether to cancel the remote job (or say how); True if cancelled."""
+    if job_id is None:
+        say("interrupted before the job was queued; nothing runs remotely")
+        return False
+    cmd = _job_cmd("cancel", job_id, client.endpoint_id, target)
+    if interactive and Confirm.ask(
+        f"Cancel job {job_id} on endpoint {client.endpoint_id}?", console=err_console, default=True
+    ):
+        job = client.cancel(job_id)
+        say(f"job {escape(job_id)}: {job.status}")
+        return True
+    say(
+        f"job {escape(job_id)} keeps running on endpoint {escape(client.endpoint_id)}; "
+        f"cancel it with `{escape(cmd)}`"
+    )
+    return False
+
+
+def _finish(job: Job, endpoint_id: str, display: JobDisplay, as_json: bool) -> None:
+    result = outcome(job, endpoint_id, started=display.running_since is not None or None)
+    if as_json:
+        print_json(job.to_wire())
+    elif job.output is not None:
+        _print_output(job.output)
+    style = "green" if result.exit_code == 0 else "red"
+    say(f"[{style}]{escape(result.message)}[/]")
+    if result.hint:
+        say(f"  [yellow]hint:[/] {escape(result.hint)}")
+    if result.exit_code:
+        raise typer.Exit(result.exit_code)
+
+
+def _print_queued(job: Job, endpoint_id: str, as_json: bool) -> None:
+    if as_json:
+        print_json(job.to_wire())
+        return
+    console.out(job.id)
+    say(
+        f"queued on {escape(endpoint_id)}; results are kept 30 min after it ends. Follow it "
+        f"with `podkit job wait {escape(job.id)} --endpoint {escape(endpoint_id)}`"
+    )
+
+
+def _print_output(output: Any) -> None:
+    if isinstance(output, str):
+        console.out(output)
+    else:
+        console.out(json.dumps(output, indent=2, sort_keys=True, default=str))
+
+
+def _job_cmd(verb: str, job_id: str, endpoint_id: str, target: str | None) -> str:
+    where = f" --target {target}" if target else ""
+    return f"podkit job {verb} {job_id} --endpoint {endpoint_id}{where}"
+
+
+def say(text: str) -> None:
+    """One message on stderr, never wrapped, so commands in it stay copyable."""
+    err_console.print(text, soft_wrap=True)
+
+
+def _interactive() -> bool:
+    return sys.stdin.isatty() and err_console.is_terminal

@@ -1,0 +1,61 @@
+"""Run smoke tests and report them: terminal table (or JSON), Markdown file, CI summary.
+
+Shared by `podkit test` and the gated `podkit apply --smoke`; no command lives here.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from rich.console import Console
+from rich.markup import escape
+
+from podkit.cli.console import console, err_console, print_json
+from podkit.cli.job_display import progress_text
+from podkit.config import SmokeTest
+from podkit.runpod.jobs import JobsClient, JobUpdate, ProgressCallback
+from podkit.smoke import SmokeResult, run_smoke
+from podkit.smoke.report import markdown, table
+
+
+def run_and_report(
+    client: JobsClient,
+    tests: Sequence[SmokeTest],
+    *,
+    markdown_file: Path | None = None,
+    as_json: bool = False,
+    wait_timeout: float | None = None,
+    heading: str = "Smoke tests",
+    out: Console = console,
+) -> list[SmokeResult]:
+    """Run the tests, print the table (or JSON) on `out`, write Markdown where asked."""
+    results = run_smoke(client, tests, wait_timeout=wait_timeout, on_update=_progress)
+    endpoint_id = client.endpoint_id
+    if as_json:
+        print_json({"endpoint": endpoint_id, "results": [r.to_json() for r in results]})
+    else:
+        out.print(table(results, endpoint_id))
+        for result in results:
+            for failure in result.failures:
+                out.print(f"[red]FAIL[/] {escape(result.name)}: {escape(failure)}", soft_wrap=True)
+    text = markdown(results, endpoint_id, heading)
+    if markdown_file is not None:
+        markdown_file.write_text(text, encoding="utf-8")
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        with Path(summary).open("a", encoding="utf-8") as handle:
+            handle.write(text)
+    return results
+
+
+def _progress(test: SmokeTest, phase: str) -> ProgressCallback:
+    err_console.print(f"[dim]{escape(test.name)} ({phase})...[/]", soft_wrap=True)
+
+    def show(update: JobUpdate) -> None:
+        if update.new_progress:
+            line = progress_text(update.progress)
+            err_console.print(f"  [cyan]>[/] {escape(line)}", soft_wrap=True)
+
+    return show

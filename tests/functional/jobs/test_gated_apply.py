@@ -1,0 +1,78 @@
+"""`podkit apply --wait --smoke` on the local RunPod: a failing release is rolled back by itself."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from podkit.cli.main import main
+from podkit.emulator.server import LocalRunPod
+from tests.functional.jobs.conftest import ROOT, SECRET_KEY, api
+
+IMAGE = "ghcr.io/acme/worker:{tag}@sha256:{digest}"
+CONFIG = """
+project = "gated"
+
+[image]
+ref = "{image}"
+
+[worker]
+env = {{ PYTHONPATH = "{root}", PODKIT_ACTIONS = "tests.functional.jobs.slow_actions", \
+PODKIT_SKIP_CPUINFO = "true", RELEASE_MARKER = "good" }}
+
+[endpoint]
+gpu_types = ["NVIDIA GeForce RTX 4090"]
+workers_min = 0
+workers_max = 1
+
+[[smoke]]
+name = "right release"
+input = {{ action = "release_marker" }}
+expect = {{ marker = "good" }}
+max_execution = "30s"
+"""
+
+
+def _endpoint(runpod: LocalRunPod, endpoint_id: str) -> dict[str, object]:
+    with api(runpod) as client:
+        body: dict[str, object] = client.get(f"/v2/serverless/{endpoint_id}").json()
+    return body
+
+
+def test_a_failing_smoke_test_leaves_the_endpoint_on_the_previous_release(
+    cli_env: str,
+    runpod_local: LocalRunPod,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    good = IMAGE.format(tag="1", digest="a" * 64)
+    bad = IMAGE.format(tag="2", digest="b" * 64)
+    config = tmp_path / "podkit.toml"
+    config.write_text(CONFIG.format(image=good, root=ROOT))
+    base = ["apply", "-c", str(config), "--yes", "--wait", "--smoke"]
+
+    assert main(base) == 0, capsys.readouterr().err
+    first = capsys.readouterr()
+    assert "right release" in first.out and "pass" in first.out
+
+    code = main([*base, "--image", bad, "--set", 'worker.env.RELEASE_MARKER="bad"'])
+    out, err = capsys.readouterr()
+    said = " ".join(err.split())  # the error line wraps at the terminal width
+    assert code == 1, err
+    assert "1 of 1 smoke test(s) failed on release v2" in said
+    assert "right release: cold: output 'marker' is 'bad', expected 'good'" in said
+    assert "rolled back to history record #1 (" in said and good in "".join(err.split())
+    assert "live again as release v3" in said
+
+    # Without --endpoint, podkit run finds the endpoint podkit.toml deployed.
+    assert main(["run", "release_marker", "-c", str(config), "--json"]) == 0
+    after = json.loads(capsys.readouterr().out)
+    assert after["output"] == {"marker": "good"}
+    history = json.loads((tmp_path / ".podkit" / "history" / "gated-default.json").read_text())
+    assert [r["source"].split(":")[0] for r in history["records"]] == ["apply", "apply", "rollback"]
+    endpoint_id = history["records"][-1]["endpoint_id"]
+    live = _endpoint(runpod_local, endpoint_id)
+    assert live["image"] == good
+    assert SECRET_KEY not in out + err + first.out + first.err

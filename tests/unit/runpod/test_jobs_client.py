@@ -1,0 +1,216 @@
+"""The data-plane client against scripted responses (httpx MockTransport, no network)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from podkit._http import NO_RETRY, RetryPolicy
+from podkit.errors import AuthError, JobError, JobExpiredError, JobWaitTimeout
+from podkit.runpod.job_target import api_key, dataplane_url
+from podkit.runpod.job_types import Job, JobPolicy, JobStatus
+from podkit.runpod.jobs import JobsClient, JobUpdate, PollPolicy
+
+SECRET = "rpa_SECRET_never_shown"
+
+
+class FakeClock:
+    """A clock that only moves when the client sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _client(
+    handler: Callable[[httpx.Request], httpx.Response],
+    clock: FakeClock | None = None,
+    retry: RetryPolicy | None = None,
+) -> JobsClient:
+    clock = clock or FakeClock()
+    return JobsClient(
+        "ep1",
+        api_key=SECRET,
+        base_url="http://127.0.0.1:9/v2",
+        transport=httpx.MockTransport(handler),
+        sleep=clock.sleep,
+        clock=clock,
+        poll=PollPolicy(initial=0.5, factor=2.0, maximum=4.0, on_change=1.0),
+        retry=retry,
+    )
+
+
+def _scripted(statuses: list[dict[str, Any]], seen: list[httpx.Request]) -> Any:
+    answers = iter(statuses)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        if request.url.path == "/v2/ep1/run":
+            return httpx.Response(200, json={"id": "j1", "status": "IN_QUEUE"})
+        return httpx.Response(200, json=next(answers))
+
+    return handler
+
+
+def test_execute_polls_until_final_and_reports_each_new_progress_once() -> None:
+    seen: list[httpx.Request] = []
+    statuses = [
+        {"id": "j1", "status": "IN_QUEUE"},
+        {"id": "j1", "status": "IN_QUEUE"},
+        {"id": "j1", "status": "IN_PROGRESS", "delayTime": 2100, "output": "step 1/2"},
+        {"id": "j1", "status": "IN_PROGRESS", "delayTime": 2100, "output": "step 1/2"},
+        {"id": "j1", "status": "IN_PROGRESS", "delayTime": 2100, "output": "step 2/2"},
+        {
+            "id": "j1",
+            "status": "COMPLETED",
+            "delayTime": 2100,
+            "executionTime": 5300,
+            "output": {"ok": True},
+            "workerId": "w1",
+        },
+    ]
+    clock = FakeClock()
+    updates: list[JobUpdate] = []
+    client = _client(_scripted(statuses, seen), clock)
+    job = client.execute({"action": "sync_models"}, on_update=updates.append)
+
+    assert job.status is JobStatus.COMPLETED
+    assert (job.output, job.delay_time, job.execution_time, job.worker_id) == (
+        {"ok": True},
+        2100,
+        5300,
+        "w1",
+    )
+    assert [u.progress for u in updates if u.new_progress] == ["step 1/2", "step 2/2"]
+    assert json.loads(seen[0].content) == {"input": {"action": "sync_models"}}
+    assert seen[0].headers["Authorization"] == f"Bearer {SECRET}"
+    assert [r.url.path for r in seen[1:]] == ["/v2/ep1/status/j1"] * 6
+    # a quick first look, backoff while nothing changes (capped), back to 1 s on news
+    assert clock.sleeps == [0.5, 1.0, 2.0, 1.0, 2.0, 1.0]
+
+
+def test_job_gone_mid_run_names_ttl_and_retention() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(404, json={"error": "job not found"})
+
+    with pytest.raises(JobExpiredError) as info:
+        _client(handler).wait("j9")
+    text = str(info.value)
+    assert "j9" in text and "policy.ttl" in text and "30 min" in text and "--ttl" in text
+
+
+def test_wait_timeout_leaves_job_running_and_says_how_to_cancel() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"id": "j2", "status": "IN_PROGRESS"})
+
+    clock = FakeClock()
+    with pytest.raises(JobWaitTimeout) as info:
+        _client(handler, clock).wait("j2", timeout=5.0)
+    assert info.value.job_id == "j2"
+    assert "podkit job cancel j2 --endpoint ep1" in str(info.value)
+    assert sum(clock.sleeps) == pytest.approx(5.0)
+
+
+def test_runsync_sends_wait_in_ms_clamped_and_the_policy() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"id": "s1", "status": "IN_PROGRESS"})
+
+    client = _client(handler)
+    job = client.runsync({"a": 1}, wait=900, policy=JobPolicy(execution_timeout=60_000))
+    client.runsync({"a": 1}, wait=0.2)
+    assert not job.terminal
+    assert seen[0].url.params["wait"] == "300000"
+    assert seen[1].url.params["wait"] == "1000"
+    assert json.loads(seen[0].content) == {"input": {"a": 1}, "policy": {"executionTimeout": 60000}}
+
+
+def test_refused_key_is_an_auth_error_that_never_shows_the_key() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(401, json={"error": "Unauthorized"})
+
+    with pytest.raises(AuthError) as info:
+        _client(handler).run({"x": 1})
+    assert "401" in str(info.value)
+    assert SECRET not in str(info.value)
+    assert "RUNPOD_API_KEY" in str(info.value)
+
+
+def test_stream_yields_chunks_until_final_and_drained() -> None:
+    answers = iter(
+        [
+            {"status": "IN_PROGRESS", "stream": [{"output": "a"}]},
+            {"status": "IN_PROGRESS", "stream": []},
+            {"status": "COMPLETED", "stream": [{"output": "b"}, {"output": "c"}]},
+            {"status": "COMPLETED", "stream": []},
+        ]
+    )
+    client = _client(lambda request: httpx.Response(200, json=next(answers)))
+    assert list(client.iter_stream("j3")) == ["a", "b", "c"]
+
+
+def test_health_cancel_retry_purge() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if path.endswith("/health"):
+            body = {
+                "jobs": {"completed": 1, "failed": 5, "inProgress": 0, "inQueue": 2, "retried": 0},
+                "workers": {"idle": 0, "running": 1, "throttled": 2},
+            }
+            return httpx.Response(200, json=body)
+        if "/cancel/" in path:
+            return httpx.Response(200, json={"id": "j4", "status": "CANCELLED"})
+        if "/retry/" in path:
+            return httpx.Response(400, json={"error": "job is not failed"})
+        return httpx.Response(200, json={"removed": 3, "status": "completed"})
+
+    client = _client(handler)
+    health = client.health()
+    assert (health.jobs.in_queue, health.jobs.failed, health.workers["throttled"]) == (2, 5, 2)
+    assert client.cancel("j4").status is JobStatus.CANCELLED
+    assert client.purge_queue() == 3
+    with pytest.raises(Exception, match="job is not failed") as info:
+        client.retry("j4")
+    assert "FAILED or TIMED_OUT" in str(info.value)
+
+
+def test_running_is_read_as_in_progress() -> None:
+    assert Job.model_validate({"id": "x", "status": "RUNNING"}).status is JobStatus.IN_PROGRESS
+
+
+def test_targets_pick_the_data_plane() -> None:
+    assert dataplane_url(env={}) == "https://api.runpod.ai/v2"
+    assert dataplane_url(env={"PODKIT_TARGET": "local"}) == "http://127.0.0.1:8765/v2"
+    local = {"PODKIT_TARGET": "local", "PODKIT_LOCAL_URL": "http://127.0.0.1:9999/"}
+    assert dataplane_url(env=local) == "http://127.0.0.1:9999/v2"
+    assert dataplane_url("http://127.0.0.1:1", env={}) == "http://127.0.0.1:1/v2"
+    with pytest.raises(AuthError, match="RUNPOD_API_KEY"):
+        api_key(env={})
+
+
+def test_a_network_blip_does_not_end_the_watch_but_a_lasting_outage_does() -> None:
+    answers = iter(
+        [httpx.Response(503)] * 3
+        + [httpx.Response(200, json={"id": "j5", "status": "COMPLETED", "output": 1})]
+    )
+    # one attempt per request, so the blip reaches the poller instead of the HTTP retries
+    client = _client(lambda request: next(answers), retry=NO_RETRY)
+    assert client.wait("j5", first=Job(id="j5", status=JobStatus.IN_PROGRESS)).output == 1
+
+    down = _client(lambda request: httpx.Response(502), retry=NO_RETRY)
+    with pytest.raises(JobError, match="lost contact with job j6") as info:
+        down.wait("j6", first=Job(id="j6", status=JobStatus.IN_PROGRESS))
+    assert "podkit job wait j6 --endpoint ep1" in str(info.value)
