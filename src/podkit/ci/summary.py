@@ -64,7 +64,7 @@ def render_summary(s: DeploySummary) -> str:
     ]
     table = "\n".join(f"| {k} | {v} |" for k, v in rows)
     return (
-        f"## Deployed {where}\n\n| | |\n|---|---|\n{table}\n\n"
+        f"\n## Deployed {where}\n\n| | |\n|---|---|\n{table}\n\n"
         f"Call it (with `RUNPOD_API_KEY` set in your shell):\n\n"
         f"```sh\n{curl_commands(s)}\n```\n"
     )
