@@ -51,17 +51,22 @@ def test_the_scaffolded_config_is_valid_for_both_environments(tmp_path: Path) ->
         assert [s.name for s in loaded.deployment.smoke] == ["predict"]
 
 
-def test_the_scaffolded_dockerfile_and_workflow_pass_their_linters(tmp_path: Path) -> None:
-    assert main(["init", str(tmp_path / "w"), "--registry", "dockerhub"]) == 0
-    assert_clean(tmp_path / "w" / ".github" / "workflows" / "deploy.yml")
-    done = subprocess.run(
-        [str(BIN / "hadolint"), str(tmp_path / "w" / "Dockerfile")],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
+RUFF = ["--isolated", "--no-cache", "--line-length", "100", "--target-version", "py311"]
+
+
+def test_the_scaffolded_files_pass_their_linters(tmp_path: Path) -> None:
+    dest = tmp_path / "w"
+    assert main(["init", str(dest), "--registry", "dockerhub"]) == 0
+    assert_clean(dest / ".github" / "workflows" / "deploy.yml")
+    for cmd in (
+        [str(BIN / "hadolint"), "Dockerfile"],
+        [str(BIN / "ruff"), "check", *RUFF, "--select", "E,F,W,I,B,UP,SIM,RUF", "."],
+        [str(BIN / "ruff"), "format", *RUFF, "--check", "."],
+    ):
+        done = subprocess.run(
+            cmd, cwd=dest, capture_output=True, text=True, timeout=60, check=False
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
 
 
 def test_the_scaffolded_project_passes_its_own_tests(tmp_path: Path) -> None:
