@@ -68,6 +68,8 @@ def test_push_deploys_staging_then_a_dispatch_rolls_it_back(
     assert back.ok, back.log
     assert f"| image | `{IMAGE}{DIGEST}` |" in back.summary  # read live from the endpoint
     assert "rollback" in back.summary
+    assert [s.key for s in back.steps if s.ran] == ["rollback", "smoke", "summary"]
+    assert "| predict |" in back.summary  # podkit test's results
     assert_no_secret(first, second, back)
 
 
