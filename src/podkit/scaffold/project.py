@@ -79,6 +79,7 @@ def render_project(spec: ProjectSpec) -> dict[str, str]:
         "REGISTRY_SETUP": REGISTRY_SETUP[reg.key],
         "PODKIT_WORKER_SPEC": _with_extra(pip_spec, "worker"),
         "PODKIT_DEV_SPEC": _with_extra(pip_spec, "emulator"),
+        "PODKIT_SPEC": pip_spec,
     }
     base = resources.files("podkit.scaffold").joinpath("templates/project")
     files: dict[str, str] = {}
@@ -92,8 +93,8 @@ def render_project(spec: ProjectSpec) -> dict[str, str]:
 
 
 def _with_extra(spec: str, extra: str) -> str:
-    """`podkit==1.0` -> `podkit[extra]==1.0`; other specs (URLs, paths) are left as they are."""
-    m = re.match(r"^podkit(==.+)$", spec)
+    """`podkit==1.0` -> `podkit[extra]==1.0`, `podkit @ URL` -> `podkit[extra] @ URL`."""
+    m = re.match(r"^podkit(\s*(?:==|@).+)$", spec)
     return f"podkit[{extra}]{m.group(1)}" if m else spec
 
 

@@ -55,7 +55,8 @@ def test_the_workflow_is_the_shipped_one_for_the_registry(registry: str) -> None
 def test_a_custom_podkit_spec_reaches_ci_and_the_image() -> None:
     spec = "podkit @ git+https://example.invalid/podkit@v1"
     files = render_project(ProjectSpec("w", pip_spec=spec))
-    assert spec in files["requirements.txt"]
+    assert "podkit[worker] @ git+https://example.invalid/podkit@v1" in files["requirements.txt"]
+    assert "podkit[emulator] @ git+" in files["requirements-dev.txt"]
     assert f'PODKIT_PIP_SPEC: "{spec}"' in files[WORKFLOW_PATH]
 
 
