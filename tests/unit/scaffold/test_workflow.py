@@ -88,3 +88,27 @@ def test_an_unknown_registry_names_the_known_ones() -> None:
     with pytest.raises(ConfigError) as err:
         render_workflow("quay")
     assert "ghcr" in str(err.value)
+
+
+def _runs_after(step: dict[str, Any], apply_outcome: str) -> bool:
+    from tests.gha.expressions import condition
+
+    ctx = {"steps": {"apply": {"outcome": apply_outcome}}}
+    failed = apply_outcome == "failure"
+    funcs = {
+        "success": lambda: not failed,
+        "failure": lambda: failed,
+        "always": lambda: True,
+        "cancelled": lambda: False,
+    }
+    return condition(step.get("if"), ctx, funcs)
+
+
+def test_a_failed_apply_is_still_summarized_and_its_state_kept() -> None:
+    steps = _load("ghcr")["jobs"]["deploy"]["steps"]
+    summary = next(s for s in steps if s.get("id") == "summary")
+    keep = next(s for s in steps if s.get("name") == "Keep the applied state")
+    for step in (summary, keep):
+        assert _runs_after(step, "failure")  # smoke failed, apply rolled back: show and keep it
+        assert _runs_after(step, "success")
+        assert not _runs_after(step, "skipped")  # nothing was applied
