@@ -100,6 +100,10 @@ def _with_extra(spec: str, extra: str) -> str:
 
 def write_project(dest: Path, files: dict[str, str], *, force: bool = False) -> list[Path]:
     """Write `files` under `dest`; refuse (writing nothing) if any exists, unless `force`."""
+    if dest.exists() and not dest.is_dir():
+        raise ConfigError(
+            f"{dest} exists and is not a directory", hint="pass a new or existing directory"
+        )
     targets = {dest / rel: text for rel, text in files.items()}
     if not force:
         existing = [p for p in targets if p.exists()]

@@ -43,6 +43,12 @@ def test_init_refuses_to_overwrite_and_writes_nothing(
     assert 'project = "w"' in (tmp_path / "podkit.toml").read_text()
 
 
+def test_init_into_a_file_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "taken").write_text("x")
+    assert main(["init", str(tmp_path / "taken")]) == 1
+    assert "not a directory" in capsys.readouterr().err
+
+
 def test_the_scaffolded_config_is_valid_for_both_environments(tmp_path: Path) -> None:
     assert main(["init", str(tmp_path / "w"), "--registry", "gar"]) == 0
     for env in ("staging", "production"):

@@ -112,3 +112,25 @@ def test_a_failed_apply_is_still_summarized_and_its_state_kept() -> None:
         assert _runs_after(step, "failure")  # smoke failed, apply rolled back: show and keep it
         assert _runs_after(step, "success")
         assert not _runs_after(step, "skipped")  # nothing was applied
+
+
+@pytest.mark.parametrize(
+    ("event", "inputs", "deploys", "rolls_back"),
+    [
+        ({"event_name": "push"}, {}, True, False),
+        ({"event_name": "release", "event": {"release": {"prerelease": False}}}, {}, True, False),
+        ({"event_name": "release", "event": {"release": {"prerelease": True}}}, {}, False, False),
+        ({"event_name": "workflow_dispatch"}, {"action": "deploy"}, True, False),
+        ({"event_name": "workflow_dispatch"}, {"action": "rollback"}, False, True),
+    ],
+)
+def test_which_job_runs(
+    event: dict[str, Any], inputs: dict[str, Any], deploys: bool, rolls_back: bool
+) -> None:
+    from tests.gha.expressions import condition
+
+    jobs = _load("ghcr")["jobs"]
+    ctx = {"github": event, "inputs": inputs}
+    funcs = {"success": lambda: True}
+    assert condition(jobs["deploy"]["if"], ctx, funcs) is deploys
+    assert condition(jobs["rollback"]["if"], ctx, funcs) is rolls_back
