@@ -31,11 +31,13 @@ def root(
 
 
 # Command groups register themselves below, one import each.
-from podkit.cli import emulator as _emulator  # noqa: E402
-
-app.add_typer(_emulator.app)
+from podkit.cli import ci as _ci  # noqa: E402
 from podkit.cli import deploy as _deploy  # noqa: E402, F401  (plan, apply, rollback, destroy, status)
+from podkit.cli import emulator as _emulator  # noqa: E402
+from podkit.cli import init as _init  # noqa: E402, F401
 from podkit.cli import jobs, observe, smoke  # noqa: E402, F401  (run, job, test, logs, health)
 from podkit.cli import models as _models  # noqa: E402
 
+app.add_typer(_ci.app)
+app.add_typer(_emulator.app)
 app.add_typer(_models.app)

@@ -1,0 +1,70 @@
+"""The Markdown a deploy job leaves in its summary: what is live and how to call it.
+
+Pure: facts in, Markdown out. The `curl` commands reference `$RUNPOD_API_KEY` by name, so
+the summary can be copied and shared; no key value ever reaches it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+KEY_VARIABLE = "$RUNPOD_API_KEY"
+
+
+@dataclass(frozen=True)
+class DeploySummary:
+    """What one environment runs after a deploy or a rollback."""
+
+    project: str
+    environment: str | None
+    endpoint_id: str
+    endpoint_name: str
+    dataplane_url: str
+    image: str | None = None
+    release: str | None = None
+    example_input: dict[str, Any] = field(default_factory=lambda: {"action": "gpu_info"})
+
+
+def _shell_quote(text: str) -> str:
+    """Single-quote `text` for bash (a `'` inside becomes `'\\''`)."""
+    return "'" + text.replace("'", "'\\''") + "'"
+
+
+def curl_commands(s: DeploySummary) -> str:
+    """Ready-to-copy calls: a synchronous job, an async job and its status, the health."""
+    base = f"{s.dataplane_url.rstrip('/')}/{s.endpoint_id}"
+    auth = f'-H "Authorization: Bearer {KEY_VARIABLE}"'
+    body = _shell_quote(json.dumps({"input": s.example_input}, sort_keys=True))
+    post = f'curl -sS -X POST {auth} -H "Content-Type: application/json"'
+    return "\n".join(
+        [
+            "# run one job and wait for its result (up to 90 s)",
+            f'{post} \\\n  -d {body} \\\n  "{base}/runsync"',
+            "",
+            "# start a long job, then poll its status with the returned id",
+            f'{post} \\\n  -d {body} \\\n  "{base}/run"',
+            f'curl -sS {auth} "{base}/status/JOB_ID"',
+            "",
+            "# workers and queue",
+            f'curl -sS {auth} "{base}/health"',
+        ]
+    )
+
+
+def render_summary(s: DeploySummary) -> str:
+    """The deploy summary as Markdown."""
+    where = f"{s.project} ({s.environment})" if s.environment else s.project
+    rows = [
+        ("endpoint id", f"`{s.endpoint_id}`"),
+        ("endpoint", f"`{s.endpoint_name}`"),
+        ("release", f"`{s.release}`" if s.release else "(unknown)"),
+        ("image", f"`{s.image}`" if s.image else "(unknown)"),
+    ]
+    table = "\n".join(f"| {k} | {v} |" for k, v in rows)
+    return (
+        f"\n## Deployed {where}\n\n| | |\n|---|---|\n{table}\n\n"
+        f"Call it (with `RUNPOD_API_KEY` set in your shell):\n\n"
+        f"```sh\n{curl_commands(s)}\n```\n"
+    )

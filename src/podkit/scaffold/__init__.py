@@ -1,0 +1,1 @@
+"""Project scaffolding: `podkit init` and the GitHub Actions deploy workflow it writes."""

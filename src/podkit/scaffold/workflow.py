@@ -1,0 +1,159 @@
+"""The GitHub Actions deploy workflow, rendered for one container registry.
+
+One template (`templates/workflow/deploy.yml`) serves every registry; only the login steps,
+the job's permissions and how the image repository is named differ. The digest is never part
+of the template: it flows from the build step's output at run time.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from importlib import resources
+
+from podkit import __version__
+from podkit.errors import ConfigError
+
+_TEMPLATE = "templates/workflow/deploy.yml"
+
+
+@dataclass(frozen=True)
+class Registry:
+    """How the workflow logs in to one container registry and names the image there."""
+
+    key: str
+    title: str
+    permissions: tuple[str, ...]
+    image_env: tuple[tuple[str, str], ...]
+    image_script: str
+    login_steps: str
+    secrets_note: str
+
+
+_LOGIN = "docker/login-action@74a5d142397b4f367a81961eba4e8cd7edddf772 # v3.4.0"
+
+GHCR = Registry(
+    key="ghcr",
+    title="GitHub Container Registry",
+    permissions=("packages: write # push the worker image",),
+    image_env=(),
+    # GHCR wants lower-case repository names; GitHub's may have capitals.
+    image_script='repository="ghcr.io/${GITHUB_REPOSITORY,,}"',
+    login_steps=f"""\
+- name: Log in to GitHub Container Registry
+  uses: {_LOGIN}
+  with:
+    registry: ghcr.io
+    username: ${{{{ github.actor }}}}
+    password: ${{{{ secrets.GITHUB_TOKEN }}}}""",
+    secrets_note="",
+)
+
+GAR = Registry(
+    key="gar",
+    title="Google Artifact Registry",
+    permissions=("id-token: write # keyless login to Google Cloud (OIDC)",),
+    image_env=(
+        ("GAR_LOCATION", "${{ vars.GAR_LOCATION }}"),
+        ("GCP_PROJECT", "${{ vars.GCP_PROJECT }}"),
+        ("GAR_REPOSITORY", "${{ vars.GAR_REPOSITORY }}"),
+    ),
+    image_script=(
+        'name="${GITHUB_REPOSITORY#*/}"\n'
+        'repository="${GAR_LOCATION}-docker.pkg.dev/${GCP_PROJECT}/${GAR_REPOSITORY}/${name,,}"'
+    ),
+    login_steps=f"""\
+- name: Authenticate to Google Cloud
+  id: gcp
+  uses: google-github-actions/auth@ba79af03959ebeac9769e648f473a284504d9193 # v2.1.10
+  with:
+    workload_identity_provider: ${{{{ vars.GCP_WORKLOAD_IDENTITY_PROVIDER }}}}
+    service_account: ${{{{ vars.GCP_SERVICE_ACCOUNT }}}}
+    token_format: access_token
+
+- name: Log in to Google Artifact Registry
+  uses: {_LOGIN}
+  with:
+    registry: ${{{{ vars.GAR_LOCATION }}}}-docker.pkg.dev
+    username: oauth2accesstoken
+    password: ${{{{ steps.gcp.outputs.access_token }}}}""",
+    secrets_note=(
+        "; variables GAR_LOCATION, GCP_PROJECT, GAR_REPOSITORY,\n"
+        "# GCP_WORKLOAD_IDENTITY_PROVIDER and GCP_SERVICE_ACCOUNT (keyless, through OIDC)"
+    ),
+)
+
+DOCKERHUB = Registry(
+    key="dockerhub",
+    title="Docker Hub",
+    permissions=(),
+    image_env=(("DOCKERHUB_USERNAME", "${{ vars.DOCKERHUB_USERNAME }}"),),
+    image_script=(
+        'name="${GITHUB_REPOSITORY#*/}"\nrepository="docker.io/${DOCKERHUB_USERNAME}/${name,,}"'
+    ),
+    login_steps=f"""\
+- name: Log in to Docker Hub
+  uses: {_LOGIN}
+  with:
+    username: ${{{{ vars.DOCKERHUB_USERNAME }}}}
+    password: ${{{{ secrets.DOCKERHUB_TOKEN }}}}""",
+    secrets_note="; DOCKERHUB_TOKEN, and the variable\n# DOCKERHUB_USERNAME",
+)
+
+REGISTRIES: dict[str, Registry] = {r.key: r for r in (GHCR, GAR, DOCKERHUB)}
+
+
+def registry(key: str) -> Registry:
+    """The registry named `key` (ghcr, gar, dockerhub)."""
+    try:
+        return REGISTRIES[key]
+    except KeyError:
+        known = ", ".join(REGISTRIES)
+        raise ConfigError(
+            f"unknown container registry {key!r}", hint=f"use one of: {known}"
+        ) from None
+
+
+def default_pip_spec() -> str:
+    """How the rendered workflow installs podkit: this very version."""
+    return f"podkit=={__version__}"
+
+
+def render_workflow(registry_key: str = "ghcr", *, pip_spec: str | None = None) -> str:
+    """The deploy workflow for `registry_key`, ready to write to `.github/workflows/`."""
+    reg = registry(registry_key)
+    text = resources.files("podkit.scaffold").joinpath(_TEMPLATE).read_text(encoding="utf-8")
+    blocks = {
+        "PERMISSIONS": _indent("\n".join(reg.permissions), 6),
+        "IMAGE_ENV": _image_env(reg),
+        "IMAGE_SCRIPT": _indent(reg.image_script, 10),
+        "LOGIN_STEPS": _indent(reg.login_steps, 6),
+    }
+    for name, block in blocks.items():
+        text = text.replace(f"@@{name}@@\n", f"{block}\n" if block else "")
+    words = {"SECRETS_NOTE": reg.secrets_note, "REGISTRY_TITLE": reg.title}
+    # A JSON string is a valid YAML double-quoted scalar, whatever the spec holds.
+    words["PODKIT_PIP_SPEC"] = json.dumps(pip_spec or default_pip_spec())
+    for name, word in words.items():
+        text = text.replace(f"@@{name}@@", word)
+    if "@@" in text:
+        raise AssertionError(f"unfilled placeholder in {_TEMPLATE}")
+    return text
+
+
+def _image_env(reg: Registry) -> str:
+    if not reg.image_env:
+        return ""
+    lines = ["env:", *(f"  {name}: {value}" for name, value in reg.image_env)]
+    return _indent("\n".join(lines), 8)
+
+
+def _indent(block: str, spaces: int) -> str:
+    pad = " " * spaces
+    return "\n".join(pad + line if line else "" for line in block.splitlines())
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.stdout.write(render_workflow(sys.argv[1] if len(sys.argv) > 1 else "ghcr"))

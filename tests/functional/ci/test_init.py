@@ -1,0 +1,90 @@
+"""`podkit init` as a user runs it: files written, refusals, and a project podkit accepts."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from podkit.cli.main import main
+from podkit.config import load_config
+from tests.functional.ci.workflow_lint import assert_clean
+
+BIN = Path(sys.executable).parent
+
+
+def test_init_writes_the_project_and_lists_every_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dest = tmp_path / "Speech_Worker"
+    assert main(["init", str(dest)]) == 0
+    out = capsys.readouterr().out
+    for rel in ("handler.py", "Dockerfile", "podkit.toml", ".github/workflows/deploy.yml"):
+        assert (dest / rel).is_file()
+        assert rel in out
+    assert "speech-worker" in out
+
+
+def test_init_refuses_to_overwrite_and_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "podkit.toml").write_text("mine\n")
+    assert main(["init", str(tmp_path), "--name", "w"]) == 1
+    err = capsys.readouterr().err
+    assert "podkit.toml" in err and "--force" in err
+    assert (tmp_path / "podkit.toml").read_text() == "mine\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["podkit.toml"]
+    assert main(["init", str(tmp_path), "--name", "w", "--force", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert "podkit.toml" in listed["files"]
+    assert 'project = "w"' in (tmp_path / "podkit.toml").read_text()
+
+
+def test_init_into_a_file_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "taken").write_text("x")
+    assert main(["init", str(tmp_path / "taken")]) == 1
+    assert "not a directory" in capsys.readouterr().err
+
+
+def test_the_scaffolded_config_is_valid_for_both_environments(tmp_path: Path) -> None:
+    assert main(["init", str(tmp_path / "w"), "--registry", "gar"]) == 0
+    for env in ("staging", "production"):
+        loaded = load_config(tmp_path / "w" / "podkit.toml", env=env)
+        assert loaded.deployment.project == "w"
+        assert [s.name for s in loaded.deployment.smoke] == ["predict"]
+
+
+RUFF = ["--isolated", "--no-cache", "--line-length", "100", "--target-version", "py311"]
+
+
+def test_the_scaffolded_files_pass_their_linters(tmp_path: Path) -> None:
+    dest = tmp_path / "w"
+    assert main(["init", str(dest), "--registry", "dockerhub"]) == 0
+    assert_clean(dest / ".github" / "workflows" / "deploy.yml")
+    for cmd in (
+        [str(BIN / "hadolint"), "Dockerfile"],
+        [str(BIN / "ruff"), "check", *RUFF, "--select", "E,F,W,I,B,UP,SIM,RUF", "."],
+        [str(BIN / "ruff"), "format", *RUFF, "--check", "."],
+    ):
+        done = subprocess.run(
+            cmd, cwd=dest, capture_output=True, text=True, timeout=60, check=False
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_scaffolded_project_passes_its_own_tests(tmp_path: Path) -> None:
+    dest = tmp_path / "w"
+    assert main(["init", str(dest)]) == 0
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"],
+        cwd=dest,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "3 passed" in done.stdout

@@ -1,0 +1,66 @@
+"""`podkit init`'s rendering: names, files, and the registry choice carried through."""
+
+from __future__ import annotations
+
+import pytest
+
+from podkit import __version__
+from podkit.errors import ConfigError
+from podkit.scaffold.project import (
+    PROJECT_FILES,
+    WORKFLOW_PATH,
+    ProjectSpec,
+    project_name,
+    render_project,
+)
+from podkit.scaffold.workflow import render_workflow
+
+
+@pytest.mark.parametrize(
+    ("raw", "name"),
+    [
+        ("My_Worker", "my-worker"),
+        ("gpu-worker", "gpu-worker"),
+        ("  x  ", "x"),
+        ("a" * 50, "a" * 40),
+    ],
+)
+def test_project_names_are_made_valid(raw: str, name: str) -> None:
+    assert project_name(raw) == name
+
+
+def test_a_name_with_nothing_usable_is_refused_with_a_hint() -> None:
+    with pytest.raises(ConfigError) as err:
+        project_name("___")
+    assert "--name" in str(err.value)
+
+
+def test_every_file_is_rendered_with_no_placeholder_left() -> None:
+    files = render_project(ProjectSpec("demo-worker"))
+    assert set(files) == {*PROJECT_FILES.values(), WORKFLOW_PATH}
+    for path, text in files.items():
+        assert "@@" not in text, path
+    assert 'project = "demo-worker"' in files["podkit.toml"]
+    assert f"podkit[worker]=={__version__}" in files["requirements.txt"]
+    assert '@action("predict"' in files["handler.py"]
+    assert "PODKIT_ACTIONS=handler" in files["Dockerfile"]
+
+
+@pytest.mark.parametrize("registry", ["ghcr", "gar", "dockerhub"])
+def test_the_workflow_is_the_shipped_one_for_the_registry(registry: str) -> None:
+    files = render_project(ProjectSpec("w", registry=registry))
+    assert files[WORKFLOW_PATH] == render_workflow(registry)
+
+
+def test_a_custom_podkit_spec_reaches_ci_and_the_image() -> None:
+    spec = "podkit @ git+https://example.invalid/podkit@v1"
+    files = render_project(ProjectSpec("w", pip_spec=spec))
+    assert "podkit[worker] @ git+https://example.invalid/podkit@v1" in files["requirements.txt"]
+    assert "podkit[emulator] @ git+" in files["requirements-dev.txt"]
+    assert f'PODKIT_PIP_SPEC: "{spec}"' in files[WORKFLOW_PATH]
+
+
+def test_the_readme_keeps_the_two_command_setup() -> None:
+    readme = render_project(ProjectSpec("w"))["README.md"]
+    assert "make demo" in readme and "make test" in readme
+    assert "RUNPOD_API_KEY" in readme
