@@ -175,9 +175,18 @@ def _describe(
     if error["type"] == "missing":
         return f"{where}: {key}{scope}: required key is missing"
     message = str(error["msg"]).removeprefix("Value error, ")
-    got = error.get("input")
-    shown = f" (got {got!r})" if not isinstance(got, dict | list) and got is not None else ""
-    return f"{where}: {key}{scope}: {message}{shown}"
+    return f"{where}: {key}{scope}: {message}{_shown_input(loc, error.get('input'))}"
+
+
+# Values under these sections may be secrets (an env value, a mistyped secret, a job input):
+# errors about them never repeat what the file holds. ([[models]] sources arrive masked.)
+_PRIVATE_ROOTS = frozenset({"worker", "smoke"})
+
+
+def _shown_input(loc: Loc, got: Any) -> str:
+    if got is None or isinstance(got, dict | list) or not loc or loc[0] in _PRIVATE_ROOTS:
+        return ""
+    return f" (got {got!r})"
 
 
 def _suggest(loc: Loc) -> str:

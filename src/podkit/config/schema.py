@@ -94,7 +94,7 @@ class WorkerConfig(Section):
                 raise ValueError(f"env name {key!r} must match [A-Za-z_][A-Za-z0-9_]*")
             if "{{" in value and not SECRET_REF_RE.match(value):
                 raise ValueError(
-                    f"env {key}: {value!r} looks like a secret reference but is malformed; "
+                    f"env {key}: the value looks like a secret reference but is malformed; "
                     "write it as {{ RUNPOD_SECRET_name }}"
                 )
         return env
@@ -107,7 +107,7 @@ class WorkerConfig(Section):
                 raise ValueError(f"secret env name {key!r} must match [A-Za-z_][A-Za-z0-9_]*")
             if not SECRET_NAME_RE.match(name):
                 raise ValueError(
-                    f"secrets.{key}: {name!r} is not a RunPod secret name (letters, digits, "
+                    f"secrets.{key}: the value is not a RunPod secret name (letters, digits, "
                     "'_' and '-'); give the secret's name, never its value"
                 )
         return secrets

@@ -9,7 +9,7 @@ import pytest
 from podkit.config import format_duration, load_config, parse_duration
 from podkit.errors import ConfigError
 
-EXAMPLE = Path(__file__).parents[2] / "examples" / "gpu-worker" / "podkit.toml"
+EXAMPLE = Path(__file__).parents[3] / "examples" / "gpu-worker" / "podkit.toml"
 DIGEST = "b" * 64
 
 
@@ -138,3 +138,21 @@ def test_bad_durations_say_what_is_expected(bad: object) -> None:
 def test_format_duration_round_trips() -> None:
     for seconds in (0.5, 5, 600, 5400, 86400 + 61):
         assert parse_duration(format_duration(seconds)) == seconds
+
+
+@pytest.mark.parametrize(
+    "section",
+    [
+        '[worker]\nenv = { HF_TOKEN = "{{ hf_SECRETVALUE123 }}" }\n',
+        '[worker]\nsecrets = { HF_TOKEN = "hf_SECRETVALUE123 with spaces" }\n',
+        "[worker]\nenv = { HF_TOKEN = 123456789 }\n",
+        '[[smoke]]\nname = "s"\ninput = { token = "hf_SECRETVALUE123" }\nexpect_status = 7\n',
+    ],
+)
+def test_errors_never_repeat_values_that_may_be_secrets(tmp_path: Path, section: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config(write(tmp_path, BASE + section))
+    text = str(caught.value)
+    assert "SECRETVALUE123" not in text
+    assert "123456789" not in text
+    assert f"{tmp_path / 'podkit.toml'}:" in text

@@ -10,7 +10,7 @@ import pytest
 from podkit.config import load_config
 from podkit.errors import ConfigError
 
-CORPUS = Path(__file__).parent.parent / "fixtures" / "config" / "broken"
+CORPUS = Path(__file__).parents[2] / "fixtures" / "config" / "broken"
 EXPECTED: dict[str, dict[str, str | int | None]] = json.loads(
     (CORPUS / "expected.json").read_text()
 )
