@@ -12,7 +12,8 @@ S4  a no-op re-sync of those 10,000 files: seconds and data requests.
 
 Everything binds 127.0.0.1; data and destinations live on tmpfs (/dev/shm) because the disk
 here is too noisy to compare tools. Run: `make bench` or `python -m bench bench_sync`
-(`BENCH_SYNC_QUICK=1` for a short smoke run).
+(`BENCH_SYNC_QUICK=1` for a short smoke run; `BENCH_SYNC_ONLY=S2,S3` runs only those
+scenarios, S4 coming with the HF part of S3; `BENCH_SYNC_RUNS=5` for a median of 5).
 """
 
 from __future__ import annotations
@@ -35,7 +36,13 @@ from podkit.worker.transfer import SyncOptions, sync_models
 MiB = 1024 * 1024
 CAP = 40 * MiB  # nginx limit_rate 40m
 QUICK = os.environ.get("BENCH_SYNC_QUICK") == "1"
+ONLY = {s.strip().upper() for s in os.environ.get("BENCH_SYNC_ONLY", "").split(",") if s.strip()}
+RUNS = int(os.environ.get("BENCH_SYNC_RUNS", "3"))
 BASE = SyncOptions(fsync=False)
+
+
+def _wanted(name: str) -> bool:
+    return not ONLY or name in ONLY
 
 
 def _scratch() -> Path:
@@ -55,10 +62,6 @@ def _engine(
     shutil.rmtree(dest, ignore_errors=True)
     dest.mkdir(parents=True)
     return _timed(lambda: _check(sync_models(entries, dest, options=options, env=env)))
-
-
-def _median(run: Callable[[], float], times: int = 3) -> float:
-    return sorted(run() for _ in range(times))[times // 2]
 
 
 def _check(report: object) -> None:
@@ -111,12 +114,13 @@ def s2(nginx: Nginx, work: Path) -> None:
     base = f"{nginx.throttled_url}/hf/bench/sharded/resolve/{commit}"
     listing.write_text("".join(f"{base}/{name}\n" for name in files))
     engine_runs, aria_runs = [], []
-    for _ in range(3):  # interleaved, median of 3
+    for _ in range(RUNS):  # interleaved
         engine_runs.append(_engine(entry, work / "e", replace(BASE, connections=16), env))
         aria_runs.append(_aria2(["-j16", "-x1", "-i", str(listing)], work / "a"))
-    eng, ari = sorted(engine_runs)[1], sorted(aria_runs)[1]
+    eng, ari = sorted(engine_runs)[RUNS // 2], sorted(aria_runs)[RUNS // 2]
     total = count * each
-    print(f"S2 {count} x {each // MiB} MiB shards, cap 40 MiB/s/conn, 16 connections (median of 3)")
+    print(f"S2 {count} x {each // MiB} MiB shards, cap 40 MiB/s/conn, 16 connections "
+          f"(median of {RUNS})")  # fmt: skip
     print(f"   engine {total / eng / 1e6:.0f} MB/s  aria2c -j16 {total / ari / 1e6:.0f} MB/s"
           f"  engine/aria2c {ari / eng:.2f}")  # fmt: skip
 
@@ -130,9 +134,12 @@ def s3_gcs(work: Path) -> None:
         fgcs.put_many("bench", ((name, os.urandom(16 * 1024)) for name in names))
         env = {"STORAGE_EMULATOR_HOST": fgcs.url}
         entry = [ModelSource(source="gs://bench/small", destination="s3")]
-        eng = _median(lambda: _engine(entry, work / "e", replace(BASE, connections=16), env))
-        tm = _median(lambda: _transfer_manager(fgcs.url, names, work / "tm", workers=16))
-        print(f"S3 {count} x 16 KiB from fake-gcs-server, 16 workers (median of 3)")
+        engine_runs, tm_runs = [], []
+        for _ in range(RUNS):  # interleaved
+            engine_runs.append(_engine(entry, work / "e", replace(BASE, connections=16), env))
+            tm_runs.append(_transfer_manager(fgcs.url, names, work / "tm", workers=16))
+        eng, tm = sorted(engine_runs)[RUNS // 2], sorted(tm_runs)[RUNS // 2]
+        print(f"S3 {count} x 16 KiB from fake-gcs-server, 16 workers (median of {RUNS})")
         print(f"   engine {count / eng:.0f} files/s  transfer_manager (process x16) "
               f"{count / tm:.0f} files/s  engine/transfer_manager {tm / eng:.2f}")  # fmt: skip
     finally:
@@ -188,10 +195,14 @@ def main() -> None:
     nginx = Nginx(work / "nginx").start()
     try:
         print(f"host: {os.cpu_count()} CPUs; data and destinations on {work}")
-        s1(nginx, work)
-        s2(nginx, work)
-        s3_gcs(work)
-        s3_s4_hf(nginx, work)
+        if _wanted("S1"):
+            s1(nginx, work)
+        if _wanted("S2"):
+            s2(nginx, work)
+        if _wanted("S3"):
+            s3_gcs(work)
+        if _wanted("S3") or _wanted("S4"):
+            s3_s4_hf(nginx, work)
     finally:
         nginx.stop()
         shutil.rmtree(work, ignore_errors=True)
