@@ -138,7 +138,8 @@ class _StateBook:
     ) -> None:
         self._dests, self._labels, self._owner = dests, labels, owner
         self._pending: list[dict[str, Recorded]] = [{} for _ in dests]
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards _pending and _last
+        self._write_lock = threading.Lock()  # one writer of the state files at a time
         self._last = time.monotonic()
         self._interval = interval
 
@@ -146,13 +147,18 @@ class _StateBook:
         with self._lock:
             self._pending[job.entry][job.remote.path] = record
             due = time.monotonic() - self._last >= self._interval
+            if due:
+                self._last = time.monotonic()  # other threads keep recording meanwhile
         if due:
             self.flush()
 
     def flush(self) -> None:
-        with self._lock:
-            batches, self._pending = self._pending, [{} for _ in self._dests]
-            self._last = time.monotonic()
+        # The batch is swapped under the short lock and written under the write lock, so
+        # the pool's threads never wait on a state-file write to record a finished file.
+        with self._write_lock:
+            with self._lock:
+                batches, self._pending = self._pending, [{} for _ in self._dests]
+                self._last = time.monotonic()
             for index, batch in enumerate(batches):
                 save_state(self._dests[index], self._labels[index], batch, self._owner.tag())
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import queue
 import random
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from podkit._http import retry_after_seconds
@@ -30,6 +30,7 @@ from podkit.worker.transfer.progress import Tracker
 from podkit.worker.transfer.state import Recorded, record_for
 from podkit.worker.transfer.verify import (
     Crc32c,
+    Hasher,
     PrefixHasher,
     combine_chunks,
     readback_digests,
@@ -50,6 +51,46 @@ class ChecksumMismatch(RetryableFetchError):
     """A whole-file download did not match its checksum (corruption on the way)."""
 
 
+_Unit = tuple[Callable[..., None], tuple[object, ...]]
+
+
+class _Pool:
+    """A fixed set of threads over one queue. Nothing reads a unit's result, so there are no
+    futures: a small file costs one queue put and get instead of a future's locks and
+    notifications, which 16 threads otherwise contend for on every file."""
+
+    def __init__(self, size: int, name: str) -> None:
+        self._queue: queue.SimpleQueue[_Unit | None] = queue.SimpleQueue()
+        self._size, self._name = size, name
+        self._threads: list[threading.Thread] = []
+
+    def submit(self, fn: Callable[..., None], *args: object) -> None:
+        if not self._threads:  # started on first use: a no-op sync starts no thread
+            self._threads = [
+                threading.Thread(target=self._work, name=f"{self._name}_{i}", daemon=True)
+                for i in range(self._size)
+            ]
+            for thread in self._threads:
+                thread.start()
+        self._queue.put((fn, args))
+
+    def _work(self) -> None:
+        while (unit := self._queue.get()) is not None:
+            fn, args = unit
+            fn(*args)
+
+    def shutdown(self, *, cancel: bool) -> None:
+        """Let the threads finish (dropping queued units if `cancel`), then join them."""
+        if cancel:
+            with contextlib.suppress(queue.Empty):
+                while True:
+                    self._queue.get_nowait()
+        for _ in self._threads:
+            self._queue.put(None)
+        for thread in self._threads:
+            thread.join()
+
+
 class Runner:
     """Runs FileJobs to completion under one connection budget."""
 
@@ -66,7 +107,7 @@ class Runner:
         self.tracker = tracker
         self.owner = owner
         self._record = record
-        self._pool = ThreadPoolExecutor(max(1, options.connections), "podkit-sync")
+        self._pool = _Pool(max(1, options.connections), "podkit-sync")
         self._pending = 0
         self._cond = threading.Condition()
         self.waiting: list[FileJob] = []
@@ -101,7 +142,7 @@ class Runner:
 
     def close(self) -> None:
         # After a stop, queued units are dropped; running ones end at their next block.
-        self._pool.shutdown(wait=True, cancel_futures=self.stop.is_set())
+        self._pool.shutdown(cancel=self.stop.is_set())
 
     def start(self, job: FileJob) -> None:
         """Queue a job: a check of the local file, or a fetch (ranged or whole)."""
@@ -303,17 +344,16 @@ class Runner:
         if not job.active(epoch):
             return
         temp = temp_name(job.final, self.owner.tag())
-        placed = False
+        placed: os.stat_result | None = None
         try:
             if self._attempts(job, epoch, lambda: self._get_whole(job, temp)) is None:
                 return
-            self._place(job, temp)
-            placed = True
+            placed = self._place_whole(job, temp)
         finally:
-            if not placed:
+            if placed is None:
                 with contextlib.suppress(FileNotFoundError):
                     temp.unlink()
-        self._finish(job)
+        self._finish(job, placed)
 
     def _get_whole(self, job: FileJob, temp: Path) -> int:
         remote = job.remote
@@ -324,17 +364,13 @@ class Runner:
         with self.fetcher.open(remote.url, headers) as response:
             self._check_changed(job, response.status)
             raise_for_status(response, expected=(200,))
-            written = 0
-            with temp.open("wb") as handle:
-                while block := response.read(1024 * 1024):
-                    handle.write(block)
-                    for hasher in hashers.values():
-                        hasher.update(block)
-                    written += len(block)
-                    self.tracker.add(len(block), remote.path)
-                    if self._past_deadline():
-                        self.tracker.add(-written)
-                        raise DeadlineReached
+            # A bare fd: no buffer object, no isatty/fstat probes. Small files are mostly
+            # system calls, and each one is a GIL hand-off between the pool's threads.
+            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+            try:
+                written = self._write_body(job, response.read, fd, hashers)
+            finally:
+                os.close(fd)
         digests = {name: h.hexdigest() for name, h in hashers.items()}
         wrong = remote.expected.mismatches(digests)
         if written != remote.size:
@@ -343,6 +379,23 @@ class Runner:
             self.tracker.add(-written)
             raise ChecksumMismatch(f"{remote.url}: {', '.join(wrong)} mismatch")
         job.bytes_fetched += written
+        return written
+
+    def _write_body(
+        self, job: FileJob, read: Callable[[int], bytes], fd: int, hashers: dict[str, Hasher]
+    ) -> int:
+        written = 0
+        while block := read(1024 * 1024):
+            view = memoryview(block)
+            while view:
+                view = view[os.write(fd, view) :]
+            for hasher in hashers.values():
+                hasher.update(block)
+            written += len(block)
+            self.tracker.add(len(block), job.remote.path)
+            if self._past_deadline():
+                self.tracker.add(-written)
+                raise DeadlineReached
         return written
 
     # -- checks of present files --------------------------------------------------------
@@ -453,8 +506,16 @@ class Runner:
         if job.leased:
             lease.release(job.final, self.owner)
             job.leased = False
-        with self._active_lock:
-            self.active.discard(job)
+        if job.chunks:  # only ranged jobs ever join `active`; whole files skip the lock
+            with self._active_lock:
+                self.active.discard(job)
+
+    def _place_whole(self, job: FileJob, temp: Path) -> os.stat_result:
+        """Rename a verified whole file into place; its stat (a rename keeps size and
+        mtime) is what the state file records."""
+        placed = temp.stat()
+        temp.replace(job.final)
+        return placed
 
     def _place(self, job: FileJob, temp: Path) -> None:
         # Large files are flushed one by one; small ones by one sync() before the state is saved.
@@ -466,10 +527,13 @@ class Runner:
                 os.close(fd)
         temp.replace(job.final)
 
-    def _finish(self, job: FileJob) -> None:
+    def _finish(self, job: FileJob, placed: os.stat_result | None = None) -> None:
         if not job.set_outcome(Outcome.DONE):
             return
-        self._record(job, record_for(job.final, job.remote.key))
+        if placed is None:
+            self._record(job, record_for(job.final, job.remote.key))
+        else:
+            self._record(job, Recorded(job.remote.key, placed.st_size, placed.st_mtime_ns))
         self._release(job)
         self.tracker.file_done(job.remote.path)
 
