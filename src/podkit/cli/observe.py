@@ -103,7 +103,10 @@ def health_command(
             counts = _restart_counts(logs, workers)
             if observe > 0 and not any(w.status.upper() in READY_STATES for w in workers):
                 watched = _watch(control, endpoint_id, observe)
-                last = _last_words(logs, watched.vanished)
+        unhealthy = [w.id for w in workers if w.status.upper() == "UNHEALTHY"]
+        dead = list(dict.fromkeys([*watched.vanished, *unhealthy]))
+        if dead:
+            last = _last_words(logs, dead)
     findings = diagnose(health, workers, counts, died_young=watched.vanished, last_words=last)
     if as_json:
         print_json(
@@ -128,7 +131,8 @@ def health_command(
     console.print("workers  " + " · ".join(f"{k} {v}" for k, v in shown.items()))
     for w in workers:
         up = "-" if w.uptime_seconds is None else f"{w.uptime_seconds} s"
-        extra = f"  restarts {counts[w.id]}" if counts.get(w.id) else ""
+        starts = counts.get(w.id) or 0  # container starts: the first one is no restart
+        extra = f"  restarts {starts - 1}" if starts > 1 else ""
         stale = "  (older release)" if w.is_stale else ""
         console.print(f"  {escape(w.id)}  {w.status:<12} up {up}{extra}{stale}")
     for finding in findings:

@@ -81,8 +81,9 @@ def test_v1_deploy_then_podkit_worker_answers_runsync(local_runpod: LocalRunPod)
     lines = local_runpod.context.worker_view.logs(endpoint_id, worker["id"]) or []
     assert any("Starting Serverless Worker" in line.line for line in lines)
     assert not any(KEY in line.line for line in lines)  # the user's key never reaches a worker
-    assert streamed[0]["source"] == "container"
-    assert streamed[0]["line"] == lines[0].line
+    assert (streamed[0]["source"], streamed[0]["line"]) == ("system", "start container")
+    assert streamed[1]["source"] == "container"
+    assert streamed[1]["line"] == lines[1].line
 
 
 def test_deleting_an_endpoint_stops_its_workers_and_jobs(local_runpod: LocalRunPod) -> None:
