@@ -36,6 +36,7 @@ _COLORS = ("cyan", "magenta", "green", "yellow", "blue")
 _RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T")
 RESTART_SCAN_WORKERS = 5
 MAX_PARALLEL_READS = 8
+ONE_SHOT_READ_S = 5.0
 
 
 @app.command("logs")
@@ -45,7 +46,9 @@ def logs_command(
     since: str | None = typer.Option(
         None, "--since", help="From this long ago (10m, 1h) or an RFC 3339 time."
     ),
-    tail: int | None = typer.Option(None, "--tail", min=0, max=5000, help="Backfill lines."),
+    tail: int | None = typer.Option(
+        None, "--tail", min=0, max=5000, help="Show the last N lines of each worker."
+    ),
     source: str | None = typer.Option(None, "--source", help="container or system (default both)."),
     endpoint: str | None = ENDPOINT_OPTION,
     env: str | None = ENV_OPTION,
@@ -209,10 +212,15 @@ def _last_words(logs: WorkerLogs, ids: list[str]) -> dict[str, str]:
 def _read_all(
     logs: WorkerLogs, ids: list[str], since: str | None, tail: int | None, source: str | None
 ) -> Iterator[LogLine]:
-    """Every worker's backlog, read side by side (each read ends when its stream goes quiet)."""
+    """Every worker's backlog, read side by side. Each read ends when its stream goes quiet
+    or after `ONE_SHOT_READ_S` (a busy worker never goes quiet); `tail` caps what is shown,
+    since live lines follow the backfill on the same stream."""
 
     def read(worker_id: str) -> list[LogLine]:
-        return list(logs.read(worker_id, since=since, tail=tail, source=source))
+        found = list(
+            logs.read(worker_id, since=since, tail=tail, source=source, max_wait=ONE_SHOT_READ_S)
+        )
+        return found if tail is None else found[len(found) - tail :]
 
     with ThreadPoolExecutor(max_workers=min(len(ids), MAX_PARALLEL_READS)) as pool:
         for lines in pool.map(read, ids):
