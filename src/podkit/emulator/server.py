@@ -9,7 +9,7 @@ import threading
 import time
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 
@@ -18,6 +18,9 @@ from podkit.emulator.backend import DEFAULT_QUOTA, Backend, parse_spec
 from podkit.emulator.http.context import Context
 from podkit.emulator.http.middleware import DroppedConnection, Recorder
 from podkit.errors import EmulatorError
+
+if TYPE_CHECKING:
+    from podkit.emulator.dataplane.settings import DataPlaneSettings
 
 START_TIMEOUT_S = 10.0
 
@@ -108,7 +111,11 @@ class EmulatorServer:
 
 
 class LocalRunPod:
-    """An in-process local RunPod: `with LocalRunPod() as rp: rp.url, rp.backend`."""
+    """An in-process local RunPod: `with LocalRunPod() as rp: rp.url, rp.backend`.
+
+    `dataplane_settings` (a `podkit.emulator.dataplane.DataPlaneSettings`) shortens the data
+    plane's timers and limits for tests: worker stop grace, poll hold, retention, runsync wait.
+    """
 
     def __init__(
         self,
@@ -121,12 +128,13 @@ class LocalRunPod:
         record: bool = False,
         allow_remote: bool = False,
         worker_command: list[str] | None = None,
+        dataplane_settings: DataPlaneSettings | None = None,
     ) -> None:
         self.server = EmulatorServer(None, host=host, port=port, allow_remote=allow_remote)
         self.backend = Backend(
             seed=seed, state_dir=state_dir, quota=quota, worker_command=worker_command
         )
-        self.context = Context()
+        self.context = Context(dataplane_settings=dataplane_settings)
         self.recorder = Recorder() if record else None
         self.app = create_app(self.backend, context=self.context, recorder=self.recorder)
         self.server.app = self.app

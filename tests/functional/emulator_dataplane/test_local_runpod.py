@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -121,3 +122,26 @@ def test_worker_crash_on_demand_over_the_admin_routes(local_runpod: LocalRunPod)
         missing = api.post(f"/_emulator/endpoints/{endpoint_id}/workers/nope/kill")
         api.post(f"/v2/{endpoint_id}/cancel/{job['id']}")
     assert missing.status_code == 404
+
+
+def test_local_runpod_takes_data_plane_settings(tmp_path: Path) -> None:
+    # Tests shorten the data plane's timers and limits through the in-process emulator.
+    from podkit.emulator.dataplane import DataPlaneSettings
+
+    settings = DataPlaneSettings(max_run_bytes=2_000)
+    with LocalRunPod(state_dir=tmp_path, dataplane_settings=settings) as runpod:
+        headers = {"Authorization": f"Bearer {KEY}"}
+        with httpx.Client(base_url=runpod.url, headers=headers, timeout=30) as api:
+            body = {
+                "name": "limits",
+                "type": "QUEUE",
+                "image": "acme/worker:1",
+                "gpu": {"pools": ["ADA_24"]},
+                "scaling": {"type": "QUEUE_DELAY", "queueDelay": 2},
+                "workers": {"min": 0, "max": 1},
+            }
+            created = api.post("/v2/serverless", json=body)
+            assert created.status_code in (200, 201), created.text
+            endpoint_id = created.json()["id"]
+            big = api.post(f"/v2/{endpoint_id}/run", json={"input": {"pad": "x" * 3_000}})
+    assert big.status_code == 413, big.text
