@@ -259,4 +259,5 @@ def _print_line(entry: LogLine, colors: dict[str, str], as_json: bool, multi: bo
         return
     who = f"[{colors.get(entry.worker_id, 'white')}]{escape(entry.worker_id)}[/] " if multi else ""
     src = "[dim]sys[/] " if entry.source == "system" else ""
-    console.print(f"[dim]{escape(entry.ts)}[/] {who}{src}{escape(entry.line)}")
+    # One log line per output line, however long: `podkit logs | grep` must see it whole.
+    console.print(f"[dim]{escape(entry.ts)}[/] {who}{src}{escape(entry.line)}", soft_wrap=True)

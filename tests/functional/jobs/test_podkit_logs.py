@@ -136,3 +136,14 @@ def test_a_one_shot_read_of_a_busy_worker_ends_and_shows_only_tail_lines(
     assert code == 0 and ended_while_busy
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert len(rows) == 2
+
+
+def test_a_long_log_line_stays_one_line_for_grep(
+    endpoint: tuple[str, Workers], capsys: pytest.CaptureFixture[str]
+) -> None:
+    endpoint_id, view = endpoint
+    long_line = "rp_job | get_job: http://127.0.0.1:1/_worker/job-take/" + "x" * 120
+    view.add("w-a", long_line)
+    assert main(["logs", "--endpoint", endpoint_id, "--worker", "w-a", "--tail", "1"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert len(out) == 1 and out[0].endswith(long_line)
