@@ -74,6 +74,10 @@ def test_a_worker_that_died_before_ready_stays_listed_unhealthy_with_its_lifecyc
     report = json.loads(capsys.readouterr().out)
     finding = report["findings"][0]
     assert "crash-looping" in finding and "CUDA error: out of memory" in finding
+    assert report["workers"].get("unhealthy", 0) >= 1
+    with api(runpod_local) as client:  # /health, as the runpod SDK reads it, agrees
+        health = client.get(f"/v2/{endpoint_id}/health").json()
+    assert health["workers"]["unhealthy"] >= 1
 
     assert main(["logs", "--endpoint", endpoint_id, "--worker", worker_id, "--json"]) == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]

@@ -133,6 +133,7 @@ class Supervisor:
 
     def _supervise(self, runtime: EndpointRuntime, pool: _Pool) -> None:
         self._reap(pool)
+        self._prune_unhealthy(pool)
         self._enforce_stops(pool)
         self._roll(runtime, pool)
         queued, in_progress = self.backend.queue_pressure(runtime.endpoint_id)
@@ -158,6 +159,7 @@ class Supervisor:
             process.note(f"remove container (exit code {code})")
             if never_ready and not planned:
                 pool.unhealthy[worker_id] = time.monotonic()
+                self.backend.set_unhealthy(worker_id, True)
                 pool.failed_starts += 1
                 delay = min(MAX_SPAWN_BACKOFF_S, 0.5 * 2**pool.failed_starts)
                 pool.next_spawn_at = time.monotonic() + delay
@@ -169,6 +171,18 @@ class Supervisor:
             process.reap()
             shutil.rmtree(process.cwd, ignore_errors=True)
             self.backend.forget_worker(worker_id)
+
+    def _prune_unhealthy(self, pool: _Pool) -> None:
+        """Keep the last few failed starts listed, each for `UNHEALTHY_LISTED_S`."""
+        now = time.monotonic()
+        recent = [w for w, at in pool.unhealthy.items() if now - at <= UNHEALTHY_LISTED_S]
+        keep = set(recent[-MAX_UNHEALTHY_LISTED:])
+        self._unlist_unhealthy(pool, [w for w in pool.unhealthy if w not in keep])
+
+    def _unlist_unhealthy(self, pool: _Pool, worker_ids: list[str]) -> None:
+        for worker_id in worker_ids:
+            del pool.unhealthy[worker_id]
+            self.backend.set_unhealthy(worker_id, False)
 
     def _enforce_stops(self, pool: _Pool) -> None:
         """Stopped jobs a worker keeps running (sync handlers) end the worker; refresh too."""
@@ -185,7 +199,7 @@ class Supervisor:
                 self._retire(pool, worker_id)
             if record.state is not WorkerState.INITIALIZING:
                 pool.failed_starts = 0
-                pool.unhealthy.clear()
+                self._unlist_unhealthy(pool, list(pool.unhealthy))
 
     def _roll(self, runtime: EndpointRuntime, pool: _Pool) -> None:
         """A new endpoint version (or worker command) replaces older workers once idle."""
@@ -296,11 +310,7 @@ class Supervisor:
             pool = self._pools.get(endpoint_id)
             if pool is None:
                 return []
-            now = time.monotonic()
-            for worker_id, exited_at in list(pool.unhealthy.items()):
-                if now - exited_at > UNHEALTHY_LISTED_S:
-                    del pool.unhealthy[worker_id]
-            return list(pool.unhealthy)[-MAX_UNHEALTHY_LISTED:]
+            return list(pool.unhealthy)  # kept to the limits on every tick
 
     def kill_worker(self, worker_id: str) -> bool:
         """Fault injection: SIGKILL a worker (it is replaced; its job is requeued or failed)."""
