@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -138,3 +139,11 @@ def test_bad_durations_say_what_is_expected(bad: object) -> None:
 def test_format_duration_round_trips() -> None:
     for seconds in (0.5, 5, 600, 5400, 86400 + 61):
         assert parse_duration(format_duration(seconds)) == seconds
+
+
+def test_the_complete_example_in_docs_config_md_loads_as_written(tmp_path: Path) -> None:
+    doc = Path(__file__).parents[2] / "docs" / "config.md"
+    example = re.findall(r"```toml\n(.*?)```", doc.read_text(), re.S)[0]
+    path = write(tmp_path, example)
+    for env in ("staging", "production"):
+        assert load_config(path, env=env).deployment.project == "gpu-worker"
