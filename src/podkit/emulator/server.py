@@ -167,6 +167,17 @@ class LocalRunPod:
         self.stop()
 
 
+def _rate_limits(spec: str) -> dict[str, int]:
+    """`"minute=60,hour=3000"` -> {"minute": 60, "hour": 3000}; a bad item is named."""
+    quotas = {}
+    for item in spec.split(","):
+        window, _, count = item.partition("=")
+        if not count.strip().isdigit():
+            raise ValueError(f"{item.strip()!r} must be WINDOW=COUNT with a whole COUNT")
+        quotas[window.strip()] = int(count)
+    return quotas
+
+
 def configure(
     backend: Backend,
     *,
@@ -178,8 +189,7 @@ def configure(
     """Apply the CLI's `--faults` specs, `--quirk` names and `--rate-limit` to a backend."""
     if rate_limit:
         try:
-            pairs = (item.split("=", 1) for item in rate_limit.split(","))
-            backend.rate_limits.set(**{k.strip(): int(v) for k, v in pairs})
+            backend.rate_limits.set(**_rate_limits(rate_limit))
         except ValueError as exc:
             raise EmulatorError(
                 f"--rate-limit {rate_limit!r}: {exc}", hint="e.g. --rate-limit minute=60,hour=3000"
