@@ -123,11 +123,15 @@ def cancel_command(
     env: str | None = ENV_OPTION,
     target: str | None = TARGET_OPTION,
     config: Path = CONFIG_OPTION,
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Cancel a queued or running job."""
     endpoint_id = resolve_endpoint(endpoint, env, config, target)
     with jobs_client(endpoint_id, target) as client:
         job = client.cancel(job_id)
+    if as_json:
+        print_json(job.to_wire())
+        return
     console.print(f"job {escape(job.id)}: {job.status}")
 
 
@@ -138,11 +142,15 @@ def retry_command(
     env: str | None = ENV_OPTION,
     target: str | None = TARGET_OPTION,
     config: Path = CONFIG_OPTION,
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Queue a FAILED or TIMED_OUT job again under the same id."""
     endpoint_id = resolve_endpoint(endpoint, env, config, target)
     with jobs_client(endpoint_id, target) as client:
         job = client.retry(job_id)
+    if as_json:
+        print_json(job.to_wire())
+        return
     console.print(f"job {escape(job.id)}: {job.status}")
     console.print(f"follow it with `{job_cmd('wait', job.id, endpoint_id, target)}`")
 
@@ -154,6 +162,7 @@ def purge_command(
     target: str | None = TARGET_OPTION,
     config: Path = CONFIG_OPTION,
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+    as_json: bool = typer.Option(False, "--json", help="Print {endpoint, removed} as JSON."),
 ) -> None:
     """Remove every queued job of the endpoint (running jobs are not touched)."""
     endpoint_id = resolve_endpoint(endpoint, env, config, target)
@@ -161,6 +170,9 @@ def purge_command(
         raise typer.Exit(1)
     with jobs_client(endpoint_id, target) as client:
         removed = client.purge_queue()
+    if as_json:
+        print_json({"endpoint": endpoint_id, "removed": removed})
+        return
     console.print(f"removed {removed} queued job(s) from {endpoint_id}")
 
 

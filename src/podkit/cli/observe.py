@@ -36,6 +36,7 @@ _COLORS = ("cyan", "magenta", "green", "yellow", "blue")
 _RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T")
 RESTART_SCAN_WORKERS = 5
 MAX_PARALLEL_READS = 8
+ONE_SHOT_READ_S = 5.0
 
 
 @app.command("logs")
@@ -45,7 +46,9 @@ def logs_command(
     since: str | None = typer.Option(
         None, "--since", help="From this long ago (10m, 1h) or an RFC 3339 time."
     ),
-    tail: int | None = typer.Option(None, "--tail", min=0, max=5000, help="Backfill lines."),
+    tail: int | None = typer.Option(
+        None, "--tail", min=0, max=5000, help="Show the last N lines of each worker."
+    ),
     source: str | None = typer.Option(None, "--source", help="container or system (default both)."),
     endpoint: str | None = ENDPOINT_OPTION,
     env: str | None = ENV_OPTION,
@@ -103,7 +106,10 @@ def health_command(
             counts = _restart_counts(logs, workers)
             if observe > 0 and not any(w.status.upper() in READY_STATES for w in workers):
                 watched = _watch(control, endpoint_id, observe)
-                last = _last_words(logs, watched.vanished)
+        unhealthy = [w.id for w in workers if w.status.upper() == "UNHEALTHY"]
+        dead = list(dict.fromkeys([*watched.vanished, *unhealthy]))
+        if dead:
+            last = _last_words(logs, dead)
     findings = diagnose(health, workers, counts, died_young=watched.vanished, last_words=last)
     if as_json:
         print_json(
@@ -128,7 +134,8 @@ def health_command(
     console.print("workers  " + " · ".join(f"{k} {v}" for k, v in shown.items()))
     for w in workers:
         up = "-" if w.uptime_seconds is None else f"{w.uptime_seconds} s"
-        extra = f"  restarts {counts[w.id]}" if counts.get(w.id) else ""
+        starts = counts.get(w.id) or 0  # container starts: the first one is no restart
+        extra = f"  restarts {starts - 1}" if starts > 1 else ""
         stale = "  (older release)" if w.is_stale else ""
         console.print(f"  {escape(w.id)}  {w.status:<12} up {up}{extra}{stale}")
     for finding in findings:
@@ -205,10 +212,15 @@ def _last_words(logs: WorkerLogs, ids: list[str]) -> dict[str, str]:
 def _read_all(
     logs: WorkerLogs, ids: list[str], since: str | None, tail: int | None, source: str | None
 ) -> Iterator[LogLine]:
-    """Every worker's backlog, read side by side (each read ends when its stream goes quiet)."""
+    """Every worker's backlog, read side by side. Each read ends when its stream goes quiet
+    or after `ONE_SHOT_READ_S` (a busy worker never goes quiet); `tail` caps what is shown,
+    since live lines follow the backfill on the same stream."""
 
     def read(worker_id: str) -> list[LogLine]:
-        return list(logs.read(worker_id, since=since, tail=tail, source=source))
+        found = list(
+            logs.read(worker_id, since=since, tail=tail, source=source, max_wait=ONE_SHOT_READ_S)
+        )
+        return found if tail is None else found[len(found) - tail :]
 
     with ThreadPoolExecutor(max_workers=min(len(ids), MAX_PARALLEL_READS)) as pool:
         for lines in pool.map(read, ids):
@@ -247,4 +259,5 @@ def _print_line(entry: LogLine, colors: dict[str, str], as_json: bool, multi: bo
         return
     who = f"[{colors.get(entry.worker_id, 'white')}]{escape(entry.worker_id)}[/] " if multi else ""
     src = "[dim]sys[/] " if entry.source == "system" else ""
-    console.print(f"[dim]{escape(entry.ts)}[/] {who}{src}{escape(entry.line)}")
+    # One log line per output line, however long: `podkit logs | grep` must see it whole.
+    console.print(f"[dim]{escape(entry.ts)}[/] {who}{src}{escape(entry.line)}", soft_wrap=True)
