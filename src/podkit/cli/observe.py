@@ -27,8 +27,9 @@ from podkit.cli.app import app
 from podkit.cli.console import console, err_console, print_json
 from podkit.errors import ConfigError, NotFoundError
 from podkit.runpod import RunPodClient, connect
-from podkit.runpod.diagnose import WorkerView, diagnose, worker_counts
+from podkit.runpod.diagnose import WorkerView, crash_looping, diagnose, worker_counts
 from podkit.runpod.job_target import api_key
+from podkit.runpod.job_types import EndpointHealth
 from podkit.runpod.worker_logs import LogLine, WorkerLogs, restarts
 from podkit.runpod.worker_watch import READY_STATES, WatchResult, watch_workers
 
@@ -77,6 +78,9 @@ def logs_command(
             return
 
 
+CRASH_LOOP_EXIT = 3
+
+
 @app.command("health")
 def health_command(
     endpoint: str | None = ENDPOINT_OPTION,
@@ -91,7 +95,11 @@ def health_command(
         help="When jobs queue and no worker is ready, watch the workers this many seconds.",
     ),
 ) -> None:
-    """Jobs queued / in progress, workers idle / running / throttled, and what is wrong."""
+    """Jobs queued / in progress, workers idle / running / throttled, and what is wrong.
+
+    Exits 3 when workers are crash-looping (they die before they are ready), so CI can gate
+    on it; other findings (cold starts, a rollout in progress) leave the exit code at 0.
+    """
     endpoint_id = resolve_endpoint(endpoint, env, config, target)
     key = api_key()
     with jobs_client(endpoint_id, target) as client:
@@ -111,6 +119,22 @@ def health_command(
         if dead:
             last = _last_words(logs, dead)
     findings = diagnose(health, workers, counts, died_young=watched.vanished, last_words=last)
+    looping = crash_looping(workers, counts, watched.vanished)
+    _report_health(endpoint_id, health, workers, counts, watched, findings, looping, as_json)
+    if looping:
+        raise typer.Exit(CRASH_LOOP_EXIT)
+
+
+def _report_health(
+    endpoint_id: str,
+    health: EndpointHealth,
+    workers: list[WorkerView],
+    counts: dict[str, int],
+    watched: WatchResult,
+    findings: list[str],
+    looping: list[str],
+    as_json: bool,
+) -> None:
     if as_json:
         print_json(
             {
@@ -120,6 +144,7 @@ def health_command(
                 "worker_list": [w.__dict__ | {"restarts": counts.get(w.id)} for w in workers],
                 "workers_died_young": watched.vanished,
                 "findings": findings,
+                "crash_loop": looping,
             }
         )
         return

@@ -29,9 +29,10 @@ def test_queued_jobs_with_restarting_workers_are_called_a_crash_loop(
     with api(runpod_local) as client:
         client.post(f"/v2/{endpoint_id}/run", json={"input": {"action": "gpu_info"}})
 
-    assert main(["health", "--endpoint", endpoint_id, "--json", "--observe", "10"]) == 0
+    assert main(["health", "--endpoint", endpoint_id, "--json", "--observe", "10"]) == 3
     out, err = capsys.readouterr()
     report = json.loads(out)
+    assert set(report["workers_died_young"]) <= set(report["crash_loop"])
     assert report["jobs"]["inQueue"] == 1
     assert len(report["workers_died_young"]) >= 2
     finding = report["findings"][0]
@@ -70,8 +71,9 @@ def test_a_worker_that_died_before_ready_stays_listed_unhealthy_with_its_lifecyc
     assert listed, "a failed start was never listed as UNHEALTHY"
     worker_id = str(listed[0]["id"])
 
-    assert main(["health", "--endpoint", endpoint_id, "--json", "--observe", "0"]) == 0
+    assert main(["health", "--endpoint", endpoint_id, "--json", "--observe", "0"]) == 3
     report = json.loads(capsys.readouterr().out)
+    assert worker_id in report["crash_loop"]
     finding = report["findings"][0]
     assert "crash-looping" in finding and "CUDA error: out of memory" in finding
     assert report["workers"].get("unhealthy", 0) >= 1
