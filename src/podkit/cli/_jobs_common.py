@@ -1,14 +1,19 @@
-"""What the job commands share: endpoint lookup, the client, input and duration parsing."""
+"""What the job commands share: endpoint lookup, the client, input and duration parsing,
+and what Ctrl-C does to a job that runs remotely (`podkit run`, `podkit models sync`)."""
 
 from __future__ import annotations
 
 import json
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
 import typer
+from rich.markup import escape
+from rich.prompt import Confirm
 
+from podkit.cli.console import err_console
 from podkit.config import load_config
 from podkit.config.durations import parse_duration as config_duration
 from podkit.deploy import service
@@ -115,3 +120,40 @@ def parse_duration(value: str | None, option: str) -> float | None:
             f"{option} {value!r} is not a duration",
             hint="use a number of seconds or a unit: 500ms, 90s, 10m, 1h30m, 2d",
         ) from None
+
+
+def interrupted(
+    client: JobsClient, job_id: str | None, target: str | None, *, interactive: bool
+) -> bool:
+    """After Ctrl-C: ask whether to cancel the remote job (or say how); True if cancelled."""
+    if job_id is None:
+        say("interrupted before the job was queued; nothing runs remotely")
+        return False
+    cmd = job_cmd("cancel", job_id, client.endpoint_id, target)
+    if interactive and Confirm.ask(
+        f"Cancel job {job_id} on endpoint {client.endpoint_id}?", console=err_console, default=True
+    ):
+        job = client.cancel(job_id)
+        say(f"job {escape(job_id)}: {job.status}")
+        return True
+    say(
+        f"job {escape(job_id)} keeps running on endpoint {escape(client.endpoint_id)}; "
+        f"cancel it with `{escape(cmd)}`"
+    )
+    return False
+
+
+def job_cmd(verb: str, job_id: str, endpoint_id: str, target: str | None) -> str:
+    """The `podkit job VERB` command line for one job (shown in hints)."""
+    where = f" --target {target}" if target else ""
+    return f"podkit job {verb} {job_id} --endpoint {endpoint_id}{where}"
+
+
+def say(text: str) -> None:
+    """One message on stderr, never wrapped, so commands in it stay copyable."""
+    err_console.print(text, soft_wrap=True)
+
+
+def interactive() -> bool:
+    """Whether a question can be asked (stdin and stderr are a terminal)."""
+    return sys.stdin.isatty() and err_console.is_terminal

@@ -9,12 +9,17 @@ shown. The endpoint's execution timeout comes from the v2 control plane.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
+import typer
+
 from podkit._http import HttpClient
+from podkit.cli._jobs_common import interrupted
 from podkit.errors import JobError
+from podkit.runpod.job_outcome import EXIT_INTERRUPTED
 from podkit.runpod.job_target import api_key
-from podkit.runpod.job_types import JobStatus
+from podkit.runpod.job_types import Job, JobStatus
 from podkit.runpod.jobs import JobsClient, JobUpdate
 from podkit.runpod.target import resolve_target
 
@@ -29,10 +34,20 @@ def run_remote(
     *,
     client: JobsClient,
     on_progress: Callable[[dict[str, Any]], None],
+    on_submit: Callable[[Job], None] | None = None,
+    timeout: float | None = None,
 ) -> dict[str, Any]:
-    """Submit `sync_models`, relay its progress, return the COMPLETED output (or raise)."""
+    """Submit `sync_models`, relay its progress, return the COMPLETED output (or raise).
+
+    `timeout` bounds the wait (JobWaitTimeout; the job keeps running remotely).
+    """
     relay = _Relay(on_progress)
-    job = client.execute({"action": "sync_models", **job_input}, on_update=relay)
+    job = client.execute(
+        {"action": "sync_models", **job_input},
+        on_update=relay,
+        on_submit=on_submit,
+        timeout=timeout,
+    )
     if job.status is JobStatus.COMPLETED:
         output = job.output
         return output if isinstance(output, dict) else {"status": "ok", "output": output}
@@ -60,6 +75,37 @@ class _Relay:
         if progress.get("kind") == "sync_models" and isinstance(seq, int) and seq > self._seq:
             self._seq = seq
             self._on_progress(progress)
+
+
+def sync_on_endpoint(
+    job_input: dict[str, Any],
+    *,
+    client: JobsClient,
+    target: str | None,
+    on_progress: Callable[[dict[str, Any]], None],
+    interactive: bool,
+    display: AbstractContextManager[Any] | None = None,
+    timeout: float | None = None,
+) -> dict[str, Any]:
+    """`run_remote`, where Ctrl-C asks whether to cancel the remote job (as `podkit run`
+    does) or, without a terminal, prints the cancel command; then exits 130.
+
+    `display` (the progress bars) is closed before the question is asked.
+    """
+    submitted: list[Job] = []
+    try:
+        with display if display is not None else nullcontext():
+            return run_remote(
+                job_input,
+                client=client,
+                on_progress=on_progress,
+                on_submit=submitted.append,
+                timeout=timeout,
+            )
+    except KeyboardInterrupt:
+        job_id = submitted[-1].id if submitted else None
+        interrupted(client, job_id, target, interactive=interactive)
+        raise typer.Exit(EXIT_INTERRUPTED) from None
 
 
 def execution_timeout_s(

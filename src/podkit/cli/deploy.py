@@ -1,6 +1,8 @@
 """`podkit plan | apply | rollback | destroy | status`: thin commands over podkit.deploy.
 
 Exit codes: 0 success (for `plan`: no changes), 2 `plan` found changes, 1 a PodkitError.
+Models missing or stale on the volume (the "models on the volume" part of `plan`) never
+change them: `plan` speaks of infrastructure; `podkit models sync` fetches models.
 """
 
 from __future__ import annotations
@@ -13,12 +15,14 @@ import typer
 from rich.markup import escape
 
 from podkit.cli._jobs_common import parse_duration
+from podkit.cli._plan_models import DEFAULT_TIMEOUT_S, check_models
 from podkit.cli.app import app
 from podkit.cli.console import console, err_console, print_json
 from podkit.cli.release_gate import release_gate
 from podkit.config import DEFAULT_FILE, Deployment, load_config
 from podkit.deploy import service
 from podkit.deploy.history import History
+from podkit.deploy.models_view import ModelsCheck, models_markdown, models_table, models_to_dict
 from podkit.deploy.plan import Plan
 from podkit.deploy.render import plan_markdown, plan_table, plan_to_dict
 from podkit.deploy.status import read_status, render_status
@@ -60,14 +64,20 @@ def _progress(message: str) -> None:
     err_console.print(f"  [dim]{escape(message)}[/]")
 
 
-def _show(plan: Plan, as_json: bool, markdown: Path | None) -> None:
+def _show(
+    plan: Plan, as_json: bool, markdown: Path | None, models: ModelsCheck | None = None
+) -> None:
     if markdown is not None:
         with markdown.open("a", encoding="utf-8") as handle:
             handle.write(plan_markdown(plan))
+            if models is not None:
+                handle.write(models_markdown(models))
     if as_json:
-        print_json(plan_to_dict(plan))
-    else:
-        console.print(plan_table(plan))
+        print_json({**plan_to_dict(plan), "models": models_to_dict(models)})
+        return
+    console.print(plan_table(plan))
+    if models is not None:
+        console.print(models_table(models))
 
 
 def _confirm(question: str, yes: bool) -> None:
@@ -96,13 +106,33 @@ def plan(
     ),
     require_digest: bool = typer.Option(False, "--require-digest", help="Tag-only = error."),
     worker_quota: int | None = QUOTA,
+    no_models: bool = typer.Option(
+        False, "--no-models", help="Do not check the [[models]] on the endpoint's volume."
+    ),
+    local: Path | None = typer.Option(
+        None, "--local", help="Check the [[models]] against DIR here (as /runpod-volume)."
+    ),
+    models_timeout: str = typer.Option(
+        "2m", "--models-timeout", help="Limit for the models dry run on the endpoint."
+    ),
 ) -> None:
-    """Show what apply would change. Exit 0: no changes, 2: changes, 1: error."""
+    """Show what apply would change, and what `podkit models sync` would fetch.
+
+    Exit 0: no changes, 2: changes, 1: error. Models on the volume do not change the code.
+    """
     deployment = _load(config, env, sets)
     with _client(api, target) as client:
         options = service.Options(image, require_digest, worker_quota)
         prepared = service.prepare(client, deployment, options)
-    _show(prepared.plan, as_json, markdown)
+    models = check_models(
+        deployment,
+        prepared.plan,
+        target=target,
+        local=local,
+        skip=no_models,
+        timeout=parse_duration(models_timeout, "--models-timeout") or DEFAULT_TIMEOUT_S,
+    )
+    _show(prepared.plan, as_json, markdown, models)
     if prepared.plan.has_changes:
         raise typer.Exit(2)
 

@@ -7,7 +7,6 @@ Exit codes follow `podkit.runpod.job_outcome`: 0 COMPLETED, 3 FAILED, 4 TIMED_OU
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +19,14 @@ from podkit.cli._jobs_common import (
     ENDPOINT_OPTION,
     ENV_OPTION,
     TARGET_OPTION,
+    interactive,
+    interrupted,
+    job_cmd,
     jobs_client,
     parse_duration,
     parse_input,
     resolve_endpoint,
+    say,
 )
 from podkit.cli.app import app
 from podkit.cli.console import console, err_console, print_json
@@ -120,11 +123,15 @@ def cancel_command(
     env: str | None = ENV_OPTION,
     target: str | None = TARGET_OPTION,
     config: Path = CONFIG_OPTION,
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Cancel a queued or running job."""
     endpoint_id = resolve_endpoint(endpoint, env, config, target)
     with jobs_client(endpoint_id, target) as client:
         job = client.cancel(job_id)
+    if as_json:
+        print_json(job.to_wire())
+        return
     console.print(f"job {escape(job.id)}: {job.status}")
 
 
@@ -135,13 +142,17 @@ def retry_command(
     env: str | None = ENV_OPTION,
     target: str | None = TARGET_OPTION,
     config: Path = CONFIG_OPTION,
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Queue a FAILED or TIMED_OUT job again under the same id."""
     endpoint_id = resolve_endpoint(endpoint, env, config, target)
     with jobs_client(endpoint_id, target) as client:
         job = client.retry(job_id)
+    if as_json:
+        print_json(job.to_wire())
+        return
     console.print(f"job {escape(job.id)}: {job.status}")
-    console.print(f"follow it with `{_job_cmd('wait', job.id, endpoint_id, target)}`")
+    console.print(f"follow it with `{job_cmd('wait', job.id, endpoint_id, target)}`")
 
 
 @job_app.command("purge-queue")
@@ -151,6 +162,7 @@ def purge_command(
     target: str | None = TARGET_OPTION,
     config: Path = CONFIG_OPTION,
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+    as_json: bool = typer.Option(False, "--json", help="Print {endpoint, removed} as JSON."),
 ) -> None:
     """Remove every queued job of the endpoint (running jobs are not touched)."""
     endpoint_id = resolve_endpoint(endpoint, env, config, target)
@@ -158,6 +170,9 @@ def purge_command(
         raise typer.Exit(1)
     with jobs_client(endpoint_id, target) as client:
         removed = client.purge_queue()
+    if as_json:
+        print_json({"endpoint": endpoint_id, "removed": removed})
+        return
     console.print(f"removed {removed} queued job(s) from {endpoint_id}")
 
 
@@ -200,35 +215,14 @@ def _follow(
             )
     except KeyboardInterrupt:
         current = display.job.id if display.job else job_id
-        interrupted(client, current, target, interactive=_interactive())
+        interrupted(client, current, target, interactive=interactive())
         raise typer.Exit(EXIT_INTERRUPTED) from None
     except JobWaitTimeout as exc:
         say(f"[yellow]{escape(exc.message)}[/]")
-        cmd = _job_cmd("cancel", exc.job_id, client.endpoint_id, target)
-        say(f"  follow: `{_job_cmd('wait', exc.job_id, client.endpoint_id, target)}`")
+        cmd = job_cmd("cancel", exc.job_id, client.endpoint_id, target)
+        say(f"  follow: `{job_cmd('wait', exc.job_id, client.endpoint_id, target)}`")
         say(f"  cancel: `{cmd}`")
         raise typer.Exit(EXIT_STILL_RUNNING) from None
-
-
-def interrupted(
-    client: JobsClient, job_id: str | None, target: str | None, *, interactive: bool
-) -> bool:
-    """After Ctrl-C: ask whether to cancel the remote job (or say how); True if cancelled."""
-    if job_id is None:
-        say("interrupted before the job was queued; nothing runs remotely")
-        return False
-    cmd = _job_cmd("cancel", job_id, client.endpoint_id, target)
-    if interactive and Confirm.ask(
-        f"Cancel job {job_id} on endpoint {client.endpoint_id}?", console=err_console, default=True
-    ):
-        job = client.cancel(job_id)
-        say(f"job {escape(job_id)}: {job.status}")
-        return True
-    say(
-        f"job {escape(job_id)} keeps running on endpoint {escape(client.endpoint_id)}; "
-        f"cancel it with `{escape(cmd)}`"
-    )
-    return False
 
 
 def _finish(job: Job, endpoint_id: str, display: JobDisplay, as_json: bool) -> None:
@@ -261,17 +255,3 @@ def _print_output(output: Any) -> None:
         console.out(output)
     else:
         console.out(json.dumps(output, indent=2, sort_keys=True, default=str))
-
-
-def _job_cmd(verb: str, job_id: str, endpoint_id: str, target: str | None) -> str:
-    where = f" --target {target}" if target else ""
-    return f"podkit job {verb} {job_id} --endpoint {endpoint_id}{where}"
-
-
-def say(text: str) -> None:
-    """One message on stderr, never wrapped, so commands in it stay copyable."""
-    err_console.print(text, soft_wrap=True)
-
-
-def _interactive() -> bool:
-    return sys.stdin.isatty() and err_console.is_terminal

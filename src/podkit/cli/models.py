@@ -158,8 +158,8 @@ def _run_remote(
     where: tuple[Path, str | None, str | None],
     bars: Bars | None,
 ) -> dict[str, Any]:
-    from podkit.cli._jobs_common import jobs_client, resolve_endpoint
-    from podkit.cli._models_remote import execution_timeout_s, run_remote
+    from podkit.cli._jobs_common import interactive, jobs_client, resolve_endpoint
+    from podkit.cli._models_remote import execution_timeout_s, sync_on_endpoint
 
     config, env, target = where
     if not endpoint and "project" not in tomllib.loads(config.read_text()):
@@ -174,10 +174,14 @@ def _run_remote(
         if timeout_s is not None:
             job_input["timeout_s"] = timeout_s
     with jobs_client(endpoint_id, target) as client:
-        if bars is None:
-            return run_remote(job_input, client=client, on_progress=lambda _: None)
-        with bars.progress:
-            return run_remote(job_input, client=client, on_progress=bars.update)
+        return sync_on_endpoint(
+            job_input,
+            client=client,
+            target=target,
+            on_progress=(lambda _: None) if bars is None else bars.update,
+            interactive=interactive(),
+            display=None if bars is None else bars.progress,
+        )
 
 
 def _show(report: dict[str, Any], json_out: bool) -> None:

@@ -27,8 +27,9 @@ from podkit.cli.app import app
 from podkit.cli.console import console, err_console, print_json
 from podkit.errors import ConfigError, NotFoundError
 from podkit.runpod import RunPodClient, connect
-from podkit.runpod.diagnose import WorkerView, diagnose, worker_counts
+from podkit.runpod.diagnose import WorkerView, crash_looping, diagnose, worker_counts
 from podkit.runpod.job_target import api_key
+from podkit.runpod.job_types import EndpointHealth
 from podkit.runpod.worker_logs import LogLine, WorkerLogs, restarts
 from podkit.runpod.worker_watch import READY_STATES, WatchResult, watch_workers
 
@@ -36,6 +37,7 @@ _COLORS = ("cyan", "magenta", "green", "yellow", "blue")
 _RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T")
 RESTART_SCAN_WORKERS = 5
 MAX_PARALLEL_READS = 8
+ONE_SHOT_READ_S = 5.0
 
 
 @app.command("logs")
@@ -45,7 +47,9 @@ def logs_command(
     since: str | None = typer.Option(
         None, "--since", help="From this long ago (10m, 1h) or an RFC 3339 time."
     ),
-    tail: int | None = typer.Option(None, "--tail", min=0, max=5000, help="Backfill lines."),
+    tail: int | None = typer.Option(
+        None, "--tail", min=0, max=5000, help="Show the last N lines of each worker."
+    ),
     source: str | None = typer.Option(None, "--source", help="container or system (default both)."),
     endpoint: str | None = ENDPOINT_OPTION,
     env: str | None = ENV_OPTION,
@@ -74,6 +78,9 @@ def logs_command(
             return
 
 
+CRASH_LOOP_EXIT = 3
+
+
 @app.command("health")
 def health_command(
     endpoint: str | None = ENDPOINT_OPTION,
@@ -88,7 +95,11 @@ def health_command(
         help="When jobs queue and no worker is ready, watch the workers this many seconds.",
     ),
 ) -> None:
-    """Jobs queued / in progress, workers idle / running / throttled, and what is wrong."""
+    """Jobs queued / in progress, workers idle / running / throttled, and what is wrong.
+
+    Exits 3 when workers are crash-looping (they die before they are ready), so CI can gate
+    on it; other findings (cold starts, a rollout in progress) leave the exit code at 0.
+    """
     endpoint_id = resolve_endpoint(endpoint, env, config, target)
     key = api_key()
     with jobs_client(endpoint_id, target) as client:
@@ -103,8 +114,27 @@ def health_command(
             counts = _restart_counts(logs, workers)
             if observe > 0 and not any(w.status.upper() in READY_STATES for w in workers):
                 watched = _watch(control, endpoint_id, observe)
-                last = _last_words(logs, watched.vanished)
+        unhealthy = [w.id for w in workers if w.status.upper() == "UNHEALTHY"]
+        dead = list(dict.fromkeys([*watched.vanished, *unhealthy]))
+        if dead:
+            last = _last_words(logs, dead)
     findings = diagnose(health, workers, counts, died_young=watched.vanished, last_words=last)
+    looping = crash_looping(workers, counts, watched.vanished)
+    _report_health(endpoint_id, health, workers, counts, watched, findings, looping, as_json)
+    if looping:
+        raise typer.Exit(CRASH_LOOP_EXIT)
+
+
+def _report_health(
+    endpoint_id: str,
+    health: EndpointHealth,
+    workers: list[WorkerView],
+    counts: dict[str, int],
+    watched: WatchResult,
+    findings: list[str],
+    looping: list[str],
+    as_json: bool,
+) -> None:
     if as_json:
         print_json(
             {
@@ -114,6 +144,7 @@ def health_command(
                 "worker_list": [w.__dict__ | {"restarts": counts.get(w.id)} for w in workers],
                 "workers_died_young": watched.vanished,
                 "findings": findings,
+                "crash_loop": looping,
             }
         )
         return
@@ -128,7 +159,8 @@ def health_command(
     console.print("workers  " + " · ".join(f"{k} {v}" for k, v in shown.items()))
     for w in workers:
         up = "-" if w.uptime_seconds is None else f"{w.uptime_seconds} s"
-        extra = f"  restarts {counts[w.id]}" if counts.get(w.id) else ""
+        starts = counts.get(w.id) or 0  # container starts: the first one is no restart
+        extra = f"  restarts {starts - 1}" if starts > 1 else ""
         stale = "  (older release)" if w.is_stale else ""
         console.print(f"  {escape(w.id)}  {w.status:<12} up {up}{extra}{stale}")
     for finding in findings:
@@ -205,10 +237,15 @@ def _last_words(logs: WorkerLogs, ids: list[str]) -> dict[str, str]:
 def _read_all(
     logs: WorkerLogs, ids: list[str], since: str | None, tail: int | None, source: str | None
 ) -> Iterator[LogLine]:
-    """Every worker's backlog, read side by side (each read ends when its stream goes quiet)."""
+    """Every worker's backlog, read side by side. Each read ends when its stream goes quiet
+    or after `ONE_SHOT_READ_S` (a busy worker never goes quiet); `tail` caps what is shown,
+    since live lines follow the backfill on the same stream."""
 
     def read(worker_id: str) -> list[LogLine]:
-        return list(logs.read(worker_id, since=since, tail=tail, source=source))
+        found = list(
+            logs.read(worker_id, since=since, tail=tail, source=source, max_wait=ONE_SHOT_READ_S)
+        )
+        return found if tail is None else found[len(found) - tail :]
 
     with ThreadPoolExecutor(max_workers=min(len(ids), MAX_PARALLEL_READS)) as pool:
         for lines in pool.map(read, ids):
@@ -247,4 +284,5 @@ def _print_line(entry: LogLine, colors: dict[str, str], as_json: bool, multi: bo
         return
     who = f"[{colors.get(entry.worker_id, 'white')}]{escape(entry.worker_id)}[/] " if multi else ""
     src = "[dim]sys[/] " if entry.source == "system" else ""
-    console.print(f"[dim]{escape(entry.ts)}[/] {who}{src}{escape(entry.line)}")
+    # One log line per output line, however long: `podkit logs | grep` must see it whole.
+    console.print(f"[dim]{escape(entry.ts)}[/] {who}{src}{escape(entry.line)}", soft_wrap=True)

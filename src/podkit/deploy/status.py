@@ -83,6 +83,13 @@ def read_status(
     }
 
 
+def _rollout_text(rollout: dict[str, Any], workers: int) -> str:
+    if not workers:
+        return "no workers yet"
+    text = f"{rollout['percent_on_latest']}% on latest"
+    return text + (" (rolling)" if rollout["in_progress"] else "")
+
+
 def render_status(report: dict[str, Any]) -> RenderableType:
     title = f"{report['project']}/{report['environment']} (REST {report['api']})"
     table = Table(title=title, title_justify="left")
@@ -94,7 +101,7 @@ def render_status(report: dict[str, Any]) -> RenderableType:
             ep["name"],
             ep["id"],
             f"v{ep['endpoint_version']}" if ep["endpoint_version"] is not None else "-",
-            f"{r['percent_on_latest']}% on latest" + (" (rolling)" if r["in_progress"] else ""),
+            _rollout_text(r, w["total"]),
             f"{w['total']} ({w['running']} running, {w['idle']} idle); max {ep['workers_max']}",
             f"{q.get('in_queue', '?')} queued, {q.get('in_progress', '?')} running",
         )

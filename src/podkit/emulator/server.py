@@ -9,7 +9,7 @@ import threading
 import time
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 
@@ -18,6 +18,9 @@ from podkit.emulator.backend import DEFAULT_QUOTA, Backend, parse_spec
 from podkit.emulator.http.context import Context
 from podkit.emulator.http.middleware import DroppedConnection, Recorder
 from podkit.errors import EmulatorError
+
+if TYPE_CHECKING:
+    from podkit.emulator.dataplane.settings import DataPlaneSettings
 
 START_TIMEOUT_S = 10.0
 
@@ -108,7 +111,11 @@ class EmulatorServer:
 
 
 class LocalRunPod:
-    """An in-process local RunPod: `with LocalRunPod() as rp: rp.url, rp.backend`."""
+    """An in-process local RunPod: `with LocalRunPod() as rp: rp.url, rp.backend`.
+
+    `dataplane_settings` (a `podkit.emulator.dataplane.DataPlaneSettings`) shortens the data
+    plane's timers and limits for tests: worker stop grace, poll hold, retention, runsync wait.
+    """
 
     def __init__(
         self,
@@ -121,12 +128,13 @@ class LocalRunPod:
         record: bool = False,
         allow_remote: bool = False,
         worker_command: list[str] | None = None,
+        dataplane_settings: DataPlaneSettings | None = None,
     ) -> None:
         self.server = EmulatorServer(None, host=host, port=port, allow_remote=allow_remote)
         self.backend = Backend(
             seed=seed, state_dir=state_dir, quota=quota, worker_command=worker_command
         )
-        self.context = Context()
+        self.context = Context(dataplane_settings=dataplane_settings)
         self.recorder = Recorder() if record else None
         self.app = create_app(self.backend, context=self.context, recorder=self.recorder)
         self.server.app = self.app
@@ -159,6 +167,17 @@ class LocalRunPod:
         self.stop()
 
 
+def _rate_limits(spec: str) -> dict[str, int]:
+    """`"minute=60,hour=3000"` -> {"minute": 60, "hour": 3000}; a bad item is named."""
+    quotas = {}
+    for item in spec.split(","):
+        window, _, count = item.partition("=")
+        if not count.strip().isdigit():
+            raise ValueError(f"{item.strip()!r} must be WINDOW=COUNT with a whole COUNT")
+        quotas[window.strip()] = int(count)
+    return quotas
+
+
 def configure(
     backend: Backend,
     *,
@@ -170,8 +189,7 @@ def configure(
     """Apply the CLI's `--faults` specs, `--quirk` names and `--rate-limit` to a backend."""
     if rate_limit:
         try:
-            pairs = (item.split("=", 1) for item in rate_limit.split(","))
-            backend.rate_limits.set(**{k.strip(): int(v) for k, v in pairs})
+            backend.rate_limits.set(**_rate_limits(rate_limit))
         except ValueError as exc:
             raise EmulatorError(
                 f"--rate-limit {rate_limit!r}: {exc}", hint="e.g. --rate-limit minute=60,hour=3000"

@@ -36,6 +36,19 @@ def worker_counts(health: EndpointHealth, workers: Sequence[WorkerView] | None) 
     return counts
 
 
+def crash_looping(
+    workers: Sequence[WorkerView] | None,
+    restarts: Mapping[str, int] | None = None,
+    died_young: Sequence[str] = (),
+) -> list[str]:
+    """Ids of workers that keep dying: UNHEALTHY, restarted repeatedly, or gone before ready."""
+    return sorted(
+        {w.id for w in workers or () if w.status.upper() == "UNHEALTHY"}
+        | {wid for wid, n in (restarts or {}).items() if n >= CRASH_LOOP_RESTARTS}
+        | set(died_young)
+    )
+
+
 def diagnose(
     health: EndpointHealth,
     workers: Sequence[WorkerView] | None,
@@ -54,11 +67,7 @@ def diagnose(
     counts = worker_counts(health, workers)
     queued = health.jobs.in_queue
     findings: list[str] = []
-    looping = sorted(
-        {w.id for w in workers or () if w.status.upper() == "UNHEALTHY"}
-        | {wid for wid, n in restarts.items() if n >= CRASH_LOOP_RESTARTS}
-        | set(died_young)
-    )
+    looping = crash_looping(workers, restarts, died_young)
     if looping:
         findings.append(_crash_loop(queued, looping, last_words or {}))
     ready = counts.get("idle", 0) + counts.get("running", 0)

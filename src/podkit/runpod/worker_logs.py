@@ -83,8 +83,10 @@ class WorkerLogs:
         source: str | None = None,
         cursor: str | None = None,
         idle_timeout: float = 1.0,
+        max_wait: float | None = None,
     ) -> Iterator[LogLine]:
-        """The worker's lines until the stream goes quiet for `idle_timeout` seconds."""
+        """The worker's lines until the stream goes quiet for `idle_timeout` seconds, or
+        `max_wait` seconds have passed (a busy worker's stream never goes quiet)."""
         params: dict[str, Any] = {}
         if since:
             params["since"] = since
@@ -101,13 +103,17 @@ class WorkerLogs:
         ) as stream:
             if stream.status_code >= 400:
                 raise self._error(stream, path)
-            for event_id, data in parse_sse(self._until_quiet(stream, idle_timeout)):
+            quiet = self._until_quiet(stream, idle_timeout, max_wait)
+            for event_id, data in parse_sse(quiet):
                 yield _log_line(worker_id, event_id, data)
 
-    def _until_quiet(self, stream: LineStream, idle_timeout: float) -> Iterator[str]:
+    def _until_quiet(
+        self, stream: LineStream, idle_timeout: float, max_wait: float | None = None
+    ) -> Iterator[str]:
         """The stream's lines until `idle_timeout` passes with no event (keep-alive comments
-        do not count, so a one-shot read ends even on a server that pings)."""
-        last_data = self._clock()
+        do not count, so a one-shot read ends even on a server that pings), or until
+        `max_wait` seconds in all, checked between events so no event is cut in half."""
+        started = last_data = self._clock()
         for line in stream.lines():
             now = self._clock()
             if line.startswith("data:"):
@@ -115,6 +121,8 @@ class WorkerLogs:
             elif now - last_data >= idle_timeout:
                 return
             yield line
+            if not line and max_wait is not None and now - started >= max_wait:
+                return
 
     def follow(
         self,

@@ -3,7 +3,7 @@
 A crash-looping container rarely shows up in a single look at `/workers`: it starts, fails
 before it is ready, and is replaced (often after a backoff). Sampling the list for a short
 window and remembering every worker id seen reveals it: workers that appear and vanish
-without ever becoming ready (IDLE or RUNNING).
+without ever becoming ready (IDLE or RUNNING), or that are listed as UNHEALTHY.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ READY_STATES = frozenset({"IDLE", "RUNNING"})
 
 @dataclass
 class WatchResult:
-    """Every worker seen during the watch, and those that vanished before becoming ready."""
+    """Every worker seen during the watch, and those that died before becoming ready."""
 
     seen: dict[str, str] = field(default_factory=dict)
     ready: set[str] = field(default_factory=set)
@@ -46,8 +46,10 @@ def watch_workers(
             result.seen[worker_id] = status
             if status in READY_STATES:
                 result.ready.add(worker_id)
+            elif status == "UNHEALTHY" and worker_id not in result.vanished:
+                result.vanished.append(worker_id)  # listed dead: it died young too
         for gone in sorted(live - set(current)):
-            if gone not in result.ready:
+            if gone not in result.ready and gone not in result.vanished:
                 result.vanished.append(gone)
         live = set(current)
         result.seconds = clock() - started

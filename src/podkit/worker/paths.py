@@ -70,9 +70,14 @@ def root_base(root: Root, roots: list[Root]) -> str:
     try:
         st = os.lstat(root.real)
     except OSError:
+        # The local directory stays unnamed: responses only ever show the virtual paths.
+        hint = (
+            "create the directory PODKIT_VOLUME_DIR names, or point it at an existing one"
+            if root.real != root.virtual
+            else "attach the network volume, or set PODKIT_ALLOWED_ROOTS to roots that exist"
+        )
         raise WorkerActionError(
-            f"allowed root {root.virtual} does not exist on this worker",
-            hint="attach the network volume, or set PODKIT_ALLOWED_ROOTS to roots that exist",
+            f"allowed root {root.virtual} does not exist on this worker", hint=hint
         ) from None
     base = os.path.realpath(root.real)
     if stat.S_ISLNK(st.st_mode):

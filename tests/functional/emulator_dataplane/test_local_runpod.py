@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -81,8 +82,9 @@ def test_v1_deploy_then_podkit_worker_answers_runsync(local_runpod: LocalRunPod)
     lines = local_runpod.context.worker_view.logs(endpoint_id, worker["id"]) or []
     assert any("Starting Serverless Worker" in line.line for line in lines)
     assert not any(KEY in line.line for line in lines)  # the user's key never reaches a worker
-    assert streamed[0]["source"] == "container"
-    assert streamed[0]["line"] == lines[0].line
+    assert (streamed[0]["source"], streamed[0]["line"]) == ("system", "start container")
+    assert streamed[1]["source"] == "container"
+    assert streamed[1]["line"] == lines[1].line
 
 
 def test_deleting_an_endpoint_stops_its_workers_and_jobs(local_runpod: LocalRunPod) -> None:
@@ -120,3 +122,26 @@ def test_worker_crash_on_demand_over_the_admin_routes(local_runpod: LocalRunPod)
         missing = api.post(f"/_emulator/endpoints/{endpoint_id}/workers/nope/kill")
         api.post(f"/v2/{endpoint_id}/cancel/{job['id']}")
     assert missing.status_code == 404
+
+
+def test_local_runpod_takes_data_plane_settings(tmp_path: Path) -> None:
+    # Tests shorten the data plane's timers and limits through the in-process emulator.
+    from podkit.emulator.dataplane import DataPlaneSettings
+
+    settings = DataPlaneSettings(max_run_bytes=2_000)
+    with LocalRunPod(state_dir=tmp_path, dataplane_settings=settings) as runpod:
+        headers = {"Authorization": f"Bearer {KEY}"}
+        with httpx.Client(base_url=runpod.url, headers=headers, timeout=30) as api:
+            body = {
+                "name": "limits",
+                "type": "QUEUE",
+                "image": "acme/worker:1",
+                "gpu": {"pools": ["ADA_24"]},
+                "scaling": {"type": "QUEUE_DELAY", "queueDelay": 2},
+                "workers": {"min": 0, "max": 1},
+            }
+            created = api.post("/v2/serverless", json=body)
+            assert created.status_code in (200, 201), created.text
+            endpoint_id = created.json()["id"]
+            big = api.post(f"/v2/{endpoint_id}/run", json={"input": {"pad": "x" * 3_000}})
+    assert big.status_code == 413, big.text

@@ -110,3 +110,40 @@ def test_follow_delivers_new_lines_as_they_are_written(
             seen.append(entry.line)
         writer.join()
     assert seen == ["a line 4", "live line"]
+
+
+def test_a_one_shot_read_of_a_busy_worker_ends_and_shows_only_tail_lines(
+    endpoint: tuple[str, Workers], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A worker that logs all the time never lets its stream go quiet.
+    endpoint_id, view = endpoint
+    done = threading.Event()
+
+    def chatter() -> None:
+        count = 0
+        while not done.wait(0.1) and count < 300:  # bounded: 30 s at most
+            view.add("w-a", f"busy line {count}")
+            count += 1
+
+    writer = threading.Thread(target=chatter, daemon=True)
+    writer.start()
+    try:
+        code = main(["logs", "--endpoint", endpoint_id, "--worker", "w-a", "--tail", "2", "--json"])
+        ended_while_busy = not done.is_set() and writer.is_alive()
+    finally:
+        done.set()
+        writer.join()
+    assert code == 0 and ended_while_busy
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert len(rows) == 2
+
+
+def test_a_long_log_line_stays_one_line_for_grep(
+    endpoint: tuple[str, Workers], capsys: pytest.CaptureFixture[str]
+) -> None:
+    endpoint_id, view = endpoint
+    long_line = "rp_job | get_job: http://127.0.0.1:1/_worker/job-take/" + "x" * 120
+    view.add("w-a", long_line)
+    assert main(["logs", "--endpoint", endpoint_id, "--worker", "w-a", "--tail", "1"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert len(out) == 1 and out[0].endswith(long_line)

@@ -120,3 +120,26 @@ def test_same_outputs_through_podkit_run_and_the_runpod_sdk(
         "/runpod-volume/models/a.bin",
         "/runpod-volume/readme.txt",
     }
+
+
+def test_cancel_retry_and_purge_queue_print_json_for_scripts(
+    cli_env: str, slow: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    failing = ["-i", '{"steps": 1, "gap": 0, "fail_at": 1}', "--json"]
+    assert main(["run", "slow_steps", "--endpoint", slow, *failing]) == 3
+    failed_id = json.loads(capsys.readouterr().out)["id"]
+    assert main(["job", "retry", failed_id, "--endpoint", slow, "--json"]) == 0
+    retried = json.loads(capsys.readouterr().out)
+    assert retried["id"] == failed_id and retried["status"] != "FAILED"
+    assert main(["job", "wait", failed_id, "--endpoint", slow]) == 3  # fails the same way
+    capsys.readouterr()
+
+    long_job = ["-i", '{"steps": 30, "gap": 1}', "--execution-timeout", "1m", "--async"]
+    assert main(["run", "slow_steps", "--endpoint", slow, *long_job]) == 0
+    job_id = capsys.readouterr().out.strip()
+    assert main(["job", "cancel", job_id, "--endpoint", slow, "--json"]) == 0
+    cancelled = json.loads(capsys.readouterr().out)
+    assert (cancelled["id"], cancelled["status"]) == (job_id, "CANCELLED")
+
+    assert main(["job", "purge-queue", "--endpoint", slow, "--yes", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"endpoint": slow, "removed": 0}

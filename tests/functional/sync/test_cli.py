@@ -192,10 +192,10 @@ def test_ctrl_c_stops_cleanly_and_the_next_run_finishes(
     args = [sys.executable, "-m", "podkit", "models", "sync", "-c", str(config)]
     proc = subprocess.Popen([*args, "--local", str(volume), "--json"], stderr=subprocess.PIPE)
     lease = volume / "c" / ".ctrlc.bin.podkit-lease"
-    for _ in range(400):
-        if lease.exists():
-            break
+    deadline = time.monotonic() + 60  # a loaded machine can take seconds to import and start
+    while not lease.exists() and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.025)
+    assert lease.exists(), "the sync never started its download"
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err

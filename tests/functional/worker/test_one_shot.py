@@ -76,3 +76,16 @@ def test_no_driver_is_a_clear_job_error(tmp_path: Path) -> None:
         "no NVIDIA driver visible in this container (nvidia-smi not found)"
     )
     assert "Traceback" not in shot.log
+
+
+def test_a_missing_volume_dir_names_the_setting_to_fix_but_not_the_local_path(
+    tmp_path: Path,
+) -> None:
+    # The README's one-liner with a PODKIT_VOLUME_DIR that was never created.
+    env = _env(tmp_path, PODKIT_VOLUME_DIR=str(tmp_path / "never-made"))
+    shot = run_test_input({"action": "list_files", "path": "/runpod-volume"}, env)
+    assert shot.returncode == 1
+    assert shot.result is not None
+    error = str(shot.result["error"])
+    assert "allowed root /runpod-volume does not exist" in error
+    assert "PODKIT_VOLUME_DIR" in error and "never-made" not in error

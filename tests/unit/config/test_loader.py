@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -156,3 +157,11 @@ def test_errors_never_repeat_values_that_may_be_secrets(tmp_path: Path, section:
     assert "SECRETVALUE123" not in text
     assert "123456789" not in text
     assert f"{tmp_path / 'podkit.toml'}:" in text
+
+
+def test_the_complete_example_in_docs_config_md_loads_as_written(tmp_path: Path) -> None:
+    doc = Path(__file__).parents[3] / "docs" / "config.md"
+    example = re.findall(r"```toml\n(.*?)```", doc.read_text(), re.S)[0]
+    path = write(tmp_path, example)
+    for env in ("staging", "production"):
+        assert load_config(path, env=env).deployment.project == "gpu-worker"

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
+import pytest
+
 from podkit.emulator.backend import parse_spec
 from podkit.emulator.backend.faults import FaultPlan
 from podkit.emulator.openapi import V1, V2, load
@@ -73,3 +77,19 @@ def test_fault_spec_and_seeded_dice() -> None:
     draws_a = [plan_a.decide("POST", "/v2/x").action for _ in range(50)]
     assert draws_a == [plan_b.decide("POST", "/v2/x").action for _ in range(50)]
     assert {"429", "5xx", None} == set(draws_a)
+
+
+@pytest.mark.parametrize(
+    ("spec", "says"),
+    [
+        ("POST /v2/*:429=2", "429=2 in 'POST /v2/*:429=2' is a rate: use 0 to 1"),
+        ("POST /v2/*:drop=-0.1", "is a rate: use 0 to 1"),
+        ("POST /v2/*:latency=fast", "latency='fast' in 'POST /v2/*:latency=fast' must be a number"),
+        ("POST /v2/*:retry-after=1.5", "retry-after='1.5'"),
+        ("POST /v2/*:status=404", "status=404 in 'POST /v2/*:status=404' must be a 5xx code"),
+        ("POST /v2/*:latency=-1", "latency=-1 in 'POST /v2/*:latency=-1' must not be negative"),
+    ],
+)
+def test_a_bad_fault_spec_names_the_setting_and_what_is_allowed(spec: str, says: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(says)):
+        parse_spec(spec)

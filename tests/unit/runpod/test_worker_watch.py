@@ -37,3 +37,15 @@ def test_a_worker_that_became_ready_and_left_is_not_a_crash() -> None:
         clock=lambda: now[0],
     )
     assert result.vanished == [] and set(result.seen) == {"w1"}
+
+
+def test_a_worker_listed_unhealthy_died_young_even_while_it_stays_listed() -> None:
+    samples = iter([[WorkerView("w1", "INITIALIZING")], [WorkerView("w1", "UNHEALTHY")], []])
+    now = [0.0]
+    result = watch_workers(
+        lambda: next(samples, []),
+        seconds=1,
+        sleep=lambda s: now.__setitem__(0, now[0] + s),
+        clock=lambda: now[0],
+    )
+    assert result.vanished == ["w1"]  # once, though it was listed dead and then left

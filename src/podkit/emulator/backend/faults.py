@@ -59,9 +59,27 @@ def parse_spec(spec: str) -> RouteFault:
             raise ValueError(
                 f"fault setting {item!r} in {spec!r}: use {', '.join(SPEC_KEYS)} as key=value"
             )
-        caster = int if attr in ("retry_after_s", "status_5xx") else float
-        setattr(fault, attr, caster(value))
+        setattr(fault, attr, _spec_value(key.strip(), value.strip(), spec))
     return fault
+
+
+def _spec_value(key: str, value: str, spec: str) -> float | int:
+    """One setting's number, checked: rates are probabilities, the rest non-negative."""
+    whole = key in ("retry-after", "status")
+    try:
+        number: float | int = int(value) if whole else float(value)
+    except ValueError:
+        kind = "a whole number" if whole else "a number"
+        raise ValueError(f"fault setting {key}={value!r} in {spec!r} must be {kind}") from None
+    if key in ("429", "5xx", "drop") and not 0.0 <= number <= 1.0:
+        raise ValueError(
+            f"fault setting {key}={value} in {spec!r} is a rate: use 0 to 1 (0.2 = 20%)"
+        )
+    if key == "status" and not 500 <= number <= 599:
+        raise ValueError(f"fault setting status={value} in {spec!r} must be a 5xx code")
+    if number < 0:
+        raise ValueError(f"fault setting {key}={value} in {spec!r} must not be negative")
+    return number
 
 
 @dataclass

@@ -218,10 +218,14 @@ class JobsCore:
         with self._lock:
             state = self._endpoint(endpoint_id)
             workers = {str(s): 0 for s in WorkerState if s is not WorkerState.EXITED}
-            for worker in self._workers.values():
-                if worker.endpoint_id == endpoint_id and worker.state is not WorkerState.EXITED:
-                    workers[str(worker.state)] += 1
             workers.update(throttled=0, unhealthy=0)
+            for worker in self._workers.values():
+                if worker.endpoint_id != endpoint_id:
+                    continue
+                if worker.state is not WorkerState.EXITED:
+                    workers[str(worker.state)] += 1
+                elif worker.unhealthy:
+                    workers["unhealthy"] += 1
             return {
                 "jobs": {
                     "completed": state.completed,

@@ -86,23 +86,29 @@ class DataPlane:
     # -- WorkerView: what the control plane shows -------------------------------------------
 
     def workers(self, endpoint_id: str) -> list[WorkerInfo]:
-        """The endpoint's live workers, for `/v2/serverless/{id}/workers`."""
+        """The endpoint's live workers, then recent failed starts as UNHEALTHY, for
+        `/v2/serverless/{id}/workers`."""
+        runtime = self.backend.runtime(endpoint_id)
+        gpu_count = runtime.gpu_count if runtime else 1
         infos = []
         for worker_id in self.supervisor.live_worker_ids(endpoint_id):
             record = self.backend.worker(worker_id)
             process = self.supervisor.process(worker_id)
             if record is None or process is None or record.state is WorkerState.EXITED:
                 continue
-            runtime = self.backend.runtime(endpoint_id)
+            status = str(record.state).upper()
             infos.append(
-                WorkerInfo(
-                    id=worker_id,
-                    status=str(record.state).upper(),
-                    version=record.version,
-                    started_at=process.started_at,
-                    gpu_count=runtime.gpu_count if runtime else 1,
-                )
+                WorkerInfo(worker_id, status, record.version, process.started_at, None, gpu_count)
             )
+        for worker_id in self.supervisor.unhealthy_worker_ids(endpoint_id):
+            record = self.backend.worker(worker_id)
+            process = self.supervisor.process(worker_id)
+            if record is not None and process is not None:
+                infos.append(
+                    WorkerInfo(
+                        worker_id, "UNHEALTHY", record.version, process.started_at, None, gpu_count
+                    )
+                )
         return infos
 
     def logs(self, endpoint_id: str, worker_id: str) -> list[LogLine] | None:

@@ -66,6 +66,7 @@ class WorkerProcess:
             preexec_fn=_die_with_parent(),
         )
         self.pid = self._popen.pid
+        self.note("start container")
         self._reader = threading.Thread(
             target=self._read, name=f"worker-log-{worker_id}", daemon=True
         )
@@ -81,6 +82,12 @@ class WorkerProcess:
                 self._seq += 1
                 self._lines.append(LogLine(self._seq, time.time(), "container", line))
         stream.close()
+
+    def note(self, text: str) -> None:
+        """Add a `system` line, as the platform logs a container's lifecycle."""
+        with self._lock:
+            self._seq += 1
+            self._lines.append(LogLine(self._seq, time.time(), "system", text))
 
     def lines(self, after: int = 0) -> list[LogLine]:
         """Captured lines with a sequence number above `after` (the oldest may be dropped)."""

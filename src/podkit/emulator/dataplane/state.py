@@ -38,6 +38,8 @@ class WorkerRecord:
     retiring: bool = False
     jobs_done: int = 0
     exit_code: int | None = None
+    # Exited before it was ever ready, and still listed as UNHEALTHY by the supervisor.
+    unhealthy: bool = False
     # The jobs it held when it exited (queued again or failed).
     orphaned: list[str] = field(default_factory=list)
 

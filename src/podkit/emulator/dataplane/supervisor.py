@@ -26,6 +26,10 @@ from podkit.emulator.dataplane.state import WorkerState
 from podkit.emulator.dataplane.worker_env import DEFAULT_COMMAND, worker_env
 
 MAX_SPAWN_BACKOFF_S = 30.0
+# Workers that died before they were ever ready stay listed (UNHEALTHY) this long, the way
+# the platform shows a crash-looping container instead of an empty worker list.
+UNHEALTHY_LISTED_S = 60.0
+MAX_UNHEALTHY_LISTED = 3
 log = logging.getLogger("podkit.emulator.dataplane")
 
 
@@ -36,6 +40,8 @@ class _Pool:
     live: dict[str, WorkerProcess] = field(default_factory=dict)
     exited: dict[str, WorkerProcess] = field(default_factory=dict)
     retiring: dict[str, float] = field(default_factory=dict)
+    # Failed starts still listed as UNHEALTHY: worker id -> when it exited (monotonic).
+    unhealthy: dict[str, float] = field(default_factory=dict)
     last_error: str | None = None
     failed_starts: int = 0
     next_spawn_at: float = 0.0
@@ -127,6 +133,7 @@ class Supervisor:
 
     def _supervise(self, runtime: EndpointRuntime, pool: _Pool) -> None:
         self._reap(pool)
+        self._prune_unhealthy(pool)
         self._enforce_stops(pool)
         self._roll(runtime, pool)
         queued, in_progress = self.backend.queue_pressure(runtime.endpoint_id)
@@ -149,7 +156,10 @@ class Supervisor:
             del pool.live[worker_id]
             planned = pool.retiring.pop(worker_id, None) is not None
             pool.exited[worker_id] = process
+            process.note(f"remove container (exit code {code})")
             if never_ready and not planned:
+                pool.unhealthy[worker_id] = time.monotonic()
+                self.backend.set_unhealthy(worker_id, True)
                 pool.failed_starts += 1
                 delay = min(MAX_SPAWN_BACKOFF_S, 0.5 * 2**pool.failed_starts)
                 pool.next_spawn_at = time.monotonic() + delay
@@ -157,9 +167,22 @@ class Supervisor:
         while len(pool.exited) > self.settings.max_exited_workers_listed:
             worker_id, process = next(iter(pool.exited.items()))
             del pool.exited[worker_id]
+            pool.unhealthy.pop(worker_id, None)
             process.reap()
             shutil.rmtree(process.cwd, ignore_errors=True)
             self.backend.forget_worker(worker_id)
+
+    def _prune_unhealthy(self, pool: _Pool) -> None:
+        """Keep the last few failed starts listed, each for `UNHEALTHY_LISTED_S`."""
+        now = time.monotonic()
+        recent = [w for w, at in pool.unhealthy.items() if now - at <= UNHEALTHY_LISTED_S]
+        keep = set(recent[-MAX_UNHEALTHY_LISTED:])
+        self._unlist_unhealthy(pool, [w for w in pool.unhealthy if w not in keep])
+
+    def _unlist_unhealthy(self, pool: _Pool, worker_ids: list[str]) -> None:
+        for worker_id in worker_ids:
+            del pool.unhealthy[worker_id]
+            self.backend.set_unhealthy(worker_id, False)
 
     def _enforce_stops(self, pool: _Pool) -> None:
         """Stopped jobs a worker keeps running (sync handlers) end the worker; refresh too."""
@@ -176,6 +199,7 @@ class Supervisor:
                 self._retire(pool, worker_id)
             if record.state is not WorkerState.INITIALIZING:
                 pool.failed_starts = 0
+                self._unlist_unhealthy(pool, list(pool.unhealthy))
 
     def _roll(self, runtime: EndpointRuntime, pool: _Pool) -> None:
         """A new endpoint version (or worker command) replaces older workers once idle."""
@@ -279,6 +303,14 @@ class Supervisor:
         with self._lock:
             pool = self._pools.get(endpoint_id)
             return list(pool.live) if pool else []
+
+    def unhealthy_worker_ids(self, endpoint_id: str) -> list[str]:
+        """Recent workers of the endpoint that exited before they were ever ready."""
+        with self._lock:
+            pool = self._pools.get(endpoint_id)
+            if pool is None:
+                return []
+            return list(pool.unhealthy)  # kept to the limits on every tick
 
     def kill_worker(self, worker_id: str) -> bool:
         """Fault injection: SIGKILL a worker (it is replaced; its job is requeued or failed)."""

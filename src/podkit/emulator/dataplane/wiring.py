@@ -9,6 +9,7 @@ from podkit.emulator.backend import Backend
 from podkit.emulator.dataplane.admin import admin_routes
 from podkit.emulator.dataplane.plane import DataPlane
 from podkit.emulator.dataplane.runtime import EndpointRuntime
+from podkit.emulator.dataplane.settings import DataPlaneSettings
 from podkit.emulator.http.context import Context
 from podkit.emulator.runtime import EndpointSpec, account_id
 
@@ -57,7 +58,12 @@ def routes(backend: Backend, context: Context) -> list[BaseRoute]:
 
     The plane is left on `context.dataplane` for the server to start and close.
     """
-    plane = DataPlane(backend.state_dir / "dataplane", resolve_account=account_id)
+    settings = context.dataplane_settings
+    if settings is not None and not isinstance(settings, DataPlaneSettings):
+        raise TypeError(f"dataplane_settings must be a DataPlaneSettings, not {type(settings)}")
+    plane = DataPlane(
+        backend.state_dir / "dataplane", settings=settings, resolve_account=account_id
+    )
     backend.set_listener(ControlPlaneBridge(plane, backend))  # announces existing endpoints
     plane.restore()
     context.worker_view = plane

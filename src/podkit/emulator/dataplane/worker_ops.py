@@ -200,6 +200,13 @@ class WorkerOpsMixin(JobsCore):
             if worker is not None:
                 worker.retiring = True
 
+    def set_unhealthy(self, worker_id: str, unhealthy: bool) -> None:
+        """Count an exited worker in `/health` as unhealthy (a failed start), or stop to."""
+        with self._lock:
+            worker = self._workers.get(worker_id)
+            if worker is not None:
+                worker.unhealthy = unhealthy
+
     def forget_worker(self, worker_id: str) -> None:
         """Drop an exited worker's record."""
         with self._lock:

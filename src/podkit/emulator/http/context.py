@@ -22,3 +22,6 @@ class Context:
 
     worker_view: WorkerView = field(default_factory=NoWorkers)
     dataplane: Startable | None = None
+    # The data plane's `DataPlaneSettings` (its timers and limits), read when it is wired;
+    # None = the platform's defaults. Typed loosely: this layer does not import the data plane.
+    dataplane_settings: object | None = None

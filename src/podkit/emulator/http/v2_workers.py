@@ -73,7 +73,8 @@ class WorkerRoutes:
 
     def list_releases(self, c: Call) -> Response:
         ep = c.backend.get_endpoint(c.key, c.params["id"])
-        workers = self.ctx.worker_view.workers(ep["id"])
+        # A failed start runs no release, so it does not hold a rollout back.
+        workers = [w for w in self.ctx.worker_view.workers(ep["id"]) if w.status != "UNHEALTHY"]
         latest = sum(w.version == ep["version"] for w in workers)
         total = len(workers)
         rollout = {

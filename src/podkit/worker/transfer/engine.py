@@ -215,7 +215,10 @@ def plan_models(
                     "destination": entry.destination,
                     "files": len(plan.steps),
                     "current": len(plan.steps) - len(changes),
-                    "to_fetch": [{"path": s.remote.path, "reason": s.reason} for s in changes],
+                    "to_fetch": [
+                        {"path": s.remote.path, "reason": s.reason, "size": s.remote.size}
+                        for s in changes
+                    ],
                     "bytes_to_fetch": plan.bytes_to_fetch,
                 }
             )
