@@ -104,6 +104,10 @@ def test_worker_crash_on_demand_over_the_admin_routes(local_runpod: LocalRunPod)
     with httpx.Client(base_url=local_runpod.url, headers=headers, timeout=60) as api:
         endpoint_id, _ = _deploy(api)
         command = {"command": echo_command()}
+        refused = api.put(
+            f"/_emulator/endpoints/{endpoint_id}/worker-command", json={**command, "env": {}}
+        )
+        assert refused.status_code == 400 and "'env'" in refused.json()["message"]
         api.put(f"/_emulator/endpoints/{endpoint_id}/worker-command", json=command)
         job = api.post(f"/v2/{endpoint_id}/run", json={"input": {"sleep": 30}}).json()
 

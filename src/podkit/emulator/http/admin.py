@@ -101,6 +101,12 @@ def prices(backend: Backend, request: Request, body: Any) -> Any:
 
 
 def worker_command(backend: Backend, request: Request, body: Any) -> Any:
+    unknown = sorted(set(body) - {"command"})
+    if unknown:
+        raise KeyError(
+            f"unknown field(s) {unknown}: only 'command' (a list of strings, or null for the "
+            "default) is set here; a worker's env comes from the endpoint or template"
+        )
     backend.set_worker_command(request.path_params["id"], body.get("command"))
     return None
 
