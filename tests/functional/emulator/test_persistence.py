@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 
 from podkit.emulator.server import LocalRunPod
+from podkit.worker.local import free_port
 
 KEY = {"Authorization": "Bearer persist-key"}
 
@@ -91,16 +92,8 @@ def _stop(proc: subprocess.Popen[str]) -> None:
             proc.wait()
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_cli_start_persists_and_restores(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     proc = _start_cli(port, tmp_path)
     try:

@@ -21,15 +21,11 @@ from pathlib import Path
 
 import httpx
 
+from podkit.worker.local import free_port
+
 
 class MissingTool(RuntimeError):
     """A server binary is not installed."""
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_for_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
