@@ -85,11 +85,14 @@ def _kill_after(proc: subprocess.Popen[str], new_bytes: int) -> int:
 
 @pytest.mark.timeout(150)
 def test_r1_kill_9_at_random_points_then_resume(sync_nginx: Nginx, volume: Path) -> None:
-    files = _repo(sync_nginx, "r1/model", big=64 * MiB, small=30, seed=11)
+    # Large enough that 19 interrupted runs cannot finish it: each keeps what it verified, and a
+    # kill lands up to one block per connection (4 x 1 MiB) after the progress it follows.
+    files = _repo(sync_nginx, "r1/model", big=128 * MiB, small=30, seed=11)
     spec = {
         "entries": [{"source": "hf://r1/model@main", "destination": "r1"}],
         "volume": str(volume),
-        "env": {"HF_ENDPOINT": f"{sync_nginx.url}/hf"},
+        # 40 MiB/s per connection: a kill lands within a few blocks of the progress it follows.
+        "env": {"HF_ENDPOINT": f"{sync_nginx.throttled_url}/hf"},
         "progress": True,
         "options": {
             "connections": 4,
@@ -125,7 +128,7 @@ def test_r1_kill_9_at_random_points_then_resume(sync_nginx: Nginx, volume: Path)
     assert _leftovers(volume) == []
     assert kills >= 18
     assert max(resumed) >= 16 * MiB  # later runs started from what earlier ones verified
-    served = sync_nginx.bytes_sent(sync_nginx.ports.http, "/hf/r1/model/resolve/")
+    served = sync_nginx.bytes_sent(sync_nginx.ports.throttled, "/hf/r1/model/resolve/")
     total = sum(len(d) for d in files.values())
     assert served <= total + kills * 4 * MiB  # at most the chunks in flight per kill
 

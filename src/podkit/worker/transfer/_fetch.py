@@ -1,14 +1,13 @@
-"""The transfer engine's HTTP layer: the only module in transfer/ that imports urllib3.
+"""The transfer engine's HTTP layer: requests, redirects, and the map from failures to
+`RetryableFetchError` (worth another try) or `FetchError` (not).
 
-Why not `podkit._http` (httpx): measured on loopback nginx, 256 MiB in 16 MiB ranges with
-8 threads, httpx streamed 354-379 MB/s using 0.85-0.92 s of CPU while urllib3 streamed
-1,258-1,433 MB/s with 0.29-0.33 s; with a 40 MiB/s cap per connection and 16 threads httpx
-stalled at 362 MB/s (CPU-bound) and urllib3 reached 620 MB/s (bench/RESULTS.md, "Model sync").
-Bulk data therefore goes through urllib3; the retry policy (backoff with jitter, Retry-After)
-is the shared one from `podkit._http.RetryPolicy`, applied by the engine per chunk.
-
-Every failure maps to `RetryableFetchError` (worth another try) or `FetchError` (not).
-Request headers may carry credentials: they are never put into an error message.
+The wire is `_http11` (a small keep-alive HTTP/1.1 client of the engine's own). Why not
+`podkit._http` (httpx): measured on loopback nginx, 256 MiB in 16 MiB ranges with 8 threads,
+httpx streamed 354-379 MB/s using 0.85-0.92 s of CPU, and with a 40 MiB/s cap per connection
+and 16 threads it stalled at 362 MB/s, CPU-bound (bench/RESULTS.md, "Model sync"). The retry
+policy (backoff with jitter, Retry-After) is the shared `podkit._http.RetryPolicy`, applied by
+the engine per chunk. Request headers may carry credentials: they are never put into an error
+message, and they are not sent on to another origin when a request is redirected.
 """
 
 from __future__ import annotations
@@ -20,19 +19,21 @@ import ssl
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any, TypeVar
-
-import urllib3
-from urllib3.exceptions import HTTPError as Urllib3Error
-from urllib3.util import Retry, Timeout
+from urllib.parse import urljoin
 
 from podkit._http import RetryPolicy, retry_after_seconds
+from podkit.worker.transfer import _http11
 
 T = TypeVar("T")
 
 RETRYABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+MAX_REDIRECTS = 5
 READ_BLOCK = 1024 * 1024
+USER_AGENT = "podkit-sync"
+# Never sent on to another origin: a redirect to a CDN gets a signed URL, not our token.
+_ORIGIN_BOUND = frozenset({"authorization", "cookie", "proxy-authorization"})
 
 
 class FetchError(Exception):
@@ -53,31 +54,27 @@ class RetryableFetchError(FetchError):
         self.retry_after = retry_after
 
 
-@dataclass
 class Response:
     """A streaming response; `read()` returns b'' at the end of the body."""
 
-    status: int
-    headers: Mapping[str, str]
-    _raw: urllib3.BaseHTTPResponse
-    url: str
+    def __init__(self, wire: _http11.Response, url: str) -> None:
+        self.status = wire.status
+        self.headers: Mapping[str, str] = wire.headers  # names in lower case
+        self.url = url
+        self._wire = wire
 
     def read(self, amount: int = READ_BLOCK) -> bytes:
-        # http.client zero-fills a buffer of `amount` bytes per read: never ask for more than
-        # the body still holds (a 1 MiB buffer per 16 KiB file halves small-file throughput).
-        remaining = getattr(self._raw, "length_remaining", None)
-        if remaining is not None:
-            amount = min(amount, remaining)
-            if amount <= 0:
-                return b""
         try:
-            return bytes(self._raw.read(amount))
-        except (Urllib3Error, OSError) as exc:
-            raise RetryableFetchError(f"reading {self.url} failed: {type(exc).__name__}") from exc
+            return self._wire.read(amount)
+        except OSError as exc:
+            raise RetryableFetchError(f"reading {self.url} failed: {_describe(exc)}") from exc
 
     def header(self, name: str) -> str | None:
-        value = self.headers.get(name)
-        return None if value is None else str(value)
+        return self.headers.get(name.lower())
+
+    def close(self) -> None:
+        """A body read to its end gave its connection back already; anything else is closed."""
+        self._wire.close()
 
 
 def _ssl_context() -> ssl.SSLContext:
@@ -99,14 +96,7 @@ class Fetcher:
         retry: RetryPolicy = RetryPolicy(),
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self._pool = urllib3.PoolManager(
-            num_pools=16,
-            maxsize=max(1, connections) + 2,  # + the planner and refreshes
-            block=False,
-            retries=Retry(total=0, redirect=5, raise_on_redirect=True, raise_on_status=False),
-            timeout=Timeout(connect=min(10.0, stall_timeout), read=stall_timeout),
-            ssl_context=_ssl_context(),
-        )
+        self._pool = _http11.Pool(timeout=stall_timeout, context=_ssl_context())
         self.data_requests = 0
         self.meta_requests = 0
         self._retry = retry
@@ -114,7 +104,7 @@ class Fetcher:
         self._rng = random.Random()
 
     def close(self) -> None:
-        self._pool.clear()
+        self._pool.close()
 
     @contextmanager
     def open(
@@ -125,26 +115,35 @@ class Fetcher:
             self.data_requests += 1
         else:
             self.meta_requests += 1
-        try:
-            raw = self._pool.request(
-                method, url, headers=dict(headers), preload_content=False, decode_content=False
-            )
-        except (Urllib3Error, OSError) as exc:
-            raise RetryableFetchError(
-                f"{method} {_safe(url)} failed: {type(exc).__name__}"
-            ) from exc
-        response = Response(raw.status, raw.headers, raw, _safe(url))
+        response = self._follow(method, url, {"User-Agent": USER_AGENT, **headers})
         try:
             yield response
         finally:
-            # A body read to the end returns its connection to the pool; anything else is dropped.
-            if _drained(raw):
-                # Closing the finished http.client response (a HEAD is never read) lets the
-                # connection carry the next request.
-                raw.drain_conn()
-                raw.release_conn()
-            else:
-                raw.close()
+            response.close()
+
+    def _follow(self, method: str, url: str, headers: dict[str, str]) -> Response:
+        for _ in range(MAX_REDIRECTS + 1):
+            try:
+                wire = self._pool.request(method, url, headers)
+            except OSError as exc:
+                raise RetryableFetchError(
+                    f"{method} {_safe(url)} failed: {_describe(exc)}"
+                ) from exc
+            location = wire.headers.get("location")
+            if wire.status not in REDIRECT_STATUSES or not location:
+                return Response(wire, _safe(url))
+            wire.close()
+            target = urljoin(url, location)
+            try:
+                moved = _http11.split_url(target)[0] != _http11.split_url(url)[0]
+            except _http11.TransportError as exc:
+                raise FetchError(f"{_safe(url)} redirected to {exc}") from None
+            if moved:
+                headers = {k: v for k, v in headers.items() if k.lower() not in _ORIGIN_BOUND}
+            if wire.status == 303 and method != "HEAD":
+                method = "GET"
+            url = target
+        raise FetchError(f"{_safe(url)}: more than {MAX_REDIRECTS} redirects")
 
     def json(self, url: str, headers: Mapping[str, str], method: str = "GET") -> Any:
         """GET (or another method) a JSON document; raises FetchError with the status."""
@@ -187,13 +186,6 @@ class Fetcher:
         raise AssertionError("unreachable")
 
 
-def _drained(raw: urllib3.BaseHTTPResponse) -> bool:
-    try:
-        return bool(raw.length_remaining == 0)
-    except AttributeError:
-        return False
-
-
 def raise_for_status(response: Response, *, expected: tuple[int, ...] = (200,)) -> None:
     """Raise RetryableFetchError for 429/5xx, FetchError for other unexpected statuses."""
     if response.status in expected:
@@ -209,3 +201,12 @@ def raise_for_status(response: Response, *, expected: tuple[int, ...] = (200,)) 
 def _safe(url: str) -> str:
     """A URL for messages: the query is dropped (it may carry a signature or token)."""
     return url.split("?", 1)[0]
+
+
+def _describe(exc: OSError) -> str:
+    """A transport failure in words, without the request (its headers may hold secrets)."""
+    if isinstance(exc, _http11.TransportError):
+        return str(exc)
+    if isinstance(exc, TimeoutError | BlockingIOError):
+        return "no data within the stall timeout"
+    return type(exc).__name__

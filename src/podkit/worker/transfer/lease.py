@@ -13,6 +13,7 @@ import os
 import time
 from pathlib import Path
 
+from podkit.worker.transfer.journal import temp_name
 from podkit.worker.transfer.owner import Owner, owner_alive
 
 LEASE_SUFFIX = ".podkit-lease"
@@ -27,17 +28,35 @@ def acquire(final: Path, me: Owner, *, stale_after: float) -> bool:
     path = lease_path(final)
     for _ in range(2):
         try:
-            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            _create(path, me)
         except FileExistsError:
             if held_by_live_owner(path, stale_after=stale_after):
                 return False
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
             continue
-        with os.fdopen(fd, "w") as handle:
-            json.dump(me.as_dict(), handle)
         return True
     return False
+
+
+def _create(path: Path, me: Owner) -> None:
+    """Create the lease with its owner already in it, or raise FileExistsError.
+
+    The owner is written to a private file that is then hard-linked into place, so a crash
+    never leaves an empty lease behind (which would hold the file until it goes stale).
+    Where the filesystem has no hard links, an `O_EXCL` create is the fallback."""
+    private = temp_name(path, me.tag())  # swept like any temp if we die before the unlink
+    private.write_text(json.dumps(me.as_dict()))
+    try:
+        os.link(private, path)
+    except FileExistsError:
+        raise
+    except OSError:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        with os.fdopen(fd, "w") as handle:
+            json.dump(me.as_dict(), handle)
+    finally:
+        private.unlink()
 
 
 def held_by_live_owner(path: Path, *, stale_after: float) -> bool:

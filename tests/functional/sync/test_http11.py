@@ -1,0 +1,219 @@
+"""The engine's HTTP/1.1 client against a scripted server on loopback: framing (chunked, 1xx,
+until-close), keep-alive reuse and stale connections, stalls and short bodies, redirects and
+where credentials may follow them."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import pytest
+
+from podkit.worker.transfer._fetch import Fetcher, FetchError, RetryableFetchError
+
+# An answer is the bytes to send for one request, then what to do with the connection:
+# "keep" it for the next request, "close" it, or "hold" it open and silent (a stall).
+Answer = tuple[bytes, str]
+
+
+@dataclass
+class Seen:
+    method: str
+    target: str
+    headers: dict[str, str]
+    connection: int
+
+
+@dataclass
+class ScriptedServer:
+    """Answers each request with `script(seen)`; records requests and connections."""
+
+    script: Callable[[Seen], Answer]
+    seen: list[Seen] = field(default_factory=list)
+    connections: int = 0
+
+    def __post_init__(self) -> None:
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self._listener.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._stop = threading.Event()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        self._listener.settimeout(0.2)
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:  # closed by stop()
+                return
+            self.connections += 1
+            number = self.connections
+            threading.Thread(target=self._serve, args=(conn, number), daemon=True).start()
+
+    def _serve(self, conn: socket.socket, number: int) -> None:
+        conn.settimeout(10)
+        buffer = b""
+        with conn:
+            while True:
+                while b"\r\n\r\n" not in buffer:
+                    data = conn.recv(65536)
+                    if not data:
+                        return
+                    buffer += data
+                head, buffer = buffer.split(b"\r\n\r\n", 1)
+                line, *lines = head.decode("latin-1").split("\r\n")
+                method, target, _ = line.split(" ")
+                headers = {k.lower(): v.strip() for k, _, v in (h.partition(":") for h in lines)}
+                seen = Seen(method, target, headers, number)
+                self.seen.append(seen)
+                payload, then = self.script(seen)
+                conn.sendall(payload)
+                if then == "hold":
+                    self._stop.wait(5)
+                if then != "keep":
+                    return
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._listener.close()
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[[Callable[[Seen], Answer]], ScriptedServer]]:
+    servers: list[ScriptedServer] = []
+
+    def start(script: Callable[[Seen], Answer]) -> ScriptedServer:
+        servers.append(ScriptedServer(script))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def fetcher() -> Iterator[Fetcher]:
+    fetcher = Fetcher(4, stall_timeout=0.5)
+    yield fetcher
+    fetcher.close()
+
+
+def _ok(body: bytes) -> bytes:
+    return f"HTTP/1.1 200 OK\r\nContent-Length: {len(body)}\r\n\r\n".encode() + body
+
+
+def _get(fetcher: Fetcher, url: str, headers: dict[str, str] | None = None) -> bytes:
+    with fetcher.open(url, headers or {}) as response:
+        assert response.status == 200
+        return b"".join(iter(response.read, b""))
+
+
+def test_chunked_body_with_extensions_and_trailers_then_the_connection_is_reused(
+    serve: Callable[[Callable[[Seen], Answer]], ScriptedServer], fetcher: Fetcher
+) -> None:
+    chunked = (
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"5;name=value\r\nhello\r\n7\r\n, world\r\n0\r\nX-Trailer: yes\r\n\r\n"
+    )
+    server = serve(lambda seen: (chunked if seen.target == "/c" else _ok(b"second"), "keep"))
+    assert _get(fetcher, f"{server.url}/c") == b"hello, world"
+    assert _get(fetcher, f"{server.url}/d") == b"second"
+    assert [s.connection for s in server.seen] == [1, 1]
+
+
+def test_interim_1xx_answers_are_skipped(
+    serve: Callable[[Callable[[Seen], Answer]], ScriptedServer], fetcher: Fetcher
+) -> None:
+    early = b"HTTP/1.1 103 Early Hints\r\nLink: </x>; rel=preload\r\n\r\n"
+    server = serve(lambda seen: (early + _ok(b"final"), "keep"))
+    assert _get(fetcher, f"{server.url}/f") == b"final"
+
+
+def test_body_without_length_runs_to_close_and_the_connection_is_not_reused(
+    serve: Callable[[Callable[[Seen], Answer]], ScriptedServer], fetcher: Fetcher
+) -> None:
+    server = serve(lambda seen: (b"HTTP/1.1 200 OK\r\n\r\n" + b"x" * 70_000, "close"))
+    assert _get(fetcher, f"{server.url}/a") == b"x" * 70_000
+    assert _get(fetcher, f"{server.url}/b") == b"x" * 70_000
+    assert server.connections == 2
+
+
+def test_a_kept_alive_connection_closed_by_the_server_is_replaced_without_an_error(
+    serve: Callable[[Callable[[Seen], Answer]], ScriptedServer], fetcher: Fetcher
+) -> None:
+    # The server closes after each answer without saying so (an idle timeout on its side).
+    server = serve(lambda seen: (_ok(seen.target.encode()), "close"))
+    assert [_get(fetcher, f"{server.url}/{i}") for i in range(3)] == [b"/0", b"/1", b"/2"]
+    assert server.connections == 3
+
+
+def test_a_short_body_is_a_retryable_error(
+    serve: Callable[[Callable[[Seen], Answer]], ScriptedServer], fetcher: Fetcher
+) -> None:
+    server = serve(
+        lambda seen: (b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n" + b"y" * 40, "close")
+    )
+    with pytest.raises(RetryableFetchError, match="60 bytes short"):
+        _get(fetcher, f"{server.url}/short")
+
+
+def test_a_stalled_body_fails_within_the_stall_timeout(
+    serve: Callable[[Callable[[Seen], Answer]], ScriptedServer], fetcher: Fetcher
+) -> None:
+    half = b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhalf!"
+    server = serve(lambda seen: (half, "hold"))
+    started = time.monotonic()
+    with pytest.raises(RetryableFetchError, match="stall timeout"):
+        _get(fetcher, f"{server.url}/stall")
+    assert time.monotonic() - started < 4
+
+
+def test_redirects_keep_credentials_on_the_origin_and_drop_them_off_it(
+    serve: Callable[[Callable[[Seen], Answer]], ScriptedServer], fetcher: Fetcher
+) -> None:
+    cdn = serve(lambda seen: (_ok(b"weights"), "keep"))
+
+    def origin(seen: Seen) -> Answer:
+        if seen.target == "/resolve/model.bin":
+            return (
+                b"HTTP/1.1 302 Found\r\nLocation: /lfs/model.bin\r\nContent-Length: 0\r\n\r\n",
+                "keep",
+            )
+        location = f"{cdn.url}/signed/model.bin?sig=abc"
+        return (
+            f"HTTP/1.1 307 Moved\r\nLocation: {location}\r\nContent-Length: 3\r\n\r\nbye".encode(),
+            "keep",
+        )
+
+    hub = serve(origin)
+    body = _get(fetcher, f"{hub.url}/resolve/model.bin", {"Authorization": "Bearer hf_secret"})
+    assert body == b"weights"
+    assert [s.headers.get("authorization") for s in hub.seen] == ["Bearer hf_secret"] * 2
+    assert cdn.seen[0].target == "/signed/model.bin?sig=abc"
+    assert "authorization" not in cdn.seen[0].headers
+
+
+def test_a_redirect_loop_stops_with_an_error_that_names_no_secret(
+    serve: Callable[[Callable[[Seen], Answer]], ScriptedServer], fetcher: Fetcher
+) -> None:
+    loop = b"HTTP/1.1 302 Found\r\nLocation: /again?token=s3cret\r\nContent-Length: 0\r\n\r\n"
+    server = serve(lambda seen: (loop, "keep"))
+    with pytest.raises(FetchError, match="more than 5 redirects") as caught:
+        _get(fetcher, f"{server.url}/start?token=s3cret")
+    assert "s3cret" not in str(caught.value)
+    assert len(server.seen) == 6
+
+
+def test_a_refused_connection_is_retryable_and_names_no_query(fetcher: Fetcher) -> None:
+    probe = socket.create_server(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    with pytest.raises(RetryableFetchError) as caught:
+        _get(fetcher, f"http://127.0.0.1:{port}/x?X-Amz-Signature=s3cret")
+    assert "s3cret" not in str(caught.value)
+    assert "ConnectionRefusedError" in str(caught.value)
