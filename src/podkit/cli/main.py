@@ -2,6 +2,8 @@
 
 0: success. 1: a `PodkitError` (one actionable message, no traceback). 2: usage errors, and
 "the plan has changes" for `podkit plan`. Anything else is a bug and shows its traceback.
+With `--json`, a `PodkitError` is also written to stdout as `{"error": {...}}`, so a script
+that parses stdout gets a document on failure too.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from rich.markup import escape
 from typer._click.exceptions import ClickException
 
 from podkit.cli.app import app
-from podkit.cli.console import err_console
+from podkit.cli.console import err_console, print_json
 from podkit.errors import PodkitError
 
 
@@ -24,12 +26,20 @@ def report(exc: PodkitError) -> None:
         err_console.print(f"  [yellow]hint:[/] {escape(exc.hint)}")
 
 
+def report_json(exc: PodkitError) -> None:
+    """The same error as a JSON document on stdout, for `--json` callers."""
+    print_json({"error": {"kind": type(exc).__name__, "message": exc.message, "hint": exc.hint}})
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code."""
+    args = sys.argv[1:] if argv is None else argv
     try:
-        result = app(args=argv, prog_name="podkit", standalone_mode=False)
+        result = app(args=args, prog_name="podkit", standalone_mode=False)
     except PodkitError as exc:
         report(exc)
+        if "--json" in args:
+            report_json(exc)
         return 1
     except typer.Exit as exc:
         return exc.exit_code

@@ -30,7 +30,9 @@ T = TypeVar("T")
 RETRYABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 MAX_REDIRECTS = 5
-READ_BLOCK = 1024 * 1024
+# One read, one wake-up of the reading thread: 256 KiB is a progress (and deadline) check
+# every 6 ms on a 40 MiB/s stream; 64 KiB to 1 MiB measured the same on S2 (within noise).
+READ_BLOCK = 256 * 1024
 USER_AGENT = "podkit-sync"
 # Never sent on to another origin: a redirect to a CDN gets a signed URL, not our token.
 _ORIGIN_BOUND = frozenset({"authorization", "cookie", "proxy-authorization"})

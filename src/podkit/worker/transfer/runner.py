@@ -18,6 +18,7 @@ from pathlib import Path
 from podkit._http import retry_after_seconds
 from podkit.worker.transfer import lease
 from podkit.worker.transfer._fetch import (
+    READ_BLOCK,
     Fetcher,
     FetchError,
     RetryableFetchError,
@@ -283,7 +284,7 @@ class Runner:
     ) -> int:
         written = 0
         while written < length:
-            block = read(1024 * 1024)
+            block = read(READ_BLOCK)
             if not block:
                 break
             if skip:
@@ -385,7 +386,7 @@ class Runner:
         self, job: FileJob, read: Callable[[int], bytes], fd: int, hashers: dict[str, Hasher]
     ) -> int:
         written = 0
-        while block := read(1024 * 1024):
+        while block := read(READ_BLOCK):
             view = memoryview(block)
             while view:
                 view = view[os.write(fd, view) :]
