@@ -98,7 +98,7 @@ class Fetcher:
         retry: RetryPolicy = RetryPolicy(),
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self._pool = _http11.Pool(timeout=stall_timeout, context=_ssl_context())
+        self._pool = _http11.Pool(timeout=stall_timeout, tls=_ssl_context)
         self.data_requests = 0
         self.meta_requests = 0
         self._retry = retry

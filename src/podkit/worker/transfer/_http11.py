@@ -16,11 +16,13 @@ Every transport failure is an OSError (`TransportError` for a malformed or cut-s
 
 from __future__ import annotations
 
+import functools
 import re
 import socket
 import ssl
 import struct
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
 
@@ -50,27 +52,50 @@ class Origin:
         return host if self.port == default else f"{host}:{self.port}"
 
 
+_URL = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://([^/?#]*)([^#]*)")
+
+
 def split_url(url: str) -> tuple[Origin, str]:
     """(origin, request target) of an http(s) URL."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise TransportError(f"not an http(s) URL: {parts.scheme}://{parts.hostname or ''}")
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    target = parts.path or "/"
-    if parts.query:
-        target += "?" + parts.query
-    target = _UNSAFE_IN_TARGET.sub(lambda match: quote(match.group()), target)
-    return Origin(parts.scheme, parts.hostname, port), target
+    match = _URL.match(url)
+    if match is None:
+        raise TransportError("not an absolute http(s) URL")
+    scheme, netloc, target = match.groups()
+    if not target.startswith("/"):
+        target = "/" + target
+    if _UNSAFE_IN_TARGET.search(target):
+        target = _UNSAFE_IN_TARGET.sub(lambda found: quote(found.group()), target)
+    return _origin(scheme.lower(), netloc), target
+
+
+@functools.lru_cache(maxsize=64)
+def _origin(scheme: str, netloc: str) -> Origin:
+    # Parsed once per origin: a sync sends thousands of requests to the same few hosts.
+    parts = urlsplit(f"{scheme}://{netloc}")
+    if scheme not in ("http", "https") or not parts.hostname:
+        raise TransportError(f"not an http(s) URL: {scheme}://{parts.hostname or ''}")
+    port = parts.port or (443 if scheme == "https" else 80)
+    host = parts.hostname
+    if not host.isascii():
+        try:
+            host = host.encode("idna").decode("ascii")
+        except UnicodeError:
+            raise TransportError("a host name that IDNA cannot encode") from None
+    return Origin(scheme, host, port)
 
 
 class Connection:
     """One socket to one origin, carrying one request at a time."""
 
-    def __init__(self, origin: Origin, *, timeout: float, context: ssl.SSLContext) -> None:
+    def __init__(
+        self, origin: Origin, *, timeout: float, context: ssl.SSLContext | None = None
+    ) -> None:
         sock = socket.create_connection((origin.host, origin.port), timeout=min(10.0, timeout))
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.waitall = 0
         if origin.scheme == "https":
+            if context is None:
+                raise ValueError("an https origin needs a TLS context")
             sock = context.wrap_socket(sock, server_hostname=origin.host)
             sock.settimeout(timeout)
         else:
@@ -268,9 +293,10 @@ class _Release:
 class Pool:
     """Keep-alive connections, at most one idle per thread and origin; no lock per request."""
 
-    def __init__(self, *, timeout: float, context: ssl.SSLContext) -> None:
+    def __init__(self, *, timeout: float, tls: Callable[[], ssl.SSLContext]) -> None:
         self._timeout = timeout
-        self._context = context
+        self._tls = tls  # called once, on the first https connection (it loads the CA store)
+        self._context: ssl.SSLContext | None = None
         self._local = threading.local()
         self._live: set[Connection] = set()  # every open connection, for close()
         self._lock = threading.Lock()
@@ -306,6 +332,10 @@ class Pool:
                 raise
 
     def _connect(self, origin: Origin) -> Connection:
+        if origin.scheme == "https" and self._context is None:
+            with self._lock:
+                if self._context is None:
+                    self._context = self._tls()
         conn = Connection(origin, timeout=self._timeout, context=self._context)
         with self._lock:
             self._live.add(conn)

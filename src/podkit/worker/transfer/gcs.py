@@ -7,7 +7,8 @@ crc32c only (composite objects have no md5). STORAGE_EMULATOR_HOST points at an 
 
 from __future__ import annotations
 
-from urllib.parse import quote, urlencode
+import re
+from urllib.parse import quote, unquote, urlencode
 
 from podkit.config.models import ParsedSource
 from podkit.errors import TransferError
@@ -36,6 +37,7 @@ class GcsSource:
         self.prefix = parsed.prefix
         self.label = f"gs://{parsed.bucket}/{parsed.prefix}"
         self.endpoint = gcs_endpoint(env)
+        self._objects = f"{self.endpoint}/storage/v1/b/{quote(self.bucket)}/o"
         self.token = GcsToken(env)
 
     def headers(self, url: str) -> dict[str, str]:
@@ -65,7 +67,7 @@ class GcsSource:
             query = {"prefix": prefix, "maxResults": "1000"}
             if token:
                 query["pageToken"] = token
-            url = f"{self.endpoint}/storage/v1/b/{quote(self.bucket)}/o?{urlencode(query)}"
+            url = f"{self._objects}?{urlencode(query)}"
             page = self._json(fetcher, url)
             found = page.get("items", [])
             items.extend(found if isinstance(found, list) else [])
@@ -80,7 +82,7 @@ class GcsSource:
             raise _listing_error(self.label, exc) from None
 
     def _get_meta(self, fetcher: Fetcher, name: str) -> dict[str, object] | None:
-        url = f"{self.endpoint}/storage/v1/b/{quote(self.bucket)}/o/{quote(name, safe='')}"
+        url = f"{self._objects}/{_object_path(name)}"
         try:
             return dict(fetcher.json(url, self.headers(url)))
         except FetchError as exc:
@@ -90,8 +92,9 @@ class GcsSource:
 
     def _remote(self, item: dict[str, object], relative: str) -> RemoteFile:
         name, generation = str(item["name"]), str(item["generation"])
-        query = urlencode({"alt": "media", "generation": generation})
-        url = f"{self.endpoint}/storage/v1/b/{quote(self.bucket)}/o/{quote(name, safe='')}?{query}"
+        if not generation.isdigit():
+            raise TransferError(f"{self.label}: {name!r} has a generation that is not a number")
+        url = f"{self._objects}/{_object_path(name)}?alt=media&generation={generation}"
         crc = gcs_crc32c_hex(str(item["crc32c"])) if item.get("crc32c") else ""
         size = int(str(item["size"]))
         return RemoteFile(
@@ -104,10 +107,16 @@ class GcsSource:
 
     def refresh(self, fetcher: Fetcher, old: RemoteFile) -> RemoteFile | None:
         name = old.url.split("/o/", 1)[1].split("?", 1)[0]
-        from urllib.parse import unquote
-
         item = self._get_meta(fetcher, unquote(name))
         return None if item is None else self._remote(item, old.path)
+
+
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9_.~/-]*")
+
+
+def _object_path(name: str) -> str:
+    """An object name as one path segment (`/` encoded too); the common case without quote()."""
+    return name.replace("/", "%2F") if _PLAIN_NAME.fullmatch(name) else quote(name, safe="")
 
 
 def _listing_error(label: str, exc: FetchError) -> TransferError:
