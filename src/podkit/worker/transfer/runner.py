@@ -64,15 +64,18 @@ class _Pool:
         self._queue: queue.SimpleQueue[_Unit | None] = queue.SimpleQueue()
         self._size, self._name = size, name
         self._threads: list[threading.Thread] = []
+        self._opened = False
 
     def submit(self, fn: Callable[..., None], *args: object) -> None:
-        if not self._threads:  # started on first use: a no-op sync starts no thread
-            self._threads = [
-                threading.Thread(target=self._work, name=f"{self._name}_{i}", daemon=True)
-                for i in range(self._size)
-            ]
-            for thread in self._threads:
-                thread.start()
+        # Started on first use (a no-op sync starts no thread), one by one: a Ctrl-C in the
+        # middle leaves only started threads in the list that shutdown() joins.
+        while len(self._threads) < self._size:
+            self._opened = True
+            thread = threading.Thread(
+                target=self._work, name=f"{self._name}_{len(self._threads)}", daemon=True
+            )
+            thread.start()
+            self._threads.append(thread)
         self._queue.put((fn, args))
 
     def _work(self) -> None:
@@ -86,7 +89,8 @@ class _Pool:
             with contextlib.suppress(queue.Empty):
                 while True:
                     self._queue.get_nowait()
-        for _ in self._threads:
+        # One stop per thread that may have started, even one interrupted before it was listed.
+        for _ in range(self._size if self._opened else 0):
             self._queue.put(None)
         for thread in self._threads:
             thread.join()
