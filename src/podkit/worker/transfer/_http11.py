@@ -143,18 +143,26 @@ class Connection:
             return status, headers, keep
 
     def _take_head(self) -> str:
-        while (end := self.buffer.find(b"\r\n\r\n")) < 0:
+        closed = "the connection closed before the response headers"
+        return self._read_until(b"\r\n\r\n", closed, may_be_stale=self.reused).decode("latin-1")
+
+    def read_line(self) -> bytes:
+        return self._read_until(b"\r\n", "the connection closed inside a chunked body")
+
+    def _read_until(self, delimiter: bytes, closed: str, *, may_be_stale: bool = False) -> bytes:
+        """The bytes before `delimiter`, which is consumed too."""
+        while (end := self.buffer.find(delimiter)) < 0:
             if len(self.buffer) > MAX_HEAD:
-                raise TransportError("response headers larger than 64 KiB")
+                raise TransportError("more than 64 KiB of response headers")
             data = self.sock.recv(_RECV)
             if not data:
-                if self.reused and not self.buffer:
+                if may_be_stale and not self.buffer:
                     raise _Stale("the server closed a kept-alive connection")
-                raise TransportError("the connection closed before the response headers")
+                raise TransportError(closed)
             self.buffer += data
-        head = self.buffer[:end].decode("latin-1")
-        del self.buffer[: end + 4]
-        return head
+        found = bytes(self.buffer[:end])
+        del self.buffer[: end + len(delimiter)]
+        return found
 
     def read_some(self, amount: int) -> bytes:
         """Up to `amount` bytes (all of them unless the peer closes or stalls); b'' at EOF."""
@@ -176,18 +184,6 @@ class Connection:
         while got < amount and (count := self.sock.recv_into(view[got:])):
             got += count
         return bytes(view[:got])
-
-    def read_line(self) -> bytes:
-        while (end := self.buffer.find(b"\r\n")) < 0:
-            if len(self.buffer) > MAX_HEAD:
-                raise TransportError("a chunk header longer than 64 KiB")
-            data = self.sock.recv(_RECV)
-            if not data:
-                raise TransportError("the connection closed inside a chunked body")
-            self.buffer += data
-        line = bytes(self.buffer[:end])
-        del self.buffer[: end + 2]
-        return line
 
 
 class Response:
