@@ -13,7 +13,9 @@ S4  a no-op re-sync of those 10,000 files: seconds and data requests.
 Everything binds 127.0.0.1; data and destinations live on tmpfs (/dev/shm) because the disk
 here is too noisy to compare tools. Run: `make bench` or `python -m bench bench_sync`
 (`BENCH_SYNC_QUICK=1` for a short smoke run; `BENCH_SYNC_ONLY=S2,S3` runs only those
-scenarios, S4 coming with the HF part of S3; `BENCH_SYNC_RUNS=5` for a median of 5).
+scenarios, S4 coming with the HF part of S3; `BENCH_SYNC_RUNS=5` for a median of 5). In S2 and
+S3 each tool first runs once untimed: a tool's first run in a fresh scratch tree is the slowest
+(new tmpfs pages), and interleaving alone would always hand that run to the one going first.
 """
 
 from __future__ import annotations
@@ -114,9 +116,12 @@ def s2(nginx: Nginx, work: Path) -> None:
     base = f"{nginx.throttled_url}/hf/bench/sharded/resolve/{commit}"
     listing.write_text("".join(f"{base}/{name}\n" for name in files))
     engine_runs, aria_runs = [], []
-    for _ in range(RUNS):  # interleaved
-        engine_runs.append(_engine(entry, work / "e", replace(BASE, connections=16), env))
-        aria_runs.append(_aria2(["-j16", "-x1", "-i", str(listing)], work / "a"))
+    for run in range(RUNS + 1):  # interleaved, after one untimed warm-up of each
+        engine = _engine(entry, work / "e", replace(BASE, connections=16), env)
+        aria = _aria2(["-j16", "-x1", "-i", str(listing)], work / "a")
+        if run:
+            engine_runs.append(engine)
+            aria_runs.append(aria)
     eng, ari = sorted(engine_runs)[RUNS // 2], sorted(aria_runs)[RUNS // 2]
     total = count * each
     print(f"S2 {count} x {each // MiB} MiB shards, cap 40 MiB/s/conn, 16 connections "
@@ -135,9 +140,12 @@ def s3_gcs(work: Path) -> None:
         env = {"STORAGE_EMULATOR_HOST": fgcs.url}
         entry = [ModelSource(source="gs://bench/small", destination="s3")]
         engine_runs, tm_runs = [], []
-        for _ in range(RUNS):  # interleaved
-            engine_runs.append(_engine(entry, work / "e", replace(BASE, connections=16), env))
-            tm_runs.append(_transfer_manager(fgcs.url, names, work / "tm", workers=16))
+        for run in range(RUNS + 1):  # interleaved, after one untimed warm-up of each
+            engine = _engine(entry, work / "e", replace(BASE, connections=16), env)
+            tm = _transfer_manager(fgcs.url, names, work / "tm", workers=16)
+            if run:
+                engine_runs.append(engine)
+                tm_runs.append(tm)
         eng, tm = sorted(engine_runs)[RUNS // 2], sorted(tm_runs)[RUNS // 2]
         print(f"S3 {count} x 16 KiB from fake-gcs-server, 16 workers (median of {RUNS})")
         print(f"   engine {count / eng:.0f} files/s  transfer_manager (process x16) "
