@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -126,6 +128,22 @@ def test_https_file_with_sha256_over_tls(
     report = sync_models([entry], volume, options=SMALL, env={})
     assert report.status == "ok", report.message
     assert (volume / "vae/vae.safetensors").read_bytes() == data
+
+
+def test_an_untrusted_certificate_fails_at_once_and_names_the_fix(
+    sync_nginx: Nginx, volume: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (sync_nginx.www / "private.bin").write_bytes(b"p" * 1000)
+    monkeypatch.delenv("PODKIT_CA_BUNDLE", raising=False)
+    entry = ModelSource(source=f"{sync_nginx.https_url}/private.bin", destination="tls")
+    slow_retries = replace(SMALL, retry=RetryPolicy(attempts=5, base_delay=5.0, max_delay=5.0))
+    started = time.monotonic()
+    with pytest.raises(TransferError) as caught:
+        sync_models([entry], volume, options=slow_retries, env={})
+    assert time.monotonic() - started < 5  # not retried: another try cannot fix it
+    message = f"{caught.value.message} {caught.value.hint or ''}"
+    assert "not trusted" in message and "PODKIT_CA_BUNDLE" in message
+    assert not (volume / "tls" / "private.bin").exists()
 
 
 def test_https_wrong_sha256_fails_and_leaves_nothing(sync_nginx: Nginx, volume: Path) -> None:

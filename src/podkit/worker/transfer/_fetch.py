@@ -39,11 +39,15 @@ _ORIGIN_BOUND = frozenset({"authorization", "cookie", "proxy-authorization"})
 
 
 class FetchError(Exception):
-    """A request failed in a way another try will not fix (404, 403, a bad answer)."""
+    """A request failed in a way another try will not fix (404, 403, a bad answer).
 
-    def __init__(self, message: str, *, status: int | None = None) -> None:
+    `hint` is set when the failure itself says what to do (an untrusted certificate); the
+    sources fall back to their own hint otherwise."""
+
+    def __init__(self, message: str, *, status: int | None = None, hint: str | None = None) -> None:
         super().__init__(message)
         self.status = status
+        self.hint = hint
 
 
 class RetryableFetchError(FetchError):
@@ -127,6 +131,12 @@ class Fetcher:
         for _ in range(MAX_REDIRECTS + 1):
             try:
                 wire = self._pool.request(method, url, headers)
+            except ssl.SSLCertVerificationError as exc:
+                raise FetchError(
+                    f"{_safe(url)}: the server's TLS certificate is not trusted "
+                    f"({exc.verify_message})",
+                    hint="for a private CA, set PODKIT_CA_BUNDLE to its certificate (PEM file)",
+                ) from exc
             except OSError as exc:
                 raise RetryableFetchError(
                     f"{method} {_safe(url)} failed: {_describe(exc)}"

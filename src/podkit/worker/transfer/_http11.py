@@ -7,9 +7,9 @@ http.client, plus its pool's queue locks, which every one of 16 threads took twi
 Here a thread keeps its own connection to each origin, so a request takes no lock at all.
 
 Large bodies over plain TCP: the socket is blocking with SO_RCVTIMEO as the stall timeout and
-bodies are read with MSG_WAITALL, so a 1 MiB block wakes the reading thread (and takes the
-GIL) once, where a plain read wakes it for every batch of segments. TLS sockets cannot take
-recv flags and use an ordinary socket timeout instead.
+bodies are read with MSG_WAITALL, so a block (256 KiB, the engine's read size) wakes the
+reading thread (and takes the GIL) once, where a plain read wakes it for every batch of
+segments. TLS sockets cannot take recv flags and use an ordinary socket timeout instead.
 
 Every transport failure is an OSError (`TransportError` for a malformed or cut-short answer).
 """
@@ -96,7 +96,11 @@ class Connection:
         if origin.scheme == "https":
             if context is None:
                 raise ValueError("an https origin needs a TLS context")
-            sock = context.wrap_socket(sock, server_hostname=origin.host)
+            try:
+                sock = context.wrap_socket(sock, server_hostname=origin.host)
+            except BaseException:
+                sock.close()
+                raise
             sock.settimeout(timeout)
         else:
             sock.settimeout(None)  # blocking: the kernel's timeouts below bound every call

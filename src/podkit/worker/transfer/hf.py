@@ -55,7 +55,7 @@ class HfSource:
             hint = "check the repo id and revision"
             if exc.status in (401, 403):
                 hint = "set HF_TOKEN for a gated or private repo"
-            raise TransferError(f"{self.label}: {exc}", hint=hint) from None
+            raise TransferError(f"{self.label}: {exc}", hint=exc.hint or hint) from None
         return str(info["sha"])
 
     def _tree(self, fetcher: Fetcher, commit: str) -> list[dict[str, object]]:

@@ -33,8 +33,9 @@ class HttpsSource:
         try:
             size, response = self._probe(fetcher)
         except FetchError as exc:
+            # The message already starts with the URL, which is this source's label.
             raise TransferError(
-                f"{self.label}: {exc}", hint="check the URL and that it is reachable"
+                str(exc), hint=exc.hint or "check the URL and that it is reachable"
             ) from None
         if size is None:
             raise TransferError(

@@ -75,7 +75,8 @@ class S3Source:
             except FetchError as exc:
                 raise TransferError(
                     f"{self.label}: listing failed: {exc}",
-                    hint="check the bucket, AWS_REGION and the AWS keys (they need s3:ListBucket)",
+                    hint=exc.hint
+                    or "check the bucket, AWS_REGION and the AWS keys (they need s3:ListBucket)",
                 ) from None
             for item in root.iter(f"{_NS}Contents"):
                 key = item.findtext(f"{_NS}Key") or ""
