@@ -217,3 +217,49 @@ def test_a_refused_connection_is_retryable_and_names_no_query(fetcher: Fetcher) 
         _get(fetcher, f"http://127.0.0.1:{port}/x?X-Amz-Signature=s3cret")
     assert "s3cret" not in str(caught.value)
     assert "ConnectionRefusedError" in str(caught.value)
+
+
+def test_ranges_of_a_redirected_file_go_straight_to_the_cdn_until_it_refuses(
+    serve: Callable[[Callable[[Seen], Answer]], ScriptedServer], fetcher: Fetcher
+) -> None:
+    blob = bytes(range(256)) * 16
+    valid = {"1"}  # signatures the CDN still accepts
+
+    def cdn(seen: Seen) -> Answer:
+        if seen.target.rpartition("sig=")[2] not in valid:
+            return b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n", "keep"
+        first, last = map(int, seen.headers["range"].removeprefix("bytes=").split("-"))
+        body = blob[first : last + 1]
+        head = (
+            f"HTTP/1.1 206 Partial Content\r\nContent-Range: bytes {first}-{last}/{len(blob)}"
+            f"\r\nContent-Length: {len(body)}\r\n\r\n"
+        )
+        return head.encode() + body, "keep"
+
+    cdn_server = serve(cdn)
+
+    def hub(seen: Seen) -> Answer:
+        location = f"{cdn_server.url}/blob?sig={len(hub_server.seen)}"  # a fresh signature
+        return (
+            f"HTTP/1.1 302 Found\r\nLocation: {location}\r\nContent-Length: 0\r\n\r\n".encode(),
+            "keep",
+        )
+
+    hub_server = serve(hub)
+    url = f"{hub_server.url}/resolve/main/model.bin"
+
+    def get(first: int, last: int) -> bytes:
+        headers = {"Authorization": "Bearer hf_secret", "Range": f"bytes={first}-{last}"}
+        with fetcher.open(url, headers) as response:
+            assert response.status == 206
+            return b"".join(iter(response.read, b""))
+
+    assert get(0, 1023) + get(1024, 2047) + get(2048, 4095) == blob
+    assert len(hub_server.seen) == 1  # asked once; the later ranges went straight to the CDN
+    assert len(cdn_server.seen) == 3
+    assert all("authorization" not in seen.headers for seen in cdn_server.seen)
+    valid.clear()
+    valid.add("2")  # the first signature expired: the hub is asked again and signs anew
+    assert get(0, 99) == blob[:100]
+    assert len(hub_server.seen) == 2
+    assert [seen.target for seen in cdn_server.seen[-2:]] == ["/blob?sig=1", "/blob?sig=2"]

@@ -36,6 +36,8 @@ READ_BLOCK = 256 * 1024
 USER_AGENT = "podkit-sync"
 # Never sent on to another origin: a redirect to a CDN gets a signed URL, not our token.
 _ORIGIN_BOUND = frozenset({"authorization", "cookie", "proxy-authorization"})
+# A remembered redirect target answering these is asked no more (an expired signature).
+_REFUSED = frozenset({400, 401, 403, 404, 410})
 
 
 class FetchError(Exception):
@@ -105,6 +107,7 @@ class Fetcher:
         self._pool = _http11.Pool(timeout=stall_timeout, tls=_ssl_context)
         self.data_requests = 0
         self.meta_requests = 0
+        self._moved: dict[str, tuple[str, bool]] = {}  # URL -> (where it redirected, left origin)
         self._retry = retry
         self._sleep = sleep
         self._rng = random.Random()
@@ -121,13 +124,37 @@ class Fetcher:
             self.data_requests += 1
         else:
             self.meta_requests += 1
-        response = self._follow(method, url, {"User-Agent": USER_AGENT, **headers})
+        sent = {"User-Agent": USER_AGENT, **headers}
+        if data and method == "GET" and "Range" in sent:
+            response = self._get_range(url, sent)
+        else:
+            response = self._follow(method, url, sent)[0]
         try:
             yield response
         finally:
             response.close()
 
-    def _follow(self, method: str, url: str, headers: dict[str, str]) -> Response:
+    def _get_range(self, url: str, headers: dict[str, str]) -> Response:
+        """A byte range of a file whose earlier range was redirected (a Hugging Face download
+        sent on to a signed CDN URL) goes straight to where it went: one round trip per range
+        instead of two. If that place refuses now (the signature expired), ask the URL again."""
+        known = self._moved.get(url)
+        if known is not None:
+            target, left_origin = known
+            response = self._follow("GET", target, _bound(headers) if left_origin else headers)[0]
+            if response.status not in _REFUSED:
+                return response
+            response.close()
+            self._moved.pop(url, None)
+        response, final, left_origin = self._follow("GET", url, headers)
+        if final != url and response.status == 206:
+            self._moved[url] = (final, left_origin)
+        return response
+
+    def _follow(self, method: str, url: str, headers: dict[str, str]) -> tuple[Response, str, bool]:
+        """The response at the end of the redirects, its URL, and whether it left the origin
+        (the credentials were dropped on the way)."""
+        left_origin = False
         for _ in range(MAX_REDIRECTS + 1):
             try:
                 wire = self._pool.request(method, url, headers)
@@ -143,7 +170,7 @@ class Fetcher:
                 ) from exc
             location = wire.headers.get("location")
             if wire.status not in REDIRECT_STATUSES or not location:
-                return Response(wire, _safe(url))
+                return Response(wire, _safe(url)), url, left_origin
             wire.close()
             target = urljoin(url, location)
             try:
@@ -151,7 +178,7 @@ class Fetcher:
             except _http11.TransportError as exc:
                 raise FetchError(f"{_safe(url)} redirected to {exc}") from None
             if moved:
-                headers = {k: v for k, v in headers.items() if k.lower() not in _ORIGIN_BOUND}
+                headers, left_origin = _bound(headers), True
             if wire.status == 303 and method != "HEAD":
                 method = "GET"
             url = target
@@ -208,6 +235,11 @@ def raise_for_status(response: Response, *, expected: tuple[int, ...] = (200,)) 
             message, status=response.status, retry_after=response.header("Retry-After")
         )
     raise FetchError(message, status=response.status)
+
+
+def _bound(headers: dict[str, str]) -> dict[str, str]:
+    """The headers that may follow a request to another origin."""
+    return {k: v for k, v in headers.items() if k.lower() not in _ORIGIN_BOUND}
 
 
 def _safe(url: str) -> str:
