@@ -270,7 +270,7 @@ class Response:
             self._release(conn, self._keep)
 
     def close(self) -> None:
-        """Give the connection back if the body was read to its end, else close it."""
+        """Close the connection unless the body was read to its end (then it went back)."""
         conn, self._conn = self._conn, None
         if conn is not None:
             self._release(conn, False)
