@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import typer
 from rich.markup import escape
 from rich.prompt import Confirm
 
@@ -22,17 +21,6 @@ from podkit.errors import ConfigError
 from podkit.runpod import connect
 from podkit.runpod.job_target import api_key, dataplane_url
 from podkit.runpod.jobs import JobsClient
-
-ENDPOINT_OPTION = typer.Option(
-    None, "--endpoint", help="Endpoint id (default: the project's, from podkit.toml)."
-)
-ENV_OPTION = typer.Option(
-    None, "--env", "-e", help="Environment: the env.NAME overlay of podkit.toml."
-)
-TARGET_OPTION = typer.Option(
-    None, "--target", help="runpod (default), local, or an http(s) origin. Env: PODKIT_TARGET."
-)
-CONFIG_OPTION = typer.Option(Path("podkit.toml"), "--config", "-c", help="Project file.")
 
 _NUMBER = re.compile(r"^\d+(?:\.\d+)?$")
 

@@ -13,7 +13,8 @@ import typer
 
 from podkit.ci import DeploySummary, render_summary
 from podkit.cli.console import console, print_json
-from podkit.config import DEFAULT_FILE, Deployment, load_config
+from podkit.cli.options import API, CONFIG, ENV, TARGET
+from podkit.config import Deployment, load_config
 from podkit.deploy.history import History, Record
 from podkit.deploy.service import scope_for
 from podkit.deploy.status import read_status
@@ -26,12 +27,10 @@ app = typer.Typer(name="ci", help="Helpers for CI jobs (GitHub Actions).", no_ar
 
 @app.command("summary")
 def summary(
-    config: Path = typer.Option(Path(DEFAULT_FILE), "--config", "-c", help="Path to podkit.toml."),
-    env: str | None = typer.Option(None, "--env", "-e", help="Environment ([env.NAME])."),
-    api: str = typer.Option("v2", "--api", help="RunPod REST generation: v2 (default) or v1."),
-    target: str | None = typer.Option(
-        None, "--target", help="runpod (default), local, or an origin URL; env PODKIT_TARGET."
-    ),
+    config: Path = CONFIG,
+    env: str | None = ENV,
+    api: str = API,
+    target: str | None = TARGET,
     markdown: Path | None = typer.Option(
         None, "--markdown", help="Append the summary to this file (e.g. $GITHUB_STEP_SUMMARY)."
     ),

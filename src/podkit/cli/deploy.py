@@ -18,8 +18,9 @@ from podkit.cli._jobs_common import parse_duration
 from podkit.cli._plan_models import DEFAULT_TIMEOUT_S, check_models
 from podkit.cli.app import app
 from podkit.cli.console import console, err_console, print_json
+from podkit.cli.options import API, CONFIG, ENV, TARGET
 from podkit.cli.release_gate import release_gate
-from podkit.config import DEFAULT_FILE, Deployment, load_config
+from podkit.config import Deployment, load_config
 from podkit.deploy import service
 from podkit.deploy.history import History
 from podkit.deploy.models_view import ModelsCheck, models_markdown, models_table, models_to_dict
@@ -29,13 +30,7 @@ from podkit.deploy.status import read_status, render_status
 from podkit.errors import DeployError, PodkitError
 from podkit.runpod import RunPodClient, connect
 
-CONFIG = typer.Option(Path(DEFAULT_FILE), "--config", "-c", help="Path to podkit.toml.")
-ENV = typer.Option(None, "--env", "-e", help="Environment: the env.NAME overlay of podkit.toml.")
 SET = typer.Option([], "--set", help="Override a key: KEY=VALUE (repeatable).")
-API = typer.Option("v2", "--api", help="RunPod REST generation: v2 (default) or v1.")
-TARGET = typer.Option(
-    None, "--target", help="runpod (default), local, or an origin URL; env PODKIT_TARGET."
-)
 QUOTA = typer.Option(
     None, "--worker-quota", envvar="PODKIT_WORKER_QUOTA", help="The account's worker quota."
 )
@@ -107,10 +102,10 @@ def plan(
     require_digest: bool = typer.Option(False, "--require-digest", help="Tag-only = error."),
     worker_quota: int | None = QUOTA,
     no_models: bool = typer.Option(
-        False, "--no-models", help="Do not check the [[models]] on the endpoint's volume."
+        False, "--no-models", help="Do not check the \\[\\[models]] on the endpoint's volume."
     ),
     local: Path | None = typer.Option(
-        None, "--local", help="Check the [[models]] against DIR here (as /runpod-volume)."
+        None, "--local", help="Check the \\[\\[models]] against DIR here (as /runpod-volume)."
     ),
     models_timeout: str = typer.Option(
         "2m", "--models-timeout", help="Limit for the models dry run on the endpoint."

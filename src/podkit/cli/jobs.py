@@ -15,10 +15,6 @@ from rich.markup import escape
 from rich.prompt import Confirm
 
 from podkit.cli._jobs_common import (
-    CONFIG_OPTION,
-    ENDPOINT_OPTION,
-    ENV_OPTION,
-    TARGET_OPTION,
     interactive,
     interrupted,
     job_cmd,
@@ -31,6 +27,7 @@ from podkit.cli._jobs_common import (
 from podkit.cli.app import app
 from podkit.cli.console import console, err_console, print_json
 from podkit.cli.job_display import JobDisplay
+from podkit.cli.options import CONFIG, ENDPOINT, ENV, TARGET
 from podkit.errors import JobWaitTimeout
 from podkit.runpod.job_outcome import EXIT_INTERRUPTED, EXIT_STILL_RUNNING, outcome, timings
 from podkit.runpod.job_types import Job, JobPolicy
@@ -51,10 +48,10 @@ def run_command(
     input_: str | None = typer.Option(
         None, "--input", "-i", help="Action fields as a JSON object, or @file.json."
     ),
-    endpoint: str | None = ENDPOINT_OPTION,
-    env: str | None = ENV_OPTION,
-    target: str | None = TARGET_OPTION,
-    config: Path = CONFIG_OPTION,
+    endpoint: str | None = ENDPOINT,
+    env: str | None = ENV,
+    target: str | None = TARGET,
+    config: Path = CONFIG,
     async_: bool = typer.Option(False, "--async", help="Queue the job, print its id, return."),
     as_json: bool = JSON_OPTION,
     timeout: str | None = TIMEOUT_OPTION,
@@ -80,10 +77,10 @@ def run_command(
 @job_app.command("wait")
 def wait_command(
     job_id: str = typer.Argument(..., help="The job id."),
-    endpoint: str | None = ENDPOINT_OPTION,
-    env: str | None = ENV_OPTION,
-    target: str | None = TARGET_OPTION,
-    config: Path = CONFIG_OPTION,
+    endpoint: str | None = ENDPOINT,
+    env: str | None = ENV,
+    target: str | None = TARGET,
+    config: Path = CONFIG,
     as_json: bool = JSON_OPTION,
     timeout: str | None = TIMEOUT_OPTION,
 ) -> None:
@@ -98,10 +95,10 @@ def wait_command(
 @job_app.command("status")
 def status_command(
     job_id: str = typer.Argument(..., help="The job id."),
-    endpoint: str | None = ENDPOINT_OPTION,
-    env: str | None = ENV_OPTION,
-    target: str | None = TARGET_OPTION,
-    config: Path = CONFIG_OPTION,
+    endpoint: str | None = ENDPOINT,
+    env: str | None = ENV,
+    target: str | None = TARGET,
+    config: Path = CONFIG,
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Show a job's state, timings and output once."""
@@ -119,10 +116,10 @@ def status_command(
 @job_app.command("cancel")
 def cancel_command(
     job_id: str = typer.Argument(..., help="The job id."),
-    endpoint: str | None = ENDPOINT_OPTION,
-    env: str | None = ENV_OPTION,
-    target: str | None = TARGET_OPTION,
-    config: Path = CONFIG_OPTION,
+    endpoint: str | None = ENDPOINT,
+    env: str | None = ENV,
+    target: str | None = TARGET,
+    config: Path = CONFIG,
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Cancel a queued or running job."""
@@ -138,10 +135,10 @@ def cancel_command(
 @job_app.command("retry")
 def retry_command(
     job_id: str = typer.Argument(..., help="The job id (FAILED or TIMED_OUT)."),
-    endpoint: str | None = ENDPOINT_OPTION,
-    env: str | None = ENV_OPTION,
-    target: str | None = TARGET_OPTION,
-    config: Path = CONFIG_OPTION,
+    endpoint: str | None = ENDPOINT,
+    env: str | None = ENV,
+    target: str | None = TARGET,
+    config: Path = CONFIG,
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Queue a FAILED or TIMED_OUT job again under the same id."""
@@ -157,10 +154,10 @@ def retry_command(
 
 @job_app.command("purge-queue")
 def purge_command(
-    endpoint: str | None = ENDPOINT_OPTION,
-    env: str | None = ENV_OPTION,
-    target: str | None = TARGET_OPTION,
-    config: Path = CONFIG_OPTION,
+    endpoint: str | None = ENDPOINT,
+    env: str | None = ENV,
+    target: str | None = TARGET,
+    config: Path = CONFIG,
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
     as_json: bool = typer.Option(False, "--json", help="Print {endpoint, removed} as JSON."),
 ) -> None:

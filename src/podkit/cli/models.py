@@ -24,6 +24,7 @@ from rich.progress import (
 from rich.table import Table
 
 from podkit.cli.console import console, err_console, print_json
+from podkit.cli.options import CONFIG, ENDPOINT, ENV, TARGET
 from podkit.config.models import ModelSource, load_models
 from podkit.errors import ConfigError, TransferError
 
@@ -89,18 +90,13 @@ class Bars:
 
 @app.command("sync")
 def sync(
-    config: Path = typer.Option(Path("podkit.toml"), "--config", "-c", help="The podkit.toml."),
-    env: str | None = typer.Option(None, "--env", help="Environment overlay ([env.NAME])."),
+    config: Path = CONFIG,
+    env: str | None = ENV,
     local: Path | None = typer.Option(
         None, "--local", help="Sync into DIR here (DIR stands in for /runpod-volume)."
     ),
-    endpoint: str | None = typer.Option(
-        None,
-        "--endpoint",
-        envvar="PODKIT_ENDPOINT_ID",
-        help="Endpoint id (default: the project's deployed endpoint).",
-    ),
-    target: str | None = typer.Option(None, "--target", help="runpod, local or an origin."),
+    endpoint: str | None = ENDPOINT,
+    target: str | None = TARGET,
     connections: int = typer.Option(16, min=1, max=64, help="Connection budget."),
     timeout: float | None = typer.Option(
         None,

@@ -15,16 +15,13 @@ import typer
 from rich.markup import escape
 
 from podkit.cli._jobs_common import (
-    CONFIG_OPTION,
-    ENDPOINT_OPTION,
-    ENV_OPTION,
-    TARGET_OPTION,
     jobs_client,
     parse_duration,
     resolve_endpoint,
 )
 from podkit.cli.app import app
 from podkit.cli.console import console, err_console, print_json
+from podkit.cli.options import CONFIG, ENDPOINT, ENV, TARGET
 from podkit.errors import ConfigError, NotFoundError
 from podkit.runpod import RunPodClient, connect
 from podkit.runpod.diagnose import WorkerView, crash_looping, diagnose, worker_counts
@@ -51,10 +48,10 @@ def logs_command(
         None, "--tail", min=0, max=5000, help="Show the last N lines of each worker."
     ),
     source: str | None = typer.Option(None, "--source", help="container or system (default both)."),
-    endpoint: str | None = ENDPOINT_OPTION,
-    env: str | None = ENV_OPTION,
-    target: str | None = TARGET_OPTION,
-    config: Path = CONFIG_OPTION,
+    endpoint: str | None = ENDPOINT,
+    env: str | None = ENV,
+    target: str | None = TARGET,
+    config: Path = CONFIG,
     as_json: bool = typer.Option(False, "--json", help="One JSON object per line."),
 ) -> None:
     """Print worker logs from the v2 log stream (all active workers unless --worker)."""
@@ -83,10 +80,10 @@ CRASH_LOOP_EXIT = 3
 
 @app.command("health")
 def health_command(
-    endpoint: str | None = ENDPOINT_OPTION,
-    env: str | None = ENV_OPTION,
-    target: str | None = TARGET_OPTION,
-    config: Path = CONFIG_OPTION,
+    endpoint: str | None = ENDPOINT,
+    env: str | None = ENV,
+    target: str | None = TARGET,
+    config: Path = CONFIG,
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
     observe: float = typer.Option(
         5.0,

@@ -11,15 +11,12 @@ from pathlib import Path
 import typer
 
 from podkit.cli._jobs_common import (
-    CONFIG_OPTION,
-    ENDPOINT_OPTION,
-    ENV_OPTION,
-    TARGET_OPTION,
     jobs_client,
     parse_duration,
     resolve_endpoint,
 )
 from podkit.cli.app import app
+from podkit.cli.options import CONFIG, ENDPOINT, ENV, TARGET
 from podkit.cli.smoke_run import run_and_report
 from podkit.config import SmokeTest, load_config
 from podkit.errors import ConfigError, DeployError
@@ -28,10 +25,10 @@ from podkit.smoke.report import summary_line
 
 @app.command("test")
 def test_command(
-    endpoint: str | None = ENDPOINT_OPTION,
-    env: str | None = ENV_OPTION,
-    target: str | None = TARGET_OPTION,
-    config: Path = CONFIG_OPTION,
+    endpoint: str | None = ENDPOINT,
+    env: str | None = ENV,
+    target: str | None = TARGET,
+    config: Path = CONFIG,
     only: list[str] = typer.Option([], "--only", help="Run only the named test (repeatable)."),
     markdown_file: Path | None = typer.Option(
         None, "--markdown", help="Also write the report as Markdown to this file."

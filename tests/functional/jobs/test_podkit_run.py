@@ -88,7 +88,7 @@ def test_failed_and_timed_out_jobs_exit_with_their_own_codes(
 
 
 def test_async_run_then_job_wait(
-    cli_env: str, slow: str, capsys: pytest.CaptureFixture[str]
+    cli_env: str, slow: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     assert (
         main(["run", "slow_steps", "--endpoint", slow, "--async", "-i", '{"steps": 1, "gap": 0}'])
@@ -97,7 +97,8 @@ def test_async_run_then_job_wait(
     out, err = capsys.readouterr()
     job_id = out.strip()
     assert f"podkit job wait {job_id} --endpoint {slow}" in err
-    assert main(["job", "wait", job_id, "--endpoint", slow, "--json"]) == 0
+    monkeypatch.setenv("PODKIT_ENDPOINT_ID", slow)  # instead of --endpoint, as in a CI job
+    assert main(["job", "wait", job_id, "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["output"] == {"steps": 1, "done": True}
 
 
