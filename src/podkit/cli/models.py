@@ -2,7 +2,8 @@
 
 `--local DIR` runs the engine here with DIR standing in for /runpod-volume; otherwise the
 endpoint's workers run `sync_models` (through `/run` and polling). Rich progress bars on a
-terminal, one JSON report with `--json`. Exit 0 when everything is in place, 1 otherwise.
+terminal, one JSON report with `--json`. Exit 0 when everything is in place, 1 otherwise;
+`--dry-run` exits 2 when something is missing or stale, as `podkit plan` does for changes.
 """
 
 from __future__ import annotations
@@ -26,10 +27,13 @@ from rich.table import Table
 from podkit.cli.console import console, err_console, print_json
 from podkit.cli.options import CONFIG, ENDPOINT, ENV, TARGET
 from podkit.config.models import ModelSource, load_models
+from podkit.deploy.models_view import size_text
 from podkit.errors import ConfigError, TransferError
 
 app = typer.Typer(name="models", help="Models on the network volume.", no_args_is_help=True)
 
+FAILED_HINT = "check the source, its credentials and any declared sha256, then re-run"
+DRY_RUN_CHANGES = 2  # as `podkit plan`: something is missing or stale
 PARTIAL_HINT = (
     "re-run the sync (verified chunks are kept) or raise the endpoint's execution timeout"
 )
@@ -79,6 +83,8 @@ class Bars:
         self.task: TaskID | None = None
 
     def update(self, snapshot: dict[str, Any]) -> None:
+        if self.task is None and not snapshot.get("files_total"):
+            return  # nothing to fetch (yet): no empty bar
         total = int(snapshot.get("bytes_total") or 0) or None
         text = f"{snapshot.get('files_done', 0)}/{snapshot.get('files_total', 0)} files"
         if self.task is None:
@@ -107,7 +113,11 @@ def sync(
     dry_run: bool = typer.Option(False, "--dry-run", help="Only show what is missing or stale."),
     json_out: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
-    """Fetch what is missing or changed, verify it, and place it atomically."""
+    """Fetch what is missing or changed, verify it, and place it atomically.
+
+    Exit 0: everything in place. 1: a file failed or the sync stopped early. With --dry-run,
+    2: something is missing or stale.
+    """
     models = read_models(config, env)
     job_input: dict[str, Any] = {
         "models": [m.model_dump(exclude_none=True) for m in models],
@@ -184,25 +194,33 @@ def _show(report: dict[str, Any], json_out: bool) -> None:
     status = report.get("status")
     if json_out:
         print_json(report)
-        if status not in ("ok", "plan"):
-            raise typer.Exit(1)
-        return
-    if status == "plan":
+    elif status == "plan":
         _show_plan(report)
+    else:
+        _show_report(report)
+    if status == "plan":
+        if any(entry["to_fetch"] for entry in report.get("entries", [])):
+            raise typer.Exit(DRY_RUN_CHANGES)
         return
-    table = Table("source", "destination", "files", "fetched", "current", "MB fetched", "failed")
+    if status == "ok":
+        return
+    if json_out:
+        raise typer.Exit(1)
+    hint = PARTIAL_HINT if status == "partial" else FAILED_HINT
+    raise TransferError(str(report.get("message", status)), hint=hint)
+
+
+def _show_report(report: dict[str, Any]) -> None:
+    table = Table("source", "destination", "files", "fetched", "current", "downloaded", "failed")
     for entry in report.get("entries", []):
         table.add_row(
             str(entry["source"]), str(entry["destination"]), str(entry["files"]),
             str(entry["fetched"]), str(entry["skipped"] + entry.get("checked", 0)),
-            f"{entry['bytes_fetched'] / 1e6:.1f}", str(len(entry.get("failed", {}))),
+            size_text(entry["bytes_fetched"]), str(len(entry.get("failed", {}))),
         )  # fmt: skip
     console.print(table)
-    if status == "ok":
+    if report.get("status") == "ok":
         console.print(f"[green]ok[/]: {report.get('message', '')}")
-        return
-    hint = PARTIAL_HINT if status == "partial" else "fix the source or credentials, then re-run"
-    raise TransferError(str(report.get("message", status)), hint=hint)
 
 
 def _show_plan(report: dict[str, Any]) -> None:
@@ -210,7 +228,7 @@ def _show_plan(report: dict[str, Any]) -> None:
         missing = entry["to_fetch"]
         console.print(
             f"[bold]{entry['source']}[/] -> {entry['destination']}: {entry['current']} current, "
-            f"{len(missing)} to fetch ({entry['bytes_to_fetch'] / 1e6:.1f} MB)"
+            f"{len(missing)} to fetch ({size_text(entry['bytes_to_fetch'])})"
         )
         for item in missing[:50]:
             console.print(f"  + {item['path']} ({item['reason']})")

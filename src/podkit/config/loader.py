@@ -190,7 +190,7 @@ def _shown_input(loc: Loc, got: Any) -> str:
 
 
 def _suggest(loc: Loc) -> str:
-    """'; did you mean X? allowed: ...' for an unknown key, from the schema at its parent."""
+    """'; did you mean X? (allowed: ...)' for an unknown key, from the schema at its parent."""
     model: type[BaseModel] | None = Deployment
     for part in loc[:-1]:
         if model is None or isinstance(part, int):
@@ -203,7 +203,7 @@ def _suggest(loc: Loc) -> str:
     allowed = sorted(name for name in model.model_fields if name not in RESERVED_KEYS)
     close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
     hint = f"; did you mean {close[0]!r}?" if close else ""
-    return f"{hint} allowed keys: {', '.join(allowed)}"
+    return f"{hint} (allowed: {', '.join(allowed)})"
 
 
 def _model_of(annotation: Any) -> type[BaseModel] | None:

@@ -60,10 +60,15 @@ def test_dry_run_lists_missing_files(
 ) -> None:
     write_hf_repo(hf_env.www, "cli/two", {"a.bin": b"a" * 2_000_000})
     config = _config(tmp_path, hf_env, "cli/two")
-    code = main(["models", "sync", "-c", str(config), "--local", str(tmp_path / "v"), "--dry-run"])
-    assert code == 0
+    volume = tmp_path / "v"
+    dry_run = ["models", "sync", "-c", str(config), "--local", str(volume), "--dry-run"]
+    assert main(dry_run) == 2  # something to fetch, as `podkit plan` exits for changes
     out = capsys.readouterr().out
     assert "0 current, 1 to fetch (2.0 MB)" in out and "+ a.bin (missing)" in out
+    assert main(["models", "sync", "-c", str(config), "--local", str(volume), "--json"]) == 0
+    capsys.readouterr()
+    assert main(dry_run) == 0
+    assert "1 current, 0 to fetch (0 B)" in capsys.readouterr().out
 
 
 def test_partial_exits_one_with_the_hint(

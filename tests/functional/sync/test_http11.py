@@ -216,7 +216,7 @@ def test_a_refused_connection_is_retryable_and_names_no_query(fetcher: Fetcher) 
     with pytest.raises(RetryableFetchError) as caught:
         _get(fetcher, f"http://127.0.0.1:{port}/x?X-Amz-Signature=s3cret")
     assert "s3cret" not in str(caught.value)
-    assert "ConnectionRefusedError" in str(caught.value)
+    assert str(caught.value).endswith("failed: connection refused")
 
 
 def test_ranges_of_a_redirected_file_go_straight_to_the_cdn_until_it_refuses(

@@ -154,14 +154,23 @@ def test_r2_https_file_replaced_mid_download(sync_nginx: Nginx, volume: Path) ->
         scratch.write_bytes(new)
         scratch.replace(target)  # new size -> new ETag -> the pinned If-Match answers 412
 
-    callback, swapped = _replace_once(swap)
+    swap_once, swapped = _replace_once(swap)
+    seen: list[Progress] = []
+
+    def callback(progress: Progress) -> None:
+        seen.append(progress)
+        swap_once(progress)  # type: ignore[operator]
+
     # 12 ranges on 2 connections: most ranges are requested after the swap (inside the first
     # progress call), so the pinned If-Match answers 412 and the file restarts.
     options = replace(OPTIONS, progress_interval=0.0, connections=2)
     entry = ModelSource(source=f"{sync_nginx.slow_url}/r2.bin", destination="r2")
-    report = sync_models([entry], volume, options=options, progress=callback, env={})  # type: ignore[arg-type]
+    report = sync_models([entry], volume, options=options, progress=callback, env={})
     assert swapped.is_set()
     assert report.status == "ok", report.message
+    # The progress forgets the old version's bytes and counts the new version's size.
+    assert all(p.bytes_done <= max(p.bytes_total, len(new)) for p in seen)
+    assert (seen[-1].bytes_done, seen[-1].bytes_total) == (len(new), len(new))
     assert _sha((volume / "r2/r2.bin").read_bytes()) == _sha(new)
     assert _leftovers(volume) == []
 
@@ -261,6 +270,24 @@ def test_r5_flipped_bytes_are_detected_and_refetched(
     assert fault_proxy.stats.applied.count("flip") == 2
     _check_visible(volume / "r5", files)
     assert report.entries[0].bytes_fetched > sum(len(d) for d in files.values())
+
+
+def test_a_file_that_never_matches_its_sha256_fails_and_progress_stays_within_its_size(
+    sync_nginx: Nginx, volume: Path
+) -> None:
+    data = os.urandom(5 * MiB)
+    (sync_nginx.www / "wrong-sha.bin").write_bytes(data)
+    seen: list[Progress] = []
+    entry = ModelSource(
+        source=f"{sync_nginx.url}/wrong-sha.bin", destination="w", sha256=_sha(b"other")
+    )
+    options = replace(OPTIONS, progress_interval=0.0)
+    report = sync_models([entry], volume, options=options, progress=seen.append, env={})
+    assert report.status == "failed"
+    assert "sha256 mismatch after 3 downloads" in report.message
+    assert report.entries[0].bytes_fetched == 3 * len(data)  # ranged, verified, restarted
+    assert max(p.bytes_done for p in seen) <= len(data) == seen[-1].bytes_total
+    assert not (volume / "w/wrong-sha.bin").exists() and _leftovers(volume) == []
 
 
 def test_r5_gcs_crc32c_catches_a_flipped_byte(fake_gcs: FakeGcs, volume: Path) -> None:

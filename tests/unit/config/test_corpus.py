@@ -32,3 +32,19 @@ def test_broken_config_names_file_line_and_key(name: str) -> None:
     assert first.startswith(f"{path}:{expected['line']}:"), first
     if expected["key"]:
         assert f": {expected['key']}" in first, first
+
+
+def test_an_unknown_key_lists_the_allowed_ones_and_suggests_a_close_one() -> None:
+    messages = {}
+    for name in ("unknown-endpoint-key", "volume-unknown-key"):
+        with pytest.raises(ConfigError) as caught:
+            load_config(CORPUS / f"{name}.toml")
+        messages[name] = str(caught.value.message).splitlines()[0]
+    assert messages["unknown-endpoint-key"].endswith(
+        "endpoint.gpu_type: unknown key; did you mean 'gpu_types'? (allowed: cuda_versions, "
+        "datacenters, execution_timeout, flashboot, gpu_count, gpu_pools, gpu_types, "
+        "idle_timeout, name, scaler, type, workers_max, workers_min)"
+    )
+    assert messages["volume-unknown-key"].endswith(
+        "volume.region: unknown key (allowed: datacenter, name, size_gb)"
+    )

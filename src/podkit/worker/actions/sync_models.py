@@ -101,7 +101,8 @@ def run_sync(
     )
     if report.status == "failed":
         raise TransferError(
-            report.message, hint="fix the source or credentials, then re-run sync_models"
+            report.message,
+            hint="check the source, its credentials and any declared sha256, then re-run",
         )
     return report.as_dict()
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import socket
 import ssl
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -253,4 +254,15 @@ def _describe(exc: OSError) -> str:
         return str(exc)
     if isinstance(exc, TimeoutError | BlockingIOError):
         return "no data within the stall timeout"
-    return type(exc).__name__
+    if isinstance(exc, socket.gaierror):
+        return "the host name does not resolve"
+    words = _IN_WORDS.get(type(exc))
+    return words or type(exc).__name__
+
+
+_IN_WORDS: dict[type[OSError], str] = {
+    ConnectionRefusedError: "connection refused",
+    ConnectionResetError: "connection reset by the server",
+    ConnectionAbortedError: "connection aborted",
+    BrokenPipeError: "connection closed by the server",
+}

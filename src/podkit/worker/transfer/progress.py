@@ -75,6 +75,11 @@ class Tracker:
             self.resumed += count
         self.emit()
 
+    def resize(self, delta: int) -> None:
+        """A file changed size at its source mid-sync and is fetched again in its new version."""
+        with self._lock:
+            self.bytes_total += delta
+
     def file_done(self, path: str) -> None:
         with self._lock:
             self.files_done += 1

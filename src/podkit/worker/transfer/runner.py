@@ -217,6 +217,7 @@ class Runner:
             return
         with job.lock:
             if not job.active(epoch) or job.journal is not journal:
+                self.tracker.add(start - end)  # fetched for a version of the file now dropped
                 return
             journal.done[index] = crc
             journal.save()
@@ -477,6 +478,8 @@ class Runner:
             job.epoch += 1
             job.restarts += 1
             if job.journal is not None:
+                done = job.journal.done
+                self.tracker.add(-sum(e - s for i, (s, e) in enumerate(job.chunks) if i in done))
                 job.journal.remove()
                 job.journal = None
         if job.restarts > self.options.restart_limit + self.options.verify_attempts:
@@ -491,6 +494,7 @@ class Runner:
             if fresh is None:
                 self._fail(job, "the object disappeared from the source during the sync")
                 return
+            self.tracker.resize(fresh.size - job.remote.size)
             job.remote = fresh
         self.start(job)
 
