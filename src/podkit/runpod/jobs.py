@@ -42,12 +42,14 @@ class PollPolicy:
 
     A short first interval catches quick jobs; whenever the job changes (new state or
     progress) the interval drops back to `on_change`, so a job that reports progress is
-    followed closely and a quiet one costs few requests.
+    followed closely and a quiet one costs few requests. The 2 s ceiling keeps the start of a
+    short job that waited long in the queue in view (its progress would otherwise be over
+    before the next look) at a small fraction of /status's 2,000 requests per 10 s.
     """
 
     initial: float = 0.25
     factor: float = 1.5
-    maximum: float = 5.0
+    maximum: float = 2.0
     on_change: float = 1.0
     # Polls that fail even after the HTTP client's own retries before podkit gives up
     # watching (the job itself is unaffected).
