@@ -4,7 +4,8 @@ S1  one 1 GiB file from nginx capped at 40 MiB/s per connection, N = 1, 4, 8, 16
     connections: the engine vs aria2c -xN -sN (aria2c stops at 16), against the ideal
     min(N x cap, CPU ceiling); the ceiling is the engine's best on the uncapped port.
 S2  16 x 64 MiB shards from the capped port (HF mirror layout): engine (16 connections)
-    vs aria2c -j16.
+    vs aria2c -j16. `BENCH_SYNC_S2_SELF=1` runs aria2c in the engine's place (aria2c against
+    itself), which shows how far apart two equal clients land on this bed.
 S3  small files (16 KiB): 2,000 objects from fake-gcs-server, engine vs google-cloud-storage
     transfer_manager.download_many_to_path with the same worker count; then 10,000 files
     from the HF mirror for the engine's own files/s.
@@ -14,8 +15,8 @@ Everything binds 127.0.0.1; data and destinations live on tmpfs (/dev/shm) becau
 here is too noisy to compare tools. Run: `make bench` or `python -m bench bench_sync`
 (`BENCH_SYNC_QUICK=1` for a short smoke run; `BENCH_SYNC_ONLY=S2,S3` runs only those
 scenarios, S4 coming with the HF part of S3; `BENCH_SYNC_RUNS=5` for a median of 5). In S2 and
-S3 each tool first runs once untimed: a tool's first run in a fresh scratch tree is the slowest
-(new tmpfs pages), and interleaving alone would always hand that run to the one going first.
+S3 each tool first runs once untimed (a tool's first run in a fresh scratch tree is the slowest:
+new tmpfs pages), then the two alternate which goes first in each pair of runs.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ CAP = 40 * MiB  # nginx limit_rate 40m
 QUICK = os.environ.get("BENCH_SYNC_QUICK") == "1"
 ONLY = {s.strip().upper() for s in os.environ.get("BENCH_SYNC_ONLY", "").split(",") if s.strip()}
 RUNS = int(os.environ.get("BENCH_SYNC_RUNS", "3"))
+S2_SELF = os.environ.get("BENCH_SYNC_S2_SELF") == "1"
 BASE = SyncOptions(fsync=False)
 
 
@@ -56,6 +58,22 @@ def _timed(fn: Callable[[], object]) -> float:
     start = time.perf_counter()
     fn()
     return time.perf_counter() - start
+
+
+def _interleaved(first: Callable[[], float], second: Callable[[], float]) -> tuple[float, float]:
+    """Median seconds of each of two tools over RUNS runs, after one untimed run of each.
+
+    The runs alternate which tool goes first in each pair (ABBA...): on this bed the first of a
+    back-to-back pair is the slower one (aria2c against itself: 0.83-1.11, median 0.89, when it
+    always went first), so a fixed order would hand that to one tool.
+    """
+    first(), second()
+    times: tuple[list[float], list[float]] = ([], [])
+    for run in range(RUNS):
+        order = (1, 0) if run % 2 else (0, 1)  # with an odd RUNS, `first` goes first more
+        for tool in order:
+            times[tool].append((first, second)[tool]())
+    return sorted(times[0])[RUNS // 2], sorted(times[1])[RUNS // 2]
 
 
 def _engine(
@@ -115,19 +133,22 @@ def s2(nginx: Nginx, work: Path) -> None:
     listing = work / "aria2-s2.txt"
     base = f"{nginx.throttled_url}/hf/bench/sharded/resolve/{commit}"
     listing.write_text("".join(f"{base}/{name}\n" for name in files))
-    engine_runs, aria_runs = [], []
-    for run in range(RUNS + 1):  # interleaved, after one untimed warm-up of each
-        engine = _engine(entry, work / "e", replace(BASE, connections=16), env)
-        aria = _aria2(["-j16", "-x1", "-i", str(listing)], work / "a")
-        if run:
-            engine_runs.append(engine)
-            aria_runs.append(aria)
-    eng, ari = sorted(engine_runs)[RUNS // 2], sorted(aria_runs)[RUNS // 2]
+    aria2c = ["-j16", "-x1", "-i", str(listing)]
+    if S2_SELF:
+        eng, ari = _interleaved(
+            lambda: _aria2(aria2c, work / "e"), lambda: _aria2(aria2c, work / "a")
+        )
+    else:
+        options = replace(BASE, connections=16)
+        eng, ari = _interleaved(
+            lambda: _engine(entry, work / "e", options, env), lambda: _aria2(aria2c, work / "a")
+        )
     total = count * each
+    first = "aria2c (in the engine's place)" if S2_SELF else "engine"
     print(f"S2 {count} x {each // MiB} MiB shards, cap 40 MiB/s/conn, 16 connections "
           f"(median of {RUNS})")  # fmt: skip
-    print(f"   engine {total / eng / 1e6:.0f} MB/s  aria2c -j16 {total / ari / 1e6:.0f} MB/s"
-          f"  engine/aria2c {ari / eng:.2f}")  # fmt: skip
+    print(f"   {first} {total / eng / 1e6:.0f} MB/s  aria2c -j16 {total / ari / 1e6:.0f} MB/s"
+          f"  ratio {ari / eng:.2f}")  # fmt: skip
 
 
 def s3_gcs(work: Path) -> None:
@@ -139,14 +160,11 @@ def s3_gcs(work: Path) -> None:
         fgcs.put_many("bench", ((name, os.urandom(16 * 1024)) for name in names))
         env = {"STORAGE_EMULATOR_HOST": fgcs.url}
         entry = [ModelSource(source="gs://bench/small", destination="s3")]
-        engine_runs, tm_runs = [], []
-        for run in range(RUNS + 1):  # interleaved, after one untimed warm-up of each
-            engine = _engine(entry, work / "e", replace(BASE, connections=16), env)
-            tm = _transfer_manager(fgcs.url, names, work / "tm", workers=16)
-            if run:
-                engine_runs.append(engine)
-                tm_runs.append(tm)
-        eng, tm = sorted(engine_runs)[RUNS // 2], sorted(tm_runs)[RUNS // 2]
+        options = replace(BASE, connections=16)
+        eng, tm = _interleaved(
+            lambda: _engine(entry, work / "e", options, env),
+            lambda: _transfer_manager(fgcs.url, names, work / "tm", workers=16),
+        )
         print(f"S3 {count} x 16 KiB from fake-gcs-server, 16 workers (median of {RUNS})")
         print(f"   engine {count / eng:.0f} files/s  transfer_manager (process x16) "
               f"{count / tm:.0f} files/s  engine/transfer_manager {tm / eng:.2f}")  # fmt: skip

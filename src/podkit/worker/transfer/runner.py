@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import queue
 import random
 import threading
 from collections.abc import Callable
@@ -27,6 +26,7 @@ from podkit.worker.transfer._fetch import (
 from podkit.worker.transfer.jobs import FileJob, Outcome, SyncOptions, split_chunks
 from podkit.worker.transfer.journal import Journal, adopt_or_create, temp_name
 from podkit.worker.transfer.owner import Owner
+from podkit.worker.transfer.pool import Pool
 from podkit.worker.transfer.progress import Tracker
 from podkit.worker.transfer.state import Recorded, record_for
 from podkit.worker.transfer.verify import (
@@ -52,50 +52,6 @@ class ChecksumMismatch(RetryableFetchError):
     """A whole-file download did not match its checksum (corruption on the way)."""
 
 
-_Unit = tuple[Callable[..., None], tuple[object, ...]]
-
-
-class _Pool:
-    """A fixed set of threads over one queue. Nothing reads a unit's result, so there are no
-    futures: a small file costs one queue put and get instead of a future's locks and
-    notifications, which 16 threads otherwise contend for on every file."""
-
-    def __init__(self, size: int, name: str) -> None:
-        self._queue: queue.SimpleQueue[_Unit | None] = queue.SimpleQueue()
-        self._size, self._name = size, name
-        self._threads: list[threading.Thread] = []
-        self._opened = False
-
-    def submit(self, fn: Callable[..., None], *args: object) -> None:
-        # Started on first use (a no-op sync starts no thread), one by one: a Ctrl-C in the
-        # middle leaves only started threads in the list that shutdown() joins.
-        while len(self._threads) < self._size:
-            self._opened = True
-            thread = threading.Thread(
-                target=self._work, name=f"{self._name}_{len(self._threads)}", daemon=True
-            )
-            thread.start()
-            self._threads.append(thread)
-        self._queue.put((fn, args))
-
-    def _work(self) -> None:
-        while (unit := self._queue.get()) is not None:
-            fn, args = unit
-            fn(*args)
-
-    def shutdown(self, *, cancel: bool) -> None:
-        """Let the threads finish (dropping queued units if `cancel`), then join them."""
-        if cancel:
-            with contextlib.suppress(queue.Empty):
-                while True:
-                    self._queue.get_nowait()
-        # One stop per thread that may have started, even one interrupted before it was listed.
-        for _ in range(self._size if self._opened else 0):
-            self._queue.put(None)
-        for thread in self._threads:
-            thread.join()
-
-
 class Runner:
     """Runs FileJobs to completion under one connection budget."""
 
@@ -112,7 +68,7 @@ class Runner:
         self.tracker = tracker
         self.owner = owner
         self._record = record
-        self._pool = _Pool(max(1, options.connections), "podkit-sync")
+        self._pool = Pool(max(1, options.connections), "podkit-sync")
         self._pending = 0
         self._cond = threading.Condition()
         self.waiting: list[FileJob] = []

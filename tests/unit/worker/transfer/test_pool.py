@@ -1,0 +1,28 @@
+"""The engine's pool runs every unit on its own threads, scheduled as bulk work."""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+
+import pytest
+
+from podkit.worker.transfer.pool import Pool
+
+pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="SCHED_BATCH is Linux's")
+
+
+def test_units_run_as_bulk_work_and_the_caller_keeps_its_policy() -> None:
+    caller = os.sched_getscheduler(0)
+    seen: list[tuple[str, int]] = []
+    pool = Pool(3, "test-pool")
+    for _ in range(9):
+        pool.submit(
+            lambda: seen.append((threading.current_thread().name, os.sched_getscheduler(0)))
+        )
+    pool.shutdown(cancel=False)
+    assert len(seen) == 9
+    assert {policy for _, policy in seen} == {os.SCHED_BATCH}
+    assert {name for name, _ in seen} <= {f"test-pool_{i}" for i in range(3)}
+    assert os.sched_getscheduler(0) == caller == os.SCHED_OTHER
