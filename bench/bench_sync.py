@@ -144,11 +144,13 @@ def s2(nginx: Nginx, work: Path) -> None:
             lambda: _engine(entry, work / "e", options, env), lambda: _aria2(aria2c, work / "a")
         )
     total = count * each
-    first = "aria2c (in the engine's place)" if S2_SELF else "engine"
+    first, ratio = (
+        ("aria2c (in the engine's place)", "ratio") if S2_SELF else ("engine", "engine/aria2c")
+    )
     print(f"S2 {count} x {each // MiB} MiB shards, cap 40 MiB/s/conn, 16 connections "
           f"(median of {RUNS})")  # fmt: skip
     print(f"   {first} {total / eng / 1e6:.0f} MB/s  aria2c -j16 {total / ari / 1e6:.0f} MB/s"
-          f"  ratio {ari / eng:.2f}")  # fmt: skip
+          f"  {ratio} {ari / eng:.2f}")  # fmt: skip
 
 
 def s3_gcs(work: Path) -> None:

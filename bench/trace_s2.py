@@ -5,7 +5,8 @@ in one process and prints, per run, the total and per stream: when it ended, its
 bursts nginx's `limit_rate` sent it (median size, median pause between bursts). Halfway through
 each run it also samples `ss` for every client socket's `rcv_space` (the receive window that
 bounds a burst) and for which of nginx's two workers serves each stream. bench/RESULTS.md ("What
-sets the spread between runs") reads these.
+sets the spread between runs") reads these. `TRACE_BATCH_AB=10` instead times 10 pairs of runs
+with and without the pool's bulk-work scheduling.
 """
 
 from __future__ import annotations
@@ -24,9 +25,9 @@ from pathlib import Path
 
 from tests.functional.sync.testbed import Nginx, write_hf_repo
 
-from bench.bench_sync import BASE, MiB, _scratch
+from bench.bench_sync import BASE, MiB, _engine, _scratch
 from podkit.config.models import ModelSource
-from podkit.worker.transfer import _http11, sync_models
+from podkit.worker.transfer import _http11, pool, sync_models
 
 RUNS = int(os.environ.get("TRACE_RUNS", "3"))
 PAUSE = 0.004  # a gap longer than this between two reads ends a burst
@@ -125,13 +126,39 @@ def describe(reads: list[tuple[float, int]], start: float) -> str:
     )
 
 
+def compare_scheduling(nginx: Nginx, work: Path) -> None:
+    """`TRACE_BATCH_AB=N`: N pairs of engine runs, the pool's threads as bulk work
+    (SCHED_BATCH) or left at the default, alternating which goes first; medians of each."""
+    files = {f"model-{i:05d}-of-00016.safetensors": os.urandom(64 * MiB) for i in range(16)}
+    write_hf_repo(nginx.www, "trace/ab", files)
+    env = {"HF_ENDPOINT": f"{nginx.throttled_url}/hf"}
+    entry = [ModelSource(source="hf://trace/ab", destination="s2")]
+    options = replace(BASE, connections=16)
+    bulk = pool.as_bulk_work
+    seconds: dict[str, list[float]] = {"SCHED_BATCH": [], "default": []}
+    for run in range(2 * int(os.environ["TRACE_BATCH_AB"]) + 2):
+        mode = ("SCHED_BATCH", "default")[(run + run // 2) % 2]
+        pool.as_bulk_work = bulk if mode == "SCHED_BATCH" else lambda: None  # type: ignore[assignment]
+        taken = _engine(entry, work / "e", options, env)
+        if run >= 2:  # the first pair is a warm-up
+            seconds[mode].append(taken)
+    pool.as_bulk_work = bulk  # type: ignore[assignment]
+    for mode, times in seconds.items():
+        print(
+            f"{mode}: median {statistics.median(times):.3f} s  {sorted(round(t, 2) for t in times)}"
+        )
+
+
 def main() -> None:
     work = _scratch()
     nginx = Nginx(work / "nginx").start()
     log = ReadLog()
     log.install()
     try:
-        trace(nginx, work, log)
+        if os.environ.get("TRACE_BATCH_AB"):
+            compare_scheduling(nginx, work)
+        else:
+            trace(nginx, work, log)
     finally:
         nginx.stop()
         shutil.rmtree(work, ignore_errors=True)
