@@ -211,7 +211,11 @@ def _show(report: dict[str, Any], json_out: bool) -> None:
 
 
 def _show_report(report: dict[str, Any]) -> None:
-    table = Table("source", "destination", "files", "fetched", "current", "downloaded", "failed")
+    table = Table()
+    for place in ("source", "destination"):  # shown whole, wrapped on a narrow terminal
+        table.add_column(place, overflow="fold")
+    for count in ("files", "fetched", "current", "downloaded", "failed"):
+        table.add_column(count, no_wrap=True)
     for entry in report.get("entries", []):
         table.add_row(
             str(entry["source"]), str(entry["destination"]), str(entry["files"]),
