@@ -36,6 +36,7 @@ class Pool:
         self._queue: queue.SimpleQueue[_Unit | None] = queue.SimpleQueue()
         self._size, self._name = size, name
         self._threads: list[threading.Thread] = []
+        self._starting = threading.Lock()  # units also come from the pool's own threads
         self._opened = False
 
     def submit(self, fn: Callable[..., None], *args: object) -> None:
@@ -43,13 +44,16 @@ class Pool:
         # woken. Threads start one per unit (a no-op sync starts none), one by one: a Ctrl-C
         # in the middle leaves only started threads in the list that shutdown() joins.
         self._queue.put((fn, args))
-        if len(self._threads) < self._size:
-            self._opened = True
-            thread = threading.Thread(
-                target=self._work, name=f"{self._name}_{len(self._threads)}", daemon=True
-            )
-            thread.start()
-            self._threads.append(thread)
+        if len(self._threads) >= self._size:
+            return
+        with self._starting:
+            if len(self._threads) < self._size:
+                self._opened = True
+                thread = threading.Thread(
+                    target=self._work, name=f"{self._name}_{len(self._threads)}", daemon=True
+                )
+                thread.start()
+                self._threads.append(thread)
 
     def _work(self) -> None:
         as_bulk_work()

@@ -26,3 +26,26 @@ def test_units_run_as_bulk_work_and_the_caller_keeps_its_policy() -> None:
     assert {policy for _, policy in seen} == {os.SCHED_BATCH}
     assert {name for name, _ in seen} <= {f"test-pool_{i}" for i in range(3)}
     assert os.sched_getscheduler(0) == caller
+
+
+def test_units_submitted_from_many_threads_at_once_never_start_more_threads_than_its_size() -> None:
+    pool = Pool(4, "test-pool")
+    ran: list[str] = []
+    start = threading.Barrier(8)
+
+    def submitter() -> None:
+        start.wait()
+        for _ in range(50):
+            pool.submit(lambda: ran.append(threading.current_thread().name))
+
+    submitters = [threading.Thread(target=submitter) for _ in range(8)]
+    for thread in submitters:
+        thread.start()
+    for thread in submitters:
+        thread.join()
+    closing = threading.Thread(target=pool.shutdown, kwargs={"cancel": False}, daemon=True)
+    closing.start()
+    closing.join(timeout=10)
+    assert not closing.is_alive()  # one stop reached every thread: none beyond the size
+    assert len(ran) == 400
+    assert len(set(ran)) <= 4
