@@ -5,8 +5,8 @@ in one process and prints, per run, the total and per stream: when it ended, its
 bursts nginx's `limit_rate` sent it (median size, median pause between bursts). Halfway through
 each run it also samples `ss` for every client socket's `rcv_space` (the receive window that
 bounds a burst) and for which of nginx's two workers serves each stream. bench/RESULTS.md ("What
-sets the spread between runs") reads these. `TRACE_BATCH_AB=10` instead times 10 pairs of runs
-with and without the pool's bulk-work scheduling.
+sets the spread between runs") reads these. `TRACE_AB=batch` or `TRACE_AB=block` instead times
+pairs of runs with a setting each way (see `compare`).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import subprocess
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -27,7 +28,7 @@ from tests.functional.sync.testbed import Nginx, write_hf_repo
 
 from bench.bench_sync import BASE, MiB, _engine, _scratch
 from podkit.config.models import ModelSource
-from podkit.worker.transfer import _http11, pool, sync_models
+from podkit.worker.transfer import _http11, pool, runner, sync_models
 
 RUNS = int(os.environ.get("TRACE_RUNS", "3"))
 PAUSE = 0.004  # a gap longer than this between two reads ends a burst
@@ -126,27 +127,48 @@ def describe(reads: list[tuple[float, int]], start: float) -> str:
     )
 
 
-def compare_scheduling(nginx: Nginx, work: Path) -> None:
-    """`TRACE_BATCH_AB=N`: N pairs of engine runs, the pool's threads as bulk work
-    (SCHED_BATCH) or left at the default, alternating which goes first; medians of each."""
-    files = {f"model-{i:05d}-of-00016.safetensors": os.urandom(64 * MiB) for i in range(16)}
-    write_hf_repo(nginx.www, "trace/ab", files)
-    env = {"HF_ENDPOINT": f"{nginx.throttled_url}/hf"}
-    entry = [ModelSource(source="hf://trace/ab", destination="s2")]
-    options = replace(BASE, connections=16)
+def compare(nginx: Nginx, work: Path, what: str, scenario: str, pairs: int) -> None:
+    """`TRACE_AB=batch|block`: pairs of engine runs with one setting each way, alternating which
+    goes first, after one warm-up pair; prints the median seconds of each. `batch`: the pool's
+    threads as bulk work (SCHED_BATCH) or at the default; `block`: body reads of 256 or 64 KiB.
+    `TRACE_ON`: `s2` (the shards, 16 connections), `s1-32` (1 GiB on the capped port, 32
+    connections) or `uncapped-16` (1 GiB on the uncapped port, 16 connections)."""
+    entry, env, connections = _scenario(nginx, scenario)
+    options = replace(BASE, connections=connections)
     bulk = pool.as_bulk_work
-    seconds: dict[str, list[float]] = {"SCHED_BATCH": [], "default": []}
-    for run in range(2 * int(os.environ["TRACE_BATCH_AB"]) + 2):
-        mode = ("SCHED_BATCH", "default")[(run + run // 2) % 2]
-        pool.as_bulk_work = bulk if mode == "SCHED_BATCH" else lambda: None  # type: ignore[assignment]
-        taken = _engine(entry, work / "e", options, env)
-        if run >= 2:  # the first pair is a warm-up
-            seconds[mode].append(taken)
-    pool.as_bulk_work = bulk  # type: ignore[assignment]
-    for mode, times in seconds.items():
-        print(
-            f"{mode}: median {statistics.median(times):.3f} s  {sorted(round(t, 2) for t in times)}"
-        )
+    settings: dict[str, Callable[[], None]] = {
+        "batch": lambda: setattr(pool, "as_bulk_work", bulk),
+        "default": lambda: setattr(pool, "as_bulk_work", lambda: None),
+        "256 KiB": lambda: setattr(runner, "READ_BLOCK", 256 * 1024),
+        "64 KiB": lambda: setattr(runner, "READ_BLOCK", 64 * 1024),
+    }
+    names = ("batch", "default") if what == "batch" else ("256 KiB", "64 KiB")
+    seconds: dict[str, list[float]] = {name: [] for name in names}
+    try:
+        for run in range(2 * pairs + 2):
+            name = names[(run + run // 2) % 2]
+            settings[name]()
+            taken = _engine(entry, work / "e", options, env)
+            if run >= 2:  # the first pair is a warm-up
+                seconds[name].append(taken)
+    finally:
+        settings[names[0]]()  # the engine's own setting
+    for name, times in seconds.items():
+        listed = sorted(round(t, 2) for t in times)
+        print(f"{scenario}, {name}: median {statistics.median(times):.3f} s  {listed}")
+
+
+def _scenario(nginx: Nginx, scenario: str) -> tuple[list[ModelSource], dict[str, str], int]:
+    if scenario == "s2":
+        files = {f"model-{i:05d}-of-00016.safetensors": os.urandom(64 * MiB) for i in range(16)}
+        write_hf_repo(nginx.www, "trace/ab", files)
+        entry = ModelSource(source="hf://trace/ab", destination="s2")
+        return [entry], {"HF_ENDPOINT": f"{nginx.throttled_url}/hf"}, 16
+    (nginx.www / "one.bin").write_bytes(os.urandom(1024 * MiB))
+    origin, connections = {"s1-32": (nginx.throttled_url, 32), "uncapped-16": (nginx.url, 16)}[
+        scenario
+    ]
+    return [ModelSource(source=f"{origin}/one.bin", destination="s1")], {}, connections
 
 
 def main() -> None:
@@ -155,8 +177,9 @@ def main() -> None:
     log = ReadLog()
     log.install()
     try:
-        if os.environ.get("TRACE_BATCH_AB"):
-            compare_scheduling(nginx, work)
+        if os.environ.get("TRACE_AB"):
+            pairs = int(os.environ.get("TRACE_PAIRS", "10"))
+            compare(nginx, work, os.environ["TRACE_AB"], os.environ.get("TRACE_ON", "s2"), pairs)
         else:
             trace(nginx, work, log)
     finally:
