@@ -60,20 +60,30 @@ def _timed(fn: Callable[[], object]) -> float:
     return time.perf_counter() - start
 
 
-def _interleaved(first: Callable[[], float], second: Callable[[], float]) -> tuple[float, float]:
-    """Median seconds of each of two tools over RUNS runs, after one untimed run of each.
+def _interleaved(
+    first: Callable[[], float], second: Callable[[], float], runs: int = RUNS
+) -> tuple[float, float]:
+    """Median seconds of each of two tools over `runs` runs, after one untimed run of each.
 
     The runs alternate which tool goes first in each pair (ABBA...): on this bed the first of a
     back-to-back pair is the slower one (aria2c against itself: 0.83-1.11, median 0.89, when it
     always went first), so a fixed order would hand that to one tool.
     """
+    times = _alternated(first, second, runs)
+    return sorted(times[0])[runs // 2], sorted(times[1])[runs // 2]
+
+
+def _alternated(
+    first: Callable[[], float], second: Callable[[], float], runs: int
+) -> tuple[list[float], list[float]]:
+    """Each tool's seconds over `runs` pairs, after one untimed pair, alternating the order."""
     first(), second()
     times: tuple[list[float], list[float]] = ([], [])
-    for run in range(RUNS):
-        order = (1, 0) if run % 2 else (0, 1)  # with an odd RUNS, `first` goes first more
+    for run in range(runs):
+        order = (1, 0) if run % 2 else (0, 1)  # with an odd count, `first` goes first more
         for tool in order:
             times[tool].append((first, second)[tool]())
-    return sorted(times[0])[RUNS // 2], sorted(times[1])[RUNS // 2]
+    return times
 
 
 def _engine(

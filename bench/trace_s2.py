@@ -26,7 +26,7 @@ from pathlib import Path
 
 from tests.functional.sync.testbed import Nginx, write_hf_repo
 
-from bench.bench_sync import BASE, MiB, _engine, _scratch
+from bench.bench_sync import BASE, MiB, _alternated, _engine, _scratch
 from podkit.config.models import ModelSource
 from podkit.worker.transfer import _http11, pool, runner, sync_models
 
@@ -87,10 +87,7 @@ def sample(port: int, windows: list[int], workers: dict[int, int]) -> None:
 
 
 def trace(nginx: Nginx, work: Path, log: ReadLog) -> None:
-    files = {f"model-{i:05d}-of-00016.safetensors": os.urandom(64 * MiB) for i in range(16)}
-    write_hf_repo(nginx.www, "trace/sharded", files)
-    env = {"HF_ENDPOINT": f"{nginx.throttled_url}/hf"}
-    entry = [ModelSource(source="hf://trace/sharded", destination="s2")]
+    entry, env, connections = _scenario(nginx, "s2")
     for run in range(1, RUNS + 1):
         log.reads.clear()
         dest = work / "e"
@@ -101,10 +98,10 @@ def trace(nginx: Nginx, work: Path, log: ReadLog) -> None:
         sampler = threading.Timer(0.8, sample, (nginx.ports.throttled, windows, workers))
         start = time.perf_counter()
         sampler.start()
-        report = sync_models(entry, dest, options=replace(BASE, connections=16), env=env)
+        report = sync_models(entry, dest, options=replace(BASE, connections=connections), env=env)
         total = time.perf_counter() - start
         sampler.join()
-        rate = len(files) * 64 * MiB / total / 1e6
+        rate = report.entries[0].bytes_fetched / total / 1e6
         print(f"run {run}: {report.status} {total:.2f} s, {rate:.0f} MB/s")
         if windows:
             print(f"  receive windows at 0.8 s (KiB): {sorted(w // 1024 for w in windows)}")
@@ -143,26 +140,28 @@ def compare(nginx: Nginx, work: Path, what: str, scenario: str, pairs: int) -> N
         "64 KiB": lambda: setattr(runner, "READ_BLOCK", 64 * 1024),
     }
     names = ("batch", "default") if what == "batch" else ("256 KiB", "64 KiB")
-    seconds: dict[str, list[float]] = {name: [] for name in names}
-    try:
-        for run in range(2 * pairs + 2):
-            name = names[(run + run // 2) % 2]
+
+    def run_with(name: str) -> Callable[[], float]:
+        def run() -> float:
             settings[name]()
-            taken = _engine(entry, work / "e", options, env)
-            if run >= 2:  # the first pair is a warm-up
-                seconds[name].append(taken)
+            return _engine(entry, work / "e", options, env)
+
+        return run
+
+    try:
+        times = _alternated(run_with(names[0]), run_with(names[1]), pairs)
     finally:
         settings[names[0]]()  # the engine's own setting
-    for name, times in seconds.items():
-        listed = sorted(round(t, 2) for t in times)
-        print(f"{scenario}, {name}: median {statistics.median(times):.3f} s  {listed}")
+    for name, seconds in zip(names, times, strict=True):
+        listed = sorted(round(t, 2) for t in seconds)
+        print(f"{scenario}, {name}: median {statistics.median(seconds):.3f} s  {listed}")
 
 
 def _scenario(nginx: Nginx, scenario: str) -> tuple[list[ModelSource], dict[str, str], int]:
     if scenario == "s2":
         files = {f"model-{i:05d}-of-00016.safetensors": os.urandom(64 * MiB) for i in range(16)}
-        write_hf_repo(nginx.www, "trace/ab", files)
-        entry = ModelSource(source="hf://trace/ab", destination="s2")
+        write_hf_repo(nginx.www, "trace/sharded", files)
+        entry = ModelSource(source="hf://trace/sharded", destination="s2")
         return [entry], {"HF_ENDPOINT": f"{nginx.throttled_url}/hf"}, 16
     (nginx.www / "one.bin").write_bytes(os.urandom(1024 * MiB))
     origin, connections = {"s1-32": (nginx.throttled_url, 32), "uncapped-16": (nginx.url, 16)}[
