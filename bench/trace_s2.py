@@ -28,7 +28,7 @@ from tests.functional.sync.testbed import Nginx, write_hf_repo
 
 from bench.bench_sync import BASE, MiB, _alternated, _engine, _scratch
 from podkit.config.models import ModelSource
-from podkit.worker.transfer import _http11, pool, runner, sync_models
+from podkit.worker.transfer import _http11, pool, runner, streaming, sync_models
 
 RUNS = int(os.environ.get("TRACE_RUNS", "3"))
 PAUSE = 0.004  # a gap longer than this between two reads ends a burst
@@ -132,14 +132,18 @@ def compare(nginx: Nginx, work: Path, what: str, scenario: str, pairs: int) -> N
     connections) or `uncapped-16` (1 GiB on the uncapped port, 16 connections)."""
     entry, env, connections = _scenario(nginx, scenario)
     options = replace(BASE, connections=connections)
-    bulk = pool.as_bulk_work
+    bulk, splittable = pool.as_bulk_work, runner.SPLITTABLE
     settings: dict[str, Callable[[], None]] = {
         "batch": lambda: setattr(pool, "as_bulk_work", bulk),
         "default": lambda: setattr(pool, "as_bulk_work", lambda: None),
-        "256 KiB": lambda: setattr(runner, "READ_BLOCK", 256 * 1024),
-        "64 KiB": lambda: setattr(runner, "READ_BLOCK", 64 * 1024),
+        "256 KiB": lambda: setattr(streaming, "READ_BLOCK", 256 * 1024),
+        "64 KiB": lambda: setattr(streaming, "READ_BLOCK", 64 * 1024),
+        "split": lambda: setattr(runner, "SPLITTABLE", splittable),
+        "no split": lambda: setattr(runner, "SPLITTABLE", 1 << 62),
     }
-    names = ("batch", "default") if what == "batch" else ("256 KiB", "64 KiB")
+    names = {"batch": ("batch", "default"), "block": ("256 KiB", "64 KiB")}.get(
+        what, ("split", "no split")
+    )
 
     def run_with(name: str) -> Callable[[], float]:
         def run() -> float:

@@ -136,7 +136,7 @@ class Nginx:
         http {{
             client_body_temp_path {tmp}/body; proxy_temp_path {tmp}/proxy;
             fastcgi_temp_path {tmp}/fcgi; uwsgi_temp_path {tmp}/uwsgi; scgi_temp_path {tmp}/scgi;
-            log_format sync '$server_port $status $body_bytes_sent "$request"';
+            log_format sync '$server_port $status $body_bytes_sent "$request" "$http_range"';
             access_log {self.access_log} sync;
             sendfile on; keepalive_requests 100000; keepalive_timeout 60;
             default_type application/octet-stream;

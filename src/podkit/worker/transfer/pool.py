@@ -32,9 +32,17 @@ class Pool:
     futures: a small file costs one queue put and get instead of a future's locks and
     notifications, which 16 threads otherwise contend for on every file."""
 
-    def __init__(self, size: int, name: str) -> None:
+    def __init__(
+        self,
+        size: int,
+        name: str,
+        *,
+        on_idle: Callable[[], None] | None = None,
+        idle_every: float = 0.05,
+    ) -> None:
         self._queue: queue.SimpleQueue[_Unit | None] = queue.SimpleQueue()
         self._size, self._name = size, name
+        self._on_idle, self._idle_every = on_idle, idle_every
         self._threads: list[threading.Thread] = []
         self._starting = threading.Lock()  # units also come from the pool's own threads
         self._opened = False
@@ -57,9 +65,20 @@ class Pool:
 
     def _work(self) -> None:
         as_bulk_work()
-        while (unit := self._queue.get()) is not None:
+        while (unit := self._next()) is not None:
             fn, args = unit
             fn(*args)
+
+    def _next(self) -> _Unit | None:
+        """The next unit; while there is none, `on_idle` runs every `idle_every` seconds (it
+        may submit one)."""
+        if self._on_idle is None:
+            return self._queue.get()
+        while True:
+            try:
+                return self._queue.get(timeout=self._idle_every)
+            except queue.Empty:
+                self._on_idle()
 
     def shutdown(self, *, cancel: bool) -> None:
         """Let the threads finish (dropping queued units if `cancel`), then join them."""

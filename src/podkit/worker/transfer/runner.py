@@ -12,44 +12,29 @@ import os
 import random
 import threading
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from podkit._http import retry_after_seconds
 from podkit.worker.transfer import lease
-from podkit.worker.transfer._fetch import (
-    READ_BLOCK,
-    Fetcher,
-    FetchError,
-    RetryableFetchError,
-    raise_for_status,
-)
+from podkit.worker.transfer._fetch import Fetcher, FetchError, RetryableFetchError
 from podkit.worker.transfer.jobs import FileJob, Outcome, SyncOptions, split_chunks
-from podkit.worker.transfer.journal import Journal, adopt_or_create, temp_name
+from podkit.worker.transfer.journal import adopt_or_create, temp_name
 from podkit.worker.transfer.owner import Owner
 from podkit.worker.transfer.pool import Pool
 from podkit.worker.transfer.progress import Tracker
+from podkit.worker.transfer.segments import SPLITTABLE, Segment, WholeFile
 from podkit.worker.transfer.state import Recorded, record_for
-from podkit.worker.transfer.verify import (
-    Crc32c,
-    Hasher,
-    PrefixHasher,
-    combine_chunks,
-    readback_digests,
+from podkit.worker.transfer.streaming import (
+    ChecksumMismatch,
+    DeadlineReached,
+    SourceChanged,
+    Streamer,
+    Superseded,
 )
+from podkit.worker.transfer.verify import PrefixHasher, combine_chunks, readback_digests
 
 _RNG = random.Random()
-
-
-class SourceChanged(Exception):
-    """The pinned version is gone (404 on a generation, 412 on If-Match)."""
-
-
-class DeadlineReached(Exception):
-    """The sync must stop now to finish before the execution timeout."""
-
-
-class ChecksumMismatch(RetryableFetchError):
-    """A whole-file download did not match its checksum (corruption on the way)."""
 
 
 class Runner:
@@ -68,12 +53,15 @@ class Runner:
         self.tracker = tracker
         self.owner = owner
         self._record = record
-        self._pool = Pool(max(1, options.connections), "podkit-sync")
+        self.streamer = Streamer(fetcher, tracker, self._past_deadline, options.clock)
+        self._pool = Pool(max(1, options.connections), "podkit-sync", on_idle=self._offer_split)
         self._pending = 0
         self._cond = threading.Condition()
         self.waiting: list[FileJob] = []
         self.active: set[FileJob] = set()  # jobs holding a journal or lease (heartbeat)
         self._active_lock = threading.Lock()
+        self._streams: dict[WholeFile, tuple[FileJob, int]] = {}  # splittable, by epoch
+        self._streams_lock = threading.Lock()
         self.stop = threading.Event()  # set on Ctrl-C: stop like at the deadline, keep chunks
 
     # -- scheduling -------------------------------------------------------------------
@@ -104,6 +92,8 @@ class Runner:
     def close(self) -> None:
         # After a stop, queued units are dropped; running ones end at their next block.
         self._pool.shutdown(cancel=self.stop.is_set())
+        for whole in list(self._streams):  # a dropped unit's file: nobody else will end it
+            self._drop_whole(whole)
 
     def start(self, job: FileJob) -> None:
         """Queue a job: a check of the local file, or a fetch (ranged or whole)."""
@@ -114,6 +104,8 @@ class Runner:
                 self._start_ranged(job)
             except OSError as exc:  # lease, journal or temp could not be written
                 self._fail(job, f"writing under {job.final.parent}: {exc.strerror or exc}")
+        elif job.remote.size >= SPLITTABLE:
+            self.submit(self._stream_unit, job, job.epoch)
         else:
             self.submit(self._whole_unit, job, job.epoch)
 
@@ -168,7 +160,9 @@ class Runner:
             if not job.active(epoch) or journal is None:
                 return  # restarted or stopped since this unit was queued
             start, end = job.chunks[index]
-        crc = self._attempts(job, epoch, lambda: self._get_range(job, journal, start, end))
+        crc = self._attempts(
+            job, epoch, lambda: self.streamer.chunk(job, epoch, journal.temp, start, end)
+        )
         if crc is None:
             return
         with job.lock:
@@ -186,83 +180,6 @@ class Runner:
             # replaced by a restart) is harmless: the final pass reads what is missing.
             with contextlib.suppress(OSError):
                 hasher.advance(journal.done)
-
-    def _get_range(self, job: FileJob, journal: Journal, start: int, end: int) -> int:
-        remote = job.remote
-        headers = {**job.source.headers(remote.url), **dict(remote.pin_headers)}
-        headers["Range"] = f"bytes={start}-{end - 1}"
-        with self.fetcher.open(remote.url, headers) as response:
-            self._check_changed(job, response.status)
-            if response.status == 206:
-                span = (response.header("Content-Range") or "").split("/")[0]
-                if span.strip() != f"bytes {start}-{end - 1}":
-                    raise RetryableFetchError(f"{remote.url}: unexpected Content-Range {span!r}")
-                skip = 0
-            else:
-                raise_for_status(response, expected=(200,))
-                skip = start  # the server ignored Range: read past the bytes before ours
-            return self._stream(job, response.read, journal.temp, start, end - start, skip)
-
-    def _stream(
-        self,
-        job: FileJob,
-        read: Callable[[int], bytes],
-        temp: Path,
-        offset: int,
-        length: int,
-        skip: int = 0,
-    ) -> int:
-        """Write `length` body bytes (after discarding `skip`) at `offset`; return their crc32c
-        (0 when the source has no crc32c to check: hashing costs CPU a fast link needs)."""
-        crc = Crc32c() if job.remote.expected.crc32c else None
-        progress = [0]
-        fd = os.open(temp, os.O_WRONLY)
-        try:
-            written = self._copy(job, read, fd, offset, length, skip, crc, progress)
-        except BaseException:
-            self.tracker.add(-progress[0])  # this attempt's bytes are not kept
-            raise
-        finally:
-            os.close(fd)
-        if written != length:
-            self.tracker.add(-written)
-            raise RetryableFetchError(
-                f"{job.remote.url}: body ended after {written} of {length} bytes"
-            )
-        job.bytes_fetched += written
-        return crc.value if crc is not None else 0
-
-    def _copy(
-        self,
-        job: FileJob,
-        read: Callable[[int], bytes],
-        fd: int,
-        offset: int,
-        length: int,
-        skip: int,
-        crc: Crc32c | None,
-        progress: list[int],
-    ) -> int:
-        written = 0
-        while written < length:
-            block = read(READ_BLOCK)
-            if not block:
-                break
-            if skip:
-                cut = min(skip, len(block))
-                block, skip = block[cut:], skip - cut
-            block = block[: length - written]
-            if not block:
-                continue
-            os.pwrite(fd, block, offset + written)
-            if crc is not None:
-                crc.update(block)
-            written += len(block)
-            progress[0] = written
-            self.tracker.add(len(block), job.remote.path)
-            if self._past_deadline():
-                raise DeadlineReached
-        return written
 
     def _finalize_ranged(self, job: FileJob, epoch: int) -> None:
         journal = job.journal
@@ -308,7 +225,7 @@ class Runner:
         temp = temp_name(job.final, self.owner.tag())
         placed: os.stat_result | None = None
         try:
-            if self._attempts(job, epoch, lambda: self._get_whole(job, temp)) is None:
+            if self._attempts(job, epoch, lambda: self.streamer.whole(job, temp)) is None:
                 return
             placed = self._place_whole(job, temp)
         finally:
@@ -317,48 +234,90 @@ class Runner:
                     temp.unlink()
         self._finish(job, placed)
 
-    def _get_whole(self, job: FileJob, temp: Path) -> int:
-        remote = job.remote
-        headers = {**job.source.headers(remote.url), **dict(remote.pin_headers)}
-        hashers = remote.expected.streaming_hashers()
-        if remote.expected.crc32c:
-            hashers["crc32c"] = Crc32c()
-        with self.fetcher.open(remote.url, headers) as response:
-            self._check_changed(job, response.status)
-            raise_for_status(response, expected=(200,))
-            # A bare fd: no buffer object, no isatty/fstat probes. Small files are mostly
-            # system calls, and each one is a GIL hand-off between the pool's threads.
-            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
-            try:
-                written = self._write_body(job, response.read, fd, hashers)
-            finally:
-                os.close(fd)
-        digests = {name: h.hexdigest() for name, h in hashers.items()}
-        wrong = remote.expected.mismatches(digests)
-        if written != remote.size:
-            wrong.append("size")
-        if wrong:
-            self.tracker.add(-written)
-            raise ChecksumMismatch(f"{remote.url}: {', '.join(wrong)} mismatch")
-        job.bytes_fetched += written
-        return written
+    # -- whole files that idle connections can split (segments.py) -----------------------
 
-    def _write_body(
-        self, job: FileJob, read: Callable[[int], bytes], fd: int, hashers: dict[str, Hasher]
-    ) -> int:
-        written = 0
-        while block := read(READ_BLOCK):
-            view = memoryview(block)
-            while view:
-                view = view[os.write(fd, view) :]
-            for hasher in hashers.values():
-                hasher.update(block)
-            written += len(block)
-            self.tracker.add(len(block), job.remote.path)
-            if self._past_deadline():
-                self.tracker.add(-written)
-                raise DeadlineReached
-        return written
+    def _stream_unit(self, job: FileJob, epoch: int) -> None:
+        if not job.active(epoch):
+            return
+        try:
+            whole = WholeFile.create(temp_name(job.final, self.owner.tag()), job.remote.size)
+        except OSError as exc:
+            self._fail(job, f"writing under {job.final.parent}: {exc.strerror or exc}")
+            return
+        with self._streams_lock:
+            self._streams[whole] = (job, epoch)
+        ok = False
+        try:
+            head = partial(self.streamer.head, job, epoch, whole)
+            ok = self._attempts(job, epoch, head) is not None
+        finally:
+            self._end_part(job, epoch, whole, ok)
+
+    def _offer_split(self) -> None:
+        """Give an idle connection the back half of the slowest whole-file stream."""
+        if not self._streams or self._past_deadline():
+            return
+        now = self.options.clock()
+        with self._streams_lock:
+            live = [(w, job, epoch) for w, (job, epoch) in self._streams.items()]
+        live.sort(key=lambda item: item[0].seconds_left(now), reverse=True)
+        for whole, job, epoch in live:
+            if not job.active(epoch):
+                continue
+            tail = whole.split(now)
+            if tail is not None:
+                self.submit(self._tail_unit, job, epoch, whole, tail)
+                return
+
+    def _tail_unit(self, job: FileJob, epoch: int, whole: WholeFile, tail: Segment) -> None:
+        ok = False
+        try:  # a retry resumes at the tail's position: nothing is hashed until the end
+            get = partial(self.streamer.byte_range, job, epoch, whole.fd, tail, [])
+            ok = self._attempts(job, epoch, get) is not None
+        finally:
+            self._end_part(job, epoch, whole, ok)
+
+    def _end_part(self, job: FileJob, epoch: int, whole: WholeFile, ok: bool) -> None:
+        """The last segment to end verifies and places the file, or drops the temp."""
+        if not whole.part_ended(ok):
+            return
+        job.bytes_fetched += whole.written()
+        placed: os.stat_result | None = None
+        try:
+            if whole.ok and job.active(epoch):
+                placed = self._verify_whole(job, epoch, whole)
+        finally:
+            if placed is None:
+                self._drop_whole(whole)
+            else:
+                self._forget_whole(whole)
+        if placed is not None:
+            self._finish(job, placed)
+
+    def _verify_whole(self, job: FileJob, epoch: int, whole: WholeFile) -> os.stat_result | None:
+        expected = job.remote.expected
+        try:
+            digests = whole.digests()
+            size = os.fstat(whole.fd).st_size
+        except OSError as exc:
+            self._fail(job, f"reading back {whole.temp.name}: {exc.strerror or exc}")
+            return None
+        wrong = expected.mismatches(digests) + (["size"] if size != expected.size else [])
+        if wrong:
+            self._verify_failed(job, epoch, wrong)
+            return None
+        return self._place_whole(job, whole.temp)
+
+    def _forget_whole(self, whole: WholeFile) -> None:
+        with self._streams_lock:
+            self._streams.pop(whole, None)
+        whole.close()
+
+    def _drop_whole(self, whole: WholeFile) -> None:
+        self._forget_whole(whole)
+        self.tracker.add(-whole.written())
+        with contextlib.suppress(FileNotFoundError):
+            whole.temp.unlink()
 
     # -- checks of present files --------------------------------------------------------
 
@@ -396,6 +355,8 @@ class Runner:
             except DeadlineReached:
                 self._defer(job)
                 return None
+            except Superseded:
+                return None
             except ChecksumMismatch as exc:
                 job.verify_failures += 1
                 if job.verify_failures >= self.options.verify_attempts:
@@ -422,10 +383,6 @@ class Runner:
         if deadline is not None:
             wait = max(0.0, min(wait, deadline - self.options.clock()))
         self.options.sleep(wait)
-
-    def _check_changed(self, job: FileJob, status: int) -> None:
-        if status in job.source.changed_statuses:
-            raise SourceChanged
 
     def _restart(self, job: FileJob, epoch: int, *, refresh: bool) -> None:
         with job.lock:

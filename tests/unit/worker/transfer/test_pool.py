@@ -49,3 +49,20 @@ def test_units_submitted_from_many_threads_at_once_never_start_more_threads_than
     assert not closing.is_alive()  # one stop reached every thread: none beyond the size
     assert len(ran) == 400
     assert len(set(ran)) <= 4
+
+
+def test_an_idle_thread_calls_on_idle_which_may_hand_it_more_work() -> None:
+    ran: list[str] = []
+    offered = threading.Event()
+    pool: Pool
+
+    def on_idle() -> None:
+        if not offered.is_set():
+            offered.set()
+            pool.submit(lambda: ran.append("offered"))
+
+    pool = Pool(2, "test-pool", on_idle=on_idle, idle_every=0.01)
+    pool.submit(lambda: ran.append("queued"))
+    assert offered.wait(timeout=10)
+    pool.shutdown(cancel=False)
+    assert ran == ["queued", "offered"]

@@ -1,0 +1,139 @@
+"""Whole-file streams split at the tail: an idle connection fetches the back half of the
+slowest stream as a byte range into the same temp, and the file is still verified as a whole.
+
+The files stream from nginx's slow port (2 MiB/s per connection), so a stream is still running
+when the other connection runs out of work."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from podkit._http import RetryPolicy
+from podkit.config.models import ModelSource
+from podkit.worker.transfer import Progress, SyncOptions, sync_models
+from tests.functional.sync.faultproxy import Fault, FaultProxy
+from tests.functional.sync.testbed import Nginx, write_hf_repo
+
+MiB = 1024 * 1024
+OPTIONS = SyncOptions(
+    connections=2,
+    fsync=False,
+    progress_interval=0.0,
+    retry=RetryPolicy(attempts=6, base_delay=0.01, max_delay=0.2),
+)
+LEFTOVERS = (".incomplete", ".journal", ".podkit-lease", ".w")
+
+
+def _repo(nginx: Nginx, name: str, model: int, seed: int) -> dict[str, bytes]:
+    """A model file that streams whole (under the range threshold) and a 1 MiB one beside it,
+    which ends first and leaves its connection idle."""
+    files = {
+        "model.safetensors": hashlib.shake_256(b"model%d" % seed).digest(model),
+        "tokenizer.json": hashlib.shake_256(b"tokenizer%d" % seed).digest(MiB),
+    }
+    write_hf_repo(nginx.www, name, files)
+    return files
+
+
+def _ranges(nginx: Nginx, name: str) -> list[str]:
+    """The Range headers of the model file's requests on the slow port, in order."""
+    lines = [line for line in nginx.log_lines() if f"/hf/{name}/resolve/" in line]
+    return [
+        line.rsplit('"', 2)[1]
+        for line in lines
+        if line.startswith(f"{nginx.ports.slow} ") and "model.safetensors" in line
+    ]
+
+
+def _same(volume: Path, files: dict[str, bytes]) -> bool:
+    return all((volume / path).read_bytes() == data for path, data in files.items())
+
+
+def _leftovers(root: Path) -> list[str]:
+    return [p.name for p in root.rglob(".*") if p.name.endswith(LEFTOVERS)]
+
+
+@pytest.fixture
+def slow_proxy(sync_nginx: Nginx) -> Iterator[FaultProxy]:
+    proxy = FaultProxy("127.0.0.1", sync_nginx.ports.slow).start()
+    yield proxy
+    proxy.stop()
+
+
+def test_an_idle_connection_takes_the_back_half_of_a_slow_stream(
+    sync_nginx: Nginx, volume: Path
+) -> None:
+    files = _repo(sync_nginx, "split/plain", model=8 * MiB, seed=1)
+    seen: list[Progress] = []
+    entry = ModelSource(source="hf://split/plain", destination="m")
+    env = {"HF_ENDPOINT": f"{sync_nginx.slow_url}/hf"}
+    report = sync_models([entry], volume, options=OPTIONS, progress=seen.append, env=env)
+    assert report.status == "ok", report.message
+    assert _same(volume / "m", files)  # the sha256 of the whole file, read back across the cut
+    ranges = _ranges(sync_nginx, "split/plain")
+    assert ranges.count("-") == 1  # one plain GET from byte 0, then the tails' byte ranges
+    assert any(r.startswith("bytes=") and r.endswith(f"-{8 * MiB - 1}") for r in ranges)
+    total = sum(len(d) for d in files.values())
+    assert max(p.bytes_done for p in seen) <= total == seen[-1].bytes_done
+    assert _leftovers(volume) == []
+
+
+def test_a_flipped_byte_in_a_tail_fails_the_sha256_and_the_file_is_fetched_again(
+    sync_nginx: Nginx, slow_proxy: FaultProxy, volume: Path
+) -> None:
+    files = _repo(sync_nginx, "split/flip", model=6 * MiB, seed=2)
+    slow_proxy.add(
+        Fault("delay", seconds=0.0, match="model.safetensors"),  # the first stream passes
+        Fault("flip", match="model.safetensors", after_bytes=1000),  # the first tail does not
+    )
+    entry = ModelSource(source="hf://split/flip", destination="m")
+    report = sync_models(
+        [entry], volume, options=OPTIONS, env={"HF_ENDPOINT": f"{slow_proxy.url}/hf"}
+    )
+    assert report.status == "ok", report.message
+    assert slow_proxy.stats.applied == ["delay", "flip"]
+    assert _same(volume / "m", files)
+    assert report.entries[0].bytes_fetched >= len(files["model.safetensors"]) + 6 * MiB // 4
+    assert _leftovers(volume) == []
+
+
+def test_a_tail_cut_off_mid_body_resumes_where_it_stopped(
+    sync_nginx: Nginx, slow_proxy: FaultProxy, volume: Path
+) -> None:
+    files = _repo(sync_nginx, "split/reset", model=8 * MiB, seed=3)
+    slow_proxy.add(
+        Fault("delay", seconds=0.0, match="model.safetensors"),
+        Fault("reset", match="model.safetensors", after_bytes=300_000),
+    )
+    entry = ModelSource(source="hf://split/reset", destination="m")
+    env = {"HF_ENDPOINT": f"{slow_proxy.url}/hf"}
+    report = sync_models([entry], volume, options=OPTIONS, env=env)
+    assert report.status == "ok", report.message
+    assert slow_proxy.stats.applied == ["delay", "reset"]
+    assert _same(volume / "m", files)
+    # The tail's requests (to the last byte): its retry asked for the rest, past the bytes it
+    # had written, not for its start again.
+    ranges = _ranges(sync_nginx, "split/reset")
+    starts = [int(r[6:].split("-")[0]) for r in ranges if r.endswith(f"-{8 * MiB - 1}")]
+    assert len(starts) >= 2 and starts.count(min(starts)) == 1
+
+
+def test_the_deadline_stops_every_part_of_a_split_file_and_leaves_nothing(
+    sync_nginx: Nginx, volume: Path
+) -> None:
+    _repo(sync_nginx, "split/deadline", model=8 * MiB, seed=4)
+    entry = ModelSource(source="hf://split/deadline", destination="m")
+    options = replace(OPTIONS, deadline=time.monotonic() + 1.5)
+    env = {"HF_ENDPOINT": f"{sync_nginx.slow_url}/hf"}
+    report = sync_models([entry], volume, options=options, env=env)
+    assert report.status == "partial", report.message
+    assert len(_ranges(sync_nginx, "split/deadline")) >= 2  # it had been split
+    assert not (volume / "m/model.safetensors").exists()
+    assert (volume / "m/tokenizer.json").exists()
+    assert _leftovers(volume) == []
