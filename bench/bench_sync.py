@@ -6,6 +6,8 @@ S1  one 1 GiB file from nginx capped at 40 MiB/s per connection, N = 1, 4, 8, 16
 S2  16 x 64 MiB shards from the capped port (HF mirror layout): engine (16 connections)
     vs aria2c -j16. `BENCH_SYNC_S2_SELF=1` runs aria2c in the engine's place (aria2c against
     itself), which shows how far apart two equal clients land on this bed.
+S2+ the same with 20 shards: 4 streams are left for the end, the other 12 connections idle
+    unless a tool splits them (the engine does; aria2c -j16 -x1 does not).
 S3  small files (16 KiB): 2,000 objects from fake-gcs-server, engine vs google-cloud-storage
     transfer_manager.download_many_to_path with the same worker count; then 10,000 files
     from the HF mirror for the engine's own files/s.
@@ -134,14 +136,16 @@ def s1(nginx: Nginx, work: Path) -> None:
     (nginx.www / "s1.bin").unlink()
 
 
-def s2(nginx: Nginx, work: Path) -> None:
-    count, each = (8, 32 * MiB) if QUICK else (16, 64 * MiB)
+def s2(nginx: Nginx, work: Path, count: int = 16, name: str = "S2") -> None:
+    """`count` x 64 MiB shards on 16 connections; S2+ (20 shards) leaves 4 streams for the
+    end, where the engine splits the slowest streams for the idle connections."""
+    count, each = (count // 2, 32 * MiB) if QUICK else (count, 64 * MiB)
     files = {f"model-{i:05d}-of-{count:05d}.safetensors": os.urandom(each) for i in range(count)}
-    commit = write_hf_repo(nginx.www, "bench/sharded", files)
+    commit = write_hf_repo(nginx.www, f"bench/sharded-{count}", files)
     env = {"HF_ENDPOINT": f"{nginx.throttled_url}/hf"}
-    entry = [ModelSource(source="hf://bench/sharded", destination="s2")]
+    entry = [ModelSource(source=f"hf://bench/sharded-{count}", destination="s2")]
     listing = work / "aria2-s2.txt"
-    base = f"{nginx.throttled_url}/hf/bench/sharded/resolve/{commit}"
+    base = f"{nginx.throttled_url}/hf/bench/sharded-{count}/resolve/{commit}"
     listing.write_text("".join(f"{base}/{name}\n" for name in files))
     aria2c = ["-j16", "-x1", "-i", str(listing)]
     if S2_SELF:
@@ -153,11 +157,12 @@ def s2(nginx: Nginx, work: Path) -> None:
         eng, ari = _interleaved(
             lambda: _engine(entry, work / "e", options, env), lambda: _aria2(aria2c, work / "a")
         )
+    shutil.rmtree(nginx.www / "hf" / "bench" / f"sharded-{count}")
     total = count * each
     first, ratio = (
         ("aria2c (in the engine's place)", "ratio") if S2_SELF else ("engine", "engine/aria2c")
     )
-    print(f"S2 {count} x {each // MiB} MiB shards, cap 40 MiB/s/conn, 16 connections "
+    print(f"{name} {count} x {each // MiB} MiB shards, cap 40 MiB/s/conn, 16 connections "
           f"(median of {RUNS})")  # fmt: skip
     print(f"   {first} {total / eng / 1e6:.0f} MB/s  aria2c -j16 {total / ari / 1e6:.0f} MB/s"
           f"  {ratio} {ari / eng:.2f}")  # fmt: skip
@@ -237,6 +242,8 @@ def main() -> None:
             s1(nginx, work)
         if _wanted("S2"):
             s2(nginx, work)
+        if _wanted("S2+") and not S2_SELF:
+            s2(nginx, work, count=20, name="S2+")
         if _wanted("S3"):
             s3_gcs(work)
         if _wanted("S3") or _wanted("S4"):

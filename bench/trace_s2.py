@@ -5,7 +5,7 @@ in one process and prints, per run, the total and per stream: when it ended, its
 bursts nginx's `limit_rate` sent it (median size, median pause between bursts). Halfway through
 each run it also samples `ss` for every client socket's `rcv_space` (the receive window that
 bounds a burst) and for which of nginx's two workers serves each stream. bench/RESULTS.md ("What
-sets the spread between runs") reads these. `TRACE_AB=batch` or `TRACE_AB=block` instead times
+sets the spread between runs") reads these. `TRACE_AB=batch`, `block` or `split` instead times
 pairs of runs with a setting each way (see `compare`).
 """
 
@@ -125,9 +125,10 @@ def describe(reads: list[tuple[float, int]], start: float) -> str:
 
 
 def compare(nginx: Nginx, work: Path, what: str, scenario: str, pairs: int) -> None:
-    """`TRACE_AB=batch|block`: pairs of engine runs with one setting each way, alternating which
-    goes first, after one warm-up pair; prints the median seconds of each. `batch`: the pool's
-    threads as bulk work (SCHED_BATCH) or at the default; `block`: body reads of 256 or 64 KiB.
+    """`TRACE_AB=batch|block|split`: pairs of engine runs with one setting each way, alternating
+    which goes first, after one warm-up pair; prints the median seconds of each. `batch`: the
+    pool's threads as bulk work (SCHED_BATCH) or at the default; `block`: body reads of 256 or
+    64 KiB; `split`: idle connections split whole-file streams, or never.
     `TRACE_ON`: `s2` (the shards, 16 connections), `s1-32` (1 GiB on the capped port, 32
     connections) or `uncapped-16` (1 GiB on the uncapped port, 16 connections)."""
     entry, env, connections = _scenario(nginx, scenario)

@@ -304,7 +304,8 @@ def split_policy(options: SyncOptions, total: int) -> SyncOptions:
 
     Many shards of similar size already keep every connection busy as whole streams, which
     also hash on the fly (sha256 cannot be combined across ranges: a split file is read back
-    once). The threshold never exceeds 256 MiB, so large files stay resumable by chunk.
+    once); at the end, idle connections split the slowest streams (segments.py). The threshold
+    never exceeds 256 MiB, so large files stay resumable by chunk.
     """
     fair = total // max(1, options.connections)
     threshold = max(options.range_threshold, min(fair, SPLIT_CEILING))

@@ -30,7 +30,8 @@ _Unit = tuple[Callable[..., None], tuple[object, ...]]
 class Pool:
     """A fixed set of threads over one queue. Nothing reads a unit's result, so there are no
     futures: a small file costs one queue put and get instead of a future's locks and
-    notifications, which 16 threads otherwise contend for on every file."""
+    notifications, which 16 threads otherwise contend for on every file. A thread without a
+    unit calls `on_idle` now and then, which may find it one (a split stream's tail)."""
 
     def __init__(
         self,
@@ -71,14 +72,19 @@ class Pool:
 
     def _next(self) -> _Unit | None:
         """The next unit; while there is none, `on_idle` runs every `idle_every` seconds (it
-        may submit one)."""
-        if self._on_idle is None:
-            return self._queue.get()
-        while True:
+        may submit one). If it raises, this thread stops calling it: a thread that died here
+        would leave queued units that nobody runs."""
+        on_idle = self._on_idle
+        while on_idle is not None:
             try:
                 return self._queue.get(timeout=self._idle_every)
             except queue.Empty:
-                self._on_idle()
+                pass
+            try:
+                on_idle()
+            except Exception:
+                on_idle = None
+        return self._queue.get()
 
     def shutdown(self, *, cancel: bool) -> None:
         """Let the threads finish (dropping queued units if `cancel`), then join them."""

@@ -1,5 +1,6 @@
-"""The bounded pool: every unit (a byte range of a large file, or a whole small file) runs on
-one of `connections` threads, so the connection budget is global across files and sources.
+"""The bounded pool: every unit (a byte range of a large file, a whole small file, or a
+segment of a whole-file stream) runs on one of `connections` threads, so the connection budget
+is global across files and sources.
 
 Each file goes to a unique temp, is verified, then `os.replace`d into place; nothing partial
 is ever visible under a final name. Ranged files keep a chunk journal for resume.

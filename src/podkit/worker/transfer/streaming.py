@@ -85,6 +85,8 @@ class Streamer:
         """Fetch the segment from its position as a byte range; the bytes it wrote."""
         remote = job.remote
         start, end = segment.position, segment.end
+        if start >= end:
+            return 0
         headers = {**job.source.headers(remote.url), **dict(remote.pin_headers)}
         headers["Range"] = f"bytes={start}-{end - 1}"
         with self.fetcher.open(remote.url, headers) as response:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
+import time
 
 import pytest
 
@@ -66,3 +67,22 @@ def test_an_idle_thread_calls_on_idle_which_may_hand_it_more_work() -> None:
     assert offered.wait(timeout=10)
     pool.shutdown(cancel=False)
     assert ran == ["queued", "offered"]
+
+
+def test_an_on_idle_that_raises_leaves_the_thread_serving_units() -> None:
+    calls: list[int] = []
+
+    def broken() -> None:
+        calls.append(1)
+        raise RuntimeError("a bug")
+
+    pool = Pool(1, "test-pool", on_idle=broken, idle_every=0.01)
+    pool.submit(lambda: None)
+    deadline = time.monotonic() + 10
+    while not calls and time.monotonic() < deadline:
+        time.sleep(0.01)
+    done = threading.Event()
+    pool.submit(done.set)
+    assert done.wait(timeout=10)
+    pool.shutdown(cancel=False)
+    assert len(calls) == 1  # called once, then no more on that thread
