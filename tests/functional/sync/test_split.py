@@ -16,7 +16,7 @@ import pytest
 
 from podkit._http import RetryPolicy
 from podkit.config.models import ModelSource
-from podkit.worker.transfer import Progress, SyncOptions, sync_models
+from podkit.worker.transfer import Progress, SyncOptions, SyncReport, sync_models
 from tests.functional.sync.faultproxy import Fault, FaultProxy
 from tests.functional.sync.testbed import Nginx, write_hf_repo
 
@@ -66,6 +66,17 @@ def slow_proxy(sync_nginx: Nginx) -> Iterator[FaultProxy]:
     proxy.stop()
 
 
+def _sync_with_tail_fault(proxy: FaultProxy, volume: Path, repo: str, fault: Fault) -> SyncReport:
+    """Sync `repo` through the proxy: the model's first request (its stream from byte 0)
+    passes, the next one (the first tail) gets `fault`."""
+    proxy.add(
+        Fault("delay", seconds=0.0, match="model.safetensors"),
+        replace(fault, match="model.safetensors"),
+    )
+    entry = ModelSource(source=f"hf://{repo}", destination="m")
+    return sync_models([entry], volume, options=OPTIONS, env={"HF_ENDPOINT": f"{proxy.url}/hf"})
+
+
 def test_an_idle_connection_takes_the_back_half_of_a_slow_stream(
     sync_nginx: Nginx, volume: Path
 ) -> None:
@@ -88,18 +99,13 @@ def test_a_flipped_byte_in_a_tail_fails_the_sha256_and_the_file_is_fetched_again
     sync_nginx: Nginx, slow_proxy: FaultProxy, volume: Path
 ) -> None:
     files = _repo(sync_nginx, "split/flip", model=6 * MiB, seed=2)
-    slow_proxy.add(
-        Fault("delay", seconds=0.0, match="model.safetensors"),  # the first stream passes
-        Fault("flip", match="model.safetensors", after_bytes=1000),  # the first tail does not
-    )
-    entry = ModelSource(source="hf://split/flip", destination="m")
-    report = sync_models(
-        [entry], volume, options=OPTIONS, env={"HF_ENDPOINT": f"{slow_proxy.url}/hf"}
+    report = _sync_with_tail_fault(
+        slow_proxy, volume, "split/flip", Fault("flip", after_bytes=1000)
     )
     assert report.status == "ok", report.message
     assert slow_proxy.stats.applied == ["delay", "flip"]
     assert _same(volume / "m", files)
-    assert report.entries[0].bytes_fetched >= len(files["model.safetensors"]) + 6 * MiB // 4
+    assert report.entries[0].bytes_fetched == 2 * len(files["model.safetensors"]) + MiB  # again
     assert _leftovers(volume) == []
 
 
@@ -107,13 +113,8 @@ def test_a_tail_cut_off_mid_body_resumes_where_it_stopped(
     sync_nginx: Nginx, slow_proxy: FaultProxy, volume: Path
 ) -> None:
     files = _repo(sync_nginx, "split/reset", model=8 * MiB, seed=3)
-    slow_proxy.add(
-        Fault("delay", seconds=0.0, match="model.safetensors"),
-        Fault("reset", match="model.safetensors", after_bytes=300_000),
-    )
-    entry = ModelSource(source="hf://split/reset", destination="m")
-    env = {"HF_ENDPOINT": f"{slow_proxy.url}/hf"}
-    report = sync_models([entry], volume, options=OPTIONS, env=env)
+    fault = Fault("reset", after_bytes=300_000)
+    report = _sync_with_tail_fault(slow_proxy, volume, "split/reset", fault)
     assert report.status == "ok", report.message
     assert slow_proxy.stats.applied == ["delay", "reset"]
     assert _same(volume / "m", files)
