@@ -138,3 +138,26 @@ def test_the_deadline_stops_every_part_of_a_split_file_and_leaves_nothing(
     assert not (volume / "m/model.safetensors").exists()
     assert (volume / "m/tokenizer.json").exists()
     assert _leftovers(volume) == []
+
+
+def test_the_last_file_is_cut_into_many_parts_and_still_verified_whole(
+    sync_nginx: Nginx, volume: Path
+) -> None:
+    # Five 32 MiB files on four connections (40 MiB/s each): the fifth starts alone when the
+    # first four end, and the three idle connections cut it again and again.
+    files = {
+        f"model-{i}.safetensors": hashlib.shake_256(b"many%d" % i).digest(32 * MiB)
+        for i in range(5)
+    }
+    write_hf_repo(sync_nginx.www, "split/many", files)
+    entry = ModelSource(source="hf://split/many", destination="m")
+    options = replace(OPTIONS, connections=4)
+    env = {"HF_ENDPOINT": f"{sync_nginx.throttled_url}/hf"}
+    report = sync_models([entry], volume, options=options, env=env)
+    assert report.status == "ok", report.message
+    assert _same(volume / "m", files)
+    lines = [line for line in sync_nginx.log_lines() if "/hf/split/many/resolve/" in line]
+    tails = [line for line in lines if '"bytes=' in line]
+    assert len(tails) >= 2  # three parts or more, read back into the sha256 in file order
+    assert len(lines) - len(tails) == 5
+    assert report.entries[0].bytes_fetched == 5 * 32 * MiB
