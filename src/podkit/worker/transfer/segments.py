@@ -68,19 +68,19 @@ class WholeFile:
 
     temp: Path
     size: int
-    fd: int
-    hashers: dict[str, Hasher] = field(default_factory=dict)
+    fd: int  # open for reading too: the tail is read back through it
+    hashers: dict[str, Hasher] = field(default_factory=dict, init=False)
     segments: list[Segment] = field(default_factory=list, init=False)
-    running: int = 1
-    ok: bool = True
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    running: int = field(default=1, init=False)
+    ok: bool = field(default=True, init=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
 
     def __post_init__(self) -> None:
         self.segments.append(Segment(0, self.size, 0, lock=self._lock))
 
     @classmethod
     def create(cls, temp: Path, size: int) -> WholeFile:
-        return cls(temp, size, os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666))
+        return cls(temp, size, os.open(temp, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o666))
 
     @property
     def head(self) -> Segment:
@@ -122,19 +122,14 @@ class WholeFile:
 
     def digests(self) -> dict[str, str]:
         """Feed the bytes after the first segment into the hashers and return every digest."""
-        if self.hashers and self.head.end < self.size:
-            fd = os.open(self.temp, os.O_RDONLY)
-            try:
-                offset = self.head.end
-                while offset < self.size:
-                    block = os.pread(fd, min(READBACK_BLOCK, self.size - offset), offset)
-                    if not block:
-                        raise OSError(f"{self.temp.name} is shorter than expected")
-                    for hasher in self.hashers.values():
-                        hasher.update(block)
-                    offset += len(block)
-            finally:
-                os.close(fd)
+        offset = self.head.end if self.hashers else self.size
+        while offset < self.size:
+            block = os.pread(self.fd, min(READBACK_BLOCK, self.size - offset), offset)
+            if not block:
+                raise OSError(f"{self.temp.name} is shorter than expected")
+            for hasher in self.hashers.values():
+                hasher.update(block)
+            offset += len(block)
         return {name: hasher.hexdigest() for name, hasher in self.hashers.items()}
 
     def close(self) -> None:

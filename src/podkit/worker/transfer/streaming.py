@@ -106,9 +106,8 @@ class Streamer:
         """Stream a splittable file from byte 0 (one plain GET, as for small files), hashing
         as it goes, until its first segment's end (which a split may lower meanwhile)."""
         remote = job.remote
-        self.tracker.add(
-            -whole.head.restart(self._clock())
-        )  # a retry starts over: so do the hashes
+        # A retry starts over from byte 0, and so do the hashes.
+        self.tracker.add(-whole.head.restart(self._clock()))
         whole.hashers = stream_hashers(remote.expected)
         headers = {**job.source.headers(remote.url), **dict(remote.pin_headers)}
         with self.fetcher.open(remote.url, headers) as response:
