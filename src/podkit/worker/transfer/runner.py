@@ -1,6 +1,6 @@
-"""The bounded pool: every unit (a byte range of a large file, a whole small file, or a
-segment of a whole-file stream) runs on one of `connections` threads, so the connection budget
-is global across files and sources.
+"""The bounded pool: every unit (a segment of a chunk of a large file or of a whole file, or a
+small file in one stream) runs on one of `connections` threads, so the connection budget is
+global across files and sources.
 
 Each file goes to a unique temp, is verified, then `os.replace`d into place; nothing partial
 is ever visible under a final name. Ranged files keep a chunk journal for resume.
@@ -13,6 +13,7 @@ import os
 import random
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
@@ -20,11 +21,11 @@ from podkit._http import retry_after_seconds
 from podkit.worker.transfer import lease
 from podkit.worker.transfer._fetch import Fetcher, FetchError, RetryableFetchError
 from podkit.worker.transfer.jobs import FileJob, Outcome, SyncOptions, split_chunks
-from podkit.worker.transfer.journal import adopt_or_create, temp_name
+from podkit.worker.transfer.journal import Journal, adopt_or_create, temp_name
 from podkit.worker.transfer.owner import Owner
 from podkit.worker.transfer.pool import Pool
 from podkit.worker.transfer.progress import Tracker
-from podkit.worker.transfer.segments import SPLITTABLE, Segment, WholeFile
+from podkit.worker.transfer.segments import SPLITTABLE, Segment, Span, WholeFile
 from podkit.worker.transfer.state import Recorded, record_for
 from podkit.worker.transfer.streaming import (
     ChecksumMismatch,
@@ -36,6 +37,17 @@ from podkit.worker.transfer.streaming import (
 from podkit.worker.transfer.verify import PrefixHasher, combine_chunks, readback_digests
 
 _RNG = random.Random()
+
+
+@dataclass(eq=False)
+class Fetching:
+    """A span in flight: the file its segments write into, and what its last part calls."""
+
+    job: FileJob
+    epoch: int
+    span: Span
+    temp: Path
+    done: Callable[[Span, bool], None]
 
 
 class Runner:
@@ -54,15 +66,15 @@ class Runner:
         self.tracker = tracker
         self.owner = owner
         self._record = record
-        self.streamer = Streamer(fetcher, tracker, self._past_deadline, options.clock)
+        self.streamer = Streamer(fetcher, tracker, self._past_deadline)
         self._pool = Pool(max(1, options.connections), "podkit-sync", on_idle=self._offer_split)
         self._pending = 0
         self._cond = threading.Condition()
         self.waiting: list[FileJob] = []
         self.active: set[FileJob] = set()  # jobs holding a journal or lease (heartbeat)
         self._active_lock = threading.Lock()
-        self._streams: dict[WholeFile, tuple[FileJob, int]] = {}  # splittable, by epoch
-        self._streams_lock = threading.Lock()
+        self._fetching: set[Fetching] = set()  # spans in flight, which idle threads may split
+        self._fetching_lock = threading.Lock()
         self.stop = threading.Event()  # set on Ctrl-C: stop like at the deadline, keep chunks
 
     # -- scheduling -------------------------------------------------------------------
@@ -93,8 +105,8 @@ class Runner:
     def close(self) -> None:
         # After a stop, queued units are dropped; running ones end at their next block.
         self._pool.shutdown(cancel=self.stop.is_set())
-        for whole in list(self._streams):  # a dropped unit's file: nobody else will end it
-            self._drop_whole(whole)
+        for fetching in list(self._fetching):  # a dropped unit's span: nobody else ends it
+            self._span_ended(fetching, ok=False)
 
     def start(self, job: FileJob) -> None:
         """Queue a job: a check of the local file, or a fetch (ranged or whole)."""
@@ -161,19 +173,24 @@ class Runner:
             if not job.active(epoch) or journal is None:
                 return  # restarted or stopped since this unit was queued
             start, end = job.chunks[index]
-        crc = self._attempts(
-            job, epoch, lambda: self.streamer.chunk(job, epoch, journal.temp, start, end)
-        )
-        if crc is None:
-            return
+        span = Span(start, end, crc32c=bool(job.remote.expected.crc32c), now=self.options.clock())
+        done = partial(self._chunk_ended, job, epoch, journal, index)
+        self._fetch_span(Fetching(job, epoch, span, journal.temp, done))
+
+    def _chunk_ended(
+        self, job: FileJob, epoch: int, journal: Journal, index: int, span: Span, ok: bool
+    ) -> None:
         with job.lock:
-            if not job.active(epoch) or job.journal is not journal:
-                self.tracker.add(start - end)  # fetched for a version of the file now dropped
-                return
-            journal.done[index] = crc
-            journal.save()
-            complete = len(journal.done) == len(job.chunks)
-            hasher = job.hasher
+            kept = ok and job.active(epoch) and job.journal is journal
+            if kept:
+                journal.done[index] = span.crc32c()
+                journal.save()
+                complete = len(journal.done) == len(job.chunks)
+                hasher = job.hasher
+        if not kept:
+            self.tracker.add(-span.written())  # not kept: failed, stopped, or a dropped version
+            return
+        job.bytes_fetched += span.end - span.start
         if complete:
             self._finalize_ranged(job, epoch)
         elif hasher is not None:
@@ -235,63 +252,34 @@ class Runner:
                     temp.unlink()
         self._finish(job, placed)
 
-    # -- whole files that idle connections can split (segments.py) -----------------------
-
     def _stream_unit(self, job: FileJob, epoch: int) -> None:
         if not job.active(epoch):
             return
+        expected = job.remote.expected
         try:
-            whole = WholeFile.create(temp_name(job.final, self.owner.tag()), job.remote.size)
+            whole = WholeFile.create(
+                temp_name(job.final, self.owner.tag()), job.remote.size,
+                crc32c=bool(expected.crc32c), hashers=expected.streaming_hashers(),
+                now=self.options.clock(),
+            )  # fmt: skip
         except OSError as exc:
             self._fail(job, f"writing under {job.final.parent}: {exc.strerror or exc}")
             return
-        with self._streams_lock:
-            self._streams[whole] = (job, epoch)
-        ok = False
-        try:
-            head = partial(self.streamer.head, job, epoch, whole)
-            ok = self._attempts(job, epoch, head) is not None
-        finally:
-            self._end_part(job, epoch, whole, ok)
+        done = partial(self._whole_ended, job, epoch, whole)
+        self._fetch_span(Fetching(job, epoch, whole, whole.temp, done))
 
-    def _offer_split(self) -> None:
-        """Give an idle connection the back half of the slowest whole-file stream."""
-        if not self._streams or self._past_deadline():
-            return
-        now = self.options.clock()
-        with self._streams_lock:
-            live = [(w, job, epoch) for w, (job, epoch) in self._streams.items()]
-        live.sort(key=lambda item: item[0].seconds_left(now), reverse=True)
-        for whole, job, epoch in live:
-            if not job.active(epoch):
-                continue
-            tail = whole.split(now)
-            if tail is not None:
-                self.submit(self._tail_unit, job, epoch, whole, tail)
-                return
-
-    def _tail_unit(self, job: FileJob, epoch: int, whole: WholeFile, tail: Segment) -> None:
-        ok = False
-        try:  # a retry resumes at the tail's position: nothing is hashed until the end
-            get = partial(self.streamer.byte_range, job, epoch, whole.fd, tail, [])
-            ok = self._attempts(job, epoch, get) is not None
-        finally:
-            self._end_part(job, epoch, whole, ok)
-
-    def _end_part(self, job: FileJob, epoch: int, whole: WholeFile, ok: bool) -> None:
-        """The last segment to end verifies and places the file, or drops the temp."""
-        if not whole.part_ended(ok):
-            return
+    def _whole_ended(self, job: FileJob, epoch: int, whole: WholeFile, _: Span, ok: bool) -> None:
+        """Verify and place the file, or drop its temp."""
         job.bytes_fetched += whole.written()
         placed: os.stat_result | None = None
         try:
-            if whole.ok and job.active(epoch):
+            if ok and job.active(epoch):
                 placed = self._verify_whole(job, epoch, whole)
         finally:
             if placed is None:
-                self._drop_whole(whole)
-            else:
-                self._forget_whole(whole)
+                self.tracker.add(-whole.written())
+                with contextlib.suppress(FileNotFoundError):
+                    whole.temp.unlink()
         if placed is not None:
             self._finish(job, placed)
 
@@ -299,7 +287,7 @@ class Runner:
         expected = job.remote.expected
         try:
             digests = whole.digests()
-            size = os.fstat(whole.fd).st_size
+            size = whole.temp.stat().st_size
         except OSError as exc:
             self._fail(job, f"reading back {whole.temp.name}: {exc.strerror or exc}")
             return None
@@ -309,16 +297,42 @@ class Runner:
             return None
         return self._place_whole(job, whole.temp)
 
-    def _forget_whole(self, whole: WholeFile) -> None:
-        with self._streams_lock:
-            self._streams.pop(whole, None)
-        whole.close()
+    # -- spans: chunks and whole files, split for idle connections (segments.py) ----------
 
-    def _drop_whole(self, whole: WholeFile) -> None:
-        self._forget_whole(whole)
-        self.tracker.add(-whole.written())
-        with contextlib.suppress(FileNotFoundError):
-            whole.temp.unlink()
+    def _fetch_span(self, fetching: Fetching) -> None:
+        with self._fetching_lock:
+            self._fetching.add(fetching)
+        self._part_unit(fetching, fetching.span.head)
+
+    def _part_unit(self, fetching: Fetching, segment: Segment) -> None:
+        job, epoch = fetching.job, fetching.epoch
+        ok = False
+        try:
+            get = partial(self.streamer.part, job, epoch, fetching.temp, segment)
+            ok = self._attempts(job, epoch, get) is not None
+        finally:
+            if fetching.span.part_ended(ok):
+                self._span_ended(fetching, fetching.span.ok)
+
+    def _span_ended(self, fetching: Fetching, ok: bool) -> None:
+        with self._fetching_lock:
+            self._fetching.discard(fetching)
+        fetching.done(fetching.span, ok)
+
+    def _offer_split(self) -> None:
+        """Give an idle connection the back half of the slowest segment in flight."""
+        if not self._fetching or self._past_deadline():
+            return
+        now = self.options.clock()
+        with self._fetching_lock:
+            live = sorted(self._fetching, key=lambda f: f.span.seconds_left(now), reverse=True)
+        for fetching in live:
+            if not fetching.job.active(fetching.epoch):
+                continue
+            tail = fetching.span.split(now)
+            if tail is not None:
+                self.submit(self._part_unit, fetching, tail)
+                return
 
     # -- checks of present files --------------------------------------------------------
 

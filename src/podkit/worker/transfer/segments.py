@@ -1,11 +1,13 @@
-"""Whole-file downloads that idle connections can split, so the last files end together.
+"""Spans of a file fetched as segments that idle connections can split, so the last bytes of
+a sync arrive over every connection instead of the slowest few.
 
-A file at or under the range threshold streams from byte 0 as one segment, hashed as it
-arrives. When a connection has nothing left to do, it takes the back half of the segment that
-would take longest to finish: that segment stops at the cut, and a new one fetches the rest as
-a byte range into the same temp. Without this, the last files of a sync wait on their slowest
-connections while the others idle. What later segments wrote is read back into the hashers
-when the last one ends (sha256 cannot be combined from parts).
+A span is a chunk of a ranged file or a whole smaller file. It starts as one segment (one
+byte-range stream). When a connection has nothing left to do, it takes the back half of the
+segment that would take longest to finish: that segment stops at the cut, and a new one
+fetches the rest into the same temp. Each segment keeps the crc32c of what it wrote, so a
+retry resumes where it stopped and the span's crc32c is their combination. The first segment
+of a whole file also feeds the hashers that cannot be combined (sha256, md5); what later
+segments wrote is read back into them when the last one ends.
 """
 
 from __future__ import annotations
@@ -15,25 +17,28 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from podkit.worker.transfer.verify import READBACK_BLOCK, Hasher
+from podkit.worker.transfer.verify import READBACK_BLOCK, Crc32c, Hasher, combine_chunks
 
 MiB = 1024 * 1024
 SPLIT_MIN_BYTES = 2 * MiB  # a segment with less to come is not worth a request
 SPLIT_MIN_SECONDS = 0.05  # nor one that will finish sooner than this at its rate
-MAX_SEGMENTS = 8  # per file
-SPLITTABLE = 2 * SPLIT_MIN_BYTES  # smaller files stay one plain stream
+MAX_SEGMENTS = 8  # per span
+SPLITTABLE = 2 * SPLIT_MIN_BYTES  # smaller whole files stay one plain stream
 
 
 @dataclass(eq=False)
 class Segment:
-    """Bytes [start, end) of a file, claimed by its stream up to `position`. A split lowers
-    `end` under the same lock, so a block is either claimed before the cut or not at all."""
+    """Bytes [start, end), claimed by its stream up to `position`. A split lowers `end` under
+    the same lock, so a block is either claimed before the cut or not at all. `crc` (when the
+    source records crc32c) and `hashers` cover [start, position)."""
 
     start: int
     end: int
     position: int
-    began: float = 0.0  # clock() when its current request started
+    began: float = 0.0  # clock() when it was created
     lock: threading.Lock = field(default_factory=threading.Lock)
+    crc: Crc32c | None = None
+    hashers: list[Hasher] = field(default_factory=list)
 
     @property
     def remaining(self) -> int:
@@ -47,12 +52,6 @@ class Segment:
             self.position += take
             return offset, take
 
-    def restart(self, now: float) -> int:
-        """Back to `start` for another request; the bytes it had claimed."""
-        with self.lock:
-            claimed, self.position, self.began = self.position - self.start, self.start, now
-            return claimed
-
     def seconds_left(self, now: float) -> float | None:
         """At the rate so far; None before its first bytes (its rate is unknown)."""
         written, elapsed = self.position - self.start, now - self.began
@@ -61,26 +60,20 @@ class Segment:
         return self.remaining * elapsed / written
 
 
-@dataclass(eq=False)
-class WholeFile:
-    """One whole-file download: its temp (open for writing), its segments, and how many of
-    their units are still running. The first segment feeds `hashers` as it streams."""
+class Span:
+    """Bytes [start, end) of one file: its segments, and how many of their units still run."""
 
-    temp: Path
-    size: int
-    fd: int  # open for reading too: the tail is read back through it
-    hashers: dict[str, Hasher] = field(default_factory=dict, init=False)
-    segments: list[Segment] = field(default_factory=list, init=False)
-    running: int = field(default=1, init=False)
-    ok: bool = field(default=True, init=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+    def __init__(self, start: int, end: int, *, crc32c: bool, now: float = 0.0) -> None:
+        self.start, self.end = start, end
+        self.checks_crc32c = crc32c
+        self.running = 1
+        self.ok = True
+        self._lock = threading.Lock()
+        self.segments = [self._segment(start, end, now)]
 
-    def __post_init__(self) -> None:
-        self.segments.append(Segment(0, self.size, 0, lock=self._lock))
-
-    @classmethod
-    def create(cls, temp: Path, size: int) -> WholeFile:
-        return cls(temp, size, os.open(temp, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o666))
+    def _segment(self, start: int, end: int, now: float) -> Segment:
+        crc = Crc32c() if self.checks_crc32c else None
+        return Segment(start, end, start, began=now, lock=self._lock, crc=crc)
 
     @property
     def head(self) -> Segment:
@@ -103,9 +96,8 @@ class WholeFile:
             left, victim = max(candidates, key=lambda pair: pair[0])
             if victim.remaining < SPLIT_MIN_BYTES or left < SPLIT_MIN_SECONDS:
                 return None
-            cut = victim.end - victim.remaining // 2
-            tail = Segment(cut, victim.end, cut, began=now, lock=self._lock)
-            victim.end = cut
+            tail = self._segment(victim.end - victim.remaining // 2, victim.end, now)
+            victim.end = tail.start
             self.segments.append(tail)
             self.running += 1
             return tail
@@ -120,17 +112,47 @@ class WholeFile:
     def written(self) -> int:
         return sum(s.position - s.start for s in self.segments)
 
-    def digests(self) -> dict[str, str]:
-        """Feed the bytes after the first segment into the hashers and return every digest."""
-        offset = self.head.end if self.hashers else self.size
-        while offset < self.size:
-            block = os.pread(self.fd, min(READBACK_BLOCK, self.size - offset), offset)
-            if not block:
-                raise OSError(f"{self.temp.name} is shorter than expected")
-            for hasher in self.hashers.values():
-                hasher.update(block)
-            offset += len(block)
-        return {name: hasher.hexdigest() for name, hasher in self.hashers.items()}
+    def crc32c(self) -> int:
+        """The span's crc32c, from its segments' (0 when the source records none)."""
+        if not self.checks_crc32c:
+            return 0
+        ordered = sorted(self.segments, key=lambda s: s.start)
+        return combine_chunks([(s.crc.value if s.crc else 0, s.end - s.start) for s in ordered])
 
-    def close(self) -> None:
-        os.close(self.fd)
+
+class WholeFile(Span):
+    """A whole file as one span: its temp, and the hashers its first segment feeds."""
+
+    def __init__(
+        self, temp: Path, size: int, *, crc32c: bool, hashers: dict[str, Hasher], now: float
+    ) -> None:
+        super().__init__(0, size, crc32c=crc32c, now=now)
+        self.temp = temp
+        self.hashers = hashers
+        self.head.hashers = list(hashers.values())
+
+    @classmethod
+    def create(
+        cls, temp: Path, size: int, *, crc32c: bool, hashers: dict[str, Hasher], now: float
+    ) -> WholeFile:
+        os.close(os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666))
+        return cls(temp, size, crc32c=crc32c, hashers=hashers, now=now)
+
+    def digests(self) -> dict[str, str]:
+        """Read what came after the first segment into the hashers; every digest."""
+        digests = {"crc32c": f"{self.crc32c():08x}"} if self.checks_crc32c else {}
+        if not self.hashers:
+            return digests
+        fd = os.open(self.temp, os.O_RDONLY)
+        try:
+            offset = self.head.end
+            while offset < self.end:
+                block = os.pread(fd, min(READBACK_BLOCK, self.end - offset), offset)
+                if not block:
+                    raise OSError(f"{self.temp.name} is shorter than expected")
+                for hasher in self.hashers.values():
+                    hasher.update(block)
+                offset += len(block)
+        finally:
+            os.close(fd)
+        return digests | {name: hasher.hexdigest() for name, hasher in self.hashers.items()}

@@ -1,5 +1,6 @@
-"""One request's body into a temp file: a chunk, a segment's byte range, or a whole stream,
-with the checks on the way (a changed source, Content-Range, length, checksums, the deadline).
+"""One request's body into a temp file: a segment's byte range (of a chunk or of a whole
+file), or a small file in one stream, with the checks on the way (a changed source,
+Content-Range and its total, length, checksums, the deadline).
 
 The runner decides what to fetch and retries; what happens between sending a request and the
 last byte written is here. Every byte written is counted in the tracker, and taken back when
@@ -20,7 +21,7 @@ from podkit.worker.transfer._fetch import (
 )
 from podkit.worker.transfer.jobs import FileJob
 from podkit.worker.transfer.progress import Tracker
-from podkit.worker.transfer.segments import Segment, WholeFile
+from podkit.worker.transfer.segments import Segment
 from podkit.worker.transfer.verify import Crc32c, Expected, Hasher
 
 
@@ -56,32 +57,21 @@ class Streamer:
         fetcher: Fetcher,
         tracker: Tracker,
         past_deadline: Callable[[], bool],
-        clock: Callable[[], float],
     ) -> None:
         self.fetcher = fetcher
         self.tracker = tracker
         self._past_deadline = past_deadline
-        self._clock = clock
 
-    def chunk(self, job: FileJob, epoch: int, temp: Path, start: int, end: int) -> int:
-        """Fetch one chunk of a ranged file; its crc32c (0 when the source has no crc32c to
-        check: hashing costs CPU a fast link needs)."""
-        crc = Crc32c() if job.remote.expected.crc32c else None
-        chunk = Segment(start, end, start)
+    def part(self, job: FileJob, epoch: int, temp: Path, segment: Segment) -> int:
+        """Fetch a segment of a span into `temp` from where it stands (a retry resumes: its
+        crc32c and hashers cover what it wrote); the bytes written by this attempt."""
         fd = os.open(temp, os.O_WRONLY)
         try:
-            self.byte_range(job, epoch, fd, chunk, [crc] if crc is not None else [])
-        except BaseException:
-            self.tracker.add(start - chunk.position)  # this attempt's bytes are not kept
-            raise
+            return self.byte_range(job, epoch, fd, segment)
         finally:
             os.close(fd)
-        job.bytes_fetched += end - start
-        return crc.value if crc is not None else 0
 
-    def byte_range(
-        self, job: FileJob, epoch: int, fd: int, segment: Segment, hashers: list[Hasher]
-    ) -> int:
+    def byte_range(self, job: FileJob, epoch: int, fd: int, segment: Segment) -> int:
         """Fetch the segment from its position as a byte range; the bytes it wrote."""
         remote = job.remote
         start, end = segment.position, segment.end
@@ -92,32 +82,17 @@ class Streamer:
         with self.fetcher.open(remote.url, headers) as response:
             self.check_changed(job, response.status)
             if response.status == 206:
-                span = (response.header("Content-Range") or "").split("/")[0]
+                span, _, total = (response.header("Content-Range") or "").partition("/")
+                if total.strip().isdigit() and int(total) != remote.size:
+                    raise ChecksumMismatch(f"{remote.url}: size mismatch ({total.strip()} bytes)")
                 if span.strip() != f"bytes {start}-{end - 1}":
                     raise RetryableFetchError(f"{remote.url}: unexpected Content-Range {span!r}")
                 skip = 0
             else:
                 raise_for_status(response, expected=(200,))
                 skip = start  # the server ignored Range: read past the bytes before ours
-            self._fill(job, epoch, response.read, fd, segment, hashers, skip)
+            self._fill(job, epoch, response.read, fd, segment, skip)
         return segment.position - start
-
-    def head(self, job: FileJob, epoch: int, whole: WholeFile) -> int:
-        """Stream a splittable file from byte 0 (one plain GET, as for small files), hashing
-        as it goes, until its first segment's end (which a split may lower meanwhile)."""
-        remote = job.remote
-        # A retry starts over from byte 0, and so do the hashes.
-        self.tracker.add(-whole.head.restart(self._clock()))
-        whole.hashers = stream_hashers(remote.expected)
-        headers = {**job.source.headers(remote.url), **dict(remote.pin_headers)}
-        with self.fetcher.open(remote.url, headers) as response:
-            self.check_changed(job, response.status)
-            raise_for_status(response, expected=(200,))
-            length = response.header("Content-Length")
-            if length is not None and length != str(remote.size):
-                raise ChecksumMismatch(f"{remote.url}: size mismatch")
-            self._fill(job, epoch, response.read, whole.fd, whole.head, [*whole.hashers.values()])
-        return whole.head.position
 
     def whole(self, job: FileJob, temp: Path) -> int:
         """Fetch a small file into `temp` in one stream and check it; its size."""
@@ -175,7 +150,6 @@ class Streamer:
         read: Callable[[int], bytes],
         fd: int,
         segment: Segment,
-        hashers: list[Hasher],
         skip: int = 0,
     ) -> None:
         """Write body bytes at the segment's position up to its end, dropping the first
@@ -194,7 +168,9 @@ class Streamer:
             if take:
                 block = block[:take] if take < len(block) else block
                 os.pwrite(fd, block, offset)
-                for hasher in hashers:
+                if segment.crc is not None:
+                    segment.crc.update(block)
+                for hasher in segment.hashers:
                     hasher.update(block)
                 self.tracker.add(take, job.remote.path)
             if self._past_deadline():

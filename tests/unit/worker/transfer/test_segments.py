@@ -1,26 +1,22 @@
-"""Splitting a whole-file stream: where the cut goes, when it is not worth it, and who ends."""
+"""Splitting a span of a file: where the cut goes, when it is not worth it, who ends, and
+how the segments' crc32c add up to the span's."""
 
 from __future__ import annotations
 
 import itertools
-from pathlib import Path
+import os
 
-from podkit.worker.transfer.segments import (
-    MAX_SEGMENTS,
-    SPLIT_MIN_BYTES,
-    Segment,
-    WholeFile,
-)
+from podkit.worker.transfer.segments import MAX_SEGMENTS, SPLIT_MIN_BYTES, Span
+from podkit.worker.transfer.verify import crc32c_of
 
 MiB = 1024 * 1024
 
 
-def _streaming(size: int, written: int, elapsed: float) -> WholeFile:
-    """A whole file whose first segment wrote `written` bytes in `elapsed` seconds."""
-    whole = WholeFile(Path("unused"), size, fd=-1)
-    whole.head.claim(written)
-    whole.head.began = 0.0
-    return whole
+def _streaming(size: int, written: int, elapsed: float) -> Span:
+    """A span whose first segment wrote `written` bytes in `elapsed` seconds."""
+    span = Span(0, size, crc32c=False, now=0.0)
+    span.head.claim(written)
+    return span
 
 
 def test_a_split_gives_away_the_back_half_of_what_is_left() -> None:
@@ -81,8 +77,21 @@ def test_the_last_part_to_end_finishes_up_and_one_failure_spoils_the_file() -> N
     assert whole.ok is False
 
 
-def test_a_restarted_segment_gives_back_what_it_had_claimed() -> None:
-    segment = Segment(4 * MiB, 8 * MiB, 4 * MiB)
-    segment.claim(3 * MiB)
-    assert segment.restart(now=5.0) == 3 * MiB
-    assert (segment.position, segment.began) == (4 * MiB, 5.0)
+def test_the_crc32c_of_a_split_span_is_that_of_its_bytes() -> None:
+    data = os.urandom(12 * MiB)
+    span = Span(4 * MiB, 16 * MiB, crc32c=True, now=0.0)
+
+    def write(segment_index: int, size: int) -> None:
+        segment = span.segments[segment_index]
+        offset, take = segment.claim(size)
+        assert segment.crc is not None
+        segment.crc.update(data[offset - 4 * MiB : offset - 4 * MiB + take])
+
+    write(0, 3 * MiB)
+    assert span.split(now=1.0) is not None  # [11.5, 16) MiB goes to a second segment
+    write(1, 2 * MiB)
+    assert span.split(now=2.0) is not None  # the slower one, the first, is cut again
+    for index in range(3):
+        write(index, 16 * MiB)
+    assert span.written() == 12 * MiB
+    assert span.crc32c() == crc32c_of(data)
