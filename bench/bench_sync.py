@@ -3,6 +3,9 @@
 S1  one 1 GiB file from nginx capped at 40 MiB/s per connection, N = 1, 4, 8, 16, 32
     connections: the engine vs aria2c -xN -sN (aria2c stops at 16), against the ideal
     min(N x cap, CPU ceiling); the ceiling is the engine's best on the uncapped port.
+S1+ one 300 MiB file on 16 connections: its 16 MiB chunks are not a multiple of them, so
+    connections would idle at the end unless a tool splits the last chunks (aria2c -x16
+    -s16 cuts the file into 16 parts at the start).
 S2  16 x 64 MiB shards from the capped port (HF mirror layout): engine (16 connections)
     vs aria2c -j16. `BENCH_SYNC_S2_SELF=1` runs aria2c in the engine's place (aria2c against
     itself), which shows how far apart two equal clients land on this bed.
@@ -136,6 +139,25 @@ def s1(nginx: Nginx, work: Path) -> None:
     (nginx.www / "s1.bin").unlink()
 
 
+def s1_odd(nginx: Nginx, work: Path) -> None:
+    """S1+: 300 MiB on 16 connections, 18.75 chunks of 16 MiB: after the first 16, three run
+    on while 13 connections would idle (the engine splits them; aria2c cuts the file into 16
+    equal parts from the start)."""
+    size = 300 * MiB
+    (nginx.www / "odd.bin").write_bytes(os.urandom(size))
+    url = f"{nginx.throttled_url}/odd.bin"
+    entry = [ModelSource(source=url, destination="s1")]
+    options = replace(BASE, connections=16)
+    eng, ari = _interleaved(
+        lambda: _engine(entry, work / "e", options, {}),
+        lambda: _aria2(["-x16", "-s16", "-k1M", "-o", "a.bin", url], work / "a"),
+    )
+    (nginx.www / "odd.bin").unlink()
+    print(f"S1+ 1 file 300 MiB, 40 MiB/s per connection, 16 connections (median of {RUNS})")
+    print(f"   engine {size / eng / 1e6:.0f} MB/s  aria2c -x16 {size / ari / 1e6:.0f} MB/s"
+          f"  ideal {16 * CAP / 1e6:.0f} MB/s  engine/aria2c {ari / eng:.2f}")  # fmt: skip
+
+
 def s2(nginx: Nginx, work: Path, count: int = 16, name: str = "S2") -> None:
     """`count` x 64 MiB shards on 16 connections; S2+ (20 shards) leaves 4 streams for the
     end, where the engine splits the slowest streams for the idle connections."""
@@ -240,6 +262,8 @@ def main() -> None:
         print(f"host: {os.cpu_count()} CPUs; data and destinations on {work}")
         if _wanted("S1"):
             s1(nginx, work)
+        if _wanted("S1+") and not QUICK:
+            s1_odd(nginx, work)
         if _wanted("S2"):
             s2(nginx, work)
         if _wanted("S2+") and not S2_SELF:

@@ -1,4 +1,5 @@
-"""A small HTTP fault proxy for the model-sync tests: resets, stalls, wrong statuses, flipped bytes.
+"""A small HTTP fault proxy for the model-sync tests: resets, stalls, wrong statuses, flipped
+bytes, slow bodies.
 
 It forwards GET/HEAD to one upstream (127.0.0.1 only) and applies queued faults in order, one
 per matching request. Each fault has a remaining count; when exhausted the proxy forwards
@@ -27,7 +28,7 @@ class Fault:
     "status" (answer `status` without forwarding), "reset" (RST after `after_bytes` of
     body), "stall" (stop sending after `after_bytes` for `seconds`, then close), "ignore_range"
     (drop the Range header: a 200 with the whole body), "flip" (invert the body byte at
-    `after_bytes`).
+    `after_bytes`), "slow" (forward the body in 256 KiB blocks, `seconds` apart; at most 30 s).
     """
 
     kind: str
@@ -149,6 +150,7 @@ def _handler_for(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
             if head:
                 return
             sent = 0
+            slow_until = time.monotonic() + 30.0
             while True:
                 block = upstream.read(256 * 1024)
                 if not block:
@@ -159,6 +161,8 @@ def _handler_for(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
                 self.wfile.write(block)
                 sent += len(block)
                 proxy.count_bytes(len(block))
+                if fault is not None and fault.kind == "slow" and time.monotonic() < slow_until:
+                    time.sleep(fault.seconds)
 
         def _apply(self, fault: Fault | None, block: bytes, sent: int) -> bytes | None:
             if fault is None or not sent <= fault.after_bytes < sent + len(block):

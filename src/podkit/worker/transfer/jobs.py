@@ -84,6 +84,19 @@ class FileJob:
             return True
 
 
+CHUNK_ALIGN = 64 * 1024
+
+
+def chunk_size_for(size: int, largest: int, connections: int) -> int:
+    """Chunks of at most `largest` bytes, as many as whole rounds of the connections take:
+    300 MiB on 16 connections is 32 chunks of 9.4 MiB (two rounds), not 18 of 16 MiB and one
+    of 12 MiB (a second round in which 13 connections would wait for 3)."""
+    count = -(-size // largest)
+    rounds = -(-count // max(1, connections))
+    each = -(-size // (rounds * max(1, connections)))
+    return min(largest, -(-each // CHUNK_ALIGN) * CHUNK_ALIGN)
+
+
 def split_chunks(size: int, chunk_size: int) -> list[tuple[int, int]]:
     """[start, end) byte ranges covering `size` bytes."""
     return [(start, min(size, start + chunk_size)) for start in range(0, size, chunk_size)]

@@ -75,7 +75,8 @@ def _read(path: Path) -> dict[str, object] | None:
 def adopt_or_create(
     final: Path, key: str, size: int, chunk_size: int, me: Owner, *, stale_after: float
 ) -> Journal:
-    """Claim a dead owner's journal for the same version, or start a new one.
+    """Claim a dead owner's journal for the same version (with its chunk size), or start a
+    new one.
 
     Journals of dead owners for other versions (and their temps) are deleted on the way.
     """
@@ -86,10 +87,12 @@ def adopt_or_create(
         if data is None or not _dead(data, candidate, stale_after):
             continue
         old_temp = candidate.with_name(str(data.get("temp", "")))
-        if data.get("key") != key or data.get("chunk_size") != chunk_size:
+        old_chunk = data.get("chunk_size")
+        if data.get("key") != key or not isinstance(old_chunk, int) or old_chunk <= 0:
             _discard(candidate, old_temp)
             continue
         if _claim(candidate, old_temp, mine):
+            mine.chunk_size = old_chunk  # its chunks, even if this run would cut others
             raw_done = data.get("done", {})
             if isinstance(raw_done, dict):
                 mine.done = {int(k): int(v) for k, v in raw_done.items()}

@@ -20,7 +20,13 @@ from pathlib import Path
 from podkit._http import retry_after_seconds
 from podkit.worker.transfer import lease
 from podkit.worker.transfer._fetch import Fetcher, FetchError, RetryableFetchError
-from podkit.worker.transfer.jobs import FileJob, Outcome, SyncOptions, split_chunks
+from podkit.worker.transfer.jobs import (
+    FileJob,
+    Outcome,
+    SyncOptions,
+    chunk_size_for,
+    split_chunks,
+)
 from podkit.worker.transfer.journal import Journal, adopt_or_create, temp_name
 from podkit.worker.transfer.owner import Owner
 from podkit.worker.transfer.pool import Pool
@@ -140,11 +146,12 @@ class Runner:
                 return
             job.leased = True
         journal = adopt_or_create(
-            job.final, job.remote.key, job.remote.size, options.chunk_size, self.owner,
+            job.final, job.remote.key, job.remote.size,
+            chunk_size_for(job.remote.size, options.chunk_size, options.connections), self.owner,
             stale_after=options.stale_after,
         )  # fmt: skip
         job.journal = journal
-        job.chunks = split_chunks(job.remote.size, options.chunk_size)
+        job.chunks = split_chunks(job.remote.size, journal.chunk_size)
         expected = job.remote.expected
         job.hasher = (
             PrefixHasher(expected, journal.temp, job.chunks) if expected.needs_readback() else None

@@ -1,11 +1,14 @@
 """Splitting a span of a file: where the cut goes, when it is not worth it, who ends, and
-how the segments' crc32c add up to the span's."""
+how the segments' crc32c add up to the span's; and chunk sizes that fill whole rounds."""
 
 from __future__ import annotations
 
 import itertools
 import os
 
+import pytest
+
+from podkit.worker.transfer.jobs import chunk_size_for, split_chunks
 from podkit.worker.transfer.segments import MAX_SEGMENTS, SPLIT_MIN_BYTES, Span
 from podkit.worker.transfer.verify import crc32c_of
 
@@ -95,3 +98,21 @@ def test_the_crc32c_of_a_split_span_is_that_of_its_bytes() -> None:
         write(index, 16 * MiB)
     assert span.written() == 12 * MiB
     assert span.crc32c() == crc32c_of(data)
+
+
+@pytest.mark.parametrize(
+    ("size", "connections", "chunk", "count"),
+    [
+        (1024 * MiB, 16, 16 * MiB, 64),  # four whole rounds already
+        (300 * MiB, 16, 300 * MiB // 32, 32),  # two rounds of 9.4 MiB, not 18 x 16 MiB + 12
+        (100 * MiB, 1, 14 * MiB + 320 * 1024, 7),  # one connection: 7 chunks either way
+        (5 * MiB, 4, 640 * 1024, 8),
+    ],
+)
+def test_chunks_fill_whole_rounds_of_the_connections(
+    size: int, connections: int, chunk: int, count: int
+) -> None:
+    assert chunk_size_for(size, 16 * MiB if size > 5 * MiB else MiB, connections) == chunk
+    chunks = split_chunks(size, chunk)
+    assert len(chunks) == count and chunks[-1][1] == size
+    assert len(chunks) % connections == 0 or connections == 1
