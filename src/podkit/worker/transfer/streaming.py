@@ -38,7 +38,8 @@ class Superseded(Exception):
 
 
 class ChecksumMismatch(RetryableFetchError):
-    """A whole-file download did not match its checksum (corruption on the way)."""
+    """A download did not match its checksum or listed size (corruption on the way, or a
+    source that changed without a new version to pin)."""
 
 
 def stream_hashers(expected: Expected) -> dict[str, Hasher]:
