@@ -336,8 +336,9 @@ def test_r6_server_faults_are_retried(
     assert all((volume / "r6" / p).exists() for p in files)
 
 
+@pytest.mark.parametrize("connections", [4, 3], ids=["same chunks", "other chunks"])
 def test_deadline_stops_cleanly_and_the_next_run_resumes(
-    sync_nginx: Nginx, fault_proxy: FaultProxy, volume: Path
+    sync_nginx: Nginx, fault_proxy: FaultProxy, volume: Path, connections: int
 ) -> None:
     data = os.urandom(16 * MiB)
     (sync_nginx.www / "deadline.bin").write_bytes(data)
@@ -348,33 +349,15 @@ def test_deadline_stops_cleanly_and_the_next_run_resumes(
     assert first.status == "partial"
     assert "re-run" in first.message and "execution timeout" in first.message
     assert not (volume / "dl/deadline.bin").exists()
-    assert list((volume / "dl").glob(".deadline.bin.*.journal"))
+    (journal,) = (volume / "dl").glob(".deadline.bin.*.journal")
+    assert json.loads(journal.read_text())["chunk_size"] == MiB  # 16 chunks for 2 connections
     assert not list((volume / "dl").glob("*.podkit-lease"))
     fault_proxy.reset()
-    second = sync_models([entry], volume, options=OPTIONS, env={})
+    # Three connections would cut 960 KiB chunks: the journal's 1 MiB ones are kept instead.
+    second = sync_models([entry], volume, options=replace(OPTIONS, connections=connections), env={})
     assert second.status == "ok", second.message
     assert second.entries[0].resumed_bytes >= MiB
     assert (volume / "dl/deadline.bin").read_bytes() == data
-
-
-def test_a_run_with_other_connections_resumes_the_journal_in_its_own_chunks(
-    sync_nginx: Nginx, fault_proxy: FaultProxy, volume: Path
-) -> None:
-    data = os.urandom(16 * MiB)
-    (sync_nginx.www / "rechunk.bin").write_bytes(data)
-    fault_proxy.add(Fault("delay", count=100, match="rechunk.bin", seconds=0.25))
-    entry = ModelSource(source=f"{fault_proxy.url}/rechunk.bin", destination="rc")
-    options = replace(OPTIONS, connections=2, deadline=time.monotonic() + 1.2)
-    first = sync_models([entry], volume, options=options, env={})
-    assert first.status == "partial"
-    (journal,) = (volume / "rc").glob(".rechunk.bin.*.journal")
-    assert json.loads(journal.read_text())["chunk_size"] == MiB  # 16 chunks for 2 connections
-    fault_proxy.reset()
-    # Three connections would cut 960 KiB chunks; the journal's 1 MiB ones are kept instead.
-    second = sync_models([entry], volume, options=replace(OPTIONS, connections=3), env={})
-    assert second.status == "ok", second.message
-    assert second.entries[0].resumed_bytes >= MiB
-    assert (volume / "rc/rechunk.bin").read_bytes() == data
     assert _leftovers(volume) == []
 
 
