@@ -22,7 +22,7 @@ from podkit.worker.transfer._fetch import (
 from podkit.worker.transfer.jobs import FileJob
 from podkit.worker.transfer.progress import Tracker
 from podkit.worker.transfer.segments import Segment
-from podkit.worker.transfer.verify import Crc32c, Expected, Hasher
+from podkit.worker.transfer.verify import Crc32c, Hasher
 
 
 class SourceChanged(Exception):
@@ -40,14 +40,6 @@ class Superseded(Exception):
 class ChecksumMismatch(RetryableFetchError):
     """A download did not match its checksum or listed size (corruption on the way, or a
     source that changed without a new version to pin)."""
-
-
-def stream_hashers(expected: Expected) -> dict[str, Hasher]:
-    """Every checksum a single stream from byte 0 can compute as it goes."""
-    hashers = expected.streaming_hashers()
-    if expected.crc32c:
-        hashers["crc32c"] = Crc32c()
-    return hashers
 
 
 class Streamer:
@@ -81,7 +73,7 @@ class Streamer:
         headers = {**job.source.headers(remote.url), **dict(remote.pin_headers)}
         headers["Range"] = f"bytes={start}-{end - 1}"
         with self.fetcher.open(remote.url, headers) as response:
-            self.check_changed(job, response.status)
+            self._check_changed(job, response.status)
             if response.status == 206:
                 span, _, total = (response.header("Content-Range") or "").partition("/")
                 if total.strip().isdigit() and int(total) != remote.size:
@@ -99,9 +91,11 @@ class Streamer:
         """Fetch a small file into `temp` in one stream and check it; its size."""
         remote = job.remote
         headers = {**job.source.headers(remote.url), **dict(remote.pin_headers)}
-        hashers = stream_hashers(remote.expected)
+        hashers = remote.expected.streaming_hashers()
+        if remote.expected.crc32c:
+            hashers["crc32c"] = Crc32c()
         with self.fetcher.open(remote.url, headers) as response:
-            self.check_changed(job, response.status)
+            self._check_changed(job, response.status)
             raise_for_status(response, expected=(200,))
             # A bare fd: no buffer object, no isatty/fstat probes. Small files are mostly
             # system calls, and each one is a GIL hand-off between the pool's threads.
@@ -120,7 +114,7 @@ class Streamer:
         job.bytes_fetched += written
         return written
 
-    def check_changed(self, job: FileJob, status: int) -> None:
+    def _check_changed(self, job: FileJob, status: int) -> None:
         if status in job.source.changed_statuses:
             raise SourceChanged
 
