@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.progress import (
@@ -29,6 +29,9 @@ from podkit.cli.options import CONFIG, ENDPOINT, ENV, TARGET
 from podkit.config.models import ModelSource, load_models
 from podkit.deploy.models_view import size_text
 from podkit.errors import ConfigError, TransferError
+
+if TYPE_CHECKING:
+    from podkit.worker.transfer import ConnectionSetting
 
 app = typer.Typer(name="models", help="Models on the network volume.", no_args_is_help=True)
 
@@ -103,7 +106,11 @@ def sync(
     ),
     endpoint: str | None = ENDPOINT,
     target: str | None = TARGET,
-    connections: int = typer.Option(16, min=1, max=64, help="Connection budget."),
+    connections: str = typer.Option(
+        "auto",
+        help="Connection budget: 1-64, or auto (start at 16 and add connections while the "
+        "rate follows, up to 64).",
+    ),
     timeout: float | None = typer.Option(
         None,
         "--timeout",
@@ -118,39 +125,51 @@ def sync(
     Exit 0: everything in place. 1: a file failed or the sync stopped early. With --dry-run,
     2: something is missing or stale.
     """
+    setting = _connection_setting(connections)
     models = read_models(config, env)
     job_input: dict[str, Any] = {
         "models": [m.model_dump(exclude_none=True) for m in models],
-        "connections": connections,
         "dry_run": dry_run,
     }
+    if setting != "auto":  # a worker image from before "auto" accepts only numbers
+        job_input["connections"] = setting
     if timeout is not None:
         job_input["timeout_s"] = timeout
     bars = None if json_out else Bars()
     if local is not None:
-        report = _run_local(models, local, connections, timeout, dry_run, bars)
+        report = _run_local(models, local, setting, timeout, dry_run, bars)
     else:
         report = _run_remote(job_input, endpoint, (config, env, target), bars)
     _show(report, json_out)
 
 
+def _connection_setting(value: str) -> ConnectionSetting:
+    if value == "auto":
+        return "auto"
+    if value.isdigit() and 1 <= int(value) <= 64:
+        return int(value)
+    raise typer.BadParameter(
+        f"{value!r} is neither a number from 1 to 64 nor auto", param_hint="'--connections'"
+    )
+
+
 def _run_local(
     models: list[ModelSource],
     volume: Path,
-    connections: int,
+    connections: ConnectionSetting,
     timeout: float | None,
     dry_run: bool,
     bars: Bars | None,
 ) -> dict[str, Any]:
     import time
 
-    from podkit.worker.transfer import SyncOptions, plan_models, sync_models
+    from podkit.worker.transfer import options_for, plan_models, sync_models
 
     volume.mkdir(parents=True, exist_ok=True)
     if dry_run:
         return {"status": "plan", "entries": plan_models(models, volume)}
     deadline = None if timeout is None else time.monotonic() + timeout
-    options = SyncOptions(connections=connections, deadline=deadline)
+    options = options_for(connections, deadline=deadline)
     callback = None if bars is None else (lambda p: bars.update(p.as_dict()))
     if bars is None:
         return sync_models(models, volume, options=options).as_dict()

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from podkit.worker.actions.sync_models import SyncModelsInput, run_sync
 from podkit.worker.registry import ActionContext
@@ -122,3 +123,12 @@ def test_progress_updates_are_numbered_and_end_with_done(
     assert updates[-1]["phase"] == "done"
     assert updates[-1]["bytes_done"] == updates[-1]["bytes_total"] == 3_000_000
     assert updates[-1]["files_done"] == 1
+
+
+def test_the_connection_budget_is_a_number_from_1_to_64_or_auto() -> None:
+    models = [{"source": "hf://act/budget", "destination": "b"}]
+    assert SyncModelsInput.model_validate({"models": models}).connections == "auto"
+    assert SyncModelsInput.model_validate({"models": models, "connections": 8}).connections == 8
+    for wrong in (0, 65, "fast", "8", 8.0):
+        with pytest.raises(ValidationError):
+            SyncModelsInput.model_validate({"models": models, "connections": wrong})

@@ -55,6 +55,16 @@ def test_local_sync_json_then_noop(
     assert again["data_requests"] == 0 and again["entries"][0]["skipped"] == 1
 
 
+@pytest.mark.parametrize("value", ["0", "65", "fast", "-1"])
+def test_a_connection_budget_out_of_range_is_refused_before_anything_runs(
+    tmp_path: Path, value: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["models", "sync", "-c", str(tmp_path / "none.toml"), "--local", str(tmp_path / "v")]
+    assert main([*args, "--connections", value]) == 2
+    assert "neither a number from 1 to 64 nor auto" in capsys.readouterr().err
+    assert not (tmp_path / "v").exists()
+
+
 def test_dry_run_lists_missing_files(
     tmp_path: Path, hf_env: Nginx, capsys: pytest.CaptureFixture[str]
 ) -> None:

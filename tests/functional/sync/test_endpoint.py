@@ -65,10 +65,13 @@ def test_models_sync_on_the_endpoint(
     assert main([*args, "--target", local_runpod.url, "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["status"] == "ok"
+    assert report["connections"] >= 16  # "auto": from 16, grown while the rate follows
     for path, data in files.items():
         assert (volume / "models/e2e" / path).read_bytes() == data
-    assert main([*args, "--target", local_runpod.url, "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["data_requests"] == 0
+    assert main([*args, "--target", local_runpod.url, "--json", "--connections", "3"]) == 0
+    again = json.loads(capsys.readouterr().out)
+    assert again["data_requests"] == 0
+    assert again["connections"] == 3  # a fixed budget reaches the worker as given
 
 
 def test_progress_reaches_the_client(local_runpod: LocalRunPod, sync_nginx: Nginx) -> None:

@@ -136,7 +136,8 @@ class Nginx:
         http {{
             client_body_temp_path {tmp}/body; proxy_temp_path {tmp}/proxy;
             fastcgi_temp_path {tmp}/fcgi; uwsgi_temp_path {tmp}/uwsgi; scgi_temp_path {tmp}/scgi;
-            log_format sync '$server_port $status $body_bytes_sent "$request" "$http_range"';
+            log_format sync
+                '$server_port $status $body_bytes_sent "$request" "$http_range" $connection';
             access_log {self.access_log} sync;
             sendfile on; keepalive_requests 100000; keepalive_timeout 60;
             default_type application/octet-stream;
@@ -170,6 +171,15 @@ class Nginx:
 
     def log_lines(self) -> list[str]:
         return self.access_log.read_text().splitlines() if self.access_log.exists() else []
+
+    def connections(self, port: int, path: str) -> set[int]:
+        """nginx's serial numbers of the connections that served paths starting with `path`
+        on `port`."""
+        return {
+            int(line.rsplit(" ", 1)[1])
+            for line in self.log_lines()
+            if line.startswith(f"{port} ") and f" {path}" in line
+        }
 
     def bytes_sent(self, port: int, path: str) -> int:
         """Body bytes nginx sent for `path` on `port` (killed connections included)."""

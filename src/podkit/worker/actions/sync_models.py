@@ -1,6 +1,8 @@
 """`sync_models` (alias `download_models`): put the declared models on the network volume.
 
-Input: `{"models": [<[[models]] entries>], "connections"?, "timeout_s"?, "dry_run"?}`.
+Input: `{"models": [<[[models]] entries>], "connections"?, "timeout_s"?, "dry_run"?}`;
+`connections` is a fixed budget (1-64) or "auto" (the default: from 16, grown up to 64 while
+the rate follows).
 `timeout_s` is the endpoint's execution timeout: the sync stops `margin_s` before it, keeps
 its verified chunks and answers `status: "partial"`, so the next call resumes. Progress goes
 out as `progress_update`s (bytes, rate, ETA, files) at most every `progress_every_s` seconds.
@@ -13,7 +15,7 @@ import asyncio
 import os
 import time
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt
 
@@ -29,7 +31,7 @@ class SyncModelsInput(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     models: list[ModelSource] = Field(min_length=1, max_length=256)
-    connections: StrictInt = Field(default=16, ge=1, le=64)
+    connections: Annotated[StrictInt, Field(ge=1, le=64)] | Literal["auto"] = "auto"
     timeout_s: StrictFloat | StrictInt | None = Field(default=None, gt=0)
     margin_s: StrictFloat | StrictInt | None = Field(default=None, ge=0)
     progress_every_s: StrictFloat | StrictInt = Field(default=2.0, ge=0.1)
@@ -81,7 +83,7 @@ def run_sync(
     params: SyncModelsInput, ctx: ActionContext, *, report_progress: bool | None = None
 ) -> dict[str, Any]:
     """The blocking part: plan or sync, then shape the result."""
-    from podkit.worker.transfer import SyncOptions, plan_models, sync_models
+    from podkit.worker.transfer import options_for, plan_models, sync_models
 
     volume = volume_dir()
     if params.dry_run:
@@ -92,11 +94,10 @@ def run_sync(
         # Room to finish the chunk in flight, save journals and answer: 5 % within 2..30 s.
         margin = min(30.0, max(2.0, timeout * 0.05)) if params.margin_s is None else params.margin_s
         deadline = time.monotonic() + max(1.0, timeout - float(margin))
-    options = SyncOptions(connections=params.connections, deadline=deadline)
     report = sync_models(
         params.models,
         volume,
-        options=options,
+        options=options_for(params.connections, deadline=deadline),
         progress=_Throttled(ctx, float(params.progress_every_s), enabled=report_progress),
     )
     if report.status == "failed":

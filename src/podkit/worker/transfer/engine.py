@@ -62,6 +62,7 @@ class SyncReport:
     data_requests: int
     meta_requests: int
     message: str
+    connections: int  # the budget it ended with (where an automatic one settled)
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -251,12 +252,12 @@ def _sync(
     book = _StateBook(dests, [entry.source for entry in entries], owner)
     total = sum(job.remote.size for job in jobs)
     tracker.begin(total, len(jobs))
-    _run(jobs, split_policy(options, total), fetcher, tracker, owner, book)
+    connections = _run(jobs, split_policy(options, total), fetcher, tracker, owner, book)
     if options.fsync and jobs:
         os.sync()
     book.flush()
     tracker.finish()
-    return _report(jobs, reports, fetcher, started)
+    return _report(jobs, reports, fetcher, started, connections)
 
 
 def _prepare(directory: Path, options: SyncOptions) -> None:
@@ -319,7 +320,8 @@ def _run(
     tracker: Tracker,
     owner: Owner,
     book: _StateBook,
-) -> None:
+) -> int:
+    """Run every job; the connection budget it ended with."""
     runner = Runner(options, fetcher, tracker, owner, book.record)
     stop = threading.Event()
     beat = threading.Thread(target=_heartbeat, args=(runner, stop), daemon=True)
@@ -344,6 +346,7 @@ def _run(
     finally:
         stop.set()
         runner.close()
+    return runner.connections
 
 
 def _heartbeat(runner: Runner, stop: threading.Event) -> None:
@@ -372,7 +375,11 @@ def _await_leases(jobs: list[FileJob], options: SyncOptions) -> None:
 
 
 def _report(
-    jobs: list[FileJob], reports: list[EntryReport], fetcher: Fetcher, started: float
+    jobs: list[FileJob],
+    reports: list[EntryReport],
+    fetcher: Fetcher,
+    started: float,
+    connections: int,
 ) -> SyncReport:
     for job in jobs:
         entry = reports[job.entry]
@@ -395,6 +402,7 @@ def _report(
         fetcher.data_requests,
         fetcher.meta_requests,
         message,
+        connections,
     )
 
 

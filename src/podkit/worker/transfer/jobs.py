@@ -20,9 +20,11 @@ SYNC_RETRY = RetryPolicy(attempts=8, base_delay=0.25, max_delay=10.0)
 @dataclass(frozen=True)
 class SyncOptions:
     """Tuning and seams. `deadline` is a `clock()` value after which no new work starts and
-    running chunks stop; verified chunks stay for the next run."""
+    running chunks stop; verified chunks stay for the next run. With `grow_to`, the budget
+    starts at `connections` and grows up to `grow_to` while the rate follows (scaling.py)."""
 
     connections: int = 16
+    grow_to: int | None = None
     chunk_size: int = 16 * MiB
     range_threshold: int = 32 * MiB  # larger files are fetched as parallel byte ranges
     retry: RetryPolicy = field(default_factory=lambda: SYNC_RETRY)

@@ -1,4 +1,4 @@
-"""The engine's threads: a fixed set over one queue, each marked as bulk work.
+"""The engine's threads: a set over one queue, each marked as bulk work.
 
 A thread woken by arriving data is scheduled as `SCHED_BATCH` on Linux: it waits for the
 running task's time slice instead of preempting it, so a sync yields to whatever shares the
@@ -28,10 +28,11 @@ _Unit = tuple[Callable[..., None], tuple[object, ...]]
 
 
 class Pool:
-    """A fixed set of threads over one queue. Nothing reads a unit's result, so there are no
+    """A set of threads over one queue. Nothing reads a unit's result, so there are no
     futures: a small file costs one queue put and get instead of a future's locks and
     notifications, which 16 threads otherwise contend for on every file. A thread without a
-    unit calls `on_idle` now and then, which may find it one (a split stream's tail)."""
+    unit calls `on_idle` now and then, which may find it one (a split stream's tail); `resize`
+    grows or shrinks the set while it runs."""
 
     def __init__(
         self,
@@ -46,23 +47,44 @@ class Pool:
         self._on_idle, self._idle_every = on_idle, idle_every
         self._threads: list[threading.Thread] = []
         self._starting = threading.Lock()  # units also come from the pool's own threads
+        self._live = 0  # threads started and not left as surplus
+        self._peak = size
         self._opened = False
+
+    @property
+    def size(self) -> int:
+        return self._size
 
     def submit(self, fn: Callable[..., None], *args: object) -> None:
         # The unit goes first: a thread started next finds it at once instead of waiting to be
         # woken. Threads start one per unit (a no-op sync starts none), one by one: a Ctrl-C
         # in the middle leaves only started threads in the list that shutdown() joins.
         self._queue.put((fn, args))
-        if len(self._threads) >= self._size:
+        if self._live >= self._size:
             return
         with self._starting:
-            if len(self._threads) < self._size:
-                self._opened = True
-                thread = threading.Thread(
-                    target=self._work, name=f"{self._name}_{len(self._threads)}", daemon=True
-                )
-                thread.start()
-                self._threads.append(thread)
+            if self._live < self._size:
+                self._start_thread()
+
+    def resize(self, size: int) -> None:
+        """Run on `size` threads: new ones start at once if the pool is open (they take
+        queued units, or find work through `on_idle`); surplus ones leave when they next find
+        nothing to do, so a running unit always ends."""
+        with self._starting:
+            self._size = size
+            self._peak = max(self._peak, size)
+            while self._opened and self._live < size:
+                self._start_thread()
+
+    def _start_thread(self) -> None:
+        """Start one thread; the caller holds `_starting`."""
+        self._opened = True
+        thread = threading.Thread(
+            target=self._work, name=f"{self._name}_{len(self._threads)}", daemon=True
+        )
+        thread.start()
+        self._threads.append(thread)
+        self._live += 1
 
     def _work(self) -> None:
         as_bulk_work()
@@ -71,20 +93,32 @@ class Pool:
             fn(*args)
 
     def _next(self) -> _Unit | None:
-        """The next unit; while there is none, `on_idle` runs every `idle_every` seconds (it
-        may submit one). If it raises, this thread stops calling it: a thread that died here
-        would leave queued units that nobody runs."""
+        """The next unit, or None to leave; while there is none, a surplus thread leaves and
+        others run `on_idle` every `idle_every` seconds (it may submit one). If it raises, this
+        thread stops calling it: a thread that died here would leave queued units that nobody
+        runs."""
         on_idle = self._on_idle
         while on_idle is not None:
             try:
                 return self._queue.get(timeout=self._idle_every)
             except queue.Empty:
                 pass
+            if self._leave_if_surplus():
+                return None
             try:
                 on_idle()
             except Exception:
                 on_idle = None
         return self._queue.get()
+
+    def _leave_if_surplus(self) -> bool:
+        if self._live <= self._size:
+            return False
+        with self._starting:
+            if self._live <= self._size:
+                return False
+            self._live -= 1
+            return True
 
     def shutdown(self, *, cancel: bool) -> None:
         """Let the threads finish (dropping queued units if `cancel`), then join them."""
@@ -92,8 +126,9 @@ class Pool:
             with contextlib.suppress(queue.Empty):
                 while True:
                     self._queue.get_nowait()
-        # One stop per thread that may have started, even one interrupted before it was listed.
-        for _ in range(self._size if self._opened else 0):
+        # One stop per thread that may have started, even one interrupted before it was listed
+        # (a thread that left as surplus leaves its stop unread).
+        for _ in range(self._peak if self._opened else 0):
             self._queue.put(None)
         for thread in self._threads:
             thread.join()

@@ -68,6 +68,11 @@ class Tracker:
                 self.current = current
         self.emit()
 
+    @property
+    def fetched(self) -> int:
+        """Bytes fetched by this run so far (less those of attempts that were dropped)."""
+        return self._fresh_bytes
+
     def resume(self, count: int) -> None:
         """Bytes already on the volume from an interrupted run (not fetched now)."""
         with self._lock:

@@ -12,6 +12,7 @@ import contextlib
 import os
 import random
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -31,6 +32,7 @@ from podkit.worker.transfer.journal import Journal, adopt_or_create, temp_name
 from podkit.worker.transfer.owner import Owner
 from podkit.worker.transfer.pool import Pool
 from podkit.worker.transfer.progress import Tracker
+from podkit.worker.transfer.scaling import Scaler
 from podkit.worker.transfer.segments import SPLITTABLE, Segment, Span, WholeFile
 from podkit.worker.transfer.state import Recorded, record_for
 from podkit.worker.transfer.streaming import (
@@ -43,6 +45,7 @@ from podkit.worker.transfer.streaming import (
 from podkit.worker.transfer.verify import PrefixHasher, combine_chunks, readback_digests
 
 _RNG = random.Random()
+SCALE_EVERY = 0.05  # seconds between two looks at the rate while the budget may grow
 
 
 @dataclass(eq=False)
@@ -82,6 +85,29 @@ class Runner:
         self._fetching: set[Fetching] = set()  # spans in flight, which idle threads may split
         self._fetching_lock = threading.Lock()
         self.stop = threading.Event()  # set on Ctrl-C: stop like at the deadline, keep chunks
+        self._closing = threading.Event()
+        self._scaling: threading.Thread | None = None
+        if options.grow_to is not None and options.grow_to > options.connections:
+            scaler = Scaler(options.connections, options.grow_to)
+            self._scaling = threading.Thread(
+                target=self._scale, args=(scaler,), name="podkit-sync-scale", daemon=True
+            )
+            self._scaling.start()
+
+    @property
+    def connections(self) -> int:
+        """The connection budget now (where an automatic budget settled, once it has)."""
+        return self._pool.size
+
+    def _scale(self, scaler: Scaler) -> None:
+        """Run at the scaler's budget until it settles or the run ends; it judges the rate by
+        the wall clock, whatever clock the options carry for deadlines."""
+        while not self._closing.wait(SCALE_EVERY) and not self._past_deadline():
+            size = scaler.observe(time.monotonic(), self.tracker.fetched)
+            if size != self._pool.size:
+                self._pool.resize(size)
+            if scaler.settled:
+                return
 
     # -- scheduling -------------------------------------------------------------------
 
@@ -109,6 +135,9 @@ class Runner:
                 self._cond.wait(timeout=1.0)
 
     def close(self) -> None:
+        self._closing.set()
+        if self._scaling is not None:
+            self._scaling.join()
         # After a stop, queued units are dropped; running ones end at their next block.
         self._pool.shutdown(cancel=self.stop.is_set())
         for fetching in list(self._fetching):  # a dropped unit's span: nobody else ends it

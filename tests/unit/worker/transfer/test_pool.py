@@ -6,6 +6,7 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Callable
 
 import pytest
 
@@ -86,3 +87,37 @@ def test_an_on_idle_that_raises_leaves_the_thread_serving_units() -> None:
     assert done.wait(timeout=10)
     pool.shutdown(cancel=False)
     assert len(calls) == 1  # called once, then no more on that thread
+
+
+def _threads(name: str) -> set[str]:
+    return {t.name for t in threading.enumerate() if t.name.startswith(f"{name}_")}
+
+
+def _until(check: Callable[[], bool]) -> bool:
+    deadline = time.monotonic() + 10
+    while not check() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return check()
+
+
+def test_resize_starts_threads_at_once_and_surplus_ones_leave_when_idle() -> None:
+    idle_callers: set[str] = set()
+    release = threading.Event()
+    pool = Pool(1, "grow-pool", on_idle=lambda: idle_callers.add(threading.current_thread().name),
+                idle_every=0.01)  # fmt: skip
+    pool.resize(2)
+    assert _threads("grow-pool") == set()  # not open yet: threads start with units
+    pool.submit(release.wait)
+    assert _until(lambda: len(_threads("grow-pool")) == 1)
+    pool.resize(3)
+    assert _until(lambda: len(_threads("grow-pool")) == 3)
+    assert _until(lambda: len(idle_callers) == 2)  # the two without a unit look for work
+    pool.resize(1)
+    assert _until(lambda: len(_threads("grow-pool")) == 1)  # the idle two leave
+    assert not release.is_set()  # the one left is the one still in its unit, never cut short
+    release.set()
+    ran = threading.Event()
+    pool.submit(ran.set)  # the one left still serves
+    assert ran.wait(timeout=10)
+    pool.shutdown(cancel=False)
+    assert _threads("grow-pool") == set()

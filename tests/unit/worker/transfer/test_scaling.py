@@ -1,0 +1,63 @@
+"""The automatic connection budget: grown while the rate follows, settled where it stops."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from podkit.worker.transfer import options_for
+from podkit.worker.transfer.scaling import AUTO_LIMIT, AUTO_START, Scaler
+
+STEP = 0.05  # seconds between two looks, as the runner's
+
+
+def _run(scaler: Scaler, rate_at: Callable[[int], float], seconds: float = 5.0) -> list[int]:
+    """Feed `scaler` a link whose rate depends only on the budget; the budgets it chose."""
+    now, fetched, sizes = 0.0, 0, [scaler.size]
+    for _ in range(int(seconds / STEP)):
+        now += STEP
+        fetched += int(rate_at(scaler.size) * STEP)
+        size = scaler.observe(now, fetched)
+        if size != sizes[-1]:
+            sizes.append(size)
+    return sizes
+
+
+def test_a_link_capped_per_connection_grows_the_budget_to_its_limit() -> None:
+    scaler = Scaler(16, 64)
+    assert _run(scaler, lambda size: size * 40e6) == [16, 24, 36, 54, 64]
+    assert scaler.settled
+
+
+def test_the_budget_returns_to_the_last_size_that_paid_and_stays() -> None:
+    scaler = Scaler(16, 64)  # the link tops out at 28 connections' worth
+    assert _run(scaler, lambda size: min(size, 28) * 40e6) == [16, 24, 36, 24]
+    assert scaler.settled
+    assert scaler.observe(100.0, 10**12) == 24
+
+
+def test_a_gain_below_half_of_the_added_connections_share_does_not_pay() -> None:
+    # 16 -> 24 adds half the connections; a 20 % higher rate is less than half of that.
+    scaler = Scaler(16, 64)
+    assert _run(scaler, lambda size: 600e6 if size == 16 else 720e6) == [16, 24, 16]
+
+
+def test_nothing_is_decided_before_the_first_bytes() -> None:
+    scaler = Scaler(16, 64)
+    assert _run(scaler, lambda size: 0.0) == [16]
+    assert not scaler.settled
+
+
+def test_a_budget_at_its_limit_is_settled_from_the_start() -> None:
+    scaler = Scaler(8, 8)
+    assert scaler.settled
+    assert scaler.observe(1.0, 10**9) == 8
+
+
+@pytest.mark.parametrize(
+    ("setting", "connections", "grow_to"), [("auto", AUTO_START, AUTO_LIMIT), (8, 8, None)]
+)
+def test_options_for_a_setting(setting: int | str, connections: int, grow_to: int | None) -> None:
+    options = options_for(setting, deadline=12.5)  # type: ignore[arg-type]
+    assert (options.connections, options.grow_to, options.deadline) == (connections, grow_to, 12.5)
