@@ -6,9 +6,10 @@ S1  one 1 GiB file from nginx capped at 40 MiB/s per connection, N = 1, 4, 8, 16
 S1+ one 300 MiB file on 16 connections: its 16 MiB chunks are not a multiple of them, so
     connections would idle at the end unless a tool splits the last chunks (aria2c -x16
     -s16 cuts the file into 16 parts at the start).
-S2  16 x 64 MiB shards from the capped port (HF mirror layout): engine (16 connections)
-    vs aria2c -j16. `BENCH_SYNC_S2_SELF=1` runs aria2c in the engine's place (aria2c against
-    itself), which shows how far apart two equal clients land on this bed.
+S2  16 x 64 MiB shards from the capped port (HF mirror layout): the engine as users run it
+    (connection budget auto: from 16, grown while the rate follows) and on a fixed 16
+    connections, vs aria2c -j16. `BENCH_SYNC_S2_SELF=1` runs aria2c against itself instead,
+    which shows how far apart two equal clients land on this bed.
 S2+ the same with 20 shards: 4 streams are left for the end, the other 12 connections idle
     unless a tool splits them (the engine does; aria2c -j16 -x1 does not).
 S3  small files (16 KiB): 2,000 objects from fake-gcs-server, engine vs google-cloud-storage
@@ -21,7 +22,8 @@ here is too noisy to compare tools. Run: `make bench` or `python -m bench bench_
 (`BENCH_SYNC_QUICK=1` for a short smoke run; `BENCH_SYNC_ONLY=S2,S3` runs only those
 scenarios, S4 coming with the HF part of S3; `BENCH_SYNC_RUNS=5` for a median of 5). In S2 and
 S3 each tool first runs once untimed (a tool's first run in a fresh scratch tree is the slowest:
-new tmpfs pages), then the two alternate which goes first in each pair of runs.
+new tmpfs pages), then the tools alternate their order from one round of runs to the next.
+S1 and S3 run the engine on the same connection count as the peer.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -40,6 +42,7 @@ from tests.functional.sync.testbed import FakeGcs, Nginx, write_hf_repo
 
 from podkit.config.models import ModelSource
 from podkit.worker.transfer import SyncOptions, sync_models
+from podkit.worker.transfer.scaling import AUTO_LIMIT, AUTO_START
 
 MiB = 1024 * 1024
 CAP = 40 * MiB  # nginx limit_rate 40m
@@ -65,44 +68,46 @@ def _timed(fn: Callable[[], object]) -> float:
     return time.perf_counter() - start
 
 
-def _interleaved(
-    first: Callable[[], float], second: Callable[[], float], runs: int = RUNS
-) -> tuple[float, float]:
-    """Median seconds of each of two tools over `runs` runs, after one untimed run of each.
+def _interleaved(*tools: Callable[[], float], runs: int = RUNS) -> list[float]:
+    """Median seconds of each tool over `runs` runs, after one untimed run of each.
 
-    The runs alternate which tool goes first in each pair (ABBA...): on this bed the first of a
+    The runs alternate the order of the tools (ABBA...): on this bed the first of a
     back-to-back pair is the slower one (aria2c against itself: 0.83-1.11, median 0.89, when it
     always went first), so a fixed order would hand that to one tool.
     """
-    times = _alternated(first, second, runs)
-    return sorted(times[0])[runs // 2], sorted(times[1])[runs // 2]
+    return [sorted(times)[runs // 2] for times in _alternated(tools, runs)]
 
 
-def _alternated(
-    first: Callable[[], float], second: Callable[[], float], runs: int
-) -> tuple[list[float], list[float]]:
-    """Each tool's seconds over `runs` pairs, after one untimed pair, alternating the order."""
-    first(), second()
-    times: tuple[list[float], list[float]] = ([], [])
+def _alternated(tools: Sequence[Callable[[], float]], runs: int) -> list[list[float]]:
+    """Each tool's seconds over `runs` rounds, after one untimed round, alternating the order."""
+    for tool in tools:
+        tool()
+    times: list[list[float]] = [[] for _ in tools]
     for run in range(runs):
-        order = (1, 0) if run % 2 else (0, 1)  # with an odd count, `first` goes first more
-        for tool in order:
-            times[tool].append((first, second)[tool]())
+        order = range(len(tools))[:: -1 if run % 2 else 1]  # odd counts favour none for long
+        for index in order:
+            times[index].append(tools[index]())
     return times
 
 
 def _engine(
-    entries: list[ModelSource], dest: Path, options: SyncOptions, env: dict[str, str]
+    entries: list[ModelSource],
+    dest: Path,
+    options: SyncOptions,
+    env: dict[str, str],
+    budgets: list[int] | None = None,
 ) -> float:
+    """Seconds of one engine run; the connection budget it ended with goes to `budgets`."""
     shutil.rmtree(dest, ignore_errors=True)
     dest.mkdir(parents=True)
-    return _timed(lambda: _check(sync_models(entries, dest, options=options, env=env)))
-
-
-def _check(report: object) -> None:
-    status = getattr(report, "status", "")
-    if status != "ok":
-        raise SystemExit(f"engine run failed: {getattr(report, 'message', report)}")
+    start = time.perf_counter()
+    report = sync_models(entries, dest, options=options, env=env)
+    seconds = time.perf_counter() - start
+    if report.status != "ok":
+        raise SystemExit(f"engine run failed: {report.message}")
+    if budgets is not None:
+        budgets.append(report.connections)
+    return seconds
 
 
 def _aria2(args: list[str], dest: Path) -> float:
@@ -159,8 +164,9 @@ def s1_odd(nginx: Nginx, work: Path) -> None:
 
 
 def s2(nginx: Nginx, work: Path, count: int = 16, name: str = "S2") -> None:
-    """`count` x 64 MiB shards on 16 connections; S2+ (20 shards) leaves 4 streams for the
-    end, where the engine splits the slowest streams for the idle connections."""
+    """`count` x 64 MiB shards: the engine as users run it (budget auto) and on a fixed 16
+    connections, against aria2c -j16. S2+ (20 shards) leaves 4 streams for the end, where the
+    engine splits the slowest streams for the idle connections."""
     count, each = (count // 2, 32 * MiB) if QUICK else (count, 64 * MiB)
     files = {f"model-{i:05d}-of-{count:05d}.safetensors": os.urandom(each) for i in range(count)}
     commit = write_hf_repo(nginx.www, f"bench/sharded-{count}", files)
@@ -170,24 +176,29 @@ def s2(nginx: Nginx, work: Path, count: int = 16, name: str = "S2") -> None:
     base = f"{nginx.throttled_url}/hf/bench/sharded-{count}/resolve/{commit}"
     listing.write_text("".join(f"{base}/{name}\n" for name in files))
     aria2c = ["-j16", "-x1", "-i", str(listing)]
+    total = count * each
+    print(f"{name} {count} x {each // MiB} MiB shards, cap 40 MiB/s/conn (median of {RUNS})")
     if S2_SELF:
-        eng, ari = _interleaved(
+        first, second = _interleaved(
             lambda: _aria2(aria2c, work / "e"), lambda: _aria2(aria2c, work / "a")
         )
+        print(f"   aria2c -j16 {total / first / 1e6:.0f} MB/s  aria2c -j16 (again) "
+              f"{total / second / 1e6:.0f} MB/s  ratio {second / first:.2f}")  # fmt: skip
     else:
-        options = replace(BASE, connections=16)
-        eng, ari = _interleaved(
-            lambda: _engine(entry, work / "e", options, env), lambda: _aria2(aria2c, work / "a")
+        budgets: list[int] = []
+        auto = replace(BASE, connections=AUTO_START, grow_to=AUTO_LIMIT)
+        fixed = replace(BASE, connections=16)
+        grown, eng, ari = _interleaved(
+            lambda: _engine(entry, work / "g", auto, env, budgets),
+            lambda: _engine(entry, work / "e", fixed, env),
+            lambda: _aria2(aria2c, work / "a"),
         )
+        ended = "/".join(str(b) for b in sorted(set(budgets)))
+        print(f"   engine, budget auto (ended at {ended}) {total / grown / 1e6:.0f} MB/s  "
+              f"engine, 16 connections {total / eng / 1e6:.0f} MB/s  "
+              f"aria2c -j16 {total / ari / 1e6:.0f} MB/s")  # fmt: skip
+        print(f"   engine/aria2c: auto {ari / grown:.2f}, 16 connections {ari / eng:.2f}")
     shutil.rmtree(nginx.www / "hf" / "bench" / f"sharded-{count}")
-    total = count * each
-    first, ratio = (
-        ("aria2c (in the engine's place)", "ratio") if S2_SELF else ("engine", "engine/aria2c")
-    )
-    print(f"{name} {count} x {each // MiB} MiB shards, cap 40 MiB/s/conn, 16 connections "
-          f"(median of {RUNS})")  # fmt: skip
-    print(f"   {first} {total / eng / 1e6:.0f} MB/s  aria2c -j16 {total / ari / 1e6:.0f} MB/s"
-          f"  {ratio} {ari / eng:.2f}")  # fmt: skip
 
 
 def s3_gcs(work: Path) -> None:

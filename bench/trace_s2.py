@@ -154,7 +154,7 @@ def compare(nginx: Nginx, work: Path, what: str, scenario: str, pairs: int) -> N
         return run
 
     try:
-        times = _alternated(run_with(names[0]), run_with(names[1]), pairs)
+        times = _alternated([run_with(names[0]), run_with(names[1])], pairs)
     finally:
         settings[names[0]]()  # the engine's own setting
     for name, seconds in zip(names, times, strict=True):

@@ -62,7 +62,7 @@ class SyncReport:
     data_requests: int
     meta_requests: int
     message: str
-    connections: int  # the budget it ended with (where an automatic one settled)
+    connections: int  # the budget it ended with (an automatic one's last size)
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)

@@ -25,6 +25,7 @@ def as_bulk_work() -> None:
 
 
 _Unit = tuple[Callable[..., None], tuple[object, ...]]
+_OnIdle = Callable[[], None] | None
 
 
 class Pool:
@@ -69,7 +70,8 @@ class Pool:
     def resize(self, size: int) -> None:
         """Run on `size` threads: new ones start at once if the pool is open (they take
         queued units, or find work through `on_idle`); surplus ones leave when they next find
-        nothing to do, so a running unit always ends."""
+        nothing to do (with `on_idle`, which idle threads wake for), so a running unit always
+        ends."""
         with self._starting:
             self._size = size
             self._peak = max(self._peak, size)
@@ -88,28 +90,33 @@ class Pool:
 
     def _work(self) -> None:
         as_bulk_work()
-        while (unit := self._next()) is not None:
+        on_idle = self._on_idle
+        while True:
+            unit, on_idle = self._next(on_idle)
+            if unit is None:
+                return
             fn, args = unit
             fn(*args)
 
-    def _next(self) -> _Unit | None:
-        """The next unit, or None to leave; while there is none, a surplus thread leaves and
-        others run `on_idle` every `idle_every` seconds (it may submit one). If it raises, this
-        thread stops calling it: a thread that died here would leave queued units that nobody
-        runs."""
-        on_idle = self._on_idle
+    def _next(self, on_idle: _OnIdle) -> tuple[_Unit | None, _OnIdle]:
+        """The next unit (None to leave), and this thread's `on_idle` from now on. While there
+        is no unit, a surplus thread leaves and others run `on_idle` at once and then every
+        `idle_every` seconds (it may submit one): a thread just started, or just done with its
+        unit, looks for work without waiting. If `on_idle` raises, this thread stops calling
+        it: a thread that died here would leave queued units that nobody runs."""
         while on_idle is not None:
-            try:
-                return self._queue.get(timeout=self._idle_every)
-            except queue.Empty:
-                pass
+            with contextlib.suppress(queue.Empty):
+                return self._queue.get_nowait(), on_idle
             if self._leave_if_surplus():
-                return None
+                return None, on_idle
             try:
                 on_idle()
             except Exception:
                 on_idle = None
-        return self._queue.get()
+                break
+            with contextlib.suppress(queue.Empty):
+                return self._queue.get(timeout=self._idle_every), on_idle
+        return self._queue.get(), None
 
     def _leave_if_surplus(self) -> bool:
         if self._live <= self._size:

@@ -96,12 +96,12 @@ class Runner:
 
     @property
     def connections(self) -> int:
-        """The connection budget now (where an automatic budget settled, once it has)."""
+        """The connection budget now (an automatic one's last size, once the run ended)."""
         return self._pool.size
 
     def _scale(self, scaler: Scaler) -> None:
-        """Run at the scaler's budget until it settles or the run ends; it judges the rate by
-        the wall clock, whatever clock the options carry for deadlines."""
+        """Run at the scaler's budget until it reaches its limit or the run ends; it judges the
+        rate by the wall clock, whatever clock the options carry for deadlines."""
         while not self._closing.wait(SCALE_EVERY) and not self._past_deadline():
             size = scaler.observe(time.monotonic(), self.tracker.fetched)
             if size != self._pool.size:

@@ -1,4 +1,4 @@
-"""An automatic connection budget: grow while the rate follows, settle where it stops.
+"""An automatic connection budget: grow while the rate follows, step back where it stops.
 
 Servers and links often cap each connection (a CDN's per-request pacing, a TCP window over a
 long round trip), so more connections fetch faster, until the link, the disk or the CPU is the
@@ -6,8 +6,10 @@ limit instead. The right count differs from one worker to the next; `Scaler` fin
 sync runs. It measures the rate over `window` seconds, grows the budget by half, lets the new
 connections start (`settle`), and measures again. The growth stays when the rate rose by at
 least `payoff` of what the added connections would give at the old rate per connection;
-otherwise the budget goes back to the last size that paid and stays there for the rest of the
-sync. New connections find work by splitting the slowest streams (segments.py) or in the queue.
+otherwise the budget goes back to the last size that paid, and tries again after a pause that
+doubles each time (`retry_after`, up to `RETRY_MAX`): one noisy measurement should not fix the
+budget for a long sync, whose conditions change. New connections find work by splitting the
+slowest streams (segments.py) or in the queue.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from podkit.worker.transfer.jobs import SyncOptions
 
 AUTO_START, AUTO_LIMIT = 16, 64
 GROWTH = 1.5  # each step adds half the connections
+RETRY_MAX = 30.0  # seconds: the longest pause before growing again after a step that did not pay
 
 ConnectionSetting = int | Literal["auto"]
 
@@ -41,11 +44,13 @@ class Scaler:
         window: float = 0.2,
         settle: float = 0.1,
         payoff: float = 0.5,
+        retry_after: float = 0.5,
     ) -> None:
         self.size = start
-        self.settled = start >= limit
+        self.settled = start >= limit  # at the limit: nothing left to try
         self._limit = limit
         self._window, self._settle, self._payoff = window, settle, payoff
+        self._retry_after = retry_after
         self._paid: tuple[int, float] | None = None  # (size, rate) of the last size that paid
         self._measure_from: float | None = None  # when the current measurement may start
         self._mark: tuple[float, int] | None = None  # (time, bytes) it started at
@@ -75,7 +80,9 @@ class Scaler:
             size, paid_rate = paid
             wanted = paid_rate * (1 + self._payoff * (self.size - size) / size)
             if rate < wanted:
-                self.size, self.settled = size, True
+                self.size, self._paid, self._mark = size, None, None
+                self._measure_from = now + self._retry_after + self._settle
+                self._retry_after = min(RETRY_MAX, self._retry_after * 2)
                 return
         self._paid = (self.size, rate)
         if self.size >= self._limit:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 
 import pytest
@@ -30,17 +31,28 @@ def test_a_link_capped_per_connection_grows_the_budget_to_its_limit() -> None:
     assert scaler.settled
 
 
-def test_the_budget_returns_to_the_last_size_that_paid_and_stays() -> None:
+def test_the_budget_returns_to_the_last_size_that_paid_and_tries_again_less_often() -> None:
     scaler = Scaler(16, 64)  # the link tops out at 28 connections' worth
-    assert _run(scaler, lambda size: min(size, 28) * 40e6) == [16, 24, 36, 24]
-    assert scaler.settled
-    assert scaler.observe(100.0, 10**12) == 24
+    now, fetched, changes = 0.0, 0, [(0.0, 16)]
+    while now < 20.0:
+        now += STEP
+        fetched += int(min(scaler.size, 28) * 40e6 * STEP)
+        if scaler.observe(now, fetched) != changes[-1][1]:
+            changes.append((now, scaler.size))
+    sizes = [size for _, size in changes]
+    assert sizes[:4] == [16, 24, 36, 24]
+    assert set(sizes[4:]) == {24, 36}  # tried again, stepped back each time
+    backs = [at for at, size in changes[3:] if size == 24]
+    pauses = [later - earlier for earlier, later in itertools.pairwise(backs)]
+    assert len(pauses) >= 3
+    assert all(b > a for a, b in itertools.pairwise(pauses))  # each pause longer
+    assert not scaler.settled
 
 
 def test_a_gain_below_half_of_the_added_connections_share_does_not_pay() -> None:
     # 16 -> 24 adds half the connections; a 20 % higher rate is less than half of that.
     scaler = Scaler(16, 64)
-    assert _run(scaler, lambda size: 600e6 if size == 16 else 720e6) == [16, 24, 16]
+    assert _run(scaler, lambda size: 600e6 if size == 16 else 720e6, seconds=1.0) == [16, 24, 16]
 
 
 def test_nothing_is_decided_before_the_first_bytes() -> None:
