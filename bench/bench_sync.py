@@ -8,7 +8,8 @@ S1+ one 300 MiB file on 16 connections: its 16 MiB chunks are not a multiple of 
     -s16 cuts the file into 16 parts at the start).
 S2  16 x 64 MiB shards from the capped port (HF mirror layout): the engine as users run it
     (connection budget auto: from 16, grown while the rate follows) and on a fixed 16
-    connections, vs aria2c -j16. `BENCH_SYNC_S2_SELF=1` runs aria2c against itself instead,
+    connections, vs aria2c -j16 (one connection per file) and, for scale, aria2c -j16 -x2
+    (two per file). `BENCH_SYNC_S2_SELF=1` runs aria2c against itself instead,
     which shows how far apart two equal clients land on this bed.
 S2+ the same with 20 shards: 4 streams are left for the end, the other 12 connections idle
     unless a tool splits them (the engine does; aria2c -j16 -x1 does not).
@@ -188,16 +189,23 @@ def s2(nginx: Nginx, work: Path, count: int = 16, name: str = "S2") -> None:
         budgets: list[int] = []
         auto = replace(BASE, connections=AUTO_START, grow_to=AUTO_LIMIT)
         fixed = replace(BASE, connections=16)
-        grown, eng, ari = _interleaved(
-            lambda: _engine(entry, work / "g", auto, env, budgets),
-            lambda: _engine(entry, work / "e", fixed, env),
-            lambda: _aria2(aria2c, work / "a"),
+        wider = ["-j16", "-x2", "-s2", "-k8M", "-i", str(listing)]
+        grown, eng, ari, ari2 = (
+            total / seconds / 1e6
+            for seconds in _interleaved(
+                lambda: _engine(entry, work / "g", auto, env, budgets),
+                lambda: _engine(entry, work / "e", fixed, env),
+                lambda: _aria2(aria2c, work / "a"),
+                lambda: _aria2(wider, work / "a"),
+            )
         )
         ended = "/".join(str(b) for b in sorted(set(budgets)))
-        print(f"   engine, budget auto (ended at {ended}) {total / grown / 1e6:.0f} MB/s  "
-              f"engine, 16 connections {total / eng / 1e6:.0f} MB/s  "
-              f"aria2c -j16 {total / ari / 1e6:.0f} MB/s")  # fmt: skip
-        print(f"   engine/aria2c: auto {ari / grown:.2f}, 16 connections {ari / eng:.2f}")
+        print(f"   engine, budget auto (ended at {ended}) {grown:.0f} MB/s  "
+              f"engine, 16 connections {eng:.0f} MB/s")  # fmt: skip
+        print(f"   aria2c -j16 {ari:.0f} MB/s  "
+              f"aria2c -j16 -x2 -s2 (32 connections) {ari2:.0f} MB/s")  # fmt: skip
+        print(f"   engine/aria2c -j16: auto {grown / ari:.2f}, 16 connections {eng / ari:.2f};"
+              f"  auto/aria2c -x2 {grown / ari2:.2f}")  # fmt: skip
     shutil.rmtree(nginx.www / "hf" / "bench" / f"sharded-{count}")
 
 
