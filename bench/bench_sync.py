@@ -15,7 +15,7 @@ S2+ the same with 20 shards: 4 streams are left for the end, the other 12 connec
     unless a tool splits them (the engine does; aria2c -j16 -x1 does not).
 S3  small files (16 KiB): 2,000 objects from fake-gcs-server, engine vs google-cloud-storage
     transfer_manager.download_many_to_path with the same worker count; then 10,000 files
-    from the HF mirror for the engine's own files/s.
+    from the HF mirror for the engine's own files/s, on 16 connections and on budget auto.
 S4  a no-op re-sync of those 10,000 files: seconds and data requests.
 
 Everything binds 127.0.0.1; data and destinations live on tmpfs (/dev/shm) because the disk
@@ -264,12 +264,19 @@ def s3_s4_hf(nginx: Nginx, work: Path) -> None:
     env = {"HF_ENDPOINT": f"{nginx.url}/hf"}
     entry = [ModelSource(source="hf://bench/many", destination="s3")]
     dest = work / "hf"
-    first = _engine(entry, dest, replace(BASE, connections=16), env)
+    budgets: list[int] = []
+    auto = replace(BASE, connections=AUTO_START, grow_to=AUTO_LIMIT)
+    fixed, grown = _interleaved(
+        lambda: _engine(entry, dest, replace(BASE, connections=16), env),
+        lambda: _engine(entry, dest, auto, env, budgets),
+    )
     start = time.perf_counter()
-    report = sync_models(entry, dest, options=replace(BASE, connections=16), env=env)
+    report = sync_models(entry, dest, options=auto, env=env)
     noop = time.perf_counter() - start
-    rate = count / first
-    print(f"S3 {count} x 16 KiB from the HF mirror (nginx), 16 connections: {rate:.0f} files/s")
+    ended = "/".join(str(b) for b in sorted(set(budgets)))
+    print(f"S3 {count} x 16 KiB from the HF mirror (nginx), median of {RUNS}: 16 connections "
+          f"{count / fixed:.0f} files/s, budget auto (ended at {ended}) {count / grown:.0f} "
+          f"files/s")  # fmt: skip
     print(f"S4 no-op re-sync of {count} files: {noop:.2f} s, {report.data_requests} data requests, "
           f"{report.meta_requests} listing requests")  # fmt: skip
 
