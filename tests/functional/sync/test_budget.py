@@ -41,7 +41,9 @@ def test_an_automatic_budget_opens_more_connections_where_each_is_capped(
     sync_nginx: Nginx, volume: Path
 ) -> None:
     ended_with, served_on = _sync_capped(sync_nginx, volume, "budget/auto", grow_to=4)
-    assert 3 <= served_on <= 4
+    # More than the two it started with. (Not a bound on concurrency: a step back and a
+    # re-try later start a new thread, and with it a new connection.)
+    assert served_on >= 3
     assert 2 <= ended_with <= 4  # kept where the rate followed (this port's pacing is bursty)
 
 
