@@ -243,7 +243,9 @@ def _show_report(report: dict[str, Any]) -> None:
         )  # fmt: skip
     console.print(table)
     if report.get("status") == "ok":
-        console.print(f"[green]ok[/]: {report.get('message', '')}")
+        budget = report.get("connections")  # absent from workers older than the auto budget
+        on = f" on {budget} connections" if budget and report.get("data_requests") else ""
+        console.print(f"[green]ok[/]: {report.get('message', '')}{on}")
 
 
 def _show_plan(report: dict[str, Any]) -> None:

@@ -65,6 +65,20 @@ def test_a_connection_budget_out_of_range_is_refused_before_anything_runs(
     assert not (tmp_path / "v").exists()
 
 
+def test_the_summary_names_the_connections_it_fetched_on(
+    tmp_path: Path, hf_env: Nginx, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_hf_repo(hf_env.www, "cli/budget", {"w.safetensors": b"b" * 5000})
+    config = _config(tmp_path, hf_env, "cli/budget")
+    args = ["models", "sync", "-c", str(config), "--local", str(tmp_path / "v")]
+    assert main([*args, "--connections", "3"]) == 0
+    assert "1 file(s) in place, 1 fetched on 3 connections" in " ".join(
+        capsys.readouterr().out.split()
+    )
+    assert main(args) == 0  # nothing fetched: no connections to speak of
+    assert "ok: 1 file(s) in place, 0 fetched\n" in capsys.readouterr().out
+
+
 def test_dry_run_lists_missing_files(
     tmp_path: Path, hf_env: Nginx, capsys: pytest.CaptureFixture[str]
 ) -> None:
