@@ -34,6 +34,7 @@ class ScriptedServer:
     script: Callable[[Seen], Answer]
     seen: list[Seen] = field(default_factory=list)
     connections: int = 0
+    closed_by_client: list[int] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._listener = socket.create_server(("127.0.0.1", 0))
@@ -63,6 +64,7 @@ class ScriptedServer:
                 while b"\r\n\r\n" not in buffer:
                     data = conn.recv(65536)
                     if not data:
+                        self.closed_by_client.append(number)
                         return
                     buffer += data
                 head, buffer = buffer.split(b"\r\n\r\n", 1)
@@ -150,6 +152,27 @@ def test_a_kept_alive_connection_closed_by_the_server_is_replaced_without_an_err
     server = serve(lambda seen: (_ok(seen.target.encode()), "close"))
     assert [_get(fetcher, f"{server.url}/{i}") for i in range(3)] == [b"/0", b"/1", b"/2"]
     assert server.connections == 3
+
+
+def test_a_leaving_thread_closes_only_its_own_kept_alive_connections(
+    serve: Callable[[Callable[[Seen], Answer]], ScriptedServer], fetcher: Fetcher
+) -> None:
+    server = serve(lambda seen: (_ok(b"kept"), "keep"))
+    assert _get(fetcher, f"{server.url}/main") == b"kept"  # connection 1, this thread's
+
+    def leaving() -> None:
+        assert _get(fetcher, f"{server.url}/pool") == b"kept"  # connection 2
+        fetcher.release_thread()
+
+    thread = threading.Thread(target=leaving)
+    thread.start()
+    thread.join()
+    deadline = time.monotonic() + 10
+    while not server.closed_by_client and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert server.closed_by_client == [2]
+    assert _get(fetcher, f"{server.url}/again") == b"kept"
+    assert [s.connection for s in server.seen] == [1, 2, 1]  # this thread's is still alive
 
 
 def test_a_short_body_is_a_retryable_error(

@@ -116,6 +116,10 @@ class Fetcher:
     def close(self) -> None:
         self._pool.close()
 
+    def release_thread(self) -> None:
+        """Close the connections the calling thread keeps alive (a pool thread that leaves)."""
+        self._pool.release_thread()
+
     @contextmanager
     def open(
         self, url: str, headers: Mapping[str, str], *, data: bool = True, method: str = "GET"

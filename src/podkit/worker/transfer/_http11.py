@@ -346,6 +346,13 @@ class Pool:
         with self._lock:
             self._live.discard(conn)
 
+    def release_thread(self) -> None:
+        """Close the calling thread's idle connections: it is leaving, and nobody else may
+        use them (they would stay open until `close`)."""
+        idle: dict[Origin, Connection] | None = getattr(self._local, "idle", None)
+        while idle:
+            self.discard(idle.popitem()[1])
+
     def close(self) -> None:
         with self._lock:
             live, self._live = self._live, set()

@@ -33,7 +33,8 @@ class Pool:
     futures: a small file costs one queue put and get instead of a future's locks and
     notifications, which 16 threads otherwise contend for on every file. A thread without a
     unit calls `on_idle` now and then, which may find it one (a split stream's tail); `resize`
-    grows or shrinks the set while it runs."""
+    grows or shrinks the set while it runs, and a thread that leaves calls `on_exit` (to close
+    what it kept open)."""
 
     def __init__(
         self,
@@ -42,10 +43,12 @@ class Pool:
         *,
         on_idle: Callable[[], None] | None = None,
         idle_every: float = 0.05,
+        on_exit: Callable[[], None] | None = None,
     ) -> None:
         self._queue: queue.SimpleQueue[_Unit | None] = queue.SimpleQueue()
         self._size, self._name = size, name
         self._on_idle, self._idle_every = on_idle, idle_every
+        self._on_exit = on_exit
         self._threads: list[threading.Thread] = []
         self._starting = threading.Lock()  # units also come from the pool's own threads
         self._live = 0  # threads started and not left as surplus
@@ -91,12 +94,16 @@ class Pool:
     def _work(self) -> None:
         as_bulk_work()
         on_idle = self._on_idle
-        while True:
-            unit, on_idle = self._next(on_idle)
-            if unit is None:
-                return
-            fn, args = unit
-            fn(*args)
+        try:
+            while True:
+                unit, on_idle = self._next(on_idle)
+                if unit is None:
+                    return
+                fn, args = unit
+                fn(*args)
+        finally:
+            if self._on_exit is not None:
+                self._on_exit()
 
     def _next(self, on_idle: _OnIdle) -> tuple[_Unit | None, _OnIdle]:
         """The next unit (None to leave), and this thread's `on_idle` from now on. While there

@@ -76,7 +76,10 @@ class Runner:
         self.owner = owner
         self._record = record
         self.streamer = Streamer(fetcher, tracker, self._past_deadline)
-        self._pool = Pool(max(1, options.connections), "podkit-sync", on_idle=self._offer_split)
+        self._pool = Pool(
+            max(1, options.connections), "podkit-sync",
+            on_idle=self._offer_split, on_exit=fetcher.release_thread,
+        )  # fmt: skip
         self._pending = 0
         self._cond = threading.Condition()
         self.waiting: list[FileJob] = []

@@ -102,9 +102,13 @@ def _until(check: Callable[[], bool]) -> bool:
 
 def test_resize_starts_threads_at_once_and_surplus_ones_leave_when_idle() -> None:
     idle_callers: set[str] = set()
+    exited: list[str] = []
     release = threading.Event()
-    pool = Pool(1, "grow-pool", on_idle=lambda: idle_callers.add(threading.current_thread().name),
-                idle_every=0.01)  # fmt: skip
+    pool = Pool(
+        1, "grow-pool", idle_every=0.01,
+        on_idle=lambda: idle_callers.add(threading.current_thread().name),
+        on_exit=lambda: exited.append(threading.current_thread().name),
+    )  # fmt: skip
     pool.resize(2)
     assert _threads("grow-pool") == set()  # not open yet: threads start with units
     pool.submit(release.wait)
@@ -115,9 +119,11 @@ def test_resize_starts_threads_at_once_and_surplus_ones_leave_when_idle() -> Non
     pool.resize(1)
     assert _until(lambda: len(_threads("grow-pool")) == 1)  # the idle two leave
     assert not release.is_set()  # the one left is the one still in its unit, never cut short
+    assert sorted(exited) == sorted(idle_callers)  # each leaving thread let go of its things
     release.set()
     ran = threading.Event()
     pool.submit(ran.set)  # the one left still serves
     assert ran.wait(timeout=10)
     pool.shutdown(cancel=False)
     assert _threads("grow-pool") == set()
+    assert len(exited) == 3
