@@ -1,4 +1,4 @@
-"""The automatic connection budget: grown while the rate follows, settled where it stops."""
+"""The automatic connection budget: grown while the rate follows, stepped back where it stops."""
 
 from __future__ import annotations
 
@@ -7,22 +7,27 @@ from collections.abc import Callable
 
 import pytest
 
-from podkit.worker.transfer import options_for
+from podkit.worker.transfer import ConnectionSetting, options_for
 from podkit.worker.transfer.scaling import AUTO_LIMIT, AUTO_START, Scaler
 
 STEP = 0.05  # seconds between two looks, as the runner's
 
 
-def _run(scaler: Scaler, rate_at: Callable[[int], float], seconds: float = 5.0) -> list[int]:
-    """Feed `scaler` a link whose rate depends only on the budget; the budgets it chose."""
-    now, fetched, sizes = 0.0, 0, [scaler.size]
+def _changes(
+    scaler: Scaler, rate_at: Callable[[int], float], seconds: float
+) -> list[tuple[float, int]]:
+    """Feed `scaler` a link whose rate depends only on the budget; when it chose which."""
+    now, fetched, changes = 0.0, 0, [(0.0, scaler.size)]
     for _ in range(int(seconds / STEP)):
         now += STEP
         fetched += int(rate_at(scaler.size) * STEP)
-        size = scaler.observe(now, fetched)
-        if size != sizes[-1]:
-            sizes.append(size)
-    return sizes
+        if scaler.observe(now, fetched) != changes[-1][1]:
+            changes.append((now, scaler.size))
+    return changes
+
+
+def _run(scaler: Scaler, rate_at: Callable[[int], float], seconds: float = 5.0) -> list[int]:
+    return [size for _, size in _changes(scaler, rate_at, seconds)]
 
 
 def test_a_link_capped_per_connection_grows_the_budget_to_its_limit() -> None:
@@ -33,12 +38,7 @@ def test_a_link_capped_per_connection_grows_the_budget_to_its_limit() -> None:
 
 def test_the_budget_returns_to_the_last_size_that_paid_and_tries_again_less_often() -> None:
     scaler = Scaler(16, 64)  # the link tops out at 28 connections' worth
-    now, fetched, changes = 0.0, 0, [(0.0, 16)]
-    while now < 20.0:
-        now += STEP
-        fetched += int(min(scaler.size, 28) * 40e6 * STEP)
-        if scaler.observe(now, fetched) != changes[-1][1]:
-            changes.append((now, scaler.size))
+    changes = _changes(scaler, lambda size: min(size, 28) * 40e6, seconds=20.0)
     sizes = [size for _, size in changes]
     assert sizes[:4] == [16, 24, 36, 24]
     assert set(sizes[4:]) == {24, 36}  # tried again, stepped back each time
@@ -70,6 +70,8 @@ def test_a_budget_at_its_limit_is_settled_from_the_start() -> None:
 @pytest.mark.parametrize(
     ("setting", "connections", "grow_to"), [("auto", AUTO_START, AUTO_LIMIT), (8, 8, None)]
 )
-def test_options_for_a_setting(setting: int | str, connections: int, grow_to: int | None) -> None:
-    options = options_for(setting, deadline=12.5)  # type: ignore[arg-type]
+def test_options_for_a_setting(
+    setting: ConnectionSetting, connections: int, grow_to: int | None
+) -> None:
+    options = options_for(setting, deadline=12.5)
     assert (options.connections, options.grow_to, options.deadline) == (connections, grow_to, 12.5)
