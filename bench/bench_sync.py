@@ -85,7 +85,7 @@ def _alternated(tools: Sequence[Callable[[], float]], runs: int) -> list[list[fl
         tool()
     times: list[list[float]] = [[] for _ in tools]
     for run in range(runs):
-        order = range(len(tools))[:: -1 if run % 2 else 1]  # odd counts favour none for long
+        order = range(len(tools))[:: -1 if run % 2 else 1]  # forward, then backward
         for index in order:
             times[index].append(tools[index]())
     return times
@@ -202,8 +202,9 @@ def s2(nginx: Nginx, work: Path, count: int = 16, name: str = "S2") -> None:
         ended = "/".join(str(b) for b in sorted(set(budgets)))
         print(f"   engine, budget auto (ended at {ended}) {grown:.0f} MB/s  "
               f"engine, 16 connections {eng:.0f} MB/s")  # fmt: skip
+        pairs = 2 * min(count, 16)
         print(f"   aria2c -j16 {ari:.0f} MB/s  "
-              f"aria2c -j16 -x2 -s2 (32 connections) {ari2:.0f} MB/s")  # fmt: skip
+              f"aria2c -j16 -x2 -s2 ({pairs} connections) {ari2:.0f} MB/s")  # fmt: skip
         print(f"   engine/aria2c -j16: auto {grown / ari:.2f}, 16 connections {eng / ari:.2f};"
               f"  auto/aria2c -x2 {grown / ari2:.2f}")  # fmt: skip
     shutil.rmtree(nginx.www / "hf" / "bench" / f"sharded-{count}")

@@ -81,6 +81,15 @@ class Pool:
             while self._opened and self._live < size:
                 self._start_thread()
 
+    def fill(self) -> None:
+        """Start the threads the size allows now, not one per unit: an idle one finds work
+        through `on_idle` (a few large streams leave most of the budget to split them)."""
+        if self._live >= self._size:
+            return
+        with self._starting:
+            while self._opened and self._live < self._size:
+                self._start_thread()
+
     def _start_thread(self) -> None:
         """Start one thread; the caller holds `_starting`."""
         self._opened = True

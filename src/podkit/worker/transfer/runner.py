@@ -341,6 +341,7 @@ class Runner:
     def _fetch_span(self, fetching: Fetching) -> None:
         with self._fetching_lock:
             self._fetching.add(fetching)
+        self._pool.fill()  # threads without a unit of their own split this span
         self._part_unit(fetching, fetching.span.head)
 
     def _part_unit(self, fetching: Fetching, segment: Segment) -> None:
