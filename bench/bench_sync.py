@@ -52,6 +52,7 @@ ONLY = {s.strip().upper() for s in os.environ.get("BENCH_SYNC_ONLY", "").split("
 RUNS = int(os.environ.get("BENCH_SYNC_RUNS", "3"))
 S2_SELF = os.environ.get("BENCH_SYNC_S2_SELF") == "1"
 BASE = SyncOptions(fsync=False)
+AUTO = replace(BASE, connections=AUTO_START, grow_to=AUTO_LIMIT)  # as users run it
 
 
 def _wanted(name: str) -> bool:
@@ -109,6 +110,11 @@ def _engine(
     if budgets is not None:
         budgets.append(report.connections)
     return seconds
+
+
+def _ended(budgets: list[int]) -> str:
+    """The budgets automatic runs ended with, e.g. "24/36"."""
+    return "/".join(str(b) for b in sorted(set(budgets)))
 
 
 def _aria2(args: list[str], dest: Path) -> float:
@@ -187,20 +193,18 @@ def s2(nginx: Nginx, work: Path, count: int = 16, name: str = "S2") -> None:
               f"{total / second / 1e6:.0f} MB/s  ratio {second / first:.2f}")  # fmt: skip
     else:
         budgets: list[int] = []
-        auto = replace(BASE, connections=AUTO_START, grow_to=AUTO_LIMIT)
         fixed = replace(BASE, connections=16)
         wider = ["-j16", "-x2", "-s2", "-k8M", "-i", str(listing)]
         grown, eng, ari, ari2 = (
             total / seconds / 1e6
             for seconds in _interleaved(
-                lambda: _engine(entry, work / "g", auto, env, budgets),
+                lambda: _engine(entry, work / "g", AUTO, env, budgets),
                 lambda: _engine(entry, work / "e", fixed, env),
                 lambda: _aria2(aria2c, work / "a"),
                 lambda: _aria2(wider, work / "a"),
             )
         )
-        ended = "/".join(str(b) for b in sorted(set(budgets)))
-        print(f"   engine, budget auto (ended at {ended}) {grown:.0f} MB/s  "
+        print(f"   engine, budget auto (ended at {_ended(budgets)}) {grown:.0f} MB/s  "
               f"engine, 16 connections {eng:.0f} MB/s")  # fmt: skip
         pairs = 2 * min(count, 16)
         print(f"   aria2c -j16 {ari:.0f} MB/s  "
@@ -266,18 +270,16 @@ def s3_s4_hf(nginx: Nginx, work: Path) -> None:
     entry = [ModelSource(source="hf://bench/many", destination="s3")]
     dest = work / "hf"
     budgets: list[int] = []
-    auto = replace(BASE, connections=AUTO_START, grow_to=AUTO_LIMIT)
     fixed, grown = _interleaved(
         lambda: _engine(entry, dest, replace(BASE, connections=16), env),
-        lambda: _engine(entry, dest, auto, env, budgets),
+        lambda: _engine(entry, dest, AUTO, env, budgets),
     )
     start = time.perf_counter()
-    report = sync_models(entry, dest, options=auto, env=env)
+    report = sync_models(entry, dest, options=AUTO, env=env)
     noop = time.perf_counter() - start
-    ended = "/".join(str(b) for b in sorted(set(budgets)))
     print(f"S3 {count} x 16 KiB from the HF mirror (nginx), median of {RUNS}: 16 connections "
-          f"{count / fixed:.0f} files/s, budget auto (ended at {ended}) {count / grown:.0f} "
-          f"files/s")  # fmt: skip
+          f"{count / fixed:.0f} files/s, budget auto (ended at {_ended(budgets)}) "
+          f"{count / grown:.0f} files/s")  # fmt: skip
     print(f"S4 no-op re-sync of {count} files: {noop:.2f} s, {report.data_requests} data requests, "
           f"{report.meta_requests} listing requests")  # fmt: skip
 

@@ -78,8 +78,7 @@ class Pool:
         with self._starting:
             self._size = size
             self._peak = max(self._peak, size)
-            while self._opened and self._live < size:
-                self._start_thread()
+            self._start_up_to_size()
 
     def fill(self) -> None:
         """Start the threads the size allows now, not one per unit: an idle one finds work
@@ -87,8 +86,13 @@ class Pool:
         if self._live >= self._size:
             return
         with self._starting:
-            while self._opened and self._live < self._size:
-                self._start_thread()
+            self._start_up_to_size()
+
+    def _start_up_to_size(self) -> None:
+        """Start threads until there are `size`, if the pool is open; the caller holds
+        `_starting`."""
+        while self._opened and self._live < self._size:
+            self._start_thread()
 
     def _start_thread(self) -> None:
         """Start one thread; the caller holds `_starting`."""
