@@ -1,0 +1,59 @@
+"""What a secret looks like: names of keys that hold one, and the shapes of known tokens.
+
+The one place that decides "this looks secret"; config validation, the plan's `(sensitive)`
+fields and output redaction all ask here.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Env or field names whose values are secrets (AWS_SECRET_ACCESS_KEY, HF_TOKEN, DB_PASSWORD...).
+SECRET_KEY_NAME = re.compile(
+    r"(TOKEN|SECRET|PASSWORD|PASSWD|\bPASS\b|_PASS$|^PASS_|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|"
+    r"CREDENTIAL|AUTH|SESSION_?KEY|SIGNATURE|COOKIE)",
+    re.IGNORECASE,
+)
+
+# Known token shapes, matched anywhere in a text.
+TOKEN_SHAPES: tuple[re.Pattern[str], ...] = (
+    re.compile(r"\bhf_[A-Za-z0-9]{20,}"),  # Hugging Face
+    re.compile(r"\bgh[pousr]_[A-Za-z0-9]{20,}"),  # GitHub classic tokens
+    re.compile(r"\bgithub_pat_[A-Za-z0-9_]{20,}"),  # GitHub fine-grained tokens
+    re.compile(r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b"),  # AWS access key ids
+    re.compile(r"\brpa_[A-Za-z0-9]{20,}"),  # RunPod API keys
+    re.compile(r"\bsk-[A-Za-z0-9_\-]{20,}"),  # OpenAI-style keys
+    re.compile(r"\bglpat-[A-Za-z0-9_\-]{20,}"),  # GitLab
+    re.compile(r"\bxox[abposr]-[A-Za-z0-9\-]{10,}"),  # Slack
+    re.compile(r"\bya29\.[A-Za-z0-9_\-]{20,}"),  # Google OAuth access tokens
+    re.compile(
+        r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|\Z)", re.S
+    ),
+)
+
+
+def is_secret_key_name(name: str) -> bool:
+    """True for a key or env name whose value should be treated as a secret."""
+    return bool(SECRET_KEY_NAME.search(name))
+
+
+def looks_like_token(value: str) -> bool:
+    """True when the value contains a known token shape (hf_, ghp_, AKIA, rpa_, sk-, PEM...)."""
+    return any(shape.search(value) for shape in TOKEN_SHAPES)
+
+
+def looks_like_secret_value(value: str) -> bool:
+    """True for a value that is a secret rather than a name or reference to one.
+
+    A known token shape, a PEM block, or a long high-entropy string (32+ characters mixing
+    letters and digits with no separators a name would use).
+    """
+    text = value.strip()
+    if looks_like_token(text):
+        return True
+    if len(text) < 32 or not re.fullmatch(r"[A-Za-z0-9+/=_\-.]+", text):
+        return False
+    kinds = sum(
+        bool(re.search(pattern, text)) for pattern in (r"[a-z]", r"[A-Z]", r"[0-9]", r"[+/=]")
+    )
+    return kinds >= 3
