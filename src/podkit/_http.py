@@ -150,7 +150,7 @@ class HttpClient:
                         f"{method} {self.base_url}{path} failed: {type(exc).__name__}: {exc}",
                         method=method,
                         url=f"{self.base_url}{path}",
-                        hint="check the target URL and your network; the request may be retried",
+                        hint=_transport_hint(idempotent or never_sent, attempt),
                     ) from exc
                 self._wait(policy, attempt, None)
                 continue
@@ -200,6 +200,16 @@ class HttpClient:
         if delay is None:
             delay = policy.backoff(attempt, self._rng)
         self._sleep(min(delay, policy.max_delay))
+
+
+def _transport_hint(retryable: bool, attempts: int) -> str:
+    if not retryable:
+        return (
+            "the connection broke after the request was sent, so it was not retried: the "
+            "server may have acted on it; check the target and your network, then run again"
+        )
+    tried = f" ({attempts} attempts)" if attempts > 1 else ""
+    return f"check the target URL and your network{tried}, then run the command again"
 
 
 class LineStream:

@@ -36,6 +36,7 @@ from podkit.cli import deploy as _deploy  # noqa: E402, F401  (plan, apply, roll
 from podkit.cli import emulator as _emulator  # noqa: E402
 from podkit.cli import init as _init  # noqa: E402, F401
 from podkit.cli import jobs, observe, smoke  # noqa: E402, F401  (run, job, test, logs, health)
+from podkit.cli import lock as _lock  # noqa: E402, F401  (unlock)
 from podkit.cli import models as _models  # noqa: E402
 
 app.add_typer(_ci.app)

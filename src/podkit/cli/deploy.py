@@ -18,6 +18,7 @@ from podkit.cli._jobs_common import parse_duration
 from podkit.cli._plan_models import DEFAULT_TIMEOUT_S, check_models
 from podkit.cli.app import app
 from podkit.cli.console import console, err_console, print_json
+from podkit.cli.lock import LOCK_TIMEOUT, deploy_lock
 from podkit.cli.options import API, CONFIG, ENV, TARGET
 from podkit.cli.release_gate import release_gate
 from podkit.config import Deployment, load_config
@@ -36,6 +37,9 @@ QUOTA = typer.Option(
 )
 JSON = typer.Option(False, "--json", help="Machine-readable output on stdout.")
 YES = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation (CI).")
+KEEP = typer.Option(
+    [], "--keep", help="Of duplicates of one owned object, keep this id; delete the others."
+)
 
 
 def _load(config: Path, env: str | None, sets: list[str]) -> Deployment:
@@ -110,6 +114,7 @@ def plan(
     models_timeout: str = typer.Option(
         "2m", "--models-timeout", help="Limit for the models dry run on the endpoint."
     ),
+    keep: list[str] = KEEP,
 ) -> None:
     """Show what apply would change, and what `podkit models sync` would fetch.
 
@@ -117,7 +122,7 @@ def plan(
     """
     deployment = _load(config, env, sets)
     with _client(api, target) as client:
-        options = service.Options(image, require_digest, worker_quota)
+        options = service.Options(image, require_digest, worker_quota, frozenset(keep))
         prepared = service.prepare(client, deployment, options)
     models = check_models(
         deployment,
@@ -152,6 +157,8 @@ def apply(
         help="Then run the smoke tests of podkit.toml; roll back if one fails (waits).",
     ),
     rollout_timeout: str = typer.Option("15m", "--rollout-timeout", help="Limit for --wait."),
+    keep: list[str] = KEEP,
+    lock_timeout: str = LOCK_TIMEOUT,
 ) -> None:
     """Plan, confirm, apply, verify every write, record the deploy in history."""
     deployment = _load(config, env, sets)
@@ -166,10 +173,12 @@ def apply(
         progress=_progress,
         as_json=as_json,
     )
-    with _client(api, target) as client:
-        prepared = service.prepare(
-            client, deployment, service.Options(image, require_digest, worker_quota)
-        )
+    options = service.Options(image, require_digest, worker_quota, frozenset(keep))
+    with (
+        _client(api, target) as client,
+        deploy_lock(client, deployment, env, lock_timeout).held(),
+    ):
+        prepared = service.prepare(client, deployment, options)
         _guard_deletes(prepared.plan, force)
         if not as_json:
             console.print(plan_table(prepared.plan))
@@ -225,11 +234,15 @@ def rollback(
     ),
     yes: bool = YES,
     as_json: bool = JSON,
+    lock_timeout: str = LOCK_TIMEOUT,
 ) -> None:
     """Re-apply an earlier recorded deploy (its exact image digest and settings)."""
     deployment = _load(config, env, sets)
     history = _history(config, deployment)
-    with _client(api, target) as client:
+    with (
+        _client(api, target) as client,
+        deploy_lock(client, deployment, env, lock_timeout).held(),
+    ):
         prepared = service.prepare_rollback(client, history, to)
         if not as_json:
             console.print(plan_table(prepared.plan))
@@ -252,10 +265,14 @@ def destroy(
     volumes: bool = typer.Option(False, "--volumes", help="Also delete network volumes."),
     yes: bool = YES,
     as_json: bool = JSON,
+    lock_timeout: str = LOCK_TIMEOUT,
 ) -> None:
     """Delete this project's podkit-owned objects in this environment."""
     deployment = _load(config, env, sets)
-    with _client(api, target) as client:
+    with (
+        _client(api, target) as client,
+        deploy_lock(client, deployment, env, lock_timeout).held(),
+    ):
         plan, snapshot = service.prepare_destroy(
             client, service.scope_for(deployment), volumes=volumes
         )

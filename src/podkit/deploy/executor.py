@@ -5,6 +5,11 @@ the API generation's request, remembers the ids it creates (a later endpoint nee
 volume's id), and reads every written object back: a field the server did not keep fails
 the apply loudly, naming the object and the field. Deleting something already gone is fine,
 so a re-run after a crash converges.
+
+A write whose outcome is unknown (a 5xx or a connection lost after the request went out) is
+never repeated blindly: the executor reads the object back (a create by name and podkit's
+ownership marker, an update by its fields, a delete by its id), then adopts what the server
+did or writes again. A create retried blindly could leave a duplicate.
 """
 
 from __future__ import annotations
@@ -16,12 +21,24 @@ from podkit.deploy import wire_v1, wire_v2
 from podkit.deploy.model import Resource, Scope, Snapshot
 from podkit.deploy.plan import Create, Delete, FieldChange, Plan, Update
 from podkit.deploy.planner import diff_fields
-from podkit.errors import DeployError, InvalidRequestError, NotFoundError
+from podkit.deploy.snapshot import read_snapshot
+from podkit.errors import (
+    DeployError,
+    InvalidRequestError,
+    NotFoundError,
+    PodkitError,
+    ServerError,
+    TransportError,
+)
 from podkit.runpod import RunPodClient, RunPodV1
 from podkit.runpod.types import v1 as t1
 from podkit.runpod.types import v2 as t2
 
 Progress = Callable[[str], None]
+
+# Errors after which the server may have applied the write: read back before writing again.
+UNKNOWN_OUTCOME = (ServerError, TransportError)
+WRITE_ROUNDS = 4
 
 
 @dataclass
@@ -50,22 +67,95 @@ class Executor:
         result = ApplyResult()
         result.ids.update({(k, n): i for k, n, i in plan.bindings})
         result.ids.update({("registry", n): i for n, i in snapshot.registries})
+        known = frozenset(r.id for r in snapshot.resources if r.id)
         for change in plan.changes:
             r = change.resource
             self._progress(f"{change.action} {r.kind} {r.name}")
             if isinstance(change, Delete):
-                self._delete(r)
+                self._delete_converging(r)
                 if result.ids.get((r.kind, r.name)) == r.id:
                     del result.ids[(r.kind, r.name)]
             elif isinstance(change, Create):
-                new_id = self._create(r, result.ids)
+                new_id = self._create_converging(r, result.ids, plan.scope, known)
                 result.ids[(r.kind, r.name)] = new_id
                 self._verify(r, new_id, result.ids)
             else:
-                self._update(change, result.ids)
+                self._update_converging(change, result.ids)
                 self._verify(r, change.remote_id, result.ids)
             result.applied += 1
         return result
+
+    def _create_converging(
+        self, r: Resource, ids: dict[tuple[str, str], str], scope: Scope, known: frozenset[str]
+    ) -> str:
+        """Create once; after an unknown outcome, adopt what the server made or create again."""
+        last: PodkitError | None = None
+        for attempt in range(1, WRITE_ROUNDS + 1):
+            try:
+                return self._create(r, ids)
+            except UNKNOWN_OUTCOME as exc:
+                last = exc
+            except InvalidRequestError as exc:
+                if attempt == 1:
+                    raise  # a plain refusal; later, it may be an earlier attempt's object
+                last = exc
+            found = self._find_created(r, scope, known)
+            if found is not None:
+                self._progress(f"{r.kind} {r.name}: the create's answer was lost; adopted {found}")
+                return found
+            self._progress(f"{r.kind} {r.name}: the create did not happen; creating it again")
+        raise _gave_up("create", r, last)
+
+    def _find_created(self, r: Resource, scope: Scope, known: frozenset[str]) -> str | None:
+        """The id of an owned object of this name that the plan did not know of."""
+        snapshot = read_snapshot(self._client, scope)
+        found = [
+            c.id
+            for c in snapshot.named(r.kind, r.name)
+            if c.owner == scope.owner and c.id and c.id not in known
+        ]
+        if len(found) > 1:
+            raise DeployError(
+                f"{r.kind} {r.name} exists {len(found)} times ({', '.join(found)}) after an "
+                "unanswered create",
+                hint=f"keep one with `podkit apply --keep ID` ({scope.owner})",
+            )
+        return found[0] if found else None
+
+    def _update_converging(self, change: Update, ids: dict[tuple[str, str], str]) -> None:
+        """Update (the transport retried it); if it still failed, read back before retrying."""
+        last: PodkitError | None = None
+        for _ in range(WRITE_ROUNDS):
+            try:
+                self._update(change, ids)
+                return
+            except UNKNOWN_OUTCOME as exc:
+                last = exc
+            if not diff_fields(change.resource, self._read(change.resource, change.remote_id, ids)):
+                self._progress(f"{change.resource.kind} {change.resource.name}: update applied")
+                return
+        raise _gave_up("update", change.resource, last)
+
+    def _delete_converging(self, r: Resource) -> None:
+        last: PodkitError | None = None
+        for _ in range(WRITE_ROUNDS):
+            try:
+                self._delete(r)
+                return
+            except UNKNOWN_OUTCOME as exc:
+                last = exc
+            if not self._exists(r):
+                return
+        raise _gave_up("delete", r, last)
+
+    def _exists(self, r: Resource) -> bool:
+        c = self._client
+        collection = {"volume": c.network_volumes, "template": c.templates, "endpoint": c.endpoints}
+        try:
+            collection[r.kind].get(r.id or "")
+        except NotFoundError:
+            return False
+        return True
 
     def _delete(self, r: Resource) -> None:
         c = self._client
@@ -73,7 +163,7 @@ class Executor:
         try:
             collection[r.kind].delete(r.id or "")
         except NotFoundError:
-            return  # already gone (an earlier run got this far): converged
+            return  # already gone (an earlier run, or an unanswered attempt): converged
         except InvalidRequestError:
             if r.kind != "endpoint":
                 raise
@@ -162,6 +252,15 @@ class Executor:
         c.endpoints.update(rid, t1.EndpointUpdate(flashboot=wanted))
         actual = c.endpoints_v2.get(rid).flashboot != "OFF"
         return () if actual == wanted else (FieldChange("flashboot", actual, wanted),)
+
+
+def _gave_up(action: str, r: Resource, last: PodkitError | None) -> DeployError:
+    reason = last.message if last is not None else "no answer"
+    return DeployError(
+        f"{action} of {r.kind} {r.name} failed {WRITE_ROUNDS} times, each read back as not "
+        f"done; last: {reason}",
+        hint="the API is failing; wait a minute, then run the same command again (it converges)",
+    )
 
 
 def _describe(change: FieldChange) -> str:

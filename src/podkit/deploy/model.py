@@ -14,6 +14,7 @@ from typing import Any, Literal
 Kind = Literal["volume", "template", "endpoint"]
 KIND_ORDER: dict[str, int] = {"volume": 0, "template": 1, "endpoint": 2}
 OWNER_ENV = "PODKIT_OWNER"
+LOCK_ENV = "PODKIT_LOCK"  # marks the deploy lock's template (see `deploy.lock`); never planned
 SECRET_MASK = "(secret)"
 
 

@@ -8,7 +8,9 @@ Rules:
 - immutable fields (endpoint type, volume datacenter) make an endpoint a replace and a
   volume an error; a volume never shrinks;
 - owned objects that are no longer desired are deleted, except volumes (kept, noted);
-- duplicates left by an earlier crash are deleted so that exactly one remains;
+- two or more owned objects of one desired name (from concurrent applies before the deploy
+  lock, or a lost create answer) are never adopted silently: the plan fails naming every copy,
+  and `--keep ID` picks the one to keep and deletes the others;
 - order: deletes that make room for a replacement, then creates/updates volume -> template
   -> endpoint, then the remaining deletes endpoint -> template.
 """
@@ -76,17 +78,36 @@ def _foreign(candidates: list[Resource], scope: Scope) -> None:
 
 
 def _match(
-    desired: Resource, snapshot: Snapshot, scope: Scope
+    desired: Resource, snapshot: Snapshot, scope: Scope, keep: frozenset[str]
 ) -> tuple[Resource | None, list[Resource]]:
-    """The owned remote object to converge onto, and owned duplicates to delete."""
+    """The owned remote object to converge onto, and the duplicates `--keep` lets go."""
     candidates = snapshot.named(desired.kind, desired.name)
     _foreign(candidates, scope)
     owned = [c for c in candidates if c.owner == scope.owner]
-    if not owned:
-        return None, []
-    # Prefer the one already closest to the desired state, then the oldest id.
-    owned.sort(key=lambda c: (len(diff_fields(desired, c)), c.id or ""))
-    return owned[0], owned[1:]
+    if len(owned) < 2:
+        return (owned[0] if owned else None), []
+    kept = [c for c in owned if c.id in keep]
+    if len(kept) != 1:
+        return None, owned  # reported by `_duplicates`
+    return kept[0], [c for c in owned if c is not kept[0]]
+
+
+def _duplicates(desired: DesiredState, snapshot: Snapshot, keep: frozenset[str]) -> None:
+    """Fail on every desired name that two or more owned objects carry, unless one is kept."""
+    groups = []
+    for resource in sorted(desired.resources, key=lambda r: r.key):
+        remote, others = _match(resource, snapshot, desired.scope, keep)
+        if remote is None and others:
+            ids = ", ".join(c.id or "?" for c in others)
+            groups.append(f"{resource.kind} {resource.name} ({ids})")
+    if groups:
+        raise DeployError(
+            f"{len(groups)} owned object(s) of {desired.scope.owner} exist more than once: "
+            + "; ".join(groups),
+            hint="keep one of each with `podkit apply --keep ID` (repeatable; it deletes the "
+            "other copies, a volume's data with it, and needs --force), or delete the extra "
+            "copies in the RunPod console",
+        )
 
 
 def _converge(desired: Resource, remote: Resource | None) -> list[Change]:
@@ -160,20 +181,25 @@ def plan(
     *,
     prices: Mapping[str, float] | None = None,
     notes: tuple[str, ...] = (),
+    keep: frozenset[str] = frozenset(),
 ) -> Plan:
-    """Compare the desired state with a snapshot of the remote; return the ordered Plan."""
+    """Compare the desired state with a snapshot of the remote; return the ordered Plan.
+
+    `keep`: ids chosen (`--keep`) among duplicates of one owned object; the others go.
+    """
+    _duplicates(desired, snapshot, keep)
     changes: list[Change] = []
     claimed: set[str] = set()
     bindings: list[tuple[str, str, str]] = []
     for resource in sorted(desired.resources, key=lambda r: r.key):
-        remote, duplicates = _match(resource, snapshot, desired.scope)
+        remote, duplicates = _match(resource, snapshot, desired.scope, keep)
         if remote is not None:
             claimed.add(remote.id or "")
             bindings.append((remote.kind, remote.name, remote.id or ""))
         for dup in duplicates:
             claimed.add(dup.id or "")
-            if dup.kind != "volume":
-                changes.append(Delete(dup, reason="duplicate of an owned object"))
+            kept = remote.id if remote else "?"
+            changes.append(Delete(dup, reason=f"duplicate of {kept} (--keep)"))
         changes.extend(_converge(resource, remote))
     changes.extend(_orphans(desired, snapshot, claimed))
     all_notes = (*notes, *_volume_notes(desired, snapshot))

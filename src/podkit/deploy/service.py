@@ -30,6 +30,7 @@ class Options:
     image: str | None = None
     require_digest: bool = False
     worker_quota: int | None = None
+    keep: frozenset[str] = frozenset()  # ids kept among duplicates (`--keep`)
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,13 @@ def prepare(client: RunPodClient, deployment: Deployment, options: Options = Opt
         )
     )
     report.raise_if_failed()
-    plan = planner.plan(desired, snapshot, prices=prices_of(catalog), notes=tuple(report.warnings))
+    plan = planner.plan(
+        desired,
+        snapshot,
+        prices=prices_of(catalog),
+        notes=tuple(report.warnings),
+        keep=options.keep,
+    )
     return Prepared(deployment, desired, snapshot, report, plan)
 
 

@@ -2,13 +2,14 @@
 
 A plan on v2 costs two list calls (volumes, endpoints), plus registries when podkit.toml
 names one; v1 adds templates. Objects of other projects are read too (so a name clash with
-something podkit does not own is caught), but only owned ones are ever written.
+something podkit does not own is caught), but only owned ones are ever written. The deploy
+lock's template is left out: it is not part of the deployment.
 """
 
 from __future__ import annotations
 
 from podkit.deploy import wire_v1, wire_v2
-from podkit.deploy.model import Resource, Scope, Snapshot
+from podkit.deploy.model import LOCK_ENV, Resource, Scope, Snapshot
 from podkit.runpod import RunPodClient, RunPodV1
 
 
@@ -29,7 +30,7 @@ def _read_v1(client: RunPodV1, scope: Scope, registries: bool) -> Snapshot:
     names = {v.id or "": v.name for v in volumes}
     creds = [(r.name, r.id) for r in client.registry_auth.list()] if registries else []
     names |= {rid: name for name, rid in creds}
-    raw_templates = client.templates.list()
+    raw_templates = [t for t in client.templates.list() if LOCK_ENV not in t.env]
     templates = [wire_v1.template_resource(t, names) for t in raw_templates]
     owners = {t.id or "": t.owner for t in templates}
     names |= {t.id or "": t.name for t in templates}

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from podkit._http import HttpClient, Response
+from podkit._http import IDEMPOTENT_METHODS, HttpClient, Response
 from podkit.errors import (
     ApiError,
     AuthError,
@@ -99,8 +99,13 @@ class ApiBase:
         hint = _HINTS.get(status)
         if cls is InvalidRequestError:
             hint = "the server refused the request as sent; fix the named field in podkit.toml"
-        elif cls is ServerError:
+        elif cls is ServerError and method in IDEMPOTENT_METHODS:
             hint = "the API failed after retries; run the same command again (it is idempotent)"
+        elif cls is ServerError:
+            hint = (
+                "the server may or may not have applied this write (it was not retried); "
+                "`podkit plan` shows what exists, and running the command again converges"
+            )
         return cls(
             f"{method} {path} -> {status}: {message}",
             status=status,

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
 import pytest
 
+from podkit.emulator.backend.faults import parse_spec
 from podkit.emulator.server import LocalRunPod
+
+HEADERS = {"Authorization": "Bearer test-key"}
 
 
 def test_429_carries_retry_after(local_runpod: LocalRunPod, api: httpx.Client) -> None:
@@ -30,6 +35,51 @@ def test_dropped_connection(local_runpod: LocalRunPod, api: httpx.Client) -> Non
         api.post("/v2/templates", json={"name": "t", "image": "i"})
     local_runpod.backend.faults.clear()
     assert api.post("/v2/templates", json={"name": "t", "image": "i"}).status_code == 201
+
+
+@pytest.mark.parametrize("fault", ["rate_commit_drop", "rate_commit_5xx"])
+def test_commit_faults_apply_the_write_then_lose_the_answer(
+    local_runpod: LocalRunPod, api: httpx.Client, fault: str
+) -> None:
+    local_runpod.backend.faults.add("POST /v2/templates", **{fault: 1.0})
+    try:
+        answer = api.post("/v2/templates", json={"name": "t", "image": "i"}).status_code
+    except httpx.TransportError:
+        answer = 0
+    assert answer == (0 if fault == "rate_commit_drop" else 503)
+    local_runpod.backend.faults.clear()
+    assert [t["name"] for t in api.get("/v2/templates").json()["templates"]] == ["t"]
+    retried = api.post("/v2/templates", json={"name": "t", "image": "i"})
+    assert retried.status_code == 400 and "already used" in retried.text
+
+
+def test_commit_fault_spec_keys() -> None:
+    rule = parse_spec("POST /v1/*:commit-drop=0.1,commit-5xx=0.2")
+    assert (rule.rate_commit_drop, rule.rate_commit_5xx) == (0.1, 0.2)
+    with pytest.raises(ValueError, match="is a rate"):
+        parse_spec("POST /v1/*:commit-5xx=2")
+
+
+@pytest.mark.parametrize("path", ["/v2/templates", "/v1/templates"])
+def test_template_names_stay_unique_under_concurrent_creates(
+    local_runpod: LocalRunPod, path: str
+) -> None:
+    """16 clients create the same name at once: exactly one wins, the rest get a 400."""
+    body = (
+        {"name": "lock", "image": "i"} if path.startswith("/v2") else {"name": "lock", "imageName": "i"}
+    )
+    start = threading.Barrier(16)
+
+    def create(_: int) -> int:
+        with httpx.Client(base_url=local_runpod.url, headers=HEADERS, timeout=30) as c:
+            start.wait(timeout=30)
+            return c.post(path, json=body).status_code
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        statuses = sorted(pool.map(create, range(16)))
+    assert statuses == [200 if path.startswith("/v1") else 201] + [400] * 15
+    acc = local_runpod.backend.account(HEADERS["Authorization"].split()[1])
+    assert [t["name"] for t in acc.templates.values()] == ["lock"]
 
 
 def test_faults_are_seeded(local_runpod: LocalRunPod, api: httpx.Client) -> None:

@@ -113,16 +113,30 @@ def test_a_same_named_object_podkit_does_not_own_is_refused(catalog: list[GpuTyp
         plan(desired, Snapshot((stranger,)))
 
 
-def test_duplicates_from_a_crash_are_deleted_keeping_the_best_match(
-    catalog: list[GpuType],
-) -> None:
+def test_every_duplicate_is_reported_and_never_adopted(catalog: list[GpuType]) -> None:
     desired = build_desired(deployment(), api="v2", catalog=catalog)
-    remote = live(desired)
-    vol, ep = remote.resources
-    stale = replace(ep, id="ep0", fields=dict(ep.fields) | {"workers.max": 9})
-    result = plan(desired, Snapshot((vol, ep, stale)))
-    (change,) = result.changes
-    assert isinstance(change, Delete) and change.resource.id == "ep0"
+    vol, ep = live(desired).resources
+    twins = (vol, replace(vol, id="vol0"), ep, replace(ep, id="ep0"))
+    with pytest.raises(DeployError) as caught:
+        plan(desired, Snapshot(twins))
+    message = caught.value.message
+    assert "2 owned object(s) of gpu-worker/staging exist more than once" in message
+    assert "volume pk-gpu-worker-staging-models (vol0, vol1)" in message
+    assert "endpoint gpu-worker-staging (ep0, ep1)" in message
+    assert "podkit apply --keep ID" in (caught.value.hint or "")
+
+
+def test_keep_chooses_the_copy_and_deletes_the_others(catalog: list[GpuType]) -> None:
+    desired = build_desired(deployment(), api="v2", catalog=catalog)
+    vol, ep = live(desired).resources
+    twins = (vol, replace(vol, id="vol0"), ep, replace(ep, id="ep0"))
+    with pytest.raises(DeployError, match=r"volume pk-gpu-worker-staging-models \(vol0, vol1\)"):
+        plan(desired, Snapshot(twins), keep=frozenset({"ep1"}))  # the volume is still ambiguous
+    result = plan(desired, Snapshot(twins), keep=frozenset({"vol1", "ep0"}))
+    deleted = sorted((c.resource.kind, c.resource.id) for c in result.changes)
+    assert deleted == [("endpoint", "ep1"), ("volume", "vol0")]
+    assert all(isinstance(c, Delete) for c in result.changes)
+    assert ("endpoint", "gpu-worker-staging", "ep0") in result.bindings
 
 
 def test_volume_shrink_and_move_are_refused(catalog: list[GpuType]) -> None:

@@ -1,4 +1,10 @@
-"""Seeded fault injection per route: latency, 429 with Retry-After, 5xx, dropped connections."""
+"""Seeded fault injection per route: latency, 429 with Retry-After, 5xx, dropped connections.
+
+The plain faults refuse a request before it is served. The commit faults serve it first (the
+write is applied) and then lose the answer: `commit_drop` closes the connection, `commit_5xx`
+answers 5xx. They reproduce the ambiguous write the platform warns about, where a client
+cannot tell whether its create happened.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +23,8 @@ class RouteFault:
     rate_429: float = 0.0
     rate_5xx: float = 0.0
     rate_drop: float = 0.0
+    rate_commit_drop: float = 0.0
+    rate_commit_5xx: float = 0.0
     latency_s: float = 0.0
     retry_after_s: int = 1
     status_5xx: int = 503
@@ -31,7 +39,7 @@ class Decision:
     """What to do to one request: wait `latency_s`, then `action` (None: serve it)."""
 
     latency_s: float = 0.0
-    action: str | None = None  # "429" | "5xx" | "drop"
+    action: str | None = None  # "429" | "5xx" | "drop" | "commit_drop" | "commit_5xx"
     status: int = 0
     retry_after_s: int = 0
 
@@ -40,14 +48,19 @@ SPEC_KEYS = {
     "429": "rate_429",
     "5xx": "rate_5xx",
     "drop": "rate_drop",
+    "commit-drop": "rate_commit_drop",
+    "commit-5xx": "rate_commit_5xx",
     "latency": "latency_s",
     "retry-after": "retry_after_s",
     "status": "status_5xx",
 }
 
 
+RATE_KEYS = ("429", "5xx", "drop", "commit-drop", "commit-5xx")
+
+
 def parse_spec(spec: str) -> RouteFault:
-    """`"POST /v2/*:429=0.2,5xx=0.1,drop=0.05,latency=0.1"` -> RouteFault (the CLI's form)."""
+    """`"POST /v2/*:429=0.2,5xx=0.1,commit-drop=0.05,latency=0.1"` -> RouteFault (CLI form)."""
     pattern, _, settings = spec.rpartition(":")
     if not pattern or not settings:
         raise ValueError(f"fault spec {spec!r} must look like 'POST /v2/*:429=0.2,latency=0.1'")
@@ -71,7 +84,7 @@ def _spec_value(key: str, value: str, spec: str) -> float | int:
     except ValueError:
         kind = "a whole number" if whole else "a number"
         raise ValueError(f"fault setting {key}={value!r} in {spec!r} must be {kind}") from None
-    if key in ("429", "5xx", "drop") and not 0.0 <= number <= 1.0:
+    if key in RATE_KEYS and not 0.0 <= number <= 1.0:
         raise ValueError(
             f"fault setting {key}={value} in {spec!r} is a rate: use 0 to 1 (0.2 = 20%)"
         )
@@ -119,6 +132,8 @@ class FaultPlan:
             ("429", fault.rate_429),
             ("5xx", fault.rate_5xx),
             ("drop", fault.rate_drop),
+            ("commit_drop", fault.rate_commit_drop),
+            ("commit_5xx", fault.rate_commit_5xx),
         ):
             if draw < rate:
                 status = 429 if action == "429" else fault.status_5xx

@@ -27,6 +27,10 @@ def error_body(path: str, status: int, message: str) -> tuple[bytes, bytes]:
     return json.dumps(body).encode(), b"application/problem+json"
 
 
+async def _discard(message: Message) -> None:
+    """A `send` that swallows the served response of a commit fault."""
+
+
 class FaultMiddleware:
     """Applies `backend.faults` to every API request (never to the admin routes)."""
 
@@ -44,7 +48,9 @@ class FaultMiddleware:
         if decision.action is None:
             await self.app(scope, receive, send)
             return
-        if decision.action == "drop":
+        if decision.action.startswith("commit_"):
+            await self.app(scope, receive, _discard)  # served and applied; its answer is lost
+        if decision.action.endswith("drop"):
             await send(
                 {
                     "type": "http.response.start",
