@@ -65,9 +65,8 @@ def test_template_names_stay_unique_under_concurrent_creates(
     local_runpod: LocalRunPod, path: str
 ) -> None:
     """16 clients create the same name at once: exactly one wins, the rest get a 400."""
-    body = (
-        {"name": "lock", "image": "i"} if path.startswith("/v2") else {"name": "lock", "imageName": "i"}
-    )
+    image = "image" if path.startswith("/v2") else "imageName"
+    body = {"name": "lock", image: "i"}
     start = threading.Barrier(16)
 
     def create(_: int) -> int:
