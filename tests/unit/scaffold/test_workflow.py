@@ -134,3 +134,29 @@ def test_which_job_runs(
     funcs = {"success": lambda: True}
     assert condition(jobs["deploy"]["if"], ctx, funcs) is deploys
     assert condition(jobs["rollback"]["if"], ctx, funcs) is rolls_back
+
+
+@pytest.mark.parametrize(
+    ("event", "inputs", "environment"),
+    [
+        ({"event_name": "push"}, {}, "staging"),
+        ({"event_name": "release"}, {}, "production"),
+        ({"event_name": "workflow_dispatch"}, {"environment": "production"}, "production"),
+        (
+            {"event_name": "workflow_dispatch"},
+            {"environment": "staging", "action": "rollback"},
+            "staging",
+        ),
+    ],
+)
+def test_one_concurrency_group_per_environment_and_nothing_cancelled(
+    event: dict[str, Any], inputs: dict[str, Any], environment: str
+) -> None:
+    from tests.gha.expressions import interpolate
+
+    doc = _load("ghcr")
+    group = doc["concurrency"]["group"]
+    ctx = {"github": event, "inputs": inputs}
+    assert interpolate(group, ctx) == f"podkit-deploy-{environment}"
+    assert interpolate(doc["env"]["PODKIT_ENV"], ctx) == environment
+    assert doc["concurrency"]["cancel-in-progress"] is False
