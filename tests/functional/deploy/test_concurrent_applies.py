@@ -88,6 +88,7 @@ def test_two_applies_in_process(
         out = capsys.readouterr()
         check(local_runpod, key, codes, f"{layout} trial {trial}")
         waited += "waiting for the deploy lock of gpu-worker/default held by" in out.err
+    print(f"{layout}: {TRIALS} trials, 0 duplicates, {waited} waited for the lock")
     assert waited, "no trial ever waited: the runs did not overlap"
 
 
