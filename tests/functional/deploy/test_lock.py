@@ -140,7 +140,7 @@ def test_cli_waits_fails_clearly_and_unlock_frees(
     with client(local_runpod.url, key) as c:
         DeployLock(c, SCOPE, holder="ci run 7").acquire()  # a holder that never lets go
     code = main(["apply", "--env", "staging", "--yes", "--lock-timeout", "1s"])
-    err = capsys.readouterr().err
+    err = " ".join(capsys.readouterr().err.split())  # as one line, whatever the width
     assert code == 1
     assert "waiting for the deploy lock of gpu-worker/staging held by ci run 7 since" in err
     assert "gave up after 1 s" in err and "`podkit unlock --env staging`" in err
