@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import random
 import secrets
 import socket
 import threading
@@ -203,7 +204,8 @@ class DeployLock:
                 return mine
             held = self._holder()
             if held is None:
-                continue  # freed between our create and our look: try again at once
+                self._sleep(random.uniform(0, POLL_S[0]))  # freed meanwhile: try again soon
+                continue
             if held.expired(self._clock()):
                 self._progress(
                     f"the deploy lock of {self.scope.owner} held by {held.holder} expired at "

@@ -8,10 +8,12 @@ duplicate, and a run that fails raises a one-line PodkitError (anything else is 
 and fails the test). Retries and lock waits sleep through the seams, so backing off costs no
 wall time. The local RunPod runs without the response recorder: re-validating thousands of
 identical responses would only make this test slow. The figures are in docs/reliability.md.
+`PODKIT_FAULT_SCALE=N` runs N times as many seeds (a soak; the suite runs 1).
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,7 +28,8 @@ from podkit.errors import PodkitError
 from podkit.runpod import ApiKey
 from tests.functional.deploy.helpers import client, load, new_key, write_config
 
-RUNS = {"v2": 100, "v1": 40}
+SCALE = int(os.environ.get("PODKIT_FAULT_SCALE", "1"))  # a longer soak: PODKIT_FAULT_SCALE=5
+RUNS = {"v2": 100 * SCALE, "v1": 40 * SCALE}
 FAULTS = {
     "rate_429": 0.05,
     "rate_5xx": 0.04,

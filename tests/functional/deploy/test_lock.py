@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -94,6 +95,18 @@ def test_a_renewed_lock_does_not_expire(local_runpod: LocalRunPod) -> None:
         with pytest.raises(DeployError, match="held by long deploy"):
             waiter.acquire()
         assert not any("taking it over" in s for s in said)
+
+
+def test_the_heartbeat_keeps_a_held_lock_alive(local_runpod: LocalRunPod) -> None:
+    with client(local_runpod.url, new_key()) as c:
+        lock = DeployLock(c, SCOPE, holder="slow deploy", ttl=0.6)
+        with lock.held():
+            first = current(c, SCOPE)
+            time.sleep(1.5)  # more than twice the lifetime: only renewals keep it
+            now = current(c, SCOPE)
+            assert first is not None and now is not None and now.token == first.token
+            assert now.expires > first.expires  # renewed in the background
+        assert current(c, SCOPE) is None
 
 
 @pytest.mark.parametrize("fault", ["rate_commit_drop", "rate_commit_5xx"])
