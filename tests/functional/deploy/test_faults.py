@@ -14,7 +14,8 @@ identical responses would only make this test slow. The figures are in docs/reli
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -56,12 +57,19 @@ def names(rp: LocalRunPod, key: ApiKey) -> dict[str, list[str]]:
     return {kind: sorted(r["name"] for r in table.values()) for kind, table in tables.items()}
 
 
-def apply_locked(rp: LocalRunPod, key: ApiKey, api: str, dep: Deployment, history: History) -> None:
+def apply_locked(
+    rp: LocalRunPod,
+    key: ApiKey,
+    api: str,
+    dep: Deployment,
+    history: History,
+    said: Callable[[str], None],
+) -> None:
     """What `podkit apply --yes` does: hold the lock, read, plan, write, verify, record."""
     with client(rp.url, key, api, sleep=no_sleep) as c:
         lock = DeployLock(c, service.scope_for(dep), timeout=60, sleep=no_sleep)
         with lock.held():
-            service.apply_prepared(c, service.prepare(c, dep), history)
+            service.apply_prepared(c, service.prepare(c, dep), history, progress=said)
 
 
 def plan_summary(rp: LocalRunPod, key: ApiKey, api: str, dep: Deployment) -> str:
@@ -74,14 +82,19 @@ def test_applies_under_faults_converge_without_duplicates(
     runpod: LocalRunPod, tmp_path: Path, api: str
 ) -> None:
     deployment = load(write_config(tmp_path))
-    converged, failures = 0, []
+    converged, failures, recovered = 0, [], Counter[str]()
+
+    def said(message: str) -> None:
+        for phrase in ("answer was lost; adopted", "did not happen; creating it again"):
+            recovered[phrase] += phrase in message
+
     for seed in range(RUNS[api]):
         key, history = new_key(), History(service.scope_for(deployment), tmp_path / str(seed))
         runpod.backend.faults.clear(seed=seed)
         runpod.backend.faults.add("*", **FAULTS)
         failed = False
         try:
-            apply_locked(runpod, key, api, deployment, history)
+            apply_locked(runpod, key, api, deployment, history, said)
         except PodkitError as exc:
             failed = True
             failures.append(f"seed {seed}: {exc.message}")
@@ -98,5 +111,5 @@ def test_applies_under_faults_converge_without_duplicates(
             converged += 1
         else:
             failures.append(f"seed {seed}: applied, but the next plan has changes")
-    print(f"{api}: {converged}/{RUNS[api]} converged; failures: {failures}")
+    print(f"{api}: {converged}/{RUNS[api]} converged; creates {dict(recovered)}; {failures}")
     assert converged >= RUNS[api] * 0.99, failures
