@@ -8,7 +8,9 @@ import httpx
 import pytest
 
 from podkit._http import HttpClient, RetryPolicy, retry_after_seconds
-from podkit.errors import TransportError
+from podkit.errors import PodkitError, TransportError
+from podkit.runpod import ApiKey
+from podkit.runpod._base import ApiBase
 
 
 def _client(handler: httpx.MockTransport, sleeps: list[float]) -> HttpClient:
@@ -62,3 +64,30 @@ def test_retry_after_parses_http_dates() -> None:
     assert retry_after_seconds("Thu, 01 Jan 1970 00:16:50 GMT", now=1_000.0) == 10.0
     assert retry_after_seconds("soon", now=0.0) is None
     assert retry_after_seconds(None, now=0.0) is None
+
+
+def test_hints_say_retried_only_when_something_was_retried() -> None:
+    def refuse(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(503, json={"detail": "down"})
+
+    api = ApiBase(_client(httpx.MockTransport(refuse), []), ApiKey("k", "test"))
+    with pytest.raises(PodkitError) as write:
+        api.request("POST", "/v2/serverless")
+    assert "after retries" not in (write.value.hint or "")
+    assert "may or may not have applied" in (write.value.hint or "")
+    with pytest.raises(PodkitError) as read:
+        api.request("GET", "/v2/serverless")
+    assert "after retries" in (read.value.hint or "")
+
+
+def test_a_post_whose_connection_broke_after_sending_is_not_retried() -> None:
+    calls: list[str] = []
+
+    def drop(request: httpx.Request) -> httpx.Response:
+        calls.append(request.method)
+        raise httpx.RemoteProtocolError("peer closed connection", request=request)
+
+    client = _client(httpx.MockTransport(drop), [])
+    with pytest.raises(TransportError) as caught:
+        client.request("POST", "/v2/serverless")
+    assert calls == ["POST"] and "not retried" in (caught.value.hint or "")
