@@ -19,6 +19,11 @@
 8. **record** (`history.py`): a successful apply appends the applied desired state (image
    digest included) to `.podkit/history/<project>-<env>.json`; rollback re-applies one.
 
+One at a time: `apply`, `rollback` and `destroy` run stages 3-8 holding the deploy lock of
+their project and environment (`lock.py`), a template on the RunPod account whose name is
+unique there; a crashed holder's lock expires. A write whose answer is lost is read back by
+name and owner marker before anything is written again (`executor.py`).
+
 Ownership: podkit names its objects `pk-<project>-<env>-<name>` and, where the object can
 carry environment variables (endpoints, templates), also sets `PODKIT_OWNER=<project>/<env>`.
 It only ever updates or deletes objects that carry both marks (volumes: the name alone).
