@@ -83,9 +83,10 @@ def test_an_expired_lock_is_taken_over_and_its_holder_cannot_free_the_new_one(
         assert found is not None and found.token == mine.token
 
 
-def test_a_renewed_lock_does_not_expire(local_runpod: LocalRunPod) -> None:
+@pytest.mark.parametrize("api", ["v2", "v1"])
+def test_a_renewed_lock_does_not_expire(local_runpod: LocalRunPod, api: str) -> None:
     clock = Clock()
-    with client(local_runpod.url, new_key()) as c:
+    with client(local_runpod.url, new_key(), api) as c:
         holder, _ = lock_for(c, clock, "long deploy", ttl=60)
         info = holder.acquire()
         clock.now += 50
