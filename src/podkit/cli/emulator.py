@@ -28,7 +28,10 @@ def start(
     ),
     quota: int = typer.Option(5, help="Account worker quota (sum of workersMax)."),
     faults: list[str] = typer.Option(
-        [], "--faults", help="Fault rule, e.g. 'POST /v2/*:429=0.2,5xx=0.1,drop=0.05,latency=0.1'."
+        [],
+        "--faults",
+        help="Fault rule, e.g. 'POST /v2/*:429=0.2,5xx=0.1,drop=0.05,latency=0.1'; "
+        "commit-drop and commit-5xx apply the write, then lose the answer.",
     ),
     faults_seed: int = typer.Option(0, "--faults-seed", help="Seed for the fault dice."),
     quirks: list[str] = typer.Option(
