@@ -1,10 +1,11 @@
 """Two `podkit apply` of one project and environment started together never duplicate.
 
 Twenty trials drive the CLI's `main([...])` from two threads at once against one local
-RunPod (ten in one directory, ten in two copies of the project), and two more trials run
-real `podkit` processes. Every run must exit 0 (the second waits for the deploy lock, then
-finds nothing to change) or fail with the lock timeout's one line; the account must hold
-exactly one volume and one endpoint, and no lock once both are done.
+RunPod (ten in one directory, ten in two copies of the project), four more do so with
+`--api v1`, and two more trials run real `podkit` processes. Every run must exit 0 (the
+second waits for the deploy lock, then finds nothing to change) or fail with the lock
+timeout's one line; the account must hold exactly one volume and one endpoint, and no lock
+once both are done.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from podkit.emulator.server import LocalRunPod
 from tests.functional.deploy.helpers import write_config
 
 TRIALS = 10  # per layout: one directory, two copies
+V1_TRIALS = 4  # the same lock over REST v1 templates
 APPLY = ["apply", "--yes", "--lock-timeout", "60s", "--config"]
 
 
@@ -70,27 +72,28 @@ def check(rp: LocalRunPod, key: str, codes: list[int], trial: str) -> None:
     assert locks == [], f"{trial}: the deploy lock was left behind"
 
 
-@pytest.mark.parametrize("layout", ["same", "copies"])
+@pytest.mark.parametrize(("layout", "api"), [("same", "v2"), ("copies", "v2"), ("same", "v1")])
 def test_two_applies_in_process(
     local_runpod: LocalRunPod,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
     layout: str,
+    api: str,
 ) -> None:
     monkeypatch.setenv("PODKIT_TARGET", local_runpod.url)
-    waited = 0
-    for trial in range(TRIALS):
-        key = f"concurrent-{layout}-{trial}-{tmp_path.name}"
+    waited, trials = 0, TRIALS if api == "v2" else V1_TRIALS
+    for trial in range(trials):
+        key = f"concurrent-{layout}-{api}-{trial}-{tmp_path.name}"
         monkeypatch.setenv("RUNPOD_API_KEY", key)
         configs = projects(tmp_path / str(trial), layout)
-        codes = together([lambda c=c: main([*APPLY, str(c)]) for c in configs])
+        codes = together([lambda c=c: main([*APPLY, str(c), "--api", api]) for c in configs])
         out = capsys.readouterr()
         check(local_runpod, key, codes, f"{layout} trial {trial}")
         if 1 in codes:  # allowed only as the lock timeout's one clear line
             assert "gave up after 60 s waiting for the deploy lock" in " ".join(out.err.split())
         waited += "waiting for the deploy lock of gpu-worker/default held by" in out.err
-    print(f"{layout}: {TRIALS} trials, 0 duplicates, {waited} waited for the lock")
+    print(f"{layout} {api}: {trials} trials, 0 duplicates, {waited} waited for the lock")
     assert waited, "no trial ever waited: the runs did not overlap"
 
 
