@@ -33,6 +33,7 @@ from podkit.errors import (
     DeployError,
     InvalidRequestError,
     NotFoundError,
+    PodkitError,
     ServerError,
     TransportError,
 )
@@ -275,7 +276,7 @@ class DeployLock:
             try:
                 self.store.delete(info.id)
                 return
-            except (*_UNKNOWN, InvalidRequestError):
+            except PodkitError:
                 pass
         self._progress(
             f"could not release the deploy lock of {self.scope.owner}; it expires at "
@@ -314,7 +315,7 @@ class _Heartbeat(threading.Thread):
                     "held it (`podkit unlock`?); another deploy may now start"
                 )
                 return
-            except (*_UNKNOWN, InvalidRequestError):
+            except PodkitError:
                 continue  # the next beat tries again, well before the lock expires
 
     def stop(self) -> None:
