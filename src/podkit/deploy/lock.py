@@ -227,15 +227,17 @@ class DeployLock:
 
     def _try_create(self, mine: LockInfo) -> LockInfo | None:
         """Our lock if the create went through (read back when unanswered), else None."""
+        refused: InvalidRequestError | None = None
         for _ in range(4):
             try:
                 created: LockInfo | None = replace(mine, id=self.store.create(mine))
             except _UNKNOWN:
                 created = None
-            except InvalidRequestError:
-                if not self.store.list():
-                    raise  # refused for another reason than the name being taken
-                return None
+            except InvalidRequestError as exc:
+                if self.store.list():
+                    return None  # the name is taken: someone holds the lock
+                refused = exc  # freed since, or refused for another reason: try again
+                continue
             locks = self.store.list()
             if created is None:
                 created = next((lock for lock in locks if lock.token == mine.token), None)
@@ -247,6 +249,8 @@ class DeployLock:
                 return created
             self.store.delete(created.id)  # two of one name: both back off, none proceeds
             return None
+        if refused is not None:
+            raise refused
         raise DeployError(
             f"could not create the deploy lock of {self.scope.owner}: the API did not answer",
             hint="wait a minute and run the same command again",
