@@ -185,3 +185,13 @@ def test_the_lock_is_never_planned_and_destroy_leaves_none(
     left = inventory(local_runpod.url, key, api)
     assert left["volume"] == left["endpoint"] == [] and lock_name(SCOPE) not in left["template"]
     assert stale.id not in str(left)
+
+
+def test_lock_timeout_takes_durations_and_refuses_anything_else(
+    local_runpod: LocalRunPod, project: tuple[Path, ApiKey], capsys: pytest.CaptureFixture[str]
+) -> None:
+    for good in ("90s", "10m", "1h", "30"):
+        assert main(["destroy", "--env", "staging", "--yes", "--lock-timeout", good]) == 0
+    assert main(["destroy", "--env", "staging", "--yes", "--lock-timeout", "soon"]) == 1
+    assert "--lock-timeout 'soon' is not a duration" in capsys.readouterr().err
+    assert local_runpod.backend.account(project[1].reveal()).templates == {}
