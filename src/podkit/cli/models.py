@@ -25,7 +25,8 @@ from rich.progress import (
 from rich.table import Table
 
 from podkit.cli.console import console, err_console, print_json
-from podkit.cli.options import CONFIG, ENDPOINT, ENV, TARGET
+from podkit.cli.options import CONFIG, ENDPOINT, ENV, TARGET, duration
+from podkit.config.cli_values import check_duration
 from podkit.config.models import ModelSource, load_models
 from podkit.deploy.models_view import size_text
 from podkit.errors import ConfigError, TransferError
@@ -111,11 +112,11 @@ def sync(
         help="Connection budget: 1-64, or auto (start at 16 and add connections while the "
         "rate follows, up to 64).",
     ),
-    timeout: float | None = typer.Option(
+    timeout_text: str | None = duration(
         None,
         "--timeout",
-        help="Stop cleanly before this many seconds (default: the endpoint's execution "
-        "timeout); verified chunks are kept for the next run.",
+        "Stop cleanly before this long (default: the endpoint's execution timeout); verified "
+        "chunks are kept for the next run",
     ),
     dry_run: bool = typer.Option(False, "--dry-run", help="Only show what is missing or stale."),
     json_out: bool = typer.Option(False, "--json", help="Print the report as JSON."),
@@ -126,6 +127,7 @@ def sync(
     2: something is missing or stale.
     """
     setting = _connection_setting(connections)
+    timeout = check_duration(timeout_text, "--timeout")
     models = read_models(config, env)
     job_input: dict[str, Any] = {
         "models": [m.model_dump(exclude_none=True) for m in models],

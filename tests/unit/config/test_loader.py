@@ -73,16 +73,23 @@ def test_set_overrides_parse_toml_values_and_plain_strings(tmp_path: Path) -> No
 
 def test_bad_override_is_blamed_on_the_command_line(tmp_path: Path) -> None:
     path = write(tmp_path, BASE)
-    with pytest.raises(ConfigError, match=r"^--set: endpoint.workers_max: "):
+    with pytest.raises(ConfigError, match=r"^--set: endpoint.workers_max: out of range \(-1\)"):
         load_config(path, overrides=["endpoint.workers_max=-1"])
-    with pytest.raises(ConfigError, match="expected KEY=VALUE"):
+    with pytest.raises(ConfigError, match="^--set: 'endpoint.workers_max' is not KEY=VALUE; "):
         load_config(path, overrides=["endpoint.workers_max"])
 
 
 def test_unknown_environment_lists_known_ones(tmp_path: Path) -> None:
     path = write(tmp_path, BASE + "[env.staging.endpoint]\nworkers_max = 1\n")
-    with pytest.raises(ConfigError, match=r"no environment 'prod' \(known: staging\)"):
+    with pytest.raises(ConfigError, match=r"env.prod: no such environment for --env \(known: "):
         load_config(path, env="prod")
+
+
+def test_an_unknown_environment_does_not_hide_the_other_problems(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config(write(tmp_path, ""), env="staging")
+    keys = [line.split(": ")[1] for line in caught.value.message.splitlines()]
+    assert keys == ["endpoint", "env.staging", "image", "project"]
 
 
 def test_a_broken_overlay_fails_even_when_another_env_is_chosen(tmp_path: Path) -> None:
@@ -90,7 +97,25 @@ def test_a_broken_overlay_fails_even_when_another_env_is_chosen(tmp_path: Path) 
     path = write(tmp_path, text + "workers_max = -1\n")
     with pytest.raises(ConfigError) as caught:
         load_config(path, env="staging")
-    assert f"{path}:11: endpoint.workers_max [env.production]" in caught.value.message
+    assert f"{path}:11:1: endpoint.workers_max [env.production]: out of range (-1)" in (
+        caught.value.message
+    )
+
+
+def test_a_base_error_is_reported_once_and_an_overlay_error_names_its_table(
+    tmp_path: Path,
+) -> None:
+    text = BASE + "gpu_count = 0\n[env.a.endpoint]\nworkers_max = 1\n[env.b.endpoint]\n"
+    path = write(tmp_path, text + "workers_max = 1\nflashboot = 1\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, env="a")
+    lines = caught.value.message.splitlines()
+    assert lines == [
+        f"{path}:8:1: endpoint.gpu_count: out of range (0): allowed 1..8; set gpu_count "
+        "within 1..8",
+        f"{path}:13:1: endpoint.flashboot [env.b]: must be true or false, not a whole number "
+        "(1); write it as flashboot = true",
+    ]
 
 
 def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
