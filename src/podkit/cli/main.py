@@ -23,9 +23,10 @@ from podkit.errors import PodkitError
 
 def report(exc: PodkitError) -> None:
     """Print a PodkitError as one actionable line plus its hint."""
-    err_console.print(f"[bold red]error:[/] {escape(exc.message)}")
+    # Never wrapped: each problem stays one `FILE:LINE:COL: key: ...` line for editors and CI.
+    err_console.print(f"[bold red]error:[/] {escape(exc.message)}", soft_wrap=True)
     if exc.hint:
-        err_console.print(f"  [yellow]hint:[/] {escape(exc.hint)}")
+        err_console.print(f"  [yellow]hint:[/] {escape(exc.hint)}", soft_wrap=True)
 
 
 def report_json(exc: PodkitError) -> None:
