@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 import typer
 from typer.core import TyperGroup
 

@@ -75,7 +75,7 @@ def test_bad_override_is_blamed_on_the_command_line(tmp_path: Path) -> None:
     path = write(tmp_path, BASE)
     with pytest.raises(ConfigError, match=r"^--set: endpoint.workers_max: out of range \(-1\)"):
         load_config(path, overrides=["endpoint.workers_max=-1"])
-    with pytest.raises(ConfigError, match="^--set: 'endpoint.workers_max' is not KEY=VALUE; "):
+    with pytest.raises(ConfigError, match=r"^--set: 'endpoint.workers_max' is not KEY=VALUE; "):
         load_config(path, overrides=["endpoint.workers_max"])
 
 
