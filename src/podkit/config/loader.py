@@ -116,7 +116,7 @@ class _Checker:
                         "cannot be set per environment",
                         f"set {bad} once at the top of the file",
                     )
-                valid[name] = overlay
+                valid[name] = {k: v for k, v in overlay.items() if k not in ("env", "project")}
         return valid
 
     def unknown_environment(self, env: str, overlays: Mapping[str, Any]) -> None:

@@ -23,8 +23,10 @@ from podkit.config.durations import format_duration, parse_duration
 Loc = tuple[str | int, ...]
 
 # Values under these sections may be secrets (an env value, a mistyped secret, a job input):
-# messages about them never repeat what the file holds. ([[models]] sources arrive masked.)
+# messages about them never repeat what the file holds, except the keys known to hold plain
+# numbers. ([[models]] sources arrive masked.)
 PRIVATE_ROOTS = frozenset({"worker", "smoke"})
+PLAIN_KEYS = frozenset({("worker", "container_disk_gb"), ("worker", "ports")})
 RESERVED_KEYS = frozenset({"environment"})
 
 _EXPECTED = {
@@ -109,7 +111,7 @@ def describe(root: type[BaseModel], loc: Loc, error: Any) -> tuple[str, str]:
     if kind == "missing":
         return "required key is missing", _add(leaf, model, field)
     if kind in _EXPECTED:
-        return _wrong_type(_EXPECTED[kind], got, shown, leaf, key_of(loc))
+        return _wrong_type(_EXPECTED[kind], got, shown, loc, field)
     if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
         return _out_of_range(field, got, shown, leaf)
     if kind == "literal_error":
@@ -126,7 +128,9 @@ def describe(root: type[BaseModel], loc: Loc, error: Any) -> tuple[str, str]:
 
 def _shown(loc: Loc, got: Any) -> str:
     """` (got X)`, or '' where the value may be a secret or is a whole table/list."""
-    if got is None or isinstance(got, dict | list) or not loc or loc[0] in PRIVATE_ROOTS:
+    if got is None or isinstance(got, dict | list) or not loc:
+        return ""
+    if loc[0] in PRIVATE_ROOTS and tuple(loc[:2]) not in PLAIN_KEYS:
         return ""
     return f" ({got!r})"
 
@@ -135,6 +139,10 @@ def _near_key(model: type[BaseModel] | None, name: str) -> str:
     if model is None:
         return "delete it (see docs/config.md)"
     allowed = sorted(n for n in model.model_fields if n not in RESERVED_KEYS)
+    for section, info in model.model_fields.items():
+        inner = model_of(info.annotation)
+        if inner is not None and name in inner.model_fields:
+            return f"it belongs in the {section} section: {section}.{name}"
     close = difflib.get_close_matches(name, allowed, n=1)
     listing = f"allowed here: {', '.join(allowed)}"
     return f"did you mean {close[0]!r}? ({listing})" if close else f"delete it ({listing})"
@@ -142,14 +150,24 @@ def _near_key(model: type[BaseModel] | None, name: str) -> str:
 
 def _add(leaf: str, model: type[BaseModel] | None, field: FieldInfo | None) -> str:
     if field is not None and model_of(field.annotation) is not None:
-        return f"add a [{leaf}] table (see docs/config.md)"
+        return f"add the [{leaf}] table (see docs/config.md)"
     return f"add {leaf} = ... (see docs/config.md)"
 
 
-def _wrong_type(expected: str, got: Any, shown: str, leaf: str, key: str) -> tuple[str, str]:
+def _wrong_type(
+    expected: str, got: Any, shown: str, loc: Loc, field: FieldInfo | None
+) -> tuple[str, str]:
     what = f"must be {expected}, not {kind_of(got)}{shown}"
+    leaf = str(loc[-1]) if loc else ""
+    if loc and isinstance(loc[-1], int):
+        return what, f"write each item of {key_of(loc[:-1])} as {expected}"
     if expected == "a table":
-        return what, f"write it as a [{key}] table with one key per line"
+        if any(isinstance(part, int) for part in loc):
+            return what, f'write it as an inline table: {leaf} = {{ key = "value" }}'
+        return what, f"write it as a [{key_of(loc)}] table with one key per line"
+    inner = typing.get_args(field.annotation) if field is not None else ()
+    if expected == "a list [...]" and inner and model_of(inner[0]) is not None:
+        return what, f"write each entry as a [[{leaf}]] table"
     if isinstance(got, str) and shown:
         try:
             parsed = tomllib.loads(f"v = {got}")["v"]

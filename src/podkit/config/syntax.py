@@ -18,6 +18,7 @@ MAX_BYTES = 1024 * 1024  # a podkit.toml is a few KB; anything this large is the
 _WHERE = re.compile(r"\s*\((?:at line (\d+), column (\d+)|at end of document)\)$")
 _HEADER = re.compile(r"^\s*\[\[?\s*([^\]\[]*?)\s*\]?\]?\s*(?:#.*)?$")
 _KEY = re.compile(r"""^\s*([A-Za-z0-9_\-."' ]+?)\s*=""")
+_BARE = re.compile(r"^\s*([A-Za-z0-9_\-.]+)")
 _CURLY = "\u201c\u201d\u2018\u2019"
 UTF8_FIX = "save the file as UTF-8 text (in most editors: Save As, encoding UTF-8)"
 
@@ -110,18 +111,16 @@ def _opener(lines: list[str], line: int) -> tuple[int, int]:
 
 
 def _key_at(lines: list[str], line: int) -> str:
-    """The dotted key being read at `line`: the table header above it plus the key."""
+    """The dotted key being read at `line`: the table header above it plus the line's key."""
     table = ""
-    key = ""
     for number in range(1, min(line, len(lines)) + 1):
         text = lines[number - 1]
         header = _HEADER.match(text)
         if header and text.lstrip().startswith("["):
-            table, key = _clean(header.group(1)), ""
-            continue
-        match = _KEY.match(text)
-        if match:
-            key = _clean(match.group(1))
+            table = _clean(header.group(1))
+    text = lines[line - 1] if 0 < line <= len(lines) else ""
+    match = _KEY.match(text) or _BARE.match(text)
+    key = _clean(match.group(1)) if match and not text.lstrip().startswith("[") else ""
     if table and key:
         return f"{table}.{key}"
     return table or key or "(top level)"
@@ -137,6 +136,8 @@ def _explain(reason: str, line_text: str) -> tuple[str, str]:
             "curly quotes are not TOML quotes",
             'type straight quotes ("...") instead of the curly ones an editor put in',
         )
+    if '"""' in line_text or "'''" in line_text:
+        return "the multi-line string is never closed", "close it with \"\"\" (or ''')"
     if reason.startswith("Illegal character") or reason == "Unterminated string":
         return (
             "the string is not closed on its line",
@@ -149,8 +150,13 @@ def _explain(reason: str, line_text: str) -> tuple[str, str]:
             "an inline table { ... } must stay on one line",
             "put it on one line, or write it as a [table] with one key per line",
         )
-    if reason.startswith("Cannot overwrite") or reason.startswith("Cannot declare"):
+    if reason.startswith(("Cannot overwrite", "Cannot declare", "Duplicate inline table key")):
         return "this key or table is set twice", "keep one of them and delete the other"
+    if reason.startswith("Unescaped '\\'"):
+        return (
+            'a backslash in "..." starts an escape',
+            "use single quotes ('C:\\path') for a literal string, or double the backslash",
+        )
     if reason.startswith("Expected ']"):
         return "the table header is not closed", "close it with ] (or ]] for [[...]])"
     if reason.startswith("Expected '='"):
