@@ -27,7 +27,7 @@ from rich.table import Table
 from podkit.cli.console import console, err_console, print_json
 from podkit.cli.options import CONFIG, ENDPOINT, ENV, TARGET, duration
 from podkit.config.cli_values import check_duration
-from podkit.config.models import ModelSource, load_models
+from podkit.config.models import ModelSource
 from podkit.deploy.models_view import size_text
 from podkit.errors import ConfigError, TransferError
 
@@ -49,20 +49,14 @@ def read_models(config: Path, env: str | None = None) -> list[ModelSource]:
     A full project file goes through the project loader (environments, every key checked);
     a file holding only `[[models]]` (handy with --local) is read on its own.
     """
-    try:
-        data = tomllib.loads(config.read_text())
-    except FileNotFoundError:
-        raise ConfigError(
-            f"{config} not found", hint="run in the project directory or pass --config"
-        ) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{config}: invalid TOML: {exc}") from None
-    if "project" in data or env is not None:
-        from podkit.config.loader import load_config
+    from podkit.config.loader import load_config, load_models_file
+    from podkit.config.syntax import parse_toml, read_text
 
+    data = parse_toml(config, read_text(config))
+    if "project" in data or env is not None:
         models = load_config(config, env=env).deployment.models
     else:
-        models = load_models(data.get("models", []), where=str(config))
+        models = load_models_file(config)
     if not models:
         raise ConfigError(
             f"{config} declares no [[models]]",

@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from podkit.config.locator import KeyLocator
 from podkit.config.messages import RESERVED_KEYS, describe, key_of
+from podkit.config.models import ModelSource
 from podkit.config.problems import Problem, raise_all
 from podkit.config.schema import Deployment
 from podkit.config.syntax import parse_toml, read_text
@@ -72,6 +73,31 @@ def load_config(
         environments=tuple(overlays),
         warnings=tuple(_warnings(file, checker.locator, deployment)),
     )
+
+
+class _ModelsOnly(BaseModel):
+    """A file that holds only `[[models]]` (handy for `podkit models sync --local`)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+    models: list[ModelSource] = Field(default_factory=list)
+
+
+def load_models_file(path: str | os.PathLike[str]) -> list[ModelSource]:
+    """The `[[models]]` of a file without a project, checked and reported like podkit.toml."""
+    file = Path(path)
+    text = read_text(file)
+    locator = KeyLocator(text)
+    problems = []
+    try:
+        return _ModelsOnly.model_validate(parse_toml(file, text)).models
+    except ValidationError as exc:
+        for error in exc.errors():
+            loc = tuple(error["loc"])
+            what, fix = describe(_ModelsOnly, loc, error)
+            line, col = locator.position_of(loc) or (1, 1)
+            problems.append(Problem(f"{file}:{line}:{col}", line, col, key_of(loc), what, fix))
+    raise_all(file, problems)
+    return []
 
 
 class _Checker:
