@@ -81,3 +81,22 @@ def test_deleting_an_endpoint_needs_force_and_v1_plans_a_template(project: Path,
     code, out = run(capsys, "plan", "--api", "v1", "--json", *renamed, stdout=True)
     changes = json.loads(out)["changes"]
     assert code == 2 and [c["kind"] for c in changes if c["action"] == "create"] == ["template"]
+
+
+def test_where_the_live_catalog_differs_from_podkits_copy_it_wins_and_the_plan_notes_it(
+    project: Path,
+    local_runpod,
+    capsys,  # type: ignore[no-untyped-def]
+) -> None:
+    gpus = local_runpod.backend.catalog.gpus
+    gpus["NVIDIA Z900"] = {**gpus["NVIDIA B200"], "id": "NVIDIA Z900", "name": "Z900"}
+    code, out = run(capsys, "plan", "--env", "staging", "--json", stdout=True)
+    assert code == 2
+    assert (
+        "the live catalog has GPU types podkit does not know yet: ['NVIDIA Z900']"
+        in (json.loads(out)["notes"])
+    )
+    gpus["NVIDIA GeForce RTX 4090"]["pool"] = None  # known to podkit, no longer serverless
+    code, out = run(capsys, "plan", "--env", "staging")
+    assert code == 1
+    assert "'NVIDIA GeForce RTX 4090' is not offered for serverless" in " ".join(out.split())
