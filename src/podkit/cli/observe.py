@@ -22,7 +22,7 @@ from podkit.cli._jobs_common import (
 from podkit.cli.app import app
 from podkit.cli.console import console, err_console, print_json
 from podkit.cli.options import CONFIG, ENDPOINT, ENV, TARGET, duration
-from podkit.config.cli_values import check_duration
+from podkit.config.cli_values import check_duration, check_id
 from podkit.errors import ConfigError, NotFoundError
 from podkit.runpod import RunPodClient, connect
 from podkit.runpod.diagnose import WorkerView, crash_looping, diagnose, worker_counts
@@ -40,7 +40,9 @@ ONE_SHOT_READ_S = 5.0
 
 @app.command("logs")
 def logs_command(
-    worker: str | None = typer.Option(None, "--worker", "-w", help="One worker's id."),
+    worker: str | None = typer.Option(
+        None, "--worker", "-w", callback=lambda v: check_id(v, "--worker"), help="One worker's id."
+    ),
     follow: bool = typer.Option(False, "--follow", "-f", help="Keep streaming new lines."),
     since: str | None = typer.Option(
         None, "--since", help="From this long ago (10m, 1h) or an RFC 3339 time."

@@ -3,12 +3,15 @@
 podkit.toml names are checked against this snapshot before any request, so a typo in a GPU
 id or a data center is refused at its line. At plan time the live catalog is read as ever and
 wins where the two differ (`drift` says how; the plan notes it). Update it from the API's
-`GET /gputypes` and `GET /datacenters` when RunPod adds hardware.
+`GET /gputypes` and `GET /datacenters` when RunPod adds hardware. Until then,
+`PODKIT_CATALOG=live` lets names this copy does not know through, to be judged by the live
+catalog at plan time (near misses of known names are still refused).
 """
 
 from __future__ import annotations
 
 import difflib
+import os
 from collections.abc import Iterable, Mapping
 
 # Pool id -> the GPU type ids it groups (RunPod's pool table).
@@ -52,22 +55,41 @@ CUDA_VERSIONS: tuple[str, ...] = (
 SERVERLESS_GPUS: tuple[str, ...] = tuple(gpu for members in POOLS.values() for gpu in members)
 
 
-def _near(value: str, known: Iterable[str]) -> str | None:
-    """The known name a user most likely meant: same letters in another case, a display
-    name without the vendor prefix, else the closest spelling."""
-    choices = list(known)
-    folded = {name.casefold(): name for name in choices}
+def _same_name(value: str, known: Iterable[str]) -> str | None:
+    """The known name written another way: other case, or a display name without the
+    vendor prefix ("H100 80GB HBM3")."""
+    folded = {name.casefold(): name for name in known}
     for candidate in (value, f"NVIDIA {value}", f"NVIDIA GeForce {value}"):
         if candidate.casefold() in folded:
             return folded[candidate.casefold()]
-    close = difflib.get_close_matches(value, choices, n=1, cutoff=0.6)
+    return None
+
+
+def _close(value: str, known: Iterable[str]) -> str | None:
+    close = difflib.get_close_matches(value, list(known), n=1, cutoff=0.6)
     return close[0] if close else None
 
 
-def _unknown(what: str, value: str, known: Iterable[str], listing: str) -> ValueError:
-    near = _near(value, known)
-    fix = f"did you mean {near!r}?" if near else f"use {listing}"
-    return ValueError(f"{value!r} is not a known {what}; {fix}")
+LIVE_ONLY = "PODKIT_CATALOG"
+_NEWER = f"; for hardware newer than this podkit, set {LIVE_ONLY}=live"
+
+
+def _live_only() -> bool:
+    return os.environ.get(LIVE_ONLY, "").strip().lower() == "live"
+
+
+def _check(value: str, known: Iterable[str], what: str, listing: str) -> str:
+    """`value` if known (or left to the live catalog); ValueError with the near name."""
+    choices = list(known)
+    if value in choices:
+        return value
+    same = _same_name(value, choices)
+    if same is None and _live_only():
+        return value
+    near = same or _close(value, choices)
+    newer = "" if same else _NEWER
+    fix = f"did you mean {near!r}?{newer}" if near else f"use {listing}{newer}"
+    raise ValueError(f"{value!r} is not a known {what}; {fix}")
 
 
 def check_gpu_type(value: str) -> str:
@@ -79,32 +101,24 @@ def check_gpu_type(value: str) -> str:
             f"{value!r} is not offered for serverless; pick a type of a pool, e.g. "
             "'NVIDIA A100 80GB PCIe' (see docs/config.md)"
         )
-    raise _unknown(
-        "GPU type id", value, SERVERLESS_GPUS, "a full type id such as 'NVIDIA H100 80GB HBM3'"
+    return _check(
+        value, SERVERLESS_GPUS, "GPU type id", "a full type id such as 'NVIDIA H100 80GB HBM3'"
     )
 
 
 def check_pool(value: str) -> str:
     """A GPU pool id such as AMPERE_80, or ValueError with the near id."""
-    if value in POOLS:
-        return value
-    raise _unknown("GPU pool", value, POOLS, f"one of {', '.join(POOLS)}")
+    return _check(value, POOLS, "GPU pool", f"one of {', '.join(POOLS)}")
 
 
 def check_datacenter(value: str) -> str:
     """A data center id such as EU-RO-1, or ValueError with the near id."""
-    if value in DATACENTERS:
-        return value
-    raise _unknown("data center", value, DATACENTERS, "an id such as 'EU-RO-1' or 'US-KS-2'")
+    return _check(value, DATACENTERS, "data center", "an id such as 'EU-RO-1' or 'US-KS-2'")
 
 
 def check_cuda(value: str) -> str:
     """A CUDA version RunPod offers ("12.4"), or ValueError listing them."""
-    if value in CUDA_VERSIONS:
-        return value
-    near = _near(value, CUDA_VERSIONS)
-    fix = f"did you mean {near!r}?" if near else f"use one of {', '.join(CUDA_VERSIONS)}"
-    raise ValueError(f"{value!r} is not a CUDA version RunPod offers; {fix}")
+    return _check(value, CUDA_VERSIONS, "CUDA version", f"one of {', '.join(CUDA_VERSIONS)}")
 
 
 def drift(live: Mapping[str, str | None]) -> list[str]:

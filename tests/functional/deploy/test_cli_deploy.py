@@ -100,3 +100,19 @@ def test_where_the_live_catalog_differs_from_podkits_copy_it_wins_and_the_plan_n
     code, out = run(capsys, "plan", "--env", "staging")
     assert code == 1
     assert "'NVIDIA GeForce RTX 4090' is not offered for serverless" in " ".join(out.split())
+
+
+def test_with_podkit_catalog_live_a_name_podkit_does_not_know_is_left_to_the_live_catalog(
+    project: Path, local_runpod, capsys, monkeypatch  # type: ignore[no-untyped-def]
+) -> None:
+    gpus = local_runpod.backend.catalog.gpus
+    gpus["NVIDIA B300"] = {**gpus["NVIDIA B200"], "id": "NVIDIA B300", "name": "B300"}
+    new_gpu = ["--set", 'endpoint.gpu_types=["NVIDIA B300"]']
+    code, out = run(capsys, "plan", "--env", "staging", *new_gpu)
+    assert code == 1 and "did you mean 'NVIDIA B200'?" in out
+    monkeypatch.setenv("PODKIT_CATALOG", "live")
+    code, out = run(capsys, "plan", "--env", "staging", "--json", *new_gpu, stdout=True)
+    assert code == 2
+    assert any("NVIDIA B300" in note for note in json.loads(out)["notes"])
+    code, out = run(capsys, "plan", "--env", "staging", "--set", 'endpoint.gpu_types=["h200"]')
+    assert code == 1 and "did you mean 'NVIDIA H200'?" in out  # a near miss is still refused
