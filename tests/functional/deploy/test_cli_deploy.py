@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from podkit.cli.main import main
+from podkit.emulator.server import LocalRunPod
 from tests.functional.deploy.helpers import IMAGE_B, write_config
 
 KEY = "rpa_TESTKEY_do_not_print_0123456789"
@@ -103,7 +104,10 @@ def test_where_the_live_catalog_differs_from_podkits_copy_it_wins_and_the_plan_n
 
 
 def test_with_podkit_catalog_live_a_name_podkit_does_not_know_is_left_to_the_live_catalog(
-    project: Path, local_runpod, capsys, monkeypatch  # type: ignore[no-untyped-def]
+    project: Path,
+    local_runpod: LocalRunPod,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     gpus = local_runpod.backend.catalog.gpus
     gpus["NVIDIA B300"] = {**gpus["NVIDIA B200"], "id": "NVIDIA B300", "name": "B300"}
