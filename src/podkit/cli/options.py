@@ -16,7 +16,8 @@ from podkit.errors import ConfigError
 
 
 def _endpoint_id(value: str | None) -> str | None:
-    return check_id(value, "--endpoint")
+    # An empty PODKIT_ENDPOINT_ID means "not set": the project's endpoint is looked up.
+    return check_id(value or None, "--endpoint")
 
 
 def _job_id(value: str) -> str:
