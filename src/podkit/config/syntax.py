@@ -81,7 +81,11 @@ def _syntax_message(file: Path, text: str, error: str) -> str:
         line, col = int(where.group(1)), int(where.group(2))
     else:
         line, col = len(lines), len(lines[-1]) + 1
-    if reason in ("Unclosed array", "Unclosed inline table") or _opens_late(lines, line, col):
+    if _opens_late(lines, line, col):
+        opened = lines[line - 2]
+        reason = "Unclosed inline table" if opened.count("{") > opened.count("}") else reason
+        reason = "Unclosed array" if opened.count("[") > opened.count("]") else reason
+    if reason in ("Unclosed array", "Unclosed inline table"):
         line, col = _opener(lines, line)
     key = _key_at(lines, line)
     what, fix = _explain(reason, lines[line - 1] if line <= len(lines) else "")
@@ -130,6 +134,47 @@ def _clean(dotted: str) -> str:
     return ".".join(part.strip().strip("\"'") for part in dotted.split("."))
 
 
+# tomllib's reason (its start) -> what is wrong, in words, and the likely fix.
+_REASONS: tuple[tuple[tuple[str, ...], str, str], ...] = (
+    (
+        ("Illegal character", "Unterminated string"),
+        "the string is not closed on its line",
+        'close it with " on the same line (use """ for text over several lines)',
+    ),
+    (
+        ("Unescaped '\\'",),
+        'a backslash in "..." starts an escape',
+        "use single quotes ('C:\\path') for a literal string, or double the backslash",
+    ),
+    (
+        ("Unclosed array",),
+        "the list is not closed",
+        "close it with ] and separate the items with commas",
+    ),
+    (
+        ("Unclosed inline table", "Invalid initial character for a key part"),
+        "an inline table { ... } must stay on one line",
+        "put it on one line, or write it as a [table] with one key per line",
+    ),
+    (
+        ("Cannot overwrite", "Cannot declare", "Duplicate inline table key"),
+        "this key or table is set twice",
+        "keep one of them and delete the other",
+    ),
+    (("Expected ']",), "the table header is not closed", "close it with ] (or ]] for [[...]])"),
+    (
+        ("Expected '='",),
+        "a key without '='",
+        "write key = value, with the value quoted if it is text",
+    ),
+    (
+        ("Invalid value",),
+        "the value is not a TOML value",
+        'quote text ("..."), write true/false in lowercase and numbers without units',
+    ),
+)
+
+
 def _explain(reason: str, line_text: str) -> tuple[str, str]:
     if any(quote in line_text for quote in _CURLY):
         return (
@@ -138,32 +183,7 @@ def _explain(reason: str, line_text: str) -> tuple[str, str]:
         )
     if '"""' in line_text or "'''" in line_text:
         return "the multi-line string is never closed", "close it with \"\"\" (or ''')"
-    if reason.startswith("Illegal character") or reason == "Unterminated string":
-        return (
-            "the string is not closed on its line",
-            'close it with " on the same line (use """ for text over several lines)',
-        )
-    if reason == "Unclosed array":
-        return "the list is not closed", "close it with ] and separate the items with commas"
-    if reason == "Unclosed inline table" or "key part" in reason:
-        return (
-            "an inline table { ... } must stay on one line",
-            "put it on one line, or write it as a [table] with one key per line",
-        )
-    if reason.startswith(("Cannot overwrite", "Cannot declare", "Duplicate inline table key")):
-        return "this key or table is set twice", "keep one of them and delete the other"
-    if reason.startswith("Unescaped '\\'"):
-        return (
-            'a backslash in "..." starts an escape',
-            "use single quotes ('C:\\path') for a literal string, or double the backslash",
-        )
-    if reason.startswith("Expected ']"):
-        return "the table header is not closed", "close it with ] (or ]] for [[...]])"
-    if reason.startswith("Expected '='"):
-        return "a key without '='", "write key = value, with the value quoted if it is text"
-    if reason == "Invalid value":
-        return (
-            "the value is not a TOML value",
-            'quote text ("..."), write true/false in lowercase and numbers without units',
-        )
+    for starts, what, fix in _REASONS:
+        if reason.startswith(starts):
+            return what, fix
     return reason[:1].lower() + reason[1:], "check the quotes and brackets at that spot"

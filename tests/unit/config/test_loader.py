@@ -190,3 +190,46 @@ def test_the_complete_example_in_docs_config_md_loads_as_written(tmp_path: Path)
     path = write(tmp_path, example)
     for env in ("staging", "production"):
         assert load_config(path, env=env).deployment.project == "gpu-worker"
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "words"),
+    [
+        (
+            'project = "demo"\nports = [1,\nb = 2\n',
+            ":2:1: ports: not valid TOML: the list is not closed",
+            "close it with ]",
+        ),
+        (
+            'project = "demo"\nx = {\n  b = 1 }\n',
+            ":2:6: x: not valid TOML: an inline table",
+            "on one line",
+        ),
+        (
+            "project = \u201cdemo\u201d\n",
+            ":1:11: project: not valid TOML: curly quotes",
+            "straight quotes",
+        ),
+        (
+            '[image]\nref = "a\n',
+            ":2:9: image.ref: not valid TOML: the string is not closed",
+            'close it with "',
+        ),
+    ],
+)
+def test_a_toml_syntax_error_names_line_column_key_and_fix(
+    tmp_path: Path, text: str, where: str, words: str
+) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert caught.value.message.startswith(f"{path}{where}")
+    assert words in caught.value.message
+
+
+def test_a_file_that_is_not_utf8_text_says_to_save_it_as_utf8(tmp_path: Path) -> None:
+    path = tmp_path / "podkit.toml"
+    for data in ('project = "d\u00e9mo"'.encode("latin-1"), BASE.encode("utf-16"), b"\x00\x01"):
+        path.write_bytes(data)
+        with pytest.raises(ConfigError, match="save the file as UTF-8"):
+            load_config(path)
