@@ -233,3 +233,14 @@ def test_a_file_that_is_not_utf8_text_says_to_save_it_as_utf8(tmp_path: Path) ->
         path.write_bytes(data)
         with pytest.raises(ConfigError, match="save the file as UTF-8"):
             load_config(path)
+
+
+def test_many_problems_are_capped_in_file_order(tmp_path: Path) -> None:
+    extra = "".join(f"unknown_{n:02} = 1\n" for n in range(25))
+    path = write(tmp_path, BASE + extra)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    lines = caught.value.message.splitlines()
+    assert len(lines) == 21 and lines[-1] == "... and 5 more problems after these"
+    assert [line.split(":")[1] for line in lines[:20]] == [str(n) for n in range(8, 28)]
+    assert caught.value.hint == f"fix 25 problems above in {path} (see docs/config.md)"
