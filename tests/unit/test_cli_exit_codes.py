@@ -11,7 +11,7 @@ from typer.core import TyperGroup
 
 from podkit import __version__
 from podkit.cli.app import app
-from podkit.cli.exit_codes import codes_of
+from podkit.cli.exit_codes import SPECIAL, codes_of
 from podkit.cli.main import main
 
 
@@ -96,3 +96,12 @@ def test_an_error_without_json_keeps_stdout_empty(
 ) -> None:
     assert main(["plan", "--config", str(tmp_path / "podkit.toml")]) == 1
     assert capsys.readouterr().out == ""
+
+
+def test_the_readme_lists_the_commands_with_codes_of_their_own() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    table = readme[readme.index("### Exit codes") :]
+    for path, codes in SPECIAL.items():
+        row = next(line for line in table.splitlines() if f"`podkit {path}`" in line)
+        for code in codes:
+            assert code in (0, 1, 2) or f"{code} " in row, (path, code)

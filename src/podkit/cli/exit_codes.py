@@ -28,7 +28,6 @@ SPECIAL: dict[str, dict[int, str]] = {
     "plan": {0: "no changes", 2: "the plan has changes"},
     "run": _JOB,
     "job wait": _JOB,
-    "job retry": _JOB,
     "health": {3: "workers are crash-looping"},
     "test": {1: "a smoke test failed, or an error"},
     "models sync": {
