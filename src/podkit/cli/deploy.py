@@ -1,6 +1,7 @@
 """`podkit plan | apply | rollback | destroy | status`: thin commands over podkit.deploy.
 
-Exit codes: 0 success (for `plan`: no changes), 2 `plan` found changes, 1 a PodkitError.
+Exit codes: 0 success (for `plan`: no changes), 2 `plan` found changes, 1 a PodkitError or a
+usage error (see podkit.cli.exit_codes).
 Models missing or stale on the volume (the "models on the volume" part of `plan`) never
 change them: `plan` speaks of infrastructure; `podkit models sync` fetches models.
 """
