@@ -4,7 +4,6 @@ and what Ctrl-C does to a job that runs remotely (`podkit run`, `podkit models s
 from __future__ import annotations
 
 import json
-import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -14,15 +13,13 @@ from rich.prompt import Confirm
 
 from podkit.cli.console import err_console
 from podkit.config import load_config
-from podkit.config.durations import parse_duration as config_duration
+from podkit.config.cli_values import check_duration
 from podkit.deploy import service
 from podkit.deploy.history import History
 from podkit.errors import ConfigError
 from podkit.runpod import connect
 from podkit.runpod.job_target import api_key, dataplane_url
 from podkit.runpod.jobs import JobsClient
-
-_NUMBER = re.compile(r"^\d+(?:\.\d+)?$")
 
 
 def resolve_endpoint(
@@ -98,16 +95,7 @@ def parse_input(raw: str | None, action: str | None) -> dict[str, Any]:
 
 def parse_duration(value: str | None, option: str) -> float | None:
     """`90`, `90s`, `10m`, `1h30m`, `2d`, `500ms` -> seconds (the podkit.toml syntax)."""
-    if value is None:
-        return None
-    text = value.strip()
-    try:
-        return float(text) if _NUMBER.match(text) else config_duration(text)
-    except ValueError:
-        raise ConfigError(
-            f"{option} {value!r} is not a duration",
-            hint="use a number of seconds or a unit: 500ms, 90s, 10m, 1h30m, 2d",
-        ) from None
+    return check_duration(value, option)
 
 
 def interrupted(

@@ -1,6 +1,7 @@
 """`podkit plan | apply | rollback | destroy | status`: thin commands over podkit.deploy.
 
-Exit codes: 0 success (for `plan`: no changes), 2 `plan` found changes, 1 a PodkitError.
+Exit codes: 0 success (for `plan`: no changes), 2 `plan` found changes, 1 a PodkitError or a
+usage error (see podkit.cli.exit_codes).
 Models missing or stale on the volume (the "models on the volume" part of `plan`) never
 change them: `plan` speaks of infrastructure; `podkit models sync` fetches models.
 """
@@ -19,16 +20,18 @@ from podkit.cli._plan_models import DEFAULT_TIMEOUT_S, check_models
 from podkit.cli.app import app
 from podkit.cli.console import console, err_console, print_json
 from podkit.cli.lock import LOCK_TIMEOUT, deploy_lock
-from podkit.cli.options import API, CONFIG, ENV, TARGET
+from podkit.cli.options import API, CONFIG, ENV, TARGET, duration
 from podkit.cli.release_gate import release_gate
 from podkit.config import Deployment, load_config
+from podkit.config.cli_values import check_image
+from podkit.config.cli_values import require_digest as check_digest
 from podkit.deploy import service
 from podkit.deploy.history import History
 from podkit.deploy.models_view import ModelsCheck, models_markdown, models_table, models_to_dict
 from podkit.deploy.plan import Plan
 from podkit.deploy.render import plan_markdown, plan_table, plan_to_dict
 from podkit.deploy.status import read_status, render_status
-from podkit.errors import DeployError, PodkitError
+from podkit.errors import DeployError
 from podkit.runpod import RunPodClient, connect
 
 SET = typer.Option([], "--set", help="Override a key: KEY=VALUE (repeatable).")
@@ -42,16 +45,26 @@ KEEP = typer.Option(
 )
 
 
-def _load(config: Path, env: str | None, sets: list[str]) -> Deployment:
+def _load(
+    config: Path,
+    env: str | None,
+    sets: list[str],
+    *,
+    image: str | None = None,
+    require_digest: bool = False,
+) -> Deployment:
+    """The validated deployment; every value from the file and the command line is checked
+    here, before any request."""
+    check_image(image)
     loaded = load_config(config, env=env, overrides=sets)
+    if require_digest:
+        check_digest(loaded.deployment, image)
     for warning in loaded.warnings:
         err_console.print(f"[yellow]warning:[/] {escape(warning)}")
     return loaded.deployment
 
 
 def _client(api: str, target: str | None) -> RunPodClient:
-    if api not in ("v2", "v1"):
-        raise PodkitError(f"--api {api!r} is not a REST generation", hint="use --api v2 or v1")
     return connect("v2" if api == "v2" else "v1", target=target)
 
 
@@ -111,8 +124,8 @@ def plan(
     local: Path | None = typer.Option(
         None, "--local", help="Check the \\[\\[models]] against DIR here (as /runpod-volume)."
     ),
-    models_timeout: str = typer.Option(
-        "2m", "--models-timeout", help="Limit for the models dry run on the endpoint."
+    models_timeout: str = duration(
+        "2m", "--models-timeout", "Limit for the models dry run on the endpoint"
     ),
     keep: list[str] = KEEP,
 ) -> None:
@@ -120,7 +133,7 @@ def plan(
 
     Exit 0: no changes, 2: changes, 1: error. Models on the volume do not change the code.
     """
-    deployment = _load(config, env, sets)
+    deployment = _load(config, env, sets, image=image, require_digest=require_digest)
     with _client(api, target) as client:
         options = service.Options(image, require_digest, worker_quota, frozenset(keep))
         prepared = service.prepare(client, deployment, options)
@@ -156,12 +169,12 @@ def apply(
         "--smoke",
         help="Then run the smoke tests of podkit.toml; roll back if one fails (waits).",
     ),
-    rollout_timeout: str = typer.Option("15m", "--rollout-timeout", help="Limit for --wait."),
+    rollout_timeout: str = duration("15m", "--rollout-timeout", "Limit for --wait"),
     keep: list[str] = KEEP,
     lock_timeout: str = LOCK_TIMEOUT,
 ) -> None:
     """Plan, confirm, apply, verify every write, record the deploy in history."""
-    deployment = _load(config, env, sets)
+    deployment = _load(config, env, sets, image=image, require_digest=require_digest)
     history = _history(config, deployment)
     gate = release_gate(
         deployment,
