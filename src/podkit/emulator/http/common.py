@@ -80,19 +80,13 @@ class Generation:
     def route(
         self, method: str, template: str, handler: Callable[[Call], Response]
     ) -> Callable[[Request], Awaitable[Response]]:
-        """An endpoint: auth, JSON body, schema validation, then `handler` in a thread."""
+        """An endpoint: the key (scopes are checked before routing, in `http.auth`), JSON body,
+        schema validation, then `handler` in a thread."""
 
         async def endpoint(request: Request) -> Response:
             key = api_key(request)
             if key is None:
                 return self.unauthorized()
-            if not self.backend.allows(key, method):
-                return self.error(
-                    403,
-                    "access denied: this API key may not "
-                    f"{'write' if method != 'GET' else 'read'} here; use a key "
-                    "with the needed scope",
-                )
             body = await self._body(request, method, template)
             if isinstance(body, Response):
                 return body
