@@ -15,6 +15,7 @@ from podkit.emulator.backend import Backend, BackendError
 from podkit.emulator.backend.ratelimit import Verdict
 from podkit.emulator.openapi import OpenApiDocument
 from podkit.emulator.openapi.messages import misplaced_hint
+from podkit.emulator.openapi.parameters import check_query
 
 TITLES = {
     400: "Bad Request",
@@ -77,6 +78,10 @@ class Generation:
     def validation_error(self, problems: list[str]) -> Response:
         raise NotImplementedError
 
+    def query_error(self, problems: list[str]) -> Response:
+        """A query that breaks the operation's declared parameters."""
+        return self.validation_error(problems)
+
     def route(
         self, method: str, template: str, handler: Callable[[Call], Response]
     ) -> Callable[[Request], Awaitable[Response]]:
@@ -87,6 +92,9 @@ class Generation:
             key = api_key(request)
             if key is None:
                 return self.unauthorized()
+            bad_query = check_query(self.doc, method, template, request.query_params.multi_items())
+            if bad_query:
+                return self.query_error(bad_query)
             body = await self._body(request, method, template)
             if isinstance(body, Response):
                 return body
