@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from podkit.emulator.openapi import V1, V2, load
 from podkit.emulator.openapi.documents import from_oas30
+from podkit.emulator.openapi.parameters import check_query
 
 POD = {"$ref": "#/components/schemas/PodCreateInput"}
 
@@ -35,3 +36,19 @@ def test_nullable_forms() -> None:
     # A property that is itself named "nullable" is a schema, not the keyword.
     props = {"properties": {"nullable": {"type": "boolean"}}}
     assert from_oas30(props) == props
+
+
+def test_query_parameters_are_read_as_their_types_then_validated() -> None:
+    v2, v1 = load(V2), load(V1)
+    cpus, gpus = "/v2/catalog/cpus", "/v2/catalog/gpus"
+    assert check_query(v2, "GET", cpus, [("vcpuCount", "4"), ("unknown", "x")]) == []
+    assert check_query(v2, "GET", cpus, [("vcpuCount", "1")]) == [
+        "query parameter vcpuCount: 1 is less than the minimum of 2"
+    ]
+    assert check_query(v2, "GET", cpus, [("include", "")]) == []  # an empty array
+    codes = check_query(v2, "GET", gpus, [("countryCodes", "FR,de")])
+    assert codes == ["query parameter countryCodes[1]: 'de' does not match '^[A-Z]{2}$'"]
+    assert check_query(v1, "GET", "/endpoints", [("includeWorkers", "true")]) == []
+    bad = check_query(v1, "GET", "/endpoints", [("includeWorkers", "yes")])
+    assert bad == ['query parameter includeWorkers: expected boolean, got string "yes"']
+    assert check_query(v2, "GET", "/v2/serverless", [("anything", "1")]) == []

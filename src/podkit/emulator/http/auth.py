@@ -82,15 +82,15 @@ class AuthMiddleware:
         if target.area == "data":
             return self._check_endpoint(key, key_scope, target)
         level = key_scope.api
-        if level == "none" or (level == "read" and target.writes):
-            action = "change anything" if level == "none" else "write"
-            return self.error(
-                target,
-                403,
-                f"access denied: this API key may not {action} through the REST API; "
-                "use a key with read/write access",
-            )
-        return None
+        if level == "none":
+            what = "has no access to the REST API"
+        elif level == "read" and target.writes:
+            what = "is read-only on the REST API"
+        else:
+            return None
+        return self.error(
+            target, 403, f"access denied: this API key {what}; use a key with read/write access"
+        )
 
     def _check_endpoint(self, key: str, key_scope: KeyScope, target: Target) -> Response | None:
         endpoint_id = target.endpoint_id or ""
