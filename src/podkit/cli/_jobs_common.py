@@ -18,7 +18,8 @@ from podkit.deploy import service
 from podkit.deploy.history import History
 from podkit.errors import ConfigError
 from podkit.runpod import connect
-from podkit.runpod.job_target import api_key, dataplane_url
+from podkit.runpod.credentials import load_api_key
+from podkit.runpod.job_target import dataplane_url
 from podkit.runpod.jobs import JobsClient
 
 
@@ -52,7 +53,10 @@ def resolve_endpoint(
 
 def jobs_client(endpoint_id: str, target: str | None) -> JobsClient:
     """A data-plane client for `endpoint_id` on `target`, keyed from the environment."""
-    return JobsClient(endpoint_id, api_key=api_key(), base_url=dataplane_url(target))
+    key = load_api_key()
+    return JobsClient(
+        endpoint_id, api_key=key.reveal(), base_url=dataplane_url(target), key_source=key.source
+    )
 
 
 def parse_input(raw: str | None, action: str | None) -> dict[str, Any]:

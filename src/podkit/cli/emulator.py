@@ -46,6 +46,18 @@ def start(
     rate_limit: str | None = typer.Option(
         None, "--rate-limit", help="v2 request quotas per account, e.g. 'minute=60,hour=3000'."
     ),
+    api_keys: list[str] = typer.Option(
+        [],
+        "--api-key",
+        help="Accept only this key (repeatable): KEY or KEY:SCOPE, SCOPE = all | read | none | "
+        "api=LEVEL,endpoints=LEVEL,endpoint/ID_OR_NAME=LEVEL (LEVEL: write, read, none). "
+        "Without any, every key is its own account.",
+    ),
+    api_keys_file: Path | None = typer.Option(
+        None,
+        "--api-keys-file",
+        help="A file of KEY[:SCOPE] lines (# comments) accepted like --api-key.",
+    ),
     allow_remote: bool = typer.Option(
         False, "--allow-remote", help="Allow a non-loopback --host (no real auth: careful)."
     ),
@@ -53,14 +65,16 @@ def start(
 ) -> None:
     """Serve the local RunPod until Ctrl-C."""
     try:
-        from podkit.emulator.server import LocalRunPod, configure
+        from podkit.emulator.server import LocalRunPod, configure, key_specs
     except ImportError as exc:
         raise EmulatorError(
             f"the local RunPod needs the emulator extra ({exc.name} is missing)",
             hint="pip install 'podkit[emulator]'",
         ) from exc
 
+    keys = key_specs(api_keys, api_keys_file)
     runpod = LocalRunPod(
+        api_keys=keys,
         host=host,
         port=port,
         state_dir=state_dir,

@@ -7,6 +7,7 @@ import logging
 import socket
 import threading
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -15,6 +16,7 @@ import uvicorn
 
 from podkit.emulator.app import create_app
 from podkit.emulator.backend import DEFAULT_QUOTA, Backend, parse_spec
+from podkit.emulator.backend.keys import parse_key_spec, read_keys_file
 from podkit.emulator.http.context import Context
 from podkit.emulator.http.middleware import DroppedConnection, Recorder
 from podkit.errors import EmulatorError
@@ -115,6 +117,8 @@ class LocalRunPod:
 
     `dataplane_settings` (a `podkit.emulator.dataplane.DataPlaneSettings`) shortens the data
     plane's timers and limits for tests: worker stop grace, poll hold, retention, runsync wait.
+    `api_keys` (`KEY[:SCOPE]` strings, see `podkit.emulator.backend.keys`) makes those the only
+    accepted keys, sharing one account; without them any key is its own account.
     """
 
     def __init__(
@@ -129,10 +133,15 @@ class LocalRunPod:
         allow_remote: bool = False,
         worker_command: list[str] | None = None,
         dataplane_settings: DataPlaneSettings | None = None,
+        api_keys: Iterable[str] = (),
     ) -> None:
         self.server = EmulatorServer(None, host=host, port=port, allow_remote=allow_remote)
         self.backend = Backend(
-            seed=seed, state_dir=state_dir, quota=quota, worker_command=worker_command
+            seed=seed,
+            state_dir=state_dir,
+            quota=quota,
+            worker_command=worker_command,
+            api_keys=api_keys,
         )
         self.context = Context(dataplane_settings=dataplane_settings)
         self.recorder = Recorder() if record else None
@@ -176,6 +185,28 @@ def _rate_limits(spec: str) -> dict[str, int]:
             raise ValueError(f"{item.strip()!r} must be WINDOW=COUNT with a whole COUNT")
         quotas[window.strip()] = int(count)
     return quotas
+
+
+def key_specs(api_keys: list[str], keys_file: Path | None) -> list[str]:
+    """The CLI's `--api-key` specs, then the keys file's lines, each checked (errors name the
+    option or the file line, never the key)."""
+    specs = list(api_keys)
+    where = ["--api-key"] * len(specs)
+    if keys_file is not None:
+        try:
+            lines = read_keys_file(keys_file)
+        except ValueError as exc:
+            raise EmulatorError(str(exc), hint="check the --api-keys-file path") from exc
+        specs += lines
+        where += [f"{keys_file} entry {n}" for n in range(1, len(lines) + 1)]
+    for spec, origin in zip(specs, where, strict=True):
+        try:
+            parse_key_spec(spec)
+        except ValueError as exc:
+            raise EmulatorError(
+                f"{origin}: {exc}", hint='e.g. --api-key "$KEY" or --api-key "$KEY:read"'
+            ) from exc
+    return specs
 
 
 def configure(

@@ -95,8 +95,10 @@ class JobsClient:
         poll: PollPolicy = PollPolicy(),
         retry: RetryPolicy | None = None,
         http: HttpClient | None = None,
+        key_source: str = "RUNPOD_API_KEY",
     ) -> None:
         self.endpoint_id = endpoint_id
+        self.key_source = key_source  # where the key came from, named in 401/403 hints
         self.base_url = (base_url or dataplane_url()).rstrip("/")
         self.poll = poll
         self._sleep = sleep
@@ -292,6 +294,14 @@ class JobsClient:
             return data if isinstance(data, dict) else {"output": data}
         raise self._error(response, method, full, hint)
 
+    def _auth_hint(self, code: int) -> str:
+        if code == 401:
+            return f"the API key from {self.key_source} is missing or not valid; set a valid one"
+        return (
+            f"the API key from {self.key_source} is valid but may not do this on endpoint "
+            f"{self.endpoint_id}; use a key with read/write access to it"
+        )
+
     def _error(self, response: Response, method: str, path: str, hint: str | None) -> ApiError:
         code = response.status_code
         where = f"{method} {self.base_url}{path}"
@@ -303,7 +313,7 @@ class JobsClient:
                 status=code,
                 method=method,
                 url=where,
-                hint=f"set RUNPOD_API_KEY to a key with access to endpoint {self.endpoint_id}",
+                hint=self._auth_hint(code),
             )
         if code == 404:
             return NotFoundError(
