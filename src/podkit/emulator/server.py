@@ -15,6 +15,7 @@ import uvicorn
 
 from podkit.emulator.app import create_app
 from podkit.emulator.backend import DEFAULT_QUOTA, Backend, parse_spec
+from podkit.emulator.dataplane.jobs import MAX_POLICY_MS
 from podkit.emulator.http.context import Context
 from podkit.emulator.http.middleware import DroppedConnection, Recorder
 from podkit.errors import EmulatorError
@@ -23,6 +24,23 @@ if TYPE_CHECKING:
     from podkit.emulator.dataplane.settings import DataPlaneSettings
 
 START_TIMEOUT_S = 10.0
+# A sync handler blocks the SDK worker's event loop for the whole job, so the worker's pooled
+# connections sit idle that long. One the server closed meanwhile (uvicorn's default is 5 s) is
+# reused for the result, which fails with `Server disconnected` and is never retried (the SDK's
+# RetryClient retries no exception). Idle connections therefore outlive the longest job.
+KEEP_ALIVE_S = MAX_POLICY_MS / 1000 + 3600
+
+
+def server_config(app: Any, **options: Any) -> uvicorn.Config:
+    """uvicorn settings every server of the local RunPod uses (tests and benches included)."""
+    return uvicorn.Config(
+        app,
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        timeout_keep_alive=int(KEEP_ALIVE_S),
+        **options,
+    )
 
 
 def is_loopback(host: str) -> bool:
@@ -64,13 +82,7 @@ class EmulatorServer:
 
     def start(self) -> EmulatorServer:
         sock = self._bind()
-        config = uvicorn.Config(
-            self.app,
-            log_level="warning",
-            access_log=False,
-            lifespan="off",
-            timeout_graceful_shutdown=2,
-        )
+        config = server_config(self.app, timeout_graceful_shutdown=2)
         self._server = uvicorn.Server(config)
         logging.getLogger("uvicorn.error").addFilter(_QuietDrops())
         self._thread = threading.Thread(
