@@ -16,6 +16,7 @@ import uvicorn
 from podkit.emulator.app import create_app
 from podkit.emulator.backend import DEFAULT_QUOTA, Backend, parse_spec
 from podkit.emulator.dataplane.jobs import MAX_POLICY_MS
+from podkit.emulator.dataplane.plane import DataPlane
 from podkit.emulator.http.context import Context
 from podkit.emulator.http.middleware import DroppedConnection, Recorder
 from podkit.errors import EmulatorError
@@ -127,6 +128,8 @@ class LocalRunPod:
 
     `dataplane_settings` (a `podkit.emulator.dataplane.DataPlaneSettings`) shortens the data
     plane's timers and limits for tests: worker stop grace, poll hold, retention, runsync wait.
+    Workers run in `worker_cwd` (default: the current directory when this object is made), so
+    relative paths in a worker command resolve there.
     """
 
     def __init__(
@@ -140,6 +143,7 @@ class LocalRunPod:
         record: bool = False,
         allow_remote: bool = False,
         worker_command: list[str] | None = None,
+        worker_cwd: Path | str | None = None,
         dataplane_settings: DataPlaneSettings | None = None,
     ) -> None:
         self.server = EmulatorServer(None, host=host, port=port, allow_remote=allow_remote)
@@ -150,6 +154,8 @@ class LocalRunPod:
         self.recorder = Recorder() if record else None
         self.app = create_app(self.backend, context=self.context, recorder=self.recorder)
         self.server.app = self.app
+        if worker_cwd is not None and isinstance(self.context.dataplane, DataPlane):
+            self.context.dataplane.supervisor.worker_cwd = _worker_cwd(worker_cwd)
 
     @property
     def url(self) -> str:
@@ -177,6 +183,16 @@ class LocalRunPod:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+def _worker_cwd(path: Path | str) -> Path:
+    resolved = Path(path).expanduser().resolve()
+    if not resolved.is_dir():
+        raise EmulatorError(
+            f"--worker-cwd {path}: no such directory",
+            hint="give the directory your worker command runs in (e.g. the one with handler.py)",
+        )
+    return resolved
 
 
 def _rate_limits(spec: str) -> dict[str, int]:
