@@ -114,6 +114,10 @@ class JobsCore:
         self._dirty_endpoints.add(job.endpoint_id)
 
     def _commit(self) -> list[tuple[str, dict[str, Any]]]:
+        if self.store is not None and self.store.closed and self._dirty:
+            self._dirty.clear()
+            self._dirty_endpoints.clear()
+            raise JobsError(503, "the local RunPod is stopping; nothing was changed on disk")
         if self.store is not None and (self._dirty or self._dirty_endpoints):
             counters: dict[str, tuple[int, int, int] | None] = {}
             for endpoint_id in self._dirty_endpoints:

@@ -110,6 +110,7 @@ class JobStore:
         if isinstance(path, Path):
             path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
+        self.closed = False
         self._lock = threading.Lock()
         try:
             self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
@@ -201,4 +202,5 @@ class JobStore:
     def close(self) -> None:
         """Close the database (its WAL is checkpointed)."""
         with self._lock:
+            self.closed = True
             self._db.close()
