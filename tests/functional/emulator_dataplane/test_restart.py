@@ -7,8 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from podkit.emulator.server import LocalRunPod
+from podkit.errors import EmulatorError
 from tests.functional.emulator_dataplane.harness import echo_command, wait_until
 
 KEY = "restart-key"
@@ -99,3 +101,10 @@ def test_an_old_jobs_json_is_imported_once(tmp_path: Path) -> None:
             assert api.get(f"/v2/{parked}/health").json()["jobs"]["completed"] == 2
             api.close()
     assert not legacy.exists() and legacy.with_name("jobs.json.imported").exists()
+
+
+def test_a_file_that_is_not_a_job_database_is_an_actionable_error(tmp_path: Path) -> None:
+    (tmp_path / "dataplane").mkdir()
+    (tmp_path / "dataplane" / "jobs.sqlite3").write_text("not a database, " * 100)
+    with pytest.raises(EmulatorError, match=r"jobs\.sqlite3 is not a podkit job database"):
+        LocalRunPod(state_dir=tmp_path)

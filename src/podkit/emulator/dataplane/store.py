@@ -20,6 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from podkit.emulator.dataplane.jobs import MISSING, Job, JobPolicy, JobStatus
+from podkit.errors import EmulatorError
+
+HINT = "move the file away or pick another --state-dir"
 
 FORMAT = "1"
 _SCHEMA = """
@@ -38,10 +41,6 @@ CREATE TABLE IF NOT EXISTS counters (
   endpoint_id TEXT PRIMARY KEY, completed INTEGER, failed INTEGER, retried INTEGER
 );
 """
-
-
-class StoreError(Exception):
-    """The job database cannot be opened or is not one of ours."""
 
 
 @dataclass(frozen=True)
@@ -120,14 +119,17 @@ class JobStore:
             self._db.executescript(_SCHEMA)
             self._check_format()
         except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{path} is not a podkit job database: {exc}") from exc
+            raise EmulatorError(f"{path} is not a podkit job database ({exc})", hint=HINT) from exc
 
     def _check_format(self) -> None:
         row = self._db.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
         if row is None:
             self._db.execute("INSERT INTO meta VALUES ('format', ?)", (FORMAT,))
         elif row[0] != FORMAT:
-            raise StoreError(f"{self.path} holds job format {row[0]}, this podkit reads {FORMAT}")
+            raise EmulatorError(
+                f"{self.path} holds jobs in format {row[0]}; this podkit reads format {FORMAT}",
+                hint=HINT,
+            )
 
     def write(
         self,
