@@ -230,3 +230,35 @@ def test_a_restart_restores_jobs_with_their_remaining_time(clock: Clock) -> None
     with pytest.raises(JobsError):
         fresh.get("ep", queued.id)
     assert fresh.health("ep")["jobs"]["completed"] == 1
+
+
+def test_every_change_is_in_the_store_when_the_call_returns(clock: Clock) -> None:
+    store = JobStore(":memory:")
+    backend = JobsBackend(DataPlaneSettings(run_retention_s=60), clock=clock, seed=1, store=store)
+    backend.upsert_endpoint(EndpointRuntime("ep", "acct"))
+
+    def stored() -> dict[str, tuple[str, int, list[object], object]]:
+        return {
+            j.id: (str(j.status), j.stream_read, j.stream, j.output) for j in store.read(0.0).jobs
+        }
+
+    streamed = backend.submit("ep", {"input": "s"})
+    done = backend.submit("ep", {"input": "d"})
+    cancelled = backend.submit("ep", {"input": "c"})
+    assert {k: v[0] for k, v in stored().items()} == dict.fromkeys(
+        [streamed.id, done.id, cancelled.id], "IN_QUEUE"
+    )
+    worker = _worker(backend)
+    _take(backend, worker, 2)
+    assert stored()[done.id][0] == "IN_PROGRESS"
+    backend.job_stream("ep", worker, streamed.id, {"output": "chunk"})
+    assert stored()[streamed.id][2] == ["chunk"]
+    backend.read_stream("ep", streamed.id)
+    assert stored()[streamed.id][1] == 1
+    backend.job_done("ep", worker, done.id, {"output": {"ok": True}})
+    assert stored()[done.id][::3] == ("COMPLETED", {"ok": True})
+    backend.cancel("ep", cancelled.id)
+    assert stored()[cancelled.id][0] == "CANCELLED"
+    clock.now = 61.0  # past retention: the finished jobs are forgotten, on disk too
+    backend.tick()
+    assert set(stored()) == {streamed.id}

@@ -161,13 +161,13 @@ class JobsCore:
 
     def runtime(self, endpoint_id: str) -> EndpointRuntime | None:
         """The endpoint's runtime settings, or None when unknown."""
-        with self._write():
+        with self._lock:
             state = self._endpoints.get(endpoint_id)
             return state.runtime if state else None
 
     def endpoint_ids(self) -> list[str]:
         """All known endpoint ids."""
-        with self._write():
+        with self._lock:
             return list(self._endpoints)
 
     def _endpoint(self, endpoint_id: str) -> EndpointState:
@@ -217,7 +217,7 @@ class JobsCore:
 
     def get(self, endpoint_id: str, job_id: str) -> Job:
         """A job of this endpoint; 404 once unknown, expired or past its TTL."""
-        with self._write():
+        with self._lock:
             self._endpoint(endpoint_id)
             job = self._jobs.get(job_id)
             if job is None or job.endpoint_id != endpoint_id:
@@ -226,7 +226,7 @@ class JobsCore:
 
     def status_body(self, endpoint_id: str, job_id: str) -> dict[str, Any]:
         """The `/status` body of a job."""
-        with self._write():
+        with self._lock:
             return self.get(endpoint_id, job_id).status_body()
 
     def read_stream(self, endpoint_id: str, job_id: str) -> dict[str, Any]:
@@ -280,7 +280,7 @@ class JobsCore:
 
     def health(self, endpoint_id: str) -> dict[str, Any]:
         """The `/health` body: job counts and worker counts by state."""
-        with self._write():
+        with self._lock:
             state = self._endpoint(endpoint_id)
             workers = {str(s): 0 for s in WorkerState if s is not WorkerState.EXITED}
             workers.update(throttled=0, unhealthy=0)
@@ -304,7 +304,7 @@ class JobsCore:
 
     def queue_pressure(self, endpoint_id: str) -> tuple[int, int]:
         """(jobs that may scale workers up, jobs in progress) for the supervisor."""
-        with self._write():
+        with self._lock:
             state = self._endpoints.get(endpoint_id)
             if state is None:
                 return 0, 0

@@ -31,12 +31,12 @@ class WorkerOpsMixin(JobsCore):
 
     def worker(self, worker_id: str) -> WorkerRecord | None:
         """A worker's record (exited ones included until forgotten)."""
-        with self._write():
+        with self._lock:
             return self._workers.get(worker_id)
 
     def workers(self, endpoint_id: str) -> list[WorkerRecord]:
         """The endpoint's worker records, oldest first."""
-        with self._write():
+        with self._lock:
             return [w for w in self._workers.values() if w.endpoint_id == endpoint_id]
 
     def _live_worker(self, endpoint_id: str, worker_id: str) -> WorkerRecord:
