@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 EXTRAS := worker,emulator,dev
 
-.PHONY: demo test lint bench fmt clean
+.PHONY: demo test lint bench soak fmt clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,10 @@ fmt: $(STAMP)
 bench: $(STAMP)
 	bash scripts/test-deps.sh
 	$(PY) -m bench
+
+# Long-run check (not in test or bench): jobs of 15 minutes complete; SOAK_S=seconds to change.
+soak: $(STAMP)
+	$(PY) -m bench.soak $(SOAK_S)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -41,7 +41,13 @@ def start(
         None,
         "--worker-command",
         help="How workers start unless an endpoint says otherwise "
-        "(default: python -m podkit.worker), e.g. 'python handler.py'.",
+        "(default: python -m podkit.worker), e.g. 'python handler.py'. Workers run in "
+        "--worker-cwd, so relative paths resolve there.",
+    ),
+    worker_cwd: Path | None = typer.Option(
+        None,
+        "--worker-cwd",
+        help="Directory workers run in (default: the directory the emulator starts in).",
     ),
     rate_limit: str | None = typer.Option(
         None, "--rate-limit", help="v2 request quotas per account, e.g. 'minute=60,hour=3000'."
@@ -81,6 +87,7 @@ def start(
         quota=quota,
         allow_remote=allow_remote,
         worker_command=shlex.split(worker_command) if worker_command else None,
+        worker_cwd=worker_cwd,
     )
     try:
         configure(
