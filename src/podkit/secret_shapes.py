@@ -57,3 +57,12 @@ def looks_like_secret_value(value: str) -> bool:
         bool(re.search(pattern, text)) for pattern in (r"[a-z]", r"[A-Z]", r"[0-9]", r"[+/=]")
     )
     return kinds >= 3
+
+
+def is_inline_secret(name: str, value: str) -> bool:
+    """True for an env entry that holds a secret value inline (not a `{{ RUNPOD_SECRET_x }}`
+    reference): a secret-looking name with a value, or a secret-looking value under any name."""
+    text = value.strip()
+    if not text or text.startswith("{{"):
+        return False
+    return is_secret_key_name(name) or looks_like_secret_value(text)

@@ -20,6 +20,8 @@ from pydantic import BaseModel, ValidationError
 from podkit.config.locator import KeyLocator
 from podkit.config.schema import Deployment
 from podkit.errors import ConfigError
+from podkit.redact import register
+from podkit.secret_shapes import is_secret_key_name, looks_like_secret_value
 
 DEFAULT_FILE = "podkit.toml"
 ENV_NAME = re.compile(r"^[a-z0-9][a-z0-9\-]{0,30}$")
@@ -228,6 +230,8 @@ def _parse_override(item: str) -> tuple[Loc, Any]:
         value = tomllib.loads(f"v = {text}")["v"]
     except tomllib.TOMLDecodeError:
         value = text
+    if is_secret_key_name(str(loc[-1])) or looks_like_secret_value(text):
+        register(value if isinstance(value, str) else text)
     return loc, value
 
 
