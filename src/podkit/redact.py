@@ -29,7 +29,12 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import IO, Any, TextIO, cast
 
-from podkit.secret_shapes import TOKEN_SHAPES, is_secret_key_name, looks_like_secret_value
+from podkit.secret_shapes import (
+    CREDENTIAL_PARAMS,
+    TOKEN_SHAPES,
+    is_secret_key_name,
+    looks_like_secret_value,
+)
 
 REDACTED = "***"
 # Registered values shorter than this are left alone: replacing "true" or "1" everywhere
@@ -38,15 +43,12 @@ MIN_SECRET_LEN = 4
 # Environment values are only taken from 6 characters on, for the same reason.
 MIN_ENV_SECRET_LEN = 6
 
-CREDENTIAL_PARAMS = (
-    "api[_-]?key|apikey|access[_-]?token|refresh[_-]?token|id[_-]?token|auth[_-]?token|token|"
-    "key|sig|signature|password|passwd|pass|pwd|secret|client[_-]?secret|auth|credential|"
-    "session[_-]?token|x-amz-signature|x-amz-credential|x-amz-security-token|"
-    "x-goog-signature|x-goog-credential|x-goog-security-token"
-)
 _QUERY = re.compile(rf"([?&;](?:{CREDENTIAL_PARAMS})=)([^&;#\s\"'<>]+)", re.IGNORECASE)
 _USERINFO = re.compile(r"\b([a-z][a-z0-9+.\-]*://)([^/?#@\s\"'<>]+)@", re.IGNORECASE)
-_HEADER = re.compile(r"\b(Bearer|bearer|Basic)(\s+|%20)([A-Za-z0-9._~+/=\-:%]{4,})")
+_HEADER = re.compile(
+    r"\b(Bearer|bearer)(\s+|%20)([A-Za-z0-9._~+/=\-:%]{4,})"
+    r"|\b(Basic)(\s+|%20)((?=[A-Za-z0-9+/]*[A-Z0-9])[A-Za-z0-9+/]{8,}={0,2})"
+)
 _ASSIGNMENT = re.compile(r"\b([A-Z][A-Z0-9_]*)=([^\s\"'&;,]+)")
 _ENV_URLS = ("PODKIT_TARGET", "PODKIT_LOCAL_URL")
 _GOOGLE_PRIVATE = ("private_key", "private_key_id", "client_secret", "refresh_token")
@@ -92,7 +94,7 @@ class Redactor:
             text = shape.sub(REDACTED, text)
         text = _USERINFO.sub(rf"\1{REDACTED}@", text)
         text = _QUERY.sub(rf"\1{REDACTED}", text)
-        text = _HEADER.sub(rf"\1\2{REDACTED}", text)
+        text = _HEADER.sub(_header, text)
         return _ASSIGNMENT.sub(_assignment, text)
 
     def scrub_data(self, data: Any) -> Any:
@@ -112,6 +114,11 @@ class Redactor:
             self._env_values = frozenset(environment_secrets(dict(seen)))
             self._env_seen = seen
         return self._env_values
+
+
+def _header(match: re.Match[str]) -> str:
+    scheme, space = (match.group(1), match.group(2)) if match.group(1) else match.group(4, 5)
+    return f"{scheme}{space}{REDACTED}"
 
 
 def _assignment(match: re.Match[str]) -> str:

@@ -32,6 +32,23 @@ TOKEN_SHAPES: tuple[re.Pattern[str], ...] = (
 )
 
 
+# Query parameters that carry a credential (signed URLs, tokens in links).
+CREDENTIAL_PARAMS = (
+    "api[_-]?key|apikey|access[_-]?token|refresh[_-]?token|id[_-]?token|auth[_-]?token|token|"
+    "key|sig|signature|password|passwd|pass|pwd|secret|client[_-]?secret|auth|credential|"
+    "session[_-]?token|x-amz-signature|x-amz-credential|x-amz-security-token|"
+    "x-goog-signature|x-goog-credential|x-goog-security-token"
+)
+URL_CREDENTIALS = re.compile(
+    rf"://[^/?#@\s:]*:[^/?#@\s]+@|[?&;](?:{CREDENTIAL_PARAMS})=[^&;#\s]", re.IGNORECASE
+)
+
+
+def has_url_credentials(value: str) -> bool:
+    """True for a text holding a URL with a password (`user:pass@`) or a credential query."""
+    return bool(URL_CREDENTIALS.search(value))
+
+
 def is_secret_key_name(name: str) -> bool:
     """True for a key or env name whose value should be treated as a secret."""
     return bool(SECRET_KEY_NAME.search(name))
@@ -61,8 +78,9 @@ def looks_like_secret_value(value: str) -> bool:
 
 def is_inline_secret(name: str, value: str) -> bool:
     """True for an env entry that holds a secret value inline (not a `{{ RUNPOD_SECRET_x }}`
-    reference): a secret-looking name with a value, or a secret-looking value under any name."""
+    reference): a secret-looking name with a value, a secret-looking value under any name, or
+    a URL carrying credentials."""
     text = value.strip()
     if not text or text.startswith("{{"):
         return False
-    return is_secret_key_name(name) or looks_like_secret_value(text)
+    return is_secret_key_name(name) or looks_like_secret_value(text) or has_url_credentials(text)

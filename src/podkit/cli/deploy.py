@@ -230,7 +230,7 @@ def rollback(
     deployment = _load(config, env, sets)
     history = _history(config, deployment)
     with _client(api, target) as client:
-        prepared = service.prepare_rollback(client, history, to)
+        prepared = service.prepare_rollback(client, history, to, deployment.worker.env)
         if not as_json:
             console.print(plan_table(prepared.plan))
         if prepared.plan.has_changes:

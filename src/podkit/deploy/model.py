@@ -14,7 +14,7 @@ from typing import Any, Literal
 Kind = Literal["volume", "template", "endpoint"]
 KIND_ORDER: dict[str, int] = {"volume": 0, "template": 1, "endpoint": 2}
 OWNER_ENV = "PODKIT_OWNER"
-SECRET_MASK = "(secret)"
+SECRET_MASK = "(sensitive)"
 
 
 @dataclass(frozen=True)
