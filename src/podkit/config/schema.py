@@ -121,7 +121,7 @@ class WorkerConfig(Section):
     @classmethod
     def _check_registry_auth(cls, name: str | None) -> str | None:
         if name is not None:
-            _not_a_value("registry_auth", name, "a registry credential on the RunPod account")
+            _not_a_value("", name, "a registry credential on the RunPod account")
         return name
 
     @model_validator(mode="after")
@@ -144,7 +144,8 @@ def _not_a_value(key: str, name: str, what: str) -> None:
     if looks_like_secret_value(name):
         register(name)
         raise ValueError(
-            f"{key}: the value looks like a secret itself, not the name of {what}; store the "
+            f"{key + ': ' if key else ''}the value looks like a secret itself, not the name of "
+            f"{what}; store the "
             "secret on RunPod (console > Secrets / Container registry auth) and put its name "
             "here, then rotate the exposed secret"
         )
