@@ -264,6 +264,8 @@ def test_refused_connections_credentialed_urls_and_misplaced_values(
             ("models", "sync", "--dry-run", "--endpoint", "ep-none"),
         ):
             assert canary(*argv, *target)[0] != 0, argv
+    for bad in (f"ftp://deploy:{CANARY}@127.0.0.1:1", f"deploy:{CANARY}@127.0.0.1:1"):
+        assert canary("plan", "--target", bad)[0] == 1  # not an http(s) URL
     monkeypatch.setenv("PODKIT_LOCAL_URL", closed[1])
     assert canary("plan", "--target", "local", "--no-models")[0] == 1
     assert canary("run", "gpu_info", "--target", "local", "--endpoint", "ep-none")[0] == 1
