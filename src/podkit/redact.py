@@ -50,6 +50,8 @@ _HEADER = re.compile(
     r"|\b(Basic)(\s+|%20)((?=[A-Za-z0-9+/]*[A-Z0-9])[A-Za-z0-9+/]{8,}={0,2})"
 )
 _ASSIGNMENT = re.compile(r"\b([A-Z][A-Z0-9_]*)=([^\s\"'&;,]+)")
+# `KEY=VALUE`, `TOKEN=...`, `HF_TOKEN=$HF_TOKEN`, `X={{ RUNPOD_SECRET_x }}`: no value.
+_PLACEHOLDER = re.compile(r"[A-Z][A-Z_]*|\.\.\.|<[^>]*>|\*\*\*|\$.*|\{\{.*")
 _ENV_URLS = ("PODKIT_TARGET", "PODKIT_LOCAL_URL")
 _GOOGLE_PRIVATE = ("private_key", "private_key_id", "client_secret", "refresh_token")
 _NOT_SECRETS = frozenset({"true", "false", "null", "none", "yes", "no", "on", "off"})
@@ -123,7 +125,7 @@ def _header(match: re.Match[str]) -> str:
 
 def _assignment(match: re.Match[str]) -> str:
     name, value = match.group(1), match.group(2)
-    if not is_secret_key_name(name) or value == REDACTED or value.startswith(("$", "{{")):
+    if not is_secret_key_name(name) or _PLACEHOLDER.fullmatch(value):
         return match.group(0)
     return f"{name}={REDACTED}"
 

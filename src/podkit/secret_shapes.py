@@ -11,7 +11,7 @@ import re
 # Env or field names whose values are secrets (AWS_SECRET_ACCESS_KEY, HF_TOKEN, DB_PASSWORD...).
 SECRET_KEY_NAME = re.compile(
     r"(TOKEN|SECRET|PASSWORD|PASSWD|\bPASS\b|_PASS$|^PASS_|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|"
-    r"CREDENTIAL|AUTH|SESSION_?KEY|SIGNATURE|COOKIE)",
+    r"CREDENTIAL|AUTH|SESSION_?KEY|SIGNATURE|COOKIE|(?:^|_)KEY$)",
     re.IGNORECASE,
 )
 
@@ -62,8 +62,10 @@ def looks_like_token(value: str) -> bool:
 def looks_like_secret_value(value: str) -> bool:
     """True for a value that is a secret rather than a name or reference to one.
 
-    A known token shape, a PEM block, or a long high-entropy string (32+ characters mixing
-    letters and digits with no separators a name would use).
+    A known token shape, a PEM block, or a long high-entropy string: 32+ characters of the
+    base64/URL-safe alphabet mixing three of lower case, upper case, digits and `+`/`=`, with a
+    run of 16+ characters between separators. Paths and model names (`/runpod-volume/...`,
+    `Llama-3.1-8B-Instruct-Q4_K_M.gguf`) are made of short words and do not count.
     """
     text = value.strip()
     if looks_like_token(text):
@@ -71,9 +73,10 @@ def looks_like_secret_value(value: str) -> bool:
     if len(text) < 32 or not re.fullmatch(r"[A-Za-z0-9+/=_\-.]+", text):
         return False
     kinds = sum(
-        bool(re.search(pattern, text)) for pattern in (r"[a-z]", r"[A-Z]", r"[0-9]", r"[+/=]")
+        bool(re.search(pattern, text)) for pattern in (r"[a-z]", r"[A-Z]", r"[0-9]", r"[+=]")
     )
-    return kinds >= 3
+    longest = max(len(part) for part in re.split(r"[/_\-.]", text))
+    return kinds >= 3 and longest >= 16
 
 
 def is_inline_secret(name: str, value: str) -> bool:
