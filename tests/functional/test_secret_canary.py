@@ -172,6 +172,11 @@ def test_deploy_lifecycle_never_shows_a_secret(canary: Canary, local_runpod: Loc
 
     assert canary("apply", "--yes", *TOKEN_1)[0] == 0
     assert canary("plan", *TOKEN_1, "--no-models")[0] == 0  # the values on the endpoint match
+    code, out, _ = canary("plan", "--json", "--no-models", *TOKEN_2)
+    changed = [f for c in json.loads(out)["changes"] for f in c["fields"]]
+    assert code == 2 and [(f["field"], f["old"], f["new"]) for f in changed] == [
+        ("env.API_TOKEN", "(sensitive)", "(sensitive, changed)")
+    ]
     code, out, _ = canary("apply", "--yes", *TOKEN_2)  # only a secret changed: still shown
     assert code == 0 and "env.API_TOKEN" in out and "(sensitive)" in out
     assert canary("status")[0] == 0

@@ -62,7 +62,7 @@ def test_plan_shows_a_changed_inline_secret_as_sensitive(catalog: list[GpuType])
     for text in _outputs(changed):
         assert SECRET not in text and "DB_PASSWORD" in text and "(sensitive)" in text
     fields = [f for c in changed.changes for f in c.changes if f.field == "env.DB_PASSWORD"]
-    assert len(fields) == 1 and fields[0].secret
+    assert len(fields) == 1 and fields[0].shown() == ("(sensitive)", "(sensitive, changed)")
     same = planner.plan(desired, _remote(desired, SECRET))
     assert [c.resource.kind for c in same.changes] == ["volume"]  # the endpoint is unchanged
 
