@@ -87,27 +87,11 @@ class Redactor:
 
     def scrub(self, text: str) -> str:
         """`text` with every secret replaced by `***`."""
-        if not text:
-            return text
-        for secret in self.known():
-            if secret in text:
-                text = text.replace(secret, REDACTED)
-        for shape in TOKEN_SHAPES:
-            text = shape.sub(REDACTED, text)
-        text = _USERINFO.sub(rf"\1{REDACTED}@", text)
-        text = _QUERY.sub(rf"\1{REDACTED}", text)
-        text = _HEADER.sub(_header, text)
-        return _ASSIGNMENT.sub(_assignment, text)
+        return _scrub(text, self.known()) if text else text
 
     def scrub_data(self, data: Any) -> Any:
         """A copy of JSON-like data with every string (keys too) scrubbed."""
-        if isinstance(data, str):
-            return self.scrub(data)
-        if isinstance(data, Mapping):
-            return {self.scrub_data(k): self.scrub_data(v) for k, v in data.items()}
-        if isinstance(data, list | tuple):
-            return [self.scrub_data(item) for item in data]
-        return data
+        return _scrub_data(data, self.known())
 
     def _environment_values(self) -> frozenset[str]:
         environ = os.environ if self._environ is None else self._environ
@@ -116,6 +100,28 @@ class Redactor:
             self._env_values = frozenset(environment_secrets(dict(seen)))
             self._env_seen = seen
         return self._env_values
+
+
+def _scrub(text: str, known: list[str]) -> str:
+    for secret in known:
+        if secret in text:
+            text = text.replace(secret, REDACTED)
+    for shape in TOKEN_SHAPES:
+        text = shape.sub(REDACTED, text)
+    text = _USERINFO.sub(rf"\1{REDACTED}@", text)
+    text = _QUERY.sub(rf"\1{REDACTED}", text)
+    text = _HEADER.sub(_header, text)
+    return _ASSIGNMENT.sub(_assignment, text)
+
+
+def _scrub_data(data: Any, known: list[str]) -> Any:
+    if isinstance(data, str):
+        return _scrub(data, known)
+    if isinstance(data, Mapping):
+        return {_scrub_data(k, known): _scrub_data(v, known) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return [_scrub_data(item, known) for item in data]
+    return data
 
 
 def _header(match: re.Match[str]) -> str:

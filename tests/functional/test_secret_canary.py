@@ -239,6 +239,10 @@ def test_job_commands_and_echoed_refusals_never_show_a_secret(
         assert code != 0, argv
         assert "401" in err or "400" in err, (argv, err)
     faults.clear()
+    faults.add("POST /v1/templates", echo_status=400)  # v1: the env goes in the template body
+    code, _, err = canary("apply", "--yes", "--api", "v1", *TOKEN_2)
+    assert code == 1 and "400" in err
+    faults.clear()
     faults.add("GET /v2/serverless*", echo_status=401)
     for argv in (("status",), ("plan", "--json"), ("destroy", "--yes"), ("logs",)):
         assert canary(*argv)[0] == 1, argv
