@@ -194,7 +194,9 @@ def test_deploy_lifecycle_never_shows_a_secret(canary: Canary, local_runpod: Loc
 
     target = ["--target", _credentialed(local_runpod.url)]
     code, out, _ = canary("ci", "summary", *target, "--json", "--markdown", "summary.md")
-    assert code == 0 and "/v2/" in json.loads(out)["markdown"]
+    curl = json.loads(out)["markdown"]
+    assert code == 0 and f'"{local_runpod.url}/v2/' in curl  # the target without credentials
+    assert "deploy:" not in curl and "token=" not in curl and "***" not in curl
     assert canary("ci", "summary")[0] == 0
     assert canary("destroy", "--yes", "--volumes")[0] == 0
     assert canary.check_files() >= 3  # plan.md, summary.md, the history

@@ -47,7 +47,7 @@ def summary(
         environment=env,
         endpoint_id=str(live.get("id") or record.endpoint_id or "(unknown)"),
         endpoint_name=deployment.endpoint_name,
-        dataplane_url=f"{public_url(resolve_target(target).data_plane)}/v2",
+        dataplane_url=f"{public_url(resolve_target(target).data_plane).rstrip('/')}/v2",
         image=str(live.get("image") or record.image),
         release=release_text(live, record),
         example_input=example_input(deployment),
