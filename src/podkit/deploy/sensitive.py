@@ -145,7 +145,7 @@ def _value_for(
     raise DeployError(
         f"history record #{number} sets worker.env.{key} inline and podkit cannot restore it: "
         f"{why}",
-        hint=f"move {key} to worker.secrets (a RunPod secret) so that rollbacks never need "
-        f"its value; or set worker.env.{key} back to the value record #{number} ran with"
-        + (f" and use the same {KEY_ENV}" if recorded_kid != fp.key_id else ""),
+        hint=f"move {key} to worker.secrets (a RunPod secret): records made after that roll "
+        f"back without its value; or set worker.env.{key} back to the value record #{number} "
+        "ran with" + (f" and use the same {KEY_ENV}" if recorded_kid != fp.key_id else ""),
     )
