@@ -8,14 +8,16 @@ Two kinds of knowledge, applied together by `scrub`:
   SECRET, PASSWORD, KEY, CREDENTIAL, AUTH...) or whose value looks like a token, the
   credentials of `PODKIT_TARGET` / `PODKIT_LOCAL_URL`, and the private fields of the JSON
   file `GOOGLE_APPLICATION_CREDENTIALS` names;
-- *shapes*: `Bearer` / `Basic` / `Token` header values, URL userinfo (`user:pass@`),
+- *shapes*: `Bearer` / `Basic` header values, URL userinfo (`user:pass@`),
   credential-like query parameters (`token`, `key`, `sig`, `X-Amz-Signature`...), secret-looking
   `NAME=value` assignments, and the known token shapes of `podkit.secret_shapes` (hf_, ghp_,
   AKIA, rpa_, sk-, PEM blocks...).
 
 The sinks: `podkit.cli.console` (every console line and JSON document), `RedactingStream`
 (stdout and stderr while the CLI runs), `write_file` / `append_file` (Markdown, summaries)
-and `scrub_data` (history records). Nothing else in podkit writes to a terminal or a file.
+and `scrub_data` (history records). Nothing else in the CLI writes to a terminal or a file
+(tests/unit/test_redact.py fails on a new call site that does); the worker and the emulator
+run as their own processes with their own logs.
 """
 
 from __future__ import annotations
