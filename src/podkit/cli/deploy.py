@@ -32,6 +32,7 @@ from podkit.deploy.plan import Plan
 from podkit.deploy.render import plan_markdown, plan_table, plan_to_dict
 from podkit.deploy.status import read_status, render_status
 from podkit.errors import DeployError
+from podkit.redact import append_file
 from podkit.runpod import RunPodClient, connect
 
 SET = typer.Option([], "--set", help="Override a key: KEY=VALUE (repeatable).")
@@ -80,10 +81,9 @@ def _show(
     plan: Plan, as_json: bool, markdown: Path | None, models: ModelsCheck | None = None
 ) -> None:
     if markdown is not None:
-        with markdown.open("a", encoding="utf-8") as handle:
-            handle.write(plan_markdown(plan))
-            if models is not None:
-                handle.write(models_markdown(models))
+        append_file(
+            markdown, plan_markdown(plan) + (models_markdown(models) if models is not None else "")
+        )
     if as_json:
         print_json({**plan_to_dict(plan), "models": models_to_dict(models)})
         return
@@ -256,7 +256,7 @@ def rollback(
         _client(api, target) as client,
         deploy_lock(client, deployment, env, lock_timeout).held(),
     ):
-        prepared = service.prepare_rollback(client, history, to)
+        prepared = service.prepare_rollback(client, history, to, deployment.worker.env)
         if not as_json:
             console.print(plan_table(prepared.plan))
         if prepared.plan.has_changes:

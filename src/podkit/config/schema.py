@@ -11,6 +11,8 @@ from podkit.config import catalog
 from podkit.config.models import ModelSource
 from podkit.config.smoke import SmokeTest
 from podkit.config.types import Name, ProjectName, Seconds, Section
+from podkit.redact import register
+from podkit.secret_shapes import is_inline_secret, looks_like_secret_value
 
 DIGEST_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
 IMAGE_RE = re.compile(
@@ -110,6 +112,8 @@ class WorkerConfig(Section):
                     f"the value of {key} looks like a secret reference but is malformed; "
                     "write it as {{ RUNPOD_SECRET_name }}"
                 )
+            if is_inline_secret(key, value):
+                register(value)  # from here on, no output or file shows it
         return env
 
     @field_validator("secrets")
@@ -121,12 +125,20 @@ class WorkerConfig(Section):
                     f"{key!r} is not an environment variable name; use letters, digits and "
                     "'_', not starting with a digit"
                 )
+            _not_a_value(f"the value of {key}", name, "a RunPod secret")
             if not SECRET_NAME_RE.match(name):
                 raise ValueError(
                     f"the value of {key} is not a RunPod secret name (letters, digits, '_' "
                     "and '-'); give the secret's name, never its value"
                 )
         return secrets
+
+    @field_validator("registry_auth")
+    @classmethod
+    def _check_registry_auth(cls, name: str | None) -> str | None:
+        if name is not None:
+            _not_a_value("the value", name, "a registry credential on the RunPod account")
+        return name
 
     @model_validator(mode="after")
     def _no_overlap(self) -> WorkerConfig:
@@ -144,6 +156,17 @@ class WorkerConfig(Section):
         for key, name in self.secrets.items():
             rendered[key] = f"{{{{ RUNPOD_SECRET_{name} }}}}"
         return dict(sorted(rendered.items()))
+
+
+def _not_a_value(subject: str, name: str, what: str) -> None:
+    """Refuse a secret's value where its name belongs, without repeating the value."""
+    if looks_like_secret_value(name):
+        register(name)
+        raise ValueError(
+            f"{subject} looks like a secret itself, not the name of {what}; store the "
+            "secret on RunPod (console > Secrets / Container registry auth) and put its name "
+            "here, then rotate the exposed secret"
+        )
 
 
 class VolumeConfig(Section):

@@ -27,6 +27,8 @@ from podkit.errors import (
     ServerError,
     TransportError,
 )
+from podkit.redact import public_url, register
+from podkit.runpod.credentials import redact
 from podkit.runpod.job_target import dataplane_url
 from podkit.runpod.job_types import EndpointHealth, Job, JobPolicy, StreamChunk
 
@@ -100,6 +102,8 @@ class JobsClient:
         self.endpoint_id = endpoint_id
         self.key_source = key_source  # where the key came from, named in 401/403 hints
         self.base_url = (base_url or dataplane_url()).rstrip("/")
+        self._api_key = api_key
+        register(api_key)
         self.poll = poll
         self._sleep = sleep
         self._clock = clock
@@ -304,8 +308,9 @@ class JobsClient:
 
     def _error(self, response: Response, method: str, path: str, hint: str | None) -> ApiError:
         code = response.status_code
-        where = f"{method} {self.base_url}{path}"
-        detail = _server_message(response)
+        where = f"{method} {public_url(self.base_url)}{path}"
+        # Error bodies may echo the request (its Authorization header, query or body).
+        detail = redact(_server_message(response), [self._api_key])
         suffix = f": {detail}" if detail else ""
         if code in (401, 403):
             return AuthError(

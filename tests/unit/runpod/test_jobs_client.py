@@ -214,3 +214,26 @@ def test_a_network_blip_does_not_end_the_watch_but_a_lasting_outage_does() -> No
     with pytest.raises(JobError, match="lost contact with job j6") as info:
         down.wait("j6", first=Job(id="j6", status=JobStatus.IN_PROGRESS))
     assert "podkit job wait j6 --endpoint ep1" in str(info.value)
+
+
+@pytest.mark.parametrize("status", [400, 401, 404, 500])
+def test_an_error_body_that_echoes_the_key_is_quoted_without_it(status: int) -> None:
+    """Servers and proxies echo the request in errors; the key in it never reaches a message."""
+    plain = "Plainkey" + "x" * 8  # no token shape: only the client's own knowledge removes it
+
+    def echo(request: httpx.Request) -> httpx.Response:
+        auth = request.headers["authorization"]
+        return httpx.Response(status, json={"error": f"refused: auth={auth} ?api_key={plain}"})
+
+    client = JobsClient(
+        "ep1",
+        api_key=plain,
+        base_url="http://user:pw-in-url@127.0.0.1:9/v2?token=tk-in-url",
+        transport=httpx.MockTransport(echo),
+        retry=NO_RETRY,
+    )
+    with pytest.raises(Exception) as caught:
+        client.health()
+    text = str(caught.value)
+    assert plain not in text and "pw-in-url" not in text and "tk-in-url" not in text
+    assert f"({status})" in text and "refused: auth=" in text and "***" in text
