@@ -161,9 +161,17 @@ def environment_secrets(environ: Mapping[str, str]) -> set[str]:
 def _env_value_is_secret(name: str, value: str) -> bool:
     if len(value) < MIN_ENV_SECRET_LEN or value.lower() in _NOT_SECRETS:
         return False
-    if name == "GOOGLE_APPLICATION_CREDENTIALS":
+    if name == "GOOGLE_APPLICATION_CREDENTIALS" or _names_a_file(name, value):
         return False  # a path; the file's contents are what is secret
     return is_secret_key_name(name) or looks_like_secret_value(value)
+
+
+_FILE_NAMES = re.compile(r"(_FILE|_PATH|_DIR|CREDENTIALS)$")
+
+
+def _names_a_file(name: str, value: str) -> bool:
+    """PODKIT_CREDENTIALS=/home/me/.runpod.toml, AWS_SHARED_CREDENTIALS_FILE=~/.aws/...: paths."""
+    return bool(_FILE_NAMES.search(name)) and value.startswith(("/", "~", "./", "../"))
 
 
 def _google_credentials(path: str) -> set[str]:

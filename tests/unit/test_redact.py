@@ -132,10 +132,18 @@ def test_console_scrubs_before_wrapping(monkeypatch: pytest.MonkeyPatch) -> None
 
 
 # Modules that may write to a terminal or a file directly: the sinks themselves (history
-# scrubs its records and stores inline secrets as fingerprints), and code
+# scrubs its records and stores inline secrets as fingerprints), the docs generator (writes
+# schema text only), and code
 # that never holds a user's secret (the worker and the emulator run in their own processes
 # with their own logs; scaffolding writes fixed templates).
-_SINKS = {"redact.py", "cli/console.py", "cli/main.py", "cli/app.py", "deploy/history.py"}
+_SINKS = {
+    "redact.py",
+    "cli/console.py",
+    "cli/main.py",
+    "cli/app.py",
+    "deploy/history.py",
+    "config/reference.py",
+}
 _OWN_WORLDS = ("worker/", "emulator/", "scaffold/")
 _WRITERS = re.compile(
     r"(?<![\w.])print\(|sys\.std(out|err)|\.write_text\(|\.write_bytes\(|json\.dump\(|"

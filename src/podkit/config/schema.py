@@ -36,6 +36,7 @@ GpuTypeId = Annotated[str, AfterValidator(catalog.check_gpu_type)]
 GpuPool = Annotated[str, AfterValidator(catalog.check_pool)]
 CudaVersion = Annotated[str, AfterValidator(catalog.check_cuda)]
 DataCenter = Annotated[str, AfterValidator(catalog.check_datacenter)]
+SecretName = Annotated[str, AfterValidator(lambda name: _secret_name(name))]
 
 
 def split_image(ref: str) -> tuple[str, str | None, str | None]:
@@ -92,7 +93,7 @@ class WorkerConfig(Section):
     """Container settings: env, secret references, disk, registry credentials."""
 
     env: dict[str, str] = Field(default_factory=dict)
-    secrets: dict[str, str] = Field(default_factory=dict)
+    secrets: dict[str, SecretName] = Field(default_factory=dict)
     container_disk_gb: int = Field(default=20, ge=1, le=1000)
     registry_auth: str | None = None
     args: str = ""
@@ -125,12 +126,6 @@ class WorkerConfig(Section):
                     f"{key!r} is not an environment variable name; use letters, digits and "
                     "'_', not starting with a digit"
                 )
-            _not_a_value(f"the value of {key}", name, "a RunPod secret")
-            if not SECRET_NAME_RE.match(name):
-                raise ValueError(
-                    f"the value of {key} is not a RunPod secret name (letters, digits, '_' "
-                    "and '-'); give the secret's name, never its value"
-                )
         return secrets
 
     @field_validator("registry_auth")
@@ -156,6 +151,17 @@ class WorkerConfig(Section):
         for key, name in self.secrets.items():
             rendered[key] = f"{{{{ RUNPOD_SECRET_{name} }}}}"
         return dict(sorted(rendered.items()))
+
+
+def _secret_name(name: str) -> str:
+    """A `worker.secrets` value: the name of a RunPod secret (checked per key, at its line)."""
+    _not_a_value("the value", name, "a RunPod secret")
+    if not SECRET_NAME_RE.match(name):
+        raise ValueError(
+            "the value is not a RunPod secret name (letters, digits, '_' and '-'); give the "
+            "secret's name, never its value"
+        )
+    return name
 
 
 def _not_a_value(subject: str, name: str, what: str) -> None:
