@@ -120,7 +120,7 @@ class WorkerConfig(Section):
     @field_validator("secrets")
     @classmethod
     def _check_secrets(cls, secrets: dict[str, str]) -> dict[str, str]:
-        for key, name in secrets.items():
+        for key in secrets:
             if not ENV_NAME_RE.match(key):
                 raise ValueError(
                     f"{key!r} is not an environment variable name; use letters, digits and "
