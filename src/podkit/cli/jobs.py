@@ -60,7 +60,7 @@ def run_command(
         None, "--execution-timeout", help="This job's run-time limit (policy.executionTimeout)."
     ),
 ) -> None:
-    """Run ACTION on the endpoint through /run + polling; exit code from the final state."""
+    """Run ACTION on the endpoint (a short /runsync, then polling); exit code from its end."""
     payload = parse_input(input_, action)
     endpoint_id = resolve_endpoint(endpoint, env, config, target)
     policy = _policy(ttl, execution_timeout)
