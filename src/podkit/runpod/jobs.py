@@ -225,9 +225,7 @@ class JobsClient:
         if on_submit is not None:
             on_submit(job)
         left = None if timeout is None else max(0.0, timeout - (self._clock() - started))
-        # A runsync submit watched the job for a second already: no quick first look after it.
-        interval = self.poll.initial if keep_results else self.poll.on_change
-        return self.wait(job.id, timeout=left, on_update=on_update, first=job, interval=interval)
+        return self.wait(job.id, timeout=left, on_update=on_update, first=job)
 
     def wait(
         self,
@@ -236,17 +234,15 @@ class JobsClient:
         timeout: float | None = None,
         on_update: ProgressCallback | None = None,
         first: Job | None = None,
-        interval: float | None = None,
     ) -> Job:
         """Poll `/status` with backoff until the job is final; returns it (any final state).
 
-        The first poll comes `interval` seconds after `first` (default `PollPolicy.initial`).
         Raises `JobWaitTimeout` when `timeout` seconds pass first (the job keeps running
         remotely) and `JobExpiredError` when the job disappears (TTL or retention).
         """
         started = self._clock()
         watch = _Watch()
-        interval = self.poll.initial if interval is None else interval
+        interval = self.poll.initial
         polled = False
         misses = 0
         job = first or self.status(job_id)

@@ -97,9 +97,8 @@ def test_execute_polls_until_final_and_reports_each_new_progress_once() -> None:
     assert seen[0].headers["Authorization"] == f"Bearer {SECRET}"
     assert seen[0].url.params["wait"] == "1000"  # a short server-side wait, then polling
     assert [r.url.path for r in seen[1:]] == ["/v2/ep1/status/j1"] * 6
-    # the submit's wait stands in for the quick first look; backoff while nothing changes
-    # (capped), back to 1 s on news
-    assert clock.sleeps == [1.0, 2.0, 4.0, 1.0, 2.0, 1.0]
+    # a quick first look, backoff while nothing changes (capped), back to 1 s on news
+    assert clock.sleeps == [0.5, 1.0, 2.0, 1.0, 2.0, 1.0]
 
 
 def test_a_short_job_costs_one_request_and_no_sleep() -> None:
