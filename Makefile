@@ -10,12 +10,14 @@ UV_VERSION := 0.13.9
 
 .PHONY: demo test lint bench fmt clean lock
 
-# Installs exactly what $(LOCK) names (no resolution, nothing else), then podkit itself.
+# Installs exactly what $(LOCK) names (no resolution, nothing else), then podkit itself with
+# the hatchling and editables the lock holds.
 $(STAMP): pyproject.toml $(LOCK)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) --no-deps --require-hashes -r $(LOCK)
 	$(PIP) --no-deps --no-build-isolation -e .
 	$(PY) scripts/check_lock.py $(LOCK)
+	$(PY) -m pip check --disable-pip-version-check
 	@touch $(STAMP)
 
 # Refresh $(LOCK) from pyproject.toml (after adding or changing a dependency): newest releases
