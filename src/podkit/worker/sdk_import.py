@@ -3,7 +3,7 @@
 The SDK's `rp_debugger` calls `cpuinfo.get_cpu_info()` at import, which re-runs Python in a
 subprocess (about a second of every cold start) to fill one field that only `--rp_debugger`
 prints. While `import runpod` runs, and only then, that function answers from
-`/proc/cpuinfo` instead; the real one is put back before any other module loads, so a later
+`/proc/cpuinfo` instead; the real module is back before any other module loads, so a later
 `import cpuinfo` (a library reading CPU flags) gets the real, complete module.
 """
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -43,24 +44,34 @@ def cpu_brand(cpuinfo_path: Path = Path("/proc/cpuinfo")) -> str:
 
 @contextmanager
 def cpuinfo_probe_skipped() -> Iterator[None]:
-    """Within the block, `cpuinfo.get_cpu_info()` answers without a subprocess."""
-    try:
-        cpuinfo: ModuleType | None = importlib.import_module("cpuinfo")
-    except ImportError:  # the SDK vendors or drops it one day: nothing to skip
-        cpuinfo = None
-    real = getattr(cpuinfo, "get_cpu_info", None)
-    if cpuinfo is None or real is None:
-        yield
+    """Within the block, `cpuinfo.get_cpu_info()` answers without a subprocess.
+
+    Not loaded yet (the usual case): a stand-in module serves the block and is dropped from
+    `sys.modules` after it, so the next `import cpuinfo` loads the real one; loading the real
+    module here would cost two more subprocesses (`file -b`, `uname -p`). Already loaded: its
+    `get_cpu_info` is swapped for the block and put back.
+    """
+    loaded = sys.modules.get("cpuinfo")
+    if loaded is None:
+        stub = ModuleType("cpuinfo")
+        stub.get_cpu_info = _quick_cpu_info  # type: ignore[attr-defined]
+        sys.modules["cpuinfo"] = stub
+        try:
+            yield
+        finally:
+            if sys.modules.get("cpuinfo") is stub:
+                del sys.modules["cpuinfo"]
         return
-
-    def quick() -> dict[str, Any]:
-        return {"brand_raw": cpu_brand()}
-
-    setattr(cpuinfo, "get_cpu_info", quick)  # noqa: B010 (a module without type stubs)
+    real = getattr(loaded, "get_cpu_info", None)
+    setattr(loaded, "get_cpu_info", _quick_cpu_info)  # noqa: B010 (a module without stubs)
     try:
         yield
     finally:
-        setattr(cpuinfo, "get_cpu_info", real)  # noqa: B010
+        setattr(loaded, "get_cpu_info", real)  # noqa: B010
+
+
+def _quick_cpu_info() -> dict[str, Any]:
+    return {"brand_raw": cpu_brand()}
 
 
 def import_runpod(*, skip_probe: bool | None = None) -> ModuleType:

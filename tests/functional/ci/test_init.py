@@ -97,7 +97,8 @@ def test_a_fresh_project_installs_and_passes_make_test(tmp_path: Path) -> None:
     # own requirements, which name where this podkit came from (never an unpublished pin).
     dest = tmp_path / "fresh"
     assert main(["init", str(dest)]) == 0
-    assert f"=={__version__}" not in (dest / "requirements.txt").read_text() or _released()
+    requirements = (dest / "requirements.txt").read_text()
+    assert f"podkit[worker]=={__version__}" in requirements if _released() else "@" in requirements
     env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
     env["PATH"] = os.pathsep.join(
         p for p in env.get("PATH", "").split(os.pathsep) if p != str(BIN)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import cpuinfo
@@ -40,3 +41,18 @@ def test_the_brand_comes_from_proc_cpuinfo(tmp_path: Path) -> None:
     info.write_text("processor\t: 0\nmodel name\t: AMD EPYC 9654 96-Core Processor\n")
     assert cpu_brand(info) == "AMD EPYC 9654 96-Core Processor"
     assert cpu_brand(tmp_path / "missing") == "unknown"
+
+
+def test_a_stand_in_serves_the_block_and_the_real_module_loads_after_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delitem(sys.modules, "cpuinfo")
+    with cpuinfo_probe_skipped():
+        import cpuinfo as during
+
+        assert set(during.get_cpu_info()) == {"brand_raw"}
+        assert not hasattr(during, "get_cpu_info_json")
+    assert "cpuinfo" not in sys.modules
+    import cpuinfo as after
+
+    assert callable(after.get_cpu_info_json)
