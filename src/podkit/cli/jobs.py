@@ -212,7 +212,9 @@ def _follow(
             )
     except KeyboardInterrupt:
         current = display.job.id if display.job else job_id
-        interrupted(client, current, target, interactive=interactive())
+        # A short /runsync submit holds the request for up to a second before the id is known.
+        submitting = current is None and payload is not None
+        interrupted(client, current, target, interactive=interactive(), submitting=submitting)
         raise typer.Exit(EXIT_INTERRUPTED) from None
     except JobWaitTimeout as exc:
         say(f"[yellow]{escape(exc.message)}[/]")
