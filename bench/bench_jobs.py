@@ -25,7 +25,7 @@ from podkit.runpod.jobs import JobsClient
 
 ROOT = Path(__file__).resolve().parents[1]
 KEY = "bench-jobs-key"
-ROUNDS = 15
+ROUNDS = 31
 LONG_ROUNDS = 3
 SHORT = {"action": "slow_steps", "steps": 1, "gap": 0}
 LONG = {"action": "slow_steps", "steps": 3, "gap": 1.0}

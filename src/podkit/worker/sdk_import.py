@@ -63,6 +63,9 @@ def cpuinfo_probe_skipped() -> Iterator[None]:
                 del sys.modules["cpuinfo"]
         return
     real = getattr(loaded, "get_cpu_info", None)
+    if real is None:  # not py-cpuinfo as the SDK knows it: leave it alone
+        yield
+        return
     setattr(loaded, "get_cpu_info", _quick_cpu_info)  # noqa: B010 (a module without stubs)
     try:
         yield
