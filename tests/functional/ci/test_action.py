@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ruamel.yaml import YAML
 
-from podkit import _release
+from podkit import __version__, _release
 from tests.functional.ci.workflow_lint import tool
 from tests.gha.runner import Runner
 
@@ -82,3 +82,17 @@ def test_the_action_passes_zizmor_the_schema_and_shellcheck(tmp_path: Path) -> N
         cmd = [str(tool("shellcheck")), "--shell=bash", str(script)]
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=False)
         assert done.returncode == 0, done.stdout
+
+
+def test_the_action_installs_podkit_from_its_own_ref_into_a_venv(tmp_path: Path) -> None:
+    runner = _run(tmp_path, [])
+    runner.github_only = frozenset()  # the real install: a venv under $RUNNER_TEMP, pip from here
+    runner.timeout_s = 600
+    step = {"uses": USES, "with": {"command": "ci summary", "args": "--help"}}
+    runner.workflow = {"jobs": {"j": {"steps": [{"id": "a", **step}, {"id": "b", **step}]}}}
+    run = runner.run_job("j")
+    assert run.ok, run.log
+    podkit = tmp_path / "runner-temp-j" / "podkit-venv" / "bin" / "podkit"
+    assert podkit.is_file()
+    assert __version__ in run.step("a").log
+    assert run.step("b").outputs == {"exit-code": "0"}
