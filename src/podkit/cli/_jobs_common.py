@@ -103,9 +103,24 @@ def parse_duration(value: str | None, option: str) -> float | None:
 
 
 def interrupted(
-    client: JobsClient, job_id: str | None, target: str | None, *, interactive: bool
+    client: JobsClient,
+    job_id: str | None,
+    target: str | None,
+    *,
+    interactive: bool,
+    submitting: bool = False,
 ) -> bool:
-    """After Ctrl-C: ask whether to cancel the remote job (or say how); True if cancelled."""
+    """After Ctrl-C: ask whether to cancel the remote job (or say how); True if cancelled.
+
+    `submitting`: the submit request was under way, so the job may exist without an id here.
+    """
+    if job_id is None and submitting:
+        say(
+            "interrupted while the job was being submitted: it may be queued or running on "
+            f"endpoint {escape(client.endpoint_id)}; `podkit health --endpoint "
+            f"{escape(client.endpoint_id)}` shows the queue"
+        )
+        return False
     if job_id is None:
         say("interrupted before the job was queued; nothing runs remotely")
         return False
