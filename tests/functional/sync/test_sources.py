@@ -114,27 +114,24 @@ def test_hf_mirror_with_globs(sync_nginx: Nginx, volume: Path) -> None:
     assert _tree(volume / "hf/th") == _expect(_files(3))
 
 
-def test_https_file_with_sha256_over_tls(
-    sync_nginx: Nginx, volume: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_https_file_with_sha256_over_tls(sync_nginx: Nginx, volume: Path) -> None:
     data = os.urandom(7 * MiB + 1)
     (sync_nginx.www / "vae.safetensors").write_bytes(data)
-    monkeypatch.setenv("PODKIT_CA_BUNDLE", str(sync_nginx.cert))
     entry = ModelSource(
         source=f"{sync_nginx.https_url}/vae.safetensors",
         destination="vae",
         sha256=hashlib.sha256(data).hexdigest(),
     )
-    report = sync_models([entry], volume, options=SMALL, env={})
+    env = {"PODKIT_CA_BUNDLE": str(sync_nginx.cert)}
+    report = sync_models([entry], volume, options=SMALL, env=env)
     assert report.status == "ok", report.message
     assert (volume / "vae/vae.safetensors").read_bytes() == data
 
 
 def test_an_untrusted_certificate_fails_at_once_and_names_the_fix(
-    sync_nginx: Nginx, volume: Path, monkeypatch: pytest.MonkeyPatch
+    sync_nginx: Nginx, volume: Path
 ) -> None:
     (sync_nginx.www / "private.bin").write_bytes(b"p" * 1000)
-    monkeypatch.delenv("PODKIT_CA_BUNDLE", raising=False)
     entry = ModelSource(source=f"{sync_nginx.https_url}/private.bin", destination="tls")
     slow_retries = replace(SMALL, retry=RetryPolicy(attempts=5, base_delay=5.0, max_delay=5.0))
     started = time.monotonic()

@@ -1,6 +1,6 @@
-"""The engine's HTTP/1.1 client against a scripted server on loopback: framing (chunked, 1xx,
-until-close), keep-alive reuse and stale connections, stalls and short bodies, redirects and
-where credentials may follow them."""
+"""The engine's HTTP layer (libcurl) against a scripted server on loopback: framing (chunked,
+1xx, until-close), keep-alive reuse and stale connections, stalls and short bodies, redirects
+and where credentials may follow them."""
 
 from __future__ import annotations
 
