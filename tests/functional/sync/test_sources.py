@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import os
 import time
@@ -210,3 +211,24 @@ def test_https_server_that_refuses_head(
     assert report.status == "ok", report.message
     assert fault_proxy.stats.applied == ["status"]
     assert (volume / "nohead/nohead.bin").read_bytes() == data
+
+
+def test_gcs_gzip_encoded_objects_land_as_stored_and_verified(
+    fake_gcs: FakeGcs, volume: Path
+) -> None:
+    """Stored gzip-encoded, an object is served decompressed and without ranges unless the
+    request accepts gzip; the engine fetches the stored bytes, which its crc32c describes."""
+    fake_gcs.bucket("gz-b")
+    text = gzip.compress(b'{"vocab": "' + b"token " * 200_000 + b'"}')
+    noise = gzip.compress(os.urandom(3 * MiB))  # above range_threshold: fetched in ranges
+    for name, data in (("tokenizer.json", text), ("weights.bin", noise)):
+        meta = fake_gcs.put_encoded("gz-b", f"m/{name}", data, "gzip")
+        assert int(str(meta["size"])) == len(data)
+    entry = ModelSource(source="gs://gz-b/m", destination="gz")
+    env = {"STORAGE_EMULATOR_HOST": fake_gcs.url}
+    report = sync_models([entry], volume, options=SMALL, env=env)
+    assert report.status == "ok", report.message
+    assert (volume / "gz/tokenizer.json").read_bytes() == text
+    assert (volume / "gz/weights.bin").read_bytes() == noise
+    again = sync_models([entry], volume, options=SMALL, env=env)
+    assert again.status == "ok" and again.data_requests == 0

@@ -280,6 +280,23 @@ class FakeGcs:
         response.raise_for_status()
         return dict(response.json())
 
+    def put_encoded(self, bucket: str, name: str, data: bytes, encoding: str) -> dict[str, object]:
+        """Upload `data` as stored bytes with a Content-Encoding (multipart upload)."""
+        boundary = "podkit-test-boundary"
+        meta = json.dumps({"name": name, "contentEncoding": encoding})
+        body = (
+            f"--{boundary}\r\nContent-Type: application/json\r\n\r\n{meta}\r\n"
+            f"--{boundary}\r\nContent-Type: application/octet-stream\r\n\r\n"
+        ).encode() + data + f"\r\n--{boundary}--\r\n".encode()
+        response = self.client.post(
+            f"/upload/storage/v1/b/{bucket}/o",
+            params={"uploadType": "multipart"},
+            content=body,
+            headers={"Content-Type": f"multipart/related; boundary={boundary}"},
+        )
+        response.raise_for_status()
+        return dict(response.json())
+
     def put_many(self, bucket: str, files: Iterable[tuple[str, bytes]]) -> None:
         for name, data in files:
             self.put(bucket, name, data)

@@ -1,6 +1,7 @@
 """Google Cloud Storage over the JSON API: list with crc32c + generation, pinned media URLs.
 
-Every data request carries `generation=<n>`: if the object is replaced mid-download, the old
+An object stored gzip-encoded (`Content-Encoding: gzip`) lands as stored: compressed, as its
+size and crc32c describe it. Every data request carries `generation=<n>`: if the object is replaced mid-download, the old
 generation answers 404 and the engine restarts the file on the new one. Verification uses
 crc32c only (composite objects have no md5). STORAGE_EMULATOR_HOST points at an emulator.
 """
@@ -97,12 +98,16 @@ class GcsSource:
         url = f"{self._objects}/{_object_path(name)}?alt=media&generation={generation}"
         crc = gcs_crc32c_hex(str(item["crc32c"])) if item.get("crc32c") else ""
         size = int(str(item["size"]))
+        # Stored gzip-encoded, an object is served decompressed (and without ranges) unless
+        # the request accepts gzip: then it comes as stored, as its size and crc32c describe.
+        stored_gzip = "gzip" in str(item.get("contentEncoding") or "").lower()
         return RemoteFile(
             path=safe_relative(relative, source=self.label),
             url=url,
             size=size,
             version=f"gen{generation}:{crc}",
             expected=Expected(size=size, crc32c=crc),
+            pin_headers=(("Accept-Encoding", "gzip"),) if stored_gzip else (),
         )
 
     def refresh(self, fetcher: Fetcher, old: RemoteFile) -> RemoteFile | None:
