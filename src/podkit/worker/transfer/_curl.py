@@ -75,6 +75,7 @@ class Response:
 
     def __init__(self, lane: _Lane, easy: pycurl.Curl, stall: float) -> None:
         self.status = 0
+        self.http_version = ""  # "1.1", "2"
         self.headers: dict[str, str] = {}  # names in lower case
         self._lane: _Lane | None = lane
         self._easy = easy
@@ -89,6 +90,7 @@ class Response:
     def _on_header(self, line: bytes) -> None:
         if line.startswith(b"HTTP/"):
             parts = line.split(None, 2)
+            self.http_version = parts[0][5:].decode("latin-1")
             self.status = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
             self.headers = {}  # a 1xx answer's headers are not the final ones
             return

@@ -70,6 +70,7 @@ class Response:
 
     def __init__(self, wire: _curl.Response, url: str) -> None:
         self.status = wire.status
+        self.http_version = wire.http_version
         self.headers: Mapping[str, str] = wire.headers  # names in lower case
         self.url = url
         self._wire = wire

@@ -1,9 +1,10 @@
 """Google Cloud Storage over the JSON API: list with crc32c + generation, pinned media URLs.
 
-An object stored gzip-encoded (`Content-Encoding: gzip`) lands as stored: compressed, as its
-size and crc32c describe it. Every data request carries `generation=<n>`: if the object is replaced mid-download, the old
+Every data request carries `generation=<n>`: if the object is replaced mid-download, the old
 generation answers 404 and the engine restarts the file on the new one. Verification uses
-crc32c only (composite objects have no md5). STORAGE_EMULATOR_HOST points at an emulator.
+crc32c only (composite objects have no md5). An object stored gzip-encoded
+(`Content-Encoding: gzip`) lands as stored: compressed, as its size and crc32c describe it.
+STORAGE_EMULATOR_HOST points at an emulator.
 """
 
 from __future__ import annotations
