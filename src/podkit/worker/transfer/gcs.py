@@ -128,5 +128,5 @@ def _object_path(name: str) -> str:
 def _listing_error(label: str, exc: FetchError) -> TransferError:
     hint = "check the bucket name and that the credentials may list it"
     if exc.status in (401, 403):
-        hint = "set PODKIT_GCS_CREDENTIALS_JSON (a service-account key) with storage.objects.list"
+        hint = "set PODKIT_GCS_CREDENTIALS_JSON (credentials JSON) with storage.objects.list"
     return TransferError(f"{label}: listing failed: {exc}", hint=exc.hint or hint)
