@@ -1,0 +1,434 @@
+"""Model sync over HTTPS (S1-S4 on TLS), each tool measured in the same run, with the CPU
+seconds per GiB each spent (the engine: this process's user + system time; a peer: its own,
+read from the kernel when it exits).
+
+The bench makes a CA and a certificate for 127.0.0.1 signed by it; nginx serves HTTPS with it
+on an uncapped port and on one capped at 40 MiB/s per connection (`limit_rate` counts per
+request); every client trusts the CA (`PODKIT_CA_BUNDLE`, `--cacert`, `--ca-certificate`,
+`--ca-cert`). HTTP/2 is offered; the engine takes it, aria2c speaks HTTP/1.1, curl and rclone
+take what they do by default.
+
+S1  one 1 GiB file: N = 1 on the uncapped port (one stream's CPU cost over TLS), N = 4, 8, 16
+    on the capped one: engine vs aria2c -xN -sN -k1M vs rclone --multi-thread-streams N.
+S2  16 x 64 MiB shards (HF mirror layout), capped: engine (budget auto, and a fixed 16) vs
+    aria2c -j16 vs curl --parallel --parallel-max 16 vs rclone --transfers 16.
+S3  10,000 x 16 KiB files (HF mirror), uncapped: engine on 16 connections vs
+    curl --parallel --parallel-max 16 vs aria2c -j16 vs rclone --transfers 16.
+S4  a no-op re-sync of those files: seconds and data requests.
+
+Run: `python -m bench bench_sync_tls` (`BENCH_SYNC_QUICK=1` for a short run,
+`BENCH_SYNC_ONLY=S1,S2,S3` for some, `BENCH_SYNC_RUNS=N` for a median of N). Data and
+destinations on tmpfs; everything on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import shutil
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+from tests.functional.sync.testbed import free_port, wait_for_port, write_hf_repo
+
+from bench.bench_sync import AUTO, BASE, ONLY, QUICK, RUNS, MiB, _alternated, _scratch
+from podkit.config.models import ModelSource
+from podkit.worker.transfer import sync_models
+
+GiB = 1024 * MiB
+Tool = Callable[[], tuple[float, float]]  # one run: (seconds, CPU seconds)
+
+
+def _wanted(name: str) -> bool:
+    return not ONLY or name in ONLY
+
+
+def make_ca(directory: Path) -> tuple[Path, Path, Path]:
+    """A CA and a server certificate for 127.0.0.1 signed by it: (ca, cert, key)."""
+    ca_key, ca, key, csr, cert = (
+        directory / name for name in ("ca.key", "ca.pem", "server.key", "server.csr", "server.pem")
+    )
+
+    def openssl(*args: str) -> None:
+        subprocess.run(["openssl", *args], check=True, capture_output=True)
+
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
+            "/CN=podkit bench CA", "-keyout", str(ca_key), "-out", str(ca))  # fmt: skip
+    openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1",
+            "-keyout", str(key), "-out", str(csr))  # fmt: skip
+    ext = directory / "san.ext"
+    ext.write_text("subjectAltName=IP:127.0.0.1\n")
+    openssl("x509", "-req", "-in", str(csr), "-CA", str(ca), "-CAkey", str(ca_key),
+            "-CAcreateserial", "-days", "2", "-extfile", str(ext), "-out", str(cert))  # fmt: skip
+    return ca, cert, key
+
+
+class TlsNginx:
+    """nginx on two HTTPS ports (uncapped, 40 MiB/s per request) over `www/`."""
+
+    def __init__(self, root: Path) -> None:
+        self.root, self.www = root, root / "www"
+        self.www.mkdir(parents=True, exist_ok=True)
+        self.ca, self.cert, self.key = make_ca(root)
+        self.port, self.capped_port = free_port(), free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"https://127.0.0.1:{self.port}"
+
+    @property
+    def capped_url(self) -> str:
+        return f"https://127.0.0.1:{self.capped_port}"
+
+    def start(self) -> TlsNginx:
+        tmp = self.root / "tmp"
+        tmp.mkdir(exist_ok=True)
+        tls = (
+            f"ssl_certificate {self.cert}; ssl_certificate_key {self.key}; root {self.www}; "
+            "autoindex on; location /hf/api/ { default_type application/json; }"
+        )
+        user = "user root;" if os.geteuid() == 0 else ""
+        conf = self.root / "nginx.conf"
+        conf.write_text(f"""
+            {user} worker_processes 2; daemon off; pid {self.root}/nginx.pid;
+            error_log {self.root}/error.log warn; events {{ worker_connections 4096; }}
+            http {{
+                client_body_temp_path {tmp}/b; proxy_temp_path {tmp}/p; fastcgi_temp_path {tmp}/f;
+                uwsgi_temp_path {tmp}/u; scgi_temp_path {tmp}/s; access_log off;
+                sendfile on; keepalive_requests 100000; keepalive_timeout 60;
+                default_type application/octet-stream; ssl_session_cache shared:bench:10m;
+                server {{ listen 127.0.0.1:{self.port} ssl http2; {tls} }}
+                server {{ listen 127.0.0.1:{self.capped_port} ssl http2; limit_rate 40m; {tls} }}
+            }}""")  # fmt: skip
+        self.proc = subprocess.Popen(
+            ["nginx", "-c", str(conf), "-p", str(self.root), "-e", str(self.root / "error.log")],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )  # fmt: skip
+        for port in (self.port, self.capped_port):
+            wait_for_port(port, self.proc)
+        return self
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+
+
+def _cpu_self() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _cpu_children() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _fresh(dest: Path) -> None:
+    shutil.rmtree(dest, ignore_errors=True)
+    dest.mkdir(parents=True)
+
+
+def engine(entries: list[ModelSource], dest: Path, options: object, env: dict[str, str]) -> Tool:
+    def run() -> tuple[float, float]:
+        _fresh(dest)
+        cpu, start = _cpu_self(), time.perf_counter()
+        report = sync_models(entries, dest, options=options, env=env)  # type: ignore[arg-type]
+        seconds = time.perf_counter() - start
+        if report.status != "ok":
+            raise SystemExit(f"engine run failed: {report.message}")
+        return seconds, _cpu_self() - cpu
+
+    return run
+
+
+def command(argv: list[str], dest: Path) -> Tool:
+    """A peer's run: its wall seconds and the CPU seconds its process tree used."""
+    if shutil.which(argv[0]) is None:
+        raise SystemExit(f"{argv[0]} missing (scripts/test-deps.sh installs the peers)")
+
+    def run() -> tuple[float, float]:
+        _fresh(dest)
+        cpu, start = _cpu_children(), time.perf_counter()
+        subprocess.run(argv, check=True, cwd=dest, stdout=subprocess.DEVNULL)
+        return time.perf_counter() - start, _cpu_children() - cpu
+
+    return run
+
+
+def medians(tools: dict[str, Tool], runs: int = RUNS) -> dict[str, tuple[float, float]]:
+    """Median seconds and median CPU seconds per tool (one untimed round, then alternated)."""
+    rounds = _alternated([_keep(tool) for tool in tools.values()], runs)
+    result = {}
+    for (name, tool), times in zip(tools.items(), rounds, strict=True):
+        cpus = sorted(_keep.cpu[id(tool)][-runs:])
+        result[name] = (sorted(times)[runs // 2], cpus[runs // 2])
+    return result
+
+
+class _Keep:
+    """Turns a Tool into the seconds-only callable `_alternated` takes, keeping its CPU."""
+
+    def __init__(self) -> None:
+        self.cpu: dict[int, list[float]] = {}
+
+    def __call__(self, tool: Tool) -> Callable[[], float]:
+        def run() -> float:
+            seconds, cpu = tool()
+            self.cpu.setdefault(id(tool), []).append(cpu)
+            return seconds
+
+        return run
+
+
+_keep = _Keep()
+
+
+def _print(title: str, size: int, result: dict[str, tuple[float, float]], unit: str) -> None:
+    print(title)
+    first = next(iter(result.values()))[0]
+    for name, (seconds, cpu) in result.items():
+        rate = size / seconds / 1e6 if unit == "MB/s" else size / seconds
+        per_gib = cpu / (size / GiB) if unit == "MB/s" else cpu
+        cost = f"{per_gib:.2f} CPU s/GiB" if unit == "MB/s" else f"{per_gib:.2f} CPU s"
+        print(f"   {name:38s} {rate:8.0f} {unit}  {cost:16s}  engine/this {seconds / first:.2f}")
+
+
+def s1(nginx: TlsNginx, work: Path) -> None:
+    size = (256 if QUICK else 1024) * MiB
+    (nginx.www / "s1.bin").write_bytes(os.urandom(size))
+    env = {"PODKIT_CA_BUNDLE": str(nginx.ca)}
+    for n in (1, 4) if QUICK else (1, 4, 8, 16):
+        base = nginx.url if n == 1 else nginx.capped_url
+        url = f"{base}/s1.bin"
+        entry = [ModelSource(source=url, destination="s1")]
+        tools = {
+            f"engine {n} conn": engine(entry, work / "e", replace(BASE, connections=n), env),
+            f"aria2c -x{n} -s{n} -k1M": command(
+                [
+                    "aria2c",
+                    "-q",
+                    "--file-allocation=none",
+                    "--allow-overwrite=true",
+                    f"--ca-certificate={nginx.ca}",
+                    f"-x{n}",
+                    f"-s{n}",
+                    "-k1M",
+                    "-o",
+                    "a.bin",
+                    url,
+                ],
+                work / "a",
+            ),
+            f"rclone --multi-thread-streams {n}": command(
+                [
+                    "rclone",
+                    "copy",
+                    "-q",
+                    "--ca-cert",
+                    str(nginx.ca),
+                    "--http-url",
+                    base,
+                    ":http:s1.bin",
+                    ".",
+                    "--multi-thread-streams",
+                    str(n),
+                    "--multi-thread-cutoff",
+                    "10M",
+                ],
+                work / "r",
+            ),
+        }
+        if n == 1:
+            tools["curl"] = command(
+                [
+                    "curl",
+                    "-sS",
+                    "--no-progress-meter",
+                    "--cacert",
+                    str(nginx.ca),
+                    "-o",
+                    "c.bin",
+                    url,
+                ],
+                work / "c",
+            )
+        cap = "uncapped" if n == 1 else "40 MiB/s per connection"
+        _print(f"S1 {size // MiB} MiB, N={n}, {cap} (median of {RUNS})", size,
+               medians(tools), "MB/s")  # fmt: skip
+    (nginx.www / "s1.bin").unlink()
+
+
+def _curl_config(path: Path, urls: list[tuple[str, str]]) -> Path:
+    path.write_text("".join(f'url = "{url}"\noutput = "{out}"\n' for url, out in urls))
+    return path
+
+
+def s2(nginx: TlsNginx, work: Path) -> None:
+    count, each = (8, 32 * MiB) if QUICK else (16, 64 * MiB)
+    files = {f"model-{i:05d}-of-{count:05d}.safetensors": os.urandom(each) for i in range(count)}
+    commit = write_hf_repo(nginx.www, "bench/sharded", files)
+    env = {"HF_ENDPOINT": f"{nginx.capped_url}/hf", "PODKIT_CA_BUNDLE": str(nginx.ca)}
+    entry = [ModelSource(source="hf://bench/sharded", destination="s2")]
+    base = f"{nginx.capped_url}/hf/bench/sharded/resolve/{commit}"
+    listing = work / "s2.txt"
+    listing.write_text("".join(f"{base}/{name}\n" for name in files))
+    config = _curl_config(work / "s2.curl", [(f"{base}/{name}", name) for name in files])
+    ca = str(nginx.ca)
+    tools = {
+        "engine budget auto": engine(entry, work / "g", AUTO, env),
+        "engine 16 connections": engine(entry, work / "e", replace(BASE, connections=16), env),
+        "aria2c -j16": command(
+            [
+                "aria2c",
+                "-q",
+                "--file-allocation=none",
+                "--allow-overwrite=true",
+                f"--ca-certificate={ca}",
+                "-j16",
+                "-x1",
+                "-i",
+                str(listing),
+            ],
+            work / "a",
+        ),
+        "curl --parallel --parallel-max 16": command(
+            [
+                "curl",
+                "-sS",
+                "--no-progress-meter",
+                "--cacert",
+                ca,
+                "--parallel",
+                "--parallel-max",
+                "16",
+                "-K",
+                str(config),
+            ],
+            work / "c",
+        ),
+        "rclone --transfers 16": command(
+            [
+                "rclone",
+                "copy",
+                "-q",
+                "--ca-cert",
+                ca,
+                "--http-url",
+                base,
+                ":http:",
+                ".",
+                "--transfers",
+                "16",
+                "--multi-thread-streams",
+                "0",
+            ],
+            work / "r",
+        ),
+    }
+    _print(f"S2 {count} x {each // MiB} MiB shards, 40 MiB/s per connection (median of {RUNS})",
+           count * each, medians(tools), "MB/s")  # fmt: skip
+    shutil.rmtree(nginx.www / "hf" / "bench" / "sharded")
+
+
+def s3_s4(nginx: TlsNginx, work: Path) -> None:
+    count = 2000 if QUICK else 10_000
+    files = {f"tok/f{i:05d}.json": os.urandom(16 * 1024) for i in range(count)}
+    commit = write_hf_repo(nginx.www, "bench/many", files)
+    env = {"HF_ENDPOINT": f"{nginx.url}/hf", "PODKIT_CA_BUNDLE": str(nginx.ca)}
+    entry = [ModelSource(source="hf://bench/many", destination="s3")]
+    base = f"{nginx.url}/hf/bench/many/resolve/{commit}"
+    listing = work / "s3.txt"
+    listing.write_text("".join(f"{base}/{name}\n  out={name}\n" for name in files))
+    config = _curl_config(work / "s3.curl", [(f"{base}/{name}", name) for name in files])
+    ca = str(nginx.ca)
+    dest = work / "hf"
+    tools = {
+        "engine 16 connections": engine(entry, dest, replace(BASE, connections=16), env),
+        "curl --parallel --parallel-max 16": command(
+            [
+                "curl",
+                "-sS",
+                "--no-progress-meter",
+                "--cacert",
+                ca,
+                "--create-dirs",
+                "--parallel",
+                "--parallel-max",
+                "16",
+                "-K",
+                str(config),
+            ],
+            work / "c",
+        ),
+        "aria2c -j16": command(
+            [
+                "aria2c",
+                "-q",
+                "--file-allocation=none",
+                "--allow-overwrite=true",
+                f"--ca-certificate={ca}",
+                "-j16",
+                "-i",
+                str(listing),
+            ],
+            work / "a",
+        ),
+        "rclone --transfers 16": command(
+            [
+                "rclone",
+                "copy",
+                "-q",
+                "--ca-cert",
+                ca,
+                "--http-url",
+                f"{base}/tok",
+                ":http:",
+                ".",
+                "--transfers",
+                "16",
+                "--checkers",
+                "16",
+            ],
+            work / "r",
+        ),
+    }
+    result = medians(tools)
+    print(f"S3 {count} x 16 KiB from the HF mirror over HTTPS, uncapped (median of {RUNS})")
+    first = next(iter(result.values()))[0]
+    for name, (seconds, cpu) in result.items():
+        print(f"   {name:38s} {count / seconds:8.0f} files/s  {cpu:6.2f} CPU s"
+              f"  engine/this files/s {seconds / first:.2f}")  # fmt: skip
+    engine(entry, dest, replace(BASE, connections=16), env)()
+    times, requests = [], 0
+    for _ in range(RUNS):
+        start = time.perf_counter()
+        report = sync_models(entry, dest, options=AUTO, env=env)
+        times.append(time.perf_counter() - start)
+        requests = max(requests, report.data_requests)
+    print(f"S4 no-op re-sync of {count} files (median of {RUNS}): {sorted(times)[RUNS // 2]:.2f} s,"
+          f" {requests} data requests")  # fmt: skip
+
+
+def main() -> None:
+    work = _scratch()
+    nginx = TlsNginx(work / "nginx").start()
+    try:
+        print(f"host: {os.cpu_count()} CPUs; data and destinations on {work}; HTTPS (TLS 1.3)")
+        if _wanted("S1"):
+            s1(nginx, work)
+        if _wanted("S2"):
+            s2(nginx, work)
+        if _wanted("S3") or _wanted("S4"):
+            s3_s4(nginx, work)
+    finally:
+        nginx.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
