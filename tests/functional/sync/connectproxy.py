@@ -11,10 +11,13 @@ from dataclasses import dataclass, field
 
 @dataclass
 class ConnectProxy:
-    """Answers `CONNECT host:port` with a tunnel; anything else with 405. Loopback only."""
+    """Answers `CONNECT host:port` with a tunnel (or with `deny`, e.g. 407, when set);
+    anything else with 405. Loopback only."""
 
+    deny: int | None = None
     tunnels: list[str] = field(default_factory=list)  # the CONNECT targets, in order
     refused: list[str] = field(default_factory=list)  # request lines it did not tunnel
+    credentials: list[str] = field(default_factory=list)  # Proxy-Authorization values seen
 
     def __post_init__(self) -> None:
         self._listener = socket.create_server(("127.0.0.1", 0))
@@ -49,13 +52,19 @@ class ConnectProxy:
                 if not data:
                     return
                 head += data
-            line = head.split(b"\r\n", 1)[0].decode("latin-1")
+            line, *fields = head.split(b"\r\n\r\n", 1)[0].decode("latin-1").split("\r\n")
+            for name, _, value in (f.partition(":") for f in fields):
+                if name.strip().lower() == "proxy-authorization":
+                    self.credentials.append(value.strip())
             method, _, rest = line.partition(" ")
             target = rest.rsplit(" ", 1)[0]
             host, _, port = target.rpartition(":")
             if method != "CONNECT" or host not in ("127.0.0.1", "localhost"):
                 self.refused.append(line)
                 client.sendall(b"HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n")
+                return
+            if self.deny is not None:
+                client.sendall(f"HTTP/1.1 {self.deny} Denied\r\nContent-Length: 0\r\n\r\n".encode())
                 return
             self.tunnels.append(target)
             with socket.create_connection(("127.0.0.1", int(port)), timeout=10) as upstream:

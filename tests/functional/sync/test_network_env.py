@@ -4,14 +4,17 @@ certificates trusted (each variable, in its order, and certifi as the last resor
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import os
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from podkit._http import RetryPolicy
 from podkit.config.models import ModelSource
 from podkit.errors import TransferError
 from podkit.worker.transfer import SyncOptions, sync_models
@@ -49,6 +52,37 @@ def test_https_goes_through_the_proxy_the_environment_names(
     assert proxy.tunnels  # the listing and the data came through the tunnel
     assert set(proxy.tunnels) == {f"127.0.0.1:{sync_nginx.ports.https}"}
     assert proxy.refused == []
+
+
+def test_a_proxy_that_refuses_its_credentials_fails_at_once_and_shows_none(
+    sync_nginx: Nginx, volume: Path
+) -> None:
+    proxy = ConnectProxy(deny=407)
+    entry, _ = _model(sync_nginx, "denied.bin")
+    env = {
+        "PODKIT_CA_BUNDLE": str(sync_nginx.cert),
+        "HTTPS_PROXY": f"http://worker:pr0xy-s3cret@127.0.0.1:{proxy.port}",
+    }
+    try:
+        with pytest.raises(TransferError) as caught:
+            sync_models([entry], volume, options=OPTIONS, env=env)
+    finally:
+        proxy.stop()
+    text = f"{caught.value.message} {caught.value.hint}"
+    assert "proxy refused" in text and "HTTPS_PROXY" in text
+    assert "pr0xy-s3cret" not in text
+    expected = "Basic " + base64.b64encode(b"worker:pr0xy-s3cret").decode()
+    assert proxy.credentials == [expected]  # sent to the proxy, once: not retried
+
+
+def test_a_proxy_that_is_down_is_named_in_the_error(sync_nginx: Nginx, volume: Path) -> None:
+    proxy = ConnectProxy()
+    proxy.stop()  # its port is closed now
+    entry, _ = _model(sync_nginx, "down.bin")
+    env = {"PODKIT_CA_BUNDLE": str(sync_nginx.cert), "HTTPS_PROXY": proxy.url}
+    fast = replace(OPTIONS, retry=RetryPolicy(attempts=2, base_delay=0.01, max_delay=0.02))
+    with pytest.raises(TransferError, match=r"over proxy 127\.0\.0\.1"):
+        sync_models([entry], volume, options=fast, env=env)
 
 
 @pytest.mark.parametrize("no_proxy", ["127.0.0.1", "localhost,127.0.0.0/8", "*"])

@@ -33,6 +33,7 @@ from podkit.worker.transfer.trust import CaBundle
 # One write callback per this many bytes at most: fewer trips into Python per MiB.
 _BUFFER = 512 * 1024
 _UNSAFE_IN_URL = re.compile(r"[\x00-\x20\x7f-\U0010ffff]")
+_USERINFO = re.compile(r"//[^/@\s]*@")
 _POLL = 0.5  # the longest wait in select(): the stall clock is checked at least this often
 
 # libcurl names that pycurl 7.49 does not export (values from curl/curl.h).
@@ -60,6 +61,21 @@ class TransportError(OSError):
 
 class UntrustedCertificate(TransportError):
     """The server's TLS certificate does not chain to a trusted CA (or does not name the host)."""
+
+
+class ProxyRefused(TransportError):
+    """The proxy answered the CONNECT with 407 (or 403): its credentials, or its rules."""
+
+
+def _proxy_failure(code: int, message: str) -> TransportError | None:
+    """A failure at the proxy, in libcurl's words (which name the proxy's host, never its
+    user or password; any `user:password@` left in them is cut out anyway)."""
+    if "proxy" not in message.lower() and "CONNECT" not in message:
+        return None
+    words = _USERINFO.sub("//", message)
+    if "CONNECT tunnel failed, response 407" in message or "response 403" in message:
+        return ProxyRefused(words)
+    return TransportError(words if code else "the proxy failed")
 
 
 def quote_url(url: str) -> str:
@@ -115,6 +131,9 @@ class Response:
     def _failure(self, code: int, message: str) -> TransportError:
         if code in _UNTRUSTED:
             return UntrustedCertificate(message)
+        at_proxy = _proxy_failure(code, message)
+        if at_proxy is not None:
+            return at_proxy
         if code == pycurl.E_PARTIAL_FILE:
             length = self.headers.get("content-length", "")
             if length.isdigit() and "content-encoding" not in self.headers:

@@ -181,6 +181,12 @@ class Fetcher:
                     hint="for a private CA, set PODKIT_CA_BUNDLE (or SSL_CERT_FILE) to its "
                     "certificate (PEM file)",
                 ) from exc
+            except _curl.ProxyRefused as exc:
+                raise FetchError(
+                    f"{_safe(url)}: the proxy refused the tunnel ({exc})",
+                    hint="check the user and password in HTTPS_PROXY (or ALL_PROXY), or list "
+                    "the host in NO_PROXY",
+                ) from exc
             except OSError as exc:
                 raise RetryableFetchError(
                     f"{method} {_safe(url)} failed: {_describe(exc)}"
