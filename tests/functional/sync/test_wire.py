@@ -77,10 +77,16 @@ class ScriptedServer:
                 seen = Seen(method, target, headers, number)
                 self.seen.append(seen)
                 payload, then = self.script(seen)
-                for index, piece in enumerate([payload] if isinstance(payload, bytes) else payload):
-                    if index:
-                        time.sleep(0.05)
-                    conn.sendall(piece)
+                try:
+                    for index, piece in enumerate(
+                        [payload] if isinstance(payload, bytes) else payload
+                    ):
+                        if index:
+                            time.sleep(0.05)
+                        conn.sendall(piece)
+                except OSError:  # the client closed it mid-answer
+                    self.closed_by_client.append(number)
+                    return
                 if then == "hold":
                     self._stop.wait(5)
                 if then != "keep":
@@ -333,3 +339,18 @@ def test_listings_are_asked_for_compressed_and_decoded_and_data_as_served(
     assert "accept-encoding" not in server.seen[1].headers
     # A source that asks for gzip itself (a GCS object stored gzip-encoded) gets it as stored.
     assert _get(fetcher, f"{server.url}/data", {"Accept-Encoding": "gzip"}) == packed
+
+
+def test_a_body_left_before_its_end_drops_its_connection_and_the_next_request_works(
+    serve: Callable[[Callable[[Seen], Answer]], ScriptedServer], fetcher: Fetcher
+) -> None:
+    big = b"b" * 50_000_000  # more than the client and both sockets' buffers hold
+    server = serve(lambda seen: (_ok(big if seen.target == "/big" else b"small"), "keep"))
+    with fetcher.open(f"{server.url}/big", {}) as response:
+        assert len(response.read(1024)) == 1024  # then left: a stopped sync, a bad checksum
+    assert _get(fetcher, f"{server.url}/small") == b"small"
+    assert [s.connection for s in server.seen] == [1, 2]  # the half-read one was not reused
+    deadline = time.monotonic() + 10
+    while 1 not in server.closed_by_client and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert 1 in server.closed_by_client
