@@ -15,6 +15,8 @@ S2  16 x 64 MiB shards (HF mirror layout), capped: engine (budget auto, and a fi
 S3  10,000 x 16 KiB files (HF mirror), uncapped: engine on 16 connections vs
     curl --parallel --parallel-max 16 vs aria2c -j16 vs rclone --transfers 16.
 S4  a no-op re-sync of those files: seconds and data requests.
+S3g 2,000 x 16 KiB from fake-gcs-server behind the TLS nginx (`BENCH_SYNC_ONLY=S3G`): engine
+    vs curl --parallel --parallel-max 16 vs aria2c -j16 on the objects' media URLs.
 
 Run: `python -m bench bench_sync_tls` (`BENCH_SYNC_QUICK=1` for a short run,
 `BENCH_SYNC_ONLY=S1,S2,S3` for some, `BENCH_SYNC_RUNS=N` for a median of N). Data and
@@ -32,7 +34,8 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from tests.functional.sync.testbed import free_port, wait_for_port, write_hf_repo
+import httpx
+from tests.functional.sync.testbed import _wrapper_binary, free_port, wait_for_port, write_hf_repo
 
 from bench.bench_sync import AUTO, BASE, ONLY, QUICK, RUNS, MiB, _alternated, _scratch
 from podkit.config.models import ModelSource
@@ -67,14 +70,20 @@ def make_ca(directory: Path) -> tuple[Path, Path, Path]:
 
 
 class TlsNginx:
-    """nginx on two HTTPS ports (uncapped, 40 MiB/s per request) over `www/`."""
+    """nginx on three HTTPS ports: `www/` uncapped and capped at 40 MiB/s per request, and
+    fake-gcs-server (plain HTTP on loopback) behind TLS."""
 
     def __init__(self, root: Path) -> None:
         self.root, self.www = root, root / "www"
         self.www.mkdir(parents=True, exist_ok=True)
         self.ca, self.cert, self.key = make_ca(root)
-        self.port, self.capped_port = free_port(), free_port()
+        self.port, self.capped_port, self.gcs_port = free_port(), free_port(), free_port()
+        self.gcs_upstream = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def gcs_url(self) -> str:
+        return f"https://127.0.0.1:{self.gcs_port}"
 
     @property
     def url(self) -> str:
@@ -87,9 +96,16 @@ class TlsNginx:
     def start(self) -> TlsNginx:
         tmp = self.root / "tmp"
         tmp.mkdir(exist_ok=True)
+        keys = f"ssl_certificate {self.cert}; ssl_certificate_key {self.key};"
         tls = (
-            f"ssl_certificate {self.cert}; ssl_certificate_key {self.key}; root {self.www}; "
+            f"{keys} root {self.www}; "
             "autoindex on; location /hf/api/ { default_type application/json; }"
+        )
+        gcs = (
+            f"{keys} location / {{ proxy_pass http://keep; "
+            'proxy_http_version 1.1; proxy_set_header Connection ""; '
+            "proxy_set_header Host $http_host; proxy_buffering on; "
+            "proxy_max_temp_file_size 0; client_max_body_size 0; }"
         )
         user = "user root;" if os.geteuid() == 0 else ""
         conf = self.root / "nginx.conf"
@@ -103,12 +119,14 @@ class TlsNginx:
                 default_type application/octet-stream; ssl_session_cache shared:bench:10m;
                 server {{ listen 127.0.0.1:{self.port} ssl http2; {tls} }}
                 server {{ listen 127.0.0.1:{self.capped_port} ssl http2; limit_rate 40m; {tls} }}
+                server {{ listen 127.0.0.1:{self.gcs_port} ssl http2; {gcs} }}
+                upstream keep {{ server 127.0.0.1:{self.gcs_upstream}; keepalive 32; }}
             }}""")  # fmt: skip
         self.proc = subprocess.Popen(
             ["nginx", "-c", str(conf), "-p", str(self.root), "-e", str(self.root / "error.log")],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         )  # fmt: skip
-        for port in (self.port, self.capped_port):
+        for port in (self.port, self.capped_port, self.gcs_port):
             wait_for_port(port, self.proc)
         return self
 
@@ -335,6 +353,85 @@ def s2(nginx: TlsNginx, work: Path) -> None:
     shutil.rmtree(nginx.www / "hf" / "bench" / "sharded")
 
 
+def _fake_gcs(nginx: TlsNginx, work: Path) -> subprocess.Popen[bytes]:
+    """fake-gcs-server on loopback HTTP, announcing the TLS nginx in front of it as its URL."""
+    data = work / "fgcs"
+    data.mkdir(parents=True, exist_ok=True)
+    front = f"127.0.0.1:{nginx.gcs_port}"
+    proc = subprocess.Popen(
+        [str(_wrapper_binary()), "-scheme", "http", "-host", "127.0.0.1",
+         "-port", str(nginx.gcs_upstream), "-backend", "filesystem",
+         "-filesystem-root", str(data), "-external-url", f"https://{front}",
+         "-public-host", front, "-log-level", "error"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    wait_for_port(nginx.gcs_upstream, proc)
+    return proc
+
+
+def s3_gcs(nginx: TlsNginx, work: Path) -> None:
+    """2,000 x 16 KiB from fake-gcs-server behind the TLS nginx (the JSON API's media URLs)."""
+    count = 2000
+    proc = _fake_gcs(nginx, work)
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{nginx.gcs_upstream}", timeout=60) as up:
+            up.post("/storage/v1/b", json={"name": "bench"}).raise_for_status()
+            for i in range(count):
+                up.post("/upload/storage/v1/b/bench/o",
+                        params={"uploadType": "media", "name": f"tok/f{i:05d}.json"},
+                        content=os.urandom(16 * 1024)).raise_for_status()  # fmt: skip
+        ca = str(nginx.ca)
+        env = {"STORAGE_EMULATOR_HOST": nginx.gcs_url, "PODKIT_CA_BUNDLE": ca}
+        entry = [ModelSource(source="gs://bench/tok", destination="g")]
+        media = [
+            (f"{nginx.gcs_url}/storage/v1/b/bench/o/tok%2Ff{i:05d}.json?alt=media", f"f{i:05d}")
+            for i in range(count)
+        ]
+        listing = work / "gcs.txt"
+        listing.write_text("".join(f"{url}\n  out={name}\n" for url, name in media))
+        config = _curl_config(work / "gcs.curl", media)
+        tools = {
+            "engine 16 connections": engine(entry, work / "g", replace(BASE, connections=16), env),
+            "curl --parallel --parallel-max 16": command(
+                [
+                    "curl",
+                    "-sS",
+                    "--no-progress-meter",
+                    "--cacert",
+                    ca,
+                    "--parallel",
+                    "--parallel-max",
+                    "16",
+                    "-K",
+                    str(config),
+                ],
+                work / "c",
+            ),
+            "aria2c -j16": command(
+                [
+                    "aria2c",
+                    "-q",
+                    "--file-allocation=none",
+                    "--allow-overwrite=true",
+                    f"--ca-certificate={ca}",
+                    "-j16",
+                    "-i",
+                    str(listing),
+                ],
+                work / "a",
+            ),
+        }
+        result = medians(tools)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    print(f"S3g {count} x 16 KiB from fake-gcs-server behind TLS nginx (median of {RUNS})")
+    first = next(iter(result.values()))[0]
+    for name, (seconds, cpu) in result.items():
+        print(f"   {name:38s} {count / seconds:8.0f} files/s  {cpu:6.2f} CPU s"
+              f"  engine/this files/s {seconds / first:.2f}")  # fmt: skip
+
+
 def s3_s4(nginx: TlsNginx, work: Path) -> None:
     count = 2000 if QUICK else 10_000
     files = {f"tok/f{i:05d}.json": os.urandom(16 * 1024) for i in range(count)}
@@ -423,6 +520,8 @@ def main() -> None:
             s1(nginx, work)
         if _wanted("S2"):
             s2(nginx, work)
+        if _wanted("S3G"):
+            s3_gcs(nginx, work)
         if _wanted("S3") or _wanted("S4"):
             s3_s4(nginx, work)
     finally:
