@@ -13,7 +13,8 @@ raced), HTTP/2 where a TLS origin offers it, and the HTTP/1.1 framing (chunked b
 answers, stale kept-alive connections). Redirects are not followed here: the engine decides
 which headers may follow a request to another origin.
 
-Every transport failure is an OSError (`TransportError`, `UntrustedCertificate`).
+Every transport failure is an OSError (`TransportError`; `UntrustedCertificate` and
+`ProxyRefused` are the ones another try cannot fix).
 """
 
 from __future__ import annotations
