@@ -76,3 +76,33 @@ def test_a_failing_smoke_test_leaves_the_endpoint_on_the_previous_release(
     live = _endpoint(runpod_local, endpoint_id)
     assert live["image"] == good
     assert SECRET_KEY not in out + err + first.out + first.err
+
+
+def test_a_release_whose_workers_exit_at_start_fails_quoting_them_and_is_rolled_back(
+    cli_env: str,
+    runpod_local: LocalRunPod,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    good = IMAGE.format(tag="1", digest="c" * 64)
+    bad = IMAGE.format(tag="2", digest="d" * 64)
+    config = tmp_path / "podkit.toml"
+    config.write_text(CONFIG.format(image=good, root=ROOT).replace('"gated"', '"crashy"'))
+    base = ["apply", "-c", str(config), "--yes", "--wait", "--smoke", "--rollout-timeout", "2m"]
+    assert main(base) == 0, capsys.readouterr().err
+    capsys.readouterr()
+
+    # Every worker of the new release dies at start: its action module does not exist.
+    broken = 'worker.env.PODKIT_ACTIONS="no_such_handler"'
+    code = main([*base, "--image", bad, "--set", broken])
+    out, err = capsys.readouterr()
+    said = " ".join(err.split())
+    assert code == 1, err
+    assert "the workers of release v2 crash-loop" in said
+    assert "no_such_handler" in said  # the worker's own last words
+    assert "rolled back to history record #1" in said
+    history = json.loads((tmp_path / ".podkit" / "history" / "crashy-default.json").read_text())
+    assert [r["source"].split(":")[0] for r in history["records"]] == ["apply", "apply", "rollback"]
+    live = _endpoint(runpod_local, history["records"][-1]["endpoint_id"])
+    assert live["image"] == good
+    assert SECRET_KEY not in out + err
