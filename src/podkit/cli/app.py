@@ -34,6 +34,7 @@ def root(
 from podkit.cli import ci as _ci  # noqa: E402
 from podkit.cli import deploy as _deploy  # noqa: E402, F401  (plan, apply, rollback, destroy, status)
 from podkit.cli import emulator as _emulator  # noqa: E402
+from podkit.cli import history as _history  # noqa: E402, F401  (history)
 from podkit.cli import init as _init  # noqa: E402, F401
 from podkit.cli import jobs, observe, smoke  # noqa: E402, F401  (run, job, test, logs, health)
 from podkit.cli import lock as _lock  # noqa: E402, F401  (unlock)

@@ -14,7 +14,7 @@ from typing import Any
 import typer
 from rich.markup import escape
 
-from podkit.cli._jobs_common import parse_duration
+from podkit.cli._jobs_common import parse_duration, project_history
 from podkit.cli._plan_models import DEFAULT_TIMEOUT_S, check_models
 from podkit.cli.app import app
 from podkit.cli.console import console, err_console, print_json
@@ -23,7 +23,6 @@ from podkit.cli.options import API, CONFIG, ENV, TARGET
 from podkit.cli.release_gate import release_gate
 from podkit.config import Deployment, load_config
 from podkit.deploy import service
-from podkit.deploy.history import History
 from podkit.deploy.models_view import ModelsCheck, models_markdown, models_table, models_to_dict
 from podkit.deploy.plan import Plan
 from podkit.deploy.render import plan_markdown, plan_table, plan_to_dict
@@ -53,10 +52,6 @@ def _client(api: str, target: str | None) -> RunPodClient:
     if api not in ("v2", "v1"):
         raise PodkitError(f"--api {api!r} is not a REST generation", hint="use --api v2 or v1")
     return connect("v2" if api == "v2" else "v1", target=target)
-
-
-def _history(config: Path, deployment: Deployment) -> History:
-    return History(service.scope_for(deployment), config.resolve().parent)
 
 
 def _progress(message: str) -> None:
@@ -162,7 +157,7 @@ def apply(
 ) -> None:
     """Plan, confirm, apply, verify every write, record the deploy in history."""
     deployment = _load(config, env, sets)
-    history = _history(config, deployment)
+    history = project_history(config, deployment, target)
     gate = release_gate(
         deployment,
         history,
@@ -238,15 +233,23 @@ def rollback(
 ) -> None:
     """Re-apply an earlier recorded deploy (its exact image digest and settings)."""
     deployment = _load(config, env, sets)
-    history = _history(config, deployment)
+    history = project_history(config, deployment, target)
     with (
         _client(api, target) as client,
         deploy_lock(client, deployment, env, lock_timeout).held(),
     ):
+        destroyed = history.last_destroy()
         prepared = service.prepare_rollback(client, history, to)
         if not as_json:
             console.print(plan_table(prepared.plan))
-        if prepared.plan.has_changes:
+        if destroyed is not None:
+            err_console.print(
+                f"{prepared.plan.scope.owner} was destroyed on {destroyed.applied_at[:10]} by "
+                f"history #{destroyed.number}: this rollback recreates it",
+                soft_wrap=True,
+            )
+            _confirm(f"Recreate {prepared.plan.scope.owner} as {prepared.desired.image}?", yes)
+        elif prepared.plan.has_changes:
             _confirm(f"Roll {prepared.plan.scope.owner} back to {prepared.desired.image}?", yes)
         source = f"rollback: {prepared.plan.notes[0]}" if prepared.plan.notes else "rollback"
         applied = service.apply_prepared(
@@ -269,6 +272,7 @@ def destroy(
 ) -> None:
     """Delete this project's podkit-owned objects in this environment."""
     deployment = _load(config, env, sets)
+    history = project_history(config, deployment, target)
     with (
         _client(api, target) as client,
         deploy_lock(client, deployment, env, lock_timeout).held(),
@@ -281,6 +285,8 @@ def destroy(
         if plan.has_changes:
             _confirm(f"Delete {plan.summary.replace(' to delete', '')} object(s)?", yes)
             service.destroy(client, plan, snapshot, progress=_progress)
+            gone = [c.resource.id for c in plan.changes if c.resource.kind == "endpoint"]
+            history.append_destroy(client.api, gone[0] if gone else None)
     if as_json:
         print_json(plan_to_dict(plan))
     elif plan.has_changes:
@@ -300,7 +306,8 @@ def status(
     """Endpoints, current release and rollout, workers, queue depth, worker quota."""
     deployment = _load(config, env, sets)
     with _client(api, target) as client:
-        report = read_status(client, deployment, _history(config, deployment), worker_quota)
+        history = project_history(config, deployment, target)
+        report = read_status(client, deployment, history, worker_quota)
     if as_json:
         print_json(report)
     else:
