@@ -17,7 +17,7 @@ from podkit.cli.console import console, err_console
 from podkit.cli.smoke_run import run_and_report
 from podkit.config import Deployment
 from podkit.deploy import service
-from podkit.deploy.history import History
+from podkit.deploy.history import FAILED_ON, History
 from podkit.errors import ConfigError, DeployError, PodkitError
 from podkit.runpod import RunPodClient
 from podkit.runpod.crash_watch import CrashWatch, SeenWorker
@@ -157,7 +157,7 @@ def roll_back(
         client,
         prepared,
         history,
-        source=f"rollback: smoke tests failed on #{current}",
+        source=f"rollback: {FAILED_ON}{current}",
         progress=progress,
     )
     done = f"rolled back to history record #{previous.number} ({previous.image})"

@@ -27,6 +27,8 @@ from podkit.errors import DeployError
 
 HISTORY_DIR = Path(".podkit") / "history"
 DESTROY = "destroy"
+# An automatic rollback's source names the release it undid: "rollback: release failed on #N".
+FAILED_ON = "release failed on #"
 
 
 @dataclass(frozen=True)
@@ -208,7 +210,10 @@ class History:
             # The latest record is live; roll back to the newest one with a different image,
             # falling back to the previous record.
             latest = records[-1]
-            earlier = [r for r in records[:-1] if r.image != latest.image]
+            failed = _failed(records)
+            earlier = [
+                r for r in records[:-1] if r.image != latest.image and r.number not in failed
+            ]
             return earlier[-1] if earlier else records[-2]
         for record in records:
             if record.number == to:
@@ -218,6 +223,16 @@ class History:
             f"no history record #{to} for {self.scope.owner} (records: {known})",
             hint="pick one of the listed numbers (`podkit history`)",
         )
+
+
+def _failed(records: list[Record]) -> set[int]:
+    """Numbers of releases the gate rolled back (never a rollback's default target)."""
+    found = set()
+    for record in records:
+        _, marker, number = record.source.partition(FAILED_ON)
+        if marker and number.isdigit():
+            found.add(int(number))
+    return found
 
 
 def _target_json(target: TargetRef | None) -> dict[str, str] | None:
