@@ -118,8 +118,8 @@ def find_handler(path: Path) -> tuple[Path, str | None]:
     if path.is_file():
         if not _starts_sdk(path):
             raise ConfigError(
-                f"{path} does not call runpod.serverless.start(...)",
-                hint="give the file that starts your runpod handler, or a directory",
+                f"{path} is not a directory, nor a handler that calls runpod.serverless.start(...)",
+                hint="pass a new or existing directory, or the file that starts your handler",
             )
         return path.parent, path.name
     if not path.is_dir():

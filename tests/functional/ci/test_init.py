@@ -88,3 +88,43 @@ def test_the_scaffolded_project_passes_its_own_tests(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "3 passed" in done.stdout
+
+
+HANDLER = """import runpod
+
+
+def handler(job):
+    return {"echo": job["input"]}
+
+
+runpod.serverless.start({"handler": handler})
+"""
+
+
+def test_init_adopts_an_existing_sdk_handler_byte_for_byte(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = tmp_path / "my-worker"
+    project.mkdir()
+    (project / "main.py").write_bytes(HANDLER.encode())
+    assert main(["init", str(project / "main.py")]) == 0
+    out = capsys.readouterr().out
+    assert "adopted main.py" in out and "with_builtins" not in out.split("wrote:")[0]
+    assert (project / "main.py").read_bytes() == HANDLER.encode()
+    assert not (project / "handler.py").exists()
+    assert 'CMD ["python", "-u", "main.py"]' in (project / "Dockerfile").read_text()
+    assert "PODKIT_ACTIONS" not in (project / "podkit.toml").read_text()
+    loaded = load_config(project / "podkit.toml", env="staging")
+    assert [s.name for s in loaded.deployment.smoke] == ["handler"]
+    assert (project / ".github" / "workflows" / "deploy.yml").is_file()
+    assert (project / "tests" / "test_local_runpod.py").is_file()
+
+
+def test_init_refuses_a_directory_with_two_handlers(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name in ("a.py", "b.py"):
+        (tmp_path / name).write_text(HANDLER)
+    assert main(["init", str(tmp_path), "--name", "w"]) == 1
+    err = " ".join(capsys.readouterr().err.split())
+    assert "a.py, b.py" in err and "podkit init PATH/TO/handler.py" in err
