@@ -5,13 +5,16 @@ from __future__ import annotations
 import typer
 
 from podkit import __version__
+from podkit.cli import help_format
 
+help_format.install()
 app = typer.Typer(
     name="podkit",
     help="From a GPU worker repo to a verified RunPod Serverless endpoint.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    context_settings=help_format.CONTEXT_SETTINGS,
 )
 
 

@@ -25,6 +25,7 @@ from podkit.config import Deployment, load_config
 from podkit.deploy import service
 from podkit.deploy.models_view import ModelsCheck, models_markdown, models_table, models_to_dict
 from podkit.deploy.plan import Plan
+from podkit.deploy.preflight import DEFAULT_WORKER_QUOTA
 from podkit.deploy.render import plan_markdown, plan_table, plan_to_dict
 from podkit.deploy.status import read_status, render_status
 from podkit.errors import DeployError, PodkitError
@@ -32,7 +33,10 @@ from podkit.runpod import RunPodClient, connect
 
 SET = typer.Option([], "--set", help="Override a key: KEY=VALUE (repeatable).")
 QUOTA = typer.Option(
-    None, "--worker-quota", envvar="PODKIT_WORKER_QUOTA", help="The account's worker quota."
+    None,
+    "--worker-quota",
+    envvar="PODKIT_WORKER_QUOTA",
+    help=f"The account's worker quota (default: {DEFAULT_WORKER_QUOTA}, RunPod's own default).",
 )
 JSON = typer.Option(False, "--json", help="Machine-readable output on stdout.")
 YES = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation (CI).")
@@ -155,7 +159,13 @@ def apply(
     keep: list[str] = KEEP,
     lock_timeout: str = LOCK_TIMEOUT,
 ) -> None:
-    """Plan, confirm, apply, verify every write, record the deploy in history."""
+    """Plan, confirm, apply, verify every write, record the deploy in history.
+
+    With --wait, follow the new release's workers: a crash loop fails the apply at once,
+    quoting the workers' last lines; with --smoke a failure rolls the release back.
+    Exit codes: 0 applied (and verified), 1 an error (a failed gate included, after its
+    rollback), 2 a usage error, 130 interrupted (Ctrl-C: says what stays applied).
+    """
     deployment = _load(config, env, sets)
     history = project_history(config, deployment, target)
     gate = release_gate(
@@ -231,7 +241,11 @@ def rollback(
     as_json: bool = JSON,
     lock_timeout: str = LOCK_TIMEOUT,
 ) -> None:
-    """Re-apply an earlier recorded deploy (its exact image digest and settings)."""
+    """Re-apply an earlier recorded deploy (its exact image digest and settings).
+
+    After `podkit destroy` it recreates the deployment, and asks first (or needs --yes).
+    Exit codes: 0 rolled back, 1 an error, 2 a usage error, 130 interrupted.
+    """
     deployment = _load(config, env, sets)
     history = project_history(config, deployment, target)
     with (
@@ -270,7 +284,11 @@ def destroy(
     as_json: bool = JSON,
     lock_timeout: str = LOCK_TIMEOUT,
 ) -> None:
-    """Delete this project's podkit-owned objects in this environment."""
+    """Delete this project's podkit-owned objects in this environment.
+
+    Templates go too, whichever REST generation made them; the destroy is recorded in the
+    history. Exit codes: 0 destroyed (or nothing to do), 1 an error, 2 a usage error.
+    """
     deployment = _load(config, env, sets)
     history = project_history(config, deployment, target)
     with (
@@ -303,7 +321,10 @@ def status(
     as_json: bool = JSON,
     worker_quota: int | None = QUOTA,
 ) -> None:
-    """Endpoints, current release and rollout, workers, queue depth, worker quota."""
+    """Endpoints, current release and rollout, workers, queue depth, worker quota.
+
+    Exit codes: 0 shown, 1 an error, 2 a usage error.
+    """
     deployment = _load(config, env, sets)
     with _client(api, target) as client:
         history = project_history(config, deployment, target)

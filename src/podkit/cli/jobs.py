@@ -60,7 +60,11 @@ def run_command(
         None, "--execution-timeout", help="This job's run-time limit (policy.executionTimeout)."
     ),
 ) -> None:
-    """Run ACTION on the endpoint through /run + polling; exit code from the final state."""
+    """Run ACTION on the endpoint through /run + polling; exit code from the final state.
+
+    Exit codes: 0 COMPLETED, 1 an error before the job ran, 2 a usage error, 3 FAILED,
+    4 TIMED_OUT, 5 CANCELLED, 6 still running when --timeout ended the wait, 130 interrupted.
+    """
     payload = parse_input(input_, action)
     endpoint_id = resolve_endpoint(endpoint, env, config, target)
     policy = _policy(ttl, execution_timeout)
