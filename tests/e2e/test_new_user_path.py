@@ -92,3 +92,22 @@ def test_an_adopted_handler_goes_through_the_whole_loop(
         code, _, err = podkit(capsys, "run", "report", "--env", "staging")
         assert code == 1 and "was destroyed on" in err and "podkit apply" in err
         assert local.backend.state_dir is not None
+
+
+def test_a_scaffolded_project_deploys_to_a_local_runpod_started_in_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = tmp_path / "fresh"
+    assert podkit(capsys, "init", str(project))[0] == 0
+    monkeypatch.chdir(project)  # where a user runs `podkit emulator start`
+    monkeypatch.setenv("RUNPOD_API_KEY", KEY)
+    monkeypatch.delenv("PYTHONPATH", raising=False)
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+    image = IMAGE.format(tag="1", digest="1" * 64)
+    with LocalRunPod() as local:
+        monkeypatch.setenv("PODKIT_TARGET", local.url)
+        apply = ["apply", "--env", "staging", "--image", image, "--yes", "--wait", "--smoke"]
+        code, _, err = podkit(capsys, *apply)
+        assert code == 0, err  # the workers imported handler.py: `predict` passed
+        assert "No module named" not in err
+        assert podkit(capsys, "destroy", "--env", "staging", "--yes")[0] == 0

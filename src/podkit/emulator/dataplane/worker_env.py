@@ -58,6 +58,10 @@ def worker_env(
         RUNPOD_SKIP_GPU_CHECK="true",
         PYTHONUNBUFFERED="1",
     )
+    # The directory the local RunPod runs in stands for the image's WORKDIR: a project's
+    # `PODKIT_ACTIONS=handler` imports its handler.py from there, as `python -m` would in
+    # the container (the worker itself runs in a directory of its own).
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path.cwd()), env.get("PYTHONPATH")]))
     if runtime.volume_dir is not None:
         env["PODKIT_VOLUME_DIR"] = str(runtime.volume_dir)
     if home is not None:
