@@ -87,6 +87,14 @@ def test_an_adopted_handler_goes_through_the_whole_loop(
         assert {r["target"]["origin"] for r in records} == {local.url}
         assert all(KEY not in json.dumps(r) for r in records)
 
+        # The user's own handler has no sync_models: the command says so and what to do.
+        models = project / "models.toml"
+        models.write_text('[[models]]\nsource = "hf://acme/tiny"\ndestination = "models/tiny"\n')
+        sync = ["models", "sync", "-c", str(models), "--endpoint", records[-1]["endpoint_id"]]
+        code, _, err = podkit(capsys, *sync)
+        assert code == 1 and "lacks `sync_models`" in err
+        assert "with_builtins(handler)" in err and "--local" in err
+
         for env in ENVS:
             assert podkit(capsys, "destroy", "--env", env, "--yes")[0] == 0
         code, _, err = podkit(capsys, "run", "report", "--env", "staging")
