@@ -3,6 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -106,3 +113,43 @@ def test_a_release_whose_workers_exit_at_start_fails_quoting_them_and_is_rolled_
     live = _endpoint(runpod_local, history["records"][-1]["endpoint_id"])
     assert live["image"] == good
     assert SECRET_KEY not in out + err
+    assert main(["destroy", "-c", str(config), "--yes"]) == 0  # the package shares one quota
+
+
+def test_ctrl_c_during_the_smoke_call_cancels_its_job_and_says_what_stays(
+    cli_env: str, runpod_local: LocalRunPod, tmp_path: Path
+) -> None:
+    config = tmp_path / "podkit.toml"
+    slow = CONFIG.format(image=IMAGE.format(tag="1", digest="e" * 64), root=ROOT)
+    slow = slow.replace('"gated"', '"interrupted"').replace(
+        'input = { action = "release_marker" }',
+        'input = { action = "slow_steps", steps = 120, gap = 1 }',
+    )
+    config.write_text(slow)
+    cmd = [sys.executable, "-m", "podkit.cli.main", "apply", "-c", str(config), "--yes", "--smoke"]
+    env = {**os.environ, "COLUMNS": "300", "PYTHONPATH": str(ROOT)}
+    with subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, env=env) as proc:
+        assert proc.stderr is not None
+        lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=lambda: [lines.put(x) for x in proc.stderr], daemon=True).start()
+        seen = ""
+        while "step 1/120" not in seen:  # the smoke job runs on a worker
+            seen += lines.get(timeout=120)
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=60) == 130
+    time.sleep(0.5)  # let the reader thread drain what is left
+    while not lines.empty():
+        seen += lines.get()
+    said = " ".join(seen.split())
+    assert (
+        "interrupted: release v1 of endpoint" in said and "go back with `podkit rollback`" in said
+    )
+    job_id = said.split("cancelled smoke job(s) ", 1)[1].split(";")[0]
+    history = json.loads(
+        (tmp_path / ".podkit" / "history" / "interrupted-default.json").read_text()
+    )
+    endpoint_id = history["records"][-1]["endpoint_id"]
+    with api(runpod_local) as client:
+        status = client.get(f"/v2/{endpoint_id}/status/{job_id}").json()["status"]
+    assert status == "CANCELLED"
+    assert main(["destroy", "-c", str(config), "--yes", "--lock-timeout", "30s"]) == 0
