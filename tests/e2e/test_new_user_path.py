@@ -99,6 +99,13 @@ def test_an_adopted_handler_goes_through_the_whole_loop(
             assert podkit(capsys, "destroy", "--env", env, "--yes")[0] == 0
         code, _, err = podkit(capsys, "run", "report", "--env", "staging")
         assert code == 1 and "was destroyed on" in err and "podkit apply" in err
+        code, out, _ = podkit(capsys, "status", "--env", "staging")
+        assert code == 0 and "by history #" in out and "run podkit apply" in out
+        code, out, _ = podkit(capsys, "history", "--env", "staging")
+        assert code == 0 and "destroy" in out and "acct-" in out
+        # Rolling back a destroyed deployment recreates it: podkit says so and asks first.
+        code, _, err = podkit(capsys, "rollback", "--env", "dev")
+        assert code == 1 and "this rollback recreates it" in err and "--yes" in err
         assert local.backend.state_dir is not None
 
 
