@@ -19,9 +19,8 @@ from podkit.config import Deployment
 from podkit.deploy import service
 from podkit.deploy.history import FAILED_ON, History
 from podkit.errors import ConfigError, DeployError, PodkitError
-from podkit.runpod import RunPodClient
+from podkit.runpod import RunPodClient, connect
 from podkit.runpod.crash_watch import CrashWatch, SeenWorker
-from podkit.runpod.job_target import api_key
 from podkit.runpod.jobs import JobsClient
 from podkit.runpod.worker_logs import WorkerLogs
 from podkit.smoke import SmokeResult
@@ -188,11 +187,13 @@ def _workers(client: RunPodClient, endpoint_id: str) -> list[SeenWorker]:
 
 def last_lines(client: RunPodClient, endpoint_id: str, worker_id: str) -> list[str]:
     """The last lines a worker printed (its container output), if its log is still there."""
-    logs = WorkerLogs(client.http, api_key(), endpoint_id)
-    try:
-        lines = list(logs.read(worker_id, tail=30, idle_timeout=0.5, max_wait=3.0))
-    except PodkitError:
-        return []
+    # The log stream is a v2 route, on the v2 host even when the deploy went through v1.
+    with connect("v2", target=client.target, key=client.key) as v2:
+        logs = WorkerLogs(v2.http, client.key.reveal(), endpoint_id)
+        try:
+            lines = list(logs.read(worker_id, tail=30, idle_timeout=0.5, max_wait=3.0))
+        except PodkitError:
+            return []
     said = [entry.line for entry in lines if entry.source != "system" and entry.line.strip()]
     return said[-3:]
 

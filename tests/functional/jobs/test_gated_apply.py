@@ -85,7 +85,9 @@ def test_a_failing_smoke_test_leaves_the_endpoint_on_the_previous_release(
     assert SECRET_KEY not in out + err + first.out + first.err
 
 
+@pytest.mark.parametrize("api", ["v2", "v1"])
 def test_a_release_whose_workers_exit_at_start_fails_quoting_them_and_is_rolled_back(
+    api: str,
     cli_env: str,
     runpod_local: LocalRunPod,
     tmp_path: Path,
@@ -96,6 +98,7 @@ def test_a_release_whose_workers_exit_at_start_fails_quoting_them_and_is_rolled_
     config = tmp_path / "podkit.toml"
     config.write_text(CONFIG.format(image=good, root=ROOT).replace('"gated"', '"crashy"'))
     base = ["apply", "-c", str(config), "--yes", "--wait", "--smoke", "--rollout-timeout", "2m"]
+    base += ["--api", api]
     assert main(base) == 0, capsys.readouterr().err
     capsys.readouterr()
 
@@ -113,7 +116,7 @@ def test_a_release_whose_workers_exit_at_start_fails_quoting_them_and_is_rolled_
     live = _endpoint(runpod_local, history["records"][-1]["endpoint_id"])
     assert live["image"] == good
     assert SECRET_KEY not in out + err
-    assert main(["destroy", "-c", str(config), "--yes"]) == 0  # the package shares one quota
+    assert main(["destroy", "-c", str(config), "--yes", "--api", api]) == 0  # one shared quota
 
 
 def test_ctrl_c_during_the_smoke_call_cancels_its_job_and_says_what_stays(
