@@ -128,3 +128,22 @@ def test_init_refuses_a_directory_with_two_handlers(
     assert main(["init", str(tmp_path), "--name", "w"]) == 1
     err = " ".join(capsys.readouterr().err.split())
     assert "a.py, b.py" in err and "podkit init PATH/TO/handler.py" in err
+
+
+def test_an_adopted_project_passes_its_linters_and_its_own_tests(tmp_path: Path) -> None:
+    dest = tmp_path / "w"
+    dest.mkdir()
+    user = Path(__file__).resolve().parents[2] / "fixtures" / "user_handler" / "handler.py"
+    (dest / "handler.py").write_bytes(user.read_bytes())  # calls nvidia-smi, lists the volume
+    assert main(["init", str(dest)]) == 0
+    for cmd in (
+        [str(BIN / "hadolint"), "Dockerfile"],
+        [str(BIN / "ruff"), "check", *RUFF, "--select", "E,F,W,I,B,UP,SIM,RUF", "tests", "demo.py"],
+        [str(BIN / "ruff"), "format", *RUFF, "--check", "tests", "demo.py"],
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"],
+    ):
+        done = subprocess.run(
+            cmd, cwd=dest, capture_output=True, text=True, timeout=300, check=False
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+    assert (dest / "handler.py").read_bytes() == user.read_bytes()
