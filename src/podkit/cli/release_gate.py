@@ -99,7 +99,7 @@ def release_gate(
 
             try:
                 with watch:
-                    gate(
+                    passed = gate(
                         read_rollout=read_rollout,
                         run_tests=run_tests,
                         rollback=lambda: roll_back(
@@ -112,6 +112,9 @@ def release_gate(
                 _interrupted(jobs, submitted, applied, version)
                 raise
         progress(f"release v{version} is live on {endpoint_id}" + (" and passed" if smoke else ""))
+        if not smoke and not passed.rollout.workers_total:
+            # Nothing ran it yet: with no warm workers the first job starts the first one.
+            progress("no worker runs it yet (no warm workers); --smoke starts one and tests it")
 
     return hook
 
