@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 
 from podkit.errors import TransportError
+from podkit.redact import public_url, scrub
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "PATCH"})
@@ -146,12 +147,13 @@ class HttpClient:
             except httpx.TransportError as exc:
                 never_sent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
                 if isinstance(exc, httpx.ConnectError) and _is_loopback(self.base_url):
-                    raise _nothing_listens(method, f"{self.base_url}{path}", exc) from exc
+                    raise _nothing_listens(method, f"{public_url(self.base_url)}{path}", exc) from exc
                 if attempt >= policy.attempts or not (idempotent or never_sent):
+                    where = f"{public_url(self.base_url)}{path}"
                     raise TransportError(
-                        f"{method} {self.base_url}{path} failed: {type(exc).__name__}: {exc}",
+                        f"{method} {where} failed: {type(exc).__name__}: {scrub(str(exc))}",
                         method=method,
-                        url=f"{self.base_url}{path}",
+                        url=where,
                         hint=_transport_hint(idempotent or never_sent, attempt),
                     ) from exc
                 self._wait(policy, attempt, None)
@@ -182,7 +184,7 @@ class HttpClient:
         method = method.upper()
         self.stats.record(method, path)
         timeout = httpx.Timeout(10.0, read=idle_timeout)
-        url = f"{self.base_url}{path}"
+        url = f"{public_url(self.base_url)}{path}"
         try:
             with self._client.stream(
                 method, path, params=params, headers=headers, timeout=timeout
@@ -190,7 +192,7 @@ class HttpClient:
                 yield LineStream(response)
         except httpx.TransportError as exc:
             raise TransportError(
-                f"{method} {url} failed: {type(exc).__name__}: {exc}",
+                f"{method} {url} failed: {type(exc).__name__}: {scrub(str(exc))}",
                 method=method,
                 url=url,
                 hint="check the target URL and your network, then run the command again",

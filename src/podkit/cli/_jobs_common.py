@@ -4,7 +4,6 @@ and what Ctrl-C does to a job that runs remotely (`podkit run`, `podkit models s
 from __future__ import annotations
 
 import json
-import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -14,16 +13,15 @@ from rich.prompt import Confirm
 
 from podkit.cli.console import err_console
 from podkit.config import Deployment, load_config
-from podkit.config.durations import parse_duration as config_duration
+from podkit.config.cli_values import check_duration
 from podkit.deploy import service
 from podkit.deploy.history import History, TargetRef
 from podkit.errors import ConfigError
 from podkit.runpod import connect
-from podkit.runpod.job_target import api_key, dataplane_url
+from podkit.runpod.credentials import load_api_key
+from podkit.runpod.job_target import dataplane_url
 from podkit.runpod.jobs import JobsClient
 from podkit.runpod.target import resolve_target
-
-_NUMBER = re.compile(r"^\d+(?:\.\d+)?$")
 
 
 def resolve_endpoint(
@@ -65,7 +63,7 @@ def resolve_endpoint(
 
 def project_history(config: Path, deployment: Deployment, target: str | None) -> History:
     """The deploy history beside podkit.toml, seen from `target` (its records only)."""
-    ref = TargetRef.of(resolve_target(target).control_v2, api_key())
+    ref = TargetRef.of(resolve_target(target).control_v2, load_api_key().reveal())
     return History(service.scope_for(deployment), config.resolve().parent, target=ref)
 
 
@@ -90,7 +88,10 @@ def deployed_envs(config: Path, target: str | None) -> list[str]:
 
 def jobs_client(endpoint_id: str, target: str | None) -> JobsClient:
     """A data-plane client for `endpoint_id` on `target`, keyed from the environment."""
-    return JobsClient(endpoint_id, api_key=api_key(), base_url=dataplane_url(target))
+    key = load_api_key()
+    return JobsClient(
+        endpoint_id, api_key=key.reveal(), base_url=dataplane_url(target), key_source=key.source
+    )
 
 
 def parse_input(raw: str | None, action: str | None) -> dict[str, Any]:
@@ -133,22 +134,28 @@ def parse_input(raw: str | None, action: str | None) -> dict[str, Any]:
 
 def parse_duration(value: str | None, option: str) -> float | None:
     """`90`, `90s`, `10m`, `1h30m`, `2d`, `500ms` -> seconds (the podkit.toml syntax)."""
-    if value is None:
-        return None
-    text = value.strip()
-    try:
-        return float(text) if _NUMBER.match(text) else config_duration(text)
-    except ValueError:
-        raise ConfigError(
-            f"{option} {value!r} is not a duration",
-            hint="use a number of seconds or a unit: 500ms, 90s, 10m, 1h30m, 2d",
-        ) from None
+    return check_duration(value, option)
 
 
 def interrupted(
-    client: JobsClient, job_id: str | None, target: str | None, *, interactive: bool
+    client: JobsClient,
+    job_id: str | None,
+    target: str | None,
+    *,
+    interactive: bool,
+    submitting: bool = False,
 ) -> bool:
-    """After Ctrl-C: ask whether to cancel the remote job (or say how); True if cancelled."""
+    """After Ctrl-C: ask whether to cancel the remote job (or say how); True if cancelled.
+
+    `submitting`: the submit request was under way, so the job may exist without an id here.
+    """
+    if job_id is None and submitting:
+        say(
+            "interrupted while the job was being submitted: it may be queued or running on "
+            f"endpoint {escape(client.endpoint_id)}; `podkit health --endpoint "
+            f"{escape(client.endpoint_id)}` shows the queue"
+        )
+        return False
     if job_id is None:
         say("interrupted before the job was queued; nothing runs remotely")
         return False

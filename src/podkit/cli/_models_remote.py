@@ -1,5 +1,5 @@
-"""Drive `sync_models` on a deployed endpoint: `/run`, then poll `/status` (never `runsync`,
-whose wait is capped far below a long sync), relaying the worker's progress updates.
+"""Drive `sync_models` on a deployed endpoint: `/run` (results kept 30 min, for a re-attach
+after hours), then poll `/status`, relaying the worker's progress updates.
 
 Built on the shared data-plane client (`podkit.runpod.jobs.JobsClient`: poll backoff,
 retries, a watch that survives network blips) and the target/key helpers; the key is never
@@ -52,6 +52,7 @@ def run_remote(
         on_update=relay,
         on_submit=on_submit,
         timeout=timeout,
+        keep_results=True,
     )
     where = f"sync job {job.id} on endpoint {client.endpoint_id}"
     if _not_understood(job):

@@ -1,6 +1,6 @@
 """`podkit plan`'s look at the models on the volume: a `sync_models` dry run.
 
-On the project's endpoint when it exists (through `/run` + polling, bounded by a timeout),
+On the project's endpoint when it exists (a short `/runsync` + polling, bounded by a timeout),
 or here against `--local DIR` as `podkit models sync --local` does. Only listing requests are
 made; nothing is written to the volume. A check that cannot run is reported, never fatal:
 `plan` is about infrastructure, and its exit code stays so.

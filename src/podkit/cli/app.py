@@ -46,3 +46,7 @@ from podkit.cli import models as _models  # noqa: E402
 app.add_typer(_ci.app)
 app.add_typer(_emulator.app)
 app.add_typer(_models.app)
+
+from podkit.cli.exit_codes import document as _document_exit_codes  # noqa: E402
+
+_document_exit_codes(app)

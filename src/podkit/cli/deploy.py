@@ -1,6 +1,7 @@
 """`podkit plan | apply | rollback | destroy | status`: thin commands over podkit.deploy.
 
-Exit codes: 0 success (for `plan`: no changes), 2 `plan` found changes, 1 a PodkitError.
+Exit codes: 0 success (for `plan`: no changes), 2 `plan` found changes, 1 a PodkitError or a
+usage error (see podkit.cli.exit_codes).
 Models missing or stale on the volume (the "models on the volume" part of `plan`) never
 change them: `plan` speaks of infrastructure; `podkit models sync` fetches models.
 """
@@ -19,16 +20,19 @@ from podkit.cli._plan_models import DEFAULT_TIMEOUT_S, check_models
 from podkit.cli.app import app
 from podkit.cli.console import console, err_console, print_json
 from podkit.cli.lock import LOCK_TIMEOUT, deploy_lock
-from podkit.cli.options import API, CONFIG, ENV, TARGET
+from podkit.cli.options import API, CONFIG, ENV, TARGET, duration
 from podkit.cli.release_gate import release_gate
 from podkit.config import Deployment, load_config
+from podkit.config.cli_values import check_image
+from podkit.config.cli_values import require_digest as check_digest
 from podkit.deploy import service
 from podkit.deploy.models_view import ModelsCheck, models_markdown, models_table, models_to_dict
 from podkit.deploy.plan import Plan
 from podkit.deploy.preflight import DEFAULT_WORKER_QUOTA
 from podkit.deploy.render import plan_markdown, plan_table, plan_to_dict
 from podkit.deploy.status import read_status, render_status
-from podkit.errors import DeployError, PodkitError
+from podkit.errors import DeployError
+from podkit.redact import append_file
 from podkit.runpod import RunPodClient, connect
 
 SET = typer.Option([], "--set", help="Override a key: KEY=VALUE (repeatable).")
@@ -45,16 +49,26 @@ KEEP = typer.Option(
 )
 
 
-def _load(config: Path, env: str | None, sets: list[str]) -> Deployment:
+def _load(
+    config: Path,
+    env: str | None,
+    sets: list[str],
+    *,
+    image: str | None = None,
+    require_digest: bool = False,
+) -> Deployment:
+    """The validated deployment; every value from the file and the command line is checked
+    here, before any request."""
+    check_image(image)
     loaded = load_config(config, env=env, overrides=sets)
+    if require_digest:
+        check_digest(loaded.deployment, image)
     for warning in loaded.warnings:
         err_console.print(f"[yellow]warning:[/] {escape(warning)}")
     return loaded.deployment
 
 
 def _client(api: str, target: str | None) -> RunPodClient:
-    if api not in ("v2", "v1"):
-        raise PodkitError(f"--api {api!r} is not a REST generation", hint="use --api v2 or v1")
     return connect("v2" if api == "v2" else "v1", target=target)
 
 
@@ -66,10 +80,9 @@ def _show(
     plan: Plan, as_json: bool, markdown: Path | None, models: ModelsCheck | None = None
 ) -> None:
     if markdown is not None:
-        with markdown.open("a", encoding="utf-8") as handle:
-            handle.write(plan_markdown(plan))
-            if models is not None:
-                handle.write(models_markdown(models))
+        append_file(
+            markdown, plan_markdown(plan) + (models_markdown(models) if models is not None else "")
+        )
     if as_json:
         print_json({**plan_to_dict(plan), "models": models_to_dict(models)})
         return
@@ -110,8 +123,8 @@ def plan(
     local: Path | None = typer.Option(
         None, "--local", help="Check the \\[\\[models]] against DIR here (as /runpod-volume)."
     ),
-    models_timeout: str = typer.Option(
-        "2m", "--models-timeout", help="Limit for the models dry run on the endpoint."
+    models_timeout: str = duration(
+        "2m", "--models-timeout", "Limit for the models dry run on the endpoint"
     ),
     keep: list[str] = KEEP,
 ) -> None:
@@ -119,7 +132,7 @@ def plan(
 
     Exit 0: no changes, 2: changes, 1: error. Models on the volume do not change the code.
     """
-    deployment = _load(config, env, sets)
+    deployment = _load(config, env, sets, image=image, require_digest=require_digest)
     with _client(api, target) as client:
         options = service.Options(image, require_digest, worker_quota, frozenset(keep))
         prepared = service.prepare(client, deployment, options)
@@ -155,7 +168,7 @@ def apply(
         "--smoke",
         help="Then run the smoke tests of podkit.toml; roll back if one fails (waits).",
     ),
-    rollout_timeout: str = typer.Option("15m", "--rollout-timeout", help="Limit for --wait."),
+    rollout_timeout: str = duration("15m", "--rollout-timeout", "Limit for --wait"),
     keep: list[str] = KEEP,
     lock_timeout: str = LOCK_TIMEOUT,
 ) -> None:
@@ -163,10 +176,8 @@ def apply(
 
     With --wait, follow the new release's workers: a crash loop fails the apply at once,
     quoting the workers' last lines; with --smoke a failure rolls the release back.
-    Exit codes: 0 applied (and verified), 1 an error (a failed gate included, after its
-    rollback), 2 a usage error, 130 interrupted (Ctrl-C: says what stays applied).
     """
-    deployment = _load(config, env, sets)
+    deployment = _load(config, env, sets, image=image, require_digest=require_digest)
     history = project_history(config, deployment, target)
     gate = release_gate(
         deployment,
@@ -244,7 +255,6 @@ def rollback(
     """Re-apply an earlier recorded deploy (its exact image digest and settings).
 
     After `podkit destroy` it recreates the deployment, and asks first (or needs --yes).
-    Exit codes: 0 rolled back, 1 an error, 2 a usage error, 130 interrupted.
     """
     deployment = _load(config, env, sets)
     history = project_history(config, deployment, target)
@@ -253,7 +263,7 @@ def rollback(
         deploy_lock(client, deployment, env, lock_timeout).held(),
     ):
         destroyed = history.last_destroy()
-        prepared = service.prepare_rollback(client, history, to)
+        prepared = service.prepare_rollback(client, history, to, deployment.worker.env)
         if not as_json:
             console.print(plan_table(prepared.plan))
         if destroyed is not None:
@@ -287,7 +297,7 @@ def destroy(
     """Delete this project's podkit-owned objects in this environment.
 
     Templates go too, whichever REST generation made them; the destroy is recorded in the
-    history. Exit codes: 0 destroyed (or nothing to do), 1 an error, 2 a usage error.
+    history.
     """
     deployment = _load(config, env, sets)
     history = project_history(config, deployment, target)
@@ -321,10 +331,7 @@ def status(
     as_json: bool = JSON,
     worker_quota: int | None = QUOTA,
 ) -> None:
-    """Endpoints, current release and rollout, workers, queue depth, worker quota.
-
-    Exit codes: 0 shown, 1 an error, 2 a usage error.
-    """
+    """Endpoints, current release and rollout, workers, queue depth, worker quota."""
     deployment = _load(config, env, sets)
     with _client(api, target) as client:
         history = project_history(config, deployment, target)

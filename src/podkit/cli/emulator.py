@@ -41,10 +41,28 @@ def start(
         None,
         "--worker-command",
         help="How workers start unless an endpoint says otherwise "
-        "(default: python -m podkit.worker), e.g. 'python handler.py'.",
+        "(default: python -m podkit.worker), e.g. 'python handler.py'. Workers run in "
+        "--worker-cwd, so relative paths resolve there.",
+    ),
+    worker_cwd: Path | None = typer.Option(
+        None,
+        "--worker-cwd",
+        help="Directory workers run in (default: the directory the emulator starts in).",
     ),
     rate_limit: str | None = typer.Option(
         None, "--rate-limit", help="v2 request quotas per account, e.g. 'minute=60,hour=3000'."
+    ),
+    api_keys: list[str] = typer.Option(
+        [],
+        "--api-key",
+        help="Accept only this key (repeatable): KEY or KEY:SCOPE, SCOPE = all | read | none | "
+        "api=LEVEL,endpoints=LEVEL,endpoint/ID_OR_NAME=LEVEL (LEVEL: write, read, none). "
+        "Without any, every key is its own account.",
+    ),
+    api_keys_file: Path | None = typer.Option(
+        None,
+        "--api-keys-file",
+        help="A file of KEY[:SCOPE] lines (# comments) accepted like --api-key.",
     ),
     allow_remote: bool = typer.Option(
         False, "--allow-remote", help="Allow a non-loopback --host (no real auth: careful)."
@@ -53,20 +71,23 @@ def start(
 ) -> None:
     """Serve the local RunPod until Ctrl-C."""
     try:
-        from podkit.emulator.server import LocalRunPod, configure
+        from podkit.emulator.server import LocalRunPod, configure, key_specs
     except ImportError as exc:
         raise EmulatorError(
             f"the local RunPod needs the emulator extra ({exc.name} is missing)",
             hint="pip install 'podkit[emulator]'",
         ) from exc
 
+    keys = key_specs(api_keys, api_keys_file)
     runpod = LocalRunPod(
+        api_keys=keys,
         host=host,
         port=port,
         state_dir=state_dir,
         quota=quota,
         allow_remote=allow_remote,
         worker_command=shlex.split(worker_command) if worker_command else None,
+        worker_cwd=worker_cwd,
     )
     try:
         configure(

@@ -28,7 +28,16 @@ def init(
         "ghcr", "--registry", help=f"Container registry for CI: {', '.join(REGISTRIES)}."
     ),
     pip_spec: str | None = typer.Option(
-        None, "--podkit-spec", help="How the image and CI install podkit (default: this version)."
+        None,
+        "--podkit-spec",
+        help="How the image and the tests install podkit (default: where this podkit came "
+        "from: its release, or the git commit or path pip installed it from).",
+    ),
+    action: str | None = typer.Option(
+        None,
+        "--action",
+        help="podkit's GitHub Action for the workflow, OWNER/NAME@COMMIT (default: this "
+        "podkit's own).",
     ),
     force: bool = typer.Option(False, "--force", help="Overwrite files that already exist."),
     as_json: bool = typer.Option(False, "--json", help="Print the written files as JSON."),
@@ -37,10 +46,11 @@ def init(
 
     Next to a handler of your own (a file that calls `runpod.serverless.start`), init adopts
     it: the handler stays byte for byte, and the Dockerfile's CMD runs it.
-    Exit 0, or 1 when a file would be overwritten (without --force) or on another error.
     """
     dest, handler = find_handler(directory.resolve())
-    spec = ProjectSpec(project_name(name or dest.name), registry, pip_spec, handler)
+    spec = ProjectSpec(
+        project_name(name or dest.name), registry, pip_spec, action=action, handler=handler
+    )
     written = write_project(dest, render_project(spec), force=force)
     rel = [str(p.relative_to(dest)) for p in written]
     if as_json:

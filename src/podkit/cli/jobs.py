@@ -27,7 +27,8 @@ from podkit.cli._jobs_common import (
 from podkit.cli.app import app
 from podkit.cli.console import console, err_console, print_json
 from podkit.cli.job_display import JobDisplay
-from podkit.cli.options import CONFIG, ENDPOINT, ENV, TARGET
+from podkit.cli.options import CONFIG, ENDPOINT, ENV, TARGET, duration
+from podkit.cli.options import job_id as job_id_arg
 from podkit.errors import JobWaitTimeout
 from podkit.runpod.job_outcome import EXIT_INTERRUPTED, EXIT_STILL_RUNNING, outcome, timings
 from podkit.runpod.job_types import Job, JobPolicy
@@ -37,9 +38,7 @@ job_app = typer.Typer(help="Follow, cancel and retry jobs on an endpoint.", no_a
 app.add_typer(job_app, name="job")
 
 JSON_OPTION = typer.Option(False, "--json", help="Print the job as JSON on stdout.")
-TIMEOUT_OPTION = typer.Option(
-    None, "--timeout", help="Stop waiting after this long (90s, 10m, 2h); the job keeps running."
-)
+TIMEOUT_OPTION = duration(None, "--timeout", "Stop waiting after this long; the job keeps running")
 
 
 @app.command("run")
@@ -55,16 +54,12 @@ def run_command(
     async_: bool = typer.Option(False, "--async", help="Queue the job, print its id, return."),
     as_json: bool = JSON_OPTION,
     timeout: str | None = TIMEOUT_OPTION,
-    ttl: str | None = typer.Option(None, "--ttl", help="Job lifetime, queue + run (policy.ttl)."),
-    execution_timeout: str | None = typer.Option(
-        None, "--execution-timeout", help="This job's run-time limit (policy.executionTimeout)."
+    ttl: str | None = duration(None, "--ttl", "Job lifetime, queue + run (policy.ttl)"),
+    execution_timeout: str | None = duration(
+        None, "--execution-timeout", "This job's run-time limit (policy.executionTimeout)"
     ),
 ) -> None:
-    """Run ACTION on the endpoint through /run + polling; exit code from the final state.
-
-    Exit codes: 0 COMPLETED, 1 an error before the job ran, 2 a usage error, 3 FAILED,
-    4 TIMED_OUT, 5 CANCELLED, 6 still running when --timeout ended the wait, 130 interrupted.
-    """
+    """Run ACTION on the endpoint (a short /runsync, then polling); exit code from its end."""
     payload = parse_input(input_, action)
     endpoint_id = resolve_endpoint(endpoint, env, config, target)
     policy = _policy(ttl, execution_timeout)
@@ -80,7 +75,7 @@ def run_command(
 
 @job_app.command("wait")
 def wait_command(
-    job_id: str = typer.Argument(..., help="The job id."),
+    job_id: str = job_id_arg(),
     endpoint: str | None = ENDPOINT,
     env: str | None = ENV,
     target: str | None = TARGET,
@@ -98,7 +93,7 @@ def wait_command(
 
 @job_app.command("status")
 def status_command(
-    job_id: str = typer.Argument(..., help="The job id."),
+    job_id: str = job_id_arg(),
     endpoint: str | None = ENDPOINT,
     env: str | None = ENV,
     target: str | None = TARGET,
@@ -119,7 +114,7 @@ def status_command(
 
 @job_app.command("cancel")
 def cancel_command(
-    job_id: str = typer.Argument(..., help="The job id."),
+    job_id: str = job_id_arg(),
     endpoint: str | None = ENDPOINT,
     env: str | None = ENV,
     target: str | None = TARGET,
@@ -138,7 +133,7 @@ def cancel_command(
 
 @job_app.command("retry")
 def retry_command(
-    job_id: str = typer.Argument(..., help="The job id (FAILED or TIMED_OUT)."),
+    job_id: str = job_id_arg("The job id (FAILED or TIMED_OUT)."),
     endpoint: str | None = ENDPOINT,
     env: str | None = ENV,
     target: str | None = TARGET,
@@ -216,7 +211,9 @@ def _follow(
             )
     except KeyboardInterrupt:
         current = display.job.id if display.job else job_id
-        interrupted(client, current, target, interactive=interactive())
+        # A short /runsync submit holds the request for up to a second before the id is known.
+        submitting = current is None and payload is not None
+        interrupted(client, current, target, interactive=interactive(), submitting=submitting)
         raise typer.Exit(EXIT_INTERRUPTED) from None
     except JobWaitTimeout as exc:
         say(f"[yellow]{escape(exc.message)}[/]")

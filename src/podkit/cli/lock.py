@@ -15,7 +15,7 @@ from rich.markup import escape
 from podkit.cli._jobs_common import parse_duration
 from podkit.cli.app import app
 from podkit.cli.console import console, err_console, print_json
-from podkit.cli.options import API, CONFIG, ENV, TARGET
+from podkit.cli.options import API, CONFIG, ENV, TARGET, duration
 from podkit.config import Deployment, load_config
 from podkit.deploy import service
 from podkit.deploy.lock import DeployLock, LockInfo, current, when
@@ -23,10 +23,8 @@ from podkit.deploy.lock import unlock as free_lock
 from podkit.errors import DeployError
 from podkit.runpod import RunPodClient, connect
 
-LOCK_TIMEOUT = typer.Option(
-    "15m",
-    "--lock-timeout",
-    help="How long to wait for another deploy of this project and environment (90s, 10m, 1h).",
+LOCK_TIMEOUT = duration(
+    "15m", "--lock-timeout", "How long to wait for another deploy of this project and environment"
 )
 
 

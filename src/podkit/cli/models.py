@@ -25,8 +25,9 @@ from rich.progress import (
 from rich.table import Table
 
 from podkit.cli.console import console, err_console, print_json
-from podkit.cli.options import CONFIG, ENDPOINT, ENV, TARGET
-from podkit.config.models import ModelSource, load_models
+from podkit.cli.options import CONFIG, ENDPOINT, ENV, TARGET, duration
+from podkit.config.cli_values import check_duration
+from podkit.config.models import ModelSource
 from podkit.deploy.models_view import size_text
 from podkit.errors import ConfigError, TransferError
 
@@ -48,20 +49,14 @@ def read_models(config: Path, env: str | None = None) -> list[ModelSource]:
     A full project file goes through the project loader (environments, every key checked);
     a file holding only `[[models]]` (handy with --local) is read on its own.
     """
-    try:
-        data = tomllib.loads(config.read_text())
-    except FileNotFoundError:
-        raise ConfigError(
-            f"{config} not found", hint="run in the project directory or pass --config"
-        ) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{config}: invalid TOML: {exc}") from None
-    if "project" in data or env is not None:
-        from podkit.config.loader import load_config
+    from podkit.config.loader import load_config, load_models_file
+    from podkit.config.syntax import parse_toml, read_text
 
+    data = parse_toml(config, read_text(config))
+    if "project" in data or env is not None:
         models = load_config(config, env=env).deployment.models
     else:
-        models = load_models(data.get("models", []), where=str(config))
+        models = load_models_file(config)
     if not models:
         raise ConfigError(
             f"{config} declares no [[models]]",
@@ -111,11 +106,11 @@ def sync(
         help="Connection budget: 1-64, or auto (start at 16 and add connections while the "
         "rate follows, up to 64).",
     ),
-    timeout: float | None = typer.Option(
+    timeout_text: str | None = duration(
         None,
         "--timeout",
-        help="Stop cleanly before this many seconds (default: the endpoint's execution "
-        "timeout); verified chunks are kept for the next run.",
+        "Stop cleanly before this long (default: the endpoint's execution timeout); verified "
+        "chunks are kept for the next run",
     ),
     dry_run: bool = typer.Option(False, "--dry-run", help="Only show what is missing or stale."),
     json_out: bool = typer.Option(False, "--json", help="Print the report as JSON."),
@@ -126,6 +121,7 @@ def sync(
     2: something is missing or stale.
     """
     setting = _connection_setting(connections)
+    timeout = check_duration(timeout_text, "--timeout")
     models = read_models(config, env)
     job_input: dict[str, Any] = {
         "models": [m.model_dump(exclude_none=True) for m in models],

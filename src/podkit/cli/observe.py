@@ -21,7 +21,8 @@ from podkit.cli._jobs_common import (
 )
 from podkit.cli.app import app
 from podkit.cli.console import console, err_console, print_json
-from podkit.cli.options import CONFIG, ENDPOINT, ENV, TARGET
+from podkit.cli.options import CONFIG, ENDPOINT, ENV, TARGET, duration
+from podkit.config.cli_values import check_duration, check_id
 from podkit.errors import ConfigError, NotFoundError
 from podkit.runpod import RunPodClient, connect
 from podkit.runpod.diagnose import WorkerView, crash_looping, diagnose, worker_counts
@@ -39,7 +40,9 @@ ONE_SHOT_READ_S = 5.0
 
 @app.command("logs")
 def logs_command(
-    worker: str | None = typer.Option(None, "--worker", "-w", help="One worker's id."),
+    worker: str | None = typer.Option(
+        None, "--worker", "-w", callback=lambda v: check_id(v, "--worker"), help="One worker's id."
+    ),
     follow: bool = typer.Option(False, "--follow", "-f", help="Keep streaming new lines."),
     since: str | None = typer.Option(
         None, "--since", help="From this long ago (10m, 1h) or an RFC 3339 time."
@@ -85,11 +88,8 @@ def health_command(
     target: str | None = TARGET,
     config: Path = CONFIG,
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
-    observe: float = typer.Option(
-        5.0,
-        "--observe",
-        min=0,
-        help="When jobs queue and no worker is ready, watch the workers this many seconds.",
+    observe_text: str = duration(
+        "5s", "--observe", "When jobs queue and no worker is ready, watch the workers this long"
     ),
 ) -> None:
     """Jobs queued / in progress, workers idle / running / throttled, and what is wrong.
@@ -97,6 +97,7 @@ def health_command(
     Exits 3 when workers are crash-looping (they die before they are ready), so CI can gate
     on it; other findings (cold starts, a rollout in progress) leave the exit code at 0.
     """
+    observe = check_duration(observe_text, "--observe") or 0.0
     endpoint_id = resolve_endpoint(endpoint, env, config, target)
     key = api_key()
     with jobs_client(endpoint_id, target) as client:

@@ -38,11 +38,7 @@ def test_command(
         "30m", "--timeout", help="Give up on one call after this long (queue + run)."
     ),
 ) -> None:
-    """Run the smoke tests of podkit.toml: each twice (cold, then warm), checked and timed.
-
-    Exit codes: 0 every test passed, 1 a test failed (or another error), 2 a usage error,
-    130 interrupted (Ctrl-C).
-    """
+    """Run the smoke tests of podkit.toml: each twice (cold, then warm), checked and timed."""
     loaded = load_config(config, env=env)
     tests = select_tests(loaded.deployment.smoke, only, config)
     endpoint_id = resolve_endpoint(endpoint, env, config, target)

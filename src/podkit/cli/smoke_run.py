@@ -15,6 +15,7 @@ from rich.markup import escape
 from podkit.cli.console import console, err_console, print_json
 from podkit.cli.job_display import progress_text
 from podkit.config import SmokeTest
+from podkit.redact import append_file, write_file
 from podkit.runpod.jobs import JobsClient, JobUpdate, ProgressCallback
 from podkit.smoke import SmokeResult, run_smoke
 from podkit.smoke.report import markdown, table
@@ -57,11 +58,10 @@ def run_and_report(
                 out.print(f"[red]FAIL[/] {escape(result.name)}: {escape(failure)}", soft_wrap=True)
     text = markdown(results, endpoint_id, heading)
     if markdown_file is not None:
-        markdown_file.write_text(text, encoding="utf-8")
+        write_file(markdown_file, text)
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary:
-        with Path(summary).open("a", encoding="utf-8") as handle:
-            handle.write(text)
+        append_file(Path(summary), text)
     return results
 
 

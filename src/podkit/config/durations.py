@@ -9,23 +9,30 @@ _PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
 _WHOLE = re.compile(r"^(?:\d+(?:\.\d+)?(?:ms|s|m|h|d))+$")
 
 DURATION_HELP = 'a number of seconds or a duration such as "90s", "10m", "1h30m", "2d"'
+DURATION_FIX = "write plain seconds (90) or a number with a unit: 90s, 10m, 1h, 1h30m, 2d"
+
+
+def _kind(value: object) -> str:
+    return (
+        "a list" if isinstance(value, list) else "a table" if isinstance(value, dict) else "a date"
+    )
 
 
 def parse_duration(value: object) -> float:
     """Seconds from an int/float (seconds) or a duration string; ValueError otherwise."""
     if isinstance(value, bool):
-        raise ValueError(f"expected {DURATION_HELP}, got {value!r}")
+        raise ValueError(f"{str(value).lower()} is not a duration; {DURATION_FIX}")
     if isinstance(value, int | float):
         seconds = float(value)
     elif isinstance(value, str):
         compact = value.replace(" ", "").lower()
         if not _WHOLE.match(compact):
-            raise ValueError(f"expected {DURATION_HELP}, got {value!r}")
+            raise ValueError(f"{value!r} is not a duration; {DURATION_FIX}")
         seconds = sum(float(n) * _UNITS[unit] for n, unit in _PART.findall(compact))
     else:
-        raise ValueError(f"expected {DURATION_HELP}, got {type(value).__name__}")
+        raise ValueError(f"{_kind(value)} is not a duration; {DURATION_FIX}")
     if seconds < 0:
-        raise ValueError(f"a duration cannot be negative, got {value!r}")
+        raise ValueError(f"{value!r} is negative; a duration is 0 or more ({DURATION_FIX})")
     return seconds
 
 

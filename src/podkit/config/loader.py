@@ -1,12 +1,12 @@
-"""Load podkit.toml: parse, overlay an environment and `--set` overrides, validate.
+"""Load podkit.toml: read, parse, overlay an environment and `--set` overrides, validate.
 
-Every problem becomes one `ConfigError` listing each bad key as `FILE:LINE: KEY: what is
-wrong`, with the allowed values or the closest known key. Nothing here touches the network.
+Every problem of the file, in every environment, is collected and raised as one `ConfigError`
+(see `podkit.config.problems` for the shape). Nothing here touches the network: names are
+checked against the catalog snapshot shipped with podkit (`podkit.config.catalog`).
 """
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 import tomllib
@@ -15,15 +15,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from podkit.config.locator import KeyLocator
+from podkit.config.messages import RESERVED_KEYS, describe, key_of
+from podkit.config.models import ModelSource
+from podkit.config.problems import Problem, raise_all
 from podkit.config.schema import Deployment
-from podkit.errors import ConfigError
+from podkit.config.syntax import parse_toml, read_text
+from podkit.redact import register
+from podkit.secret_shapes import is_secret_key_name, looks_like_secret_value
 
 DEFAULT_FILE = "podkit.toml"
 ENV_NAME = re.compile(r"^[a-z0-9][a-z0-9\-]{0,30}$")
-RESERVED_KEYS = frozenset({"environment"})
 
 Loc = tuple[str | int, ...]
 
@@ -45,190 +49,184 @@ def load_config(
     env: str | None = None,
     overrides: Sequence[str] = (),
 ) -> LoadedConfig:
-    """Read, overlay and validate a podkit.toml; raise `ConfigError` on any problem.
+    """Read, overlay and validate a podkit.toml; raise `ConfigError` listing every problem.
 
     Every environment in the file is validated, not only the one asked for, so a broken
     production overlay is caught while deploying staging.
     """
     file = Path(path)
-    text = _read(file)
-    raw = _parse(file, text)
-    locator = KeyLocator(text)
-    overlays = _environments(file, raw, locator)
-    base = {key: value for key, value in raw.items() if key != "env"}
-    problems: list[str] = []
+    text = read_text(file)
+    checker = _Checker(file, KeyLocator(text), parse_toml(file, text))
+    overlays = checker.environments()
     for name in (None, *overlays):
-        if name == env:
-            continue
-        _validate(file, locator, base, name, overlays, (), problems)
+        if name != env:
+            checker.validate(name, overlays.get(name or "", {}), ())
+    deployment = None
     if env is not None and env not in overlays:
-        known = ", ".join(overlays) or "none defined"
-        raise ConfigError(
-            f"{file}: no environment {env!r} (known: {known})",
-            hint=f"add an [env.{env}] table to {file.name}, or pick one of the known names",
-        )
-    deployment = _validate(file, locator, base, env, overlays, overrides, problems)
-    if problems or deployment is None:
-        raise ConfigError(
-            "\n".join(problems), hint=f"fix the keys above in {file} (see docs/config.md)"
-        )
+        checker.unknown_environment(env, overlays)
+    else:
+        deployment = checker.validate(env, overlays.get(env or "", {}), overrides)
+    raise_all(file, checker.problems)
+    assert deployment is not None  # every path without a deployment added a problem
     return LoadedConfig(
         deployment=deployment,
         path=file,
         environment=env,
         environments=tuple(overlays),
-        warnings=tuple(_warnings(file, locator, deployment)),
+        warnings=tuple(_warnings(file, checker.locator, deployment)),
     )
 
 
-def _read(file: Path) -> str:
+class _ModelsOnly(BaseModel):
+    """A file that holds only `[[models]]` (handy for `podkit models sync --local`)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+    models: list[ModelSource] = Field(default_factory=list)
+
+
+def load_models_file(path: str | os.PathLike[str]) -> list[ModelSource]:
+    """The `[[models]]` of a file without a project, checked and reported like podkit.toml."""
+    file = Path(path)
+    text = read_text(file)
+    locator = KeyLocator(text)
+    problems = []
     try:
-        return file.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(
-            f"{file}: no such file",
-            hint="run `podkit init` to create one, or pass --config PATH",
-        ) from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{file}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    except OSError as exc:
-        raise ConfigError(f"{file}: cannot read ({exc.strerror})") from None
-
-
-def _parse(file: Path, text: str) -> dict[str, Any]:
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        where = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
-        message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
-        line = f"{where.group(1)}" if where else "?"
-        raise ConfigError(
-            f"{file}:{line}: not valid TOML: {message}",
-            hint="check quoting, brackets and that each key appears once",
-        ) from None
-
-
-def _environments(file: Path, raw: Mapping[str, Any], locator: KeyLocator) -> dict[str, Any]:
-    envs = raw.get("env", {})
-    line = locator.line_of(("env",))
-    if not isinstance(envs, dict):
-        raise ConfigError(f"{file}:{line}: env: must be a table of [env.NAME] tables")
-    for name, overlay in envs.items():
-        where = f"{file}:{locator.line_of(('env', name))}"
-        if not ENV_NAME.match(name):
-            raise ConfigError(
-                f"{where}: env.{name}: environment names are lowercase letters, digits and '-'"
-            )
-        if not isinstance(overlay, dict):
-            raise ConfigError(f"{where}: env.{name}: must be a table ([env.{name}])")
-        if "env" in overlay or "project" in overlay:
-            bad = "env" if "env" in overlay else "project"
-            raise ConfigError(f"{where}: env.{name}.{bad}: cannot be set per environment")
-    return dict(envs)
-
-
-def _validate(
-    file: Path,
-    locator: KeyLocator,
-    base: dict[str, Any],
-    env: str | None,
-    overlays: Mapping[str, Any],
-    overrides: Sequence[str],
-    problems: list[str],
-) -> Deployment | None:
-    merged = _deep_merge(base, overlays.get(env, {})) if env else dict(base)
-    override_locs: set[Loc] = set()
-    for item in overrides:
-        loc, value = _parse_override(item)
-        _set_path(merged, loc, value)
-        override_locs.add(loc)
-    for key in RESERVED_KEYS & merged.keys():
-        problems.append(f"{file}:{locator.line_of((key,))}: {key}: unknown key")
-    if env:
-        merged["environment"] = env
-    try:
-        return Deployment.model_validate(merged)
+        return _ModelsOnly.model_validate(parse_toml(file, text)).models
     except ValidationError as exc:
         for error in exc.errors():
             loc = tuple(error["loc"])
-            problems.append(_describe(file, locator, env, loc, error, override_locs))
-    return None
+            what, fix = describe(_ModelsOnly, loc, error)
+            line, col = locator.position_of(loc) or (1, 1)
+            problems.append(Problem(f"{file}:{line}:{col}", line, col, key_of(loc), what, fix))
+    raise_all(file, problems)
+    return []
 
 
-def _describe(
-    file: Path,
-    locator: KeyLocator,
-    env: str | None,
-    loc: Loc,
-    error: Any,
-    override_locs: set[Loc],
-) -> str:
-    key = ".".join(str(part) for part in loc) or "(top level)"
-    if any(loc[: len(o)] == o for o in override_locs):
-        where = "--set"
-    else:
-        line = (locator.lines.get(("env", env, *loc)) if env else None) or locator.line_of(loc)
-        where = f"{file}:{line if line is not None else 1}"
-    scope = f" [env.{env}]" if env else ""
-    if error["type"] == "extra_forbidden":
-        return f"{where}: {key}{scope}: unknown key{_suggest(loc)}"
-    if error["type"] == "missing":
-        return f"{where}: {key}{scope}: required key is missing"
-    message = str(error["msg"]).removeprefix("Value error, ")
-    return f"{where}: {key}{scope}: {message}{_shown_input(loc, error.get('input'))}"
+class _Checker:
+    """Validates the base and each overlay of one file, collecting problems."""
 
+    def __init__(self, file: Path, locator: KeyLocator, raw: dict[str, Any]) -> None:
+        self.file, self.locator, self.raw = file, locator, raw
+        self.base = {key: value for key, value in raw.items() if key != "env"}
+        self.problems: list[Problem] = []
 
-# Values under these sections may be secrets (an env value, a mistyped secret, a job input):
-# errors about them never repeat what the file holds. ([[models]] sources arrive masked.)
-_PRIVATE_ROOTS = frozenset({"worker", "smoke"})
+    def add(self, loc: Loc, what: str, fix: str, *, env: str | None = None) -> None:
+        """A problem at `loc` of the base file, or of `[env.NAME]` when it sits there."""
+        overlay = self.raw.get("env", {}).get(env, {}) if env else {}
+        position = None
+        if env and _holds(overlay, loc):
+            position = self.locator.position_of(("env", env, *loc))
+        position = position or self.locator.position_of(loc)
+        if position is None and env:
+            position = self.locator.position_of(("env", env, *loc))
+        line, col = position or (1, 1)
+        scope = f" [env.{env}]" if env else ""
+        where = f"{self.file}:{line}:{col}"
+        self.problems.append(Problem(where, line, col, key_of(loc), what, fix, scope))
 
+    def environments(self) -> dict[str, Any]:
+        """The valid `[env.NAME]` overlays; a problem for each one that is not."""
+        envs = self.raw.get("env", {})
+        if not isinstance(envs, dict):
+            self.add(("env",), "must be a table of [env.NAME] tables", "write [env.staging]")
+            return {}
+        valid = {}
+        for name, overlay in envs.items():
+            loc: Loc = ("env", name)
+            if not ENV_NAME.match(name):
+                self.add(loc, f"{name!r} is not a valid environment name", _ENV_NAME_FIX)
+            elif not isinstance(overlay, dict):
+                self.add(loc, "must be a table", f"write it as [env.{name}] with keys under it")
+            else:
+                for bad in sorted({"env", "project"} & overlay.keys()):
+                    self.add(
+                        (*loc, bad),
+                        "cannot be set per environment",
+                        f"set {bad} once at the top of the file",
+                    )
+                valid[name] = {k: v for k, v in overlay.items() if k not in ("env", "project")}
+        return valid
 
-def _shown_input(loc: Loc, got: Any) -> str:
-    if got is None or isinstance(got, dict | list) or not loc or loc[0] in _PRIVATE_ROOTS:
-        return ""
-    return f" (got {got!r})"
-
-
-def _suggest(loc: Loc) -> str:
-    """'; did you mean X? (allowed: ...)' for an unknown key, from the schema at its parent."""
-    model: type[BaseModel] | None = Deployment
-    for part in loc[:-1]:
-        if model is None or isinstance(part, int):
-            continue
-        info = model.model_fields.get(str(part))
-        annotation = info.annotation if info else None
-        model = _model_of(annotation)
-    if model is None:
-        return ""
-    allowed = sorted(name for name in model.model_fields if name not in RESERVED_KEYS)
-    close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
-    return f"{hint} (allowed: {', '.join(allowed)})"
-
-
-def _model_of(annotation: Any) -> type[BaseModel] | None:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in getattr(annotation, "__args__", ()):
-        found = _model_of(arg)
-        if found is not None:
-            return found
-    return None
-
-
-def _parse_override(item: str) -> tuple[Loc, Any]:
-    key, sep, text = item.partition("=")
-    if not sep or not key.strip():
-        raise ConfigError(
-            f"--set {item!r}: expected KEY=VALUE",
-            hint='for example --set endpoint.gpu_types=["NVIDIA H100 80GB HBM3"]',
+    def unknown_environment(self, env: str, overlays: Mapping[str, Any]) -> None:
+        known = ", ".join(overlays) or "none defined"
+        self.add(
+            ("env", env),
+            f"no such environment for --env (known: {known})",
+            f"add an [env.{env}] table, or pass one of the known names",
         )
-    loc: Loc = tuple(part.strip() for part in key.strip().split("."))
-    try:
-        value = tomllib.loads(f"v = {text}")["v"]
-    except tomllib.TOMLDecodeError:
-        value = text
-    return loc, value
+
+    def validate(
+        self, env: str | None, overlay: Mapping[str, Any], overrides: Sequence[str]
+    ) -> Deployment | None:
+        merged = _deep_merge(self.base, overlay) if env else dict(self.base)
+        cli: set[Loc] = set()
+        for item in overrides:
+            parsed = self._override(item)
+            if parsed is not None:
+                _set_path(merged, *parsed)
+                cli.add(parsed[0])
+        for key in sorted(RESERVED_KEYS & merged.keys()):
+            self.add((key,), "unknown key", "delete it; --env chooses the environment", env=env)
+        if env:
+            merged["environment"] = env
+        try:
+            deployment = Deployment.model_validate(merged)
+        except ValidationError as exc:
+            for error in exc.errors():
+                self._record(tuple(error["loc"]), error, env, cli)
+            return None
+        volume, endpoint = deployment.volume, deployment.endpoint
+        if volume and endpoint.datacenters and volume.datacenter not in endpoint.datacenters:
+            self.add(
+                ("volume", "datacenter"),
+                f"{volume.datacenter} is not in endpoint.datacenters, so no worker could mount "
+                "the volume",
+                f"add {volume.datacenter} to endpoint.datacenters or move the volume",
+                env=env,
+            )
+        return deployment
+
+    def _record(self, loc: Loc, error: Any, env: str | None, cli: set[Loc]) -> None:
+        what, fix = describe(Deployment, loc, error)
+        if any(loc[: len(o)] == o for o in cli):
+            self.problems.append(Problem("--set", 0, 0, key_of(loc), what, fix))
+        else:
+            self.add(loc, what, fix, env=env)
+
+    def _override(self, item: str) -> tuple[Loc, Any] | None:
+        key, sep, text = item.partition("=")
+        if not sep or not key.strip():
+            self.problems.append(
+                Problem(
+                    "--set", 0, 0, "", f"{item!r} is not KEY=VALUE",
+                    'write it as --set endpoint.gpu_types=["NVIDIA H100 80GB HBM3"]',
+                )
+            )  # fmt: skip
+            return None
+        loc: Loc = tuple(part.strip() for part in key.strip().split("."))
+        try:
+            value = tomllib.loads(f"v = {text}")["v"]
+        except tomllib.TOMLDecodeError:
+            value = text
+        if is_secret_key_name(str(loc[-1])) or looks_like_secret_value(text):
+            register(value if isinstance(value, str) else text)
+        return loc, value
+
+
+_ENV_NAME_FIX = "use lowercase letters, digits and '-' (at most 31), e.g. [env.staging]"
+
+
+def _holds(tree: Any, loc: Loc) -> bool:
+    """Whether `tree` (an overlay) sets `loc` itself."""
+    node = tree
+    for part in loc:
+        if isinstance(part, int):
+            if not isinstance(node, list) or part >= len(node):
+                return False
+        elif not isinstance(node, dict) or part not in node:
+            return False
+        node = node[part]
+    return bool(loc)
 
 
 def _set_path(tree: dict[str, Any], loc: Loc, value: Any) -> None:

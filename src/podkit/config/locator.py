@@ -1,4 +1,4 @@
-"""Where a key sits in a TOML file: key path -> 1-based line number.
+"""Where a key sits in a TOML file: key path -> 1-based (line, column).
 
 tomllib gives values, not positions, so this scans the text the way TOML reads it: table
 headers (`[a.b]`, `[[a.b]]` with a running index), dotted and quoted keys, inline tables on
@@ -26,11 +26,15 @@ def _split_dotted(text: str) -> list[str]:
 
 
 class KeyLocator:
-    """Maps key paths of one TOML document to line numbers."""
+    """Maps key paths of one TOML document to (line, column) positions."""
 
     def __init__(self, text: str) -> None:
-        self.lines: dict[Path, int] = {}
+        self.positions: dict[Path, tuple[int, int]] = {}
         self._scan(text)
+
+    @property
+    def lines(self) -> dict[Path, int]:
+        return {path: line for path, (line, _) in self.positions.items()}
 
     def _scan(self, text: str) -> None:
         prefix: Path = ()
@@ -49,31 +53,37 @@ class KeyLocator:
                     array_counts[path] = index
                     path = (*path, index)
                 prefix = path
-                self._record(path, number)
+                self._record(path, (number, line.index("[") + 1))
                 continue
             key = _KEY.match(line)
             if key:
                 path = (*prefix, *_split_dotted(key.group(1)))
-                self._record(path, number)
+                self._record(path, (number, key.start(1) + 1))
                 rest = line[key.end() :]
                 if rest.lstrip().startswith("{"):
-                    for inner in _INLINE_KEY.findall(rest):
-                        name = inner[1:-1] if inner.startswith('"') else inner
-                        self.lines.setdefault((*path, name), number)
+                    for inner in _INLINE_KEY.finditer(rest):
+                        name = inner.group(1).strip('"')
+                        column = key.end() + inner.start(1) + 1
+                        self.positions.setdefault((*path, name), (number, column))
                 for quote in ('"""', "'''"):
                     if rest.count(quote) % 2 == 1:
                         in_multiline = quote
 
-    def _record(self, path: Path, number: int) -> None:
+    def _record(self, path: Path, position: tuple[int, int]) -> None:
         """Record `path` and the tables it implicitly defines (its ancestors)."""
         for end in range(1, len(path) + 1):
-            self.lines.setdefault(path[:end], number)
+            self.positions.setdefault(path[:end], position)
+
+    def position_of(self, path: Sequence[str | int]) -> tuple[int, int] | None:
+        """(line, column) of `path`, or of its nearest ancestor that has one."""
+        candidate = tuple(path)
+        while candidate:
+            if candidate in self.positions:
+                return self.positions[candidate]
+            candidate = candidate[:-1]
+        return None
 
     def line_of(self, path: Sequence[str | int]) -> int | None:
         """The line of `path`, or of its nearest ancestor that has one."""
-        candidate = tuple(path)
-        while candidate:
-            if candidate in self.lines:
-                return self.lines[candidate]
-            candidate = candidate[:-1]
-        return None
+        position = self.position_of(path)
+        return position[0] if position else None

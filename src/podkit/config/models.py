@@ -67,13 +67,19 @@ def parse_source(value: str) -> ParsedSource:
         return _parse_https(value)
     if scheme == "hf":
         return _parse_hf(value, rest)
-    raise ValueError(f"unsupported scheme {scheme!r} in {value!r}; use gs, s3, https or hf")
+    raise ValueError(
+        f"unsupported scheme {scheme!r} in {value!r}; use gs://, s3://, https:// (http:// on "
+        "loopback only) or hf://"
+    )
 
 
 def _parse_bucket(kind: SourceKind, value: str, rest: str) -> ParsedSource:
     bucket, _, prefix = rest.partition("/")
     if not _BUCKET.match(bucket):
-        raise ValueError(f"{value!r}: {bucket!r} is not a valid bucket name")
+        raise ValueError(
+            f"{value!r}: {bucket!r} is not a valid bucket name; bucket names are lowercase "
+            "letters, digits, '.', '_' and '-', 3 to 222 characters"
+        )
     _check_relative(prefix.rstrip("/"), what="prefix", allow_empty=True)
     return ParsedSource(kind=kind, bucket=bucket, prefix=prefix)
 
@@ -86,21 +92,26 @@ def _parse_https(value: str) -> ParsedSource:
             "put tokens in the environment (see docs/models.md)"
         )
     if not parts.hostname:
-        raise ValueError(f"{value!r} has no host")
+        raise ValueError(f"{value!r} has no host; write https://host/path/to/file")
     if parts.scheme == "http" and parts.hostname not in ("127.0.0.1", "localhost", "::1"):
         raise ValueError(f"{value!r}: plain http is only allowed on loopback; use https://")
     if not parts.path or parts.path.endswith("/"):
-        raise ValueError(f"{value!r} must name a file (an https source is a single file)")
+        raise ValueError(
+            f"{value!r} does not name a file (an https source is a single file); name the "
+            "file, or use gs:// or s3:// for a folder"
+        )
     return ParsedSource(kind=SourceKind.HTTPS, url=value)
 
 
 def _parse_hf(value: str, rest: str) -> ParsedSource:
     repo, _, revision = rest.partition("@")
     if not _HF_REPO.match(repo):
-        raise ValueError(f"{value!r}: {repo!r} is not org/name")
+        raise ValueError(f"{value!r}: {repo!r} is not org/name; write hf://org/name@revision")
     revision = revision or "main"
     if not _HF_REVISION.match(revision) or ".." in revision:
-        raise ValueError(f"{value!r}: {revision!r} is not a valid revision")
+        raise ValueError(
+            f"{value!r}: {revision!r} is not a valid revision; use a branch, tag or commit"
+        )
     return ParsedSource(kind=SourceKind.HF, repo=repo, revision=revision)
 
 
@@ -108,11 +119,13 @@ def _check_relative(path: str, *, what: str, allow_empty: bool = False) -> str:
     if not path:
         if allow_empty:
             return path
-        raise ValueError(f"{what} is empty")
+        raise ValueError(f"{what} is empty; give a path")
     if path.startswith("/") or "\\" in path or "\x00" in path:
-        raise ValueError(f"{what} {path!r} must be a relative path")
+        raise ValueError(f"{what} {path!r} is not a relative path; drop the leading /")
     if any(part in ("..", ".") for part in path.split("/")):
-        raise ValueError(f"{what} {path!r} may not contain '.' or '..' segments")
+        raise ValueError(
+            f"{what} {path!r} contains '.' or '..' segments; write the path without them"
+        )
     return path
 
 
@@ -184,15 +197,17 @@ class ModelSource(BaseModel):
     @classmethod
     def _valid_sha256(cls, value: str | None) -> str | None:
         if value is not None and not _SHA256.match(value):
-            raise ValueError("must be 64 lowercase hex characters")
+            raise ValueError(
+                "is not a sha256 digest (64 lowercase hex digits); copy it from `sha256sum FILE`"
+            )
         return value
 
     @model_validator(mode="after")
     def _sha256_needs_single_file(self) -> ModelSource:
         if self.sha256 is not None and self.parsed.kind is not SourceKind.HTTPS:
             raise ValueError(
-                "sha256 applies to a single-file https source; gs/s3/hf sources are verified "
-                "with the checksums the store records"
+                "sha256 is only for a single-file https source (gs, s3 and hf files are "
+                "verified with the checksums the store records); remove sha256"
             )
         return self
 

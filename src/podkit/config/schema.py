@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
 
+from podkit.config import catalog
 from podkit.config.models import ModelSource
 from podkit.config.smoke import SmokeTest
-from podkit.config.types import Name, Seconds, Section
+from podkit.config.types import Name, ProjectName, Seconds, Section
+from podkit.redact import register
+from podkit.secret_shapes import is_inline_secret, looks_like_secret_value
 
 DIGEST_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
 IMAGE_RE = re.compile(
@@ -20,11 +23,20 @@ IMAGE_RE = re.compile(
 SECRET_REF_RE = re.compile(r"^\{\{\s*RUNPOD_SECRET_[A-Za-z0-9_\-]+\s*\}\}$")
 SECRET_NAME_RE = re.compile(r"^[A-Za-z0-9_\-]+$")
 ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-CUDA_RE = re.compile(r"^\d+\.\d+$")
-PROJECT_RE = r"^[a-z0-9][a-z0-9\-]{0,39}$"
 
-MIN_EXECUTION_TIMEOUT = 5.0
-MAX_EXECUTION_TIMEOUT = 7 * 86400.0
+# podkit deploys allow 10 min .. 24 h (the platform takes 5 s .. 7 d): shorter kills model
+# downloads mid-way, longer belongs in a job with its own policy.executionTimeout.
+MIN_EXECUTION_TIMEOUT = 600.0
+MAX_EXECUTION_TIMEOUT = 86400.0
+# Both REST generations accept 10..4000 GB (v1 0..4000, v2 10..4096).
+MIN_VOLUME_GB = 10
+MAX_VOLUME_GB = 4000
+
+GpuTypeId = Annotated[str, AfterValidator(catalog.check_gpu_type)]
+GpuPool = Annotated[str, AfterValidator(catalog.check_pool)]
+CudaVersion = Annotated[str, AfterValidator(catalog.check_cuda)]
+DataCenter = Annotated[str, AfterValidator(catalog.check_datacenter)]
+SecretName = Annotated[str, AfterValidator(lambda name: _secret_name(name))]
 
 
 def split_image(ref: str) -> tuple[str, str | None, str | None]:
@@ -32,13 +44,14 @@ def split_image(ref: str) -> tuple[str, str | None, str | None]:
     match = IMAGE_RE.match(ref)
     if not match:
         raise ValueError(
-            f"{ref!r} is not an image reference; expected REGISTRY/REPO[:TAG][@sha256:<64 hex>]"
+            f"{ref!r} is not an image reference; write REGISTRY/REPO[:TAG][@sha256:<64 hex>], "
+            "lowercase, without spaces"
         )
     digest = match.group("digest")
     if digest is not None and not DIGEST_RE.match(digest):
         raise ValueError(
-            f"digest {digest!r} is malformed; expected sha256: followed by 64 lowercase hex "
-            "digits (copy it from the build step's output, never by hand)"
+            f"digest {digest!r} is malformed; write sha256: and 64 lowercase hex digits, "
+            "copied from the build step's output"
         )
     return match.group("name"), match.group("tag"), digest
 
@@ -62,8 +75,8 @@ class ImageConfig(Section):
     def _ref_or_repository(self) -> ImageConfig:
         if self.ref is None and self.repository is None:
             raise ValueError(
-                "set image.ref (a pinned reference) or image.repository (built by CI, "
-                "then passed to apply as --image REPO@sha256:...)"
+                "neither ref nor repository is set; set image.ref (a pinned reference) or "
+                "image.repository (built by CI, then passed to apply as --image REPO@sha256:...)"
             )
         return self
 
@@ -80,7 +93,7 @@ class WorkerConfig(Section):
     """Container settings: env, secret references, disk, registry credentials."""
 
     env: dict[str, str] = Field(default_factory=dict)
-    secrets: dict[str, str] = Field(default_factory=dict)
+    secrets: dict[str, SecretName] = Field(default_factory=dict)
     container_disk_gb: int = Field(default=20, ge=1, le=1000)
     registry_auth: str | None = None
     args: str = ""
@@ -91,32 +104,45 @@ class WorkerConfig(Section):
     def _check_env(cls, env: dict[str, str]) -> dict[str, str]:
         for key, value in env.items():
             if not ENV_NAME_RE.match(key):
-                raise ValueError(f"env name {key!r} must match [A-Za-z_][A-Za-z0-9_]*")
+                raise ValueError(
+                    f"{key!r} is not an environment variable name; use letters, digits and "
+                    "'_', not starting with a digit"
+                )
             if "{{" in value and not SECRET_REF_RE.match(value):
                 raise ValueError(
-                    f"env {key}: the value looks like a secret reference but is malformed; "
+                    f"the value of {key} looks like a secret reference but is malformed; "
                     "write it as {{ RUNPOD_SECRET_name }}"
                 )
+            if is_inline_secret(key, value):
+                register(value)  # from here on, no output or file shows it
         return env
 
     @field_validator("secrets")
     @classmethod
     def _check_secrets(cls, secrets: dict[str, str]) -> dict[str, str]:
-        for key, name in secrets.items():
+        for key in secrets:
             if not ENV_NAME_RE.match(key):
-                raise ValueError(f"secret env name {key!r} must match [A-Za-z_][A-Za-z0-9_]*")
-            if not SECRET_NAME_RE.match(name):
                 raise ValueError(
-                    f"secrets.{key}: the value is not a RunPod secret name (letters, digits, "
-                    "'_' and '-'); give the secret's name, never its value"
+                    f"{key!r} is not an environment variable name; use letters, digits and "
+                    "'_', not starting with a digit"
                 )
         return secrets
+
+    @field_validator("registry_auth")
+    @classmethod
+    def _check_registry_auth(cls, name: str | None) -> str | None:
+        if name is not None:
+            _not_a_value("the value", name, "a registry credential on the RunPod account")
+        return name
 
     @model_validator(mode="after")
     def _no_overlap(self) -> WorkerConfig:
         both = sorted(set(self.env) & set(self.secrets))
         if both:
-            raise ValueError(f"{', '.join(both)} set in both worker.env and worker.secrets")
+            raise ValueError(
+                f"{', '.join(both)} is set in both worker.env and worker.secrets; "
+                "keep it in one of them (worker.secrets for a secret)"
+            )
         return self
 
     def rendered_env(self) -> dict[str, str]:
@@ -127,12 +153,34 @@ class WorkerConfig(Section):
         return dict(sorted(rendered.items()))
 
 
+def _secret_name(name: str) -> str:
+    """A `worker.secrets` value: the name of a RunPod secret (checked per key, at its line)."""
+    _not_a_value("the value", name, "a RunPod secret")
+    if not SECRET_NAME_RE.match(name):
+        raise ValueError(
+            "the value is not a RunPod secret name (letters, digits, '_' and '-'); give the "
+            "secret's name, never its value"
+        )
+    return name
+
+
+def _not_a_value(subject: str, name: str, what: str) -> None:
+    """Refuse a secret's value where its name belongs, without repeating the value."""
+    if looks_like_secret_value(name):
+        register(name)
+        raise ValueError(
+            f"{subject} looks like a secret itself, not the name of {what}; store the "
+            "secret on RunPod (console > Secrets / Container registry auth) and put its name "
+            "here, then rotate the exposed secret"
+        )
+
+
 class VolumeConfig(Section):
     """The network volume the endpoint's workers mount at /runpod-volume."""
 
     name: Name
-    size_gb: int = Field(ge=1, le=4000)
-    datacenter: str = Field(min_length=1)
+    size_gb: int = Field(ge=MIN_VOLUME_GB, le=MAX_VOLUME_GB)
+    datacenter: DataCenter
 
 
 class ScalerConfig(Section):
@@ -144,9 +192,13 @@ class ScalerConfig(Section):
     @model_validator(mode="after")
     def _check_value(self) -> ScalerConfig:
         if self.type == "queue_delay" and self.value < 0.5:
-            raise ValueError("scaler.value for queue_delay is seconds and must be >= 0.5")
+            raise ValueError(
+                f"value {self.value:g} is too small for queue_delay (seconds); set value >= 0.5"
+            )
         if self.type == "request_count" and (self.value < 1 or self.value != int(self.value)):
-            raise ValueError("scaler.value for request_count must be a whole number >= 1")
+            raise ValueError(
+                f"value {self.value:g} does not fit request_count; set a whole number >= 1"
+            )
         return self
 
 
@@ -155,11 +207,11 @@ class EndpointConfig(Section):
 
     name: Name | None = None
     type: Literal["queue", "load_balancer"] = "queue"
-    gpu_pools: list[str] = Field(default_factory=list)
-    gpu_types: list[str] = Field(default_factory=list)
+    gpu_pools: list[GpuPool] = Field(default_factory=list)
+    gpu_types: list[GpuTypeId] = Field(default_factory=list)
     gpu_count: int = Field(default=1, ge=1, le=8)
-    cuda_versions: list[str] = Field(default_factory=list)
-    datacenters: list[str] = Field(default_factory=list)
+    cuda_versions: list[CudaVersion] = Field(default_factory=list)
+    datacenters: list[DataCenter] = Field(default_factory=list)
     workers_min: int = Field(default=0, ge=0, le=100)
     workers_max: int = Field(default=3, ge=0, le=100)
     idle_timeout: Seconds = Field(default=5.0, ge=1, le=3600)
@@ -169,20 +221,14 @@ class EndpointConfig(Section):
     )
     flashboot: bool = True
 
-    @field_validator("cuda_versions")
-    @classmethod
-    def _check_cuda(cls, versions: list[str]) -> list[str]:
-        for version in versions:
-            if not CUDA_RE.match(version):
-                raise ValueError(f'CUDA version {version!r} must look like "12.4"')
-        return versions
-
     @field_validator("workers_max")
     @classmethod
     def _max_not_below_min(cls, value: int, info: ValidationInfo) -> int:
         low = info.data.get("workers_min")
         if low is not None and low > value:
-            raise ValueError(f"workers_max ({value}) is below workers_min ({low})")
+            raise ValueError(
+                f"{value} is below workers_min ({low}); raise workers_max or lower workers_min"
+            )
         return value
 
     @field_validator("scaler")
@@ -190,7 +236,7 @@ class EndpointConfig(Section):
     def _scaler_fits_type(cls, scaler: ScalerConfig, info: ValidationInfo) -> ScalerConfig:
         if info.data.get("type") == "load_balancer" and scaler.type != "request_count":
             raise ValueError(
-                'a load_balancer endpoint scales on requests: set scaler.type = "request_count"'
+                'a load_balancer endpoint scales on requests; set scaler.type = "request_count"'
             )
         return scaler
 
@@ -198,8 +244,8 @@ class EndpointConfig(Section):
     def _has_gpus(self) -> EndpointConfig:
         if not self.gpu_pools and not self.gpu_types:
             raise ValueError(
-                "set endpoint.gpu_types (GPU type ids, in order of preference) or "
-                "endpoint.gpu_pools (pool ids such as AMPERE_80)"
+                "no GPUs are chosen; set endpoint.gpu_types (GPU type ids, in order of "
+                "preference) or endpoint.gpu_pools (pool ids such as AMPERE_80)"
             )
         return self
 
@@ -207,7 +253,7 @@ class EndpointConfig(Section):
 class Deployment(Section):
     """Everything podkit deploys for one project in one environment."""
 
-    project: str = Field(pattern=PROJECT_RE)
+    project: ProjectName
     image: ImageConfig
     worker: WorkerConfig = Field(default_factory=WorkerConfig)
     volume: VolumeConfig | None = None

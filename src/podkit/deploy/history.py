@@ -1,7 +1,8 @@
 """Deploy history: every successful apply appends the applied desired state.
 
 File: `<root>/.podkit/history/<project>-<env>.json`, written atomically. A record holds the
-whole desired state (image digest included, secret *references* only, never values), so
+whole desired state (image digest included, secret *references* only, never values; an
+inline secret of `worker.env` as its keyed fingerprint, see `podkit.deploy.sensitive`), so
 `podkit rollback --to N` can re-apply it exactly.
 
 Each record also names its target: the API origin and a fingerprint of the account (a hash
@@ -23,7 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from podkit.deploy.model import DesiredState, Resource, Scope
+from podkit.deploy.sensitive import Fingerprinter, fingerprinted, throwaway
 from podkit.errors import DeployError
+from podkit.redact import scrub_data
 
 HISTORY_DIR = Path(".podkit") / "history"
 DESTROY = "destroy"
@@ -66,11 +69,11 @@ class Record:
         return self.source == DESTROY
 
 
-def _resource_json(r: Resource) -> dict[str, Any]:
+def _resource_json(r: Resource, fingerprint: Fingerprinter) -> dict[str, Any]:
     return {
         "kind": r.kind,
         "name": r.name,
-        "fields": dict(r.fields),
+        "fields": fingerprinted(r.fields, fingerprint),
         "secret_fields": sorted(r.secret_fields),
         "write_only": sorted(r.write_only),
     }
@@ -140,7 +143,15 @@ class History:
             target=_target_from(item.get("target")),
         )
 
-    def append(self, desired: DesiredState, *, source: str, endpoint_id: str | None) -> Record:
+    def append(
+        self,
+        desired: DesiredState,
+        *,
+        source: str,
+        endpoint_id: str | None,
+        fingerprint: Fingerprinter | None = None,
+    ) -> Record:
+        """Record an apply; inline secrets are stored as fingerprints (see `sensitive`)."""
         records = self.all_records()
         number = records[-1].number + 1 if records else 1
         stamp = datetime.fromtimestamp(self._clock(), UTC).isoformat(timespec="seconds")
@@ -154,7 +165,7 @@ class History:
             endpoint_id,
             self.target_ref,
         )
-        self._write([*records, record])
+        self._write([*records, record], fingerprint or throwaway())
         return record
 
     def append_destroy(self, api: str, endpoint_id: str | None) -> Record:
@@ -167,7 +178,8 @@ class History:
         records = self.records()
         return records[-1] if records and records[-1].destroyed else None
 
-    def _write(self, records: list[Record]) -> None:
+    def _write(self, records: list[Record], fingerprint: Fingerprinter) -> None:
+        # Every record is written again: a value an older podkit stored becomes a fingerprint.
         payload = {
             "project": self.scope.project,
             "env": self.scope.env,
@@ -180,14 +192,15 @@ class History:
                     "source": r.source,
                     "endpoint_id": r.endpoint_id,
                     "target": _target_json(r.target),
-                    "resources": [_resource_json(x) for x in r.desired.resources],
+                    "resources": [_resource_json(x, fingerprint) for x in r.desired.resources],
                 }
                 for r in records
             ],
         }
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(".json.incomplete")
-        tmp.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        text = json.dumps(scrub_data(payload), indent=2, sort_keys=True)
+        tmp.write_text(text + "\n", encoding="utf-8")
         tmp.replace(self.path)
 
     def target(self, to: int | None) -> Record:

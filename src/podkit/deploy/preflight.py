@@ -1,8 +1,12 @@
-"""Preflight: read-only checks before any write. Each failure says what to change.
+"""Preflight: the checks that need account data, before any write. Each failure says what
+to change.
 
-Inputs are data (the config, the desired state, the snapshot, the GPU catalog), so the
-checks are pure; the caller fetched them with reads only. Errors stop the deploy with zero
-writes; warnings are shown with the plan.
+Everything that needs no account data (ranges, digests, names against podkit's catalog
+snapshot) was checked when podkit.toml was loaded. Here the live catalog is the judge: where it
+disagrees with the snapshot it wins, and the plan notes the difference. Inputs are data (the
+config, the desired state, the snapshot, the GPU catalog), so the checks are pure; the caller
+fetched them with reads only. Errors stop the deploy with zero writes; warnings are shown with
+the plan.
 """
 
 from __future__ import annotations
@@ -11,14 +15,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from podkit.config import Deployment
+from podkit.config.catalog import drift
 from podkit.deploy.model import DesiredState, Snapshot
 from podkit.errors import PreflightError
 from podkit.runpod.types.v2 import GpuType
 
-MIN_EXECUTION_S = 600
-MAX_EXECUTION_S = 86400
 DEFAULT_WORKER_QUOTA = 5  # RunPod's default; more with account balance (5..60)
-V2_VOLUME_GB = (10, 4096)
 
 
 @dataclass
@@ -50,8 +52,9 @@ class Inputs:
 def run_preflight(inputs: Inputs) -> Report:
     """Every check, in a fixed order; never raises (see `Report.raise_if_failed`)."""
     report = Report()
-    for check in (_image, _timeout, _routing, _quota, _volume, _gpus, _registry):
+    for check in (_image, _routing, _quota, _gpus, _registry):
         check(inputs, report)
+    report.warnings.extend(drift({gpu.id: gpu.pool for gpu in inputs.catalog}))
     if inputs.deployment.worker.secrets:
         report.warnings.append(
             "RunPod secrets ("
@@ -70,15 +73,6 @@ def _image(inputs: Inputs, report: Report) -> None:
         report.errors.append(f"{message}; pass --image REPO@sha256:<digest> from the build step")
     else:
         report.warnings.append(f"{message} (use --require-digest in CI to make this an error)")
-
-
-def _timeout(inputs: Inputs, report: Report) -> None:
-    seconds = inputs.deployment.endpoint.execution_timeout
-    if not MIN_EXECUTION_S <= seconds <= MAX_EXECUTION_S:
-        report.errors.append(
-            f"endpoint.execution_timeout is {seconds:g} s; podkit deploys allow 10m..24h "
-            '(set e.g. execution_timeout = "1h"; long downloads belong in a job, not runsync)'
-        )
 
 
 def _routing(inputs: Inputs, report: Report) -> None:
@@ -122,29 +116,16 @@ def _quota(inputs: Inputs, report: Report) -> None:
         )
 
 
-def _volume(inputs: Inputs, report: Report) -> None:
-    vol, ep = inputs.deployment.volume, inputs.deployment.endpoint
-    if vol is None:
-        return
-    low, high = V2_VOLUME_GB
-    if inputs.desired.api == "v2" and not low <= vol.size_gb <= high:
-        report.errors.append(f"volume.size_gb is {vol.size_gb}; REST v2 allows {low}..{high} GB")
-    if ep.datacenters and vol.datacenter not in ep.datacenters:
-        report.errors.append(
-            f"volume.datacenter {vol.datacenter} is not in endpoint.datacenters "
-            f"{ep.datacenters}: workers could never mount it; add {vol.datacenter} to "
-            "endpoint.datacenters or move the volume"
-        )
-
-
 def _candidates(inputs: Inputs, report: Report) -> list[GpuType]:
     ep = inputs.deployment.endpoint
     by_id = {g.id: g for g in inputs.catalog}
     pools = {g.pool for g in inputs.catalog if g.pool}
     for gpu in ep.gpu_types:
         if gpu not in by_id:
-            near = sorted(by_id)[:8]
-            report.errors.append(f"endpoint.gpu_types: unknown GPU type {gpu!r} (known: {near})")
+            report.errors.append(
+                f"endpoint.gpu_types: the live catalog has no GPU type {gpu!r} (podkit's copy "
+                "of the catalog still lists it); pick another type or a pool"
+            )
         elif by_id[gpu].pool is None:
             report.errors.append(
                 f"endpoint.gpu_types: {gpu!r} is not offered for serverless (no pool)"
@@ -152,7 +133,8 @@ def _candidates(inputs: Inputs, report: Report) -> list[GpuType]:
     for pool in ep.gpu_pools:
         if pool not in pools:
             report.errors.append(
-                f"endpoint.gpu_pools: unknown pool {pool!r} (known: {sorted(pools)})"
+                f"endpoint.gpu_pools: the live catalog has no pool {pool!r} (known now: "
+                f"{sorted(pools)}); pick one of those"
             )
     wanted = set(ep.gpu_types)
     return [g for g in inputs.catalog if g.id in wanted or (g.pool and g.pool in ep.gpu_pools)]

@@ -14,6 +14,7 @@ from starlette.routing import BaseRoute, Route
 
 from podkit.emulator.backend import Backend
 from podkit.emulator.http import admin, v1, v2
+from podkit.emulator.http.auth import AuthMiddleware
 from podkit.emulator.http.context import Context
 from podkit.emulator.http.middleware import FaultMiddleware, Recorder, error_body
 from podkit.emulator.openapi import V1, V2, load
@@ -39,6 +40,7 @@ def create_app(
     literal = [r for r in missing if isinstance(r, Route) and "{" not in r.path]
     routes = [*literal, *routes, *(r for r in missing if r not in literal)]
     app = Starlette(routes=routes, exception_handlers={HTTPException: _http_error})
+    app.add_middleware(AuthMiddleware, backend=backend)  # inside the faults: they come first
     app.add_middleware(FaultMiddleware, backend=backend)
     if recorder is not None:
         app.add_middleware(_RecorderMiddleware, recorder=recorder)

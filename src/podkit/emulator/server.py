@@ -7,6 +7,7 @@ import logging
 import socket
 import threading
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -15,6 +16,9 @@ import uvicorn
 
 from podkit.emulator.app import create_app
 from podkit.emulator.backend import DEFAULT_QUOTA, Backend, parse_spec
+from podkit.emulator.backend.keys import parse_key_spec, read_keys_file
+from podkit.emulator.dataplane.jobs import MAX_POLICY_MS
+from podkit.emulator.dataplane.plane import DataPlane
 from podkit.emulator.http.context import Context
 from podkit.emulator.http.middleware import DroppedConnection, Recorder
 from podkit.errors import EmulatorError
@@ -23,6 +27,23 @@ if TYPE_CHECKING:
     from podkit.emulator.dataplane.settings import DataPlaneSettings
 
 START_TIMEOUT_S = 10.0
+# A sync handler blocks the SDK worker's event loop for the whole job, so the worker's pooled
+# connections sit idle that long. One the server closed meanwhile (uvicorn's default is 5 s) is
+# reused for the result, which fails with `Server disconnected` and is never retried (the SDK's
+# RetryClient retries no exception). Idle connections therefore outlive the longest job.
+KEEP_ALIVE_S = MAX_POLICY_MS / 1000 + 3600
+
+
+def server_config(app: Any, **options: Any) -> uvicorn.Config:
+    """uvicorn settings every server of the local RunPod uses (tests and benches included)."""
+    return uvicorn.Config(
+        app,
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        timeout_keep_alive=int(KEEP_ALIVE_S),
+        **options,
+    )
 
 
 def is_loopback(host: str) -> bool:
@@ -64,13 +85,7 @@ class EmulatorServer:
 
     def start(self) -> EmulatorServer:
         sock = self._bind()
-        config = uvicorn.Config(
-            self.app,
-            log_level="warning",
-            access_log=False,
-            lifespan="off",
-            timeout_graceful_shutdown=2,
-        )
+        config = server_config(self.app, timeout_graceful_shutdown=2)
         self._server = uvicorn.Server(config)
         logging.getLogger("uvicorn.error").addFilter(_QuietDrops())
         self._thread = threading.Thread(
@@ -115,6 +130,10 @@ class LocalRunPod:
 
     `dataplane_settings` (a `podkit.emulator.dataplane.DataPlaneSettings`) shortens the data
     plane's timers and limits for tests: worker stop grace, poll hold, retention, runsync wait.
+    `api_keys` (`KEY[:SCOPE]` strings, see `podkit.emulator.backend.keys`) makes those the only
+    accepted keys, sharing one account; without them any key is its own account.
+    Workers run in `worker_cwd` (default: the current directory when this object is made), so
+    relative paths in a worker command resolve there.
     """
 
     def __init__(
@@ -128,16 +147,24 @@ class LocalRunPod:
         record: bool = False,
         allow_remote: bool = False,
         worker_command: list[str] | None = None,
+        worker_cwd: Path | str | None = None,
         dataplane_settings: DataPlaneSettings | None = None,
+        api_keys: Iterable[str] = (),
     ) -> None:
         self.server = EmulatorServer(None, host=host, port=port, allow_remote=allow_remote)
         self.backend = Backend(
-            seed=seed, state_dir=state_dir, quota=quota, worker_command=worker_command
+            seed=seed,
+            state_dir=state_dir,
+            quota=quota,
+            worker_command=worker_command,
+            api_keys=api_keys,
         )
         self.context = Context(dataplane_settings=dataplane_settings)
         self.recorder = Recorder() if record else None
         self.app = create_app(self.backend, context=self.context, recorder=self.recorder)
         self.server.app = self.app
+        if worker_cwd is not None and isinstance(self.context.dataplane, DataPlane):
+            self.context.dataplane.supervisor.worker_cwd = _worker_cwd(worker_cwd)
 
     @property
     def url(self) -> str:
@@ -167,6 +194,16 @@ class LocalRunPod:
         self.stop()
 
 
+def _worker_cwd(path: Path | str) -> Path:
+    resolved = Path(path).expanduser().resolve()
+    if not resolved.is_dir():
+        raise EmulatorError(
+            f"--worker-cwd {path}: no such directory",
+            hint="give the directory your worker command runs in (e.g. the one with handler.py)",
+        )
+    return resolved
+
+
 def _rate_limits(spec: str) -> dict[str, int]:
     """`"minute=60,hour=3000"` -> {"minute": 60, "hour": 3000}; a bad item is named."""
     quotas = {}
@@ -176,6 +213,28 @@ def _rate_limits(spec: str) -> dict[str, int]:
             raise ValueError(f"{item.strip()!r} must be WINDOW=COUNT with a whole COUNT")
         quotas[window.strip()] = int(count)
     return quotas
+
+
+def key_specs(api_keys: list[str], keys_file: Path | None) -> list[str]:
+    """The CLI's `--api-key` specs, then the keys file's lines, each checked (errors name the
+    option or the file line, never the key)."""
+    specs = list(api_keys)
+    where = ["--api-key"] * len(specs)
+    if keys_file is not None:
+        try:
+            lines = read_keys_file(keys_file)
+        except ValueError as exc:
+            raise EmulatorError(str(exc), hint="check the --api-keys-file path") from exc
+        specs += lines
+        where += [f"{keys_file} entry {n}" for n in range(1, len(lines) + 1)]
+    for spec, origin in zip(specs, where, strict=True):
+        try:
+            parse_key_spec(spec)
+        except ValueError as exc:
+            raise EmulatorError(
+                f"{origin}: {exc}", hint='e.g. --api-key "$KEY" or --api-key "$KEY:read"'
+            ) from exc
+    return specs
 
 
 def configure(

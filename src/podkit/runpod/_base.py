@@ -26,8 +26,9 @@ from podkit.runpod.credentials import ApiKey, redact
 M = TypeVar("M", bound=BaseModel)
 
 _HINTS = {
-    401: "check RUNPOD_API_KEY (or your credentials profile); the key was missing or refused",
-    403: "the key is valid but not allowed to do this; check its scopes in the RunPod console",
+    401: "the API key from {source} was missing or refused; set a valid key there",
+    403: "the API key from {source} is valid but not allowed to do this; use a key with "
+    "read/write access (its permissions are set in the RunPod console)",
     404: "the object is gone or belongs to another account; run `podkit plan` to re-read state",
     429: "the API rate limit was hit after all retries; wait a minute and run again",
 }
@@ -96,7 +97,7 @@ class ApiBase:
         status = response.status_code
         message = redact(server_message(response), [self._key.reveal()])
         cls = _error_class(status)
-        hint = _HINTS.get(status)
+        hint = _HINTS.get(status, "").format(source=self._key.source) or None
         if cls is InvalidRequestError:
             hint = "the server refused the request as sent; fix the named field in podkit.toml"
         elif cls is ServerError and method in IDEMPOTENT_METHODS:

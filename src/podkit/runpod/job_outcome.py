@@ -5,8 +5,7 @@ Exit codes (the `podkit run` / `podkit job wait` contract CI relies on):
 | code | meaning |
 |------|---------|
 | 0    | COMPLETED (or, with `--async`, queued) |
-| 1    | podkit error: bad input, refused key, unknown endpoint, job expired (TTL / retention) |
-| 2    | usage error |
+| 1    | podkit error or usage error: bad input, refused key, unknown endpoint, job expired |
 | 3    | FAILED: the handler raised or returned an error |
 | 4    | TIMED_OUT: execution timeout or TTL reached |
 | 5    | CANCELLED |

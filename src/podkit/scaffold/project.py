@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from podkit import __version__
 from podkit.errors import ConfigError
+from podkit.scaffold.source import installed_action, installed_requirement
 from podkit.scaffold.workflow import registry, render_workflow
 
 WORKFLOW_PATH = ".github/workflows/deploy.yml"
@@ -61,11 +61,13 @@ IMAGE_REPOSITORY = {
 
 @dataclass(frozen=True)
 class ProjectSpec:
-    """What to scaffold: the project name, the registry, and how CI installs podkit."""
+    """What to scaffold: the project name, the registry, and where podkit comes from
+    (default: wherever the podkit running now was installed from)."""
 
     name: str
     registry: str = "ghcr"
     pip_spec: str | None = None
+    action: str | None = None
     handler: str | None = None  # an existing SDK handler (relative path) to adopt
 
 
@@ -83,7 +85,7 @@ def project_name(raw: str) -> str:
 def render_project(spec: ProjectSpec) -> dict[str, str]:
     """Every file of the new project, by relative path."""
     reg = registry(spec.registry)
-    pip_spec = spec.pip_spec or f"podkit=={__version__}"
+    pip_spec = spec.pip_spec or installed_requirement()
     words = {
         "PROJECT": spec.name,
         "IMAGE_REPOSITORY": IMAGE_REPOSITORY[reg.key].format(name=spec.name),
@@ -105,7 +107,7 @@ def render_project(spec: ProjectSpec) -> dict[str, str]:
         for key, value in words.items():
             text = text.replace(f"@@{key}@@", value)
         files[PROJECT_FILES[template]] = text
-    files[WORKFLOW_PATH] = render_workflow(reg.key, pip_spec=pip_spec)
+    files[WORKFLOW_PATH] = render_workflow(reg.key, action=spec.action or installed_action())
     return files
 
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from podkit import __version__
 from podkit.cli.main import main
 from podkit.config import load_config
 from tests.functional.ci.workflow_lint import assert_clean
@@ -147,3 +149,34 @@ def test_an_adopted_project_passes_its_linters_and_its_own_tests(tmp_path: Path)
         )
         assert done.returncode == 0, done.stdout + done.stderr
     assert (dest / "handler.py").read_bytes() == user.read_bytes()
+
+
+def test_a_fresh_project_installs_and_passes_make_test(tmp_path: Path) -> None:
+    # What a user does next: `make test` on a fresh machine builds .venv from the project's
+    # own requirements, which name where this podkit came from (never an unpublished pin).
+    dest = tmp_path / "fresh"
+    assert main(["init", str(dest)]) == 0
+    requirements = (dest / "requirements.txt").read_text()
+    assert f"podkit[worker]=={__version__}" in requirements if _released() else "@" in requirements
+    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
+    env["PATH"] = os.pathsep.join(
+        p for p in env.get("PATH", "").split(os.pathsep) if p != str(BIN)
+    )  # the system python3, as on a fresh machine
+    done = subprocess.run(
+        ["make", "test"],
+        cwd=dest,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+    assert "3 passed" in done.stdout
+
+
+def _released() -> bool:
+    """True when this podkit came from an index (a published release)."""
+    from importlib import metadata
+
+    return metadata.distribution("podkit").read_text("direct_url.json") is None

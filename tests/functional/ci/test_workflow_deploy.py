@@ -85,3 +85,21 @@ def test_a_release_deploys_production_with_the_dispatch_overrides(
     assert "### podkit plan: `speech-worker/production`" in run.summary
     assert "2700000" in run.summary  # 45 minutes, as the endpoint's timeout_ms
     assert_no_secret(run)
+
+
+def test_a_dispatch_input_podkit_refuses_fails_the_plan_step_without_a_request(
+    project: Path, local_runpod: LocalRunPod
+) -> None:
+    """podkit exits 1 for the bad value (never 2, which the plan step reads as "changes")."""
+    workflow = project / ".github" / "workflows" / "deploy.yml"
+    inputs = {"action": "deploy", "environment": "staging", "datacenter": "eu-ro-1"}
+    assert local_runpod.recorder is not None
+    before = len(local_runpod.recorder.responses)
+    run = runner(
+        workflow, project, event="workflow_dispatch", inputs=inputs, target=local_runpod.url
+    ).run_job("deploy")
+    assert run.step("plan").outcome == "failure"
+    assert run.step("apply").outcome == "skipped"
+    assert "did you mean 'EU-RO-1'?" in run.step("plan").log
+    assert len(local_runpod.recorder.responses) == before
+    assert_no_secret(run)

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from podkit.cli.main import main
+from podkit.emulator.server import LocalRunPod
 from tests.functional.deploy.helpers import IMAGE_B, write_config
 
 KEY = "rpa_TESTKEY_do_not_print_0123456789"
@@ -60,9 +61,9 @@ def test_plan_apply_status_rollback_destroy(project: Path, capsys) -> None:  # t
 
 def test_errors_are_one_line_and_never_show_the_key(project: Path, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     code, out = run(capsys, "plan", "--env", "nope")
-    assert code == 1 and "no environment 'nope'" in out
+    assert code == 1 and "env.nope: no such environment for --env (known: " in out
     code, out = run(capsys, "plan", "--require-digest", "--image", "ghcr.io/a/b:latest")
-    assert code == 1 and "preflight failed" in out and "not pinned" in out
+    assert code == 1 and "--require-digest: --image 'ghcr.io/a/b:latest' is not pinned" in out
     code, out = run(capsys, "apply", "--env", "staging")  # stdin is not a terminal in tests
     assert code == 1 and "--yes" in out
     monkeypatch.delenv("RUNPOD_API_KEY")
@@ -81,3 +82,41 @@ def test_deleting_an_endpoint_needs_force_and_v1_plans_a_template(project: Path,
     code, out = run(capsys, "plan", "--api", "v1", "--json", *renamed, stdout=True)
     changes = json.loads(out)["changes"]
     assert code == 2 and [c["kind"] for c in changes if c["action"] == "create"] == ["template"]
+
+
+def test_where_the_live_catalog_differs_from_podkits_copy_it_wins_and_the_plan_notes_it(
+    project: Path,
+    local_runpod,
+    capsys,  # type: ignore[no-untyped-def]
+) -> None:
+    gpus = local_runpod.backend.catalog.gpus
+    gpus["NVIDIA Z900"] = {**gpus["NVIDIA B200"], "id": "NVIDIA Z900", "name": "Z900"}
+    code, out = run(capsys, "plan", "--env", "staging", "--json", stdout=True)
+    assert code == 2
+    assert (
+        "the live catalog has GPU types podkit does not know yet: ['NVIDIA Z900']"
+        in (json.loads(out)["notes"])
+    )
+    gpus["NVIDIA GeForce RTX 4090"]["pool"] = None  # known to podkit, no longer serverless
+    code, out = run(capsys, "plan", "--env", "staging")
+    assert code == 1
+    assert "'NVIDIA GeForce RTX 4090' is not offered for serverless" in " ".join(out.split())
+
+
+def test_with_podkit_catalog_live_a_name_podkit_does_not_know_is_left_to_the_live_catalog(
+    project: Path,
+    local_runpod: LocalRunPod,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    gpus = local_runpod.backend.catalog.gpus
+    gpus["NVIDIA B300"] = {**gpus["NVIDIA B200"], "id": "NVIDIA B300", "name": "B300"}
+    new_gpu = ["--set", 'endpoint.gpu_types=["NVIDIA B300"]']
+    code, out = run(capsys, "plan", "--env", "staging", *new_gpu)
+    assert code == 1 and "did you mean 'NVIDIA B200'?" in out
+    monkeypatch.setenv("PODKIT_CATALOG", "live")
+    code, out = run(capsys, "plan", "--env", "staging", "--json", *new_gpu, stdout=True)
+    assert code == 2
+    assert any("NVIDIA B300" in note for note in json.loads(out)["notes"])
+    code, out = run(capsys, "plan", "--env", "staging", "--set", 'endpoint.gpu_types=["h200"]')
+    assert code == 1 and "did you mean 'NVIDIA H200'?" in out  # a near miss is still refused

@@ -193,5 +193,5 @@ def test_lock_timeout_takes_durations_and_refuses_anything_else(
     for good in ("90s", "10m", "1h", "30"):
         assert main(["destroy", "--env", "staging", "--yes", "--lock-timeout", good]) == 0
     assert main(["destroy", "--env", "staging", "--yes", "--lock-timeout", "soon"]) == 1
-    assert "--lock-timeout 'soon' is not a duration" in capsys.readouterr().err
+    assert "--lock-timeout: 'soon' is not a duration" in capsys.readouterr().err
     assert local_runpod.backend.account(project[1].reveal()).templates == {}

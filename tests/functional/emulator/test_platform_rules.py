@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 
 from podkit.emulator.backend import QUOTA_TEXT
 from podkit.emulator.server import LocalRunPod
@@ -90,6 +91,25 @@ def test_volume_size_only_grows(local_runpod: LocalRunPod, api: httpx.Client) ->
     assert api.patch(f"/v2/network-volumes/{vid}", json={"size": 40}).json()["size"] == 40
     local_runpod.backend.quirks.v1_accept_volume_shrink = True
     assert api.patch(f"/v1/networkvolumes/{vid}", json={"size": 30}).json()["size"] == 30
+
+
+@pytest.mark.parametrize("size", [0, 5, 9])
+def test_v1_volume_sizes_follow_the_platform_bounds(
+    local_runpod: LocalRunPod, api: httpx.Client, size: int
+) -> None:
+    """v1's document allows 0-4000 GB; the platform (and v2's document) 10-4096."""
+    body = {"name": "m", "size": size, "dataCenterId": "US-KS-2"}
+    refused = api.post("/v1/networkvolumes", json=body)
+    assert refused.status_code == 400 and "10-4096 GB" in refused.json()["message"]
+    vid = api.post("/v1/networkvolumes", json={**body, "size": 10}).json()["id"]
+    local_runpod.backend.quirks.v1_accept_volume_shrink = True  # bounds hold even so
+    assert api.patch(f"/v1/networkvolumes/{vid}", json={"size": size}).status_code == 400
+    assert api.get("/v2/network-volumes").json()["networkVolumes"][0]["size"] == 10
+    big = api.post("/v1/networkvolumes", json={**body, "size": 4000})
+    assert big.status_code == 200 and big.json()["size"] == 4000
+    assert api.post("/v1/networkvolumes", json={**body, "size": 4001}).status_code == 400
+    v2_body = {"name": "m", "size": 4097, "dataCenter": "US-KS-2"}
+    assert api.post("/v2/network-volumes", json=v2_body).status_code == 422
 
 
 def test_documented_defaults_differ_between_generations(api: httpx.Client) -> None:

@@ -60,7 +60,7 @@ def test_a_connection_budget_out_of_range_is_refused_before_anything_runs(
     tmp_path: Path, value: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     args = ["models", "sync", "-c", str(tmp_path / "none.toml"), "--local", str(tmp_path / "v")]
-    assert main([*args, "--connections", value]) == 2
+    assert main([*args, "--connections", value]) == 1  # a usage error: 1, never 2
     assert "neither a number from 1 to 64 nor auto" in capsys.readouterr().err
     assert not (tmp_path / "v").exists()
 
@@ -110,7 +110,7 @@ def test_missing_config_and_missing_endpoint(
     tmp_path: Path, hf_env: Nginx, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["models", "sync", "-c", str(tmp_path / "nope.toml")]) == 1
-    assert "nope.toml not found" in " ".join(capsys.readouterr().err.split())
+    assert "nope.toml: no such file" in " ".join(capsys.readouterr().err.split())
     config = _config(tmp_path, hf_env, "cli/four")
     assert main(["models", "sync", "-c", str(config)]) == 1
     assert "--endpoint" in " ".join(capsys.readouterr().err.split())
@@ -205,7 +205,7 @@ def test_a_project_file_goes_through_the_loader_with_environments(
     config.write_text(head + staging % "/etc/x")
     assert main(args) == 1  # every environment is checked, not only the one synced
     err = " ".join(capsys.readouterr().err.split())
-    assert "podkit.toml:9: models.0.destination [env.staging]" in err
+    assert "podkit.toml:11:1: models[0].destination [env.staging]" in err
     assert "outside /runpod-volume" in err
 
 

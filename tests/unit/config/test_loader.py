@@ -73,16 +73,23 @@ def test_set_overrides_parse_toml_values_and_plain_strings(tmp_path: Path) -> No
 
 def test_bad_override_is_blamed_on_the_command_line(tmp_path: Path) -> None:
     path = write(tmp_path, BASE)
-    with pytest.raises(ConfigError, match=r"^--set: endpoint.workers_max: "):
+    with pytest.raises(ConfigError, match=r"^--set: endpoint.workers_max: out of range \(-1\)"):
         load_config(path, overrides=["endpoint.workers_max=-1"])
-    with pytest.raises(ConfigError, match="expected KEY=VALUE"):
+    with pytest.raises(ConfigError, match=r"^--set: 'endpoint.workers_max' is not KEY=VALUE; "):
         load_config(path, overrides=["endpoint.workers_max"])
 
 
 def test_unknown_environment_lists_known_ones(tmp_path: Path) -> None:
     path = write(tmp_path, BASE + "[env.staging.endpoint]\nworkers_max = 1\n")
-    with pytest.raises(ConfigError, match=r"no environment 'prod' \(known: staging\)"):
+    with pytest.raises(ConfigError, match=r"env.prod: no such environment for --env \(known: "):
         load_config(path, env="prod")
+
+
+def test_an_unknown_environment_does_not_hide_the_other_problems(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config(write(tmp_path, ""), env="staging")
+    keys = [line.split(": ")[1] for line in caught.value.message.splitlines()]
+    assert keys == ["endpoint", "env.staging", "image", "project"]
 
 
 def test_a_broken_overlay_fails_even_when_another_env_is_chosen(tmp_path: Path) -> None:
@@ -90,7 +97,25 @@ def test_a_broken_overlay_fails_even_when_another_env_is_chosen(tmp_path: Path) 
     path = write(tmp_path, text + "workers_max = -1\n")
     with pytest.raises(ConfigError) as caught:
         load_config(path, env="staging")
-    assert f"{path}:11: endpoint.workers_max [env.production]" in caught.value.message
+    assert f"{path}:11:1: endpoint.workers_max [env.production]: out of range (-1)" in (
+        caught.value.message
+    )
+
+
+def test_a_base_error_is_reported_once_and_an_overlay_error_names_its_table(
+    tmp_path: Path,
+) -> None:
+    text = BASE + "gpu_count = 0\n[env.a.endpoint]\nworkers_max = 1\n[env.b.endpoint]\n"
+    path = write(tmp_path, text + "workers_max = 1\nflashboot = 1\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, env="a")
+    lines = caught.value.message.splitlines()
+    assert lines == [
+        f"{path}:8:1: endpoint.gpu_count: out of range (0): allowed 1..8; set gpu_count "
+        "within 1..8",
+        f"{path}:13:1: endpoint.flashboot [env.b]: must be true or false, not a whole number "
+        "(1); write it as flashboot = true",
+    ]
 
 
 def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
@@ -165,3 +190,57 @@ def test_the_complete_example_in_docs_config_md_loads_as_written(tmp_path: Path)
     path = write(tmp_path, example)
     for env in ("staging", "production"):
         assert load_config(path, env=env).deployment.project == "gpu-worker"
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "words"),
+    [
+        (
+            'project = "demo"\nports = [1,\nb = 2\n',
+            ":2:1: ports: not valid TOML: the list is not closed",
+            "close it with ]",
+        ),
+        (
+            'project = "demo"\nx = {\n  b = 1 }\n',
+            ":2:6: x: not valid TOML: an inline table",
+            "on one line",
+        ),
+        (
+            "project = \u201cdemo\u201d\n",
+            ":1:11: project: not valid TOML: curly quotes",
+            "straight quotes",
+        ),
+        (
+            '[image]\nref = "a\n',
+            ":2:9: image.ref: not valid TOML: the string is not closed",
+            'close it with "',
+        ),
+    ],
+)
+def test_a_toml_syntax_error_names_line_column_key_and_fix(
+    tmp_path: Path, text: str, where: str, words: str
+) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert caught.value.message.startswith(f"{path}{where}")
+    assert words in caught.value.message
+
+
+def test_a_file_that_is_not_utf8_text_says_to_save_it_as_utf8(tmp_path: Path) -> None:
+    path = tmp_path / "podkit.toml"
+    for data in ('project = "d\u00e9mo"'.encode("latin-1"), BASE.encode("utf-16"), b"\x00\x01"):
+        path.write_bytes(data)
+        with pytest.raises(ConfigError, match="save the file as UTF-8"):
+            load_config(path)
+
+
+def test_many_problems_are_capped_in_file_order(tmp_path: Path) -> None:
+    extra = "".join(f"unknown_{n:02} = 1\n" for n in range(25))
+    path = write(tmp_path, BASE + extra)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    lines = caught.value.message.splitlines()
+    assert len(lines) == 21 and lines[-1] == "... and 5 more problems after these"
+    assert [line.split(":")[1] for line in lines[:20]] == [str(n) for n in range(8, 28)]
+    assert caught.value.hint == f"fix 25 problems above in {path} (see docs/config.md)"

@@ -8,7 +8,7 @@ import os
 import shutil
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,7 @@ from podkit.emulator.backend.catalog import Catalog
 from podkit.emulator.backend.errors import BackendError
 from podkit.emulator.backend.faults import FaultPlan
 from podkit.emulator.backend.ids import IdFactory
+from podkit.emulator.backend.keys import KeyRing
 from podkit.emulator.backend.ratelimit import RateLimits
 from podkit.emulator.backend.state import Account, Quirks, Record
 from podkit.emulator.runtime import (
@@ -23,7 +24,6 @@ from podkit.emulator.runtime import (
     EndpointListener,
     EndpointSpec,
     NullListener,
-    account_id,
 )
 from podkit.errors import EmulatorError
 
@@ -42,6 +42,7 @@ class BackendCore:
         state_dir: Path | str | None = None,
         quota: int = DEFAULT_QUOTA,
         worker_command: tuple[str, ...] | list[str] | None = None,
+        api_keys: Iterable[str] = (),
     ) -> None:
         self._lock = threading.RLock()
         self.ids = IdFactory(seed)
@@ -55,7 +56,7 @@ class BackendCore:
         self.accounts: dict[str, Account] = {}
         self._listener: EndpointListener = NullListener()
         self._events: list[tuple[str, str]] = []
-        self._scopes: dict[str, str] = {}
+        self.keys = KeyRing(api_keys)
         self._own_tmp = state_dir is None
         self.state_dir = Path(state_dir or tempfile.mkdtemp(prefix="podkit-emulator-"))
         self.state_dir.mkdir(parents=True, exist_ok=True)
@@ -68,7 +69,7 @@ class BackendCore:
         """The account of an API key, created on first use."""
         if not api_key:
             raise ValueError("an API key is required")
-        aid = account_id(api_key)
+        aid = self.keys.account_of(api_key)
         with self._lock:
             if aid not in self.accounts:
                 self.accounts[aid] = Account(id=aid)
@@ -110,20 +111,9 @@ class BackendCore:
         return ids
 
     def set_key_scope(self, api_key: str, scope: str | None) -> None:
-        """Restrict a key like the console's scoped keys: "read" (no writes), "none" (403 on
-        everything), None (full access again). Kept in memory only, never persisted."""
-        if scope not in (None, "read", "none"):
-            raise ValueError(f"key scope must be 'read', 'none' or None, not {scope!r}")
-        with self._lock:
-            if scope is None:
-                self._scopes.pop(account_id(api_key), None)
-            else:
-                self._scopes[account_id(api_key)] = scope
-
-    def allows(self, api_key: str, method: str) -> bool:
-        """Whether this key may make a request with this HTTP method."""
-        scope = self._scopes.get(account_id(api_key))
-        return scope is None or (scope == "read" and method in ("GET", "HEAD"))
+        """Restrict a key like the console's scoped keys (`keys.parse_scope`: "read", "none",
+        "api=read,endpoint/ID=write", ...; None: its configured scope again). In memory only."""
+        self.keys.override(api_key, scope)
 
     def quota_of(self, acc: Account) -> int:
         return self.default_quota if acc.quota is None else acc.quota
@@ -206,6 +196,7 @@ class BackendCore:
             fh.flush()
             os.fsync(fh.fileno())
         tmp.replace(target)
+        _fsync_dir(self.state_dir)  # the rename itself survives a power loss too
 
     def _load(self) -> None:
         path = self.state_dir / SNAPSHOT_NAME
@@ -234,7 +225,7 @@ class BackendCore:
             self.quirks = Quirks()
             self.faults.clear(seed=0)
             self.rate_limits.set()
-            self._scopes.clear()
+            self.keys.reset()
             self.default_quota = self._initial_quota
             self.ids.reseed(seed)
             shutil.rmtree(self.state_dir / "volumes", ignore_errors=True)
@@ -243,3 +234,11 @@ class BackendCore:
         """Remove the temporary state directory when the backend made one itself."""
         if self._own_tmp:
             shutil.rmtree(self.state_dir, ignore_errors=True)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

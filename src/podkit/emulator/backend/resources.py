@@ -10,6 +10,8 @@ from podkit.emulator.backend.core import BackendCore
 from podkit.emulator.backend.errors import not_found, rule
 from podkit.emulator.backend.state import Account, Record, now_iso
 
+VOLUME_MIN_GB, VOLUME_MAX_GB = 10, 4096  # runpod-api-v2.md §7.4, §7.6
+
 # Defaults the backend applies under whatever each API generation fills in itself.
 TEMPLATE_BASE: dict[str, Any] = {
     "dockerStartCmd": [],
@@ -148,6 +150,7 @@ class ResourcesMixin(BackendCore):
         self, api_key: str, *, name: str, size: int, data_center: str, type_: str | None = None
     ) -> Record:
         """Create a network volume (and its local directory) in a known data center."""
+        _check_volume_size(size)
         with self._mutation():
             acc = self.account(api_key)
             dc = self.catalog.datacenters.get(data_center)
@@ -186,6 +189,8 @@ class ResourcesMixin(BackendCore):
         allow_shrink: bool = False,
     ) -> Record:
         """Rename or grow a volume; shrinking is refused (volumes are grow-only)."""
+        if size is not None:
+            _check_volume_size(size)
         with self._mutation():
             vol = self._volume(self.account(api_key), volume_id)
             if size is not None and size < vol["size"] and not allow_shrink:
@@ -259,3 +264,13 @@ class ResourcesMixin(BackendCore):
 
     def _record_release(self, acc: Account, ep: Record, before: dict[str, Any]) -> None:
         raise NotImplementedError
+
+
+def _check_volume_size(size: int) -> None:
+    """The platform's bounds, whichever API asks: the v2 document's 10-4096 GB (v1's document
+    allows 0, but a volume under 10 GB would then break every v2 view of it)."""
+    if not VOLUME_MIN_GB <= size <= VOLUME_MAX_GB:
+        raise rule(
+            f"network volume size {size} GB is outside {VOLUME_MIN_GB}-{VOLUME_MAX_GB} GB; "
+            f"send a size in that range (larger volumes go through RunPod support)"
+        )

@@ -11,7 +11,7 @@ from podkit.emulator.dataplane.plane import DataPlane
 from podkit.emulator.dataplane.runtime import EndpointRuntime
 from podkit.emulator.dataplane.settings import DataPlaneSettings
 from podkit.emulator.http.context import Context
-from podkit.emulator.runtime import EndpointSpec, account_id
+from podkit.emulator.runtime import EndpointSpec
 
 
 class ControlPlaneBridge:
@@ -62,7 +62,9 @@ def routes(backend: Backend, context: Context) -> list[BaseRoute]:
     if settings is not None and not isinstance(settings, DataPlaneSettings):
         raise TypeError(f"dataplane_settings must be a DataPlaneSettings, not {type(settings)}")
     plane = DataPlane(
-        backend.state_dir / "dataplane", settings=settings, resolve_account=account_id
+        backend.state_dir / "dataplane",
+        settings=settings,
+        resolve_account=backend.keys.account_of,  # configured keys share one account
     )
     backend.set_listener(ControlPlaneBridge(plane, backend))  # announces existing endpoints
     plane.restore()

@@ -15,6 +15,7 @@ from podkit.emulator.backend import Backend, BackendError
 from podkit.emulator.backend.ratelimit import Verdict
 from podkit.emulator.openapi import OpenApiDocument
 from podkit.emulator.openapi.messages import misplaced_hint
+from podkit.emulator.openapi.parameters import check_query
 
 TITLES = {
     400: "Bad Request",
@@ -77,22 +78,23 @@ class Generation:
     def validation_error(self, problems: list[str]) -> Response:
         raise NotImplementedError
 
+    def query_error(self, problems: list[str]) -> Response:
+        """A query that breaks the operation's declared parameters."""
+        return self.validation_error(problems)
+
     def route(
         self, method: str, template: str, handler: Callable[[Call], Response]
     ) -> Callable[[Request], Awaitable[Response]]:
-        """An endpoint: auth, JSON body, schema validation, then `handler` in a thread."""
+        """An endpoint: the key (scopes are checked before routing, in `http.auth`), JSON body,
+        schema validation, then `handler` in a thread."""
 
         async def endpoint(request: Request) -> Response:
             key = api_key(request)
             if key is None:
                 return self.unauthorized()
-            if not self.backend.allows(key, method):
-                return self.error(
-                    403,
-                    "access denied: this API key may not "
-                    f"{'write' if method != 'GET' else 'read'} here; use a key "
-                    "with the needed scope",
-                )
+            bad_query = check_query(self.doc, method, template, request.query_params.multi_items())
+            if bad_query:
+                return self.query_error(bad_query)
             body = await self._body(request, method, template)
             if isinstance(body, Response):
                 return body

@@ -66,6 +66,9 @@ class V1Generation(Generation):
     def validation_error(self, problems: list[str]) -> Response:
         return self.error(400, "Invalid request body: " + "; ".join(problems), problems)
 
+    def query_error(self, problems: list[str]) -> Response:
+        return self.error(400, "Invalid query: " + "; ".join(problems), problems)
+
 
 def _v1_wording(message: str) -> str:
     """v1 speaks of fields, not JSON paths: `$.env: ...` -> `env: ...`."""

@@ -24,7 +24,6 @@ from podkit.emulator.http.v2_views import (
     volume_out,
 )
 from podkit.emulator.openapi import V2, load
-from podkit.emulator.runtime import account_id
 
 
 class V2Generation(Generation):
@@ -40,7 +39,7 @@ class V2Generation(Generation):
         return problem(422, "Request validation failed.", problems)
 
     def admit(self, key: str) -> Verdict | None:
-        return self.backend.rate_limits.check(account_id(key))
+        return self.backend.rate_limits.check(self.backend.keys.account_of(key))
 
 
 # -- serverless endpoints --------------------------------------------------------------------

@@ -32,9 +32,13 @@ class OpenApiDocument:
     def __post_init__(self) -> None:
         self.doc = json.loads(self.raw)
         self._uri = f"urn:podkit:{self.name}"
-        spec = DRAFT202012 if self.doc["openapi"].startswith("3.1") else DRAFT7
-        self._validator_cls = Draft202012Validator if spec is DRAFT202012 else Draft7Validator
-        resource: Resource[Any] = spec.create_resource(self.doc)
+        oas31 = self.doc["openapi"].startswith("3.1")
+        spec = DRAFT202012 if oas31 else DRAFT7
+        self._validator_cls = Draft202012Validator if oas31 else Draft7Validator
+        # OpenAPI 3.0 schemas are not JSON Schema: `nullable: true` allows null, which
+        # Draft 7 knows nothing of. Validate a translated copy; `doc` stays as published.
+        schemas = self.doc if oas31 else from_oas30(self.doc)
+        resource: Resource[Any] = spec.create_resource(schemas)
         self._registry: Registry[Any] = Registry().with_resource(self._uri, resource)
         self._routes: list[tuple[re.Pattern[str], str]] = [
             (self._pattern(p), str(p)) for p in self.doc["paths"]
@@ -115,6 +119,23 @@ class OpenApiDocument:
         else:
             schema = _rebase_refs(schema, self._uri)
         return self._validator_cls(schema, registry=self._registry)
+
+
+def from_oas30(node: Any) -> Any:
+    """An OpenAPI 3.0 document with each `nullable: true` schema made to accept null."""
+    if isinstance(node, list):
+        return [from_oas30(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    nullable = node.get("nullable") is True
+    out = {
+        k: from_oas30(v) for k, v in node.items() if not (k == "nullable" and v in (True, False))
+    }
+    if not nullable:
+        return out
+    if isinstance(out.get("type"), str) and "enum" not in out:
+        return {**out, "type": [out["type"], "null"]}
+    return {"anyOf": [out, {"type": "null"}]}
 
 
 def _rebase_refs(node: Any, uri: str) -> Any:

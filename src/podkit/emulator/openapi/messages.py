@@ -177,6 +177,8 @@ def _type_message(loc: str, error: ValidationError) -> str:
             msg += f"; send {json.dumps(converted)} instead"
         return msg
     want = " or ".join(expected) if isinstance(expected, list) else expected
+    if error.instance is None:
+        return f"{loc}: expected {want}, got null"
     return f"{loc}: expected {want}, got {got} {json.dumps(error.instance)[:60]}"
 
 

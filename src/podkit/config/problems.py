@@ -1,0 +1,54 @@
+"""One problem in podkit.toml (or on the command line), in the one shape every message has:
+
+    podkit.toml:LINE:COL: key.path [env.NAME]: what is wrong, in words; the fix
+
+All problems of a file are raised together, sorted by position, at most `MAX_SHOWN` of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from podkit.errors import ConfigError
+
+MAX_SHOWN = 20
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Where (`FILE:LINE:COL` or an option such as `--set`), which key, what, and the fix."""
+
+    where: str
+    line: int
+    col: int
+    key: str
+    what: str
+    fix: str
+    scope: str = ""
+
+    def __str__(self) -> str:
+        head = f"{self.where}: {self.key}{self.scope}: " if self.key else f"{self.where}: "
+        return f"{head}{self.what}; {self.fix}"
+
+    @property
+    def identity(self) -> tuple[str, str, str]:
+        """Two problems with the same identity are one (an error of the base file that every
+        environment inherits is reported once)."""
+        return (self.where, self.key, self.what)
+
+
+def raise_all(file: Path, problems: Iterable[Problem]) -> None:
+    """Raise one ConfigError listing every distinct problem, in file order; no-op if none."""
+    seen: dict[tuple[str, str, str], Problem] = {}
+    for problem in problems:
+        seen.setdefault(problem.identity, problem)
+    if not seen:
+        return
+    ordered = sorted(seen.values(), key=lambda p: (p.line, p.col, p.key))
+    lines = [str(p) for p in ordered[:MAX_SHOWN]]
+    if len(ordered) > MAX_SHOWN:
+        lines.append(f"... and {len(ordered) - MAX_SHOWN} more problems after these")
+    count = f"{len(ordered)} problems" if len(ordered) > 1 else "the problem"
+    raise ConfigError("\n".join(lines), hint=f"fix {count} above in {file} (see docs/config.md)")
