@@ -147,7 +147,8 @@ class HttpClient:
             except httpx.TransportError as exc:
                 never_sent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
                 if isinstance(exc, httpx.ConnectError) and _is_loopback(self.base_url):
-                    raise _nothing_listens(method, f"{public_url(self.base_url)}{path}", exc) from exc
+                    url = f"{public_url(self.base_url)}{path}"
+                    raise _nothing_listens(method, url, exc) from exc
                 if attempt >= policy.attempts or not (idempotent or never_sent):
                     where = f"{public_url(self.base_url)}{path}"
                     raise TransportError(
