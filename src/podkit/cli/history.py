@@ -27,7 +27,7 @@ def history_command(
 ) -> None:
     """List the deploy history: number, date, image digest, target, what wrote each record.
 
-    `podkit rollback --to N` re-applies record N. Exit 0, or 1 on an error.
+    `podkit rollback --to N` re-applies record N.
     """
     deployment = load_config(config, env=env).deployment
     history = project_history(config, deployment, target)
