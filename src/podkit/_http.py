@@ -146,6 +146,9 @@ class HttpClient:
                 )
             except httpx.TransportError as exc:
                 never_sent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
+                if isinstance(exc, httpx.ConnectError) and _is_loopback(self.base_url):
+                    url = f"{public_url(self.base_url)}{path}"
+                    raise _nothing_listens(method, url, exc) from exc
                 if attempt >= policy.attempts or not (idempotent or never_sent):
                     where = f"{public_url(self.base_url)}{path}"
                     raise TransportError(
@@ -202,6 +205,23 @@ class HttpClient:
         if delay is None:
             delay = policy.backoff(attempt, self._rng)
         self._sleep(min(delay, policy.max_delay))
+
+
+def _is_loopback(base_url: str) -> bool:
+    host = httpx.URL(base_url).host
+    return host in {"localhost", "::1"} or host.startswith("127.")
+
+
+def _nothing_listens(method: str, url: str, exc: httpx.TransportError) -> TransportError:
+    """A refused connection on loopback is no network blip: nothing runs there (yet)."""
+    origin = str(httpx.URL(url).copy_with(path="/", query=None)).rstrip("/")
+    return TransportError(
+        f"{method} {url} failed: nothing listens on {origin} ({type(exc).__name__})",
+        method=method,
+        url=url,
+        hint=f"start the local RunPod: podkit emulator start --port {httpx.URL(url).port}, "
+        "or point --target / PODKIT_LOCAL_URL at where it runs",
+    )
 
 
 def _transport_hint(retryable: bool, attempts: int) -> str:

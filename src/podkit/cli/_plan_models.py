@@ -103,7 +103,9 @@ def _check_remote(
             )
             return not_checked(len(models), "unavailable", reason, where)
         except PodkitError as exc:
-            return not_checked(len(models), "unavailable", exc.message, where)
+            # The hint says what to do (e.g. how a worker of one's own gets `sync_models`).
+            reason = f"{exc.message}; {exc.hint}" if exc.hint else exc.message
+            return not_checked(len(models), "unavailable", reason, where)
     return from_dry_run(output.get("entries", []), where, len(models))
 
 

@@ -125,3 +125,5 @@ def _announce(url: str, state_dir: str, json_out: bool) -> None:
         return
     console.print(f"local RunPod on [bold]{url}[/] (v2 /v2, v1 /v1, admin /_emulator)")
     console.print(f"state: {state_dir}  (Ctrl-C to stop)")
+    # The one line another shell needs to send podkit here (any port, not just the default).
+    console.print(f"point podkit at it:  export PODKIT_TARGET={url}", soft_wrap=True)

@@ -29,7 +29,13 @@ SPECIAL: dict[str, dict[int, str]] = {
     "run": _JOB,
     "job wait": _JOB,
     "health": {3: "workers are crash-looping"},
-    "test": {1: "a smoke test failed, or an error"},
+    "test": {1: "a smoke test failed, or an error", 130: "interrupted (Ctrl-C)"},
+    "apply": {
+        1: "an error (a crash loop or a failed --smoke gate included, after its rollback)",
+        130: "interrupted (Ctrl-C): says what stays applied",
+    },
+    "rollback": {130: "interrupted (Ctrl-C)"},
+    "history": {0: "the records shown (none is not an error)"},
     "models sync": {
         0: "everything in place",
         1: "a file failed, the sync stopped early, or an error",

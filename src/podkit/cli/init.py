@@ -8,13 +8,21 @@ import typer
 
 from podkit.cli.app import app
 from podkit.cli.console import console, print_json
-from podkit.scaffold.project import ProjectSpec, project_name, render_project, write_project
+from podkit.scaffold.project import (
+    ProjectSpec,
+    find_handler,
+    project_name,
+    render_project,
+    write_project,
+)
 from podkit.scaffold.workflow import REGISTRIES
 
 
 @app.command("init")
 def init(
-    directory: Path = typer.Argument(Path(), help="Where to create the project."),
+    directory: Path = typer.Argument(
+        Path(), help="Where to create the project, or an existing runpod handler file to adopt."
+    ),
     name: str | None = typer.Option(None, "--name", help="Project name (default: DIR's name)."),
     registry: str = typer.Option(
         "ghcr", "--registry", help=f"Container registry for CI: {', '.join(REGISTRIES)}."
@@ -34,15 +42,32 @@ def init(
     force: bool = typer.Option(False, "--force", help="Overwrite files that already exist."),
     as_json: bool = typer.Option(False, "--json", help="Print the written files as JSON."),
 ) -> None:
-    """Create a worker project: handler, Dockerfile, podkit.toml, deploy workflow, tests."""
-    dest = directory.resolve()
-    spec = ProjectSpec(project_name(name or dest.name), registry, pip_spec, action)
+    """Create a worker project: handler, Dockerfile, podkit.toml, deploy workflow, tests.
+
+    Next to a handler of your own (a file that calls `runpod.serverless.start`), init adopts
+    it: the handler stays byte for byte, and the Dockerfile's CMD runs it.
+    """
+    dest, handler = find_handler(directory.resolve())
+    spec = ProjectSpec(
+        project_name(name or dest.name), registry, pip_spec, action=action, handler=handler
+    )
     written = write_project(dest, render_project(spec), force=force)
     rel = [str(p.relative_to(dest)) for p in written]
     if as_json:
-        print_json({"project": spec.name, "directory": str(dest), "files": rel})
+        print_json({"project": spec.name, "directory": str(dest), "files": rel, "adopted": handler})
         return
-    console.print(f"created {spec.name} in {dest}:")
+    if handler is not None:
+        console.print(f"adopted {handler} in {dest} as project {spec.name} (left unchanged);")
+        console.print(f"the Dockerfile's CMD runs it: python -u {handler}")
+        console.print("wrote:")
+    else:
+        console.print(f"created {spec.name} in {dest}:")
     for path in rel:
         console.print(f"  {path}")
+    if handler is not None:
+        console.print(
+            "podkit's built-ins (gpu_info, list_files, sync_models) beside your handler: "
+            "see README.md, 'podkit's built-in actions'",
+            soft_wrap=True,
+        )
     console.print("next: cd into it, then `make test` and `make demo`")

@@ -6,7 +6,7 @@ Shared by `podkit test` and the gated `podkit apply --smoke`; no command lives h
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from rich.console import Console
@@ -30,9 +30,24 @@ def run_and_report(
     wait_timeout: float | None = None,
     heading: str = "Smoke tests",
     out: Console = console,
+    on_job: Callable[[str], None] | None = None,
 ) -> list[SmokeResult]:
-    """Run the tests, print the table (or JSON) on `out`, write Markdown where asked."""
-    results = run_smoke(client, tests, wait_timeout=wait_timeout, on_update=_progress)
+    """Run the tests, print the table (or JSON) on `out`, write Markdown where asked.
+
+    `on_job(job_id)` hears of every job a test submitted (to cancel them after Ctrl-C).
+    """
+
+    def progress(test: SmokeTest, phase: str) -> ProgressCallback:
+        show = _progress(test, phase)
+
+        def update(job: JobUpdate) -> None:
+            if on_job is not None:
+                on_job(job.job.id)
+            show(job)
+
+        return update
+
+    results = run_smoke(client, tests, wait_timeout=wait_timeout, on_update=progress)
     endpoint_id = client.endpoint_id
     if as_json:
         print_json({"endpoint": endpoint_id, "results": [r.to_json() for r in results]})

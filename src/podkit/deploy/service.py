@@ -20,9 +20,9 @@ from podkit.deploy.model import DesiredState, Scope, Snapshot
 from podkit.deploy.plan import Plan
 from podkit.deploy.preflight import Inputs, Report, run_preflight
 from podkit.deploy.sensitive import Fingerprinter, restore
-from podkit.deploy.snapshot import read_snapshot
+from podkit.deploy.snapshot import owned_templates, read_snapshot
 from podkit.errors import DeployError
-from podkit.runpod import RunPodClient
+from podkit.runpod import RunPodClient, RunPodV2
 from podkit.runpod.types.v2 import GpuType
 
 
@@ -168,6 +168,9 @@ def _uses_registry(desired: DesiredState) -> bool:
 
 def prepare_destroy(client: RunPodClient, scope: Scope, *, volumes: bool) -> tuple[Plan, Snapshot]:
     snapshot = read_snapshot(client, scope)
+    if isinstance(client, RunPodV2):  # podkit-owned templates, whichever generation made them
+        extra = owned_templates(client, scope)
+        snapshot = Snapshot(snapshot.resources + tuple(extra), snapshot.registries)
     return planner.plan_destroy(scope, client.api, snapshot, volumes=volumes), snapshot
 
 

@@ -92,6 +92,65 @@ def test_the_scaffolded_project_passes_its_own_tests(tmp_path: Path) -> None:
     assert "3 passed" in done.stdout
 
 
+HANDLER = """import runpod
+
+
+def handler(job):
+    return {"echo": job["input"]}
+
+
+runpod.serverless.start({"handler": handler})
+"""
+
+
+def test_init_adopts_an_existing_sdk_handler_byte_for_byte(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = tmp_path / "my-worker"
+    project.mkdir()
+    (project / "main.py").write_bytes(HANDLER.encode())
+    assert main(["init", str(project / "main.py")]) == 0
+    out = capsys.readouterr().out
+    assert "adopted main.py" in out and "with_builtins" not in out.split("wrote:")[0]
+    assert (project / "main.py").read_bytes() == HANDLER.encode()
+    assert not (project / "handler.py").exists()
+    assert 'CMD ["python", "-u", "main.py"]' in (project / "Dockerfile").read_text()
+    assert "PODKIT_ACTIONS" not in (project / "podkit.toml").read_text()
+    loaded = load_config(project / "podkit.toml", env="staging")
+    assert [s.name for s in loaded.deployment.smoke] == ["handler"]
+    assert (project / ".github" / "workflows" / "deploy.yml").is_file()
+    assert (project / "tests" / "test_local_runpod.py").is_file()
+
+
+def test_init_refuses_a_directory_with_two_handlers(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name in ("a.py", "b.py"):
+        (tmp_path / name).write_text(HANDLER)
+    assert main(["init", str(tmp_path), "--name", "w"]) == 1
+    err = " ".join(capsys.readouterr().err.split())
+    assert "a.py, b.py" in err and "podkit init PATH/TO/handler.py" in err
+
+
+def test_an_adopted_project_passes_its_linters_and_its_own_tests(tmp_path: Path) -> None:
+    dest = tmp_path / "w"
+    dest.mkdir()
+    user = Path(__file__).resolve().parents[2] / "fixtures" / "user_handler" / "handler.py"
+    (dest / "handler.py").write_bytes(user.read_bytes())  # calls nvidia-smi, lists the volume
+    assert main(["init", str(dest)]) == 0
+    for cmd in (
+        [str(BIN / "hadolint"), "Dockerfile"],
+        [str(BIN / "ruff"), "check", *RUFF, "--select", "E,F,W,I,B,UP,SIM,RUF", "tests", "demo.py"],
+        [str(BIN / "ruff"), "format", *RUFF, "--check", "tests", "demo.py"],
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"],
+    ):
+        done = subprocess.run(
+            cmd, cwd=dest, capture_output=True, text=True, timeout=300, check=False
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+    assert (dest / "handler.py").read_bytes() == user.read_bytes()
+
+
 def test_a_fresh_project_installs_and_passes_make_test(tmp_path: Path) -> None:
     # What a user does next: `make test` on a fresh machine builds .venv from the project's
     # own requirements, which name where this podkit came from (never an unpublished pin).

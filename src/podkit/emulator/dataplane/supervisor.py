@@ -255,6 +255,7 @@ class Supervisor:
             ping_interval_ms=self.settings.ping_interval_ms,
             shim_dir=shim,
             home=_isolated_home(base),
+            workdir=self.worker_cwd,
         )
         command = list(runtime.worker_command or DEFAULT_COMMAND)
         try:
