@@ -32,9 +32,13 @@ lock:
 demo: $(STAMP)
 	$(PY) scripts/demo.py
 
+# Most tests wait on processes (workers, emulators, nginx), so three pytest processes keep two
+# cores busy; PYTEST_WORKERS=0 runs the suite in one process.
+PYTEST_WORKERS ?= 3
+
 test: $(STAMP)
 	bash scripts/test-deps.sh
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench scripts
