@@ -1,0 +1,131 @@
+"""The planner's rules at their edges: replace vs update, duplicate volumes, size boundaries,
+and the ownership check when owned and foreign objects share a name."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from podkit.deploy.desired import build_desired
+from podkit.deploy.model import DesiredState, Resource, Snapshot
+from podkit.deploy.plan import Create, Delete, Update
+from podkit.deploy.planner import plan
+from podkit.errors import DeployError
+from podkit.runpod.types.v2 import GpuType
+from tests.unit.deploy.conftest import deployment
+from tests.unit.deploy.remote_model import apply_plan
+
+
+@pytest.fixture
+def desired(catalog: list[GpuType]) -> DesiredState:
+    return build_desired(deployment(), api="v2", catalog=catalog)
+
+
+def _live(desired: DesiredState) -> tuple[Resource, Resource]:
+    owner = desired.scope.owner
+    vol, ep = desired.resources
+    return replace(vol, id="vol1", owner=owner), replace(ep, id="ep1", owner=owner)
+
+
+def _with(resource: Resource, **fields: object) -> Resource:
+    return replace(resource, fields=dict(resource.fields) | fields)
+
+
+def test_type_and_another_field_changed_is_a_replace_not_an_update(
+    desired: DesiredState,
+) -> None:
+    vol, ep = _live(desired)
+    remote = _with(ep, type="LOAD_BALANCER", **{"workers.max": 7})
+    result = plan(desired, Snapshot((vol, remote)))
+    assert [(type(c), c.resource.kind) for c in result.changes] == [
+        (Delete, "endpoint"),
+        (Create, "endpoint"),
+    ]
+    assert result.changes[0].resource.id == "ep1"
+    assert isinstance(result.changes[0], Delete) and result.changes[0].reason.startswith("replaced")
+
+
+def test_other_fields_changed_without_the_type_is_one_update(desired: DesiredState) -> None:
+    vol, ep = _live(desired)
+    remote = _with(ep, image="old:1", **{"workers.max": 7})
+    (change,) = plan(desired, Snapshot((vol, remote))).changes
+    assert isinstance(change, Update) and change.remote_id == "ep1"
+    assert {c.field for c in change.changes} == {"image", "workers.max"}
+
+
+def test_duplicate_volumes_are_all_kept_and_only_endpoints_deduplicated(
+    desired: DesiredState,
+) -> None:
+    vol, ep = _live(desired)
+    vol_twin = replace(vol, id="vol0", fields=dict(vol.fields) | {"size_gb": 40})
+    ep_twin = _with(replace(ep, id="ep0"), **{"workers.max": 9})
+    snapshot = Snapshot((vol_twin, vol, ep, ep_twin))
+    result = plan(desired, snapshot)
+    deleted = [c.resource.id for c in result.changes if isinstance(c, Delete)]
+    assert deleted == ["ep0"]
+    after = apply_plan(result, snapshot)
+    assert {r.id for r in after.resources if r.kind == "volume"} == {"vol0", "vol1"}
+
+
+def test_a_duplicate_volume_alone_plans_nothing(desired: DesiredState) -> None:
+    vol, ep = _live(desired)
+    twin = replace(vol, id="vol0")
+    assert plan(desired, Snapshot((twin, vol, ep))).changes == ()
+
+
+@pytest.mark.parametrize(("remote_gb", "action"), [(49, "update"), (50, None), (51, "refuse")])
+def test_volume_size_at_the_boundary(
+    desired: DesiredState, remote_gb: int, action: str | None
+) -> None:
+    """podkit.toml asks for 50 GB: 49 grows by one, 50 is current, 51 would shrink by one."""
+    vol, ep = _live(desired)
+    snapshot = Snapshot((_with(vol, size_gb=remote_gb), ep))
+    if action == "refuse":
+        with pytest.raises(DeployError, match=r"is 51 GB; podkit.toml asks for 50 GB") as err:
+            plan(desired, snapshot)
+        assert err.value.hint == "set the volume size to 51 or more"
+        return
+    changes = plan(desired, snapshot).changes
+    assert [c.action for c in changes] == ([action] if action else [])
+    if action:
+        assert isinstance(changes[0], Update)
+        assert [(c.field, c.old, c.new) for c in changes[0].changes] == [("size_gb", 49, 50)]
+
+
+def test_a_volume_with_no_size_on_record_grows_to_the_desired_size(desired: DesiredState) -> None:
+    vol, ep = _live(desired)
+    sizeless = replace(vol, fields={"data_center": "EU-RO-1"})
+    (change,) = plan(desired, Snapshot((sizeless, ep))).changes
+    assert isinstance(change, Update)
+
+
+@pytest.mark.parametrize("owner", [None, "other/staging"])
+def test_a_foreign_object_beside_an_owned_one_is_left_alone(
+    desired: DesiredState, owner: str | None
+) -> None:
+    vol, ep = _live(desired)
+    stranger = _with(replace(ep, id="ep0", owner=owner), **{"workers.max": 9})
+    snapshot = Snapshot((vol, stranger, ep))
+    result = plan(desired, snapshot)
+    assert result.changes == ()
+    assert ("endpoint", ep.name, "ep1") in result.bindings
+
+
+@pytest.mark.parametrize("owners", [(None,), ("other/staging",), (None, "other/staging")])
+def test_only_foreign_objects_of_that_name_are_refused_naming_one(
+    desired: DesiredState, owners: tuple[str | None, ...]
+) -> None:
+    vol, ep = _live(desired)
+    strangers = tuple(replace(ep, id=f"ep{i}", owner=o) for i, o in enumerate(owners))
+    with pytest.raises(DeployError, match=r"endpoint named 'gpu-worker-staging' \(ep0\)") as err:
+        plan(desired, Snapshot((vol, *strangers)))
+    assert "not owned by gpu-worker/staging (no PODKIT_OWNER marker)" in str(err.value)
+    assert err.value.hint is not None and "rename or delete" in err.value.hint
+
+
+def test_a_foreign_volume_is_named_by_its_missing_prefix(desired: DesiredState) -> None:
+    vol, ep = _live(desired)
+    named = r"a volume named 'pk-gpu-worker-staging-models' \(vol1\) .*\(no name prefix marker\)"
+    with pytest.raises(DeployError, match=named):
+        plan(desired, Snapshot((replace(vol, owner=None), ep)))
