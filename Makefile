@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 EXTRAS := worker,emulator,dev
 
-.PHONY: demo test lint bench fmt clean
+.PHONY: demo test lint bench fmt clean mutate
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,12 @@ lint: $(STAMP)
 fmt: $(STAMP)
 	$(VENV)/bin/ruff format src tests bench scripts
 	$(VENV)/bin/ruff check --fix src tests bench scripts
+
+# Mutation testing, one module after another (slow; not part of `make test`).
+# `make mutate MODULES=planner` runs one; `$(PY) scripts/mutate.py --list` names them.
+MODULES ?= planner executor paths verify journal http
+mutate: $(STAMP)
+	$(PY) scripts/mutate.py $(MODULES)
 
 bench: $(STAMP)
 	bash scripts/test-deps.sh

@@ -1,0 +1,148 @@
+"""Mutation testing with mutmut, one module at a time: `python scripts/mutate.py MODULE`.
+
+Each module is mutated against the tests that exercise it in-process (mutants live only in
+the pytest process; code run in a subprocess, such as an SDK worker, never sees them). Every
+module runs in its own work directory `build/mutate/<module>/` (a copy of pyproject.toml whose
+[tool.mutmut] table names that module and its tests, plus links to src/ and tests/), so runs
+never share mutmut's caches and one module can be rerun alone.
+
+Prints mutmut's summary and writes `build/mutate/<module>/results.txt` (one line per mutant:
+name and status). `python scripts/mutate.py --list` names the modules.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+WORK = ROOT / "build" / "mutate"
+
+# module -> (source file, tests that run it in-process)
+MODULES: dict[str, tuple[str, list[str]]] = {
+    "planner": (
+        "src/podkit/deploy/planner.py",
+        ["tests/unit/deploy/test_planner.py", "tests/unit/deploy/test_planner_rules.py",
+         "tests/unit/deploy/test_planner_properties.py"],
+    ),
+    "executor": (
+        "src/podkit/deploy/executor.py",
+        ["tests/unit/deploy/test_executor_readback.py", "tests/unit/deploy/test_executor_paths.py",
+         "tests/functional/deploy/test_deploy_local.py"],
+    ),
+    "paths": (
+        "src/podkit/worker/paths.py",
+        ["tests/unit/worker/test_paths_text.py", "tests/unit/worker/test_paths_limits.py",
+         "tests/functional/worker/test_paths_race.py",
+         "tests/functional/worker/test_paths_roots.py",
+         "tests/functional/worker/test_list_files_hostile.py"],
+    ),
+    "verify": (
+        "src/podkit/worker/transfer/verify.py",
+        ["tests/unit/worker/transfer/test_verify_plan.py",
+         "tests/unit/worker/transfer/test_checksums.py",
+         "tests/functional/sync/test_prefix_hasher.py"],
+    ),
+    "journal": (
+        "src/podkit/worker/transfer/journal.py",
+        ["tests/unit/worker/transfer/test_journal.py", "tests/functional/sync/test_lease.py"],
+    ),
+    "http": (
+        "src/podkit/_http.py",
+        ["tests/unit/test_http_retry.py", "tests/unit/test_http_policy.py",
+         "tests/functional/test_http_dropped_connection.py"],
+    ),
+}  # fmt: skip
+
+
+def _toml_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise TypeError(f"cannot write {value!r} as TOML")
+
+
+def _pyproject(module: str) -> str:
+    """The repository's pyproject.toml with [tool.mutmut] narrowed to one module."""
+    text = (ROOT / "pyproject.toml").read_text()
+    shared = tomllib.loads(text)["tool"]["mutmut"]
+    source, tests = MODULES[module]
+    table = dict(shared) | {
+        "only_mutate": [source],
+        "pytest_add_cli_args_test_selection": [t for t in tests if (ROOT / t).exists()],
+    }
+    start = text.index("[tool.mutmut]")
+    end = text.find("\n[", start + 1)
+    body = "\n".join(f"{key} = {_toml_value(value)}" for key, value in table.items())
+    rest = "" if end == -1 else text[end:]
+    return text[:start] + "[tool.mutmut]\n" + body + "\n" + rest
+
+
+def _prepare(module: str) -> Path:
+    work = WORK / module
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    (work / "pyproject.toml").write_text(_pyproject(module))
+    for name in ("src", "tests"):
+        (work / name).symlink_to(ROOT / name)
+    return work
+
+
+def _mutmut(work: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    binary = Path(sys.executable).parent / "mutmut"
+    env = os.environ | {"PYTHONPATH": str(work)}
+    return subprocess.run(
+        [str(binary), *args], cwd=work, env=env, text=True, capture_output=True, check=False
+    )
+
+
+def run(module: str) -> int:
+    work = _prepare(module)
+    print(f"mutating {MODULES[module][0]} in {work.relative_to(ROOT)}", flush=True)
+    done = _mutmut(work, "run", "--max-children", os.environ.get("MUTATE_JOBS", "1"))
+    (work / "run.log").write_text(done.stdout + done.stderr)
+    if done.returncode != 0:
+        print(done.stdout[-4000:], done.stderr[-4000:], sep="\n")
+        return done.returncode
+    results = _mutmut(work, "results", "--all", "true")
+    (work / "results.txt").write_text(results.stdout)
+    statuses = [
+        line.rsplit(":", 1)[-1].strip() for line in results.stdout.splitlines() if ":" in line
+    ]
+    killed = statuses.count("killed")
+    total = len([s for s in statuses if s != "not checked"])
+    score = 100.0 * killed / total if total else 0.0
+    print(f"{module}: {killed} of {total} mutants killed ({score:.1f} %)")
+    for line in results.stdout.splitlines():
+        if ":" in line and not line.rstrip().endswith("killed"):
+            print("  " + line.strip())
+    return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("modules", nargs="*", help="modules to mutate, one after another")
+    parser.add_argument("--list", action="store_true", help="name the modules and exit")
+    args = parser.parse_args()
+    if args.list or not args.modules:
+        for name, (source, _) in MODULES.items():
+            print(f"{name:10} {source}")
+        return 0
+    unknown = [m for m in args.modules if m not in MODULES]
+    if unknown:
+        parser.error(f"unknown module(s) {', '.join(unknown)}; --list names them")
+    return max(run(module) for module in args.modules)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
