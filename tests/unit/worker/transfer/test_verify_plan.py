@@ -16,6 +16,7 @@ from podkit.worker.transfer.remote import RemoteFile, safe_relative, select
 from podkit.worker.transfer.s3 import sigv4_headers
 from podkit.worker.transfer.state import Recorded
 from podkit.worker.transfer.verify import Expected, S3PartEtag, combine_chunks, crc32c_combine
+from tests._deps import require
 
 RND = random.Random(5)
 
@@ -99,7 +100,7 @@ def test_globs() -> None:
     ],
 )
 def test_sigv4_matches_botocore(url: str, token: str, method: str) -> None:
-    auth = pytest.importorskip("botocore.auth")
+    auth = require("botocore.auth")
     from botocore.awsrequest import AWSRequest
     from botocore.credentials import Credentials
 
