@@ -32,25 +32,25 @@ MODULES: dict[str, tuple[str, list[str]]] = {
     ),
     "executor": (
         "src/podkit/deploy/executor.py",
-        ["tests/unit/deploy/test_executor_readback.py", "tests/unit/deploy/test_executor_paths.py",
+        ["tests/unit/deploy/test_executor_readback.py",
          "tests/functional/deploy/test_deploy_local.py"],
     ),
     "paths": (
         "src/podkit/worker/paths.py",
         ["tests/unit/worker/test_paths_text.py", "tests/unit/worker/test_paths_limits.py",
          "tests/functional/worker/test_paths_race.py",
-         "tests/functional/worker/test_paths_roots.py",
-         "tests/functional/worker/test_list_files_hostile.py"],
+         "tests/functional/worker/test_paths_roots.py"],
     ),
     "verify": (
         "src/podkit/worker/transfer/verify.py",
-        ["tests/unit/worker/transfer/test_verify_plan.py",
-         "tests/unit/worker/transfer/test_checksums.py",
-         "tests/functional/sync/test_prefix_hasher.py"],
+        ["tests/unit/worker/transfer/test_checksums.py",
+         "tests/unit/worker/transfer/test_verify_plan.py",
+         "tests/functional/sync/test_readback.py", "tests/functional/sync/test_prefix_hasher.py",
+         "tests/functional/sync/test_s3_corruption.py"],
     ),
     "journal": (
         "src/podkit/worker/transfer/journal.py",
-        ["tests/unit/worker/transfer/test_journal.py", "tests/functional/sync/test_lease.py"],
+        ["tests/functional/sync/test_journal.py", "tests/functional/sync/test_lease.py"],
     ),
     "http": (
         "src/podkit/_http.py",
