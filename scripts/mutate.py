@@ -8,6 +8,10 @@ never share mutmut's caches and one module can be rerun alone.
 
 Prints mutmut's summary and writes `build/mutate/<module>/results.txt` (one line per mutant:
 name and status). `python scripts/mutate.py --list` names the modules.
+
+`--recheck MODULE` replays that module's surviving mutants one by one against the current
+tests (each mutant patched into a scratch copy of src/, which goes first on PYTHONPATH), to
+show which survivors newer tests kill without mutating the whole module again.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import tomllib
 from pathlib import Path
 
@@ -129,10 +134,45 @@ def run(module: str) -> int:
     return 0
 
 
+def _survivors(module: str) -> list[str]:
+    results = (WORK / module / "results.txt").read_text().splitlines()
+    return [line.split(":")[0].strip() for line in results if line.rstrip().endswith("survived")]
+
+
+def recheck(module: str) -> int:
+    """Replay each survivor of the last run against the current tests; print the verdicts."""
+    work, tests = WORK / module, MODULES[module][1]
+    tests = [t for t in tests if (ROOT / t).exists()]
+    still = []
+    for name in _survivors(module):
+        diff = _mutmut(work, "show", name).stdout
+        with tempfile.TemporaryDirectory() as scratch:
+            shutil.copytree(ROOT / "src", Path(scratch) / "src")
+            patched = subprocess.run(
+                ["patch", "-p0", "--quiet", "--no-backup-if-mismatch"],
+                cwd=scratch, input=diff, text=True, capture_output=True, check=False,
+            )  # fmt: skip
+            if patched.returncode != 0:
+                print(f"{name}: cannot replay ({patched.stdout.strip()})")
+                continue
+            env = os.environ | {"PYTHONPATH": f"{scratch}/src"}
+            ran = subprocess.run(
+                [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *tests],
+                cwd=ROOT, env=env, capture_output=True, text=True, check=False,
+            )  # fmt: skip
+        verdict = "killed" if ran.returncode == 1 else f"survived (pytest {ran.returncode})"
+        if ran.returncode != 1:
+            still.append(name)
+        print(f"{name}: {verdict}", flush=True)
+    print(f"{module}: {len(still)} survivor(s) left")
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("modules", nargs="*", help="modules to mutate, one after another")
     parser.add_argument("--list", action="store_true", help="name the modules and exit")
+    parser.add_argument("--recheck", action="store_true", help="replay the last run's survivors")
     args = parser.parse_args()
     if args.list or not args.modules:
         for name, (source, _) in MODULES.items():
@@ -141,7 +181,8 @@ def main() -> int:
     unknown = [m for m in args.modules if m not in MODULES]
     if unknown:
         parser.error(f"unknown module(s) {', '.join(unknown)}; --list names them")
-    return max(run(module) for module in args.modules)
+    step = recheck if args.recheck else run
+    return max(step(module) for module in args.modules)
 
 
 if __name__ == "__main__":

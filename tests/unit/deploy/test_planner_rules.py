@@ -10,7 +10,7 @@ import pytest
 from podkit.deploy.desired import build_desired
 from podkit.deploy.model import DesiredState, Resource, Snapshot
 from podkit.deploy.plan import Create, Delete, Update
-from podkit.deploy.planner import plan
+from podkit.deploy.planner import plan, plan_destroy
 from podkit.errors import DeployError
 from podkit.runpod.types.v2 import GpuType
 from tests.unit.deploy.conftest import deployment
@@ -129,3 +129,35 @@ def test_a_foreign_volume_is_named_by_its_missing_prefix(desired: DesiredState) 
     named = r"a volume named 'pk-gpu-worker-staging-models' \(vol1\) .*\(no name prefix marker\)"
     with pytest.raises(DeployError, match=named):
         plan(desired, Snapshot((replace(vol, owner=None), ep)))
+
+
+def test_a_field_is_secret_when_either_side_marks_it(desired: DesiredState) -> None:
+    vol, ep = _live(desired)
+    marked = replace(
+        _with(ep, **{"env.OLD_TOKEN": "v1", "workers.max": 9}),
+        secret_fields=frozenset({"env.OLD_TOKEN"}),
+    )
+    (change,) = plan(desired, Snapshot((vol, marked))).changes
+    flags = {c.field: c.secret for c in change.changes}
+    assert flags == {"env.OLD_TOKEN": True, "workers.max": False}
+
+
+def test_a_moved_volume_is_refused_with_the_way_out(desired: DesiredState) -> None:
+    vol, ep = _live(desired)
+    with pytest.raises(DeployError, match=r"is in US-TX-3; podkit.toml asks for EU-RO-1") as err:
+        plan(desired, Snapshot((_with(vol, data_center="US-TX-3"), ep)))
+    assert err.value.hint is not None and "give the volume a new name" in err.value.hint
+
+
+def test_destroy_says_why_and_notes_only_the_volumes_it_keeps(desired: DesiredState) -> None:
+    vol, ep = _live(desired)
+    snapshot = Snapshot((vol, ep))
+    keep = plan_destroy(desired.scope, "v2", snapshot, volumes=False)
+    assert [(c.resource.id, c.reason) for c in keep.changes if isinstance(c, Delete)] == [
+        ("ep1", "destroy")
+    ]
+    assert keep.notes == (f"network volume {vol.name} (vol1) kept; add --volumes to delete it",)
+    everything = plan_destroy(desired.scope, "v2", snapshot, volumes=True)
+    assert [c.resource.id for c in everything.changes] == ["ep1", "vol1"]
+    assert everything.notes == ()
+    assert (everything.scope, everything.api) == (desired.scope, "v2")
