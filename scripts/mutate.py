@@ -93,26 +93,31 @@ def _pyproject(module: str) -> str:
     return text[:start] + "[tool.mutmut]\n" + body + "\n" + rest
 
 
-def _prepare(module: str) -> Path:
+def _prepare(module: str, *, fresh: bool) -> Path:
+    """The module's work directory; an earlier run's results are kept (mutmut resumes)
+    unless `fresh`."""
     work = WORK / module
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
+    if fresh:
+        shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True, exist_ok=True)
     (work / "pyproject.toml").write_text(_pyproject(module))
     for name in ("src", "tests"):
-        (work / name).symlink_to(ROOT / name)
+        if not (work / name).is_symlink():
+            (work / name).symlink_to(ROOT / name)
     return work
 
 
 def _mutmut(work: Path, *args: str) -> subprocess.CompletedProcess[str]:
     binary = Path(sys.executable).parent / "mutmut"
-    env = os.environ | {"PYTHONPATH": str(work)}
+    # Fewer generated examples per property: every surviving mutant runs them all.
+    env = os.environ | {"PYTHONPATH": str(work), "PODKIT_PROPERTY_EXAMPLES": "100"}
     return subprocess.run(
         [str(binary), *args], cwd=work, env=env, text=True, capture_output=True, check=False
     )
 
 
-def run(module: str) -> int:
-    work = _prepare(module)
+def run(module: str, *, fresh: bool = False) -> int:
+    work = _prepare(module, fresh=fresh)
     print(f"mutating {MODULES[module][0]} in {work.relative_to(ROOT)}", flush=True)
     done = _mutmut(work, "run", "--max-children", os.environ.get("MUTATE_JOBS", "1"))
     (work / "run.log").write_text(done.stdout + done.stderr)
@@ -173,6 +178,7 @@ def main() -> int:
     parser.add_argument("modules", nargs="*", help="modules to mutate, one after another")
     parser.add_argument("--list", action="store_true", help="name the modules and exit")
     parser.add_argument("--recheck", action="store_true", help="replay the last run's survivors")
+    parser.add_argument("--fresh", action="store_true", help="forget earlier results first")
     args = parser.parse_args()
     if args.list or not args.modules:
         for name, (source, _) in MODULES.items():
@@ -181,8 +187,9 @@ def main() -> int:
     unknown = [m for m in args.modules if m not in MODULES]
     if unknown:
         parser.error(f"unknown module(s) {', '.join(unknown)}; --list names them")
-    step = recheck if args.recheck else run
-    return max(step(module) for module in args.modules)
+    if args.recheck:
+        return max(recheck(module) for module in args.modules)
+    return max(run(module, fresh=args.fresh) for module in args.modules)
 
 
 if __name__ == "__main__":

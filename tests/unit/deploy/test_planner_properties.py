@@ -11,6 +11,7 @@ The runs are derandomized and bounded so CI sees the same examples every time.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import pytest
@@ -30,8 +31,10 @@ TEMPLATE_NAMES = (SCOPE.name("tpl-aaaa"), SCOPE.name("tpl-bbbb"))
 ENDPOINT_NAMES = ("ep-a", "ep-b")
 DATACENTERS = ("EU-RO-1", "US-TX-3")
 
+# Mutation runs (scripts/mutate.py) lower this: every surviving mutant runs every property.
+EXAMPLES = int(os.environ.get("PODKIT_PROPERTY_EXAMPLES", "300"))
 PROPERTY_SETTINGS = settings(
-    max_examples=300,
+    max_examples=EXAMPLES,
     derandomize=True,
     deadline=None,
     database=None,

@@ -10,7 +10,7 @@ import pytest
 from podkit.deploy.desired import build_desired
 from podkit.deploy.model import DesiredState, Resource, Snapshot
 from podkit.deploy.plan import Create, Delete, Update
-from podkit.deploy.planner import plan, plan_destroy
+from podkit.deploy.planner import diff_fields, plan, plan_destroy
 from podkit.errors import DeployError
 from podkit.runpod.types.v2 import GpuType
 from tests.unit.deploy.conftest import deployment
@@ -146,7 +146,9 @@ def test_a_moved_volume_is_refused_with_the_way_out(desired: DesiredState) -> No
     vol, ep = _live(desired)
     with pytest.raises(DeployError, match=r"is in US-TX-3; podkit.toml asks for EU-RO-1") as err:
         plan(desired, Snapshot((_with(vol, data_center="US-TX-3"), ep)))
-    assert err.value.hint is not None and "give the volume a new name" in err.value.hint
+    assert err.value.hint == (
+        "keep the datacenter, or give the volume a new name (its data is not copied)"
+    )
 
 
 def test_destroy_says_why_and_notes_only_the_volumes_it_keeps(desired: DesiredState) -> None:
@@ -161,3 +163,23 @@ def test_destroy_says_why_and_notes_only_the_volumes_it_keeps(desired: DesiredSt
     assert [c.resource.id for c in everything.changes] == ["ep1", "vol1"]
     assert everything.notes == ()
     assert (everything.scope, everything.api) == (desired.scope, "v2")
+
+
+def test_an_emptied_list_is_a_change_and_lists_compare_by_value() -> None:
+    desired = Resource("endpoint", "e", {"ports": None, "args": ("a", "b"), "env.X": "ab"})
+    remote = Resource("endpoint", "e", {"ports": [], "args": ["a", "b"], "env.X": ["a", "b"]})
+    changes = {c.field: (c.old, c.new) for c in diff_fields(desired, remote)}
+    assert changes == {"ports": ([], None), "env.X": (["a", "b"], "ab")}
+
+
+def test_a_volume_still_in_podkit_toml_gets_no_note_and_a_dropped_one_is_named(
+    desired: DesiredState, catalog: list[GpuType]
+) -> None:
+    vol, ep = _live(desired)
+    assert plan(desired, Snapshot((vol, ep))).notes == ()
+    no_volume = build_desired(deployment(volume=None), api="v2", catalog=catalog)
+    dropped = plan(no_volume, Snapshot((vol, _with(ep, volume=None))))
+    assert dropped.notes == (
+        f"network volume {vol.name} (vol1) is no longer in podkit.toml; kept "
+        "(remove it with `podkit destroy --volumes`)",
+    )
