@@ -38,6 +38,7 @@ MODULES: dict[str, tuple[str, list[str]]] = {
     "executor": (
         "src/podkit/deploy/executor.py",
         ["tests/unit/deploy/test_executor_readback.py",
+         "tests/functional/deploy/test_executor_edges.py",
          "tests/functional/deploy/test_deploy_local.py"],
     ),
     "paths": (

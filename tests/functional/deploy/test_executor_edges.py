@@ -1,0 +1,94 @@
+"""The executor's bookkeeping and refusals against the local RunPod: ids it remembers and
+forgets, what it reports, deletes of objects already gone, and writes it must not attempt."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from podkit.deploy import service
+from podkit.deploy.executor import ApplyResult, Executor
+from podkit.deploy.model import Resource, Scope, Snapshot
+from podkit.deploy.plan import Create, Delete, Plan, Update
+from podkit.errors import DeployError
+from tests.functional.deploy.helpers import client, inventory, load, new_key, write_config
+
+SCOPE = Scope("p", "e")
+
+
+@pytest.mark.parametrize("api", ["v2", "v1"])
+def test_apply_reports_each_change_and_remembers_the_new_ids(
+    local_runpod, tmp_path: Path, api: str
+) -> None:
+    key = new_key()
+    deployment = load(write_config(tmp_path))
+    seen: list[str] = []
+    with client(local_runpod.url, key, api) as c:
+        prepared = service.prepare(c, deployment)
+        result = Executor(c, progress=seen.append).apply(prepared.plan, prepared.snapshot)
+        again = service.prepare(c, deployment).plan
+    kinds = ["volume", "endpoint"] if api == "v2" else ["volume", "template", "endpoint"]
+    assert result.applied == len(kinds) and again.changes == ()
+    assert seen == [f"create {c.resource.kind} {c.resource.name}" for c in prepared.plan.changes]
+    assert result.ids == {(kind, name): rid for kind, name, rid in again.bindings}
+    assert {kind for kind, _ in result.ids} == set(kinds)
+    assert result.id_of("registry") is None
+
+
+def test_a_delete_of_an_object_already_gone_converges(local_runpod) -> None:
+    key = new_key()
+    gone = Resource("endpoint", "gone", {}, id="no-such-endpoint", owner="p/e")
+    plan = Plan(scope=SCOPE, api="v2", changes=(Delete(gone),))
+    with client(local_runpod.url, key, "v2") as c:
+        result = Executor(c).apply(plan, Snapshot())
+    assert result.applied == 1 and result.ids == {}
+
+
+def test_deleting_a_duplicate_keeps_the_bound_id_and_deleting_the_bound_one_forgets_it(
+    local_runpod, tmp_path: Path
+) -> None:
+    key = new_key()
+    deployment = load(write_config(tmp_path))
+    with client(local_runpod.url, key, "v2") as c:
+        prepared = service.prepare(c, deployment)
+        first = Executor(c).apply(prepared.plan, prepared.snapshot)
+        endpoint_id = first.id_of("endpoint") or ""
+        name = next(c.resource.name for c in prepared.plan.changes if c.resource.kind == "endpoint")
+        bound = (("endpoint", name, endpoint_id),)
+        twin = Resource("endpoint", name, {}, id="ep-duplicate", owner="x")
+        keep = Plan(scope=SCOPE, api="v2", changes=(Delete(twin),), bindings=bound)
+        assert Executor(c).apply(keep, Snapshot()).ids == {("endpoint", name): endpoint_id}
+        original = replace(twin, id=endpoint_id)
+        drop = Plan(scope=SCOPE, api="v2", changes=(Delete(original),), bindings=bound)
+        assert Executor(c).apply(drop, Snapshot()).ids == {}
+    assert inventory(local_runpod.url, key, "v2")["endpoint"] == []
+
+
+def test_registries_in_the_snapshot_are_known_ids(local_runpod) -> None:
+    plan = Plan(scope=SCOPE, api="v2", changes=())
+    with client(local_runpod.url, new_key(), "v2") as c:
+        result = Executor(c).apply(plan, Snapshot(registries=(("ghcr", "reg-1"),)))
+    assert result.ids == {("registry", "ghcr"): "reg-1"} and result.applied == 0
+
+
+def test_a_template_is_never_created_on_v2_nor_edited_anywhere(local_runpod) -> None:
+    template = Resource("template", "pk-p-e-tpl-abc", {"image": "x"})
+    with client(local_runpod.url, new_key(), "v2") as c:
+        executor = Executor(c)
+        create = Plan(scope=SCOPE, api="v2", changes=(Create(template),))
+        with pytest.raises(DeployError, match="REST v2 deploys do not use templates"):
+            executor.apply(create, Snapshot())
+        edit = Update(template, "tpl-1", ())
+        with pytest.raises(DeployError, match=r"template pk-p-e-tpl-abc \(tpl-1\) differs") as err:
+            executor.apply(Plan(scope=SCOPE, api="v2", changes=(edit,)), Snapshot())
+        assert err.value.hint == "delete that template in the RunPod console and run apply again"
+        assert c.stats.writes == 0
+
+
+def test_apply_result_id_of_picks_the_first_by_name() -> None:
+    result = ApplyResult(ids={("endpoint", "b"): "2", ("endpoint", "a"): "1", ("volume", "v"): "9"})
+    assert result.id_of("endpoint") == "1"
+    assert result.id_of("volume") == "9"
+    assert result.id_of("template") is None
