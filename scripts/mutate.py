@@ -141,7 +141,7 @@ def run(module: str, *, fresh: bool = False) -> int:
 
 
 def _survivors(module: str) -> list[str]:
-    results = (WORK / module / "results.txt").read_text().splitlines()
+    results = _mutmut(WORK / module, "results").stdout.splitlines()
     return [line.split(":")[0].strip() for line in results if line.rstrip().endswith("survived")]
 
 

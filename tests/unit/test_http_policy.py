@@ -248,3 +248,36 @@ def test_a_stream_that_goes_idle_ends_quietly_and_a_dead_one_is_named() -> None:
         _client(httpx.MockTransport(down), []).stream("GET", "/s"),
     ):
         pass
+
+
+def test_timeouts_default_to_30_s_per_client_and_can_be_set_per_request() -> None:
+    seen: list[dict[str, float | None]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.extensions["timeout"])
+        return httpx.Response(200)
+
+    transport = httpx.MockTransport(handler)
+    HttpClient("http://127.0.0.1:9", transport=transport).request("GET", "/x")
+    client = HttpClient("http://127.0.0.1:9", transport=transport, timeout=5.0)
+    client.request("GET", "/x")
+    client.request("GET", "/x", timeout=2.0)
+    assert [t["read"] for t in seen] == [30.0, 5.0, 2.0]
+    assert [t["connect"] for t in seen] == [30.0, 5.0, 2.0]
+
+
+def test_redirects_are_answered_not_followed() -> None:
+    server = Server(302, headers={"Location": "http://127.0.0.1:9/elsewhere"})
+    response = _client(server, []).request("GET", "/x")
+    assert response.status_code == 302
+    assert [r.url.path for r in server.seen] == ["/x"]
+
+
+def test_a_transport_error_names_the_method_the_url_and_what_to_do() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadError("reset", request=request)
+
+    with pytest.raises(TransportError) as err:
+        _client(httpx.MockTransport(handler), []).request("post", "/v2/x")
+    assert (err.value.method, err.value.url) == ("POST", "http://127.0.0.1:9/v2/x")
+    assert err.value.hint == "check the target URL and your network; the request may be retried"

@@ -4,13 +4,14 @@ resolved path lands. In-process so that a change to worker/paths.py shows up her
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
 
 import pytest
 
 from podkit.errors import WorkerActionError, WorkerInputError
-from podkit.worker.paths import Root, Roots, open_dir, roots_from_env
+from podkit.worker.paths import Root, Roots, _walk_error, open_dir, roots_from_env
 from tests.functional.worker.conftest import build_tree
 from tests.functional.worker.test_list_files_hostile import HOSTILE
 
@@ -131,3 +132,105 @@ def test_volume_dir_is_made_absolute_and_other_roots_keep_their_path(
 def test_a_component_that_is_a_file_midway_is_not_a_directory(roots: Roots) -> None:
     with pytest.raises(WorkerInputError, match="is not a directory, or a symbolic link in it"):
         _list(roots, "/runpod-volume/models/sd/unet.safetensors/x")
+
+
+def test_the_environment_is_read_when_none_is_given(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PODKIT_ALLOWED_ROOTS", str(tmp_path))
+    monkeypatch.delenv("PODKIT_VOLUME_DIR", raising=False)
+    assert roots_from_env() == [Root(str(tmp_path), str(tmp_path))]
+    assert Roots.from_env().roots == [Root(str(tmp_path), str(tmp_path))]
+
+
+def test_a_bad_root_entry_says_how_to_fix_the_environment() -> None:
+    with pytest.raises(WorkerActionError) as err:
+        roots_from_env({"PODKIT_ALLOWED_ROOTS": "relative"})
+    assert err.value.hint == "fix the worker's environment (colon-separated absolute paths)"
+
+
+def test_a_root_whose_name_ends_in_a_slash_character_class_still_contains_its_paths(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "voluX" / "sub").mkdir(parents=True)
+    roots = Roots([Root("/voluX", str(tmp_path / "voluX"))])
+    assert roots.resolve("/voluX/sub").relative == ("sub",)
+
+
+def test_two_link_roots_cannot_vouch_for_each_other(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    (outside / "sub").mkdir(parents=True)
+    (tmp_path / "l1").symlink_to(outside)
+    (tmp_path / "l2").symlink_to(outside / "sub")
+    roots = Roots([Root("/l1", str(tmp_path / "l1")), Root("/l2", str(tmp_path / "l2"))])
+    for root in ("/l1", "/l2"):
+        with pytest.raises(WorkerInputError) as err:
+            roots.resolve(root)
+        assert err.value.message == (
+            f"allowed root {root} is a symbolic link that leads outside the allowed roots; "
+            "podkit refuses to serve it"
+        )
+        assert err.value.hint == (
+            "point the link into another allowed root or mount the directory there"
+        )
+
+
+def test_a_link_into_another_root_is_followed_even_when_a_third_root_is_missing(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "v").mkdir()
+    (tmp_path / "ws" / "data").mkdir(parents=True)
+    (tmp_path / "v" / "to_ws").symlink_to(tmp_path / "ws")
+    roots = Roots(
+        [Root("/gone", str(tmp_path / "gone")), Root("/v", str(tmp_path / "v")),
+         Root("/ws", str(tmp_path / "ws"))]
+    )  # fmt: skip
+    target = roots.resolve("/v/to_ws/data")
+    assert (target.base, target.relative) == (os.path.realpath(tmp_path / "ws"), ("data",))
+
+
+@pytest.mark.parametrize(
+    ("mapped", "hint"),
+    [
+        (True, "create the directory PODKIT_VOLUME_DIR names, or point it at an existing one"),
+        (False, "attach the network volume, or set PODKIT_ALLOWED_ROOTS to roots that exist"),
+    ],
+)
+def test_a_missing_root_gives_the_exact_fix(tmp_path: Path, mapped: bool, hint: str) -> None:
+    real = str(tmp_path / "gone") if mapped else "/runpod-volume-absent"
+    virtual = "/runpod-volume" if mapped else "/runpod-volume-absent"
+    with pytest.raises(WorkerActionError) as err:
+        Roots([Root(virtual, real)]).resolve(virtual)
+    assert err.value.hint == hint
+
+
+def test_refusals_while_walking_name_the_path(roots: Roots) -> None:
+    with pytest.raises(WorkerInputError) as err:
+        _list(roots, "/runpod-volume/no/such/dir")
+    assert err.value.message == "path '/runpod-volume/no/such/dir' does not exist"
+    with pytest.raises(WorkerInputError) as err:
+        _list(roots, "/runpod-volume/models/sd/unet.safetensors")
+    assert (
+        err.value.message
+        == "path '/runpod-volume/models/sd/unet.safetensors' is a file, not a directory"
+    )
+    assert err.value.hint == "list its parent directory to see its size and modification time"
+
+
+@pytest.mark.parametrize(
+    ("error", "message"),
+    [
+        (OSError(errno.ENOENT, "x"), "path '/v/p' does not exist"),
+        (
+            OSError(errno.ELOOP, "x"),
+            "path '/v/p' is not a directory, or a symbolic link in it changed or loops; "
+            "refused without following it",
+        ),
+        (OSError(errno.EACCES, "x"), "path '/v/p': permission denied for the worker"),
+        (OSError(errno.ENAMETOOLONG, "x"), "path '/v/p': a name is too long for the filesystem"),
+        (OSError(errno.EIO, "x"), "path '/v/p' cannot be opened (Input/output error)"),
+        (OSError("no errno"), "path '/v/p' cannot be opened (Success)"),
+    ],
+)
+def test_each_walk_error_is_explained(error: OSError, message: str) -> None:
+    assert _walk_error(error, "/v/p").message == message
