@@ -190,3 +190,95 @@ def test_sweep_removes_dead_temps_without_journals_and_keeps_the_rest(tmp_path: 
     assert sweep_orphans(tmp_path, stale_after=STALE) == 2
     assert not orphan.exists() and not scratch.exists()
     assert journaled.exists() and journal.exists() and fresh.exists() and final.exists()
+
+
+def test_a_fresh_journal_records_the_size_and_its_own_temp(tmp_path: Path, me: Owner) -> None:
+    journal = adopt_or_create(tmp_path / "w.bin", "v1", 10, 4, me, stale_after=STALE)
+    tag = journal.path.name.removeprefix(".w.bin.").removesuffix(".journal")
+    assert journal.size == 10
+    assert journal.temp == tmp_path / f".w.bin.{tag}.incomplete"
+
+
+@pytest.mark.parametrize("first", ["live", "broken", "other version"])
+def test_a_dead_journal_is_found_behind_one_that_cannot_be_adopted(
+    tmp_path: Path, me: Owner, first: str
+) -> None:
+    final = tmp_path / "w.bin"
+    other = Owner.me("otherrun")
+    ACTIVE_RUNS.add("otherrun")
+    try:
+        if first == "broken":
+            journal_name(final, "0aaa-1-x").write_text("{")
+        else:
+            owner = other if first == "live" else DEAD
+            key = "v0" if first == "other version" else "v1"
+            first_journal, _ = _write_journal(final, "0aaa-1-x", key=key, owner=owner)
+            _age(first_journal) if first != "live" else None
+        _write_journal(final, "0zzz-2-y")
+        _age(journal_name(final, "0zzz-2-y"), journal_name(final, "0aaa-1-x"))
+        journal = adopt_or_create(final, "v1", 10, 4, me, stale_after=STALE)
+    finally:
+        ACTIVE_RUNS.discard("otherrun")
+    assert journal.done == {0: 11, 2: 33}
+
+
+def test_a_chunk_size_of_one_byte_is_still_adopted(tmp_path: Path, me: Owner) -> None:
+    final = tmp_path / "w.bin"
+    _age(_write_journal(final, "0therhst-4242-dead0", chunk=1)[0])
+    assert adopt_or_create(final, "v1", 10, 4, me, stale_after=STALE).chunk_size == 1
+
+
+def test_a_journal_of_another_version_whose_temp_is_gone_is_still_discarded(
+    tmp_path: Path, me: Owner
+) -> None:
+    final = tmp_path / "w.bin"
+    old_journal, old_temp = _write_journal(final, "0therhst-4242-dead0", key="v0")
+    old_temp.unlink()
+    _age(old_journal)
+    adopt_or_create(final, "v1", 10, 4, me, stale_after=STALE)
+    assert not old_journal.exists()
+
+
+@pytest.mark.parametrize("temp", [None, "", "..", "a/b", "w.bin", ".other.bin.x.incomplete"])
+def test_a_journal_that_names_no_temp_of_its_file_is_dropped_and_nothing_else_is_touched(
+    tmp_path: Path, me: Owner, temp: str | None
+) -> None:
+    """A corrupt record must neither crash the sync nor delete or adopt another file (the
+    finished file itself, a sibling's temp)."""
+    final = tmp_path / "w.bin"
+    final.write_bytes(b"finished")
+    sibling = tmp_path / ".other.bin.x.incomplete"
+    sibling.write_bytes(b"other")
+    journal, _ = _write_journal(final, "0therhst-4242-dead0")
+    body = json.loads(journal.read_text())
+    if temp is None:
+        del body["temp"]
+    else:
+        body["temp"] = temp
+    journal.write_text(json.dumps(body))
+    _age(journal)
+    fresh = adopt_or_create(final, "v1", 10, 4, me, stale_after=STALE)
+    assert fresh.done == {}
+    assert not journal.exists()
+    assert final.read_bytes() == b"finished" and sibling.read_bytes() == b"other"
+
+
+def test_a_lost_race_for_a_journal_is_no_claim(tmp_path: Path, me: Owner) -> None:
+    from podkit.worker.transfer.journal import _claim
+
+    final = tmp_path / "w.bin"
+    mine = Journal(journal_name(final, "me"), temp_name(final, "me"), "v1", 10, 4, me)
+    assert not _claim(journal_name(final, "gone"), temp_name(final, "gone"), mine)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_sweep_keeps_old_scratch_files_of_a_live_process_on_this_host(tmp_path: Path) -> None:
+    live = Owner.me("sweeprun")  # this host; pid 1 (init) is always alive
+    tag = f"{live.host}-1-live0"
+    scratch = tmp_path / f".a.bin.{tag}.journal.w"
+    temp = tmp_path / f".b.bin.{tag}.incomplete"
+    for path in (scratch, temp):
+        path.write_bytes(b"x")
+    _age(scratch, temp)
+    assert sweep_orphans(tmp_path, stale_after=STALE) == 0
+    assert scratch.exists() and temp.exists()
