@@ -109,3 +109,34 @@ def test_prefix_hasher_skips_while_another_thread_hashes_unless_told_to_wait(
     waiter.join(timeout=30)
     assert hasher._next == 2
     assert hasher.digests({0: 0, 1: 0}) == {"sha256": hashlib.sha256(data).hexdigest()}
+
+
+class _SignallingLock:
+    """A lock that says when someone starts to acquire it (a sync point, not a timing)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.asked = threading.Event()
+
+    def acquire(self, blocking: bool = True) -> bool:
+        if self._lock.locked():
+            self.asked.set()
+        return self._lock.acquire(blocking)
+
+    def release(self) -> None:
+        self._lock.release()
+
+
+def test_digests_wait_for_a_pass_in_progress_and_then_finish_it(tmp_path: Path) -> None:
+    data, temp, chunks = _prefix_case(tmp_path, 3000, 1000)
+    hasher = PrefixHasher(Expected(size=3000, sha256="x"), temp, chunks)
+    lock = _SignallingLock()
+    hasher._lock = lock  # type: ignore[assignment]
+    lock.acquire()  # another thread's pass is running
+    result: list[dict[str, str]] = []
+    finisher = threading.Thread(target=lambda: result.append(hasher.digests({0: 0, 1: 0, 2: 0})))
+    finisher.start()
+    assert lock.asked.wait(timeout=30)
+    lock.release()
+    finisher.join(timeout=30)
+    assert result == [{"sha256": hashlib.sha256(data).hexdigest()}]

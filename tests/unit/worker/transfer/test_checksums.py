@@ -13,6 +13,7 @@ import zlib
 import google_crc32c
 import pytest
 
+from podkit.worker.transfer import verify
 from podkit.worker.transfer.verify import (
     Crc32c,
     Expected,
@@ -72,6 +73,12 @@ def test_crc32c_combine_equals_the_crc_of_the_concatenation(split: int) -> None:
 def test_crc32c_combine_for_every_shift_length(length: int) -> None:
     a, b = b"podkit", RND.randbytes(length)
     assert crc32c_combine(crc32c_of(a), crc32c_of(b), length) == crc32c_of(a + b)
+
+
+def test_crc32c_combine_is_right_with_a_cold_cache() -> None:
+    verify._shift_operator.cache_clear()  # the shift matrices are built, not remembered
+    a, b = b"cold", RND.randbytes(1000)
+    assert crc32c_combine(crc32c_of(a), crc32c_of(b), len(b)) == crc32c_of(a + b)
 
 
 def test_combining_no_chunks_and_empty_chunks() -> None:
