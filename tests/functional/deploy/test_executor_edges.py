@@ -81,8 +81,12 @@ def test_a_template_is_never_created_on_v2_nor_edited_anywhere(local_runpod) -> 
         with pytest.raises(DeployError, match="REST v2 deploys do not use templates"):
             executor.apply(create, Snapshot())
         edit = Update(template, "tpl-1", ())
-        with pytest.raises(DeployError, match=r"template pk-p-e-tpl-abc \(tpl-1\) differs") as err:
+        with pytest.raises(DeployError) as err:
             executor.apply(Plan(scope=SCOPE, api="v2", changes=(edit,)), Snapshot())
+        assert err.value.message == (
+            "template pk-p-e-tpl-abc (tpl-1) differs from podkit.toml, but templates are "
+            "content-addressed and never edited"
+        )
         assert err.value.hint == "delete that template in the RunPod console and run apply again"
         assert c.stats.writes == 0
 
@@ -92,3 +96,41 @@ def test_apply_result_id_of_picks_the_first_by_name() -> None:
     assert result.id_of("endpoint") == "1"
     assert result.id_of("volume") == "9"
     assert result.id_of("template") is None
+
+
+@pytest.mark.parametrize("api", ["v2", "v1"])
+def test_an_endpoint_with_workers_is_scaled_to_zero_then_deleted(
+    local_runpod, tmp_path: Path, api: str
+) -> None:
+    local_runpod.backend.quirks.require_zero_workers_before_delete = True
+    key = new_key()
+    deployment = load(write_config(tmp_path), endpoint__workers_min="1")
+    seen: list[str] = []
+    with client(local_runpod.url, key, api) as c:
+        prepared = service.prepare(c, deployment)
+        endpoint_id = Executor(c).apply(prepared.plan, prepared.snapshot).id_of("endpoint") or ""
+        plan, snapshot = service.prepare_destroy(c, service.scope_for(deployment), volumes=False)
+        Executor(c, progress=seen.append).apply(plan, snapshot)
+        calls = {k.split()[0]: n for k, n in c.stats.by_route.items() if k.endswith(endpoint_id)}
+        calls.pop("GET", None)  # the read-back after create
+        assert calls == {"DELETE": 2, "PATCH": 1}  # refused with workers, scaled, deleted
+    assert f"scale endpoint {endpoint_id} to 0 workers before deleting it" in seen
+    assert inventory(local_runpod.url, key, api)["endpoint"] == []
+
+
+@pytest.mark.parametrize("api", ["v2", "v1"])
+def test_a_bigger_volume_is_updated_in_place_and_read_back(
+    local_runpod, tmp_path: Path, api: str
+) -> None:
+    key = new_key()
+    config = write_config(tmp_path)
+    with client(local_runpod.url, key, api) as c:
+        prepared = service.prepare(c, load(config))
+        volume_id = Executor(c).apply(prepared.plan, prepared.snapshot).id_of("volume")
+        grown = service.prepare(c, load(config, volume__size_gb="30"))
+        (change,) = grown.plan.changes
+        assert isinstance(change, Update) and change.remote_id == volume_id
+        result = Executor(c).apply(grown.plan, grown.snapshot)
+        assert result.applied == 1 and result.id_of("volume") == volume_id
+        assert c.network_volumes.get(volume_id or "").size == 30
+        assert service.prepare(c, load(config, volume__size_gb="30")).plan.changes == ()
