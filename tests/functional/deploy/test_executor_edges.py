@@ -134,3 +134,22 @@ def test_a_bigger_volume_is_updated_in_place_and_read_back(
         assert result.applied == 1 and result.id_of("volume") == volume_id
         assert c.network_volumes.get(volume_id or "").size == 30
         assert service.prepare(c, load(config, volume__size_gb="30")).plan.changes == ()
+
+
+@pytest.mark.parametrize("ignored", [False, True])
+def test_v1_flashboot_off_is_checked_through_v2_and_fixed_only_when_it_did_not_stick(
+    local_runpod, tmp_path: Path, ignored: bool
+) -> None:
+    local_runpod.backend.quirks.v1_ignore_flashboot_false_on_create = ignored
+    key = new_key()
+    deployment = load(write_config(tmp_path), endpoint__flashboot="false")
+    seen: list[str] = []
+    with client(local_runpod.url, key, "v1") as c:
+        prepared = service.prepare(c, deployment)
+        result = Executor(c, progress=seen.append).apply(prepared.plan, prepared.snapshot)
+        endpoint_id = result.id_of("endpoint") or ""
+        patches = c.stats.by_route.get(f"PATCH /v1/endpoints/{endpoint_id}", 0)
+        assert c.endpoints_v2.get(endpoint_id).flashboot == "OFF"
+    fixed = f"flashboot is True on endpoint {endpoint_id}; setting it to False"
+    assert patches == (1 if ignored else 0)
+    assert (fixed in seen) is ignored
