@@ -3,9 +3,11 @@ forgets, what it reports, deletes of objects already gone, and writes it must no
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from pathlib import Path
 
+import httpx
 import pytest
 
 from podkit.deploy import service
@@ -153,3 +155,29 @@ def test_v1_flashboot_off_is_checked_through_v2_and_fixed_only_when_it_did_not_s
     fixed = f"flashboot is True on endpoint {endpoint_id}; setting it to False"
     assert patches == (1 if ignored else 0)
     assert (fixed in seen) is ignored
+
+
+class FlashbootStaysOn(httpx.HTTPTransport):
+    """Real HTTP to the local RunPod, except that every endpoint read says FlashBoot is on,
+    as an account whose setting never changes would."""
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = super().handle_request(request)
+        if request.method != "GET" or response.status_code != 200:
+            return response
+        body = json.loads(response.read())
+        if isinstance(body, dict) and "flashboot" in body:
+            body["flashboot"] = "FLASHBOOT"
+        return httpx.Response(200, json=body, headers={"content-type": "application/json"})
+
+
+def test_v1_flashboot_that_never_turns_off_fails_the_apply_naming_it(
+    local_runpod, tmp_path: Path
+) -> None:
+    key = new_key()
+    deployment = load(write_config(tmp_path), endpoint__flashboot="false")
+    with client(local_runpod.url, key, "v1", transport=FlashbootStaysOn()) as c:
+        prepared = service.prepare(c, deployment)
+        with pytest.raises(DeployError) as err:
+            Executor(c).apply(prepared.plan, prepared.snapshot)
+    assert "the server did not keep flashboot (sent False, server has True)" in err.value.message
