@@ -181,3 +181,33 @@ def test_v1_flashboot_that_never_turns_off_fails_the_apply_naming_it(
         with pytest.raises(DeployError) as err:
             Executor(c).apply(prepared.plan, prepared.snapshot)
     assert "the server did not keep flashboot (sent False, server has True)" in err.value.message
+
+
+class WorkersClamped(httpx.HTTPTransport):
+    """Real HTTP to the local RunPod, except that v1 endpoint reads report other worker
+    limits (1 to 3), as an account that clamps them would."""
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = super().handle_request(request)
+        if request.method != "GET" or not request.url.path.startswith("/v1/endpoints/"):
+            return response
+        body = json.loads(response.read()) | {"workersMin": 1, "workersMax": 3}
+        return httpx.Response(200, json=body, headers={"content-type": "application/json"})
+
+
+def test_v1_fields_the_server_dropped_fail_the_apply_even_with_write_only_flashboot(
+    local_runpod, tmp_path: Path
+) -> None:
+    deployment = load(write_config(tmp_path))
+    with client(local_runpod.url, new_key(), "v1", transport=WorkersClamped()) as c:
+        prepared = service.prepare(c, deployment)
+        with pytest.raises(DeployError) as err:
+            Executor(c).apply(prepared.plan, prepared.snapshot)
+    assert err.value.message.endswith(
+        ": the server did not keep workers.max (sent 1, server has 3); "
+        "workers.min (sent 0, server has 1)"
+    )
+    assert err.value.hint == (
+        "the API accepted the write but dropped these fields; set them in the RunPod console "
+        "or change podkit.toml to what the platform allows"
+    )
