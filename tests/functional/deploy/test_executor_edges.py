@@ -15,6 +15,7 @@ from podkit.deploy.executor import ApplyResult, Executor
 from podkit.deploy.model import Resource, Scope, Snapshot
 from podkit.deploy.plan import Create, Delete, Plan, Update
 from podkit.errors import DeployError
+from podkit.runpod.types import v1 as t1
 from tests.functional.deploy.helpers import client, inventory, load, new_key, write_config
 
 SCOPE = Scope("p", "e")
@@ -211,3 +212,19 @@ def test_v1_fields_the_server_dropped_fail_the_apply_even_with_write_only_flashb
         "the API accepted the write but dropped these fields; set them in the RunPod console "
         "or change podkit.toml to what the platform allows"
     )
+
+
+def test_a_v1_template_with_registry_credentials_is_written_and_read_back_by_name(
+    local_runpod, tmp_path: Path
+) -> None:
+    deployment = load(write_config(tmp_path), worker__registry_auth="ghcr-acme")
+    with client(local_runpod.url, new_key(), "v1") as c:
+        credential = c.registry_auth.create(
+            t1.RegistryAuthCreate(name="ghcr-acme", username="bot", password="registry-pass")
+        )
+        prepared = service.prepare(c, deployment)
+        result = Executor(c).apply(prepared.plan, prepared.snapshot)
+        template = c.templates.get(result.id_of("template") or "")
+        assert template.container_registry_auth_id == credential.id
+        assert result.ids[("registry", "ghcr-acme")] == credential.id
+        assert service.prepare(c, deployment).plan.changes == ()
