@@ -199,7 +199,7 @@ def test_a_fresh_journal_records_the_size_and_its_own_temp(tmp_path: Path, me: O
     assert journal.temp == tmp_path / f".w.bin.{tag}.incomplete"
 
 
-@pytest.mark.parametrize("first", ["live", "broken", "other version"])
+@pytest.mark.parametrize("first", ["live", "broken", "other version", "no temp"])
 def test_a_dead_journal_is_found_behind_one_that_cannot_be_adopted(
     tmp_path: Path, me: Owner, first: str
 ) -> None:
@@ -209,6 +209,9 @@ def test_a_dead_journal_is_found_behind_one_that_cannot_be_adopted(
     try:
         if first == "broken":
             journal_name(final, "0aaa-1-x").write_text("{")
+        elif first == "no temp":
+            body = {"key": "v1", "chunk_size": 4, "owner": DEAD.as_dict(), "done": {}}
+            journal_name(final, "0aaa-1-x").write_text(json.dumps(body))
         else:
             owner = other if first == "live" else DEAD
             key = "v0" if first == "other version" else "v1"
@@ -239,7 +242,9 @@ def test_a_journal_of_another_version_whose_temp_is_gone_is_still_discarded(
     assert not old_journal.exists()
 
 
-@pytest.mark.parametrize("temp", [None, "", "..", "a/b", "w.bin", ".other.bin.x.incomplete"])
+@pytest.mark.parametrize(
+    "temp", [None, "", "..", "a/b", ".w.bin.a/b.incomplete", "w.bin", ".other.bin.x.incomplete"]
+)
 def test_a_journal_that_names_no_temp_of_its_file_is_dropped_and_nothing_else_is_touched(
     tmp_path: Path, me: Owner, temp: str | None
 ) -> None:

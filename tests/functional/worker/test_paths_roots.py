@@ -141,6 +141,7 @@ def test_the_environment_is_read_when_none_is_given(
     monkeypatch.delenv("PODKIT_VOLUME_DIR", raising=False)
     assert roots_from_env() == [Root(str(tmp_path), str(tmp_path))]
     assert Roots.from_env().roots == [Root(str(tmp_path), str(tmp_path))]
+    assert Roots.from_env({"PODKIT_ALLOWED_ROOTS": "/given"}).roots == [Root("/given", "/given")]
 
 
 def test_a_bad_root_entry_says_how_to_fix_the_environment() -> None:
