@@ -183,3 +183,21 @@ def test_a_volume_still_in_podkit_toml_gets_no_note_and_a_dropped_one_is_named(
         f"network volume {vol.name} (vol1) is no longer in podkit.toml; kept "
         "(remove it with `podkit destroy --volumes`)",
     )
+
+
+def test_the_cost_before_is_what_this_project_runs_now(catalog: list[GpuType]) -> None:
+    desired = build_desired(
+        deployment(endpoint={"gpu_types": ["NVIDIA GeForce RTX 4090"], "workers_min": 2,
+                             "workers_max": 3, "execution_timeout": 3600.0}),
+        api="v2", catalog=catalog,
+    )  # fmt: skip
+    vol, ep = _live(desired)
+    now = (_with(vol, size_gb=40), _with(ep, **{"workers.min": 1}))
+    # Another project's objects come first in the snapshot and never count.
+    theirs = tuple(replace(r, id=f"x{r.id}", owner="other/staging") for r in now)
+    result = plan(desired, Snapshot((*theirs, *now)), prices={"ADA_24": 1.0})
+    assert result.cost is not None
+    assert (result.cost.hourly_before, result.cost.hourly_after) == (1.0, 2.0)
+    assert result.cost.volume_monthly_before == pytest.approx(40 * 0.07)
+    assert result.cost.volume_monthly_after == pytest.approx(50 * 0.07)
+    assert plan(desired, Snapshot(now)).cost is None
