@@ -201,3 +201,15 @@ def test_the_cost_before_is_what_this_project_runs_now(catalog: list[GpuType]) -
     assert result.cost.volume_monthly_before == pytest.approx(40 * 0.07)
     assert result.cost.volume_monthly_after == pytest.approx(50 * 0.07)
     assert plan(desired, Snapshot(now)).cost is None
+
+
+def test_duplicate_deletes_are_ordered_by_id_whatever_their_distance(
+    desired: DesiredState,
+) -> None:
+    vol, ep = _live(desired)
+    best = replace(ep, id="ep5")
+    near = _with(replace(ep, id="ep9"), **{"workers.max": 7})
+    far = _with(replace(ep, id="ep1"), **{"workers.max": 7, "image": "old:1"})
+    result = plan(desired, Snapshot((vol, far, near, best)))
+    assert [c.resource.id for c in result.changes] == ["ep1", "ep9"]
+    assert all(isinstance(c, Delete) for c in result.changes)
