@@ -161,7 +161,7 @@ def recheck(module: str) -> int:
             if patched.returncode != 0:
                 print(f"{name}: cannot replay ({patched.stdout.strip()})")
                 continue
-            env = os.environ | {"PYTHONPATH": f"{scratch}/src"}
+            env = os.environ | {"PYTHONPATH": f"{scratch}/src", "PODKIT_PROPERTY_EXAMPLES": "100"}
             ran = subprocess.run(
                 [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *tests],
                 cwd=ROOT, env=env, capture_output=True, text=True, check=False,

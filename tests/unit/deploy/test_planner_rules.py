@@ -121,7 +121,9 @@ def test_only_foreign_objects_of_that_name_are_refused_naming_one(
     with pytest.raises(DeployError, match=r"endpoint named 'gpu-worker-staging' \(ep0\)") as err:
         plan(desired, Snapshot((vol, *strangers)))
     assert "not owned by gpu-worker/staging (no PODKIT_OWNER marker)" in str(err.value)
-    assert err.value.hint is not None and "rename or delete" in err.value.hint
+    assert err.value.hint == (
+        "rename or delete that object in the RunPod console, or change the name"
+    )
 
 
 def test_a_foreign_volume_is_named_by_its_missing_prefix(desired: DesiredState) -> None:
@@ -212,4 +214,6 @@ def test_duplicate_deletes_are_ordered_by_id_whatever_their_distance(
     far = _with(replace(ep, id="ep1"), **{"workers.max": 7, "image": "old:1"})
     result = plan(desired, Snapshot((vol, far, near, best)))
     assert [c.resource.id for c in result.changes] == ["ep1", "ep9"]
-    assert all(isinstance(c, Delete) for c in result.changes)
+    for change in result.changes:
+        assert isinstance(change, Delete) and "duplicate of an owned object" in change.reason
+    assert (result.api, result.desired, result.scope) == ("v2", desired, desired.scope)
