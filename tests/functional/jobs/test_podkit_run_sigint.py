@@ -115,7 +115,7 @@ Reader = Callable[[str, "subprocess.Popen[bytes]", float], str]
 def _wait_running(read: Reader, proc: subprocess.Popen[bytes]) -> str:
     queued = re.search(r"job (\S+) queued", read(r"job \S+ queued", proc, 60))
     assert queued is not None
-    read(r"step 1/120", proc, 60)
+    read(r"step \d+/120", proc, 60)  # progress is sampled by polling: any step will do
     return queued[1]
 
 
