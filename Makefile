@@ -8,7 +8,7 @@ PIP := $(PY) -m pip install --quiet --disable-pip-version-check
 # The one tool that writes $(LOCK); the same version is in the dev extra.
 UV_VERSION := 0.13.9
 
-.PHONY: demo test lint bench soak fmt clean lock
+.PHONY: demo test lint bench soak fmt clean lock mutate
 
 # Installs exactly what $(LOCK) names (no resolution, nothing else), then podkit itself with
 # the hatchling and editables the lock holds.
@@ -48,6 +48,12 @@ lint: $(STAMP)
 fmt: $(STAMP)
 	$(VENV)/bin/ruff format src tests bench scripts
 	$(VENV)/bin/ruff check --fix src tests bench scripts
+
+# Mutation testing, one module after another (slow; not part of `make test`).
+# `make mutate MODULES=planner` runs one; `$(PY) scripts/mutate.py --list` names them.
+MODULES ?= planner executor paths verify journal http
+mutate: $(STAMP)
+	$(PY) scripts/mutate.py $(MODULES)
 
 bench: $(STAMP)
 	bash scripts/test-deps.sh

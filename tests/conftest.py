@@ -1,4 +1,8 @@
-"""Shared fixtures. `local_runpod`: an in-process local RunPod on a free loopback port."""
+"""Shared fixtures. `local_runpod`: an in-process local RunPod on a free loopback port.
+
+Under CI=true no test may skip for a missing dependency: `pytest.importorskip` is routed
+through `tests._deps` for the session (skip locally, fail on CI, naming the install step).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,15 @@ import pytest
 
 from podkit.emulator.openapi.responses import response_problems
 from podkit.emulator.server import LocalRunPod
+from tests import _deps
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    pytest.importorskip = _deps.importorskip  # type: ignore[assignment]
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    pytest.importorskip = _deps.ORIGINAL_IMPORTORSKIP
 
 
 @pytest.fixture

@@ -7,11 +7,11 @@ import sys
 from pathlib import Path
 
 import httpx
-import pytest
 
 from podkit.emulator.server import LocalRunPod
+from tests._deps import require
 
-pytest.importorskip("podkit.emulator.dataplane", reason="needs podkit.emulator.dataplane")
+require("podkit.emulator.dataplane", reason="needs podkit.emulator.dataplane")
 
 HANDLER = Path(__file__).with_name("echo_handler.py")
 
@@ -61,7 +61,7 @@ def test_the_user_script_end_to_end(local_runpod: LocalRunPod) -> None:
     """The issue's walk-through: v1 volume, template (env array refused, then right), endpoint
     with the volume; `runsync` gpu_info and list_files give the podkit worker's real output,
     and the `runpod` SDK's own client works against the emulator unmodified."""
-    runpod = pytest.importorskip("runpod")
+    runpod = require("runpod")
     api = httpx.Client(
         base_url=local_runpod.url, timeout=60, headers={"Authorization": "Bearer user-key"}
     )

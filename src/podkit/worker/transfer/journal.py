@@ -86,8 +86,11 @@ def adopt_or_create(
         data = _read(candidate)
         if data is None or not _dead(data, candidate, stale_after):
             continue
-        old_temp = candidate.with_name(str(data.get("temp", "")))
+        old_temp = _temp_of(candidate, final, data)
         old_chunk = data.get("chunk_size")
+        if old_temp is None:
+            _discard(candidate, None)  # a corrupt record: never follow it to another file
+            continue
         if data.get("key") != key or not isinstance(old_chunk, int) or old_chunk <= 0:
             _discard(candidate, old_temp)
             continue
@@ -99,6 +102,16 @@ def adopt_or_create(
             mine.save()
             return mine
     return mine
+
+
+def _temp_of(journal: Path, final: Path, data: dict[str, object]) -> Path | None:
+    """The temp a journal names, only when it is one of `final`'s temps in the same folder."""
+    name = data.get("temp")
+    if not isinstance(name, str) or "/" in name:
+        return None
+    if not (name.startswith(f".{final.name}.") and name.endswith(TEMP_SUFFIX)):
+        return None
+    return journal.with_name(name)
 
 
 def _dead(data: dict[str, object], path: Path, stale_after: float) -> bool:
@@ -125,10 +138,11 @@ def _claim(journal: Path, temp: Path, mine: Journal) -> bool:
     return True
 
 
-def _discard(journal: Path, temp: Path) -> None:
+def _discard(journal: Path, temp: Path | None) -> None:
     for path in (journal, temp):
-        with contextlib.suppress(FileNotFoundError):
-            path.unlink()
+        if path is not None:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
 
 
 def sweep_orphans(directory: Path, *, stale_after: float) -> int:

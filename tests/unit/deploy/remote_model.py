@@ -1,0 +1,121 @@
+"""An in-memory remote that a Plan can be applied to, checking every rule on the way.
+
+`apply_plan(plan, snapshot)` plays the plan's changes in order against a copy of the
+snapshot, the way the executor would against the API, and fails (AssertionError) the moment
+a change breaks a rule the planner promises:
+
+- only objects carrying the scope's ownership marker are updated or deleted;
+- a network volume is never deleted and never shrinks;
+- fields the API cannot change in place (endpoint type, volume datacenter) are never updated;
+- a change never refers to something that is not there at that moment: an endpoint's
+  volume and template exist before the endpoint is created or updated onto them, and a
+  template or volume is not deleted while an endpoint still uses it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from podkit.deploy.model import Resource, Scope, Snapshot
+from podkit.deploy.plan import Create, Delete, Plan, Update
+
+# Endpoint fields that name another object (by its podkit name) -> that object's kind.
+REFERENCES = {"volume": "volume", "template": "template"}
+# What the API refuses to change in place (an endpoint's type, a volume's datacenter).
+IMMUTABLE = {"endpoint": {"type"}, "volume": {"data_center"}}
+
+
+@dataclass
+class RemoteModel:
+    """A mutable copy of a snapshot; ids of created objects are `new-<n>`."""
+
+    scope: Scope
+    objects: dict[str, Resource] = field(default_factory=dict)
+    created: int = 0
+
+    @classmethod
+    def of(cls, snapshot: Snapshot, scope: Scope) -> RemoteModel:
+        objects = {r.id or "": r for r in snapshot.resources}
+        assert len(objects) == len(snapshot.resources), "snapshot ids must be unique"
+        return cls(scope, objects)
+
+    def snapshot(self) -> Snapshot:
+        return Snapshot(tuple(sorted(self.objects.values(), key=lambda r: r.id or "")))
+
+    def apply(self, plan: Plan) -> None:
+        for change in plan.changes:
+            if isinstance(change, Delete):
+                self._delete(change.resource)
+            elif isinstance(change, Create):
+                self._create(change.resource)
+            else:
+                self._update(change)
+
+    def _owned(self, rid: str, action: str) -> Resource:
+        assert rid in self.objects, f"{action} of {rid}, which is not there"
+        current = self.objects[rid]
+        assert current.owner == self.scope.owner, f"{action} of {rid}, owned by {current.owner}"
+        return current
+
+    def _delete(self, resource: Resource) -> None:
+        current = self._owned(resource.id or "", "delete")
+        assert current.kind != "volume", f"volume {current.name} ({current.id}) deleted"
+        if current.kind != "endpoint":
+            users = [
+                r.id
+                for r in self.objects.values()
+                if r.kind == "endpoint" and r.fields.get(current.kind) == current.name
+            ]
+            # Another object of the same name can still serve the endpoints.
+            twins = [
+                r for r in self.objects.values() if r.key == current.key and r.id != current.id
+            ]
+            assert not users or twins, f"{current.kind} {current.name} deleted while {users} use it"
+        del self.objects[current.id or ""]
+
+    def _create(self, resource: Resource) -> None:
+        self._check_references(resource)
+        self.created += 1
+        rid = f"new-{self.created}"
+        # What the API reads back: write-only fields are not reported.
+        kept = {k: v for k, v in resource.fields.items() if k not in resource.write_only}
+        self.objects[rid] = replace(resource, id=rid, owner=self.scope.owner, fields=kept)
+
+    def _update(self, change: Update) -> None:
+        current = self._owned(change.remote_id, "update")
+        assert current.key == change.resource.key, "an update must not change kind or name"
+        fields: dict[str, Any] = dict(current.fields)
+        for item in change.changes:
+            assert item.field not in IMMUTABLE.get(current.kind, set()), f"{item.field} edited"
+            assert fields.get(item.field) == item.old, f"{item.field}: stale old value"
+            if item.new is None:
+                fields.pop(item.field, None)
+            else:
+                fields[item.field] = item.new
+        if current.kind == "volume":
+            before = int(current.fields.get("size_gb", 0) or 0)
+            after = int(fields.get("size_gb", 0) or 0)
+            assert after >= before, f"volume {current.name} shrinks from {before} to {after}"
+        self._check_references(replace(current, fields=fields))
+        self.objects[current.id or ""] = replace(current, fields=fields)
+
+    def _check_references(self, resource: Resource) -> None:
+        if resource.kind != "endpoint":
+            return
+        for name_field, kind in REFERENCES.items():
+            wanted = resource.fields.get(name_field)
+            if not wanted:
+                continue
+            present = any(
+                r.kind == kind and r.name == wanted and r.owner == self.scope.owner
+                for r in self.objects.values()
+            )
+            assert present, f"endpoint {resource.name} refers to {kind} {wanted}, not there yet"
+
+
+def apply_plan(plan: Plan, snapshot: Snapshot) -> Snapshot:
+    """The snapshot after `plan` (AssertionError on any broken rule)."""
+    model = RemoteModel.of(snapshot, plan.scope)
+    model.apply(plan)
+    return model.snapshot()

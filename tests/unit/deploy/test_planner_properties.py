@@ -1,0 +1,318 @@
+"""Properties of the pure planner over generated desired states and remote snapshots.
+
+For every generated pair, `plan` either refuses with a reason that really holds (a same-named
+object podkit does not own; an owned volume that would shrink or move), or returns a plan
+that, played against the snapshot by `remote_model.apply_plan` (which checks ownership,
+volumes and dependency order at every step), converges: the result matches the desired state
+and planning again finds nothing to do.
+
+The runs are derandomized and bounded so CI sees the same examples every time.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from podkit.deploy.model import OWNER_ENV, DesiredState, Resource, Scope, Snapshot
+from podkit.deploy.plan import Create, Delete, Plan, Update
+from podkit.deploy.planner import diff_fields, plan
+from podkit.errors import DeployError
+from tests.unit.deploy.remote_model import apply_plan
+
+SCOPE = Scope("proj", "dev")
+OTHER = Scope("other", "dev")
+VOLUME_NAMES = (SCOPE.name("models"), SCOPE.name("data"))
+TEMPLATE_NAMES = (SCOPE.name("tpl-aaaa"), SCOPE.name("tpl-bbbb"))
+ENDPOINT_NAMES = ("ep-a", "ep-b")
+DATACENTERS = ("EU-RO-1", "US-TX-3")
+
+# Mutation runs (scripts/mutate.py) lower this: every surviving mutant runs every property.
+EXAMPLES = int(os.environ.get("PODKIT_PROPERTY_EXAMPLES", "300"))
+PROPERTY_SETTINGS = settings(
+    max_examples=EXAMPLES,
+    derandomize=True,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+
+
+def _env_fields(owner: str | None) -> st.SearchStrategy[dict[str, Any]]:
+    extra = st.dictionaries(
+        st.sampled_from(["env.LOG_LEVEL", "env.HF_HOME", "env.DEBUG"]),
+        st.sampled_from(["1", "info", "/runpod-volume/hf"]),
+        max_size=2,
+    )
+    marker = {} if owner is None else {f"env.{OWNER_ENV}": owner}
+    return extra.map(lambda env: env | marker)
+
+
+def _volume(name: st.SearchStrategy[str]) -> st.SearchStrategy[Resource]:
+    return st.builds(
+        lambda n, size, dc: Resource("volume", n, {"size_gb": size, "data_center": dc}),
+        name,
+        st.integers(10, 14),
+        st.sampled_from(DATACENTERS),
+    )
+
+
+def _template(name: st.SearchStrategy[str], owner: str | None) -> st.SearchStrategy[Resource]:
+    return st.builds(
+        lambda n, image, env: Resource("template", n, {"image": image, **env}),
+        name,
+        st.sampled_from(["img:1", "img:2"]),
+        _env_fields(owner),
+    )
+
+
+@st.composite
+def _endpoint(
+    draw: st.DrawFn,
+    api: str,
+    volume: str | None,
+    template: str | None,
+    owner: str | None,
+) -> Resource:
+    fields: dict[str, Any] = {
+        "workers.max": draw(st.integers(1, 3)),
+        "timeout_ms": draw(st.sampled_from([60_000, 600_000])),
+        "volume": volume,
+    }
+    write_only: frozenset[str] = frozenset()
+    if api == "v1":
+        fields["template"] = template
+        fields["flashboot"] = draw(st.booleans())
+        write_only = frozenset({"flashboot"})
+    else:
+        fields["type"] = draw(st.sampled_from(["QUEUE", "LOAD_BALANCER"]))
+        fields["image"] = draw(st.sampled_from(["img:1", "img:2"]))
+        fields |= draw(_env_fields(owner))
+    name = draw(st.sampled_from(ENDPOINT_NAMES))
+    return Resource("endpoint", name, fields, write_only=write_only)
+
+
+@st.composite
+def desired_states(draw: st.DrawFn) -> DesiredState:
+    api = draw(st.sampled_from(["v1", "v2"]))
+    resources: list[Resource] = []
+    volume = draw(st.none() | _volume(st.sampled_from(VOLUME_NAMES)))
+    if volume is not None:
+        resources.append(volume)
+    template = None
+    if api == "v1":
+        template = draw(_template(st.sampled_from(TEMPLATE_NAMES), SCOPE.owner))
+        resources.append(template)
+    volume_name = volume.name if volume else None
+    template_name = template.name if template else None
+    resources.append(draw(_endpoint(api, volume_name, template_name, SCOPE.owner)))
+    return DesiredState(SCOPE, api, "img", tuple(resources))
+
+
+@st.composite
+def _remote(draw: st.DrawFn, api: str) -> Resource:
+    owner = draw(st.sampled_from([SCOPE.owner, SCOPE.owner, OTHER.owner, None]))
+    kind = draw(
+        st.sampled_from(
+            ["volume", "endpoint", "template"] if api == "v1" else ["volume", "endpoint"]
+        )
+    )
+    if kind == "volume":
+        base = draw(_volume(st.sampled_from((*VOLUME_NAMES, OTHER.name("models")))))
+    elif kind == "template":
+        base = draw(_template(st.sampled_from(TEMPLATE_NAMES), owner))
+    else:
+        volume = draw(st.none() | st.sampled_from(VOLUME_NAMES))
+        # A v1 endpoint's owner is its template's: others' endpoints run others' templates.
+        names = TEMPLATE_NAMES if owner == SCOPE.owner else (OTHER.name("tpl-cccc"),)
+        template = draw(st.sampled_from(names))
+        base = draw(_endpoint(api, volume, template, owner))
+        base = Resource("endpoint", base.name, base.fields)  # as read back: no write-only
+    return Resource(base.kind, base.name, base.fields, owner=owner)
+
+
+@st.composite
+def cases(draw: st.DrawFn) -> tuple[DesiredState, Snapshot]:
+    desired = draw(desired_states())
+    remotes = draw(st.lists(_remote(desired.api), max_size=6))
+    # Often start from (a perturbed copy of) the desired state itself.
+    if draw(st.booleans()):
+        remotes += [
+            Resource(r.kind, r.name, _read_back(r), owner=SCOPE.owner)
+            for r in desired.resources
+            if draw(st.booleans())
+        ]
+    ids = draw(st.permutations(range(len(remotes))))
+    objects = tuple(
+        Resource(r.kind, r.name, r.fields, id=f"r{i}", owner=r.owner)
+        for i, r in zip(ids, remotes, strict=True)
+    )
+    return desired, Snapshot(objects)
+
+
+def _read_back(resource: Resource) -> dict[str, Any]:
+    return {k: v for k, v in resource.fields.items() if k not in resource.write_only}
+
+
+def _refusal_holds(error: DeployError, desired: DesiredState, snapshot: Snapshot) -> bool:
+    """The planner refused: one of its three reasons must really be there."""
+    text = str(error)
+    for want in desired.resources:
+        named = snapshot.named(want.kind, want.name)
+        owned = [r for r in named if r.owner == SCOPE.owner]
+        if "not owned by" in text and named and not owned:
+            return True
+        if want.kind != "volume":
+            continue
+        if "can only grow" in text and any(
+            r.fields["size_gb"] > want.fields["size_gb"] for r in owned
+        ):
+            return True
+        if "cannot move" in text and any(
+            r.fields["data_center"] != want.fields["data_center"] for r in owned
+        ):
+            return True
+    return False
+
+
+def _must_refuse(desired: DesiredState, snapshot: Snapshot) -> bool:
+    """A same-named object exists and none of them is podkit's: no plan may be made."""
+    for want in desired.resources:
+        named = snapshot.named(want.kind, want.name)
+        if named and all(r.owner != SCOPE.owner for r in named):
+            return True
+    return False
+
+
+def _plan_or_refusal(desired: DesiredState, snapshot: Snapshot) -> Plan | None:
+    try:
+        result = plan(desired, snapshot)
+    except DeployError as error:
+        assert _refusal_holds(error, desired, snapshot), str(error)
+        return None
+    assert not _must_refuse(desired, snapshot), "a foreign same-named object was taken over"
+    return result
+
+
+@PROPERTY_SETTINGS
+@given(cases())
+def test_applying_the_plan_converges_and_a_second_plan_is_empty(
+    case: tuple[DesiredState, Snapshot],
+) -> None:
+    desired, snapshot = case
+    first = _plan_or_refusal(desired, snapshot)
+    if first is None:
+        return
+    after = apply_plan(first, snapshot)
+    for want in desired.resources:
+        owned = [r for r in after.named(want.kind, want.name) if r.owner == SCOPE.owner]
+        if want.kind != "volume":
+            assert len(owned) == 1, f"{want.kind} {want.name}: {len(owned)} owned copies"
+        assert any(not diff_fields(want, r) for r in owned), f"{want.kind} {want.name} differs"
+    second = plan(desired, after)
+    assert second.changes == (), [f"{c.action} {c.resource.key}" for c in second.changes]
+
+
+@PROPERTY_SETTINGS
+@given(cases())
+def test_objects_without_the_marker_are_never_touched(case: tuple[DesiredState, Snapshot]) -> None:
+    desired, snapshot = case
+    result = _plan_or_refusal(desired, snapshot)
+    if result is None:
+        return
+    foreign = {r.id for r in snapshot.resources if r.owner != SCOPE.owner}
+    for change in result.changes:
+        if isinstance(change, Delete):
+            assert change.resource.id not in foreign
+            assert change.resource.owner == SCOPE.owner
+        if isinstance(change, Update):
+            assert change.remote_id not in foreign
+    after = apply_plan(result, snapshot)
+    assert {r for r in snapshot.resources if r.id in foreign} <= set(after.resources)
+
+
+@PROPERTY_SETTINGS
+@given(cases())
+def test_volumes_never_shrink_and_are_never_deleted(case: tuple[DesiredState, Snapshot]) -> None:
+    desired, snapshot = case
+    result = _plan_or_refusal(desired, snapshot)
+    if result is None:
+        return
+    assert not any(isinstance(c, Delete) and c.resource.kind == "volume" for c in result.changes)
+    after = {r.id: r for r in apply_plan(result, snapshot).resources}
+    for before in snapshot.resources:
+        if before.kind == "volume":
+            assert before.id in after, f"volume {before.id} gone"
+            assert after[before.id].fields["size_gb"] >= before.fields["size_gb"]
+
+
+@PROPERTY_SETTINGS
+@given(cases())
+def test_the_order_of_changes_respects_dependencies(case: tuple[DesiredState, Snapshot]) -> None:
+    """apply_plan checks references at each step; here also: a replacement's delete comes
+    before its create, and the order does not depend on the order of the inputs."""
+    desired, snapshot = case
+    result = _plan_or_refusal(desired, snapshot)
+    if result is None:
+        return
+    apply_plan(result, snapshot)
+    seen_create: set[tuple[int, str]] = set()
+    for change in result.changes:
+        if isinstance(change, Create):
+            seen_create.add(change.resource.key)
+        elif isinstance(change, Delete) and change.reason.startswith("replaced"):
+            assert change.resource.key not in seen_create, "replacement created before delete"
+    flipped = DesiredState(SCOPE, desired.api, desired.image, desired.resources[::-1])
+    reordered = Snapshot(snapshot.resources[::-1])
+    assert plan(flipped, reordered).changes == result.changes
+
+
+def test_the_properties_reach_every_kind_of_change() -> None:
+    """The generators are not vacuous: the examples include each action and each refusal."""
+    actions: set[str] = set()
+    refusals: set[str] = set()
+
+    @settings(max_examples=300, derandomize=True, deadline=None, database=None)
+    @given(cases())
+    def collect(case: tuple[DesiredState, Snapshot]) -> None:
+        try:
+            result = plan(*case)
+        except DeployError as error:
+            refusals.add(next(w for w in ("not owned", "grow", "move") if w in str(error)))
+            return
+        actions.update(
+            "replace" if isinstance(c, Delete) and c.reason.startswith("replaced") else c.action
+            for c in result.changes
+        )
+        if not result.changes:
+            actions.add("none")
+
+    collect()
+    assert actions >= {"create", "update", "delete", "replace", "none"}
+    assert refusals == {"not owned", "grow", "move"}
+
+
+@pytest.mark.parametrize("api", ["v1", "v2"])
+def test_the_remote_model_refuses_what_the_planner_must_never_do(api: str) -> None:
+    """The checker itself catches each broken rule (so a pass above means something)."""
+    vol = Resource("volume", VOLUME_NAMES[0], {"size_gb": 20}, id="v1", owner=SCOPE.owner)
+    stranger = Resource("endpoint", "ep-a", {}, id="e1", owner=OTHER.owner)
+    snapshot = Snapshot((vol, stranger))
+    bad = [
+        Delete(vol),
+        Delete(stranger),
+        Update(
+            Resource("volume", vol.name, {"size_gb": 19}),
+            "v1",
+            diff_fields(Resource("volume", vol.name, {"size_gb": 19}), vol),
+        ),
+        Create(Resource("endpoint", "ep-b", {"volume": VOLUME_NAMES[1]})),
+    ]
+    for change in bad:
+        broken = Plan(scope=SCOPE, api=api, changes=(change,))
+        with pytest.raises(AssertionError):
+            apply_plan(broken, snapshot)

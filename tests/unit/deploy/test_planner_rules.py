@@ -1,0 +1,219 @@
+"""The planner's rules at their edges: replace vs update, duplicate volumes, size boundaries,
+and the ownership check when owned and foreign objects share a name."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from podkit.deploy.desired import build_desired
+from podkit.deploy.model import DesiredState, Resource, Snapshot
+from podkit.deploy.plan import Create, Delete, Update
+from podkit.deploy.planner import diff_fields, plan, plan_destroy
+from podkit.errors import DeployError
+from podkit.runpod.types.v2 import GpuType
+from tests.unit.deploy.conftest import deployment
+from tests.unit.deploy.remote_model import apply_plan
+
+
+@pytest.fixture
+def desired(catalog: list[GpuType]) -> DesiredState:
+    return build_desired(deployment(), api="v2", catalog=catalog)
+
+
+def _live(desired: DesiredState) -> tuple[Resource, Resource]:
+    owner = desired.scope.owner
+    vol, ep = desired.resources
+    return replace(vol, id="vol1", owner=owner), replace(ep, id="ep1", owner=owner)
+
+
+def _with(resource: Resource, **fields: object) -> Resource:
+    return replace(resource, fields=dict(resource.fields) | fields)
+
+
+def test_type_and_another_field_changed_is_a_replace_not_an_update(
+    desired: DesiredState,
+) -> None:
+    vol, ep = _live(desired)
+    remote = _with(ep, type="LOAD_BALANCER", **{"workers.max": 7})
+    result = plan(desired, Snapshot((vol, remote)))
+    assert [(type(c), c.resource.kind) for c in result.changes] == [
+        (Delete, "endpoint"),
+        (Create, "endpoint"),
+    ]
+    assert result.changes[0].resource.id == "ep1"
+    assert isinstance(result.changes[0], Delete) and result.changes[0].reason.startswith("replaced")
+
+
+def test_other_fields_changed_without_the_type_is_one_update(desired: DesiredState) -> None:
+    vol, ep = _live(desired)
+    remote = _with(ep, image="old:1", **{"workers.max": 7})
+    (change,) = plan(desired, Snapshot((vol, remote))).changes
+    assert isinstance(change, Update) and change.remote_id == "ep1"
+    assert {c.field for c in change.changes} == {"image", "workers.max"}
+
+
+def test_duplicate_volumes_are_all_kept_and_only_endpoints_deduplicated(
+    desired: DesiredState,
+) -> None:
+    vol, ep = _live(desired)
+    vol_twin = replace(vol, id="vol0", fields=dict(vol.fields) | {"size_gb": 40})
+    ep_twin = _with(replace(ep, id="ep0"), **{"workers.max": 9})
+    snapshot = Snapshot((vol_twin, vol, ep, ep_twin))
+    result = plan(desired, snapshot)
+    deleted = [c.resource.id for c in result.changes if isinstance(c, Delete)]
+    assert deleted == ["ep0"]
+    after = apply_plan(result, snapshot)
+    assert {r.id for r in after.resources if r.kind == "volume"} == {"vol0", "vol1"}
+
+
+def test_a_duplicate_volume_alone_plans_nothing(desired: DesiredState) -> None:
+    vol, ep = _live(desired)
+    twin = replace(vol, id="vol0")
+    assert plan(desired, Snapshot((twin, vol, ep))).changes == ()
+
+
+@pytest.mark.parametrize(("remote_gb", "action"), [(49, "update"), (50, None), (51, "refuse")])
+def test_volume_size_at_the_boundary(
+    desired: DesiredState, remote_gb: int, action: str | None
+) -> None:
+    """podkit.toml asks for 50 GB: 49 grows by one, 50 is current, 51 would shrink by one."""
+    vol, ep = _live(desired)
+    snapshot = Snapshot((_with(vol, size_gb=remote_gb), ep))
+    if action == "refuse":
+        with pytest.raises(DeployError, match=r"is 51 GB; podkit.toml asks for 50 GB") as err:
+            plan(desired, snapshot)
+        assert err.value.hint == "set the volume size to 51 or more"
+        return
+    changes = plan(desired, snapshot).changes
+    assert [c.action for c in changes] == ([action] if action else [])
+    if action:
+        assert isinstance(changes[0], Update)
+        assert [(c.field, c.old, c.new) for c in changes[0].changes] == [("size_gb", 49, 50)]
+
+
+def test_a_volume_with_no_size_on_record_grows_to_the_desired_size(desired: DesiredState) -> None:
+    vol, ep = _live(desired)
+    sizeless = replace(vol, fields={"data_center": "EU-RO-1"})
+    (change,) = plan(desired, Snapshot((sizeless, ep))).changes
+    assert isinstance(change, Update)
+
+
+@pytest.mark.parametrize("owner", [None, "other/staging"])
+def test_a_foreign_object_beside_an_owned_one_is_left_alone(
+    desired: DesiredState, owner: str | None
+) -> None:
+    vol, ep = _live(desired)
+    stranger = _with(replace(ep, id="ep0", owner=owner), **{"workers.max": 9})
+    snapshot = Snapshot((vol, stranger, ep))
+    result = plan(desired, snapshot)
+    assert result.changes == ()
+    assert ("endpoint", ep.name, "ep1") in result.bindings
+
+
+@pytest.mark.parametrize("owners", [(None,), ("other/staging",), (None, "other/staging")])
+def test_only_foreign_objects_of_that_name_are_refused_naming_one(
+    desired: DesiredState, owners: tuple[str | None, ...]
+) -> None:
+    vol, ep = _live(desired)
+    strangers = tuple(replace(ep, id=f"ep{i}", owner=o) for i, o in enumerate(owners))
+    with pytest.raises(DeployError, match=r"endpoint named 'gpu-worker-staging' \(ep0\)") as err:
+        plan(desired, Snapshot((vol, *strangers)))
+    assert "not owned by gpu-worker/staging (no PODKIT_OWNER marker)" in str(err.value)
+    assert err.value.hint == (
+        "rename or delete that object in the RunPod console, or change the name"
+    )
+
+
+def test_a_foreign_volume_is_named_by_its_missing_prefix(desired: DesiredState) -> None:
+    vol, ep = _live(desired)
+    named = r"a volume named 'pk-gpu-worker-staging-models' \(vol1\) .*\(no name prefix marker\)"
+    with pytest.raises(DeployError, match=named):
+        plan(desired, Snapshot((replace(vol, owner=None), ep)))
+
+
+def test_a_field_is_secret_when_either_side_marks_it(desired: DesiredState) -> None:
+    vol, ep = _live(desired)
+    marked = replace(
+        _with(ep, **{"env.OLD_TOKEN": "v1", "workers.max": 9}),
+        secret_fields=frozenset({"env.OLD_TOKEN"}),
+    )
+    (change,) = plan(desired, Snapshot((vol, marked))).changes
+    flags = {c.field: c.secret for c in change.changes}
+    assert flags == {"env.OLD_TOKEN": True, "workers.max": False}
+
+
+def test_a_moved_volume_is_refused_with_the_way_out(desired: DesiredState) -> None:
+    vol, ep = _live(desired)
+    with pytest.raises(DeployError, match=r"is in US-TX-3; podkit.toml asks for EU-RO-1") as err:
+        plan(desired, Snapshot((_with(vol, data_center="US-TX-3"), ep)))
+    assert err.value.hint == (
+        "keep the datacenter, or give the volume a new name (its data is not copied)"
+    )
+
+
+def test_destroy_says_why_and_notes_only_the_volumes_it_keeps(desired: DesiredState) -> None:
+    vol, ep = _live(desired)
+    snapshot = Snapshot((vol, ep))
+    keep = plan_destroy(desired.scope, "v2", snapshot, volumes=False)
+    assert [(c.resource.id, c.reason) for c in keep.changes if isinstance(c, Delete)] == [
+        ("ep1", "destroy")
+    ]
+    assert keep.notes == (f"network volume {vol.name} (vol1) kept; add --volumes to delete it",)
+    everything = plan_destroy(desired.scope, "v2", snapshot, volumes=True)
+    assert [c.resource.id for c in everything.changes] == ["ep1", "vol1"]
+    assert everything.notes == ()
+    assert (everything.scope, everything.api) == (desired.scope, "v2")
+
+
+def test_an_emptied_list_is_a_change_and_lists_compare_by_value() -> None:
+    desired = Resource("endpoint", "e", {"ports": None, "args": ("a", "b"), "env.X": "ab"})
+    remote = Resource("endpoint", "e", {"ports": [], "args": ["a", "b"], "env.X": ["a", "b"]})
+    changes = {c.field: (c.old, c.new) for c in diff_fields(desired, remote)}
+    assert changes == {"ports": ([], None), "env.X": (["a", "b"], "ab")}
+
+
+def test_a_volume_still_in_podkit_toml_gets_no_note_and_a_dropped_one_is_named(
+    desired: DesiredState, catalog: list[GpuType]
+) -> None:
+    vol, ep = _live(desired)
+    assert plan(desired, Snapshot((vol, ep))).notes == ()
+    no_volume = build_desired(deployment(volume=None), api="v2", catalog=catalog)
+    dropped = plan(no_volume, Snapshot((vol, _with(ep, volume=None))))
+    assert dropped.notes == (
+        f"network volume {vol.name} (vol1) is no longer in podkit.toml; kept "
+        "(remove it with `podkit destroy --volumes`)",
+    )
+
+
+def test_the_cost_before_is_what_this_project_runs_now(catalog: list[GpuType]) -> None:
+    desired = build_desired(
+        deployment(endpoint={"gpu_types": ["NVIDIA GeForce RTX 4090"], "workers_min": 2,
+                             "workers_max": 3, "execution_timeout": 3600.0}),
+        api="v2", catalog=catalog,
+    )  # fmt: skip
+    vol, ep = _live(desired)
+    now = (_with(vol, size_gb=40), _with(ep, **{"workers.min": 1}))
+    # Another project's objects come first in the snapshot and never count.
+    theirs = tuple(replace(r, id=f"x{r.id}", owner="other/staging") for r in now)
+    result = plan(desired, Snapshot((*theirs, *now)), prices={"ADA_24": 1.0})
+    assert result.cost is not None
+    assert (result.cost.hourly_before, result.cost.hourly_after) == (1.0, 2.0)
+    assert result.cost.volume_monthly_before == pytest.approx(40 * 0.07)
+    assert result.cost.volume_monthly_after == pytest.approx(50 * 0.07)
+    assert plan(desired, Snapshot(now)).cost is None
+
+
+def test_duplicate_deletes_are_ordered_by_id_whatever_their_distance(
+    desired: DesiredState,
+) -> None:
+    vol, ep = _live(desired)
+    best = replace(ep, id="ep5")
+    near = _with(replace(ep, id="ep9"), **{"workers.max": 7})
+    far = _with(replace(ep, id="ep1"), **{"workers.max": 7, "image": "old:1"})
+    result = plan(desired, Snapshot((vol, far, near, best)))
+    assert [c.resource.id for c in result.changes] == ["ep1", "ep9"]
+    for change in result.changes:
+        assert isinstance(change, Delete) and "duplicate of an owned object" in change.reason
+    assert (result.api, result.desired, result.scope) == ("v2", desired, desired.scope)
