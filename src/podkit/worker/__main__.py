@@ -1,4 +1,6 @@
-"""`python -m podkit.worker [--actions mod[,mod]]`: start the runpod SDK with podkit's handler.
+"""`python -m podkit.worker [--actions mod[,mod]] [--http]`: start the runpod SDK with podkit's
+handler, or with `--http` serve the same actions over HTTP on `PORT` (load-balancing
+endpoints; see `podkit.worker.http_mode`).
 
 The SDK's own flags (`--test_input`, `--rp_serve_api`, ...) pass through untouched.
 `PODKIT_ACTIONS=mod,mod` names user modules too. `PODKIT_SKIP_CPUINFO=true` replaces the
@@ -59,6 +61,11 @@ def main() -> None:
     load_action_modules([m.strip() for m in modules if m.strip()])
     if os.environ.get("PODKIT_SKIP_CPUINFO", "").lower() in {"1", "true", "yes"}:
         stub_cpuinfo()
+    if "--http" in sys.argv:
+        from podkit.worker.http_mode import serve
+
+        serve()
+        return
     import runpod
 
     from podkit.worker.dispatch import handle_job

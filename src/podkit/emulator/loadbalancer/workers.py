@@ -119,6 +119,7 @@ def worker_env(
         RUNPOD_ENDPOINT_ID=spec.endpoint_id,
         RUNPOD_GPU_COUNT=str(spec.gpu_count),
         PYTHONUNBUFFERED="1",
+        PODKIT_HTTP_HOST="127.0.0.1",  # podkit's HTTP worker: loopback only, locally
     )
     if spec.volume_dir is not None:
         env["PODKIT_VOLUME_DIR"] = str(spec.volume_dir)
