@@ -92,7 +92,8 @@ def release_text(live: dict[str, Any], record: Record) -> str:
 def example_input(deployment: Deployment) -> dict[str, Any]:
     """A job input to show in the curl commands: the first smoke test's, else `gpu_info`."""
     for test in deployment.smoke:
-        return dict(test.input)
+        if test.input is not None:
+            return dict(test.input)
     return {"action": "gpu_info"}
 
 

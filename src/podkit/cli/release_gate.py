@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from podkit.cli._jobs_common import jobs_client
+from podkit.cli._smoke_client import smoke_client
 from podkit.cli.console import console, err_console
 from podkit.cli.smoke_run import run_and_report
 from podkit.config import Deployment
@@ -64,7 +64,7 @@ def release_gate(
             if not smoke:
                 return []
             progress(f"smoke tests against release v{version}")
-            with jobs_client(endpoint_id, target) as jobs:
+            with smoke_client(endpoint_id, target) as jobs:
                 return run_and_report(
                     jobs,
                     deployment.smoke,

@@ -16,12 +16,14 @@ from podkit.cli.console import console, err_console, print_json
 from podkit.cli.job_display import progress_text
 from podkit.config import SmokeTest
 from podkit.runpod.jobs import JobsClient, JobUpdate, ProgressCallback
+from podkit.runpod.lb_requests import LbClient
 from podkit.smoke import SmokeResult, run_smoke
+from podkit.smoke.http_runner import run_http_smoke
 from podkit.smoke.report import markdown, table
 
 
 def run_and_report(
-    client: JobsClient,
+    client: JobsClient | LbClient,
     tests: Sequence[SmokeTest],
     *,
     markdown_file: Path | None = None,
@@ -31,7 +33,10 @@ def run_and_report(
     out: Console = console,
 ) -> list[SmokeResult]:
     """Run the tests, print the table (or JSON) on `out`, write Markdown where asked."""
-    results = run_smoke(client, tests, wait_timeout=wait_timeout, on_update=_progress)
+    if isinstance(client, LbClient):
+        results = run_http_smoke(client, tests)
+    else:
+        results = run_smoke(client, tests, wait_timeout=wait_timeout, on_update=_progress)
     endpoint_id = client.endpoint_id
     if as_json:
         print_json({"endpoint": endpoint_id, "results": [r.to_json() for r in results]})

@@ -50,7 +50,29 @@ def exposed_ports(deployment: Deployment) -> list[str]:
 
 
 def problems(deployment: Deployment) -> list[Problem]:
-    """Ports the platform would not route to, and keys that mean nothing on a queue endpoint."""
+    """Ports the platform would not route to, keys that mean nothing on a queue endpoint, and
+    smoke tests of the other kind of endpoint."""
+    return _smoke_kinds(deployment) + _ports(deployment)
+
+
+def _smoke_kinds(deployment: Deployment) -> list[Problem]:
+    http = deployment.endpoint.type == "load_balancer"
+    found: list[Problem] = []
+    for index, test in enumerate(deployment.smoke):
+        if http and not test.is_http:
+            found.append(
+                (("smoke", index, "input"), "a load_balancer endpoint takes HTTP requests, "
+                 "not jobs", 'give path (and method, body) instead, e.g. path = "/ping"')
+            )  # fmt: skip
+        elif not http and test.is_http:
+            found.append(
+                (("smoke", index, "path"), "a queue endpoint takes jobs, not HTTP requests",
+                 'give input instead, e.g. input = { action = "gpu_info" }')
+            )  # fmt: skip
+    return found
+
+
+def _ports(deployment: Deployment) -> list[Problem]:
     worker = deployment.worker
     if deployment.endpoint.type != "load_balancer":
         keys = [k for k in ("port", "health_port", "health_path") if getattr(worker, k)]

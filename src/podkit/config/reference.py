@@ -64,6 +64,12 @@ NOTES = {
     "endpoint.scaler.value": "`queue_delay`: seconds, >= 0.5; `request_count`: whole, >= 1",
     "[[smoke]].expect": "dotted output paths and the values they must equal",
     "[[smoke]].expect_keys": "dotted output paths that must exist",
+    "[[smoke]].input": "a queue endpoint's job input (or `path`, not both)",
+    "[[smoke]].method": "load balancer: default GET, POST with a `body`",
+    "[[smoke]].path": "load balancer: the request path, e.g. `/ping`",
+    "[[smoke]].body": "load balancer: sent as JSON",
+    "[[smoke]].expect_http_status": "load balancer: the status the answer must have",
+    "[[smoke]].max_latency": "load balancer: seconds, the whole request",
     "source": "`gs://bucket/prefix`, `s3://bucket/prefix`, `https://host/path/file` "
     "(`http://` on loopback only), `hf://org/repo[@revision]` (default revision `main`)",
     "destination": "a directory under the volume: relative (`models/x`) or absolute under "

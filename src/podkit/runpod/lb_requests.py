@@ -27,12 +27,23 @@ class ColdStartRetry:
     wait_s: float = 5.0
 
 
-def base_url(endpoint_id: str, target: str | None = None) -> str:
-    """The endpoint's `requestUrls.base`, read from REST v2 (clients should not build it)."""
+def read_endpoint(endpoint_id: str, target: str | None = None) -> v2.Endpoint:
+    """The endpoint as REST v2 shows it (type and `requestUrls`)."""
     with connect("v2", target=target) as client:
         endpoint = client.endpoints.get(endpoint_id)
     if not isinstance(endpoint, v2.Endpoint):  # connect("v2") answers in v2 types
         raise TypeError(f"expected a REST v2 endpoint, got {type(endpoint).__name__}")
+    return endpoint
+
+
+def base_url(endpoint_id: str, target: str | None = None) -> str:
+    """The endpoint's `requestUrls.base`, read from REST v2 (clients should not build it)."""
+    return base_of(read_endpoint(endpoint_id, target))
+
+
+def base_of(endpoint: v2.Endpoint) -> str:
+    """`requestUrls.base` of a load-balancing endpoint; a queue endpoint is refused."""
+    endpoint_id = endpoint.id
     if endpoint.type != "LOAD_BALANCER":
         raise ConfigError(
             f"endpoint {endpoint_id} ({endpoint.name}) is a queue endpoint: it has no HTTP "
@@ -63,12 +74,14 @@ class LbClient:
         timeout_s: float = REQUEST_TIMEOUT_S,
         transport: BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        endpoint_id: str = "",
     ) -> None:
         headers = {"Authorization": f"Bearer {api_key}", "User-Agent": "podkit"}
         self.http = HttpClient(
             base.rstrip("/"), headers=headers, timeout=timeout_s, transport=transport
         )
         self.retry, self.timeout_s, self._sleep = retry, timeout_s, sleep
+        self.endpoint_id = endpoint_id
 
     def close(self) -> None:
         self.http.close()

@@ -39,7 +39,10 @@ async def echo(request: Request) -> Response:
             "query": request.url.query,
             "body": body.decode(),
             "headers": dict(request.headers.items()),
-            "env": {k: os.environ.get(k) for k in ("PORT", "PORT_HEALTH", "HEALTH_CHECK_PATH")},
+            "env": {
+                k: os.environ.get(k)
+                for k in ("PORT", "PORT_HEALTH", "HEALTH_CHECK_PATH", "LB_MARKER")
+            },
         }
     )
 

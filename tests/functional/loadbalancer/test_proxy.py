@@ -12,6 +12,7 @@ import httpx
 import pytest
 from websockets.asyncio.client import connect
 
+from podkit.cli.main import main
 from podkit.emulator.server import LocalRunPod
 from tests.functional.loadbalancer.conftest import KEY, wait_until, workers
 
@@ -139,7 +140,11 @@ def test_requests_scale_workers_up_to_max(api: httpx.Client, endpoint: dict[str,
 
 
 def test_unhealthy_worker_leaves_routing_and_is_replaced(
-    api: httpx.Client, create_lb: CreateLb
+    api: httpx.Client,
+    create_lb: CreateLb,
+    runpod: LocalRunPod,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     made = create_lb("lb-sick", workers={"min": 1, "max": 1, "idleTimeout": 60})
     base = made["requestUrls"]["base"]
@@ -150,6 +155,10 @@ def test_unhealthy_worker_leaves_routing_and_is_replaced(
         ),
         what="the sick worker listed UNHEALTHY",
     )
+    monkeypatch.setenv("PODKIT_TARGET", runpod.url)
+    monkeypatch.setenv("RUNPOD_API_KEY", KEY)
+    assert main(["health", "--endpoint", made["id"], "--json"]) == 3  # a crash loop, to CI
+    assert sick in json.loads(capsys.readouterr().out)["crash_loop"]
     answer = api.get(f"{base}/echo/after")
     assert answer.status_code == 200 and answer.json()["worker"] != sick
 
