@@ -8,7 +8,14 @@ import typer
 
 from podkit.cli.app import app
 from podkit.cli.console import console, print_json
-from podkit.scaffold.project import ProjectSpec, project_name, render_project, write_project
+from podkit.errors import ConfigError
+from podkit.scaffold.project import (
+    KINDS,
+    ProjectSpec,
+    project_name,
+    render_project,
+    write_project,
+)
 from podkit.scaffold.workflow import REGISTRIES
 
 
@@ -22,12 +29,21 @@ def init(
     pip_spec: str | None = typer.Option(
         None, "--podkit-spec", help="How the image and CI install podkit (default: this version)."
     ),
+    kind: str = typer.Option(
+        "queue",
+        "--type",
+        help="queue (a handler behind the job queue) or load_balancer (a FastAPI server).",
+    ),
     force: bool = typer.Option(False, "--force", help="Overwrite files that already exist."),
     as_json: bool = typer.Option(False, "--json", help="Print the written files as JSON."),
 ) -> None:
     """Create a worker project: handler, Dockerfile, podkit.toml, deploy workflow, tests."""
     dest = directory.resolve()
-    spec = ProjectSpec(project_name(name or dest.name), registry, pip_spec)
+    if kind not in KINDS:
+        raise ConfigError(
+            f"--type {kind!r} is not a kind of endpoint", hint="use queue or load_balancer"
+        )
+    spec = ProjectSpec(project_name(name or dest.name), registry, pip_spec, kind)
     written = write_project(dest, render_project(spec), force=force)
     rel = [str(p.relative_to(dest)) for p in written]
     if as_json:
@@ -36,4 +52,7 @@ def init(
     console.print(f"created {spec.name} in {dest}:")
     for path in rel:
         console.print(f"  {path}")
-    console.print("next: cd into it, then `make test` and `make demo`")
+    follow = (
+        "`make test` and `make serve`" if kind == "load_balancer" else "`make test` and `make demo`"
+    )
+    console.print(f"next: cd into it, then {follow}")

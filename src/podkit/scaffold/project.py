@@ -31,6 +31,25 @@ PROJECT_FILES: dict[str, str] = {
     "gitignore.tmpl": ".gitignore",
     "dockerignore.tmpl": ".dockerignore",
 }
+# `podkit init --type load_balancer`: a FastAPI worker (templates/load_balancer/).
+LOAD_BALANCER_FILES: dict[str, str] = {
+    "app.py.tmpl": "app.py",
+    "Dockerfile.tmpl": "Dockerfile",
+    "podkit.toml.tmpl": "podkit.toml",
+    "README.md.tmpl": "README.md",
+    "Makefile.tmpl": "Makefile",
+    "requirements.txt.tmpl": "requirements.txt",
+    "requirements-dev.txt.tmpl": "requirements-dev.txt",
+    "tests/conftest.py.tmpl": "tests/conftest.py",
+    "tests/test_app.py.tmpl": "tests/test_app.py",
+    "tests/test_local_runpod.py.tmpl": "tests/test_local_runpod.py",
+    "gitignore.tmpl": ".gitignore",
+    "dockerignore.tmpl": ".dockerignore",
+}
+KINDS = {
+    "queue": ("project", PROJECT_FILES),
+    "load_balancer": ("load_balancer", LOAD_BALANCER_FILES),
+}
 _NAME_OK = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 
 REGISTRY_SETUP = {
@@ -55,6 +74,7 @@ class ProjectSpec:
     name: str
     registry: str = "ghcr"
     pip_spec: str | None = None
+    kind: str = "queue"  # or "load_balancer"
 
 
 def project_name(raw: str) -> str:
@@ -81,9 +101,10 @@ def render_project(spec: ProjectSpec) -> dict[str, str]:
         "PODKIT_DEV_SPEC": _with_extra(pip_spec, "emulator"),
         "PODKIT_SPEC": pip_spec,
     }
-    base = resources.files("podkit.scaffold").joinpath("templates/project")
+    folder, templates = KINDS[spec.kind]
+    base = resources.files("podkit.scaffold").joinpath(f"templates/{folder}")
     files: dict[str, str] = {}
-    for template, target in PROJECT_FILES.items():
+    for template, target in templates.items():
         text = base.joinpath(template).read_text(encoding="utf-8")
         for key, value in words.items():
             text = text.replace(f"@@{key}@@", value)
