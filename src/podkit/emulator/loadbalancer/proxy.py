@@ -31,6 +31,7 @@ HOP_BY_HOP = frozenset(
 # The RunPod key authenticates the caller to the platform; it is not the worker's business.
 NOT_FORWARDED = HOP_BY_HOP | {b"authorization"}
 NO_WORKERS = "no workers available"
+SMALL = 64 * 1024  # answers of a known size up to this are relayed in one piece
 READS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
@@ -132,9 +133,17 @@ class LoadBalancerMiddleware:
             if "content-length" in response.headers:
                 out.append((b"content-length", response.headers["content-length"].encode()))
             start = {"type": "http.response.start", "status": response.status_code}
+            limit = self.balancer.settings.max_payload_bytes
+            if int(response.headers.get("content-length") or SMALL + 1) <= min(SMALL, limit):
+                # A small answer: one message, not a stream (raw: content-encoding stays).
+                body = b"".join([chunk async for chunk in response.aiter_raw()])
+                await send({**start, "headers": out})
+                exchange.started = True
+                await send({"type": "http.response.body", "body": body, "more_body": False})
+                return
             await send({**start, "headers": out})
             exchange.started = True
-            sent, limit = 0, self.balancer.settings.max_payload_bytes
+            sent = 0
             async for chunk in response.aiter_raw():
                 sent += len(chunk)
                 if sent > limit:  # the platform cuts answers over the payload limit
