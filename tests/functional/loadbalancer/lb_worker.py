@@ -1,7 +1,8 @@
 """A load-balancing worker for the tests: a Starlette app under uvicorn on $PORT.
 
 The health path ($HEALTH_CHECK_PATH) answers 204 for $LB_READY_AFTER seconds, then 200;
-`POST /sick` makes it answer 500 from then on.
+`POST /sick` makes it answer 500 from then on, `POST /crash` ends the process mid-request;
+with $LB_EXIT_AT_START it exits before serving.
 """
 
 from __future__ import annotations
@@ -75,6 +76,10 @@ async def sick(request: Request) -> Response:
     return JSONResponse({"worker": WORKER})
 
 
+async def crash(request: Request) -> Response:
+    os._exit(1)  # the worker dies with the request in flight
+
+
 async def ws_echo(socket: WebSocket) -> None:
     await socket.accept()
     while True:
@@ -94,9 +99,12 @@ app = Starlette(
         Route("/chunks", chunks),
         Route("/events", events),
         Route("/sick", sick, methods=["POST"]),
+        Route("/crash", crash, methods=["POST"]),
         WebSocketRoute("/ws", ws_echo),
     ]
 )
 
 if __name__ == "__main__":
+    if os.environ.get("LB_EXIT_AT_START"):
+        raise SystemExit("LB_EXIT_AT_START is set: exiting before serving")
     uvicorn.run(app, host="127.0.0.1", port=int(os.environ["PORT"]), log_level="warning")

@@ -73,7 +73,7 @@ def test_no_workers_is_retried_with_a_cold_start_message_then_exits_4(
         capfd, "request", "/echo/x", "--endpoint", made["id"], "--retries", "1",
         "--retry-wait", "0",
     )  # fmt: skip
-    assert code == 4
+    assert code == 4, out + err
     assert "cold start: no workers available yet" in err and "attempt 2 of 2" in err
     assert json.loads(out) == {"error": "no workers available"}
     assert workers(api, made["id"]) == []

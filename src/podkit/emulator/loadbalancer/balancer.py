@@ -139,6 +139,13 @@ class LoadBalancer:
             with self._lock:
                 pool.waiting -= 1
 
+    def failed(self, worker: LbWorker, reason: str) -> None:
+        """Out of routing now (not at the next health check): its process is gone or nothing
+        listens on its port. The next tick replaces it."""
+        with self._lock:
+            if worker.health is not Health.UNHEALTHY:
+                worker.health, worker.detail = Health.UNHEALTHY, reason
+
     def release(self, worker: LbWorker) -> None:
         with self._lock:
             worker.inflight -= 1

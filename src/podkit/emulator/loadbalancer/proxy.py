@@ -23,6 +23,7 @@ from podkit.emulator.http.common import api_key
 from podkit.emulator.loadbalancer.balancer import LOAD_BALANCER, LoadBalancer
 from podkit.emulator.loadbalancer.routing import LbTarget, lb_target, queue_target
 from podkit.emulator.loadbalancer.websocket import relay_websocket
+from podkit.emulator.loadbalancer.workers import LbWorker
 
 HOP_BY_HOP = frozenset(
     {b"connection", b"keep-alive", b"transfer-encoding", b"te", b"trailer", b"upgrade"}
@@ -33,11 +34,23 @@ NOT_FORWARDED = HOP_BY_HOP | {b"authorization"}
 NO_WORKERS = "no workers available"
 SMALL = 64 * 1024  # answers of a known size up to this are relayed in one piece
 READS = frozenset({"GET", "HEAD", "OPTIONS"})
+IDEMPOTENT = READS | {"PUT", "DELETE"}
+
+
+MAX_ROUTES = 3  # workers tried for one request when the first ones are found dead
 
 
 @dataclass
 class _Exchange:
     started: bool = False
+
+
+class _NoWorker(Exception):
+    """No worker became ready within the wait."""
+
+
+class _WorkerFailed(Exception):
+    """The worker broke off the exchange (its message is the caller's 502 text)."""
 
 
 class LoadBalancerMiddleware:
@@ -100,23 +113,44 @@ class LoadBalancerMiddleware:
             mb = settings.max_payload_bytes / 1_000_000
             await _error(413, f"request payload exceeds {mb:g} MB")(scope, receive, send)
             return
-        worker = await self.balancer.acquire(target.endpoint_id)
-        if worker is None:
-            await _error(503, NO_WORKERS)(scope, receive, send)
-            return
         exchange = _Exchange()
         try:
-            async with asyncio.timeout(settings.request_timeout_s):
-                await self._forward(scope, send, f"{worker.url}{target.path}", body, exchange)
+            await self._route(scope, send, target, body, exchange)
         except TimeoutError:
             if not exchange.started:
                 await _error(504, "request timed out")(scope, receive, send)
-        except httpx.HTTPError as exc:
+        except _NoWorker:
+            await _error(503, NO_WORKERS)(scope, receive, send)
+        except _WorkerFailed as exc:
             if not exchange.started:
-                message = f"worker {worker.id} did not answer: {type(exc).__name__}"
-                await _error(502, message)(scope, receive, send)
-        finally:
-            self.balancer.release(worker)
+                await _error(502, str(exc))(scope, receive, send)
+
+    async def _route(
+        self, scope: Scope, send: Send, target: LbTarget, body: bytes, exchange: _Exchange
+    ) -> None:
+        """To a ready worker; a worker found dead before the request reached it is taken out
+        of routing and the request goes to another (nothing was sent, so it is safe)."""
+        for _ in range(MAX_ROUTES):
+            worker = await self.balancer.acquire(target.endpoint_id)
+            if worker is None:
+                raise _NoWorker
+            try:  # the wait for a worker is not part of the request's processing time
+                async with asyncio.timeout(self.balancer.settings.request_timeout_s):
+                    await self._forward(scope, send, f"{worker.url}{target.path}", body, exchange)
+                return
+            except httpx.HTTPError as exc:
+                dead = isinstance(exc, httpx.ConnectError) or await self._is_dead(worker)
+                if dead:
+                    self.balancer.failed(worker, f"request failed: {type(exc).__name__}")
+                unsent = isinstance(exc, httpx.ConnectError)
+                safe = dead and scope["method"] in IDEMPOTENT  # a retry cannot act twice
+                if exchange.started or not (unsent or safe):
+                    raise _WorkerFailed(
+                        f"worker {worker.id} did not answer: {type(exc).__name__}"
+                    ) from exc
+            finally:
+                self.balancer.release(worker)
+        raise _NoWorker
 
     async def _forward(
         self, scope: Scope, send: Send, url: str, body: bytes, exchange: _Exchange
@@ -152,6 +186,18 @@ class LoadBalancerMiddleware:
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         finally:
             await response.aclose()
+
+    async def _is_dead(self, worker: LbWorker) -> bool:
+        """Whether a worker that broke a request off is gone (exited, or its port refuses)."""
+        if worker.process.poll() is not None:
+            return True
+        try:
+            await self._http_client().get(worker.health_url, timeout=2.0)
+        except httpx.ConnectError:
+            return True
+        except httpx.HTTPError:
+            return False
+        return False
 
     def _http_client(self) -> httpx.AsyncClient:
         if self._client is None:  # created in the server's event loop, on first use
