@@ -68,17 +68,19 @@ class LoadBalancer:
     # -- EndpointListener ----------------------------------------------------------------------
 
     def endpoint_upserted(self, spec: EndpointSpec) -> None:
+        if spec.endpoint_type != LOAD_BALANCER:
+            self.endpoint_deleted(spec.endpoint_id)
+            return
         with self._lock:
-            if spec.endpoint_type == LOAD_BALANCER:
-                self._specs[spec.endpoint_id] = spec
-                self._pools.setdefault(spec.endpoint_id, Pool())
-            elif spec.endpoint_id in self._specs:
-                self._drop(spec.endpoint_id)
+            self._specs[spec.endpoint_id] = spec
+            self._pools.setdefault(spec.endpoint_id, Pool())
 
     def endpoint_deleted(self, endpoint_id: str) -> None:
         with self._lock:
-            if endpoint_id in self._specs:
-                self._drop(endpoint_id)
+            self._specs.pop(endpoint_id, None)
+            pool = self._pools.pop(endpoint_id, None)
+        if pool is not None:  # outside the lock: requests keep flowing while workers stop
+            self._end_pool(endpoint_id, pool)
 
     def endpoint_type(self, endpoint_id: str) -> str | None:
         """LOAD_BALANCER for endpoints served here, else None."""
@@ -101,9 +103,9 @@ class LoadBalancer:
             self._thread.join(timeout=5)
         self._thread = None
         with self._lock:
-            for endpoint_id in list(self._specs):
-                self._drop(endpoint_id)
-            self._specs.clear()
+            ids = list(self._specs)
+        for endpoint_id in ids:
+            self.endpoint_deleted(endpoint_id)
         self._health.close()
 
     def _loop(self) -> None:
@@ -304,12 +306,8 @@ class LoadBalancer:
             last_used=time.monotonic(),
         )  # fmt: skip
 
-    def _drop(self, endpoint_id: str) -> None:
+    def _end_pool(self, endpoint_id: str, pool: Pool) -> None:
         """A deleted endpoint (or one no longer load-balancing): end its workers now."""
-        self._specs.pop(endpoint_id, None)
-        pool = self._pools.pop(endpoint_id, None)
-        if pool is None:
-            return
         workers = [*pool.live.values(), *pool.ended.values()]
         for worker in workers:
             worker.process.stop()
