@@ -5,7 +5,9 @@ and streaming, at the endpoint's `requestUrls.base`."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -101,3 +103,24 @@ def test_status_shows_the_base_url_and_the_workers(
     assert main(["status"]) == 0
     table = capsys.readouterr().out  # the table folds long cells: look for words
     assert "load" in table and "queued" not in table
+
+
+def test_ci_summary_shows_curl_commands_that_work(
+    base: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capsys.readouterr()
+    assert main(["ci", "summary", "--json"]) == 0
+    text = json.loads(capsys.readouterr().out)["markdown"]
+    assert f'"{base}/v1/models"' in text and "/runsync" not in text
+    assert KEY not in text and "$RUNPOD_API_KEY" in text
+    command = text.split("```sh\n")[1].split("\n\n")[0]  # the first call, comments and all
+    done = subprocess.run(
+        ["bash", "-c", command],
+        env={"RUNPOD_API_KEY": KEY, "PATH": os.environ.get("PATH", "")},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["data"][0]["id"] == "echo-1"
