@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationInfo, field_validator
 
 from podkit.config.types import Seconds, Section
 
@@ -23,25 +23,31 @@ class SmokeTest(Section):
     """
 
     name: str = Field(min_length=1, max_length=80)
-    input: dict[str, Any] | None = None
-    expect_status: JobStatus = "COMPLETED"
-    expect: dict[str, Any] = Field(default_factory=dict)
-    expect_keys: list[str] = Field(default_factory=list)
-    max_execution: Seconds = Field(default=300.0, gt=0, le=86400)
+    # An HTTP request (load balancer); declared before `input` so its check can see `path`.
     method: HttpMethod | None = None
     path: str | None = Field(default=None, pattern=r"^/\S*$")
     body: Any = None
     expect_http_status: int = Field(default=200, ge=100, le=599)
     max_latency: Seconds | None = Field(default=None, gt=0, le=330)
+    input: dict[str, Any] | None = Field(default=None, validate_default=True)
+    expect_status: JobStatus = "COMPLETED"
+    expect: dict[str, Any] = Field(default_factory=dict)
+    expect_keys: list[str] = Field(default_factory=list)
+    max_execution: Seconds = Field(default=300.0, gt=0, le=86400)
 
-    @model_validator(mode="after")
-    def _one_kind(self) -> SmokeTest:
-        if (self.input is None) == (self.path is None):
+    @field_validator("input")
+    @classmethod
+    def _one_kind(cls, value: dict[str, Any] | None, info: ValidationInfo) -> Any:
+        has_path = info.data.get("path") is not None
+        if value is None and not has_path:
             raise ValueError(
-                "give either input (a job, for a queue endpoint) or path (an HTTP request, "
-                'for a load_balancer endpoint), e.g. path = "/ping"'
+                "is missing: a smoke test is a job (queue endpoint) or an HTTP request "
+                '(load_balancer endpoint); add input = { action = "gpu_info" }, or '
+                'path = "/ping"'
             )
-        return self
+        if value is not None and has_path:
+            raise ValueError("and path are both set; keep input for a job, path for a request")
+        return value
 
     @property
     def is_http(self) -> bool:
