@@ -70,8 +70,7 @@ def wire(backend: Backend, context: Context) -> LoadBalancer:
         request_count=lambda eid: _scaling_value(backend, eid),
         gpu_types=lambda eid: _first_pool(backend, eid),
     )
-    previous: EndpointListener = backend._listener  # the data plane's, if any
-    backend.set_listener(_Listeners(previous, balancer))
+    backend.set_listener(_Listeners(backend.listener, balancer))  # after the data plane's
     context.worker_view = _Views(balancer, context.worker_view)
     context.dataplane = _Both(balancer, context.dataplane)
     return balancer
