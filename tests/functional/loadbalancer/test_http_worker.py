@@ -115,3 +115,23 @@ def test_model_sync_streams_progress_then_the_result(
     assert events[-1][1]["status"] == "ok"
     assert any(kind == "progress" for kind, _ in events[:-1])
     assert (volume_dir / "m" / "weights.bin").read_bytes() == b"w" * 200_000
+
+
+def test_a_separate_health_port_gets_its_own_listener(podkit_runpod: LocalRunPod) -> None:
+    headers = {"Authorization": f"Bearer {KEY}"}
+    with httpx.Client(base_url=podkit_runpod.url, headers=headers, timeout=90) as api:
+        made = api.post(
+            "/v2/serverless",
+            json={
+                "name": "two-ports", "type": "LOAD_BALANCER", "image": "acme/podkit:1",
+                "gpu": {"pools": ["ADA_24"]}, "ports": ["8000/http", "8001/http"],
+                "env": {"PORT": "8000", "PORT_HEALTH": "8001", "HEALTH_CHECK_PATH": "/healthz"},
+                "scaling": {"type": "REQUEST_COUNT", "requestCount": 1},
+                "workers": {"min": 0, "max": 1, "idleTimeout": 60},
+            },
+        ).json()  # fmt: skip
+        assert made["requestUrls"]["health"].endswith("/healthz")
+        # Routed only once the health port answered 200; the app answers on the main port.
+        answer = api.get(f"{made['requestUrls']['base']}/actions")
+        assert answer.status_code == 200, answer.text
+        assert api.get(f"{made['requestUrls']['base']}/healthz").status_code == 200
