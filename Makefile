@@ -3,14 +3,31 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
-EXTRAS := worker,emulator,dev
+LOCK := requirements.lock
+PIP := $(PY) -m pip install --quiet --disable-pip-version-check
+# The one tool that writes $(LOCK); the same version is in the dev extra.
+UV_VERSION := 0.13.9
 
-.PHONY: demo test lint bench fmt clean
+.PHONY: demo test lint bench soak fmt clean lock
 
-$(STAMP): pyproject.toml
+# Installs exactly what $(LOCK) names (no resolution, nothing else), then podkit itself with
+# the hatchling and editables the lock holds.
+$(STAMP): pyproject.toml $(LOCK)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[$(EXTRAS)]'
+	$(PIP) --no-deps --require-hashes -r $(LOCK)
+	$(PIP) --no-deps --no-build-isolation -e .
+	$(PY) scripts/check_lock.py $(LOCK)
+	$(PY) -m pip check --disable-pip-version-check
 	@touch $(STAMP)
+
+# Refresh $(LOCK) from pyproject.toml (after adding or changing a dependency): newest releases
+# inside the ranges and pins, for every platform, Python 3.11 and up, with hashes.
+lock:
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@test -x $(VENV)/bin/uv || $(PIP) uv==$(UV_VERSION)
+	$(VENV)/bin/uv pip compile pyproject.toml --all-extras --universal --python-version 3.11 \
+		--generate-hashes --no-config --no-python-downloads --default-index https://pypi.org/simple \
+		--custom-compile-command 'make lock' --output-file $(LOCK) --quiet
 
 demo: $(STAMP)
 	$(PY) scripts/demo.py
@@ -31,6 +48,10 @@ fmt: $(STAMP)
 bench: $(STAMP)
 	bash scripts/test-deps.sh
 	$(PY) -m bench
+
+# Long-run check (not in test or bench): jobs of 15 minutes complete; SOAK_S=seconds to change.
+soak: $(STAMP)
+	$(PY) -m bench.soak $(SOAK_S)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -31,6 +31,7 @@ from starlette.applications import Starlette
 
 from podkit.emulator.dataplane import DataPlane, EndpointRuntime
 from podkit.emulator.dataplane.auth import account_for_key
+from podkit.emulator.server import server_config
 
 WORKER = Path(__file__).with_name("echo_worker.py")
 KEY = "bench-key"
@@ -58,9 +59,7 @@ def _emulator() -> Iterator[tuple[DataPlane, str]]:
     with tempfile.TemporaryDirectory() as state:
         plane = DataPlane(Path(state), gpu_shim=False)
         sock = _free_socket()
-        server = uvicorn.Server(
-            uvicorn.Config(Starlette(routes=plane.routes()), log_level="warning", lifespan="off")
-        )
+        server = uvicorn.Server(server_config(Starlette(routes=plane.routes())))
         thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
         thread.start()
         _wait(lambda: server.started, 10)

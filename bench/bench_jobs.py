@@ -1,4 +1,4 @@
-"""Jobs benchmark: `podkit run`'s path (/run + /status polling) against the runpod SDK.
+"""Jobs benchmark: `podkit run`'s path (a short /runsync, then /status polling) against the SDK.
 
 Against an in-process local RunPod with one warm real podkit worker. Two job lengths,
 interleaved in the same run:
@@ -25,10 +25,14 @@ from podkit.runpod.jobs import JobsClient
 
 ROOT = Path(__file__).resolve().parents[1]
 KEY = "bench-jobs-key"
-ROUNDS = 15
+ROUNDS = 31
 LONG_ROUNDS = 3
 SHORT = {"action": "slow_steps", "steps": 1, "gap": 0}
 LONG = {"action": "slow_steps", "steps": 3, "gap": 1.0}
+# The SDK worker takes its next job on a 1 s tick once busy: a job sent the instant the last one
+# ended waits for that tick, one sent after the tick is taken at once. Each short job starts
+# after this pause, so neither client inherits the other's phase.
+IDLE_S = 1.2
 
 
 def _endpoint(rp: LocalRunPod) -> str:
@@ -51,7 +55,8 @@ def _endpoint(rp: LocalRunPod) -> str:
     return str(created.json()["id"])
 
 
-def _timed(fn: Callable[[], Any]) -> float:
+def _timed(fn: Callable[[], Any], *, idle: float = 0.0) -> float:
+    time.sleep(idle)  # untimed
     start = time.perf_counter()
     fn()
     return time.perf_counter() - start
@@ -77,8 +82,8 @@ def main() -> None:
             sdk.run_sync(SHORT, timeout=60)  # the worker is warm from here on
             podkit_s, sdk_s = [], []
             for _ in range(ROUNDS):
-                podkit_s.append(_timed(lambda: ours.execute(SHORT)))
-                sdk_s.append(_timed(lambda: sdk.run_sync(SHORT, timeout=60)))
+                podkit_s.append(_timed(lambda: ours.execute(SHORT), idle=IDLE_S))
+                sdk_s.append(_timed(lambda: sdk.run_sync(SHORT, timeout=60), idle=IDLE_S))
             podkit_reqs, sdk_reqs = [], []
             for _ in range(LONG_ROUNDS):
                 podkit_reqs.append(_client_requests(rp, endpoint_id, lambda: ours.execute(LONG)))

@@ -1,7 +1,7 @@
 """`make demo`: the main job, against the local RunPod.
 
-Deploys examples/gpu-worker with plan and apply, calls the worker's `gpu_info` and
-`list_files` on the new endpoint, prints the summary, and tears everything down.
+The README's tour on examples/gpu-worker: plan, apply --wait --smoke, gpu_info and
+list_files on the new endpoint, an image update (gated), rollback, status, destroy.
 """
 
 from __future__ import annotations

@@ -1,9 +1,11 @@
-"""The main job of `make demo`: podkit.toml -> plan -> apply -> call the worker -> tear down.
+"""The main job of `make demo`: the README's tour in one go.
 
 Everything runs against an in-process local RunPod on a free loopback port: the example in
-examples/gpu-worker is planned and applied (staging), the sample models are put on its network
-volume, the endpoint's real SDK worker answers `gpu_info` and `list_files` through the data
-plane, `podkit status` shows the endpoint, and `podkit destroy --volumes` removes it all.
+examples/gpu-worker is planned and applied to staging with `--wait --smoke` (the smoke tests
+gate the release), the sample models are put on its network volume, the endpoint's real SDK
+worker answers `gpu_info` and `list_files` through the data plane, a new image is applied
+(gated again), `podkit rollback` puts the first image back, `podkit status` shows the
+endpoint, and `podkit destroy --volumes` removes it all.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from podkit.runpod import ApiKey, connect
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "gpu-worker" / "podkit.toml"
 DEMO_KEY = "podkit-demo-account"
+UPDATE = "ghcr.io/example/podkit-gpu-worker:0.1.1@sha256:" + "4e2d" * 16
 RUNSYNC_WAIT_MS = 120_000
 
 
@@ -110,11 +113,15 @@ def deploy_demo(console: Console | None = None) -> list[tuple[str, str]]:
         shutil.copy(EXAMPLE, workdir / "podkit.toml")
         with LocalRunPod(state_dir=workdir / "runpod") as rp, demo_environment(workdir, rp.url):
             console.print(f"local RunPod on {rp.url}; project copied to {workdir}")
+            gated = ("apply", "--env", "staging", "--yes", "--wait", "--smoke")
             step(console, summary, "plan", "--env", "staging")
-            if step(console, summary, "apply", "--env", "staging", "--yes") != 0:
+            if step(console, summary, *gated) != 0:
                 raise SystemExit("apply failed; see above")
             step(console, summary, "plan", "--env", "staging")
             call_worker(console, rp, summary)
+            if step(console, summary, *gated, "--image", UPDATE) != 0:
+                raise SystemExit("the image update failed; see above")
+            step(console, summary, "rollback", "--env", "staging", "--yes")
             step(console, summary, "status", "--env", "staging")
             step(console, summary, "destroy", "--env", "staging", "--volumes", "--yes")
     table = Table(title="podkit demo: summary")

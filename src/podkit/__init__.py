@@ -2,6 +2,7 @@
 
 from podkit.errors import PodkitError
 
+# The one version source: the build (hatchling) reads it, `podkit --version` prints it.
 __version__ = "0.1.0"
 
 __all__ = ["PodkitError", "__version__"]

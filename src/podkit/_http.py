@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 
 from podkit.errors import TransportError
+from podkit.redact import public_url, scrub
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "PATCH"})
@@ -145,11 +146,15 @@ class HttpClient:
                 )
             except httpx.TransportError as exc:
                 never_sent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
+                if isinstance(exc, httpx.ConnectError) and _is_loopback(self.base_url):
+                    url = f"{public_url(self.base_url)}{path}"
+                    raise _nothing_listens(method, url, exc) from exc
                 if attempt >= policy.attempts or not (idempotent or never_sent):
+                    where = f"{public_url(self.base_url)}{path}"
                     raise TransportError(
-                        f"{method} {self.base_url}{path} failed: {type(exc).__name__}: {exc}",
+                        f"{method} {where} failed: {type(exc).__name__}: {scrub(str(exc))}",
                         method=method,
-                        url=f"{self.base_url}{path}",
+                        url=where,
                         hint=_transport_hint(idempotent or never_sent, attempt),
                     ) from exc
                 self._wait(policy, attempt, None)
@@ -180,7 +185,7 @@ class HttpClient:
         method = method.upper()
         self.stats.record(method, path)
         timeout = httpx.Timeout(10.0, read=idle_timeout)
-        url = f"{self.base_url}{path}"
+        url = f"{public_url(self.base_url)}{path}"
         try:
             with self._client.stream(
                 method, path, params=params, headers=headers, timeout=timeout
@@ -188,7 +193,7 @@ class HttpClient:
                 yield LineStream(response)
         except httpx.TransportError as exc:
             raise TransportError(
-                f"{method} {url} failed: {type(exc).__name__}: {exc}",
+                f"{method} {url} failed: {type(exc).__name__}: {scrub(str(exc))}",
                 method=method,
                 url=url,
                 hint="check the target URL and your network, then run the command again",
@@ -229,6 +234,23 @@ class HttpClient:
         if delay is None:
             delay = policy.backoff(attempt, self._rng)
         self._sleep(min(delay, policy.max_delay))
+
+
+def _is_loopback(base_url: str) -> bool:
+    host = httpx.URL(base_url).host
+    return host in {"localhost", "::1"} or host.startswith("127.")
+
+
+def _nothing_listens(method: str, url: str, exc: httpx.TransportError) -> TransportError:
+    """A refused connection on loopback is no network blip: nothing runs there (yet)."""
+    origin = str(httpx.URL(url).copy_with(path="/", query=None)).rstrip("/")
+    return TransportError(
+        f"{method} {url} failed: nothing listens on {origin} ({type(exc).__name__})",
+        method=method,
+        url=url,
+        hint=f"start the local RunPod: podkit emulator start --port {httpx.URL(url).port}, "
+        "or point --target / PODKIT_LOCAL_URL at where it runs",
+    )
 
 
 def _transport_hint(retryable: bool, attempts: int) -> str:

@@ -11,7 +11,7 @@ import re
 # Env or field names whose values are secrets (AWS_SECRET_ACCESS_KEY, HF_TOKEN, DB_PASSWORD...).
 SECRET_KEY_NAME = re.compile(
     r"(TOKEN|SECRET|PASSWORD|PASSWD|\bPASS\b|_PASS$|^PASS_|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|"
-    r"CREDENTIAL|AUTH|SESSION_?KEY|SIGNATURE|COOKIE)",
+    r"CREDENTIAL|AUTH|SESSION_?KEY|SIGNATURE|COOKIE|(?:^|_)KEY$)",
     re.IGNORECASE,
 )
 
@@ -32,6 +32,23 @@ TOKEN_SHAPES: tuple[re.Pattern[str], ...] = (
 )
 
 
+# Query parameters that carry a credential (signed URLs, tokens in links).
+CREDENTIAL_PARAMS = (
+    "api[_-]?key|apikey|access[_-]?token|refresh[_-]?token|id[_-]?token|auth[_-]?token|token|"
+    "key|sig|signature|password|passwd|pass|pwd|secret|client[_-]?secret|auth|credential|"
+    "session[_-]?token|x-amz-signature|x-amz-credential|x-amz-security-token|"
+    "x-goog-signature|x-goog-credential|x-goog-security-token"
+)
+URL_CREDENTIALS = re.compile(
+    rf"://[^/?#@\s:]*:[^/?#@\s]+@|[?&;](?:{CREDENTIAL_PARAMS})=[^&;#\s]", re.IGNORECASE
+)
+
+
+def has_url_credentials(value: str) -> bool:
+    """True for a text holding a URL with a password (`user:pass@`) or a credential query."""
+    return bool(URL_CREDENTIALS.search(value))
+
+
 def is_secret_key_name(name: str) -> bool:
     """True for a key or env name whose value should be treated as a secret."""
     return bool(SECRET_KEY_NAME.search(name))
@@ -45,8 +62,10 @@ def looks_like_token(value: str) -> bool:
 def looks_like_secret_value(value: str) -> bool:
     """True for a value that is a secret rather than a name or reference to one.
 
-    A known token shape, a PEM block, or a long high-entropy string (32+ characters mixing
-    letters and digits with no separators a name would use).
+    A known token shape, a PEM block, or a long high-entropy string: 32+ characters of the
+    base64/URL-safe alphabet mixing three of lower case, upper case, digits and `+`/`=`, with a
+    run of 16+ characters between separators. Paths and model names (`/runpod-volume/...`,
+    `Llama-3.1-8B-Instruct-Q4_K_M.gguf`) are made of short words and do not count.
     """
     text = value.strip()
     if looks_like_token(text):
@@ -54,6 +73,17 @@ def looks_like_secret_value(value: str) -> bool:
     if len(text) < 32 or not re.fullmatch(r"[A-Za-z0-9+/=_\-.]+", text):
         return False
     kinds = sum(
-        bool(re.search(pattern, text)) for pattern in (r"[a-z]", r"[A-Z]", r"[0-9]", r"[+/=]")
+        bool(re.search(pattern, text)) for pattern in (r"[a-z]", r"[A-Z]", r"[0-9]", r"[+=]")
     )
-    return kinds >= 3
+    longest = max(len(part) for part in re.split(r"[/_\-.]", text))
+    return kinds >= 3 and longest >= 16
+
+
+def is_inline_secret(name: str, value: str) -> bool:
+    """True for an env entry that holds a secret value inline (not a `{{ RUNPOD_SECRET_x }}`
+    reference): a secret-looking name with a value, a secret-looking value under any name, or
+    a URL carrying credentials."""
+    text = value.strip()
+    if not text or text.startswith("{{"):
+        return False
+    return is_secret_key_name(name) or looks_like_secret_value(text) or has_url_credentials(text)

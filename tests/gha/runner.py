@@ -56,7 +56,9 @@ class JobRun:
 
 @dataclass
 class Runner:
-    """Runs the `run:` steps of a job; `uses:` steps take the outputs the test provides."""
+    """Runs the `run:` steps of a job; `uses:` steps take the outputs the test provides,
+    except composite actions named in `actions` (`uses:` prefix -> the action's directory),
+    whose own steps run here as GitHub would run them."""
 
     workflow: dict[str, Any]
     workspace: Path
@@ -67,6 +69,7 @@ class Runner:
     base_env: dict[str, str] = field(default_factory=dict)
     provided: dict[str, dict[str, str]] = field(default_factory=dict)
     github_only: frozenset[str] = frozenset()
+    actions: dict[str, Path] = field(default_factory=dict)
     timeout_s: float = 180.0
 
     def run_job(self, job: str, *, stop_after: str | None = None) -> JobRun:
@@ -124,11 +127,55 @@ class Runner:
         }
         if not condition(step.get("if"), ctx, funcs):
             return StepResult(key, name, "skipped", ran=False)
+        action_dir = self._local_action(str(step.get("uses", "")))
+        if action_dir is not None and key not in self.github_only:
+            return self._composite(key, name, step, action_dir, ctx, temp, summary)
         if "uses" in step or key in self.github_only:
             outputs = self.provided.get(key, {})
             return StepResult(key, name, "success", ran=False, outputs=dict(outputs))
         env = {**ctx["env"], **self._env_block(step.get("env", {}), ctx)}
         return self._shell(key, name, str(step["run"]), env, temp, summary, ctx)
+
+    def _local_action(self, uses: str) -> Path | None:
+        ref = uses.split("@", 1)[0]
+        return self.actions.get(ref)
+
+    def _composite(
+        self,
+        key: str,
+        name: str,
+        step: Mapping[str, Any],
+        action_dir: Path,
+        ctx: dict[str, Any],
+        temp: Path,
+        summary: list[str],
+    ) -> StepResult:
+        """A composite action's steps, with its inputs (defaults, then `with:`) and outputs."""
+        action = load_workflow(action_dir / "action.yml")
+        inputs = {k: str(v.get("default", "")) for k, v in action.get("inputs", {}).items()}
+        inputs.update({k: interpolate(str(v), ctx) for k, v in step.get("with", {}).items()})
+        inner: dict[str, Any] = {**ctx, "inputs": inputs, "steps": {}}
+        inner["github"] = {**ctx["github"], "action_path": str(action_dir)}
+        inner["env"] = {**ctx["env"], **self._env_block(step.get("env", {}), ctx)}
+        done: list[StepResult] = []
+        for index, inner_step in enumerate(action["runs"]["steps"]):
+            inner_key = str(inner_step.get("id", f"__{index}"))
+            if inner_key in self.github_only:
+                done.append(StepResult(inner_key, inner_key, "success", ran=False))
+                continue
+            env = {**inner["env"], **self._env_block(inner_step.get("env", {}), inner)}
+            script = str(inner_step["run"])
+            result = self._shell(f"{key}.{inner_key}", name, script, env, temp, summary, inner)
+            inner["steps"][inner_key] = {"outputs": result.outputs, "outcome": result.outcome}
+            done.append(result)
+            if result.outcome == "failure":
+                break
+        outputs = {
+            k: interpolate(str(v["value"]), inner) for k, v in action.get("outputs", {}).items()
+        }
+        failed = any(r.outcome == "failure" for r in done)
+        log = "".join(r.log for r in done)
+        return StepResult(key, name, "failure" if failed else "success", True, outputs, log)
 
     def _shell(
         self,

@@ -13,9 +13,11 @@ from podkit.runpod import ApiKey
 from podkit.runpod._base import ApiBase
 
 
-def _client(handler: httpx.MockTransport, sleeps: list[float]) -> HttpClient:
+def _client(
+    handler: httpx.MockTransport, sleeps: list[float], base: str = "http://api.runpod.test"
+) -> HttpClient:
     return HttpClient(
-        "http://127.0.0.1:9",
+        base,
         transport=handler,
         sleep=sleeps.append,
         clock=lambda: 1_000.0,
@@ -54,10 +56,24 @@ def test_connection_refused_becomes_transport_error_naming_the_url() -> None:
 
     sleeps: list[float] = []
     client = _client(httpx.MockTransport(handler), sleeps)
-    with pytest.raises(TransportError, match=r"GET http://127.0.0.1:9/v2/x failed"):
+    with pytest.raises(TransportError, match=r"GET http://api.runpod.test/v2/x failed"):
         client.request("GET", "/v2/x")
     assert len(sleeps) == 3
     assert all(0 <= s <= 5.0 for s in sleeps)
+
+
+def test_nothing_listening_on_loopback_says_start_the_local_runpod_without_retrying() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("refused", request=request)
+
+    sleeps: list[float] = []
+    client = _client(httpx.MockTransport(handler), sleeps, base="http://127.0.0.1:8765")
+    with pytest.raises(
+        TransportError, match=r"nothing listens on http://127\.0\.0\.1:8765"
+    ) as info:
+        client.request("GET", "/v2/endpoints")
+    assert info.value.hint is not None and "podkit emulator start --port 8765" in info.value.hint
+    assert sleeps == []
 
 
 def test_retry_after_parses_http_dates() -> None:

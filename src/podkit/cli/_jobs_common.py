@@ -12,15 +12,16 @@ from rich.markup import escape
 from rich.prompt import Confirm
 
 from podkit.cli.console import err_console
-from podkit.config import load_config
+from podkit.config import Deployment, load_config
 from podkit.config.cli_values import check_duration
 from podkit.deploy import service
-from podkit.deploy.history import History
+from podkit.deploy.history import History, TargetRef
 from podkit.errors import ConfigError
 from podkit.runpod import connect
 from podkit.runpod.credentials import load_api_key
 from podkit.runpod.job_target import dataplane_url
 from podkit.runpod.jobs import JobsClient
+from podkit.runpod.target import resolve_target
 
 
 def resolve_endpoint(
@@ -36,19 +37,53 @@ def resolve_endpoint(
             hint="pass --endpoint ID, or run the command next to your podkit.toml (--config)",
         )
     deployment = load_config(config, env=env).deployment
-    records = History(service.scope_for(deployment), config.resolve().parent).records()
-    found = records[-1].endpoint_id if records else None
+    history = project_history(config, deployment, target)
+    records = history.records()
+    found = records[-1].endpoint_id if records and not records[-1].destroyed else None
     if not found:
         with connect("v2", target=target) as client:
             found = service.deployed_endpoint_id(client, deployment)
-    if not found:
-        where = f" (env {env})" if env else ""
+    if found:
+        return found
+    where = f" (env {env})" if env else ""
+    destroyed = history.last_destroy()
+    if destroyed is not None:
         raise ConfigError(
-            f"project {deployment.project}{where} has no deployed endpoint "
-            f"{deployment.endpoint_name!r} on this target",
-            hint="deploy it with `podkit apply`, or pass --endpoint ID",
+            f"the endpoint {deployment.endpoint_name!r} of project {deployment.project}{where} "
+            f"was destroyed on {destroyed.applied_at[:10]} by history #{destroyed.number}",
+            hint="run `podkit apply` to deploy it again (or `podkit rollback`)",
         )
-    return found
+    raise ConfigError(
+        f"project {deployment.project}{where} has no deployed endpoint "
+        f"{deployment.endpoint_name!r} on this target",
+        hint=_elsewhere(config, env, target)
+        or "deploy it with `podkit apply`, or pass --endpoint ID",
+    )
+
+
+def project_history(config: Path, deployment: Deployment, target: str | None) -> History:
+    """The deploy history beside podkit.toml, seen from `target` (its records only)."""
+    ref = TargetRef.of(resolve_target(target).control_v2, load_api_key().reveal())
+    return History(service.scope_for(deployment), config.resolve().parent, target=ref)
+
+
+def _elsewhere(config: Path, env: str | None, target: str | None) -> str | None:
+    """A hint naming the environments that do have a deployment here, when `--env` is off."""
+    found = deployed_envs(config, target) if env is None else []
+    if not found:
+        return None
+    return f"pass --env: {', '.join(found)} has a deployment (e.g. --env {found[0]})"
+
+
+def deployed_envs(config: Path, target: str | None) -> list[str]:
+    """The environments of podkit.toml whose latest record on `target` is a live deploy."""
+    names = []
+    for name in load_config(config).environments:
+        deployment = load_config(config, env=name).deployment
+        records = project_history(config, deployment, target).records()
+        if records and not records[-1].destroyed:
+            names.append(name)
+    return names
 
 
 def jobs_client(endpoint_id: str, target: str | None) -> JobsClient:
@@ -103,9 +138,24 @@ def parse_duration(value: str | None, option: str) -> float | None:
 
 
 def interrupted(
-    client: JobsClient, job_id: str | None, target: str | None, *, interactive: bool
+    client: JobsClient,
+    job_id: str | None,
+    target: str | None,
+    *,
+    interactive: bool,
+    submitting: bool = False,
 ) -> bool:
-    """After Ctrl-C: ask whether to cancel the remote job (or say how); True if cancelled."""
+    """After Ctrl-C: ask whether to cancel the remote job (or say how); True if cancelled.
+
+    `submitting`: the submit request was under way, so the job may exist without an id here.
+    """
+    if job_id is None and submitting:
+        say(
+            "interrupted while the job was being submitted: it may be queued or running on "
+            f"endpoint {escape(client.endpoint_id)}; `podkit health --endpoint "
+            f"{escape(client.endpoint_id)}` shows the queue"
+        )
+        return False
     if job_id is None:
         say("interrupted before the job was queued; nothing runs remotely")
         return False

@@ -1,5 +1,5 @@
-"""Drive `sync_models` on a deployed endpoint: `/run`, then poll `/status` (never `runsync`,
-whose wait is capped far below a long sync), relaying the worker's progress updates.
+"""Drive `sync_models` on a deployed endpoint: `/run` (results kept 30 min, for a re-attach
+after hours), then poll `/status`, relaying the worker's progress updates.
 
 Built on the shared data-plane client (`podkit.runpod.jobs.JobsClient`: poll backoff,
 retries, a watch that survives network blips) and the target/key helpers; the key is never
@@ -23,6 +23,11 @@ from podkit.runpod.job_types import Job, JobStatus
 from podkit.runpod.jobs import JobsClient, JobUpdate
 from podkit.runpod.target import resolve_target
 
+LACKS_SYNC_HINT = (
+    "add podkit's built-ins to your handler: `from podkit.worker import with_builtins` and "
+    'start it with `runpod.serverless.start({"handler": with_builtins(handler)})` (see '
+    "docs/adopt.md), then deploy; meanwhile `podkit models sync --local DIR` syncs a local copy"
+)
 RESUME_HINT = (
     "re-run `podkit models sync` (verified chunks are kept) or raise the endpoint's "
     "execution timeout"
@@ -47,17 +52,31 @@ def run_remote(
         on_update=relay,
         on_submit=on_submit,
         timeout=timeout,
+        keep_results=True,
     )
+    where = f"sync job {job.id} on endpoint {client.endpoint_id}"
+    if _not_understood(job):
+        raise JobError(
+            f"the worker of endpoint {client.endpoint_id} lacks `sync_models` (it runs its own "
+            f"handler, which answered {where.split(' on ')[0]} with something else)",
+            hint=LACKS_SYNC_HINT,
+        )
     if job.status is JobStatus.COMPLETED:
         output = job.output
         return output if isinstance(output, dict) else {"status": "ok", "output": output}
-    where = f"sync job {job.id} on endpoint {client.endpoint_id}"
     if job.status is JobStatus.TIMED_OUT:
         raise JobError(f"{where} hit the execution timeout", hint=RESUME_HINT)
     raise JobError(
         f"{where} {job.status.value.lower()}: {job.error or ''}".rstrip(": "),
         hint="see `podkit logs` for the worker's side",
     )
+
+
+def _not_understood(job: Job) -> bool:
+    """A worker without podkit's `sync_models`: an unknown action, or an answer of another shape."""
+    if job.status is JobStatus.COMPLETED:
+        return not (isinstance(job.output, dict) and "entries" in job.output)
+    return job.status is JobStatus.FAILED and "unknown action 'sync_models'" in str(job.error)
 
 
 class _Relay:

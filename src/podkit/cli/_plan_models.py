@@ -1,6 +1,6 @@
 """`podkit plan`'s look at the models on the volume: a `sync_models` dry run.
 
-On the project's endpoint when it exists (through `/run` + polling, bounded by a timeout),
+On the project's endpoint when it exists (a short `/runsync` + polling, bounded by a timeout),
 or here against `--local DIR` as `podkit models sync --local` does. Only listing requests are
 made; nothing is written to the volume. A check that cannot run is reported, never fatal:
 `plan` is about infrastructure, and its exit code stays so.
@@ -103,7 +103,9 @@ def _check_remote(
             )
             return not_checked(len(models), "unavailable", reason, where)
         except PodkitError as exc:
-            return not_checked(len(models), "unavailable", exc.message, where)
+            # The hint says what to do (e.g. how a worker of one's own gets `sync_models`).
+            reason = f"{exc.message}; {exc.hint}" if exc.hint else exc.message
+            return not_checked(len(models), "unavailable", reason, where)
     return from_dry_run(output.get("entries", []), where, len(models))
 
 

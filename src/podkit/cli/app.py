@@ -5,13 +5,16 @@ from __future__ import annotations
 import typer
 
 from podkit import __version__
+from podkit.cli import help_format
 
+help_format.install()
 app = typer.Typer(
     name="podkit",
     help="From a GPU worker repo to a verified RunPod Serverless endpoint.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    context_settings=help_format.CONTEXT_SETTINGS,
 )
 
 
@@ -34,6 +37,7 @@ def root(
 from podkit.cli import ci as _ci  # noqa: E402
 from podkit.cli import deploy as _deploy  # noqa: E402, F401  (plan, apply, rollback, destroy, status)
 from podkit.cli import emulator as _emulator  # noqa: E402
+from podkit.cli import history as _history  # noqa: E402, F401  (history)
 from podkit.cli import init as _init  # noqa: E402, F401
 from podkit.cli import jobs, observe, smoke  # noqa: E402, F401  (run, job, test, logs, health)
 from podkit.cli import lock as _lock  # noqa: E402, F401  (unlock)

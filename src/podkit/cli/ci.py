@@ -19,6 +19,7 @@ from podkit.deploy.history import History, Record
 from podkit.deploy.service import scope_for
 from podkit.deploy.status import read_status
 from podkit.errors import DeployError, PodkitError
+from podkit.redact import append_file, public_url
 from podkit.runpod import connect
 from podkit.runpod.target import resolve_target
 
@@ -46,7 +47,7 @@ def summary(
         environment=env,
         endpoint_id=str(live.get("id") or record.endpoint_id or "(unknown)"),
         endpoint_name=deployment.endpoint_name,
-        dataplane_url=f"{resolve_target(target).data_plane}/v2",
+        dataplane_url=f"{public_url(resolve_target(target).data_plane).rstrip('/')}/v2",
         image=str(live.get("image") or record.image),
         release=release_text(live, record),
         example_input=example_input(deployment),
@@ -112,8 +113,7 @@ def emit(facts: DeploySummary, markdown: Path | None, as_json: bool) -> None:
     """Append to `--markdown`, print JSON, or print the Markdown itself."""
     text = render_summary(facts)
     if markdown is not None:
-        with markdown.open("a", encoding="utf-8") as handle:
-            handle.write(text)
+        append_file(markdown, text)
     if as_json:
         print_json({**vars(facts), "markdown": text})
     elif markdown is None:

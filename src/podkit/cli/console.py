@@ -1,16 +1,52 @@
-"""The one console object every command prints through."""
+"""The one console object every command prints through, behind the redaction filter.
+
+Text is scrubbed (`podkit.redact`) before rich parses markup and wraps lines, so a secret
+is never split across lines where a later filter could miss it; what rich finally writes
+is scrubbed once more on its way to the stream.
+"""
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Iterable
+from typing import IO, Any
 
-from rich.console import Console
+from rich.console import Console, ConsoleOptions, RenderableType
+from rich.segment import Segment
+from rich.text import Text
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+from podkit.redact import redacting, scrub, scrub_data
+
+
+class RedactingConsole(Console):
+    """A rich Console whose strings, texts and output stream are all scrubbed."""
+
+    def render_str(self, text: str, **kwargs: Any) -> Text:
+        return super().render_str(scrub(text), **kwargs)
+
+    def render(
+        self, renderable: RenderableType, options: ConsoleOptions | None = None
+    ) -> Iterable[Segment]:
+        if isinstance(renderable, Text):
+            clean = scrub(renderable.plain)
+            if clean != renderable.plain:
+                renderable = Text(clean, style=renderable.style, end=renderable.end)
+        return super().render(renderable, options)
+
+    @property
+    def file(self) -> IO[str]:
+        return redacting(super().file)
+
+    @file.setter
+    def file(self, new_file: IO[str]) -> None:
+        self._file = new_file
+
+
+console = RedactingConsole(highlight=False)
+err_console = RedactingConsole(stderr=True, highlight=False)
 
 
 def print_json(data: Any) -> None:
-    """Print machine-readable output on stdout, unstyled."""
-    console.out(json.dumps(data, indent=2, sort_keys=True, default=str), highlight=False)
+    """Print machine-readable output on stdout, unstyled (and scrubbed)."""
+    text = json.dumps(scrub_data(data), indent=2, sort_keys=True, default=str)
+    console.out(text, highlight=False)

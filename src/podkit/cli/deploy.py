@@ -15,7 +15,7 @@ from typing import Any
 import typer
 from rich.markup import escape
 
-from podkit.cli._jobs_common import parse_duration
+from podkit.cli._jobs_common import parse_duration, project_history
 from podkit.cli._plan_models import DEFAULT_TIMEOUT_S, check_models
 from podkit.cli.app import app
 from podkit.cli.console import console, err_console, print_json
@@ -26,17 +26,21 @@ from podkit.config import Deployment, load_config
 from podkit.config.cli_values import check_image
 from podkit.config.cli_values import require_digest as check_digest
 from podkit.deploy import service
-from podkit.deploy.history import History
 from podkit.deploy.models_view import ModelsCheck, models_markdown, models_table, models_to_dict
 from podkit.deploy.plan import Plan
+from podkit.deploy.preflight import DEFAULT_WORKER_QUOTA
 from podkit.deploy.render import plan_markdown, plan_table, plan_to_dict
 from podkit.deploy.status import read_status, render_status
 from podkit.errors import DeployError
+from podkit.redact import append_file
 from podkit.runpod import RunPodClient, connect
 
 SET = typer.Option([], "--set", help="Override a key: KEY=VALUE (repeatable).")
 QUOTA = typer.Option(
-    None, "--worker-quota", envvar="PODKIT_WORKER_QUOTA", help="The account's worker quota."
+    None,
+    "--worker-quota",
+    envvar="PODKIT_WORKER_QUOTA",
+    help=f"The account's worker quota (default: {DEFAULT_WORKER_QUOTA}, RunPod's own default).",
 )
 JSON = typer.Option(False, "--json", help="Machine-readable output on stdout.")
 YES = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation (CI).")
@@ -68,10 +72,6 @@ def _client(api: str, target: str | None) -> RunPodClient:
     return connect("v2" if api == "v2" else "v1", target=target)
 
 
-def _history(config: Path, deployment: Deployment) -> History:
-    return History(service.scope_for(deployment), config.resolve().parent)
-
-
 def _progress(message: str) -> None:
     err_console.print(f"  [dim]{escape(message)}[/]")
 
@@ -80,10 +80,9 @@ def _show(
     plan: Plan, as_json: bool, markdown: Path | None, models: ModelsCheck | None = None
 ) -> None:
     if markdown is not None:
-        with markdown.open("a", encoding="utf-8") as handle:
-            handle.write(plan_markdown(plan))
-            if models is not None:
-                handle.write(models_markdown(models))
+        append_file(
+            markdown, plan_markdown(plan) + (models_markdown(models) if models is not None else "")
+        )
     if as_json:
         print_json({**plan_to_dict(plan), "models": models_to_dict(models)})
         return
@@ -173,9 +172,13 @@ def apply(
     keep: list[str] = KEEP,
     lock_timeout: str = LOCK_TIMEOUT,
 ) -> None:
-    """Plan, confirm, apply, verify every write, record the deploy in history."""
+    """Plan, confirm, apply, verify every write, record the deploy in history.
+
+    With --wait, follow the new release's workers: a crash loop fails the apply at once,
+    quoting the workers' last lines; with --smoke a failure rolls the release back.
+    """
     deployment = _load(config, env, sets, image=image, require_digest=require_digest)
-    history = _history(config, deployment)
+    history = project_history(config, deployment, target)
     gate = release_gate(
         deployment,
         history,
@@ -249,17 +252,28 @@ def rollback(
     as_json: bool = JSON,
     lock_timeout: str = LOCK_TIMEOUT,
 ) -> None:
-    """Re-apply an earlier recorded deploy (its exact image digest and settings)."""
+    """Re-apply an earlier recorded deploy (its exact image digest and settings).
+
+    After `podkit destroy` it recreates the deployment, and asks first (or needs --yes).
+    """
     deployment = _load(config, env, sets)
-    history = _history(config, deployment)
+    history = project_history(config, deployment, target)
     with (
         _client(api, target) as client,
         deploy_lock(client, deployment, env, lock_timeout).held(),
     ):
-        prepared = service.prepare_rollback(client, history, to)
+        destroyed = history.last_destroy()
+        prepared = service.prepare_rollback(client, history, to, deployment.worker.env)
         if not as_json:
             console.print(plan_table(prepared.plan))
-        if prepared.plan.has_changes:
+        if destroyed is not None:
+            err_console.print(
+                f"{prepared.plan.scope.owner} was destroyed on {destroyed.applied_at[:10]} by "
+                f"history #{destroyed.number}: this rollback recreates it",
+                soft_wrap=True,
+            )
+            _confirm(f"Recreate {prepared.plan.scope.owner} as {prepared.desired.image}?", yes)
+        elif prepared.plan.has_changes:
             _confirm(f"Roll {prepared.plan.scope.owner} back to {prepared.desired.image}?", yes)
         source = f"rollback: {prepared.plan.notes[0]}" if prepared.plan.notes else "rollback"
         applied = service.apply_prepared(
@@ -280,8 +294,13 @@ def destroy(
     as_json: bool = JSON,
     lock_timeout: str = LOCK_TIMEOUT,
 ) -> None:
-    """Delete this project's podkit-owned objects in this environment."""
+    """Delete this project's podkit-owned objects in this environment.
+
+    Templates go too, whichever REST generation made them; the destroy is recorded in the
+    history.
+    """
     deployment = _load(config, env, sets)
+    history = project_history(config, deployment, target)
     with (
         _client(api, target) as client,
         deploy_lock(client, deployment, env, lock_timeout).held(),
@@ -294,6 +313,8 @@ def destroy(
         if plan.has_changes:
             _confirm(f"Delete {plan.summary.replace(' to delete', '')} object(s)?", yes)
             service.destroy(client, plan, snapshot, progress=_progress)
+            gone = [c.resource.id for c in plan.changes if c.resource.kind == "endpoint"]
+            history.append_destroy(client.api, gone[0] if gone else None)
     if as_json:
         print_json(plan_to_dict(plan))
     elif plan.has_changes:
@@ -313,7 +334,8 @@ def status(
     """Endpoints, current release and rollout, workers, queue depth, worker quota."""
     deployment = _load(config, env, sets)
     with _client(api, target) as client:
-        report = read_status(client, deployment, _history(config, deployment), worker_quota)
+        history = project_history(config, deployment, target)
+        report = read_status(client, deployment, history, worker_quota)
     if as_json:
         print_json(report)
     else:

@@ -41,7 +41,13 @@ def start(
         None,
         "--worker-command",
         help="How workers start unless an endpoint says otherwise "
-        "(default: python -m podkit.worker), e.g. 'python handler.py'.",
+        "(default: python -m podkit.worker), e.g. 'python handler.py'. Workers run in "
+        "--worker-cwd, so relative paths resolve there.",
+    ),
+    worker_cwd: Path | None = typer.Option(
+        None,
+        "--worker-cwd",
+        help="Directory workers run in (default: the directory the emulator starts in).",
     ),
     rate_limit: str | None = typer.Option(
         None, "--rate-limit", help="v2 request quotas per account, e.g. 'minute=60,hour=3000'."
@@ -81,6 +87,7 @@ def start(
         quota=quota,
         allow_remote=allow_remote,
         worker_command=shlex.split(worker_command) if worker_command else None,
+        worker_cwd=worker_cwd,
     )
     try:
         configure(
@@ -118,3 +125,5 @@ def _announce(url: str, state_dir: str, json_out: bool) -> None:
         return
     console.print(f"local RunPod on [bold]{url}[/] (v2 /v2, v1 /v1, admin /_emulator)")
     console.print(f"state: {state_dir}  (Ctrl-C to stop)")
+    # The one line another shell needs to send podkit here (any port, not just the default).
+    console.print(f"point podkit at it:  export PODKIT_TARGET={url}", soft_wrap=True)

@@ -34,7 +34,13 @@ SPECIAL: dict[str, dict[int, str]] = {
         3: "the endpoint answered 4xx or 5xx",
         4: "no workers available after the retries",
     },
-    "test": {1: "a smoke test failed, or an error"},
+    "test": {1: "a smoke test failed, or an error", 130: "interrupted (Ctrl-C)"},
+    "apply": {
+        1: "an error (a crash loop or a failed --smoke gate included, after its rollback)",
+        130: "interrupted (Ctrl-C): says what stays applied",
+    },
+    "rollback": {130: "interrupted (Ctrl-C)"},
+    "history": {0: "the records shown (none is not an error)"},
     "models sync": {
         0: "everything in place",
         1: "a file failed, the sync stopped early, or an error",

@@ -12,6 +12,7 @@ from podkit.errors import ConfigError
 from podkit.scaffold.project import (
     KINDS,
     ProjectSpec,
+    find_handler,
     project_name,
     render_project,
     write_project,
@@ -21,13 +22,24 @@ from podkit.scaffold.workflow import REGISTRIES
 
 @app.command("init")
 def init(
-    directory: Path = typer.Argument(Path(), help="Where to create the project."),
+    directory: Path = typer.Argument(
+        Path(), help="Where to create the project, or an existing runpod handler file to adopt."
+    ),
     name: str | None = typer.Option(None, "--name", help="Project name (default: DIR's name)."),
     registry: str = typer.Option(
         "ghcr", "--registry", help=f"Container registry for CI: {', '.join(REGISTRIES)}."
     ),
     pip_spec: str | None = typer.Option(
-        None, "--podkit-spec", help="How the image and CI install podkit (default: this version)."
+        None,
+        "--podkit-spec",
+        help="How the image and the tests install podkit (default: where this podkit came "
+        "from: its release, or the git commit or path pip installed it from).",
+    ),
+    action: str | None = typer.Option(
+        None,
+        "--action",
+        help="podkit's GitHub Action for the workflow, OWNER/NAME@COMMIT (default: this "
+        "podkit's own).",
     ),
     kind: str = typer.Option(
         "queue",
@@ -37,21 +49,49 @@ def init(
     force: bool = typer.Option(False, "--force", help="Overwrite files that already exist."),
     as_json: bool = typer.Option(False, "--json", help="Print the written files as JSON."),
 ) -> None:
-    """Create a worker project: handler, Dockerfile, podkit.toml, deploy workflow, tests."""
-    dest = directory.resolve()
+    """Create a worker project: handler, Dockerfile, podkit.toml, deploy workflow, tests.
+
+    Next to a handler of your own (a file that calls `runpod.serverless.start`), init adopts
+    it: the handler stays byte for byte, and the Dockerfile's CMD runs it.
+    """
     if kind not in KINDS:
         raise ConfigError(
             f"--type {kind!r} is not a kind of endpoint", hint="use queue or load_balancer"
         )
-    spec = ProjectSpec(project_name(name or dest.name), registry, pip_spec, kind)
+    dest, handler = find_handler(directory.resolve())
+    if handler is not None and kind != "queue":
+        raise ConfigError(
+            f"{dest / handler} is a queue handler (it calls runpod.serverless.start); "
+            f"--type {kind} cannot adopt it",
+            hint="drop --type to adopt it, or pass a directory without a runpod handler",
+        )
+    spec = ProjectSpec(
+        project_name(name or dest.name),
+        registry,
+        pip_spec,
+        action=action,
+        handler=handler,
+        kind=kind,
+    )
     written = write_project(dest, render_project(spec), force=force)
     rel = [str(p.relative_to(dest)) for p in written]
     if as_json:
-        print_json({"project": spec.name, "directory": str(dest), "files": rel})
+        print_json({"project": spec.name, "directory": str(dest), "files": rel, "adopted": handler})
         return
-    console.print(f"created {spec.name} in {dest}:")
+    if handler is not None:
+        console.print(f"adopted {handler} in {dest} as project {spec.name} (left unchanged);")
+        console.print(f"the Dockerfile's CMD runs it: python -u {handler}")
+        console.print("wrote:")
+    else:
+        console.print(f"created {spec.name} in {dest}:")
     for path in rel:
         console.print(f"  {path}")
+    if handler is not None:
+        console.print(
+            "podkit's built-ins (gpu_info, list_files, sync_models) beside your handler: "
+            "see README.md, 'podkit's built-in actions'",
+            soft_wrap=True,
+        )
     follow = (
         "`make test` and `make serve`" if kind == "load_balancer" else "`make test` and `make demo`"
     )

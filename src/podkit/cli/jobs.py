@@ -59,7 +59,7 @@ def run_command(
         None, "--execution-timeout", "This job's run-time limit (policy.executionTimeout)"
     ),
 ) -> None:
-    """Run ACTION on the endpoint through /run + polling; exit code from the final state."""
+    """Run ACTION on the endpoint (a short /runsync, then polling); exit code from its end."""
     payload = parse_input(input_, action)
     endpoint_id = resolve_endpoint(endpoint, env, config, target)
     policy = _policy(ttl, execution_timeout)
@@ -211,7 +211,9 @@ def _follow(
             )
     except KeyboardInterrupt:
         current = display.job.id if display.job else job_id
-        interrupted(client, current, target, interactive=interactive())
+        # A short /runsync submit holds the request for up to a second before the id is known.
+        submitting = current is None and payload is not None
+        interrupted(client, current, target, interactive=interactive(), submitting=submitting)
         raise typer.Exit(EXIT_INTERRUPTED) from None
     except JobWaitTimeout as exc:
         say(f"[yellow]{escape(exc.message)}[/]")

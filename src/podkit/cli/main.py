@@ -9,7 +9,10 @@ stdout as `{"error": {...}}`, so a script that parses stdout gets a document on 
 
 from __future__ import annotations
 
+import functools
 import sys
+from collections.abc import Callable
+from typing import ParamSpec, TypeVar
 
 import typer
 from rich.markup import escape
@@ -19,6 +22,10 @@ from podkit.cli import exit_codes
 from podkit.cli.app import app
 from podkit.cli.console import err_console, print_json
 from podkit.errors import PodkitError
+from podkit.redact import redacting
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 def report(exc: PodkitError) -> None:
@@ -41,8 +48,24 @@ def report_usage_json(exc: ClickException) -> None:
     print_json({"error": {"kind": "UsageError", "message": exc.format_message(), "hint": hint}})
 
 
+def redacted_output(run: Callable[P, R]) -> Callable[P, R]:
+    """Run with stdout and stderr behind `podkit.redact` (click, typer, tracebacks too)."""
+
+    @functools.wraps(run)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        saved = sys.stdout, sys.stderr
+        sys.stdout, sys.stderr = redacting(sys.stdout), redacting(sys.stderr)
+        try:
+            return run(*args, **kwargs)
+        finally:
+            sys.stdout, sys.stderr = saved
+
+    return wrapper
+
+
+@redacted_output
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI and return its exit code."""
+    """Run the CLI and return its exit code; all it prints passes the redaction filter."""
     args = sys.argv[1:] if argv is None else argv
     try:
         result = app(args=args, prog_name="podkit", standalone_mode=False)
@@ -65,6 +88,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run() -> None:
+    # Stay behind the filter after main(): a bug's traceback is printed on the way out.
+    sys.stdout, sys.stderr = redacting(sys.stdout), redacting(sys.stderr)
     sys.exit(main())
 
 

@@ -2,7 +2,8 @@
 
 The deployer's apply runs this as its `post_apply` hook: wait until the endpoint's workers
 run the applied version (v2 releases / rollout), run the `[[smoke]]` tests against it, and
-on a failure re-apply the previous record of the deploy history, then fail the command
+on a failure (a crash loop of the new workers included, seen by `CrashWatch` while either
+step waits) re-apply the previous record of the deploy history, then fail the command
 saying what failed and what runs now.
 """
 
@@ -16,13 +17,19 @@ from podkit.cli.console import console, err_console
 from podkit.cli.smoke_run import run_and_report
 from podkit.config import Deployment
 from podkit.deploy import service
-from podkit.deploy.history import History
-from podkit.errors import ConfigError, DeployError
-from podkit.runpod import RunPodClient
+from podkit.deploy.history import FAILED_ON, History
+from podkit.errors import ConfigError, DeployError, PodkitError
+from podkit.runpod import RunPodClient, connect
+from podkit.runpod.crash_watch import CrashWatch, SeenWorker
+from podkit.runpod.jobs import JobsClient
+from podkit.runpod.lb_requests import LbClient
+from podkit.runpod.worker_logs import WorkerLogs
 from podkit.smoke import SmokeResult
 from podkit.smoke.gate import RolloutState, gate, wait_for_rollout
 
 Progress = Callable[[str], None]
+# The cold smoke call's limit is the rollout's, but never below this.
+MIN_COLD_CALL_S = 60.0
 
 
 def release_gate(
@@ -59,28 +66,56 @@ def release_gate(
         client = applied.client
         version = client.releases.list(endpoint_id).endpoint_version
         progress(f"waiting for release v{version} on the workers of {endpoint_id}")
+        submitted: list[str] = []
 
-        def run_tests() -> Sequence[SmokeResult]:
-            if not smoke:
-                return []
-            progress(f"smoke tests against release v{version}")
-            with smoke_client(endpoint_id, target) as jobs:
-                return run_and_report(
+        with smoke_client(endpoint_id, target) as jobs:
+            watch = CrashWatch(
+                lambda: _workers(client, endpoint_id),
+                lambda worker_id: last_lines(client, endpoint_id, worker_id),
+                version=version,
+                on_crash=lambda: cancel_jobs(jobs, submitted),
+            )
+
+            def read_rollout() -> RolloutState:
+                watch.check()
+                return rollout_of(client, endpoint_id)
+
+            def run_tests() -> Sequence[SmokeResult]:
+                if not smoke:
+                    watch.check()
+                    return []
+                progress(f"smoke tests against release v{version}")
+                results = run_and_report(
                     jobs,
                     deployment.smoke,
                     markdown_file=markdown,
+                    # A cold call waits for a worker to start: as long as a rollout may take.
+                    wait_timeout=max(rollout_timeout, MIN_COLD_CALL_S),
                     heading=f"Smoke tests: {endpoint_id} release v{version}",
                     out=err_console if as_json else console,
+                    on_job=lambda job_id: _note(submitted, job_id),
                 )
+                watch.check()
+                return results
 
-        gate(
-            read_rollout=lambda: rollout_of(client, endpoint_id),
-            run_tests=run_tests,
-            rollback=lambda: roll_back(client, history, applied, progress, rollout_timeout),
-            version=version,
-            rollout_timeout=rollout_timeout,
-        )
+            try:
+                with watch:
+                    passed = gate(
+                        read_rollout=read_rollout,
+                        run_tests=run_tests,
+                        rollback=lambda: roll_back(
+                            client, history, applied, progress, rollout_timeout
+                        ),
+                        version=version,
+                        rollout_timeout=rollout_timeout,
+                    )
+            except KeyboardInterrupt:
+                _interrupted(jobs, submitted, applied, version)
+                raise
         progress(f"release v{version} is live on {endpoint_id}" + (" and passed" if smoke else ""))
+        if not smoke and not passed.rollout.workers_total:
+            # Nothing ran it yet: with no warm workers the first job starts the first one.
+            progress("no worker runs it yet (no warm workers); --smoke starts one and tests it")
 
     return hook
 
@@ -110,6 +145,9 @@ def roll_back(
         return "nothing rolled back: this apply changed nothing, the release was already live"
     current = applied.record.number
     earlier = [record for record in history.records() if record.number < current]
+    destroys = [r for r in earlier if r.destroyed]
+    if destroys:  # what ran before a destroy is no release to go back to
+        earlier = [r for r in earlier if r.number > destroys[-1].number]
     if not earlier:
         return (
             f"nothing rolled back: history record #{current} is this project's first deploy "
@@ -122,7 +160,7 @@ def roll_back(
         client,
         prepared,
         history,
-        source=f"rollback: smoke tests failed on #{current}",
+        source=f"rollback: {FAILED_ON}{current}",
         progress=progress,
     )
     done = f"rolled back to history record #{previous.number} ({previous.image})"
@@ -139,3 +177,61 @@ def _settle(client: RunPodClient, endpoint_id: str, timeout: float) -> str:
     except DeployError as exc:
         return f"but its rollout is not finished: {exc.message}"
     return f"live again as release v{version}"
+
+
+def _note(submitted: list[str], job_id: str) -> None:
+    if job_id not in submitted:
+        submitted.append(job_id)
+
+
+def _workers(client: RunPodClient, endpoint_id: str) -> list[SeenWorker]:
+    listed = client.workers.list(endpoint_id).workers
+    return [SeenWorker(w.id, w.status, w.version, w.is_stale) for w in listed]
+
+
+def last_lines(client: RunPodClient, endpoint_id: str, worker_id: str) -> list[str]:
+    """The last lines a worker printed (its container output), if its log is still there."""
+    # The log stream is a v2 route, on the v2 host even when the deploy went through v1.
+    with connect("v2", target=client.target, key=client.key) as v2:
+        logs = WorkerLogs(v2.http, client.key.reveal(), endpoint_id)
+        try:
+            lines = list(logs.read(worker_id, tail=30, idle_timeout=0.5, max_wait=3.0))
+        except PodkitError:
+            return []
+    said = [entry.line for entry in lines if entry.source != "system" and entry.line.strip()]
+    return said[-3:]
+
+
+def cancel_jobs(jobs: JobsClient | LbClient, job_ids: Sequence[str]) -> list[str]:
+    """Cancel the jobs still queued or running; the ids of those cancelled.
+
+    A load-balancing endpoint's smoke tests are plain HTTP requests: no job to cancel.
+    """
+    if isinstance(jobs, LbClient):
+        return []
+    cancelled = []
+    for job_id in job_ids:
+        try:
+            if not jobs.status(job_id).terminal:
+                jobs.cancel(job_id)
+                cancelled.append(job_id)
+        except PodkitError:
+            continue  # gone or unreachable: nothing more to do from here
+    return cancelled
+
+
+def _interrupted(
+    jobs: JobsClient | LbClient,
+    submitted: Sequence[str],
+    applied: service.Applied,
+    version: int | None,
+) -> None:
+    """After Ctrl-C: cancel the smoke jobs, then say what stays deployed."""
+    cancelled = cancel_jobs(jobs, submitted)
+    record = f" (history record #{applied.record.number})" if applied.record else ""
+    jobs_said = f"; cancelled smoke job(s) {', '.join(cancelled)}" if cancelled else ""
+    err_console.print(
+        f"interrupted: release v{version} of endpoint {applied.endpoint_id}{record} stays "
+        f"applied but was not verified{jobs_said}; go back with `podkit rollback`",
+        soft_wrap=True,
+    )

@@ -1,6 +1,6 @@
 """`podkit test`: run the `[[smoke]]` tests of podkit.toml against the endpoint.
 
-Exit codes: 0 all passed, 1 a test failed (or any other podkit error), 2 usage.
+Exit codes: 0 all passed, 1 a test failed (or any other podkit error, usage errors too).
 """
 
 from __future__ import annotations

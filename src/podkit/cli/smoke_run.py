@@ -6,7 +6,7 @@ Shared by `podkit test` and the gated `podkit apply --smoke`; no command lives h
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from rich.console import Console
@@ -15,6 +15,7 @@ from rich.markup import escape
 from podkit.cli.console import console, err_console, print_json
 from podkit.cli.job_display import progress_text
 from podkit.config import SmokeTest
+from podkit.redact import append_file, write_file
 from podkit.runpod.jobs import JobsClient, JobUpdate, ProgressCallback
 from podkit.runpod.lb_requests import LbClient
 from podkit.smoke import SmokeResult, run_smoke
@@ -31,12 +32,18 @@ def run_and_report(
     wait_timeout: float | None = None,
     heading: str = "Smoke tests",
     out: Console = console,
+    on_job: Callable[[str], None] | None = None,
 ) -> list[SmokeResult]:
-    """Run the tests, print the table (or JSON) on `out`, write Markdown where asked."""
+    """Run the tests, print the table (or JSON) on `out`, write Markdown where asked.
+
+    `on_job(job_id)` hears of every job a test submitted (to cancel them after Ctrl-C); a
+    load-balancing endpoint's tests are HTTP requests and submit none.
+    """
     if isinstance(client, LbClient):
         results = run_http_smoke(client, tests)
     else:
-        results = run_smoke(client, tests, wait_timeout=wait_timeout, on_update=_progress)
+        progress = _job_progress(on_job)
+        results = run_smoke(client, tests, wait_timeout=wait_timeout, on_update=progress)
     endpoint_id = client.endpoint_id
     if as_json:
         print_json({"endpoint": endpoint_id, "results": [r.to_json() for r in results]})
@@ -47,11 +54,10 @@ def run_and_report(
                 out.print(f"[red]FAIL[/] {escape(result.name)}: {escape(failure)}", soft_wrap=True)
     text = markdown(results, endpoint_id, heading)
     if markdown_file is not None:
-        markdown_file.write_text(text, encoding="utf-8")
+        write_file(markdown_file, text)
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary:
-        with Path(summary).open("a", encoding="utf-8") as handle:
-            handle.write(text)
+        append_file(Path(summary), text)
     return results
 
 
@@ -64,3 +70,21 @@ def _progress(test: SmokeTest, phase: str) -> ProgressCallback:
             err_console.print(f"  [cyan]>[/] {escape(line)}", soft_wrap=True)
 
     return show
+
+
+def _job_progress(
+    on_job: Callable[[str], None] | None,
+) -> Callable[[SmokeTest, str], ProgressCallback]:
+    """`_progress`, also telling `on_job` of every job it hears about."""
+
+    def progress(test: SmokeTest, phase: str) -> ProgressCallback:
+        show = _progress(test, phase)
+
+        def update(job: JobUpdate) -> None:
+            if on_job is not None:
+                on_job(job.job.id)
+            show(job)
+
+        return update
+
+    return progress

@@ -24,6 +24,8 @@ from podkit.config.models import ModelSource
 from podkit.config.problems import Problem, raise_all
 from podkit.config.schema import Deployment
 from podkit.config.syntax import parse_toml, read_text
+from podkit.redact import register
+from podkit.secret_shapes import is_secret_key_name, looks_like_secret_value
 
 DEFAULT_FILE = "podkit.toml"
 ENV_NAME = re.compile(r"^[a-z0-9][a-z0-9\-]{0,30}$")
@@ -209,6 +211,8 @@ class _Checker:
             value = tomllib.loads(f"v = {text}")["v"]
         except tomllib.TOMLDecodeError:
             value = text
+        if is_secret_key_name(str(loc[-1])) or looks_like_secret_value(text):
+            register(value if isinstance(value, str) else text)
         return loc, value
 
 

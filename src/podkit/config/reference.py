@@ -39,10 +39,14 @@ NOTES = {
     "image.repository": "what CI builds; one of `ref` / `repository` is required",
     "image.context": "build context, for CI",
     "image.dockerfile": "Dockerfile path, for CI",
-    "worker.env": "values may be `{{ RUNPOD_SECRET_name }}` references",
-    "worker.secrets": "env name -> RunPod secret *name* (never the value)",
+    "worker.env": "values may be `{{ RUNPOD_SECRET_name }}` references; an inline secret "
+    "(secret-looking name or value) is warned about, shown as `(sensitive)` and kept in history "
+    "as a fingerprint ([deploy.md](deploy.md#secrets))",
+    "worker.secrets": "env name -> RunPod secret *name* (never the value); a value that looks "
+    "like a secret itself is an error",
     "worker.container_disk_gb": "ephemeral container disk",
-    "worker.registry_auth": "name of a registry credential on the account",
+    "worker.registry_auth": "name of a registry credential on the account; a value that looks "
+    "like a secret itself is an error",
     "worker.args": "arguments passed to the image's entrypoint",
     "worker.ports": "load balancer: default `<port>/http` for `port` and `health_port`",
     "worker.port": "load balancer: the server's `PORT` (platform default 80)",

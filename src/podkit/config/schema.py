@@ -11,6 +11,8 @@ from podkit.config import catalog
 from podkit.config.models import ModelSource
 from podkit.config.smoke import SmokeTest
 from podkit.config.types import Name, ProjectName, Seconds, Section
+from podkit.redact import register
+from podkit.secret_shapes import is_inline_secret, looks_like_secret_value
 
 DIGEST_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
 IMAGE_RE = re.compile(
@@ -34,6 +36,7 @@ GpuTypeId = Annotated[str, AfterValidator(catalog.check_gpu_type)]
 GpuPool = Annotated[str, AfterValidator(catalog.check_pool)]
 CudaVersion = Annotated[str, AfterValidator(catalog.check_cuda)]
 DataCenter = Annotated[str, AfterValidator(catalog.check_datacenter)]
+SecretName = Annotated[str, AfterValidator(lambda name: _secret_name(name))]
 
 
 def split_image(ref: str) -> tuple[str, str | None, str | None]:
@@ -90,7 +93,7 @@ class WorkerConfig(Section):
     """Container settings: env, secret references, disk, registry credentials."""
 
     env: dict[str, str] = Field(default_factory=dict)
-    secrets: dict[str, str] = Field(default_factory=dict)
+    secrets: dict[str, SecretName] = Field(default_factory=dict)
     container_disk_gb: int = Field(default=20, ge=1, le=1000)
     registry_auth: str | None = None
     args: str = ""
@@ -114,23 +117,27 @@ class WorkerConfig(Section):
                     f"the value of {key} looks like a secret reference but is malformed; "
                     "write it as {{ RUNPOD_SECRET_name }}"
                 )
+            if is_inline_secret(key, value):
+                register(value)  # from here on, no output or file shows it
         return env
 
     @field_validator("secrets")
     @classmethod
     def _check_secrets(cls, secrets: dict[str, str]) -> dict[str, str]:
-        for key, name in secrets.items():
+        for key in secrets:
             if not ENV_NAME_RE.match(key):
                 raise ValueError(
                     f"{key!r} is not an environment variable name; use letters, digits and "
                     "'_', not starting with a digit"
                 )
-            if not SECRET_NAME_RE.match(name):
-                raise ValueError(
-                    f"the value of {key} is not a RunPod secret name (letters, digits, '_' "
-                    "and '-'); give the secret's name, never its value"
-                )
         return secrets
+
+    @field_validator("registry_auth")
+    @classmethod
+    def _check_registry_auth(cls, name: str | None) -> str | None:
+        if name is not None:
+            _not_a_value("the value", name, "a registry credential on the RunPod account")
+        return name
 
     @model_validator(mode="after")
     def _no_overlap(self) -> WorkerConfig:
@@ -148,6 +155,28 @@ class WorkerConfig(Section):
         for key, name in self.secrets.items():
             rendered[key] = f"{{{{ RUNPOD_SECRET_{name} }}}}"
         return dict(sorted(rendered.items()))
+
+
+def _secret_name(name: str) -> str:
+    """A `worker.secrets` value: the name of a RunPod secret (checked per key, at its line)."""
+    _not_a_value("the value", name, "a RunPod secret")
+    if not SECRET_NAME_RE.match(name):
+        raise ValueError(
+            "the value is not a RunPod secret name (letters, digits, '_' and '-'); give the "
+            "secret's name, never its value"
+        )
+    return name
+
+
+def _not_a_value(subject: str, name: str, what: str) -> None:
+    """Refuse a secret's value where its name belongs, without repeating the value."""
+    if looks_like_secret_value(name):
+        register(name)
+        raise ValueError(
+            f"{subject} looks like a secret itself, not the name of {what}; store the "
+            "secret on RunPod (console > Secrets / Container registry auth) and put its name "
+            "here, then rotate the exposed secret"
+        )
 
 
 class VolumeConfig(Section):

@@ -22,8 +22,10 @@ from typing import Any
 from podkit.config import Deployment, load_balancer
 from podkit.config.schema import SECRET_REF_RE
 from podkit.deploy.model import OWNER_ENV, DesiredState, Resource, Scope, flatten_env
+from podkit.deploy.sensitive import Fingerprinter, fingerprinted, throwaway
 from podkit.errors import ConfigError
 from podkit.runpod.types.v2 import GpuType
+from podkit.secret_shapes import is_inline_secret
 
 DEFAULT_ENV_LABEL = "default"
 
@@ -44,9 +46,11 @@ def image_of(deployment: Deployment, override: str | None = None) -> str:
 
 
 def _env(deployment: Deployment, scope: Scope) -> tuple[dict[str, str], frozenset[str]]:
+    """The endpoint's env and the fields to mask: references and inline secrets."""
     env = deployment.worker.rendered_env() | load_balancer.lb_env(deployment)
     env[OWNER_ENV] = scope.owner
     secret = set(deployment.worker.secrets) | {k for k, v in env.items() if SECRET_REF_RE.match(v)}
+    secret |= {k for k, v in env.items() if is_inline_secret(k, v)}
     return env, frozenset(f"env.{k}" for k in secret)
 
 
@@ -111,8 +115,12 @@ def _container(deployment: Deployment, image: str, env: dict[str, str]) -> dict[
     return fields
 
 
-def content_hash(fields: dict[str, Any]) -> str:
-    blob = json.dumps(fields, sort_keys=True, separators=(",", ":"))
+def content_hash(fields: dict[str, Any], fingerprint: Fingerprinter | None = None) -> str:
+    """A short hash of a container: inline secrets enter it only as keyed fingerprints, so
+    the name that carries it cannot be used to guess them."""
+    blob = json.dumps(
+        fingerprinted(fields, fingerprint or throwaway()), sort_keys=True, separators=(",", ":")
+    )
     return hashlib.sha256(blob.encode()).hexdigest()[:10]
 
 
@@ -122,8 +130,13 @@ def build_desired(
     api: str,
     catalog: Sequence[GpuType],
     image: str | None = None,
+    fingerprint: Fingerprinter | None = None,
 ) -> DesiredState:
-    """The desired objects for one API generation (v2: volume + endpoint; v1: + template)."""
+    """The desired objects for one API generation (v2: volume + endpoint; v1: + template).
+
+    `fingerprint` keys the v1 template name's hash over inline secrets (`deploy.sensitive`);
+    without it, a container with inline secrets gets a name that changes on every call.
+    """
     scope = scope_of(deployment)
     image_ref = image_of(deployment, image)
     env, secret = _env(deployment, scope)
@@ -133,7 +146,7 @@ def build_desired(
     resources: list[Resource] = [volume] if volume else []
     if api == "v1":
         template = Resource(
-            "template", scope.name(f"tpl-{content_hash(container)}"), container, secret
+            "template", scope.name(f"tpl-{content_hash(container, fingerprint)}"), container, secret
         )
         resources += [template, _v1_endpoint(deployment, catalog, common, template)]
     else:

@@ -1,12 +1,20 @@
 """Deploy history: every successful apply appends the applied desired state.
 
 File: `<root>/.podkit/history/<project>-<env>.json`, written atomically. A record holds the
-whole desired state (image digest included, secret *references* only, never values), so
+whole desired state (image digest included, secret *references* only, never values; an
+inline secret of `worker.env` as its keyed fingerprint, see `podkit.deploy.sensitive`), so
 `podkit rollback --to N` can re-apply it exactly.
+
+Each record also names its target: the API origin and a fingerprint of the account (a hash
+of the key, never the key) plus the REST generation. A `History` opened for one target sees
+only that target's records (and records written before targets were stored), so two local
+RunPods, or a local one and the real one, never mix. `podkit destroy` appends a record too
+(source `destroy`, no resources): later commands say the endpoint was destroyed.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Callable
@@ -16,9 +24,30 @@ from pathlib import Path
 from typing import Any
 
 from podkit.deploy.model import DesiredState, Resource, Scope
+from podkit.deploy.sensitive import Fingerprinter, fingerprinted, throwaway
 from podkit.errors import DeployError
+from podkit.redact import scrub_data
 
 HISTORY_DIR = Path(".podkit") / "history"
+DESTROY = "destroy"
+# An automatic rollback's source names the release it undid: "rollback: release failed on #N".
+FAILED_ON = "release failed on #"
+
+
+@dataclass(frozen=True)
+class TargetRef:
+    """Where a deploy went: the API origin and a fingerprint of the account's key."""
+
+    origin: str
+    account: str
+
+    @classmethod
+    def of(cls, origin: str, api_key: str) -> TargetRef:
+        digest = hashlib.sha256(f"podkit-account:{api_key}".encode()).hexdigest()
+        return cls(origin.rstrip("/"), f"acct-{digest[:12]}")
+
+    def __str__(self) -> str:
+        return f"{self.origin} ({self.account})"
 
 
 @dataclass(frozen=True)
@@ -32,13 +61,19 @@ class Record:
     source: str
     desired: DesiredState
     endpoint_id: str | None = None
+    target: TargetRef | None = None
+
+    @property
+    def destroyed(self) -> bool:
+        """A record `podkit destroy` wrote: nothing of the project is deployed after it."""
+        return self.source == DESTROY
 
 
-def _resource_json(r: Resource) -> dict[str, Any]:
+def _resource_json(r: Resource, fingerprint: Fingerprinter) -> dict[str, Any]:
     return {
         "kind": r.kind,
         "name": r.name,
-        "fields": dict(r.fields),
+        "fields": fingerprinted(r.fields, fingerprint),
         "secret_fields": sorted(r.secret_fields),
         "write_only": sorted(r.write_only),
     }
@@ -58,13 +93,27 @@ class History:
     """The history of one project in one environment."""
 
     def __init__(
-        self, scope: Scope, root: Path | None = None, *, clock: Callable[[], float] = time.time
+        self,
+        scope: Scope,
+        root: Path | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
+        target: TargetRef | None = None,
     ) -> None:
         self.scope = scope
         self.path = (root or Path.cwd()) / HISTORY_DIR / f"{scope.project}-{scope.env}.json"
         self._clock = clock
+        self.target_ref = target
 
     def records(self) -> list[Record]:
+        """The records of this history's target (all of them when it has none)."""
+        return [r for r in self.all_records() if self._ours(r)]
+
+    def _ours(self, record: Record) -> bool:
+        return self.target_ref is None or record.target in (None, self.target_ref)
+
+    def all_records(self) -> list[Record]:
+        """Every record in the file, whatever its target."""
         if not self.path.is_file():
             return []
         try:
@@ -91,17 +140,46 @@ class History:
             source=item.get("source", "apply"),
             desired=desired,
             endpoint_id=item.get("endpoint_id"),
+            target=_target_from(item.get("target")),
         )
 
-    def append(self, desired: DesiredState, *, source: str, endpoint_id: str | None) -> Record:
-        records = self.records()
+    def append(
+        self,
+        desired: DesiredState,
+        *,
+        source: str,
+        endpoint_id: str | None,
+        fingerprint: Fingerprinter | None = None,
+    ) -> Record:
+        """Record an apply; inline secrets are stored as fingerprints (see `sensitive`)."""
+        records = self.all_records()
         number = records[-1].number + 1 if records else 1
         stamp = datetime.fromtimestamp(self._clock(), UTC).isoformat(timespec="seconds")
-        record = Record(number, stamp, desired.api, desired.image, source, desired, endpoint_id)
-        self._write([*records, record])
+        record = Record(
+            number,
+            stamp,
+            desired.api,
+            desired.image,
+            source,
+            desired,
+            endpoint_id,
+            self.target_ref,
+        )
+        self._write([*records, record], fingerprint or throwaway())
         return record
 
-    def _write(self, records: list[Record]) -> None:
+    def append_destroy(self, api: str, endpoint_id: str | None) -> Record:
+        """Note a `podkit destroy`: what ran before it is gone from this target."""
+        empty = DesiredState(scope=self.scope, api=api, image="", resources=())
+        return self.append(empty, source=DESTROY, endpoint_id=endpoint_id)
+
+    def last_destroy(self) -> Record | None:
+        """The latest record when it is a destroy (nothing deployed since), else None."""
+        records = self.records()
+        return records[-1] if records and records[-1].destroyed else None
+
+    def _write(self, records: list[Record], fingerprint: Fingerprinter) -> None:
+        # Every record is written again: a value an older podkit stored becomes a fingerprint.
         payload = {
             "project": self.scope.project,
             "env": self.scope.env,
@@ -113,34 +191,42 @@ class History:
                     "image": r.image,
                     "source": r.source,
                     "endpoint_id": r.endpoint_id,
-                    "resources": [_resource_json(x) for x in r.desired.resources],
+                    "target": _target_json(r.target),
+                    "resources": [_resource_json(x, fingerprint) for x in r.desired.resources],
                 }
                 for r in records
             ],
         }
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(".json.incomplete")
-        tmp.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        text = json.dumps(scrub_data(payload), indent=2, sort_keys=True)
+        tmp.write_text(text + "\n", encoding="utf-8")
         tmp.replace(self.path)
 
     def target(self, to: int | None) -> Record:
         """The record a rollback re-applies: number `to`, else the one before the latest."""
-        records = self.records()
+        records = [r for r in self.records() if not r.destroyed]
         if not records:
             raise DeployError(
-                f"no deploy history for {self.scope.owner} at {self.path}",
-                hint="rollback needs an earlier successful `podkit apply` from this directory",
+                f"no deploy history for {self.scope.owner} on this target at {self.path}",
+                hint="rollback needs an earlier successful `podkit apply` from this directory "
+                "to this target (see `podkit history --all`)",
             )
+        if to is None and self.last_destroy() is not None:
+            return records[-1]  # destroyed: bring back what ran last
         if to is None:
             if len(records) < 2:
                 raise DeployError(
                     f"only one apply recorded for {self.scope.owner}; nothing to roll back to",
-                    hint="pass --to N for a specific record (see `podkit status`)",
+                    hint="pass --to N for a specific record (see `podkit history`)",
                 )
             # The latest record is live; roll back to the newest one with a different image,
             # falling back to the previous record.
             latest = records[-1]
-            earlier = [r for r in records[:-1] if r.image != latest.image]
+            failed = _failed(records)
+            earlier = [
+                r for r in records[:-1] if r.image != latest.image and r.number not in failed
+            ]
             return earlier[-1] if earlier else records[-2]
         for record in records:
             if record.number == to:
@@ -148,5 +234,25 @@ class History:
         known = ", ".join(str(r.number) for r in records)
         raise DeployError(
             f"no history record #{to} for {self.scope.owner} (records: {known})",
-            hint="pick one of the listed numbers",
+            hint="pick one of the listed numbers (`podkit history`)",
         )
+
+
+def _failed(records: list[Record]) -> set[int]:
+    """Numbers of releases the gate rolled back (never a rollback's default target)."""
+    found = set()
+    for record in records:
+        _, marker, number = record.source.partition(FAILED_ON)
+        if marker and number.isdigit():
+            found.add(int(number))
+    return found
+
+
+def _target_json(target: TargetRef | None) -> dict[str, str] | None:
+    return None if target is None else {"origin": target.origin, "account": target.account}
+
+
+def _target_from(data: Any) -> TargetRef | None:
+    if not isinstance(data, dict):
+        return None
+    return TargetRef(str(data.get("origin", "")), str(data.get("account", "")))

@@ -15,7 +15,9 @@ Kind = Literal["volume", "template", "endpoint"]
 KIND_ORDER: dict[str, int] = {"volume": 0, "template": 1, "endpoint": 2}
 OWNER_ENV = "PODKIT_OWNER"
 LOCK_ENV = "PODKIT_LOCK"  # marks the deploy lock's template (see `deploy.lock`); never planned
-SECRET_MASK = "(secret)"
+SECRET_MASK = "(sensitive)"
+# The planner only lists a field that differs, so a masked pair still reads as a change.
+SECRET_CHANGED = "(sensitive, changed)"
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from podkit.deploy.model import DesiredState, Resource, Scope, masked
+from podkit.deploy.model import SECRET_CHANGED, DesiredState, Resource, Scope, masked
 
 
 @dataclass(frozen=True)
@@ -21,8 +21,11 @@ class FieldChange:
     secret: bool = False
 
     def shown(self) -> tuple[Any, Any]:
-        """(old, new) with secret values masked."""
-        return masked(self.old, self.secret), masked(self.new, self.secret)
+        """(old, new) with secret values masked; a changed secret says so."""
+        old, new = masked(self.old, self.secret), masked(self.new, self.secret)
+        if self.secret and self.old is not None and self.new is not None:
+            new = SECRET_CHANGED
+        return old, new
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from typing import Any
 from podkit.deploy.cost import always_on_hourly, volume_monthly
 from podkit.deploy.model import KIND_ORDER, DesiredState, Resource, Scope, Snapshot
 from podkit.deploy.plan import Change, CostEstimate, Create, Delete, FieldChange, Plan, Update
+from podkit.deploy.sensitive import is_sensitive
 from podkit.errors import DeployError
 
 IMMUTABLE = {"endpoint": {"type"}, "volume": {"data_center"}}
@@ -38,6 +39,7 @@ def diff_fields(desired: Resource, remote: Resource) -> tuple[FieldChange, ...]:
         if _same(old, new):
             continue
         secret = key in desired.secret_fields or key in remote.secret_fields
+        secret = secret or is_sensitive(key, old) or is_sensitive(key, new)
         out.append(FieldChange(key, old, new, secret))
     return tuple(out)
 

@@ -19,9 +19,10 @@ from podkit.deploy.history import History, Record
 from podkit.deploy.model import DesiredState, Scope, Snapshot
 from podkit.deploy.plan import Plan
 from podkit.deploy.preflight import Inputs, Report, run_preflight
-from podkit.deploy.snapshot import read_snapshot
+from podkit.deploy.sensitive import Fingerprinter, restore
+from podkit.deploy.snapshot import owned_templates, read_snapshot
 from podkit.errors import DeployError
-from podkit.runpod import RunPodClient
+from podkit.runpod import RunPodClient, RunPodV2
 from podkit.runpod.types.v2 import GpuType
 
 
@@ -76,7 +77,13 @@ def prices_of(catalog: Sequence[GpuType]) -> dict[str, float]:
 def prepare(client: RunPodClient, deployment: Deployment, options: Options = Options()) -> Prepared:
     """Preflight and plan with reads only; raises PreflightError before any write."""
     catalog = client.catalog.gpus(count=deployment.endpoint.gpu_count)
-    desired = build_desired(deployment, api=client.api, catalog=catalog, image=options.image)
+    desired = build_desired(
+        deployment,
+        api=client.api,
+        catalog=catalog,
+        image=options.image,
+        fingerprint=fingerprinter(client, deployment.project),
+    )
     snapshot = read_snapshot(
         client, desired.scope, registries=bool(deployment.worker.registry_auth)
     )
@@ -115,7 +122,10 @@ def apply_prepared(
     record = None
     if prepared.plan.has_changes or not history.records():
         record = history.append(
-            prepared.desired, source=source, endpoint_id=result.id_of("endpoint")
+            prepared.desired,
+            source=source,
+            endpoint_id=result.id_of("endpoint"),
+            fingerprint=fingerprinter(client, history.scope.project),
         )
     applied = Applied(client, prepared.plan, result, record)
     if post_apply is not None:
@@ -123,17 +133,33 @@ def apply_prepared(
     return applied
 
 
-def prepare_rollback(client: RunPodClient, history: History, to: int | None) -> Prepared:
-    """Plan re-applying a recorded desired state (the image digest it ran)."""
+def prepare_rollback(
+    client: RunPodClient,
+    history: History,
+    to: int | None,
+    current_env: Mapping[str, str] | None = None,
+) -> Prepared:
+    """Plan re-applying a recorded desired state (the image digest it ran).
+
+    Inline secrets were recorded as fingerprints: each takes the value `current_env` (the
+    current podkit.toml's `worker.env`) holds when its fingerprint matches; else it stops.
+    """
     record = history.target(to)
     if record.api != client.api:
         raise DeployError(
             f"history record #{record.number} was applied with REST {record.api}",
             hint=f"run rollback with --api {record.api}",
         )
-    snapshot = read_snapshot(client, history.scope, registries=_uses_registry(record.desired))
-    plan = planner.plan(record.desired, snapshot, notes=(f"rollback to #{record.number}",))
-    return Prepared(None, record.desired, snapshot, Report(), plan)
+    fingerprint = fingerprinter(client, history.scope.project)
+    desired = restore(record.desired, current_env or {}, fingerprint, record.number)
+    snapshot = read_snapshot(client, history.scope, registries=_uses_registry(desired))
+    plan = planner.plan(desired, snapshot, notes=(f"rollback to #{record.number}",))
+    return Prepared(None, desired, snapshot, Report(), plan)
+
+
+def fingerprinter(client: RunPodClient, project: str) -> Fingerprinter:
+    """The key for inline secrets' fingerprints (see `podkit.deploy.sensitive`)."""
+    return Fingerprinter.for_project(client.key.reveal(), project)
 
 
 def _uses_registry(desired: DesiredState) -> bool:
@@ -142,6 +168,9 @@ def _uses_registry(desired: DesiredState) -> bool:
 
 def prepare_destroy(client: RunPodClient, scope: Scope, *, volumes: bool) -> tuple[Plan, Snapshot]:
     snapshot = read_snapshot(client, scope)
+    if isinstance(client, RunPodV2):  # podkit-owned templates, whichever generation made them
+        extra = owned_templates(client, scope)
+        snapshot = Snapshot(snapshot.resources + tuple(extra), snapshot.registries)
     return planner.plan_destroy(scope, client.api, snapshot, volumes=volumes), snapshot
 
 

@@ -8,9 +8,11 @@ lock's template is left out: it is not part of the deployment.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from podkit.deploy import wire_v1, wire_v2
-from podkit.deploy.model import LOCK_ENV, Resource, Scope, Snapshot
-from podkit.runpod import RunPodClient, RunPodV1
+from podkit.deploy.model import LOCK_ENV, OWNER_ENV, Resource, Scope, Snapshot
+from podkit.runpod import RunPodClient, RunPodV1, RunPodV2
 
 
 def read_snapshot(client: RunPodClient, scope: Scope, *, registries: bool = False) -> Snapshot:
@@ -22,7 +24,34 @@ def read_snapshot(client: RunPodClient, scope: Scope, *, registries: bool = Fals
     creds = [(r.name, r.id) for r in client.registries.list()] if registries else []
     names |= {rid: name for name, rid in creds}
     endpoints = [wire_v2.endpoint_resource(e, names) for e in client.endpoints.list()]
-    return Snapshot(tuple(volumes + endpoints), tuple(creds))
+    return Snapshot(tuple(volumes + _all_dcs_as_none(client, endpoints)), tuple(creds))
+
+
+def _all_dcs_as_none(client: RunPodV2, endpoints: list[Resource]) -> list[Resource]:
+    """An endpoint allowed in every datacenter reads as one with none chosen (`[]`).
+
+    REST v1 stores "none chosen" as the full list; without this a v2 plan of an endpoint
+    that v1 made would show `data_centers [every DC] -> []` as a change.
+    """
+    if not any(len(e.fields.get("data_centers") or ()) > 1 for e in endpoints):
+        return endpoints
+    every = {dc.id for dc in client.catalog.datacenters()}
+    return [
+        replace(e, fields={**e.fields, "data_centers": []})
+        if every and every <= set(e.fields.get("data_centers") or ())
+        else e
+        for e in endpoints
+    ]
+
+
+def owned_templates(client: RunPodV2, scope: Scope) -> list[Resource]:
+    """Templates of this project and environment seen through v2 (a v1 deploy made them),
+    so a v2 `destroy` removes them too; the deploy lock's template is never among them."""
+    return [
+        Resource("template", tpl.name, {}, id=tpl.id, owner=tpl.env.get(OWNER_ENV))
+        for tpl in client.templates.list()
+        if tpl.env.get(OWNER_ENV) == scope.owner and LOCK_ENV not in tpl.env
+    ]
 
 
 def _read_v1(client: RunPodV1, scope: Scope, registries: bool) -> Snapshot:

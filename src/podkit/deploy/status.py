@@ -91,6 +91,7 @@ def read_status(
             "records": len(records),
             "current": records[-1].number if records else None,
             "image": records[-1].image if records else None,
+            "destroyed_at": records[-1].applied_at if records and records[-1].destroyed else None,
         },
     }
 
@@ -109,6 +110,28 @@ def _queue_text(endpoint: dict[str, Any], queue: dict[str, Any]) -> str:
     return f"{queue.get('in_queue', '?')} queued, {queue.get('in_progress', '?')} running"
 
 
+def _history_text(hist: dict[str, Any]) -> str:
+    if not hist["current"]:
+        return "history: no apply recorded from this directory to this target"
+    if hist.get("destroyed_at"):
+        return (
+            f"history: destroyed on {hist['destroyed_at'][:10]} by history #{hist['current']}; "
+            "run podkit apply"
+        )
+    return f"history: record #{hist['current']} ({hist['image']})"
+
+
+def _workers_text(w: dict[str, Any], workers_max: Any) -> str:
+    """Healthy workers by state; unhealthy ones (crashed, listed dead) counted apart."""
+    states = ("running", "idle", "initializing", "throttled")
+    parts = [f"{w.get(s, 0)} {s}" for s in states if w.get(s) or s in ("running", "idle")]
+    healthy = w["total"] - (w.get("unhealthy") or 0)
+    text = f"{healthy} ({', '.join(parts)}); max {workers_max}"
+    if w.get("unhealthy"):
+        text += f"; {w['unhealthy']} unhealthy (see `podkit health`)"
+    return text
+
+
 def render_status(report: dict[str, Any]) -> RenderableType:
     title = f"{report['project']}/{report['environment']} (REST {report['api']})"
     table = Table(title=title, title_justify="left")
@@ -121,15 +144,14 @@ def render_status(report: dict[str, Any]) -> RenderableType:
             ep["id"],
             f"v{ep['endpoint_version']}" if ep["endpoint_version"] is not None else "-",
             _rollout_text(r, w["total"]),
-            f"{w['total']} ({w['running']} running, {w['idle']} idle); max {ep['workers_max']}",
+            _workers_text(w, ep["workers_max"]),
             _queue_text(ep, q),
         )
     quota = report["quota"]
     hist = report["history"]
     lines = [
         f"worker quota: {quota['used']} used of {quota['limit']} ({quota['available']} free)",
-        f"history: record #{hist['current']} ({hist['image']})" if hist["current"] else
-        "history: no apply recorded from this directory",
-    ]  # fmt: skip
+        _history_text(hist),
+    ]
     body = table if report["endpoints"] else Text(f"{title}: no endpoint deployed")
     return Group(body, *(Text(line) for line in lines))

@@ -17,6 +17,8 @@ import uvicorn
 from podkit.emulator.app import create_app
 from podkit.emulator.backend import DEFAULT_QUOTA, Backend, parse_spec
 from podkit.emulator.backend.keys import parse_key_spec, read_keys_file
+from podkit.emulator.dataplane.jobs import MAX_POLICY_MS
+from podkit.emulator.dataplane.plane import DataPlane
 from podkit.emulator.http.context import Context
 from podkit.emulator.http.middleware import DroppedConnection, Recorder
 from podkit.errors import EmulatorError
@@ -26,6 +28,23 @@ if TYPE_CHECKING:
     from podkit.emulator.loadbalancer.settings import LoadBalancerSettings
 
 START_TIMEOUT_S = 10.0
+# A sync handler blocks the SDK worker's event loop for the whole job, so the worker's pooled
+# connections sit idle that long. One the server closed meanwhile (uvicorn's default is 5 s) is
+# reused for the result, which fails with `Server disconnected` and is never retried (the SDK's
+# RetryClient retries no exception). Idle connections therefore outlive the longest job.
+KEEP_ALIVE_S = MAX_POLICY_MS / 1000 + 3600
+
+
+def server_config(app: Any, **options: Any) -> uvicorn.Config:
+    """uvicorn settings every server of the local RunPod uses (tests and benches included)."""
+    return uvicorn.Config(
+        app,
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        timeout_keep_alive=int(KEEP_ALIVE_S),
+        **options,
+    )
 
 
 def is_loopback(host: str) -> bool:
@@ -67,13 +86,7 @@ class EmulatorServer:
 
     def start(self) -> EmulatorServer:
         sock = self._bind()
-        config = uvicorn.Config(
-            self.app,
-            log_level="warning",
-            access_log=False,
-            lifespan="off",
-            timeout_graceful_shutdown=2,
-        )
+        config = server_config(self.app, timeout_graceful_shutdown=2)
         self._server = uvicorn.Server(config)
         logging.getLogger("uvicorn.error").addFilter(_QuietDrops())
         self._thread = threading.Thread(
@@ -121,6 +134,8 @@ class LocalRunPod:
     `loadbalancer_settings` does the same for the load balancer (wait for a worker, limits).
     `api_keys` (`KEY[:SCOPE]` strings, see `podkit.emulator.backend.keys`) makes those the only
     accepted keys, sharing one account; without them any key is its own account.
+    Workers run in `worker_cwd` (default: the current directory when this object is made), so
+    relative paths in a worker command resolve there.
     """
 
     def __init__(
@@ -134,6 +149,7 @@ class LocalRunPod:
         record: bool = False,
         allow_remote: bool = False,
         worker_command: list[str] | None = None,
+        worker_cwd: Path | str | None = None,
         dataplane_settings: DataPlaneSettings | None = None,
         api_keys: Iterable[str] = (),
         loadbalancer_settings: LoadBalancerSettings | None = None,
@@ -152,6 +168,8 @@ class LocalRunPod:
         self.recorder = Recorder() if record else None
         self.app = create_app(self.backend, context=self.context, recorder=self.recorder)
         self.server.app = self.app
+        if worker_cwd is not None and isinstance(self.context.dataplane, DataPlane):
+            self.context.dataplane.supervisor.worker_cwd = _worker_cwd(worker_cwd)
 
     @property
     def url(self) -> str:
@@ -179,6 +197,16 @@ class LocalRunPod:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+def _worker_cwd(path: Path | str) -> Path:
+    resolved = Path(path).expanduser().resolve()
+    if not resolved.is_dir():
+        raise EmulatorError(
+            f"--worker-cwd {path}: no such directory",
+            hint="give the directory your worker command runs in (e.g. the one with handler.py)",
+        )
+    return resolved
 
 
 def _rate_limits(spec: str) -> dict[str, int]:

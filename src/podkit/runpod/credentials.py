@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from podkit.errors import AuthError, ConfigError
+from podkit.redact import register, scrub
 
 REDACTED = "***"
 
@@ -78,11 +79,13 @@ def load_api_key(environ: Mapping[str, str] | None = None, home: Path | None = N
     env = os.environ if environ is None else environ
     value = env.get("RUNPOD_API_KEY", "").strip()
     if value:
+        register(value)
         return ApiKey(value, "RUNPOD_API_KEY")
     profile = env.get("PODKIT_PROFILE", "default")
     path = credentials_path(env, home or Path.home())
     from_file = _from_file(path, profile)
     if from_file:
+        register(from_file)  # no output or file podkit writes shows it from here on
         return ApiKey(from_file, f"{path} [{profile}]")
     raise AuthError(
         f"no RunPod API key: RUNPOD_API_KEY is not set and {path} has no [{profile}] api_key",
@@ -91,8 +94,8 @@ def load_api_key(environ: Mapping[str, str] | None = None, home: Path | None = N
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:
-    """Replace every secret value in text (values shorter than 4 chars are left alone)."""
+    """Replace the given secret values, then everything `podkit.redact` knows of."""
     for secret in secrets:
         if secret and len(secret) >= 4:
             text = text.replace(secret, REDACTED)
-    return text
+    return scrub(text)

@@ -1,11 +1,14 @@
 """The serverless data-plane client: run jobs, watch them, fetch their results.
 
-Long jobs go through `/run` and `/status` polling (`JobsClient.execute`), never a long
-`/runsync`: runsync gives up after at most 300 s and keeps results for one minute only,
-while `/run` results stay for 30 minutes. Polling backs off while nothing changes and never
-waits longer than `PollPolicy.maximum`, so results are always fetched well inside the
-retention window. Progress (`progress_update` on the worker) arrives as the `output` of an
-IN_PROGRESS status and is handed to a callback; only the CLI renders it.
+`JobsClient.execute` runs a job of any length: it submits through `/runsync` with a short
+server-side wait (`SUBMIT_WAIT_S`), so a short job comes back in that one request, the moment it
+ends; a job still running then is followed by `/status` polling, never by a long `/runsync`
+(which gives up after at most 300 s). Polling backs off while nothing changes and never waits
+longer than `PollPolicy.maximum`, so results are fetched well inside the retention window
+(1 min after a runsync job ends); `execute(keep_results=True)` and `run` submit through
+`/run` (results kept 30 min) for hours-long jobs and jobs nobody watches. Progress
+(`progress_update` on the worker) arrives as the `output` of an IN_PROGRESS status and is
+handed to a callback; only the CLI renders it.
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ from podkit.errors import (
     ServerError,
     TransportError,
 )
+from podkit.redact import public_url, register
+from podkit.runpod.credentials import redact
 from podkit.runpod.job_target import dataplane_url
 from podkit.runpod.job_types import EndpointHealth, Job, JobPolicy, StreamChunk
 
@@ -34,6 +39,9 @@ RUN_RETENTION_S = 30 * 60
 RUNSYNC_RETENTION_S = 60
 RUNSYNC_WAIT_RANGE_MS = (1_000, 300_000)
 RUNSYNC_DEFAULT_WAIT_S = 90.0
+# How long `execute` lets the server hold its submit: the shortest wait runsync accepts, so a
+# job's first progress shows within a second.
+SUBMIT_WAIT_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -100,6 +108,8 @@ class JobsClient:
         self.endpoint_id = endpoint_id
         self.key_source = key_source  # where the key came from, named in 401/403 hints
         self.base_url = (base_url or dataplane_url()).rstrip("/")
+        self._api_key = api_key
+        register(api_key)
         self.poll = poll
         self._sleep = sleep
         self._clock = clock
@@ -204,12 +214,24 @@ class JobsClient:
         timeout: float | None = None,
         on_update: ProgressCallback | None = None,
         on_submit: Callable[[Job], None] | None = None,
+        keep_results: bool = False,
     ) -> Job:
-        """Run a job of any length: `/run`, then poll `/status` until a final state."""
-        job = self.run(job_input, policy=policy)
+        """Run a job of any length: `/runsync` with a short wait, then `/status` polling.
+
+        A job that ends within `SUBMIT_WAIT_S` costs one request; a longer one costs no more
+        than `/run` plus polling would, as the submit stands in for the first polls.
+        `keep_results` submits through `/run` instead, whose results stay 30 min rather than
+        1 min after the end: for hours-long jobs that someone may re-attach to later.
+        """
+        started = self._clock()
+        if keep_results:
+            job = self.run(job_input, policy=policy)
+        else:
+            job = self.runsync(job_input, wait=SUBMIT_WAIT_S, policy=policy)
         if on_submit is not None:
             on_submit(job)
-        return self.wait(job.id, timeout=timeout, on_update=on_update, first=job)
+        left = None if timeout is None else max(0.0, timeout - (self._clock() - started))
+        return self.wait(job.id, timeout=left, on_update=on_update, first=job)
 
     def wait(
         self,
@@ -304,8 +326,9 @@ class JobsClient:
 
     def _error(self, response: Response, method: str, path: str, hint: str | None) -> ApiError:
         code = response.status_code
-        where = f"{method} {self.base_url}{path}"
-        detail = _server_message(response)
+        where = f"{method} {public_url(self.base_url)}{path}"
+        # Error bodies may echo the request (its Authorization header, query or body).
+        detail = redact(_server_message(response), [self._api_key])
         suffix = f": {detail}" if detail else ""
         if code in (401, 403):
             return AuthError(

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from podkit.errors import ConfigError
+from podkit.redact import REDACTOR, public_url
 
 DEFAULT_LOCAL_URL = "http://127.0.0.1:8765"
 
@@ -41,9 +42,11 @@ RUNPOD = Target(
 
 def _origin(url: str) -> str:
     url = url.strip().rstrip("/")
+    REDACTOR.register_url(url)  # a password or token in it is never shown from here on
     if not url.startswith(("http://", "https://")):
+        shown = public_url(url) if "@" not in url.partition("?")[0] else "(with credentials)"
         raise ConfigError(
-            f"target {url!r} is not an http(s) URL",
+            f"target {shown!r} is not an http(s) URL",
             hint="use --target local, --target runpod or --target http://HOST:PORT",
         )
     return url

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from podkit import __version__
 from podkit.errors import ConfigError
+from podkit.scaffold.source import installed_action, installed_requirement
 from podkit.scaffold.workflow import registry, render_workflow
 
 WORKFLOW_PATH = ".github/workflows/deploy.yml"
@@ -50,6 +50,17 @@ KINDS = {
     "queue": ("project", PROJECT_FILES),
     "load_balancer": ("load_balancer", LOAD_BALANCER_FILES),
 }
+# `podkit init` next to a handler of the user's own: these replace the files above that
+# assume podkit's action model (handler.py itself is never written).
+ADOPT_FILES: dict[str, str] = {
+    "Dockerfile.tmpl": "Dockerfile",
+    "podkit.toml.tmpl": "podkit.toml",
+    "README.md.tmpl": "README.md",
+    "demo.py.tmpl": "demo.py",
+    "tests/test_handler.py.tmpl": "tests/test_handler.py",
+    "tests/test_local_runpod.py.tmpl": "tests/test_local_runpod.py",
+}
+SDK_START = re.compile(r"runpod\s*\.\s*serverless\s*\.\s*start\s*\(")
 _NAME_OK = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 
 REGISTRY_SETUP = {
@@ -69,11 +80,14 @@ IMAGE_REPOSITORY = {
 
 @dataclass(frozen=True)
 class ProjectSpec:
-    """What to scaffold: the project name, the registry, and how CI installs podkit."""
+    """What to scaffold: the project name, the registry, and where podkit comes from
+    (default: wherever the podkit running now was installed from)."""
 
     name: str
     registry: str = "ghcr"
     pip_spec: str | None = None
+    action: str | None = None
+    handler: str | None = None  # an existing SDK handler (relative path) to adopt
     kind: str = "queue"  # or "load_balancer"
 
 
@@ -91,7 +105,7 @@ def project_name(raw: str) -> str:
 def render_project(spec: ProjectSpec) -> dict[str, str]:
     """Every file of the new project, by relative path."""
     reg = registry(spec.registry)
-    pip_spec = spec.pip_spec or f"podkit=={__version__}"
+    pip_spec = spec.pip_spec or installed_requirement()
     words = {
         "PROJECT": spec.name,
         "IMAGE_REPOSITORY": IMAGE_REPOSITORY[reg.key].format(name=spec.name),
@@ -100,17 +114,56 @@ def render_project(spec: ProjectSpec) -> dict[str, str]:
         "PODKIT_WORKER_SPEC": _with_extra(pip_spec, "worker"),
         "PODKIT_DEV_SPEC": _with_extra(pip_spec, "emulator"),
         "PODKIT_SPEC": pip_spec,
+        "HANDLER": spec.handler or "handler.py",
     }
-    folder, templates = KINDS[spec.kind]
-    base = resources.files("podkit.scaffold").joinpath(f"templates/{folder}")
+    templates = resources.files("podkit.scaffold").joinpath("templates")
+    folder, names = KINDS[spec.kind]
+    chosen = {name: (templates.joinpath(folder, name), target) for name, target in names.items()}
+    if spec.handler is not None:
+        del chosen["handler.py.tmpl"]
+        chosen.update({n: (templates.joinpath("adopt", n), t) for n, t in ADOPT_FILES.items()})
     files: dict[str, str] = {}
-    for template, target in templates.items():
-        text = base.joinpath(template).read_text(encoding="utf-8")
+    for source, target in chosen.values():
+        text = source.read_text(encoding="utf-8")
         for key, value in words.items():
             text = text.replace(f"@@{key}@@", value)
         files[target] = text
-    files[WORKFLOW_PATH] = render_workflow(reg.key, pip_spec=pip_spec)
+    files[WORKFLOW_PATH] = render_workflow(reg.key, action=spec.action or installed_action())
     return files
+
+
+def find_handler(path: Path) -> tuple[Path, str | None]:
+    """The project directory and the SDK handler in it to adopt (None: none found).
+
+    `path` is a handler file, or a directory: its `handler.py`, else the one top-level `*.py`
+    that calls `runpod.serverless.start(...)`.
+    """
+    if path.is_file():
+        if not _starts_sdk(path):
+            raise ConfigError(
+                f"{path} is not a directory, nor a handler that calls runpod.serverless.start(...)",
+                hint="pass a new or existing directory, or the file that starts your handler",
+            )
+        return path.parent, path.name
+    if not path.is_dir():
+        return path, None
+    preferred = path / "handler.py"
+    if preferred.is_file() and _starts_sdk(preferred):
+        return path, preferred.name
+    found = sorted(p.name for p in path.glob("*.py") if _starts_sdk(p))
+    if len(found) > 1:
+        raise ConfigError(
+            f"{path} holds several runpod handlers: {', '.join(found)}",
+            hint="pass the one to deploy: podkit init PATH/TO/handler.py",
+        )
+    return path, (found[0] if found else None)
+
+
+def _starts_sdk(path: Path) -> bool:
+    try:
+        return bool(SDK_START.search(path.read_text(encoding="utf-8", errors="replace")))
+    except OSError:
+        return False
 
 
 def _with_extra(spec: str, extra: str) -> str:

@@ -7,12 +7,11 @@ of the template: it flows from the build step's output at run time.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from importlib import resources
 
-from podkit import __version__
 from podkit.errors import ConfigError
+from podkit.scaffold.source import release_action
 
 _TEMPLATE = "templates/workflow/deploy.yml"
 
@@ -114,13 +113,11 @@ def registry(key: str) -> Registry:
         ) from None
 
 
-def default_pip_spec() -> str:
-    """How the rendered workflow installs podkit: this very version."""
-    return f"podkit=={__version__}"
+def render_workflow(registry_key: str = "ghcr", *, action: str | None = None) -> str:
+    """The deploy workflow for `registry_key`, ready to write to `.github/workflows/`.
 
-
-def render_workflow(registry_key: str = "ghcr", *, pip_spec: str | None = None) -> str:
-    """The deploy workflow for `registry_key`, ready to write to `.github/workflows/`."""
+    `action` is the `uses:` value of podkit's Action (default: this release's).
+    """
     reg = registry(registry_key)
     text = resources.files("podkit.scaffold").joinpath(_TEMPLATE).read_text(encoding="utf-8")
     blocks = {
@@ -132,8 +129,7 @@ def render_workflow(registry_key: str = "ghcr", *, pip_spec: str | None = None) 
     for name, block in blocks.items():
         text = text.replace(f"@@{name}@@\n", f"{block}\n" if block else "")
     words = {"SECRETS_NOTE": reg.secrets_note, "REGISTRY_TITLE": reg.title}
-    # A JSON string is a valid YAML double-quoted scalar, whatever the spec holds.
-    words["PODKIT_PIP_SPEC"] = json.dumps(pip_spec or default_pip_spec())
+    words["ACTION"] = action or release_action()
     for name, word in words.items():
         text = text.replace(f"@@{name}@@", word)
     if "@@" in text:

@@ -7,8 +7,9 @@ the orchestration is plain and the deployer keeps owning rollback:
    an older one (v2 `releases.rollout`). With no workers at all the release counts as rolled
    out: every new worker starts on it.
 2. `run_tests()`: the `[[smoke]]` tests against the endpoint.
-3. On a failed test or a rollout that never finishes: `rollback()`, then a `DeployError`
-   naming what failed and where the endpoint stands now.
+3. On a failed test, a rollout that never finishes, or workers that crash-loop (either step
+   raises `CrashLoopError`): `rollback()`, then a `DeployError` naming what failed and where
+   the endpoint stands now.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from podkit.errors import DeployError, PodkitError
+from podkit.runpod.crash_watch import CrashLoopError
 from podkit.smoke.runner import SmokeResult
 
 
@@ -104,7 +106,10 @@ def gate(
         )
     except DeployError as exc:
         raise _rolled_back(exc.message, rollback) from exc
-    results = run_tests()
+    try:
+        results = run_tests()
+    except CrashLoopError as exc:
+        raise _rolled_back(exc.message, rollback) from exc
     failed = [result for result in results if not result.passed]
     if failed:
         what = "; ".join(f"{r.name}: {r.failures[0]}" for r in failed)

@@ -3,9 +3,10 @@ handler, or with `--http` serve the same actions over HTTP on `PORT` (load-balan
 endpoints; see `podkit.worker.http_mode`).
 
 The SDK's own flags (`--test_input`, `--rp_serve_api`, ...) pass through untouched.
-`PODKIT_ACTIONS=mod,mod` names user modules too. `PODKIT_SKIP_CPUINFO=true` replaces the
-SDK's import-time CPU probe (a ~1.2 s subprocess whose only consumer is `--rp_debugger`'s
-"processor" field) with a stub, cutting the worker's cold start.
+`PODKIT_ACTIONS=mod,mod` names user modules too. The SDK is imported first, without its
+import-time CPU probe (a ~1.1 s subprocess whose only consumer is `--rp_debugger`'s
+"processor" field; see `sdk_import`), and only then the action modules, which therefore find
+the real py-cpuinfo. `PODKIT_SKIP_CPUINFO=false` keeps the probe.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-import types
+
+from podkit.worker.sdk_import import import_runpod
 
 
 def pop_actions_arg(argv: list[str]) -> list[str]:
@@ -47,27 +49,17 @@ def load_action_modules(modules: list[str]) -> None:
             raise SystemExit(2) from None
 
 
-def stub_cpuinfo() -> None:
-    """Install a stand-in for py-cpuinfo so `import runpod` skips its CPU-probe subprocess."""
-    stub = types.ModuleType("cpuinfo")
-    stub.get_cpu_info = lambda: {"brand_raw": "n/a"}  # type: ignore[attr-defined]
-    sys.modules.setdefault("cpuinfo", stub)
-
-
 def main() -> None:
-    """Register the actions and hand the handler to `runpod.serverless.start`."""
+    """Register the actions; serve them over HTTP (`--http`) or via `runpod.serverless.start`."""
     modules = pop_actions_arg(sys.argv)
     modules += os.environ.get("PODKIT_ACTIONS", "").split(",")
+    runpod = import_runpod()
     load_action_modules([m.strip() for m in modules if m.strip()])
-    if os.environ.get("PODKIT_SKIP_CPUINFO", "").lower() in {"1", "true", "yes"}:
-        stub_cpuinfo()
     if "--http" in sys.argv:
         from podkit.worker.http_mode import serve
 
         serve()
         return
-    import runpod
-
     from podkit.worker.dispatch import handle_job
 
     runpod.serverless.start({"handler": handle_job})

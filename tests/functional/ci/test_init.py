@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from podkit import __version__
 from podkit.cli.main import main
 from podkit.config import load_config
 from tests.functional.ci.workflow_lint import assert_clean
@@ -88,3 +90,93 @@ def test_the_scaffolded_project_passes_its_own_tests(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "3 passed" in done.stdout
+
+
+HANDLER = """import runpod
+
+
+def handler(job):
+    return {"echo": job["input"]}
+
+
+runpod.serverless.start({"handler": handler})
+"""
+
+
+def test_init_adopts_an_existing_sdk_handler_byte_for_byte(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = tmp_path / "my-worker"
+    project.mkdir()
+    (project / "main.py").write_bytes(HANDLER.encode())
+    assert main(["init", str(project / "main.py")]) == 0
+    out = capsys.readouterr().out
+    assert "adopted main.py" in out and "with_builtins" not in out.split("wrote:")[0]
+    assert (project / "main.py").read_bytes() == HANDLER.encode()
+    assert not (project / "handler.py").exists()
+    assert 'CMD ["python", "-u", "main.py"]' in (project / "Dockerfile").read_text()
+    assert "PODKIT_ACTIONS" not in (project / "podkit.toml").read_text()
+    loaded = load_config(project / "podkit.toml", env="staging")
+    assert [s.name for s in loaded.deployment.smoke] == ["handler"]
+    assert (project / ".github" / "workflows" / "deploy.yml").is_file()
+    assert (project / "tests" / "test_local_runpod.py").is_file()
+
+
+def test_init_refuses_a_directory_with_two_handlers(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name in ("a.py", "b.py"):
+        (tmp_path / name).write_text(HANDLER)
+    assert main(["init", str(tmp_path), "--name", "w"]) == 1
+    err = " ".join(capsys.readouterr().err.split())
+    assert "a.py, b.py" in err and "podkit init PATH/TO/handler.py" in err
+
+
+def test_an_adopted_project_passes_its_linters_and_its_own_tests(tmp_path: Path) -> None:
+    dest = tmp_path / "w"
+    dest.mkdir()
+    user = Path(__file__).resolve().parents[2] / "fixtures" / "user_handler" / "handler.py"
+    (dest / "handler.py").write_bytes(user.read_bytes())  # calls nvidia-smi, lists the volume
+    assert main(["init", str(dest)]) == 0
+    for cmd in (
+        [str(BIN / "hadolint"), "Dockerfile"],
+        [str(BIN / "ruff"), "check", *RUFF, "--select", "E,F,W,I,B,UP,SIM,RUF", "tests", "demo.py"],
+        [str(BIN / "ruff"), "format", *RUFF, "--check", "tests", "demo.py"],
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"],
+    ):
+        done = subprocess.run(
+            cmd, cwd=dest, capture_output=True, text=True, timeout=300, check=False
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+    assert (dest / "handler.py").read_bytes() == user.read_bytes()
+
+
+def test_a_fresh_project_installs_and_passes_make_test(tmp_path: Path) -> None:
+    # What a user does next: `make test` on a fresh machine builds .venv from the project's
+    # own requirements, which name where this podkit came from (never an unpublished pin).
+    dest = tmp_path / "fresh"
+    assert main(["init", str(dest)]) == 0
+    requirements = (dest / "requirements.txt").read_text()
+    assert f"podkit[worker]=={__version__}" in requirements if _released() else "@" in requirements
+    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
+    env["PATH"] = os.pathsep.join(
+        p for p in env.get("PATH", "").split(os.pathsep) if p != str(BIN)
+    )  # the system python3, as on a fresh machine
+    done = subprocess.run(
+        ["make", "test"],
+        cwd=dest,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+    assert "3 passed" in done.stdout
+
+
+def _released() -> bool:
+    """True when this podkit came from an index (a published release)."""
+    from importlib import metadata
+
+    return metadata.distribution("podkit").read_text("direct_url.json") is None

@@ -7,12 +7,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from podkit import _release
 from tests.gha.runner import Runner, load_workflow
 
+ROOT = Path(__file__).resolve().parents[3]
 DIGEST = "sha256:" + "5e" * 32
 FAKE_KEY = "rpa_FAKEKEY0123456789SHOULDNEVERBEPRINTED"
-# Steps that only make sense on GitHub: installing podkit (the test's venv has it) and asking
-# the GitHub API for the last state artifact (the test keeps `.podkit/` between runs instead).
+# Steps that only make sense on GitHub: installing podkit (the Action's `install` step; the
+# test's venv has podkit) and asking the GitHub API for the last state artifact (the test keeps
+# `.podkit/` between runs instead). podkit's own Action runs from this checkout's action.yml.
 GITHUB_ONLY = frozenset({"install", "previous"})
 
 
@@ -46,4 +49,5 @@ def runner(
         base_env=base_env,
         provided={"build": {"digest": digest}, "previous": {"run_id": ""}},
         github_only=GITHUB_ONLY,
+        actions={_release.REPOSITORY: ROOT},
     )

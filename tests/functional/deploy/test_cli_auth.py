@@ -86,7 +86,7 @@ def test_run_with_an_unknown_key_is_a_clear_401(keyed: LocalRunPod, capsys) -> N
     endpoint_id = queue_endpoint(keyed)
     code, out = podkit(capsys, UNKNOWN, "run", "gpu_info", "--endpoint", endpoint_id)
     assert code == 1
-    assert says(out, f"/v2/{endpoint_id}/run was refused (401)")
+    assert says(out, f"/v2/{endpoint_id}/runsync was refused (401)")  # a job starts as runsync
     assert says(out, "the API key from RUNPOD_API_KEY is missing or not valid")
     # Before any 404: an endpoint that does not exist answers 401 too.
     code, out = podkit(capsys, UNKNOWN, "run", "gpu_info", "--endpoint", "nosuchendpoint")

@@ -1,9 +1,12 @@
-"""`podkit emulator start` refuses what it cannot serve safely, with an actionable message."""
+"""`podkit emulator start` refuses what it cannot serve safely, with an actionable message,
+and says how to point podkit at it; a local target with nothing listening says to start it."""
 
 from __future__ import annotations
 
 import json
+import os
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -34,6 +37,37 @@ def test_a_bad_rate_limit_names_the_item_not_a_python_error(
     assert main(["emulator", "start", "--port", "0", "--rate-limit", spec]) == 1
     err = capsys.readouterr().err
     assert "must be WINDOW=COUNT" in err and "unpack" not in err and "int()" not in err
+
+
+def test_start_prints_the_line_to_export_for_its_port() -> None:
+    cmd = [sys.executable, "-m", "podkit.cli.main", "emulator", "start", "--port", "0"]
+    env = {**os.environ, "COLUMNS": "200"}
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env=env) as proc:
+        assert proc.stdout is not None
+        lines = [proc.stdout.readline() for _ in range(3)]
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=60)
+    url = lines[0].split(" on ", 1)[1].split()[0]
+    assert url.startswith("http://127.0.0.1:") and not url.endswith(":0")
+    assert f"export PODKIT_TARGET={url}" in lines[2]
+
+
+def test_a_local_target_with_nothing_listening_says_how_to_start_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("RUNPOD_API_KEY", "k")
+    monkeypatch.setenv("PODKIT_LOCAL_URL", f"http://127.0.0.1:{port}")
+    (tmp_path / "podkit.toml").write_text(
+        'project = "p"\n[image]\nref = "a/b:1"\n'
+        '[endpoint]\ngpu_types = ["NVIDIA GeForce RTX 4090"]\n'
+    )
+    assert main(["status", "-c", str(tmp_path / "podkit.toml"), "--target", "local"]) == 1
+    err = " ".join(capsys.readouterr().err.split())
+    assert f"nothing listens on http://127.0.0.1:{port}" in err
+    assert f"podkit emulator start --port {port}" in err
 
 
 def test_a_bad_api_key_spec_is_refused_without_showing_the_key(

@@ -165,3 +165,26 @@ def test_opt_in_rate_limits(local_runpod: LocalRunPod, client_for: Any) -> None:
     assert api.get("/v1/templates").status_code == 200  # v1 documents no rate limits
     clock[0] += 20
     assert api.get("/v2/templates").status_code == 200  # a new minute window
+
+
+def test_echo_fault_quotes_the_request_back(local_runpod: LocalRunPod, api: httpx.Client) -> None:
+    """The fault secret-leak tests rely on: a refusal that repeats what the client sent."""
+    local_runpod.backend.faults.add("POST /v2/*/run", echo_status=401)
+    local_runpod.backend.faults.add("POST /v2/templates", echo_status=400)
+    local_runpod.backend.faults.add("/v1/*", echo_status=400)
+    r = api.post("/v2/ep1/run?token=q-secret", json={"input": {"s": "body-secret"}})
+    assert r.status_code == 401
+    echoed = r.json()["error"]
+    assert "token=q-secret" in echoed and "body-secret" in echoed
+    assert f"auth={api.headers['authorization']}" in echoed
+    r = api.post("/v2/templates", json={"name": "t", "image": "i", "env": {"A": "env-secret"}})
+    assert r.status_code == 400 and "env-secret" in r.json()["detail"]
+    assert "Authorization" not in r.json()["detail"] and "auth=Bearer" in r.json()["detail"]
+    assert "auth=Bearer" in api.get("/v1/endpoints").json()["message"]
+    assert api.get("/v2/templates").status_code == 200  # other routes untouched
+
+
+def test_echo_fault_spec() -> None:
+    assert parse_spec("POST /v2/*/run:echo=401").echo_status == 401
+    with pytest.raises(ValueError, match="must be a 4xx code"):
+        parse_spec("POST /v2/*/run:echo=503")

@@ -117,6 +117,30 @@ def test_cli_start_persists_and_restores(tmp_path: Path) -> None:
         _stop(proc)
 
 
+def test_every_answered_change_survives_kill_9(tmp_path: Path) -> None:
+    """The state file is written and fsynced before a change is answered."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    proc = _start_cli(port, tmp_path)
+    try:
+        _wait_ready(url, proc)
+        names = [f"t{i}" for i in range(5)]
+        for name in names:
+            body = {"name": name, "image": "img"}
+            assert httpx.post(f"{url}/v2/templates", headers=KEY, json=body).status_code == 201
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+
+    proc = _start_cli(port, tmp_path)
+    try:
+        _wait_ready(url, proc)
+        listed = httpx.get(f"{url}/v2/templates", headers=KEY).json()["templates"]
+        assert sorted(t["name"] for t in listed) == names
+    finally:
+        _stop(proc)
+
+
 def test_a_corrupt_snapshot_is_an_actionable_error(tmp_path: Path) -> None:
     (tmp_path / "state.json").write_text("{not json")
     proc = subprocess.run(

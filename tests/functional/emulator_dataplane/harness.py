@@ -17,6 +17,7 @@ from starlette.applications import Starlette
 
 from podkit.emulator.dataplane import DataPlane, DataPlaneSettings, EndpointRuntime
 from podkit.emulator.dataplane.auth import account_for_key
+from podkit.emulator.server import server_config
 
 ECHO_WORKER = Path(__file__).with_name("echo_worker.py")
 KEY = "test-key-alpha"
@@ -72,7 +73,7 @@ def serve_dataplane(
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    server = uvicorn.Server(server_config(app))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     wait_until(lambda: server.started, timeout=10)

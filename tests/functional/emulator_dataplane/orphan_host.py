@@ -1,8 +1,8 @@
-"""Serves a data plane whose one worker is a silent sleeper, prints the worker's pid, then
-waits to be killed. Run as a subprocess by test_cleanup.py (never imported by pytest).
+"""Serves a data plane whose one worker is a silent sleeper that forks a second sleeper (as the
+SDK forks its heartbeat), prints the worker's process group id, then waits to be killed. Run as
+a subprocess by test_cleanup.py (never imported by pytest).
 
-The sleeper never logs or polls, so nothing but the kernel's parent-death signal ends it:
-a real SDK worker would also die of its broken log pipe.
+The sleepers never log or poll, so nothing but the worker's init ends them.
 """
 
 import sys
@@ -11,7 +11,7 @@ from pathlib import Path
 
 from tests.functional.emulator_dataplane.harness import serve_dataplane, wait_until
 
-SLEEPER = [sys.executable, "-c", "import time; time.sleep(60)"]
+SLEEPER = [sys.executable, "-c", "import os, time; os.fork(); time.sleep(60)"]
 
 if __name__ == "__main__":
     with serve_dataplane(Path(sys.argv[1])) as served:

@@ -27,19 +27,23 @@ def slow(runpod_local: LocalRunPod) -> str:
     )
 
 
-def test_long_job_completes_through_run_and_polling_with_progress_lines(
-    cli_env: str, slow: str, capsys: pytest.CaptureFixture[str]
-) -> None:
-    # runsync gives up first (its shortest server-side wait is 1 s) ...
-    with JobsClient(slow, api_key=SECRET_KEY, base_url=dataplane_url(cli_env)) as client:
-        unfinished = client.runsync(
-            {"action": "slow_steps", "steps": 2, "gap": 0.7}, wait=1, policy=LONGER
-        )
-        assert unfinished.status in ("IN_QUEUE", "IN_PROGRESS")
-        assert client.wait(unfinished.id).status == "COMPLETED"
-    capsys.readouterr()
+def _requests(runpod: LocalRunPod, endpoint_id: str, since: int) -> list[str]:
+    """The client's data-plane requests to `endpoint_id` since record `since`, as
+    `METHOD /op` (the worker protocol's own requests are on other paths)."""
+    assert runpod.recorder is not None
+    prefix = f"/v2/{endpoint_id}/"
+    return [
+        f"{r.method} /{r.path[len(prefix) :].split('/')[0]}"
+        for r in runpod.recorder.responses[since:]
+        if r.path.startswith(prefix)
+    ]
 
-    # ... while podkit run follows the same kind of job to the end.
+
+def test_long_job_completes_through_a_short_runsync_and_polling_with_progress_lines(
+    cli_env: str, slow: str, runpod_local: LocalRunPod, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert runpod_local.recorder is not None
+    since = len(runpod_local.recorder.responses)
     code = main(
         [
             "run",
@@ -57,14 +61,40 @@ def test_long_job_completes_through_run_and_polling_with_progress_lines(
     job = json.loads(out)
     assert code == 0
     assert job["status"] == "COMPLETED" and job["output"] == {"steps": 3, "done": True}
-    assert not job["id"].startswith("sync-")  # a /run job, followed by /status polling
     assert job["executionTime"] >= 3 * 500
+    # runsync gave up after its short wait; /status polling followed the job to its end
+    sent = _requests(runpod_local, slow, since)
+    assert sent[0] == "POST /runsync" and sent.count("POST /runsync") == 1
+    assert "POST /run" not in sent
+    assert set(sent[1:]) == {"GET /status"}
     progress = [line.strip() for line in err.splitlines() if line.strip().startswith("> step")]
     assert progress, err
     assert all(line.endswith("/3") for line in progress)
     assert progress == sorted(progress)
     assert f"job {job['id']} COMPLETED" in err
     assert SECRET_KEY not in out + err
+
+
+def test_a_short_job_is_one_request_and_a_long_one_costs_no_more_than_run_and_polling(
+    cli_env: str, slow: str, runpod_local: LocalRunPod
+) -> None:
+    assert runpod_local.recorder is not None
+    long_job = {"action": "slow_steps", "steps": 3, "gap": 1.0}
+    with JobsClient(slow, api_key=SECRET_KEY, base_url=dataplane_url(cli_env)) as client:
+        since = len(runpod_local.recorder.responses)
+        done = client.execute({"action": "slow_steps", "steps": 1, "gap": 0})
+        assert done.status == "COMPLETED"
+        assert _requests(runpod_local, slow, since) == ["POST /runsync"]
+
+        since = len(runpod_local.recorder.responses)
+        assert client.execute(long_job, policy=LONGER).status == "COMPLETED"
+        ours = _requests(runpod_local, slow, since)
+        since = len(runpod_local.recorder.responses)
+        queued = client.run(long_job, policy=LONGER)
+        assert client.wait(queued.id, first=queued).status == "COMPLETED"
+        polled = _requests(runpod_local, slow, since)
+    assert ours[0] == "POST /runsync" and polled[0] == "POST /run"
+    assert len(ours) <= len(polled), (ours, polled)
 
 
 def test_failed_and_timed_out_jobs_exit_with_their_own_codes(

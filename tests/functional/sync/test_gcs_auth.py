@@ -1,6 +1,8 @@
-"""GCS with a service-account key from the environment: the real google-auth JWT exchange
-against a loopback token endpoint (the key's `token_uri`), bearer tokens on every request,
-and neither the key nor the token in the report."""
+"""GCS credentials through google-auth: a service-account key (the real JWT exchange against a
+loopback token endpoint, the key's `token_uri`), an authorized user (refresh token), an
+external account (workload identity federation: a subject token file exchanged at an STS
+endpoint) and the metadata server; bearer tokens on every request, and neither the key nor
+the token in the report."""
 
 from __future__ import annotations
 
@@ -35,7 +37,13 @@ class _TokenEndpoint:
             def do_POST(self) -> None:
                 length = int(self.headers["Content-Length"])
                 endpoint.grants.append(parse_qs(self.rfile.read(length).decode()))
-                body = json.dumps({"access_token": TOKEN, "expires_in": 3600}).encode()
+                answer = {
+                    "access_token": TOKEN,
+                    "expires_in": 3600,
+                    "token_type": "Bearer",
+                    "issued_token_type": "urn:ietf:params:oauth:token-type:access_token",
+                }
+                body = json.dumps(answer).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
@@ -87,3 +95,90 @@ def test_service_account_key_from_the_environment(
     assert proxy.stats.authorization and set(proxy.stats.authorization) == {f"Bearer {TOKEN}"}
     shown = json.dumps(report.as_dict())
     assert TOKEN not in shown and "PRIVATE KEY" not in shown
+
+
+def _sync_with(env: dict[str, str], fake_gcs: FakeGcs, tmp_path: Path) -> tuple[Any, FaultProxy]:
+    fake_gcs.bucket("private-models")
+    fake_gcs.put("private-models", "w/a.bin", b"a" * 1000)
+    proxy = FaultProxy("127.0.0.1", fake_gcs.port).start()
+    try:
+        env = {"STORAGE_EMULATOR_HOST": proxy.url, **env}
+        entry = ModelSource(source="gs://private-models/w/", destination="p")
+        report = sync_models([entry], tmp_path, options=SyncOptions(fsync=False), env=env)
+    finally:
+        proxy.stop()
+    assert report.status == "ok", report.message
+    assert (tmp_path / "p/a.bin").read_bytes() == b"a" * 1000
+    assert TOKEN not in json.dumps(report.as_dict())
+    return report, proxy
+
+
+def test_an_external_account_exchanges_its_subject_token(
+    tmp_path: Path, fake_gcs: FakeGcs, token_endpoint: _TokenEndpoint
+) -> None:
+    subject = tmp_path / "subject.jwt"
+    subject.write_text("eyJhbGciOiJub25lIn0.eyJzdWIiOiJ3b3JrZXIifQ.")
+    info = {
+        "type": "external_account",
+        "audience": "//iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/"
+        "pool/providers/runpod",
+        "subject_token_type": "urn:ietf:params:oauth:token-type:jwt",
+        "token_url": token_endpoint.url,
+        "credential_source": {"file": str(subject)},
+    }
+    _, proxy = _sync_with({"PODKIT_GCS_CREDENTIALS_JSON": json.dumps(info)}, fake_gcs, tmp_path)
+    grant = token_endpoint.grants[0]
+    assert grant["grant_type"] == ["urn:ietf:params:oauth:grant-type:token-exchange"]
+    assert grant["subject_token"] == [subject.read_text()]
+    assert set(proxy.stats.authorization) == {f"Bearer {TOKEN}"}
+
+
+class _MetadataServer:
+    """The parts of the GCE metadata server google-auth asks: the ping, the service
+    account, its token. Every answer carries Metadata-Flavor: Google."""
+
+    def __init__(self) -> None:
+        self.paths: list[str] = []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                return
+
+            def do_GET(self) -> None:
+                server.paths.append(self.path)
+                if "/token" in self.path:
+                    answer: object = {"access_token": TOKEN, "expires_in": 3600}
+                elif "/service-accounts/" in self.path:
+                    answer = {"email": "sa@local.iam.gserviceaccount.com", "aliases": ["default"]}
+                else:
+                    answer = "ok"
+                body = json.dumps(answer).encode()
+                self.send_response(200)
+                self.send_header("Metadata-Flavor", "Google")
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.host = f"127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+def test_the_metadata_server_when_nothing_else_is_configured(
+    tmp_path: Path, fake_gcs: FakeGcs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    metadata = _MetadataServer()
+    # google-auth reads these from the process environment; no gcloud login is found.
+    monkeypatch.setenv("GCE_METADATA_HOST", metadata.host)
+    monkeypatch.setenv("GCE_METADATA_IP", metadata.host)
+    monkeypatch.setenv("CLOUDSDK_CONFIG", str(tmp_path / "gcloud"))
+    monkeypatch.delenv("GOOGLE_APPLICATION_CREDENTIALS", raising=False)
+    try:
+        _, proxy = _sync_with({"GCE_METADATA_HOST": metadata.host}, fake_gcs, tmp_path)
+    finally:
+        metadata.server.shutdown()
+        metadata.server.server_close()
+    assert any("/token" in path for path in metadata.paths)
+    assert set(proxy.stats.authorization) == {f"Bearer {TOKEN}"}

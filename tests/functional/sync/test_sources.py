@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import os
 import time
@@ -114,27 +115,24 @@ def test_hf_mirror_with_globs(sync_nginx: Nginx, volume: Path) -> None:
     assert _tree(volume / "hf/th") == _expect(_files(3))
 
 
-def test_https_file_with_sha256_over_tls(
-    sync_nginx: Nginx, volume: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_https_file_with_sha256_over_tls(sync_nginx: Nginx, volume: Path) -> None:
     data = os.urandom(7 * MiB + 1)
     (sync_nginx.www / "vae.safetensors").write_bytes(data)
-    monkeypatch.setenv("PODKIT_CA_BUNDLE", str(sync_nginx.cert))
     entry = ModelSource(
         source=f"{sync_nginx.https_url}/vae.safetensors",
         destination="vae",
         sha256=hashlib.sha256(data).hexdigest(),
     )
-    report = sync_models([entry], volume, options=SMALL, env={})
+    env = {"PODKIT_CA_BUNDLE": str(sync_nginx.cert)}
+    report = sync_models([entry], volume, options=SMALL, env=env)
     assert report.status == "ok", report.message
     assert (volume / "vae/vae.safetensors").read_bytes() == data
 
 
 def test_an_untrusted_certificate_fails_at_once_and_names_the_fix(
-    sync_nginx: Nginx, volume: Path, monkeypatch: pytest.MonkeyPatch
+    sync_nginx: Nginx, volume: Path
 ) -> None:
     (sync_nginx.www / "private.bin").write_bytes(b"p" * 1000)
-    monkeypatch.delenv("PODKIT_CA_BUNDLE", raising=False)
     entry = ModelSource(source=f"{sync_nginx.https_url}/private.bin", destination="tls")
     slow_retries = replace(SMALL, retry=RetryPolicy(attempts=5, base_delay=5.0, max_delay=5.0))
     started = time.monotonic()
@@ -213,3 +211,24 @@ def test_https_server_that_refuses_head(
     assert report.status == "ok", report.message
     assert fault_proxy.stats.applied == ["status"]
     assert (volume / "nohead/nohead.bin").read_bytes() == data
+
+
+def test_gcs_gzip_encoded_objects_land_as_stored_and_verified(
+    fake_gcs: FakeGcs, volume: Path
+) -> None:
+    """Stored gzip-encoded, an object is served decompressed and without ranges unless the
+    request accepts gzip; the engine fetches the stored bytes, which its crc32c describes."""
+    fake_gcs.bucket("gz-b")
+    text = gzip.compress(b'{"vocab": "' + b"token " * 200_000 + b'"}')
+    noise = gzip.compress(os.urandom(3 * MiB))  # above range_threshold: fetched in ranges
+    for name, data in (("tokenizer.json", text), ("weights.bin", noise)):
+        meta = fake_gcs.put_encoded("gz-b", f"m/{name}", data, "gzip")
+        assert int(str(meta["size"])) == len(data)
+    entry = ModelSource(source="gs://gz-b/m", destination="gz")
+    env = {"STORAGE_EMULATOR_HOST": fake_gcs.url}
+    report = sync_models([entry], volume, options=SMALL, env=env)
+    assert report.status == "ok", report.message
+    assert (volume / "gz/tokenizer.json").read_bytes() == text
+    assert (volume / "gz/weights.bin").read_bytes() == noise
+    again = sync_models([entry], volume, options=SMALL, env=env)
+    assert again.status == "ok" and again.data_requests == 0

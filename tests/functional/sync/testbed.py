@@ -76,7 +76,8 @@ class NginxPorts:
 
 
 class Nginx:
-    """nginx serving `www/` on three ports: plain, throttled per connection, and HTTPS.
+    """nginx serving `www/` on four ports: plain, throttled per connection (two rates), and
+    HTTPS (HTTP/2 offered).
 
     The HF mirror lives under `www/hf/` and is reached with HF_ENDPOINT=<http url>/hf.
     Every request is logged with its status and body bytes for re-download checks.
@@ -118,6 +119,11 @@ class Nginx:
     def access_log(self) -> Path:
         return self.root / "access.log"
 
+    @property
+    def tls_log(self) -> Path:
+        """One line per HTTPS request: protocol, `r` for a resumed TLS session, connection, path."""
+        return self.root / "tls.log"
+
     def config(self) -> str:
         user = "user root;" if os.geteuid() == 0 else ""
         tmp = self.root / "tmp"
@@ -146,9 +152,12 @@ class Nginx:
                 listen 127.0.0.1:{self.ports.throttled}; limit_rate {self.limit_rate}; {common}
             }}
             server {{ listen 127.0.0.1:{self.ports.slow}; limit_rate 2m; {common} }}
+            log_format tls '$server_protocol $ssl_session_reused $connection $uri';
             server {{
-                listen 127.0.0.1:{self.ports.https} ssl;
+                listen 127.0.0.1:{self.ports.https} ssl http2;
                 ssl_certificate {self.cert}; ssl_certificate_key {self.key};
+                ssl_session_cache shared:podkit:1m;
+                access_log {self.access_log} sync; access_log {self.tls_log} tls;
                 {common}
             }}
         }}
@@ -276,6 +285,27 @@ class FakeGcs:
             f"/upload/storage/v1/b/{bucket}/o",
             params={"uploadType": "media", "name": name},
             content=data,
+        )
+        response.raise_for_status()
+        return dict(response.json())
+
+    def put_encoded(self, bucket: str, name: str, data: bytes, encoding: str) -> dict[str, object]:
+        """Upload `data` as stored bytes with a Content-Encoding (multipart upload)."""
+        boundary = "podkit-test-boundary"
+        meta = json.dumps({"name": name, "contentEncoding": encoding})
+        body = (
+            (
+                f"--{boundary}\r\nContent-Type: application/json\r\n\r\n{meta}\r\n"
+                f"--{boundary}\r\nContent-Type: application/octet-stream\r\n\r\n"
+            ).encode()
+            + data
+            + f"\r\n--{boundary}--\r\n".encode()
+        )
+        response = self.client.post(
+            f"/upload/storage/v1/b/{bucket}/o",
+            params={"uploadType": "multipart"},
+            content=body,
+            headers={"Content-Type": f"multipart/related; boundary={boundary}"},
         )
         response.raise_for_status()
         return dict(response.json())

@@ -46,3 +46,13 @@ def test_interrupted_before_queueing_runs_nothing(capsys: pytest.CaptureFixture[
     calls: list[str] = []
     assert interrupted(_client(calls), None, None, interactive=True) is False
     assert calls == [] and "nothing runs remotely" in capsys.readouterr().err
+
+
+def test_interrupted_during_the_submit_says_the_job_may_run(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    calls: list[str] = []
+    assert interrupted(_client(calls), None, None, interactive=True, submitting=True) is False
+    err = capsys.readouterr().err
+    assert calls == [] and "may be queued or running on endpoint ep1" in err
+    assert "podkit health --endpoint ep1" in err

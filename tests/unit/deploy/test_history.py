@@ -40,3 +40,36 @@ def test_a_damaged_history_file_is_a_clear_error(tmp_path: Path, catalog: list[G
     history.path.write_text("{not json")
     with pytest.raises(DeployError, match="unreadable deploy history"):
         history.records()
+
+
+def test_each_target_sees_only_its_own_records(tmp_path: Path, catalog: list[GpuType]) -> None:
+    from podkit.deploy.history import TargetRef
+
+    scope = build_desired(deployment(), api="v2", catalog=catalog).scope
+    here = TargetRef.of("http://127.0.0.1:8765", "key-one")
+    there = TargetRef.of("https://api.runpod.io", "key-two")
+    assert "key-one" not in str(here) and here != TargetRef.of("http://127.0.0.1:8765", "other")
+    states = [build_desired(deployment(), api="v2", catalog=catalog, image=i) for i in IMAGES]
+    History(scope, tmp_path, target=here).append(states[0], source="apply", endpoint_id="a")
+    History(scope, tmp_path, target=there).append(states[1], source="apply", endpoint_id="b")
+    mine = History(scope, tmp_path, target=here)
+    assert [(r.number, r.endpoint_id) for r in mine.records()] == [(1, "a")]
+    assert [r.number for r in mine.all_records()] == [1, 2]
+    assert "key-one" not in mine.path.read_text() and "key-two" not in mine.path.read_text()
+
+
+def test_after_a_destroy_rollback_brings_back_the_last_release_and_skips_failed_ones(
+    tmp_path: Path, catalog: list[GpuType]
+) -> None:
+    scope = build_desired(deployment(), api="v2", catalog=catalog).scope
+    history = History(scope, tmp_path)
+    states = [build_desired(deployment(), api="v2", catalog=catalog, image=i) for i in IMAGES]
+    history.append(states[0], source="apply", endpoint_id="ep")
+    history.append(states[1], source="apply", endpoint_id="ep")
+    history.append(states[2], source="apply", endpoint_id="ep")  # #3 fails its gate
+    history.append(states[1], source="rollback: release failed on #3", endpoint_id="ep")
+    assert history.target(None).number == 1  # not #3, which the gate rolled back
+    assert history.last_destroy() is None
+    gone = history.append_destroy("v2", "ep")
+    assert gone.destroyed and history.last_destroy() == gone
+    assert history.target(None).number == 4  # what ran last, recreated

@@ -39,7 +39,7 @@ def test_secret_values_never_rendered(catalog: list[GpuType]) -> None:
     for text in outputs:
         assert SECRET not in text
         assert "HF_TOKEN" in text
-        assert "(secret)" in text
+        assert "(sensitive)" in text
 
 
 def test_json_contract(catalog: list[GpuType]) -> None:

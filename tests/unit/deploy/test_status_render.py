@@ -44,3 +44,14 @@ def test_an_endpoint_without_workers_says_so_instead_of_zero_percent() -> None:
 
 def test_a_rollout_in_progress_shows_its_share() -> None:
     assert "50% on latest (rolling)" in _text(_report(total=2, percent=50, rolling=True))
+
+
+def test_unhealthy_workers_are_counted_apart_and_a_destroy_is_named() -> None:
+    report = _report(3, 100, False)
+    report["endpoints"][0]["workers"] = {"total": 3, "running": 0, "idle": 1, "unhealthy": 2}
+    report["history"] = {"current": 4, "image": "", "destroyed_at": "2026-12-06T10:00:00+00:00"}
+    console = Console(record=True, width=200, color_system=None)
+    console.print(render_status(report))
+    text = console.export_text()
+    assert "1 (0 running, 1 idle); max 2; 2 unhealthy" in text
+    assert "destroyed on 2026-12-06 by history #4; run podkit apply" in text

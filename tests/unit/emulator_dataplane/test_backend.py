@@ -11,6 +11,7 @@ from podkit.emulator.dataplane import (
     JobsError,
     JobStatus,
 )
+from podkit.emulator.dataplane.store import JobStore
 
 
 class Clock:
@@ -203,9 +204,11 @@ def test_retiring_worker_gets_no_jobs_and_seeded_ids_repeat(clock: Clock) -> Non
     assert one.endpoint_ids() == []
 
 
-def test_snapshot_restores_jobs_with_their_remaining_time(
-    backend: JobsBackend, clock: Clock
-) -> None:
+def test_a_restart_restores_jobs_with_their_remaining_time(clock: Clock) -> None:
+    store = JobStore(":memory:")  # one database, read back by the next backend
+    settings = DataPlaneSettings(run_retention_s=1800, runsync_retention_s=60, crash_retries=1)
+    backend = JobsBackend(settings, clock=clock, seed=1, store=store, wall=lambda: 1e6 + clock())
+    backend.upsert_endpoint(EndpointRuntime("ep", "acct", execution_timeout_ms=600_000))
     finished = backend.submit("ep", {"input": 1})
     running = backend.submit("ep", {"input": 2})
     queued = backend.submit("ep", {"input": 3, "policy": {"ttl": 20_000}})
@@ -213,13 +216,12 @@ def test_snapshot_restores_jobs_with_their_remaining_time(
     _take(backend, worker, 2)
     clock.now = 5.0
     backend.job_done("ep", worker, finished.id, {"output": "ok"})
-    saved = backend.snapshot()
 
     later = Clock()
-    later.now = 500.0
-    fresh = JobsBackend(backend.settings, clock=later, seed=2)
+    later.now = 500.0  # the same wall time as 5.0 was before
+    fresh = JobsBackend(settings, clock=later, seed=2, store=store, wall=lambda: 1e6 + 5.0)
     fresh.upsert_endpoint(EndpointRuntime("ep", "acct"))
-    assert fresh.restore(saved) == 3
+    assert fresh.restore() == 3
     assert fresh.status_body("ep", finished.id)["output"] == "ok"
     assert fresh.get("ep", running.id).status is JobStatus.IN_QUEUE
     assert fresh.get("ep", running.id).retries == 1
@@ -228,3 +230,35 @@ def test_snapshot_restores_jobs_with_their_remaining_time(
     with pytest.raises(JobsError):
         fresh.get("ep", queued.id)
     assert fresh.health("ep")["jobs"]["completed"] == 1
+
+
+def test_every_change_is_in_the_store_when_the_call_returns(clock: Clock) -> None:
+    store = JobStore(":memory:")
+    backend = JobsBackend(DataPlaneSettings(run_retention_s=60), clock=clock, seed=1, store=store)
+    backend.upsert_endpoint(EndpointRuntime("ep", "acct"))
+
+    def stored() -> dict[str, tuple[str, int, list[object], object]]:
+        return {
+            j.id: (str(j.status), j.stream_read, j.stream, j.output) for j in store.read(0.0).jobs
+        }
+
+    streamed = backend.submit("ep", {"input": "s"})
+    done = backend.submit("ep", {"input": "d"})
+    cancelled = backend.submit("ep", {"input": "c"})
+    assert {k: v[0] for k, v in stored().items()} == dict.fromkeys(
+        [streamed.id, done.id, cancelled.id], "IN_QUEUE"
+    )
+    worker = _worker(backend)
+    _take(backend, worker, 2)
+    assert stored()[done.id][0] == "IN_PROGRESS"
+    backend.job_stream("ep", worker, streamed.id, {"output": "chunk"})
+    assert stored()[streamed.id][2] == ["chunk"]
+    backend.read_stream("ep", streamed.id)
+    assert stored()[streamed.id][1] == 1
+    backend.job_done("ep", worker, done.id, {"output": {"ok": True}})
+    assert stored()[done.id][::3] == ("COMPLETED", {"ok": True})
+    backend.cancel("ep", cancelled.id)
+    assert stored()[cancelled.id][0] == "CANCELLED"
+    clock.now = 61.0  # past retention: the finished jobs are forgotten, on disk too
+    backend.tick()
+    assert set(stored()) == {streamed.id}

@@ -142,3 +142,20 @@ def test_key_from_env_then_profile_file(tmp_path: Path) -> None:
     creds.write_text("[default]\napi_key = 3\n")
     with pytest.raises(ConfigError, match="no api_key string"):
         load_api_key({}, tmp_path)
+
+
+def test_a_connection_error_never_shows_target_credentials() -> None:
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError(f"cannot reach {request.url}")
+
+    c = connect(
+        "v2",
+        target="http://deploy:pw-in-url@127.0.0.1:9",
+        key=ApiKey(KEY, "test"),
+        transport=httpx.MockTransport(refuse),
+        retry=NO_RETRY,
+    )
+    with pytest.raises(Exception) as caught:
+        c.endpoints.list()
+    text = str(caught.value)
+    assert "pw-in-url" not in text and "127.0.0.1:9" in text and "deploy:" not in text

@@ -56,7 +56,7 @@ def _scripted(statuses: list[dict[str, Any]], seen: list[httpx.Request]) -> Any:
 
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(request)
-        if request.url.path == "/v2/ep1/run":
+        if request.url.path == "/v2/ep1/runsync":
             return httpx.Response(200, json={"id": "j1", "status": "IN_QUEUE"})
         return httpx.Response(200, json=next(answers))
 
@@ -95,9 +95,30 @@ def test_execute_polls_until_final_and_reports_each_new_progress_once() -> None:
     assert [u.progress for u in updates if u.new_progress] == ["step 1/2", "step 2/2"]
     assert json.loads(seen[0].content) == {"input": {"action": "sync_models"}}
     assert seen[0].headers["Authorization"] == f"Bearer {SECRET}"
+    assert seen[0].url.params["wait"] == "1000"  # a short server-side wait, then polling
     assert [r.url.path for r in seen[1:]] == ["/v2/ep1/status/j1"] * 6
     # a quick first look, backoff while nothing changes (capped), back to 1 s on news
     assert clock.sleeps == [0.5, 1.0, 2.0, 1.0, 2.0, 1.0]
+
+
+def test_a_short_job_costs_one_request_and_no_sleep() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"id": "j3", "status": "COMPLETED", "output": [1]})
+
+    clock = FakeClock()
+    updates: list[JobUpdate] = []
+    submitted: list[Job] = []
+    job = _client(handler, clock).execute(
+        {"action": "gpu_info"}, on_update=updates.append, on_submit=submitted.append
+    )
+    assert (job.status, job.output) == (JobStatus.COMPLETED, [1])
+    assert [r.url.path for r in seen] == ["/v2/ep1/runsync"]
+    assert clock.sleeps == []
+    assert [s.id for s in submitted] == ["j3"]
+    assert [u.job.status for u in updates] == [JobStatus.COMPLETED]
 
 
 def test_job_gone_mid_run_names_ttl_and_retention() -> None:
@@ -214,3 +235,26 @@ def test_a_network_blip_does_not_end_the_watch_but_a_lasting_outage_does() -> No
     with pytest.raises(JobError, match="lost contact with job j6") as info:
         down.wait("j6", first=Job(id="j6", status=JobStatus.IN_PROGRESS))
     assert "podkit job wait j6 --endpoint ep1" in str(info.value)
+
+
+@pytest.mark.parametrize("status", [400, 401, 404, 500])
+def test_an_error_body_that_echoes_the_key_is_quoted_without_it(status: int) -> None:
+    """Servers and proxies echo the request in errors; the key in it never reaches a message."""
+    plain = "Plainkey" + "x" * 8  # no token shape: only the client's own knowledge removes it
+
+    def echo(request: httpx.Request) -> httpx.Response:
+        auth = request.headers["authorization"]
+        return httpx.Response(status, json={"error": f"refused: auth={auth} ?api_key={plain}"})
+
+    client = JobsClient(
+        "ep1",
+        api_key=plain,
+        base_url="http://user:pw-in-url@127.0.0.1:9/v2?token=tk-in-url",
+        transport=httpx.MockTransport(echo),
+        retry=NO_RETRY,
+    )
+    with pytest.raises(Exception) as caught:
+        client.health()
+    text = str(caught.value)
+    assert plain not in text and "pw-in-url" not in text and "tk-in-url" not in text
+    assert f"({status})" in text and "refused: auth=" in text and "***" in text

@@ -36,7 +36,7 @@ def test_a_name_with_nothing_usable_is_refused_with_a_hint() -> None:
 
 
 def test_every_file_is_rendered_with_no_placeholder_left() -> None:
-    files = render_project(ProjectSpec("demo-worker"))
+    files = render_project(ProjectSpec("demo-worker", pip_spec=f"podkit=={__version__}"))
     assert set(files) == {*PROJECT_FILES.values(), WORKFLOW_PATH}
     for path, text in files.items():
         assert "@@" not in text, path
@@ -52,12 +52,14 @@ def test_the_workflow_is_the_shipped_one_for_the_registry(registry: str) -> None
     assert files[WORKFLOW_PATH] == render_workflow(registry)
 
 
-def test_a_custom_podkit_spec_reaches_ci_and_the_image() -> None:
+def test_a_custom_podkit_spec_and_action_reach_the_image_the_tests_and_ci() -> None:
     spec = "podkit @ git+https://example.invalid/podkit@v1"
-    files = render_project(ProjectSpec("w", pip_spec=spec))
+    action = "acme/podkit@" + "ab" * 20 + " # podkit 0.1.0"
+    files = render_project(ProjectSpec("w", pip_spec=spec, action=action))
     assert "podkit[worker] @ git+https://example.invalid/podkit@v1" in files["requirements.txt"]
     assert "podkit[emulator] @ git+" in files["requirements-dev.txt"]
-    assert f'PODKIT_PIP_SPEC: "{spec}"' in files[WORKFLOW_PATH]
+    workflow = files[WORKFLOW_PATH]
+    assert workflow.count(f"uses: {action}\n") == 6  # plan, apply, summary; rollback, test, summary
 
 
 def test_the_readme_keeps_the_two_command_setup() -> None:

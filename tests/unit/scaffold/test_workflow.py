@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
+from podkit import __version__, _release
 from podkit.errors import ConfigError
 from podkit.scaffold.workflow import REGISTRIES, render_workflow
 
@@ -30,19 +31,31 @@ def test_digest_flows_from_the_build_output_to_plan_and_apply(registry: str) -> 
     assert steps["build"]["uses"].startswith("docker/build-push-action@")
     assert steps["release"]["env"]["DIGEST"] == "${{ steps.build.outputs.digest }}"
     for step in ("plan", "apply"):
-        assert steps[step]["env"]["IMAGE"] == "${{ steps.release.outputs.image }}"
-        assert '--image "$IMAGE"' in steps[step]["run"]
-        assert 'args+=(--set "$item")' in steps[step]["run"]
+        args = steps[step]["with"]["args"].splitlines()
+        assert args[args.index("--image") + 1] == "${{ steps.release.outputs.image }}"
+        assert steps[step]["with"]["set-file"] == "${{ runner.temp }}/podkit-overrides"
     assert "sha256:" not in render_workflow(registry).replace("^sha256:[0-9a-f]{64}$", "")
 
 
 @pytest.mark.parametrize("registry", sorted(REGISTRIES))
-def test_every_action_is_pinned_by_commit_sha(registry: str) -> None:
+def test_every_action_is_pinned_by_commit_sha(
+    registry: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A release build knows its commit and pins podkit's own Action by it too.
+    monkeypatch.setattr(_release, "COMMIT", "0123456789abcdef0123456789abcdef01234567")
     doc = _load(registry)
     uses = [s["uses"] for job in doc["jobs"].values() for s in job["steps"] if "uses" in s]
-    assert uses
+    assert f"{_release.REPOSITORY}@{_release.COMMIT}" in uses
     for ref in uses:
         assert SHA_PIN.match(ref), ref
+
+
+def test_a_source_checkout_names_podkits_action_by_its_release_tag() -> None:
+    doc = _load("ghcr")
+    uses = {s["uses"] for job in doc["jobs"].values() for s in job["steps"] if "uses" in s}
+    ours = {ref for ref in uses if ref.startswith(f"{_release.REPOSITORY}@")}
+    assert ours == {f"{_release.REPOSITORY}@v{__version__}"}
+    assert all(SHA_PIN.match(ref) for ref in uses - ours)
 
 
 @pytest.mark.parametrize("registry", sorted(REGISTRIES))

@@ -201,6 +201,7 @@ class BackendCore:
             fh.flush()
             os.fsync(fh.fileno())
         tmp.replace(target)
+        _fsync_dir(self.state_dir)  # the rename itself survives a power loss too
 
     def _load(self) -> None:
         path = self.state_dir / SNAPSHOT_NAME
@@ -238,3 +239,11 @@ class BackendCore:
         """Remove the temporary state directory when the backend made one itself."""
         if self._own_tmp:
             shutil.rmtree(self.state_dir, ignore_errors=True)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,4 +1,5 @@
-"""Seeded fault injection per route: latency, 429 with Retry-After, 5xx, dropped connections.
+"""Seeded fault injection per route: latency, 429 with Retry-After, 5xx, dropped connections,
+and error answers that echo the request (its Authorization header, query and body) back.
 
 The plain faults refuse a request before it is served. The commit faults serve it first (the
 write is applied) and then lose the answer: `commit_drop` closes the connection, `commit_5xx`
@@ -28,6 +29,9 @@ class RouteFault:
     latency_s: float = 0.0
     retry_after_s: int = 1
     status_5xx: int = 503
+    # A 4xx status: every matching request is refused with it, the body quoting the request
+    # as some servers and proxies do (0 = off). For checking that clients never print it.
+    echo_status: int = 0
 
     def matches(self, method: str, path: str) -> bool:
         pattern = self.pattern if " " in self.pattern else f"* {self.pattern}"
@@ -39,7 +43,7 @@ class Decision:
     """What to do to one request: wait `latency_s`, then `action` (None: serve it)."""
 
     latency_s: float = 0.0
-    action: str | None = None  # "429" | "5xx" | "drop" | "commit_drop" | "commit_5xx"
+    action: str | None = None  # "429" | "5xx" | "drop" | "commit_drop" | "commit_5xx" | "echo"
     status: int = 0
     retry_after_s: int = 0
 
@@ -53,6 +57,7 @@ SPEC_KEYS = {
     "latency": "latency_s",
     "retry-after": "retry_after_s",
     "status": "status_5xx",
+    "echo": "echo_status",
 }
 
 
@@ -78,7 +83,7 @@ def parse_spec(spec: str) -> RouteFault:
 
 def _spec_value(key: str, value: str, spec: str) -> float | int:
     """One setting's number, checked: rates are probabilities, the rest non-negative."""
-    whole = key in ("retry-after", "status")
+    whole = key in ("retry-after", "status", "echo")
     try:
         number: float | int = int(value) if whole else float(value)
     except ValueError:
@@ -90,6 +95,8 @@ def _spec_value(key: str, value: str, spec: str) -> float | int:
         )
     if key == "status" and not 500 <= number <= 599:
         raise ValueError(f"fault setting status={value} in {spec!r} must be a 5xx code")
+    if key == "echo" and not 400 <= number <= 499:
+        raise ValueError(f"fault setting echo={value} in {spec!r} must be a 4xx code")
     if number < 0:
         raise ValueError(f"fault setting {key}={value} in {spec!r} must not be negative")
     return number
@@ -127,6 +134,8 @@ class FaultPlan:
         return Decision()
 
     def _roll(self, fault: RouteFault) -> Decision:
+        if fault.echo_status:
+            return Decision(fault.latency_s, "echo", fault.echo_status)
         draw = self._rng.random()
         for action, rate in (
             ("429", fault.rate_429),

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from podkit.emulator.dataplane.jobs import (
@@ -19,6 +20,7 @@ from podkit.emulator.dataplane.jobs import (
 from podkit.emulator.dataplane.runtime import EndpointRuntime
 from podkit.emulator.dataplane.settings import DataPlaneSettings
 from podkit.emulator.dataplane.state import EndpointState, WorkerRecord, WorkerState
+from podkit.emulator.dataplane.store import JobStore
 
 Listener = Callable[[str], None]
 WebhookHook = Callable[[str, dict[str, Any]], None]
@@ -45,6 +47,8 @@ class JobsCore:
         clock: Callable[[], float] = time.monotonic,
         seed: int | None = None,
         on_webhook: WebhookHook | None = None,
+        store: JobStore | None = None,
+        wall: Callable[[], float] = time.time,
     ) -> None:
         self.settings = settings or DataPlaneSettings()
         self._clock = clock
@@ -52,10 +56,22 @@ class JobsCore:
         self._seed = seed
         self._lock = threading.RLock()
         self._listeners: list[Listener] = []
-        self.reset()
+        self.store = store
+        self._offset = wall() - clock()  # clock -> epoch seconds, for the store
+        self._depth = 0
+        self._dirty: dict[str, None] = {}
+        self._dirty_endpoints: set[str] = set()
+        self._outbox: list[tuple[str, dict[str, Any]]] = []
+        self._forget_all()
 
     def reset(self) -> None:
-        """Forget every endpoint, job and worker (ids restart from the seed)."""
+        """Forget every endpoint, job and worker (ids restart from the seed), on disk too."""
+        with self._write():
+            self._forget_all()
+            if self.store is not None:
+                self.store.clear()
+
+    def _forget_all(self) -> None:
         with self._lock:
             self.ids = IdFactory(self._seed)
             self._endpoints: dict[str, EndpointState] = {}
@@ -76,11 +92,55 @@ class JobsCore:
         for listener in self._listeners:
             listener(endpoint_id)
 
+    # -- durability ------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[None]:
+        """Hold the lock for an operation; commit the jobs it changed before anyone hears of it
+        (the caller answers and notifies after this block; webhooks go out here, after it)."""
+        with self._lock:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+                outbox = self._commit() if self._depth == 0 else []
+        if self._on_webhook is not None:
+            for url, body in outbox:
+                self._on_webhook(url, body)
+
+    def _changed(self, job: Job) -> None:
+        self._dirty[job.id] = None
+        self._dirty_endpoints.add(job.endpoint_id)
+
+    def _commit(self) -> list[tuple[str, dict[str, Any]]]:
+        if self.store is not None and self.store.closed and self._dirty:
+            self._dirty.clear()
+            self._dirty_endpoints.clear()
+            raise JobsError(503, "the local RunPod is stopping; nothing was changed on disk")
+        if self.store is not None and (self._dirty or self._dirty_endpoints):
+            counters: dict[str, tuple[int, int, int] | None] = {}
+            for endpoint_id in self._dirty_endpoints:
+                state = self._endpoints.get(endpoint_id)
+                counters[endpoint_id] = (
+                    (state.completed, state.failed, state.retried) if state else None
+                )
+            self.store.write(
+                [self._jobs[i] for i in self._dirty if i in self._jobs],
+                [i for i in self._dirty if i not in self._jobs],
+                counters,
+                self._offset,
+            )
+        self._dirty.clear()
+        self._dirty_endpoints.clear()
+        outbox, self._outbox = self._outbox, []
+        return outbox
+
     # -- endpoints -------------------------------------------------------------------------
 
     def upsert_endpoint(self, runtime: EndpointRuntime) -> None:
         """Create or update an endpoint's runtime settings; its jobs stay."""
-        with self._lock:
+        with self._write():
             state = self._endpoints.get(runtime.endpoint_id)
             if state is None:
                 self._endpoints[runtime.endpoint_id] = EndpointState(runtime)
@@ -90,11 +150,13 @@ class JobsCore:
 
     def delete_endpoint(self, endpoint_id: str) -> None:
         """Drop an endpoint and all its jobs."""
-        with self._lock:
+        with self._write():
             state = self._endpoints.pop(endpoint_id, None)
             if state is not None:
+                self._dirty_endpoints.add(endpoint_id)
                 for job_id in state.job_ids:
                     self._jobs.pop(job_id, None)
+                    self._dirty[job_id] = None
         self._notify(endpoint_id)
 
     def runtime(self, endpoint_id: str) -> EndpointRuntime | None:
@@ -123,7 +185,7 @@ class JobsCore:
         webhook = body.get("webhook")
         if webhook is not None and not isinstance(webhook, str):
             raise JobsError(400, "webhook must be a URL string")
-        with self._lock:
+        with self._write():
             state = self._endpoint(endpoint_id)
             if len(state.job_ids) >= self.settings.max_jobs_per_endpoint:
                 raise JobsError(429, f"endpoint {endpoint_id!r} holds too many jobs; retry later")
@@ -146,6 +208,7 @@ class JobsCore:
                 s3_config=body.get("s3Config"),
             )
             self._jobs[job.id] = job
+            self._changed(job)
             state.job_ids.add(job.id)
             (state.low_queue if policy.low_priority else state.queue)[job.id] = None
             self._schedule(job.submitted_at + policy.ttl_ms / 1000, "ttl", job.id)
@@ -168,10 +231,12 @@ class JobsCore:
 
     def read_stream(self, endpoint_id: str, job_id: str) -> dict[str, Any]:
         """The `/stream` body: the chunks not yet read, plus the job's status."""
-        with self._lock:
+        with self._write():
             job = self.get(endpoint_id, job_id)
             chunks = job.stream[job.stream_read :]
-            job.stream_read = len(job.stream)
+            if chunks:
+                job.stream_read = len(job.stream)
+                self._changed(job)
             return {
                 "id": job.id,
                 "status": str(job.status),
@@ -180,7 +245,7 @@ class JobsCore:
 
     def cancel(self, endpoint_id: str, job_id: str) -> dict[str, Any]:
         """Cancel a queued or running job; a final job stays as it is."""
-        with self._lock:
+        with self._write():
             job = self.get(endpoint_id, job_id)
             if not job.final:
                 self._finish(job, JobStatus.CANCELLED)
@@ -189,7 +254,7 @@ class JobsCore:
 
     def retry(self, endpoint_id: str, job_id: str) -> dict[str, Any]:
         """Queue a FAILED or TIMED_OUT job again under the same id."""
-        with self._lock:
+        with self._write():
             job = self.get(endpoint_id, job_id)
             if job.status not in (JobStatus.FAILED, JobStatus.TIMED_OUT):
                 raise JobsError(
@@ -205,7 +270,7 @@ class JobsCore:
 
     def purge_queue(self, endpoint_id: str) -> dict[str, Any]:
         """Cancel every queued job of the endpoint (running jobs are untouched)."""
-        with self._lock:
+        with self._write():
             state = self._endpoint(endpoint_id)
             queued = [*state.requeued, *state.queue, *state.low_queue]
             for job_id in queued:
@@ -248,6 +313,7 @@ class JobsCore:
     # -- job transitions (lock held) ------------------------------------------------------
 
     def _reset_for_queue(self, job: Job) -> None:
+        self._changed(job)
         job.status = JobStatus.IN_QUEUE
         job.worker_id = None
         job.started_at = job.finished_at = None
@@ -257,6 +323,7 @@ class JobsCore:
         job.stream_read = 0
 
     def _finish(self, job: Job, status: JobStatus, *, error: str | None = None) -> None:
+        self._changed(job)
         state = self._endpoints[job.endpoint_id]
         state.dequeue(job.id)
         state.in_progress.discard(job.id)
@@ -271,8 +338,8 @@ class JobsCore:
         elif status in (JobStatus.FAILED, JobStatus.TIMED_OUT):
             state.failed += 1
         self._schedule(job.finished_at + self._retention(job), "retain", job.id)
-        if job.webhook and self._on_webhook is not None and status in WEBHOOK_STATES:
-            self._on_webhook(job.webhook, job.status_body())
+        if job.webhook and status in WEBHOOK_STATES:
+            self._outbox.append((job.webhook, job.status_body()))
 
     def _retention(self, job: Job) -> float:
         return self.settings.runsync_retention_s if job.sync else self.settings.run_retention_s
@@ -294,6 +361,7 @@ class JobsCore:
         heapq.heappush(self._deadlines, (when, self._seq, kind, job_id))
 
     def _expire(self, job: Job) -> None:
+        self._changed(job)
         if not job.final:
             self._finish(job, JobStatus.CANCELLED)
         state = self._endpoints.get(job.endpoint_id)
@@ -310,7 +378,7 @@ class JobsCore:
     def tick(self) -> None:
         """Apply every due deadline: execution timeouts, TTL expiry and result retention."""
         touched: set[str] = set()
-        with self._lock:
+        with self._write():
             now = self.now()
             while self._deadlines and self._deadlines[0][0] <= now:
                 when, _, kind, job_id = heapq.heappop(self._deadlines)

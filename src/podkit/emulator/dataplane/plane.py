@@ -19,11 +19,14 @@ from podkit.emulator.dataplane.routes import routes
 from podkit.emulator.dataplane.runtime import EndpointRuntime
 from podkit.emulator.dataplane.settings import DataPlaneSettings
 from podkit.emulator.dataplane.state import WorkerState
+from podkit.emulator.dataplane.store import JobStore
 from podkit.emulator.dataplane.supervisor import Supervisor
 from podkit.emulator.dataplane.waiters import Waiters
 from podkit.emulator.dataplane.webhooks import WebhookSender
 from podkit.emulator.dataplane.worker_routes import worker_routes
 from podkit.emulator.runtime import LogLine, WorkerInfo
+
+JOBS_DB = "jobs.sqlite3"
 
 
 class DataPlane:
@@ -41,11 +44,14 @@ class DataPlane:
     ) -> None:
         settings = settings or DataPlaneSettings()
         self.webhooks = WebhookSender(retry_s=settings.webhook_retry_s)
-        self.backend = JobsBackend(settings, clock=clock, seed=seed, on_webhook=self.webhooks.send)
+        self.store = JobStore(state_dir / JOBS_DB)
+        self.backend = JobsBackend(
+            settings, clock=clock, seed=seed, on_webhook=self.webhooks.send, store=self.store
+        )
         self.waiters = Waiters()
         self.backend.add_listener(self.waiters.wake)
         self.supervisor = Supervisor(self.backend, state_dir, gpu_shim=gpu_shim)
-        self.jobs_file = state_dir / "jobs.json"
+        self.legacy_jobs_file = state_dir / "jobs.json"
         self._closed = False
         self._resolve_account = resolve_account
 
@@ -61,17 +67,20 @@ class DataPlane:
         self.supervisor.start(origin)
 
     def close(self) -> None:
-        """End every worker process, stop webhook deliveries, save the jobs (once)."""
+        """End every worker process, stop webhook deliveries, close the job database (once).
+
+        Jobs are already on disk: every change was committed when it happened.
+        """
         if self._closed:
             return
         self._closed = True
         self.supervisor.close()
         self.webhooks.close()
-        self.backend.save(self.jobs_file)
+        self.store.close()
 
     def restore(self) -> int:
-        """Load the jobs saved by the last `close()` for the endpoints known now."""
-        return self.backend.load(self.jobs_file)
+        """Adopt the stored jobs (and once, an old `jobs.json`) of the endpoints known now."""
+        return self.backend.restore() + self.backend.import_legacy(self.legacy_jobs_file)
 
     # -- endpoint changes ------------------------------------------------------------------
 

@@ -1,9 +1,14 @@
-"""One worker process: started in its own process group, output captured line by line."""
+"""One worker process: a container-like init (`container_init.py`) running the worker command
+in its own session and process group, output captured line by line.
+
+The init's standard input is a pipe only this process holds open: when the emulator dies,
+even of SIGKILL, the init sees end of file and ends the whole group. When the worker command
+ends, the init ends what it left behind (the SDK's heartbeat child).
+"""
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 import signal
 import subprocess
@@ -11,33 +16,19 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from podkit.emulator.runtime import LogLine
 
-
-def _die_with_parent() -> Callable[[], None] | None:
-    """On Linux, a child hook that has the kernel SIGKILL the worker when its parent dies,
-    so a killed emulator leaves no orphan workers polling a dead origin."""
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        prctl = ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):
-        return None
-
-    def hook() -> None:
-        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)  # resolved before fork: no imports here
-
-    return hook
-
-
-_PR_SET_PDEATHSIG = 1
+INIT = Path(__file__).with_name("container_init.py")
+# The init runs with the standard library only (-I -S): it starts fast and ignores the
+# worker's PYTHONPATH; the worker command itself gets the environment as given.
+INIT_COMMAND = (sys.executable, "-I", "-S", str(INIT))
 
 
 class WorkerProcess:
-    """A running worker command; `stop()`/`kill()` act on its whole process group."""
+    """A running worker command; `kill()` acts on its whole process group."""
 
     def __init__(
         self,
@@ -56,14 +47,13 @@ class WorkerProcess:
         self._seq = 0
         self._lock = threading.Lock()
         self._popen = subprocess.Popen(
-            list(command),
+            [*INIT_COMMAND, *command],
             env=dict(env),
             cwd=cwd,
-            stdin=subprocess.DEVNULL,
+            stdin=subprocess.PIPE,  # the lifeline: end of file when the emulator is gone
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own group: the SDK forks a heartbeat child
-            preexec_fn=_die_with_parent(),
         )
         self.pid = self._popen.pid
         self.note("start container")
@@ -103,8 +93,9 @@ class WorkerProcess:
             os.killpg(self.pid, sig)
 
     def stop(self) -> None:
-        """Ask the worker to drain and exit (SIGTERM, as the platform does)."""
-        self._signal_group(signal.SIGTERM)
+        """Ask the worker to drain and exit: SIGTERM to the init, which passes it on."""
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(self.pid, signal.SIGTERM)
 
     def kill(self) -> None:
         """End the worker at once (SIGKILL to its process group)."""
@@ -121,4 +112,16 @@ class WorkerProcess:
         """Kill what is left of the group and collect the process and its log reader."""
         self.kill()
         self.wait(5)
-        self._reader.join(timeout=2)
+        self.drain(2)
+        if self._popen.stdin is not None:
+            self._popen.stdin.close()
+
+    def drain(self, timeout: float) -> None:
+        """Wait up to `timeout` seconds for the last output lines of an ended process."""
+        self._reader.join(timeout)
+
+    def last_output(self, count: int = 5) -> list[str]:
+        """The last `count` lines the worker printed (its own output, not lifecycle notes)."""
+        with self._lock:
+            printed = [line.line for line in self._lines if line.source == "container"]
+        return printed[-count:]

@@ -56,10 +56,13 @@ class Supervisor:
         state_dir: Path,
         *,
         gpu_shim: bool = True,
+        worker_cwd: Path | None = None,
     ) -> None:
         self.backend = backend
         self.settings = backend.settings
         self.state_dir = state_dir
+        # Workers run here, so `python handler.py` finds the handler where the user is.
+        self.worker_cwd = worker_cwd or Path.cwd()
         self.gpu_shim = gpu_shim
         self._origin: str | None = None
         self._pools: dict[str, _Pool] = {}
@@ -152,10 +155,12 @@ class Supervisor:
                 continue
             record = self.backend.worker(worker_id)
             never_ready = record is not None and record.state is WorkerState.INITIALIZING
+            process.kill()  # what the worker left in its group, in case its init is gone too
             self.backend.worker_exited(worker_id, code)
             del pool.live[worker_id]
             planned = pool.retiring.pop(worker_id, None) is not None
             pool.exited[worker_id] = process
+            process.drain(1.0)  # its last lines, before they are quoted
             process.note(f"remove container (exit code {code})")
             if never_ready and not planned:
                 pool.unhealthy[worker_id] = time.monotonic()
@@ -163,13 +168,16 @@ class Supervisor:
                 pool.failed_starts += 1
                 delay = min(MAX_SPAWN_BACKOFF_S, 0.5 * 2**pool.failed_starts)
                 pool.next_spawn_at = time.monotonic() + delay
-                _warn_failed_start(worker_id, process, code, delay)
+                _warn_exit(
+                    worker_id, process, code, f"before taking a job; next start in {delay:.1f} s"
+                )
+            elif not planned:
+                _warn_exit(worker_id, process, code, "unexpectedly; a new worker replaces it")
         while len(pool.exited) > self.settings.max_exited_workers_listed:
             worker_id, process = next(iter(pool.exited.items()))
             del pool.exited[worker_id]
             pool.unhealthy.pop(worker_id, None)
             process.reap()
-            shutil.rmtree(process.cwd, ignore_errors=True)
             self.backend.forget_worker(worker_id)
 
     def _prune_unhealthy(self, pool: _Pool) -> None:
@@ -236,8 +244,6 @@ class Supervisor:
         token = secrets.token_urlsafe(24)
         record = self.backend.register_worker(runtime.endpoint_id, token)
         base = self.state_dir / "endpoints" / runtime.endpoint_id
-        workdir = base / "workers" / record.id
-        workdir.mkdir(parents=True, exist_ok=True)
         shim = None
         if self.gpu_shim and runtime.gpu_count > 0:
             shim = write_shim(base / "gpu-shim", runtime.gpu_type, runtime.gpu_count)
@@ -249,15 +255,21 @@ class Supervisor:
             ping_interval_ms=self.settings.ping_interval_ms,
             shim_dir=shim,
             home=_isolated_home(base),
+            workdir=self.worker_cwd,
         )
         command = list(runtime.worker_command or DEFAULT_COMMAND)
         try:
             process = WorkerProcess(
-                record.id, command, env, workdir, max_lines=self.settings.max_log_lines_per_worker
+                record.id,
+                command,
+                env,
+                self.worker_cwd,
+                max_lines=self.settings.max_log_lines_per_worker,
             )
         except OSError as exc:
             self.backend.worker_exited(record.id, None)
             pool.last_error = f"could not start worker command {command[0]!r}: {exc}"
+            log.warning("%s (in %s)", pool.last_error, self.worker_cwd)
             pool.failed_starts += 1
             pool.next_spawn_at = time.monotonic() + min(
                 MAX_SPAWN_BACKOFF_S, 2.0**pool.failed_starts
@@ -328,18 +340,18 @@ class Supervisor:
         return None
 
 
-def _warn_failed_start(worker_id: str, process: WorkerProcess, code: int, delay: float) -> None:
-    """Say why a worker never became ready: its exit code and last output line."""
-    lines = process.lines()
-    last = lines[-1].line if lines else "(no output)"
+def _warn_exit(worker_id: str, process: WorkerProcess, code: int, what: str) -> None:
+    """Say that a worker ended, with its exit code and its last output lines."""
+    lines = process.last_output()
+    last = "\n  ".join(lines) if lines else "(no output)"
     log.warning(
-        "worker %s (%s) exited with code %s before taking a job; last output: %s; "
-        "next start in %.1f s (check the endpoint's worker command and its imports)",
+        "worker %s (%s) exited with code %s %s (check the endpoint's worker command, its "
+        "working directory and its imports); last output:\n  %s",
         worker_id,
         " ".join(process.command),
         code,
+        what,
         last,
-        delay,
     )
 
 

@@ -39,6 +39,7 @@ def worker_env(
     shim_dir: Path | None,
     home: Path | None = None,
     host_env: Mapping[str, str] | None = None,
+    workdir: Path | None = None,
 ) -> dict[str, str]:
     """Everything a worker sees: what the platform would set wins over the template's env."""
     host = dict(os.environ if host_env is None else host_env)
@@ -58,6 +59,11 @@ def worker_env(
         RUNPOD_SKIP_GPU_CHECK="true",
         PYTHONUNBUFFERED="1",
     )
+    # The worker's directory (the local RunPod's, or --worker-cwd) stands for the image's
+    # WORKDIR: a project's `PODKIT_ACTIONS=handler` imports its handler.py from there even
+    # when the worker command is a script elsewhere or a safe-path interpreter.
+    where = str(workdir or Path.cwd())
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [where, env.get("PYTHONPATH")]))
     if runtime.volume_dir is not None:
         env["PODKIT_VOLUME_DIR"] = str(runtime.volume_dir)
     if home is not None:

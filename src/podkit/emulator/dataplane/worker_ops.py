@@ -16,7 +16,7 @@ class WorkerOpsMixin(JobsCore):
 
     def register_worker(self, endpoint_id: str, token: str) -> WorkerRecord:
         """A new worker process is starting for this endpoint; `token` authenticates it."""
-        with self._lock:
+        with self._write():
             self._endpoint(endpoint_id)
             worker = WorkerRecord(
                 self.ids.worker_id(),
@@ -52,7 +52,7 @@ class WorkerOpsMixin(JobsCore):
         self, endpoint_id: str, worker_id: str, count: int, *, in_progress: bool
     ) -> list[dict[str, Any]]:
         """Hand up to `count` queued jobs to a worker (job-take / job-take-batch)."""
-        with self._lock:
+        with self._write():
             state = self._endpoint(endpoint_id)
             worker = self._live_worker(endpoint_id, worker_id)
             if not in_progress:
@@ -72,6 +72,7 @@ class WorkerOpsMixin(JobsCore):
         return [job.worker_payload() for job in taken]
 
     def _start(self, job: Job, worker: WorkerRecord, state: EndpointState) -> Job:
+        self._changed(job)
         job.status = JobStatus.IN_PROGRESS
         job.worker_id = worker.id
         job.started_at = self.now()
@@ -96,10 +97,11 @@ class WorkerOpsMixin(JobsCore):
         """A worker's job-done post: a progress update or the final result."""
         if not isinstance(body, dict):
             raise JobsError(400, "job-done body must be a JSON object")
-        with self._lock:
+        with self._write():
             job = self._worker_job(endpoint_id, worker_id, job_id)
             if job is None:
                 return False
+            self._changed(job)
             if body.get("status") == "IN_PROGRESS":
                 job.output = body.get("output")
             else:
@@ -122,13 +124,14 @@ class WorkerOpsMixin(JobsCore):
         """A worker's job-stream post: one `{"output": chunk}`."""
         if not isinstance(body, dict) or "output" not in body:
             raise JobsError(400, 'job-stream body must be a JSON object with an "output" field')
-        with self._lock:
+        with self._write():
             job = self._worker_job(endpoint_id, worker_id, job_id)
             if job is None:
                 return False
             if len(job.stream) >= self.settings.max_stream_chunks:
                 raise JobsError(400, f"job {job_id!r} exceeded the stream chunk limit")
             job.stream.append(body["output"])
+            self._changed(job)
         self._notify(endpoint_id)
         return True
 
@@ -138,7 +141,7 @@ class WorkerOpsMixin(JobsCore):
         A stopped job that is gone from the list has ended; one still listed gets its stop
         signal again (the first may have arrived before the job's task existed).
         """
-        with self._lock:
+        with self._write():
             worker = self._live_worker(endpoint_id, worker_id)
             if job_ids is None:
                 return
@@ -151,7 +154,7 @@ class WorkerOpsMixin(JobsCore):
 
     def take_stop_signals(self, endpoint_id: str, worker_id: str) -> list[str]:
         """Job ids this worker must stop (cancelled, timed out, expired)."""
-        with self._lock:
+        with self._write():
             worker = self._live_worker(endpoint_id, worker_id)
             signals, worker.pending_stops = worker.pending_stops, []
             return signals
@@ -161,7 +164,7 @@ class WorkerOpsMixin(JobsCore):
 
         Returns the ids of the jobs it held.
         """
-        with self._lock:
+        with self._write():
             worker = self._workers.get(worker_id)
             if worker is None or worker.state is WorkerState.EXITED:
                 return []
@@ -195,19 +198,19 @@ class WorkerOpsMixin(JobsCore):
 
     def retire_worker(self, worker_id: str) -> None:
         """The worker is being scaled down: hand it no more jobs."""
-        with self._lock:
+        with self._write():
             worker = self._workers.get(worker_id)
             if worker is not None:
                 worker.retiring = True
 
     def set_unhealthy(self, worker_id: str, unhealthy: bool) -> None:
         """Count an exited worker in `/health` as unhealthy (a failed start), or stop to."""
-        with self._lock:
+        with self._write():
             worker = self._workers.get(worker_id)
             if worker is not None:
                 worker.unhealthy = unhealthy
 
     def forget_worker(self, worker_id: str) -> None:
         """Drop an exited worker's record."""
-        with self._lock:
+        with self._write():
             self._workers.pop(worker_id, None)

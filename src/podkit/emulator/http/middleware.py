@@ -31,6 +31,18 @@ async def _discard(message: Message) -> None:
     """A `send` that swallows the served response of a commit fault."""
 
 
+_CONTROL_V2 = frozenset(
+    {"serverless", "templates", "network-volumes", "registries", "catalog", "openapi.json",
+     "pods", "clusters", "billing", "account"}
+)  # fmt: skip
+
+
+def _is_dataplane(path: str) -> bool:
+    """`/v2/{endpoint_id}/run` and the like, as opposed to `/v2/serverless/...`."""
+    parts = path.split("/")
+    return len(parts) > 3 and parts[1] == "v2" and parts[2] not in _CONTROL_V2
+
+
 class FaultMiddleware:
     """Applies `backend.faults` to every API request (never to the admin routes)."""
 
@@ -48,6 +60,9 @@ class FaultMiddleware:
         if decision.action is None:
             await self.app(scope, receive, send)
             return
+        if decision.action == "echo":
+            await self._echo(scope, receive, send, decision.status)
+            return
         if decision.action.startswith("commit_"):
             await self.app(scope, receive, _discard)  # served and applied; its answer is lost
         if decision.action.endswith("drop"):
@@ -60,6 +75,29 @@ class FaultMiddleware:
             )
             raise DroppedConnection(f"injected drop for {scope['method']} {scope['path']}")
         await self._refuse(scope, send, decision.status, decision.retry_after_s)
+
+    async def _echo(self, scope: Scope, receive: Receive, send: Send, status: int) -> None:
+        """Refuse, quoting the request back: method, path, query, Authorization, body."""
+        chunks: list[bytes] = []
+        while True:
+            received = await receive()
+            chunks.append(received.get("body", b""))
+            if not received.get("more_body"):
+                break
+        headers = dict(scope.get("headers", []))
+        query = scope.get("query_string", b"").decode("latin-1")
+        message = (
+            f"request refused (injected echo): {scope['method']} {scope['path']}"
+            f"{'?' + query if query else ''} auth={headers.get(b'authorization', b'').decode()} "
+            f"body={b''.join(chunks).decode('utf-8', 'replace')[:2000]}"
+        )
+        body, ctype = error_body(scope["path"], status, message)
+        if _is_dataplane(scope["path"]):
+            body, ctype = json.dumps({"error": message}).encode(), b"application/json"
+        length = str(len(body)).encode()
+        response_headers = [(b"content-type", ctype), (b"content-length", length)]
+        await send({"type": "http.response.start", "status": status, "headers": response_headers})
+        await send({"type": "http.response.body", "body": body})
 
     async def _refuse(self, scope: Scope, send: Send, status: int, retry_after: int) -> None:
         if status == 429:

@@ -1,30 +1,32 @@
 """The transfer engine's HTTP layer: requests, redirects, and the map from failures to
 `RetryableFetchError` (worth another try) or `FetchError` (not).
 
-The wire is `_http11` (a small keep-alive HTTP/1.1 client of the engine's own). Why not
-`podkit._http` (httpx): measured on loopback nginx, 256 MiB in 16 MiB ranges with 8 threads,
-httpx streamed 354-379 MB/s using 0.85-0.92 s of CPU, and with a 40 MiB/s cap per connection
-and 16 threads it stalled at 362 MB/s, CPU-bound (bench/RESULTS.md, "Model sync"). The retry
-policy (backoff with jitter, Retry-After) is the shared `podkit._http.RetryPolicy`, applied by
-the engine per chunk. Request headers may carry credentials: they are never put into an error
-message, and they are not sent on to another origin when a request is redirected.
+The wire is libcurl (`_curl`): proxies, TLS with the CA store `trust` finds, HTTP/2 and
+happy eyeballs are libcurl's; redirects, retries and what may follow a redirect are the
+engine's. The retry policy (backoff with jitter, Retry-After) is the shared
+`podkit._http.RetryPolicy`, applied by the engine per chunk. Request headers may carry
+credentials: they are never put into an error message, and they are not sent on to another
+origin when a request is redirected. Metadata documents (listings) are asked for in any
+content encoding and decoded; data requests ask for none unless the source says otherwise
+(a GCS object stored gzip-encoded is fetched as stored, so its checksums hold).
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import random
-import socket
-import ssl
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, TypeVar
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 from podkit._http import RetryPolicy, retry_after_seconds
-from podkit.worker.transfer import _http11
+from podkit.worker.transfer import _curl
+from podkit.worker.transfer.proxies import proxies_from
+from podkit.worker.transfer.trust import CaBundle, CaBundleError, find_ca_bundle
 
 T = TypeVar("T")
 
@@ -66,8 +68,9 @@ class RetryableFetchError(FetchError):
 class Response:
     """A streaming response; `read()` returns b'' at the end of the body."""
 
-    def __init__(self, wire: _http11.Response, url: str) -> None:
+    def __init__(self, wire: _curl.Response, url: str) -> None:
         self.status = wire.status
+        self.http_version = wire.http_version
         self.headers: Mapping[str, str] = wire.headers  # names in lower case
         self.url = url
         self._wire = wire
@@ -86,12 +89,11 @@ class Response:
         self._wire.close()
 
 
-def _ssl_context() -> ssl.SSLContext:
-    context = ssl.create_default_context()
-    bundle = os.environ.get("PODKIT_CA_BUNDLE")
-    if bundle:
-        context.load_verify_locations(cafile=bundle)
-    return context
+def _ca_bundle(environ: Mapping[str, str]) -> CaBundle:
+    try:
+        return find_ca_bundle(environ)
+    except CaBundleError as exc:
+        raise FetchError(str(exc), hint=exc.hint) from None
 
 
 class Fetcher:
@@ -104,8 +106,15 @@ class Fetcher:
         stall_timeout: float = 30.0,
         retry: RetryPolicy = RetryPolicy(),
         sleep: Callable[[float], None] = time.sleep,
+        environ: Mapping[str, str] | None = None,
     ) -> None:
-        self._pool = _http11.Pool(timeout=stall_timeout, tls=_ssl_context)
+        """`environ` (the process environment by default) names the proxies and CA bundle."""
+        env = dict(os.environ if environ is None else environ)
+        self._pool = _curl.Pool(
+            timeout=stall_timeout,
+            trust=functools.partial(_ca_bundle, env),
+            proxies=proxies_from(env),
+        )
         self.data_requests = 0
         self.meta_requests = 0
         self._moved: dict[str, tuple[str, bool]] = {}  # URL -> (where it redirected, left origin)
@@ -133,7 +142,8 @@ class Fetcher:
         if data and method == "GET" and "Range" in sent:
             response = self._get_range(url, sent)
         else:
-            response = self._follow(method, url, sent)[0]
+            decode = not data and method == "GET" and "Range" not in sent
+            response = self._follow(method, url, sent, decode=decode)[0]
         try:
             yield response
         finally:
@@ -156,18 +166,26 @@ class Fetcher:
             self._moved[url] = (final, left_origin)
         return response
 
-    def _follow(self, method: str, url: str, headers: dict[str, str]) -> tuple[Response, str, bool]:
+    def _follow(
+        self, method: str, url: str, headers: dict[str, str], *, decode: bool = False
+    ) -> tuple[Response, str, bool]:
         """The response at the end of the redirects, its URL, and whether it left the origin
         (the credentials were dropped on the way)."""
         left_origin = False
         for _ in range(MAX_REDIRECTS + 1):
             try:
-                wire = self._pool.request(method, url, headers)
-            except ssl.SSLCertVerificationError as exc:
+                wire = self._pool.request(method, url, headers, decode=decode)
+            except _curl.UntrustedCertificate as exc:
                 raise FetchError(
-                    f"{_safe(url)}: the server's TLS certificate is not trusted "
-                    f"({exc.verify_message})",
-                    hint="for a private CA, set PODKIT_CA_BUNDLE to its certificate (PEM file)",
+                    f"{_safe(url)}: the server's TLS certificate is not trusted ({exc})",
+                    hint="for a private CA, set PODKIT_CA_BUNDLE (or SSL_CERT_FILE) to its "
+                    "certificate (PEM file)",
+                ) from exc
+            except _curl.ProxyRefused as exc:
+                raise FetchError(
+                    f"{_safe(url)}: the proxy refused the tunnel ({exc})",
+                    hint="check the user and password in HTTPS_PROXY (or ALL_PROXY), or list "
+                    "the host in NO_PROXY",
                 ) from exc
             except OSError as exc:
                 raise RetryableFetchError(
@@ -178,11 +196,9 @@ class Fetcher:
                 return Response(wire, _safe(url)), url, left_origin
             wire.close()
             target = urljoin(url, location)
-            try:
-                moved = _http11.split_url(target)[0] != _http11.split_url(url)[0]
-            except _http11.TransportError as exc:
-                raise FetchError(f"{_safe(url)} redirected to {exc}") from None
-            if moved:
+            if _origin(target) is None:
+                raise FetchError(f"{_safe(url)} redirected to a URL that is not http(s)")
+            if _origin(target) != _origin(url):
                 headers, left_origin = _bound(headers), True
             if wire.status == 303 and method != "HEAD":
                 method = "GET"
@@ -247,6 +263,18 @@ def _bound(headers: dict[str, str]) -> dict[str, str]:
     return {k: v for k, v in headers.items() if k.lower() not in _ORIGIN_BOUND}
 
 
+def _origin(url: str) -> tuple[str, str, int] | None:
+    """(scheme, host, port) of an http(s) URL; None for anything else."""
+    try:
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
+        if scheme not in ("http", "https") or not parts.hostname:
+            return None
+        return scheme, parts.hostname, parts.port or (443 if scheme == "https" else 80)
+    except ValueError:
+        return None
+
+
 def _safe(url: str) -> str:
     """A URL for messages: the query is dropped (it may carry a signature or token)."""
     return url.split("?", 1)[0]
@@ -254,19 +282,6 @@ def _safe(url: str) -> str:
 
 def _describe(exc: OSError) -> str:
     """A transport failure in words, without the request (its headers may hold secrets)."""
-    if isinstance(exc, _http11.TransportError):
+    if isinstance(exc, _curl.TransportError):
         return str(exc)
-    if isinstance(exc, TimeoutError | BlockingIOError):
-        return "no data within the stall timeout"
-    if isinstance(exc, socket.gaierror):
-        return "the host name does not resolve"
-    words = _IN_WORDS.get(type(exc))
-    return words or type(exc).__name__
-
-
-_IN_WORDS: dict[type[OSError], str] = {
-    ConnectionRefusedError: "connection refused",
-    ConnectionResetError: "connection reset by the server",
-    ConnectionAbortedError: "connection aborted",
-    BrokenPipeError: "connection closed by the server",
-}
+    return type(exc).__name__

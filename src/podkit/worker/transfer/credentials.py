@@ -11,6 +11,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from podkit.errors import TransferError
 
@@ -41,13 +42,34 @@ def hf_token(env: dict[str, str]) -> str:
     return env.get("HF_TOKEN") or env.get("HUGGING_FACE_HUB_TOKEN") or ""
 
 
+# The JSON credential types google-auth loads (`google.auth.load_credentials_from_dict`).
+GCS_CREDENTIAL_TYPES = frozenset(
+    {
+        "service_account",
+        "authorized_user",
+        "external_account",
+        "external_account_authorized_user",
+        "impersonated_service_account",
+    }
+)
+
+
 class GcsToken:
-    """A bearer token for GCS: GCS_OAUTH_TOKEN, or a service-account JSON (refreshed)."""
+    """A bearer token for GCS, from the first of: GCS_OAUTH_TOKEN; a credentials JSON in
+    PODKIT_GCS_CREDENTIALS_JSON or at GOOGLE_APPLICATION_CREDENTIALS (a service account, an
+    authorized user, an external account / workload identity federation, an impersonated
+    service account); google-auth's default chain (gcloud's application-default login, the
+    metadata server on Google Cloud). None of them: anonymous (a public bucket). Against an
+    emulator (STORAGE_EMULATOR_HOST) the default chain is asked only if GCE_METADATA_HOST
+    names a metadata server."""
 
     def __init__(self, env: dict[str, str]) -> None:
         self._static = env.get("GCS_OAUTH_TOKEN", "")
-        self._info = _service_account_info(env)
+        self._info = _credentials_info(env)
+        emulated = bool(env.get("STORAGE_EMULATOR_HOST")) and not env.get("GCE_METADATA_HOST")
+        self._chain = not self._static and self._info is None and not emulated
         self._lock = threading.Lock()
+        self._creds: Any = None
         self._token = ""
         self._expires = 0.0
 
@@ -56,42 +78,99 @@ class GcsToken:
 
     @property
     def anonymous(self) -> bool:
-        return not self._static and self._info is None
+        return not self._static and self._info is None and not self._chain
 
     def header(self) -> dict[str, str]:
         if self._static:
             return {"Authorization": f"Bearer {self._static}"}
-        if self._info is None:
+        if self.anonymous:
             return {}
         with self._lock:
             if time.time() > self._expires - 300:
                 self._refresh()
-            return {"Authorization": f"Bearer {self._token}"}
+            return {"Authorization": f"Bearer {self._token}"} if self._token else {}
 
     def _refresh(self) -> None:
+        google_auth, request = _google_auth()
+        if self._creds is None:
+            self._creds = self._load(google_auth)
+            if self._creds is None:
+                self._chain, self._expires = False, float("inf")  # nothing found: anonymous
+                return
         try:
-            from google.auth.transport.requests import Request
-            from google.oauth2 import service_account
-        except ImportError as exc:  # pragma: no cover - the worker extra installs it
-            raise TransferError(
-                "a GCS service account is configured but google-auth is not installed",
-                hint="install podkit[worker]",
-            ) from exc
-        try:
-            creds = service_account.Credentials.from_service_account_info(  # type: ignore[no-untyped-call]
-                self._info, scopes=[GCS_SCOPE]
-            )
-            creds.refresh(Request())
+            self._creds.refresh(request)
         except Exception as exc:
             raise TransferError(
-                f"GCS service account could not get a token ({type(exc).__name__})",
-                hint="check the service-account JSON secret and its access to the bucket",
+                f"GCS credentials could not get a token ({type(exc).__name__})",
+                hint="check the credentials JSON (or the workload's identity) and its access "
+                "to the bucket",
             ) from None
-        self._token = str(creds.token)
-        self._expires = creds.expiry.timestamp() if creds.expiry else time.time() + 3000
+        self._token = str(self._creds.token)
+        expiry = getattr(self._creds, "expiry", None)
+        self._expires = expiry.timestamp() if expiry else time.time() + 3000
+
+    def _load(self, google_auth: Any) -> Any:
+        if self._info is not None:
+            try:
+                return _from_info(google_auth, self._info)
+            except Exception as exc:
+                raise TransferError(
+                    f"the GCS credentials JSON could not be loaded ({type(exc).__name__})",
+                    hint="check that the JSON is complete (a key file, or a credential "
+                    "configuration from gcloud iam workload-identity-pools)",
+                ) from None
+        try:
+            creds, _ = google_auth.default(scopes=[GCS_SCOPE])
+        except google_auth.exceptions.DefaultCredentialsError:
+            return None
+        return creds
 
 
-def _service_account_info(env: dict[str, str]) -> dict[str, object] | None:
+def _from_info(google_auth: Any, info: dict[str, object]) -> Any:
+    """Credentials of each JSON type, loaded by the class google-auth has for it (its generic
+    loader would also look the project up, a request to another API the sync does not need)."""
+    kind, scopes = info["type"], [GCS_SCOPE]
+    if kind == "service_account":
+        from google.oauth2 import service_account
+
+        return service_account.Credentials.from_service_account_info(info, scopes=scopes)  # type: ignore[no-untyped-call]
+    if kind == "authorized_user":
+        from google.oauth2 import credentials
+
+        return credentials.Credentials.from_authorized_user_info(info, scopes=scopes)  # type: ignore[no-untyped-call]
+    if kind == "external_account":
+        source = info.get("credential_source")
+        source = source if isinstance(source, dict) else {}
+        from google.auth import aws, identity_pool, pluggable
+
+        module: Any = identity_pool
+        if str(source.get("environment_id", "")).startswith("aws"):
+            module = aws
+        elif "executable" in source:
+            module = pluggable
+        return module.Credentials.from_info(info, scopes=scopes)
+    if kind == "external_account_authorized_user":
+        from google.auth import external_account_authorized_user
+
+        return external_account_authorized_user.Credentials.from_info(info)  # type: ignore[no-untyped-call]
+    creds, _ = google_auth.load_credentials_from_dict(info, scopes=scopes)
+    return creds
+
+
+def _google_auth() -> tuple[Any, Any]:
+    try:
+        import google.auth
+        import google.auth.exceptions
+        from google.auth.transport.requests import Request
+    except ImportError as exc:  # pragma: no cover - the worker extra installs it
+        raise TransferError(
+            "GCS credentials are configured but google-auth is not installed",
+            hint="install podkit[worker]",
+        ) from exc
+    return google.auth, Request()
+
+
+def _credentials_info(env: dict[str, str]) -> dict[str, object] | None:
     """PODKIT_GCS_CREDENTIALS_JSON (the JSON itself) or GOOGLE_APPLICATION_CREDENTIALS (a path)."""
     raw = env.get("PODKIT_GCS_CREDENTIALS_JSON", "")
     where = "PODKIT_GCS_CREDENTIALS_JSON"
@@ -104,7 +183,7 @@ def _service_account_info(env: dict[str, str]) -> dict[str, object] | None:
             raise TransferError(
                 f"GOOGLE_APPLICATION_CREDENTIALS points at {path}, which cannot be read "
                 f"({exc.strerror})",
-                hint="mount the service-account JSON there, or set PODKIT_GCS_CREDENTIALS_JSON",
+                hint="mount the credentials JSON there, or set PODKIT_GCS_CREDENTIALS_JSON",
             ) from None
     if not raw:
         return None
@@ -112,12 +191,14 @@ def _service_account_info(env: dict[str, str]) -> dict[str, object] | None:
         info = json.loads(raw)
     except json.JSONDecodeError:
         raise TransferError(
-            f"{where} is not valid JSON", hint="paste the whole service-account key file"
+            f"{where} is not valid JSON", hint="paste the whole credentials file"
         ) from None
-    if not isinstance(info, dict) or info.get("type") != "service_account":
+    if not isinstance(info, dict) or info.get("type") not in GCS_CREDENTIAL_TYPES:
         raise TransferError(
-            f"{where} is not a service-account key (type must be service_account)",
-            hint="create a key for a service account with storage.objects.get/list",
+            f"{where} is not a credentials JSON google-auth knows (its type must be one of "
+            f"{', '.join(sorted(GCS_CREDENTIAL_TYPES))})",
+            hint="use a service-account key, `gcloud auth application-default login`'s file, "
+            "or a workload identity federation configuration",
         )
     return info
 

@@ -181,6 +181,7 @@ def sync_models(
         stall_timeout=options.stall_timeout,
         retry=options.retry,
         sleep=options.sleep,
+        environ=environment,
     )
     run_id = uuid.uuid4().hex
     ACTIVE_RUNS.add(run_id)
@@ -203,7 +204,7 @@ def plan_models(
     Listing requests only; nothing is written. This feeds `podkit plan` and `--dry-run`.
     """
     environment = dict(os.environ if env is None else env)
-    fetcher = Fetcher(connections)
+    fetcher = Fetcher(connections, environ=environment)
     summary: list[dict[str, object]] = []
     try:
         for entry in entries:

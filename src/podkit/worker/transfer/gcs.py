@@ -2,7 +2,9 @@
 
 Every data request carries `generation=<n>`: if the object is replaced mid-download, the old
 generation answers 404 and the engine restarts the file on the new one. Verification uses
-crc32c only (composite objects have no md5). STORAGE_EMULATOR_HOST points at an emulator.
+crc32c only (composite objects have no md5). An object stored gzip-encoded
+(`Content-Encoding: gzip`) lands as stored: compressed, as its size and crc32c describe it.
+STORAGE_EMULATOR_HOST points at an emulator.
 """
 
 from __future__ import annotations
@@ -97,12 +99,16 @@ class GcsSource:
         url = f"{self._objects}/{_object_path(name)}?alt=media&generation={generation}"
         crc = gcs_crc32c_hex(str(item["crc32c"])) if item.get("crc32c") else ""
         size = int(str(item["size"]))
+        # Stored gzip-encoded, an object is served decompressed (and without ranges) unless
+        # the request accepts gzip: then it comes as stored, as its size and crc32c describe.
+        stored_gzip = "gzip" in str(item.get("contentEncoding") or "").lower()
         return RemoteFile(
             path=safe_relative(relative, source=self.label),
             url=url,
             size=size,
             version=f"gen{generation}:{crc}",
             expected=Expected(size=size, crc32c=crc),
+            pin_headers=(("Accept-Encoding", "gzip"),) if stored_gzip else (),
         )
 
     def refresh(self, fetcher: Fetcher, old: RemoteFile) -> RemoteFile | None:
@@ -122,5 +128,5 @@ def _object_path(name: str) -> str:
 def _listing_error(label: str, exc: FetchError) -> TransferError:
     hint = "check the bucket name and that the credentials may list it"
     if exc.status in (401, 403):
-        hint = "set PODKIT_GCS_CREDENTIALS_JSON (a service-account key) with storage.objects.list"
+        hint = "set PODKIT_GCS_CREDENTIALS_JSON (credentials JSON) with storage.objects.list"
     return TransferError(f"{label}: listing failed: {exc}", hint=exc.hint or hint)

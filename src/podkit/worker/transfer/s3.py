@@ -2,27 +2,48 @@
 
 Single-part objects are verified by their md5 ETag; multipart ones by recomputing
 `md5(part md5s)-N` with the part size read from `HEAD ?partNumber=1`. A replaced object
-answers 412 to the pinned ETag and is restarted on its new version. AWS_ENDPOINT_URL_S3 (or
-AWS_ENDPOINT_URL) points at a compatible store or an emulator (path-style requests).
+answers 412 to the pinned ETag and is restarted on its new version. Credentials, region and
+signing are botocore's (`aws`); a bucket in another region than the one configured answers
+with its own (`x-amz-bucket-region`), and the listing is asked again there. Buckets whose
+names hold dots are addressed path-style (a dotted virtual host does not match the wildcard
+certificate). AWS_ENDPOINT_URL_S3 (or AWS_ENDPOINT_URL) points at a compatible store or an
+emulator (path-style requests).
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import hashlib
-import hmac
+import functools
+import re
 import xml.etree.ElementTree as ET
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, unquote
 
 from podkit.config.models import ParsedSource
 from podkit.errors import TransferError
 from podkit.worker.transfer._fetch import Fetcher, FetchError, raise_for_status
-from podkit.worker.transfer.credentials import AwsKeys, aws_keys
+from podkit.worker.transfer.aws import AwsAuth
 from podkit.worker.transfer.remote import RemoteFile, safe_relative
 from podkit.worker.transfer.verify import Expected
 
 _NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
-EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+# A name that can be a DNS label under the wildcard certificate: no dots, no capitals.
+_VIRTUAL_HOSTABLE = re.compile(r"[a-z0-9][a-z0-9-]{1,61}[a-z0-9]")
+_REGION_ANSWERS = frozenset({301, 307, 400})  # PermanentRedirect, AuthorizationHeaderMalformed
+
+
+class _WrongRegion(Exception):
+    def __init__(self, region: str) -> None:
+        super().__init__(region)
+        self.region = region
+
+
+def s3_base_url(bucket: str, region: str, endpoint: str = "") -> str:
+    """The URL of the bucket: path-style on a custom endpoint or for a name that cannot be a
+    virtual host, `https://<bucket>.s3.<region>.amazonaws.com` otherwise."""
+    if endpoint:
+        return f"{endpoint.rstrip('/')}/{quote(bucket)}"
+    if _VIRTUAL_HOSTABLE.fullmatch(bucket):
+        return f"https://{bucket}.s3.{region}.amazonaws.com"
+    return f"https://s3.{region}.amazonaws.com/{quote(bucket)}"
 
 
 class S3Source:
@@ -34,24 +55,26 @@ class S3Source:
         self.bucket = parsed.bucket
         self.prefix = parsed.prefix
         self.label = f"s3://{parsed.bucket}/{parsed.prefix}"
-        self.region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1"
-        endpoint = env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL") or ""
-        if endpoint:
-            self.base = f"{endpoint.rstrip('/')}/{quote(self.bucket)}"
-        else:
-            self.base = f"https://{self.bucket}.s3.{self.region}.amazonaws.com"
-        self.keys = aws_keys(env)
+        self.auth = AwsAuth(env)
+        self._endpoint = env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL") or ""
+        self._set_region(self.auth.default_region())
+
+    def _set_region(self, region: str) -> None:
+        self.region = region
+        self.base = s3_base_url(self.bucket, region, self._endpoint)
 
     def headers(self, url: str) -> dict[str, str]:
-        if self.keys is None:
-            return {}
-        return sigv4_headers(url, self.keys, self.region)
+        return self.auth.sign("GET", url, self.region)
 
     def list_files(self, fetcher: Fetcher) -> list[RemoteFile]:
         directory = (
             self.prefix if not self.prefix or self.prefix.endswith("/") else self.prefix + "/"
         )
-        entries = self._list_prefix(fetcher, directory)
+        try:
+            entries = self._list_prefix(fetcher, directory)
+        except _WrongRegion as moved:
+            self._set_region(moved.region)
+            entries = self._list_prefix(fetcher, directory)
         if not entries and directory != self.prefix:
             name = self.prefix.rsplit("/", 1)[-1]
             found = [e for e in self._list_prefix(fetcher, self.prefix) if e[0] == self.prefix]
@@ -71,7 +94,7 @@ class S3Source:
                 query["continuation-token"] = token
             url = f"{self.base}/?{_aws_query(query)}"
             try:
-                root = ET.fromstring(fetcher.text(url, self.headers(url)))
+                root = ET.fromstring(fetcher.retrying(functools.partial(self._page, fetcher, url)))
             except FetchError as exc:
                 raise TransferError(
                     f"{self.label}: listing failed: {exc}",
@@ -86,6 +109,15 @@ class S3Source:
             token = root.findtext(f"{_NS}NextContinuationToken") or ""
             if root.findtext(f"{_NS}IsTruncated") != "true" or not token:
                 return entries
+
+    def _page(self, fetcher: Fetcher, url: str) -> str:
+        """One listing page; a bucket of another region says which (once per source)."""
+        with fetcher.open(url, self.headers(url), data=False) as response:
+            region = response.header("x-amz-bucket-region")
+            if response.status in _REGION_ANSWERS and region and region != self.region:
+                raise _WrongRegion(region)
+            raise_for_status(response)
+            return b"".join(iter(response.read, b"")).decode("utf-8")
 
     def _remote(
         self, fetcher: Fetcher, key: str, size: int, etag: str, relative: str
@@ -109,18 +141,14 @@ class S3Source:
     def _part_size(self, fetcher: Fetcher, key: str) -> int:
         url = f"{self.base}/{quote(key)}?partNumber=1"
         try:
-            auth = sigv4_headers(url, self.keys, self.region, method="HEAD") if self.keys else {}
-            response = fetcher.head(url, auth)
+            response = fetcher.head(url, self.auth.sign("HEAD", url, self.region))
             raise_for_status(response, expected=(200, 206))
         except FetchError:
             return 0  # unknown part layout: size and If-Match still hold
         return int(response.header("Content-Length") or 0)
 
     def refresh(self, fetcher: Fetcher, old: RemoteFile) -> RemoteFile | None:
-        key = old.url[len(self.base) + 1 :]
-        from urllib.parse import unquote
-
-        name = unquote(key)
+        name = unquote(old.url[len(self.base) + 1 :])
         found = [e for e in self._list_prefix(fetcher, name) if e[0] == name]
         if not found:
             return None
@@ -128,57 +156,8 @@ class S3Source:
         return self._remote(fetcher, name, size, etag, old.path)
 
 
-def sigv4_headers(
-    url: str,
-    keys: AwsKeys,
-    region: str,
-    *,
-    method: str = "GET",
-    now: dt.datetime | None = None,
-) -> dict[str, str]:
-    """AWS Signature Version 4 headers for a GET/HEAD (no body: the empty-payload hash)."""
-    moment = now or dt.datetime.now(dt.UTC)
-    stamp, day = moment.strftime("%Y%m%dT%H%M%SZ"), moment.strftime("%Y%m%d")
-    parts = urlsplit(url)
-    host = parts.netloc
-    query = "&".join(sorted(_canonical_pairs(parts.query)))
-    headers = {"host": host, "x-amz-content-sha256": EMPTY_SHA256, "x-amz-date": stamp}
-    if keys.session_token:
-        headers["x-amz-security-token"] = keys.session_token
-    signed = ";".join(sorted(headers))
-    canonical_headers = "".join(f"{k}:{headers[k]}\n" for k in sorted(headers))
-    scope = f"{day}/{region}/s3/aws4_request"
-    request = "\n".join([method, parts.path or "/", query, canonical_headers, signed, EMPTY_SHA256])
-    to_sign = "\n".join(
-        ["AWS4-HMAC-SHA256", stamp, scope, hashlib.sha256(request.encode()).hexdigest()]
-    )
-    key = _signing_key(keys.secret_key, day, region)
-    signature = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
-    result = {k: v for k, v in headers.items() if k != "host"}
-    result["Authorization"] = (
-        f"AWS4-HMAC-SHA256 Credential={keys.access_key}/{scope}, "
-        f"SignedHeaders={signed}, Signature={signature}"
-    )
-    return result
-
-
 def _aws_query(query: dict[str, str]) -> str:
     """A query in SigV4 canonical form: sorted, everything but unreserved characters encoded."""
     return "&".join(
         f"{quote(k, safe='-_.~')}={quote(v, safe='-_.~')}" for k, v in sorted(query.items())
     )
-
-
-def _canonical_pairs(query: str) -> list[str]:
-    pairs = []
-    for item in query.split("&") if query else []:
-        name, _, value = item.partition("=")
-        pairs.append(f"{name}={value}")
-    return pairs
-
-
-def _signing_key(secret: str, day: str, region: str) -> bytes:
-    key = hmac.new(f"AWS4{secret}".encode(), day.encode(), hashlib.sha256).digest()
-    for part in (region, "s3", "aws4_request"):
-        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
-    return key

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import random
 
@@ -10,10 +9,9 @@ import google_crc32c
 import pytest
 
 from podkit.errors import TransferError
-from podkit.worker.transfer.credentials import AwsKeys
 from podkit.worker.transfer.plan import Action, make_plan
 from podkit.worker.transfer.remote import RemoteFile, safe_relative, select
-from podkit.worker.transfer.s3 import sigv4_headers
+from podkit.worker.transfer.s3 import s3_base_url
 from podkit.worker.transfer.state import Recorded
 from podkit.worker.transfer.verify import Expected, S3PartEtag, combine_chunks, crc32c_combine
 
@@ -88,30 +86,13 @@ def test_globs() -> None:
     assert [f.path for f in chosen] == ["a/model.safetensors", "b.json"]
 
 
-@pytest.mark.parametrize("method", ["GET", "HEAD"])
-@pytest.mark.parametrize("token", ["", "session-token"])
-@pytest.mark.parametrize(
-    "url",
-    [
-        "https://bkt.s3.us-east-1.amazonaws.com/a%20b/test.txt",
-        "http://127.0.0.1:5000/bkt/w/x.bin?partNumber=1",
-        "http://127.0.0.1:5000/bkt/?continuation-token=abc%3D&list-type=2&prefix=w%2F",
-    ],
-)
-def test_sigv4_matches_botocore(url: str, token: str, method: str) -> None:
-    auth = pytest.importorskip("botocore.auth")
-    from botocore.awsrequest import AWSRequest
-    from botocore.credentials import Credentials
-
-    request = AWSRequest(method=method, url=url)
-    auth.S3SigV4Auth(Credentials("AKID", "SECRET", token or None), "s3", "eu-west-1").add_auth(
-        request
-    )
-    when = dt.datetime.strptime(request.headers["X-Amz-Date"], "%Y%m%dT%H%M%SZ")
-    keys = AwsKeys("AKID", "SECRET", token)
-    ours = sigv4_headers(url, keys, "eu-west-1", method=method, now=when.replace(tzinfo=dt.UTC))
-    assert ours["Authorization"] == request.headers["Authorization"]
-    assert "SECRET" not in repr(keys)
+def test_s3_addressing_is_path_style_where_a_virtual_host_breaks_tls() -> None:
+    assert s3_base_url("models", "eu-west-1") == "https://models.s3.eu-west-1.amazonaws.com"
+    dotted = s3_base_url("models.example.com", "eu-west-1")
+    assert dotted == "https://s3.eu-west-1.amazonaws.com/models.example.com"
+    assert s3_base_url("Upper_Case", "us-east-1").startswith("https://s3.us-east-1.amazonaws.com/")
+    local = s3_base_url("a.b", "us-east-1", "http://127.0.0.1:5000/")
+    assert local == "http://127.0.0.1:5000/a.b"
 
 
 def test_split_policy_keeps_shards_whole_and_splits_big_files() -> None:

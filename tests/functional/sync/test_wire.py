@@ -1,9 +1,11 @@
-"""The engine's HTTP/1.1 client against a scripted server on loopback: framing (chunked, 1xx,
-until-close), keep-alive reuse and stale connections, stalls and short bodies, redirects and
-where credentials may follow them."""
+"""The engine's HTTP layer (libcurl) against a scripted server on loopback: framing (chunked,
+1xx, until-close), keep-alive reuse and stale connections, stalls and short bodies, redirects
+and where credentials may follow them."""
 
 from __future__ import annotations
 
+import gzip
+import json
 import socket
 import threading
 import time
@@ -14,9 +16,10 @@ import pytest
 
 from podkit.worker.transfer._fetch import Fetcher, FetchError, RetryableFetchError
 
-# An answer is the bytes to send for one request, then what to do with the connection:
-# "keep" it for the next request, "close" it, or "hold" it open and silent (a stall).
-Answer = tuple[bytes, str]
+# An answer is the bytes to send for one request (or a list of pieces, sent with a pause
+# between them so that each arrives in a read of its own), then what to do with the
+# connection: "keep" it for the next request, "close" it, or "hold" it open and silent.
+Answer = tuple[bytes | list[bytes], str]
 
 
 @dataclass
@@ -74,7 +77,16 @@ class ScriptedServer:
                 seen = Seen(method, target, headers, number)
                 self.seen.append(seen)
                 payload, then = self.script(seen)
-                conn.sendall(payload)
+                try:
+                    for index, piece in enumerate(
+                        [payload] if isinstance(payload, bytes) else payload
+                    ):
+                        if index:
+                            time.sleep(0.05)
+                        conn.sendall(piece)
+                except OSError:  # the client closed it mid-answer
+                    self.closed_by_client.append(number)
+                    return
                 if then == "hold":
                     self._stop.wait(5)
                 if then != "keep":
@@ -100,7 +112,7 @@ def serve() -> Iterator[Callable[[Callable[[Seen], Answer]], ScriptedServer]]:
 
 @pytest.fixture
 def fetcher() -> Iterator[Fetcher]:
-    fetcher = Fetcher(4, stall_timeout=0.5)
+    fetcher = Fetcher(4, stall_timeout=0.5, environ={})
     yield fetcher
     fetcher.close()
 
@@ -126,6 +138,26 @@ def test_chunked_body_with_extensions_and_trailers_then_the_connection_is_reused
     assert _get(fetcher, f"{server.url}/c") == b"hello, world"
     assert _get(fetcher, f"{server.url}/d") == b"second"
     assert [s.connection for s in server.seen] == [1, 1]
+
+
+@pytest.mark.parametrize(
+    "pieces",
+    [
+        [b"5\r\nhello\r", b"\n7\r\n, world\r\n0\r\n\r\n"],  # the CRLF after a chunk, split
+        [b"5\r\nhello", b"\r\n", b"7\r", b"\n, world\r\n0\r\n\r\n"],  # every line, split
+        [b"5\r\nhel", b"lo\r\n7\r\n, world\r\n0\r", b"\n\r\n"],  # a chunk and the end
+    ],
+)
+def test_chunk_framing_split_across_reads(
+    serve: Callable[[Callable[[Seen], Answer]], ScriptedServer],
+    fetcher: Fetcher,
+    pieces: list[bytes],
+) -> None:
+    head = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+    server = serve(lambda seen: ([head, *pieces] if seen.target == "/c" else _ok(b"next"), "keep"))
+    assert _get(fetcher, f"{server.url}/c") == b"hello, world"
+    assert _get(fetcher, f"{server.url}/d") == b"next"
+    assert [s.connection for s in server.seen] == [1, 1]  # the framing ended where it should
 
 
 def test_interim_1xx_answers_are_skipped(
@@ -286,3 +318,39 @@ def test_ranges_of_a_redirected_file_go_straight_to_the_cdn_until_it_refuses(
     assert get(0, 99) == blob[:100]
     assert len(hub_server.seen) == 2
     assert [seen.target for seen in cdn_server.seen[-2:]] == ["/blob?sig=1", "/blob?sig=2"]
+
+
+def test_listings_are_asked_for_compressed_and_decoded_and_data_as_served(
+    serve: Callable[[Callable[[Seen], Answer]], ScriptedServer], fetcher: Fetcher
+) -> None:
+    document = json.dumps({"items": [f"file-{i}" for i in range(500)]}).encode()
+    packed = gzip.compress(document)
+
+    def script(seen: Seen) -> Answer:
+        if "gzip" not in seen.headers.get("accept-encoding", ""):
+            return _ok(document), "keep"
+        head = f"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: {len(packed)}\r\n\r\n"
+        return head.encode() + packed, "keep"
+
+    server = serve(script)
+    assert fetcher.json(f"{server.url}/list", {}) == json.loads(document)
+    assert "gzip" in server.seen[0].headers["accept-encoding"]
+    assert _get(fetcher, f"{server.url}/data") == document  # not asked for: none sent
+    assert "accept-encoding" not in server.seen[1].headers
+    # A source that asks for gzip itself (a GCS object stored gzip-encoded) gets it as stored.
+    assert _get(fetcher, f"{server.url}/data", {"Accept-Encoding": "gzip"}) == packed
+
+
+def test_a_body_left_before_its_end_drops_its_connection_and_the_next_request_works(
+    serve: Callable[[Callable[[Seen], Answer]], ScriptedServer], fetcher: Fetcher
+) -> None:
+    big = b"b" * 50_000_000  # more than the client and both sockets' buffers hold
+    server = serve(lambda seen: (_ok(big if seen.target == "/big" else b"small"), "keep"))
+    with fetcher.open(f"{server.url}/big", {}) as response:
+        assert len(response.read(1024)) == 1024  # then left: a stopped sync, a bad checksum
+    assert _get(fetcher, f"{server.url}/small") == b"small"
+    assert [s.connection for s in server.seen] == [1, 2]  # the half-read one was not reused
+    deadline = time.monotonic() + 10
+    while 1 not in server.closed_by_client and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert 1 in server.closed_by_client

@@ -1,0 +1,208 @@
+"""Jobs on disk: one SQLite database in WAL mode, committed before a change is acknowledged.
+
+The backend keeps its jobs in memory and writes every job it changed, in one transaction, at
+the end of each operation and before it answers anyone (an HTTP response, a waiting request,
+a webhook). A `kill -9` of the emulator therefore loses no acknowledged change. WAL with
+`synchronous=NORMAL` makes a commit survive a process crash; only a power loss may roll back
+the last commits, as the platform's own queue is not something a laptop should fsync for.
+
+Times are stored as epoch seconds, so TTL, retention and delay keep counting across a restart.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from podkit.emulator.dataplane.jobs import MISSING, Job, JobPolicy, JobStatus
+from podkit.errors import EmulatorError
+
+HINT = "move the file away or pick another --state-dir"
+
+FORMAT = "1"
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS jobs (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  id TEXT NOT NULL UNIQUE,
+  endpoint_id TEXT NOT NULL,
+  input TEXT NOT NULL,
+  state TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS chunks (
+  job_id TEXT NOT NULL, n INTEGER NOT NULL, data TEXT NOT NULL, PRIMARY KEY (job_id, n)
+);
+CREATE TABLE IF NOT EXISTS counters (
+  endpoint_id TEXT PRIMARY KEY, completed INTEGER, failed INTEGER, retried INTEGER
+);
+"""
+
+
+@dataclass(frozen=True)
+class Stored:
+    """Everything read back at start: jobs in submission order and per-endpoint counters."""
+
+    jobs: list[Job]
+    counters: dict[str, tuple[int, int, int]]
+
+
+def _t(value: float | None, offset: float) -> float | None:
+    return None if value is None else value + offset
+
+
+def _state(job: Job, offset: float) -> str:
+    data: dict[str, Any] = {
+        "policy": [job.policy.execution_timeout_ms, job.policy.ttl_ms, job.policy.low_priority],
+        "sync": job.sync,
+        "webhook": job.webhook,
+        "s3Config": job.s3_config,
+        "status": str(job.status),
+        "workerId": job.worker_id,
+        "submitted": job.submitted_at + offset,
+        "started": _t(job.started_at, offset),
+        "finished": _t(job.finished_at, offset),
+        "error": job.error,
+        "streamRead": job.stream_read,
+        "retries": job.retries,
+        "crashRequeues": job.crash_requeues,
+    }
+    if job.output is not MISSING:
+        data["output"] = job.output
+    return json.dumps(data)
+
+
+def _job(row: tuple[str, str, str, str], chunks: list[Any], offset: float) -> Job:
+    job_id, endpoint_id, raw_input, raw_state = row
+    data = json.loads(raw_state)
+    timeout, ttl, low = data["policy"]
+    return Job(
+        id=job_id,
+        endpoint_id=endpoint_id,
+        input=json.loads(raw_input),
+        policy=JobPolicy(int(timeout), int(ttl), bool(low)),
+        submitted_at=data["submitted"] - offset,
+        sync=bool(data["sync"]),
+        webhook=data["webhook"],
+        s3_config=data["s3Config"],
+        status=JobStatus(data["status"]),
+        worker_id=data["workerId"],
+        started_at=_t(data["started"], -offset),
+        finished_at=_t(data["finished"], -offset),
+        output=data.get("output", MISSING),
+        error=data["error"],
+        stream=chunks,
+        stream_read=int(data["streamRead"]),
+        retries=int(data["retries"]),
+        crash_requeues=int(data["crashRequeues"]),
+    )
+
+
+class JobStore:
+    """The job database. `offset` turns the backend's clock into epoch seconds."""
+
+    def __init__(self, path: Path | str) -> None:
+        if isinstance(path, Path):
+            path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.closed = False
+        self._lock = threading.Lock()
+        try:
+            self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA busy_timeout=5000")
+            self._db.executescript(_SCHEMA)
+            self._check_format()
+        except sqlite3.DatabaseError as exc:
+            raise EmulatorError(f"{path} is not a podkit job database ({exc})", hint=HINT) from exc
+
+    def _check_format(self) -> None:
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
+        if row is None:
+            self._db.execute("INSERT INTO meta VALUES ('format', ?)", (FORMAT,))
+        elif row[0] != FORMAT:
+            raise EmulatorError(
+                f"{self.path} holds jobs in format {row[0]}; this podkit reads format {FORMAT}",
+                hint=HINT,
+            )
+
+    def write(
+        self,
+        jobs: Iterable[Job],
+        gone: Iterable[str],
+        counters: dict[str, tuple[int, int, int] | None],
+        offset: float,
+    ) -> None:
+        """Commit changed jobs, forgotten job ids and endpoint counters in one transaction."""
+        with self._lock:
+            db = self._db
+            db.execute("BEGIN")
+            try:
+                for job in jobs:
+                    self._put(job, offset)
+                for job_id in gone:
+                    db.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
+                    db.execute("DELETE FROM chunks WHERE job_id = ?", (job_id,))
+                for endpoint_id, values in counters.items():
+                    if values is None:
+                        db.execute("DELETE FROM counters WHERE endpoint_id = ?", (endpoint_id,))
+                    else:
+                        db.execute(
+                            "INSERT OR REPLACE INTO counters VALUES (?, ?, ?, ?)",
+                            (endpoint_id, *values),
+                        )
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+
+    def _put(self, job: Job, offset: float) -> None:
+        db = self._db
+        state = _state(job, offset)
+        if db.execute("UPDATE jobs SET state = ? WHERE id = ?", (state, job.id)).rowcount == 0:
+            db.execute(
+                "INSERT INTO jobs (id, endpoint_id, input, state) VALUES (?, ?, ?, ?)",
+                (job.id, job.endpoint_id, json.dumps(job.input), state),
+            )
+        (stored,) = db.execute("SELECT count(*) FROM chunks WHERE job_id = ?", (job.id,)).fetchone()
+        if stored > len(job.stream):  # the job was queued again: its old chunks are gone
+            db.execute("DELETE FROM chunks WHERE job_id = ?", (job.id,))
+            stored = 0
+        db.executemany(
+            "INSERT INTO chunks VALUES (?, ?, ?)",
+            [(job.id, n, json.dumps(job.stream[n])) for n in range(stored, len(job.stream))],
+        )
+
+    def read(self, offset: float) -> Stored:
+        """Every stored job (oldest first) and every endpoint's counters."""
+        with self._lock:
+            chunks: dict[str, list[Any]] = {}
+            for job_id, data in self._db.execute("SELECT job_id, data FROM chunks ORDER BY n"):
+                chunks.setdefault(job_id, []).append(json.loads(data))
+            rows = self._db.execute(
+                "SELECT id, endpoint_id, input, state FROM jobs ORDER BY seq"
+            ).fetchall()
+            counters = {
+                eid: (completed, failed, retried)
+                for eid, completed, failed, retried in self._db.execute("SELECT * FROM counters")
+            }
+        jobs = [_job(row, chunks.get(row[0], []), offset) for row in rows]
+        return Stored(jobs, counters)
+
+    def clear(self) -> None:
+        """Forget every job and counter."""
+        with self._lock:
+            self._db.executescript(
+                "BEGIN; DELETE FROM jobs; DELETE FROM chunks; DELETE FROM counters; COMMIT;"
+            )
+
+    def close(self) -> None:
+        """Close the database (its WAL is checkpointed)."""
+        with self._lock:
+            self.closed = True
+            self._db.close()

@@ -1,0 +1,403 @@
+"""The transfer engine's wire: libcurl through pycurl.
+
+Each thread of the engine drives its own libcurl multi handle, and a response's body is pulled
+by `read()`: the calling thread runs the multi handle only while it holds fewer bytes than it
+asked for, so a request takes no lock and a slow disk holds the socket back as a blocking read
+would. One run takes what the socket holds (its receive buffer, a few MiB at most), so that is
+what a transfer may hold unread; pausing libcurl instead (CURL_WRITEFUNC_PAUSE) was measured
+to stall a capped HTTP/1.1 stream for a timer's length after every resume (3 MB/s).
+The multi handle keeps the thread's connections alive between requests (one thread, one set
+of connections, as the connection budget counts them); one share handle lets every thread
+resume the TLS sessions and reuse the DNS answers of the others.
+
+What libcurl brings: proxies (`proxies` reads them from the sync's environment as curl
+would), content decoding where a caller asks for it, happy eyeballs (IPv6 and IPv4
+raced), HTTP/2 where a TLS origin offers it, and the HTTP/1.1 framing (chunked bodies, 1xx
+answers, stale kept-alive connections). Redirects are not followed here: the engine decides
+which headers may follow a request to another origin.
+
+Every transport failure is an OSError (`TransportError`; `UntrustedCertificate` and
+`ProxyRefused` are the ones another try cannot fix).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from urllib.parse import quote
+
+import pycurl
+
+from podkit.worker.transfer.proxies import Proxies
+from podkit.worker.transfer.trust import CaBundle
+
+# One write callback per this many bytes at most: fewer trips into Python per MiB.
+_BUFFER = 512 * 1024
+_UNSAFE_IN_URL = re.compile(r"[\x00-\x20\x7f-\U0010ffff]")
+_USERINFO = re.compile(r"//[^/@\s]*@")
+_POLL = 0.5  # the longest wait in select(): the stall clock is checked at least this often
+
+# libcurl names that pycurl 7.49 does not export (values from curl/curl.h).
+_E_WEIRD_SERVER_REPLY = 8
+_SUPPRESS_CONNECT_HEADERS = 265  # a proxy's "200 Connection established" is not the answer
+
+_IN_WORDS = {
+    pycurl.E_COULDNT_RESOLVE_HOST: "the host name does not resolve",
+    pycurl.E_COULDNT_RESOLVE_PROXY: "the proxy's host name does not resolve",
+    pycurl.E_COULDNT_CONNECT: "connection refused",
+    pycurl.E_OPERATION_TIMEDOUT: "no connection within the connect timeout",
+    pycurl.E_GOT_NOTHING: "the connection closed before the response headers",
+    pycurl.E_SEND_ERROR: "connection closed by the server",
+    pycurl.E_RECV_ERROR: "connection reset by the server",
+    pycurl.E_SSL_CONNECT_ERROR: "the TLS handshake failed",
+    _E_WEIRD_SERVER_REPLY: "an answer that is not HTTP",
+    pycurl.E_BAD_CONTENT_ENCODING: "a body that does not decode as its Content-Encoding says",
+}
+_UNTRUSTED = frozenset({pycurl.E_PEER_FAILED_VERIFICATION, pycurl.E_SSL_CACERT_BADFILE})
+
+
+class TransportError(OSError):
+    """The connection failed, or the peer closed early or answered something that is not HTTP."""
+
+
+class UntrustedCertificate(TransportError):
+    """The server's TLS certificate does not chain to a trusted CA (or does not name the host)."""
+
+
+class ProxyRefused(TransportError):
+    """The proxy answered the CONNECT with 407 (or 403): its credentials, or its rules."""
+
+
+def _proxy_failure(code: int, message: str) -> TransportError | None:
+    """A failure at the proxy, in libcurl's words (which name the proxy's host, never its
+    user or password; any `user:password@` left in them is cut out anyway)."""
+    if "proxy" not in message.lower() and "CONNECT" not in message:
+        return None
+    words = _USERINFO.sub("//", message)
+    if "CONNECT tunnel failed, response 407" in message or "response 403" in message:
+        return ProxyRefused(words)
+    return TransportError(words if code else "the proxy failed")
+
+
+def quote_url(url: str) -> str:
+    """The URL with spaces, controls and non-ASCII characters percent-encoded (libcurl
+    refuses them; a listing may hold such names)."""
+    if _UNSAFE_IN_URL.search(url) is None:
+        return url
+    return _UNSAFE_IN_URL.sub(lambda found: quote(found.group()), url)
+
+
+class Response:
+    """A response whose body is read with `read()`; b'' once the body is complete."""
+
+    def __init__(self, lane: _Lane, easy: pycurl.Curl, stall: float) -> None:
+        self.status = 0
+        self.http_version = ""  # "1.1", "2"
+        self.headers: dict[str, str] = {}  # names in lower case
+        self._lane: _Lane | None = lane
+        self._easy = easy
+        self._stall = stall
+        self._chunks: deque[bytes] = deque()
+        self._buffered = 0
+        self._received = 0
+        self._head_done = False
+        self.complete = False
+        self._error: TransportError | None = None
+
+    def _on_header(self, line: bytes) -> None:
+        if line.startswith(b"HTTP/"):
+            parts = line.split(None, 2)
+            self.http_version = parts[0][5:].decode("latin-1")
+            self.status = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
+            self.headers = {}  # a 1xx answer's headers are not the final ones
+            return
+        if line in (b"\r\n", b"\n"):
+            self._head_done = self.status >= 200
+            return
+        name, sep, value = line.decode("latin-1").partition(":")
+        if sep:
+            key, value = name.strip().lower(), value.strip()
+            self.headers[key] = f"{self.headers[key]}, {value}" if key in self.headers else value
+
+    def _on_body(self, data: bytes) -> None:
+        self._chunks.append(data)
+        self._buffered += len(data)
+        self._received += len(data)
+
+    def _finish(self, code: int, message: str) -> None:
+        self.complete = True
+        if code:
+            self._error = self._failure(code, message)
+
+    def _failure(self, code: int, message: str) -> TransportError:
+        if code in _UNTRUSTED:
+            return UntrustedCertificate(message)
+        at_proxy = _proxy_failure(code, message)
+        if at_proxy is not None:
+            return at_proxy
+        if code == pycurl.E_PARTIAL_FILE:
+            length = self.headers.get("content-length", "")
+            if length.isdigit() and "content-encoding" not in self.headers:
+                return TransportError(f"the body ended {int(length) - self._received} bytes short")
+            return TransportError("the body ended short")
+        return TransportError(_IN_WORDS.get(code) or message or f"libcurl error {code}")
+
+    def wait_for_head(self) -> None:
+        self._drive(lambda: self._head_done)
+        if not self._head_done:
+            self._release()
+            raise self._error or TransportError("the connection closed before the response")
+
+    def read(self, amount: int) -> bytes:
+        if self._buffered < amount and not self.complete:
+            self._drive(lambda: self._buffered >= amount)
+        if not self._buffered:
+            error, self._error = self._error, None
+            self._release()
+            if error is not None:
+                raise error
+            return b""
+        chunks = self._chunks
+        if len(chunks[0]) >= amount or len(chunks) == 1:
+            data = chunks.popleft()
+            if len(data) > amount:
+                chunks.appendleft(data[amount:])
+                data = data[:amount]
+        else:
+            parts, size = [], 0
+            while chunks and size < amount:
+                part = chunks.popleft()
+                if size + len(part) > amount:
+                    chunks.appendleft(part[amount - size :])
+                    part = part[: amount - size]
+                parts.append(part)
+                size += len(part)
+            data = b"".join(parts)
+        self._buffered -= len(data)
+        return data
+
+    def _drive(self, enough: Callable[[], bool]) -> None:
+        lane = self._lane
+        if lane is None:
+            return
+        last_seen, last_at = -1, time.monotonic()
+        while not enough() and not self.complete:
+            lane.step()
+            seen = self._received + len(self.headers) + self.status
+            now = time.monotonic()
+            if seen != last_seen:
+                last_seen, last_at = seen, now
+            elif now - last_at > self._stall:
+                self._release()
+                raise TransportError("no data within the stall timeout")
+
+    def _release(self) -> None:
+        lane, self._lane = self._lane, None
+        if lane is not None:
+            lane.give_back(self._easy, kept=self.complete and self._error is None)
+
+    def close(self) -> None:
+        """Stop the transfer unless its body was read to its end; idempotent."""
+        self._chunks.clear()
+        self._buffered = 0
+        self._release()
+
+
+class _Lane:
+    """One thread's multi handle, its kept-alive connections and idle easy handles."""
+
+    def __init__(self, configure: Callable[[pycurl.Curl], None]) -> None:
+        self.multi = pycurl.CurlMulti()
+        self._configure = configure
+        self._idle: list[pycurl.Curl] = []
+        self._active: dict[pycurl.Curl, Response] = {}
+
+    def start(self, easy_setup: Callable[[pycurl.Curl], None], stall: float) -> Response:
+        easy = self._idle.pop() if self._idle else self._new_easy()
+        response = Response(self, easy, stall)
+        easy_setup(easy)
+        easy.setopt(pycurl.HEADERFUNCTION, response._on_header)
+        easy.setopt(pycurl.WRITEFUNCTION, response._on_body)
+        self._active[easy] = response
+        self.multi.add_handle(easy)
+        return response
+
+    def _new_easy(self) -> pycurl.Curl:
+        easy = pycurl.Curl()
+        self._configure(easy)
+        return easy
+
+    def step(self) -> None:
+        """Move every transfer of this thread on; wait for its sockets when nothing moved."""
+        multi = self.multi
+        while True:
+            code, _ = multi.perform()
+            if code != pycurl.E_CALL_MULTI_PERFORM:
+                break
+        self._collect()
+        wait = multi.timeout()
+        if wait != 0:
+            multi.select(_POLL if wait < 0 else min(_POLL, wait / 1000))
+            while True:
+                code, _ = multi.perform()
+                if code != pycurl.E_CALL_MULTI_PERFORM:
+                    break
+            self._collect()
+
+    def _collect(self) -> None:
+        while True:
+            queued, done, failed = self.multi.info_read()
+            for easy in done:
+                if easy in self._active:
+                    self._active[easy]._finish(0, "")
+            for easy, code, message in failed:
+                if easy in self._active:
+                    self._active[easy]._finish(code, message)
+            if not queued:
+                return
+
+    def give_back(self, easy: pycurl.Curl, *, kept: bool) -> None:
+        """Take a transfer off the multi handle (an unfinished one loses its connection)."""
+        self._active.pop(easy, None)
+        self.multi.remove_handle(easy)
+        easy.setopt(pycurl.HEADERFUNCTION, _ignore)
+        easy.setopt(pycurl.WRITEFUNCTION, _ignore)
+        if kept:
+            self._idle.append(easy)
+        else:
+            # A transfer cut short may leave its connection in an unknown state: a fresh
+            # easy handle, and the multi handle closes the connection it no longer tracks.
+            easy.close()
+
+    def close(self) -> None:
+        for easy in list(self._active):
+            self.give_back(easy, kept=False)
+        for easy in self._idle:
+            easy.close()
+        self._idle.clear()
+        self.multi.close()
+
+
+def _trust(easy: pycurl.Curl, bundle: CaBundle) -> None:
+    # Set on every https request: an easy handle may have served plain http before. libcurl
+    # keeps the parsed store per multi handle, so this costs no re-read of the file.
+    if bundle.file:
+        easy.setopt(pycurl.CAINFO, bundle.file)
+    else:
+        easy.unsetopt(pycurl.CAINFO)
+    if bundle.directory:
+        easy.setopt(pycurl.CAPATH, bundle.directory)
+    else:
+        easy.unsetopt(pycurl.CAPATH)
+
+
+def _ignore(_: bytes) -> None:
+    return None
+
+
+class Pool:
+    """Per-thread multi handles over one share handle (TLS sessions, DNS)."""
+
+    def __init__(
+        self, *, timeout: float, trust: Callable[[], CaBundle], proxies: Proxies = Proxies()
+    ) -> None:
+        self._timeout = timeout
+        self._proxies = proxies
+        self._trust = trust  # called once, on the first https request (it may raise)
+        self._bundle: CaBundle | None = None
+        self._share = pycurl.CurlShare()
+        self._share.setopt(pycurl.SH_SHARE, pycurl.LOCK_DATA_SSL_SESSION)
+        self._share.setopt(pycurl.SH_SHARE, pycurl.LOCK_DATA_DNS)
+        self._local = threading.local()
+        self._lanes: set[_Lane] = set()
+        self._lock = threading.Lock()
+
+    def request(
+        self, method: str, url: str, headers: dict[str, str], *, decode: bool = False
+    ) -> Response:
+        """Send a request; the response once its headers are in (the body still to read).
+
+        `decode`: ask for any content encoding and decode it; otherwise none is asked for and
+        the body comes as the server sends it (as stored, for a caller's own Accept-Encoding).
+        """
+        for name, value in headers.items():
+            if "\r" in value or "\n" in value or "\r" in name or "\n" in name:
+                raise ValueError(f"header {name!r} holds a line break")
+        bundle = self._ca_bundle() if url[:6].lower() == "https:" else None
+        lane = self._lane()
+        lines = [f"{name}: {value}" for name, value in headers.items()]
+        proxy = self._proxies.for_url(url)
+
+        def setup(easy: pycurl.Curl) -> None:
+            easy.setopt(pycurl.URL, quote_url(url))
+            easy.setopt(pycurl.HTTPHEADER, lines)
+            if method == "HEAD":
+                easy.setopt(pycurl.NOBODY, 1)
+            else:
+                easy.setopt(pycurl.HTTPGET, 1)
+                if method != "GET":
+                    easy.setopt(pycurl.CUSTOMREQUEST, method)
+            if method in ("GET", "HEAD"):
+                easy.unsetopt(pycurl.CUSTOMREQUEST)
+            if decode:
+                easy.setopt(pycurl.ACCEPT_ENCODING, "")
+            else:
+                easy.unsetopt(pycurl.ACCEPT_ENCODING)
+            easy.setopt(pycurl.HTTP_CONTENT_DECODING, 1 if decode else 0)
+            if bundle is not None:
+                _trust(easy, bundle)
+            # Always set: "" keeps libcurl from reading the process environment itself.
+            easy.setopt(pycurl.PROXY, proxy)
+            if proxy:
+                easy.setopt(pycurl.NOPROXY, self._proxies.no_proxy)
+
+        response = lane.start(setup, self._timeout)
+        response.wait_for_head()
+        return response
+
+    def _lane(self) -> _Lane:
+        lane: _Lane | None = getattr(self._local, "lane", None)
+        if lane is None:
+            lane = self._local.lane = _Lane(self._configure)
+            with self._lock:
+                self._lanes.add(lane)
+        return lane
+
+    def _ca_bundle(self) -> CaBundle:
+        if self._bundle is None:
+            with self._lock:
+                if self._bundle is None:
+                    self._bundle = self._trust()
+        return self._bundle
+
+    def _configure(self, easy: pycurl.Curl) -> None:
+        easy.setopt(pycurl.NOSIGNAL, 1)
+        easy.setopt(pycurl.SHARE, self._share)
+        easy.setopt(pycurl.PROTOCOLS, pycurl.PROTO_HTTP | pycurl.PROTO_HTTPS)
+        easy.setopt(pycurl.FOLLOWLOCATION, 0)
+        easy.setopt(_SUPPRESS_CONNECT_HEADERS, 1)
+        easy.setopt(pycurl.HTTP_VERSION, pycurl.CURL_HTTP_VERSION_2TLS)
+        easy.setopt(pycurl.CONNECTTIMEOUT_MS, int(min(10.0, self._timeout) * 1000))
+        easy.setopt(pycurl.BUFFERSIZE, _BUFFER)
+        easy.setopt(pycurl.TCP_KEEPALIVE, 1)
+
+    def release_thread(self) -> None:
+        """Close the calling thread's kept-alive connections: it is leaving, and nobody else
+        may use them (they would stay open until `close`)."""
+        lane: _Lane | None = getattr(self._local, "lane", None)
+        if lane is None:
+            return
+        self._local.lane = None
+        with self._lock:
+            self._lanes.discard(lane)
+        lane.close()
+
+    def close(self) -> None:
+        with self._lock:
+            lanes, self._lanes = self._lanes, set()
+        for lane in lanes:
+            lane.close()
+        self._share.close()

@@ -1,0 +1,148 @@
+"""S3 through botocore: a dotted bucket on moto, the credential chain (a named profile in a
+shared credentials file), and a bucket in another region than the one configured (a small S3
+fake on loopback that answers like AWS: 301 with `x-amz-bucket-region` to a wrong signature
+scope; moto does not check regions)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from podkit.config.models import ModelSource
+from podkit.errors import TransferError
+from podkit.worker.transfer import SyncOptions, sync_models
+from tests.functional.sync.testbed import Moto
+
+OPTIONS = SyncOptions(connections=4, fsync=False)
+_SCOPE = re.compile(r"Credential=([^/]+)/\d{8}/([^/]+)/s3/aws4_request")
+
+
+def test_a_dotted_bucket_syncs_path_style(moto_s3: Moto, volume: Path) -> None:
+    s3 = moto_s3.client()
+    s3.create_bucket(Bucket="models.example.com")  # type: ignore[attr-defined]
+    data = os.urandom(200_000)
+    s3.put_object(Bucket="models.example.com", Key="v1/w.bin", Body=data)  # type: ignore[attr-defined]
+    env = {
+        "AWS_ENDPOINT_URL_S3": moto_s3.url,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing-secret",
+    }
+    entry = ModelSource(source="s3://models.example.com/v1", destination="dotted")
+    report = sync_models([entry], volume, options=OPTIONS, env=env)
+    assert report.status == "ok", report.message
+    assert (volume / "dotted/w.bin").read_bytes() == data
+
+
+@dataclass
+class FakeS3:
+    """One bucket in `region` holding `objects`; records (access key, region) per request."""
+
+    region: str
+    objects: dict[str, bytes]
+    seen: list[tuple[str, str, str]] = field(default_factory=list)  # (path, key id, region)
+
+    def __post_init__(self) -> None:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                found = _SCOPE.search(self.headers.get("Authorization", ""))
+                key_id, region = found.groups() if found else ("", "")
+                fake.seen.append((self.path, key_id, region))
+                if region != fake.region:
+                    body = b"<Error><Code>PermanentRedirect</Code></Error>"
+                    self._send(301, body, {"x-amz-bucket-region": fake.region})
+                elif "list-type=2" in self.path:
+                    self._send(200, fake.listing(), {})
+                else:
+                    name = self.path.split("/", 2)[2]
+                    self._send(200, fake.objects[name], {})
+
+            def _send(self, status: int, body: bytes, headers: dict[str, str]) -> None:
+                self.send_response(status)
+                for name, value in {**headers, "Content-Length": str(len(body))}.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def listing(self) -> bytes:
+        items = "".join(
+            f"<Contents><Key>{name}</Key><Size>{len(data)}</Size>"
+            f"<ETag>&quot;{hashlib.md5(data).hexdigest()}&quot;</ETag></Contents>"
+            for name, data in self.objects.items()
+        )
+        return (
+            '<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">'
+            f"<IsTruncated>false</IsTruncated>{items}</ListBucketResult>"
+        ).encode()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def fake_s3() -> Iterator[FakeS3]:
+    fake = FakeS3("eu-central-1", {"m/a.bin": os.urandom(50_000), "m/b.json": b"{}"})
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def profile_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """A named profile in a shared credentials file; botocore reads the file paths from the
+    process environment. The instance metadata service is off: tests stay on loopback."""
+    credentials, config = tmp_path / "credentials", tmp_path / "config"
+    credentials.write_text(
+        "[default]\naws_access_key_id = AKIADEFAULT\naws_secret_access_key = nope\n"
+        "[models]\naws_access_key_id = AKIAPROFILE\naws_secret_access_key = profile-secret\n"
+    )
+    config.write_text("[profile models]\nregion = us-west-2\n")
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_REGION"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(credentials))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    return {"AWS_PROFILE": "models"}
+
+
+def test_a_profile_signs_and_a_bucket_in_another_region_is_followed(
+    fake_s3: FakeS3, profile_env: dict[str, str], volume: Path
+) -> None:
+    env = {**profile_env, "AWS_ENDPOINT_URL_S3": fake_s3.url}
+    entry = ModelSource(source="s3://bkt/m", destination="s3r")
+    report = sync_models([entry], volume, options=OPTIONS, env=env)
+    assert report.status == "ok", report.message
+    assert (volume / "s3r/a.bin").read_bytes() == fake_s3.objects["m/a.bin"]
+    # The profile's region first, then the bucket's own, for every later request.
+    assert fake_s3.seen[0][1:] == ("AKIAPROFILE", "us-west-2")
+    assert {seen[1:] for seen in fake_s3.seen[1:]} == {("AKIAPROFILE", "eu-central-1")}
+    assert len(fake_s3.seen) == 4  # wrong-region listing, listing, two objects
+
+
+def test_a_missing_profile_fails_naming_it_and_no_secret(
+    fake_s3: FakeS3, profile_env: dict[str, str], volume: Path
+) -> None:
+    env = {"AWS_PROFILE": "absent", "AWS_ENDPOINT_URL_S3": fake_s3.url}
+    entry = ModelSource(source="s3://bkt/m", destination="s3x")
+    with pytest.raises(TransferError) as caught:
+        sync_models([entry], volume, options=OPTIONS, env=env)
+    text = f"{caught.value.message} {caught.value.hint}"
+    assert "absent" in text and "AWS_PROFILE" in text
+    assert "profile-secret" not in text
+    assert fake_s3.seen == []
