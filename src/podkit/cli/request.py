@@ -8,7 +8,6 @@ too), the status to stderr. "no workers available" (workers scaling from zero) i
 from __future__ import annotations
 
 import json
-import sys
 import time
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from podkit.cli._jobs_common import parse_duration, resolve_endpoint, say
 from podkit.cli.app import app
 from podkit.cli.options import CONFIG, ENDPOINT, ENV, TARGET, duration
 from podkit.errors import ConfigError
+from podkit.redact import RawOut
 from podkit.runpod.credentials import load_api_key
 from podkit.runpod.lb_requests import NO_WORKERS, ColdStartRetry, LbClient, base_url
 
@@ -77,14 +77,14 @@ def _send(
             say(f"HTTP {answer.status_code} {answer.reason_phrase}")
             for name, value in answer.headers.items():
                 say(f"{name}: {value}")
+        out = RawOut()
         if answer.status_code >= 400:  # an error is read whole, to tell who answered
             answer.read()
-            sys.stdout.buffer.write(answer.content)
-            sys.stdout.buffer.flush()
+            out.write(answer.content, final=True)
             return answer.status_code, answer.text
         for chunk in answer.iter_bytes():
-            sys.stdout.buffer.write(chunk)
-            sys.stdout.buffer.flush()
+            out.write(chunk)
+        out.write(b"", final=True)
         return answer.status_code, ""
 
 
