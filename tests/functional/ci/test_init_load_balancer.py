@@ -40,6 +40,17 @@ def test_an_unknown_type_is_refused(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert not (tmp_path / "x").exists()
 
 
+def test_a_queue_handler_is_not_adopted_as_a_load_balancer(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    handler = 'import runpod\n\nrunpod.serverless.start({"handler": lambda job: job})\n'
+    (tmp_path / "main.py").write_text(handler)
+    assert main(["init", str(tmp_path / "main.py"), "--type", "load_balancer"]) == 1
+    err = " ".join(capsys.readouterr().err.split())
+    assert "main.py is a queue handler" in err and "drop --type to adopt it" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["main.py"]
+
+
 def test_the_files_pass_their_linters(project: Path) -> None:
     assert_clean(project / ".github" / "workflows" / "deploy.yml")
     for cmd in (
