@@ -7,6 +7,7 @@ wanted=(
   nginx    # model sync: HTTPS, Hugging Face-style mirror, per-connection throttling
   aria2    # model sync: benchmark peer (make bench)
   openssl  # model sync: self-signed certificate for the HTTPS origin
+  curl     # load balancer: the curl commands of `podkit ci summary` are run
 )
 packages=()
 for pkg in "${wanted[@]}" "$@"; do

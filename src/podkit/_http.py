@@ -199,6 +199,35 @@ class HttpClient:
                 hint="check the target URL and your network, then run the command again",
             ) from exc
 
+    @contextmanager
+    def send_streamed(
+        self,
+        method: str,
+        path: str,
+        *,
+        content: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+    ) -> Iterator[httpx.Response]:
+        """One request, no retries, its answer open for reading as it arrives (any status)."""
+        method = method.upper()
+        self.stats.record(method, path)
+        url = f"{self.base_url}{path}"
+        limits = httpx.Timeout(10.0, read=timeout) if timeout is not None else None
+        try:
+            with self._client.stream(
+                method, path, content=content, headers=headers,
+                timeout=limits if limits is not None else httpx.USE_CLIENT_DEFAULT,
+            ) as response:  # fmt: skip
+                yield response
+        except httpx.TransportError as exc:
+            raise TransportError(
+                f"{method} {url} failed: {type(exc).__name__}: {exc}",
+                method=method,
+                url=url,
+                hint="check the target URL and your network, then run the command again",
+            ) from exc
+
     def _wait(self, policy: RetryPolicy, attempt: int, retry_after: str | None) -> None:
         self.stats.retries += 1
         delay = retry_after_seconds(retry_after, self._clock())

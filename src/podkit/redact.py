@@ -14,17 +14,20 @@ Two kinds of knowledge, applied together by `scrub`:
   AKIA, rpa_, sk-, PEM blocks...).
 
 The sinks: `podkit.cli.console` (every console line and JSON document), `RedactingStream`
-(stdout and stderr while the CLI runs), `write_file` / `append_file` (Markdown, summaries)
-and `scrub_data` (history records). Nothing else in the CLI writes to a terminal or a file
-(tests/unit/test_redact.py fails on a new call site that does); the worker and the emulator
-run as their own processes with their own logs.
+(stdout and stderr while the CLI runs), `RawOut` (the bytes `podkit request` passes on),
+`write_file` / `append_file` (Markdown, summaries) and `scrub_data` (history records).
+Nothing else in the CLI writes to a terminal or a file (tests/unit/test_redact.py fails on a
+new call site that does); the worker and the emulator run as their own processes with their
+own logs.
 """
 
 from __future__ import annotations
 
+import codecs
 import json
 import os
 import re
+import sys
 import threading
 import urllib.parse
 from collections.abc import Iterable, Mapping
@@ -304,3 +307,27 @@ def redacting(stream: IO[str]) -> TextIO:
     if isinstance(stream, RedactingStream):
         return cast(TextIO, stream)
     return cast(TextIO, RedactingStream(stream))
+
+
+class RawOut:
+    """Bytes passed on to stdout as they arrive (an endpoint's answer), scrubbed as text.
+
+    Bytes that are not UTF-8 pass through unchanged (surrogateescape), so a binary answer
+    survives; a character split between two chunks waits for the rest of it.
+    """
+
+    def __init__(self) -> None:
+        stream: IO[str] = sys.stdout
+        inner = stream.inner if isinstance(stream, RedactingStream) else stream
+        self._text = inner
+        self._bytes: IO[bytes] | None = getattr(inner, "buffer", None)
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="surrogateescape")
+
+    def write(self, data: bytes, *, final: bool = False) -> None:
+        text = scrub(self._decoder.decode(data, final=final))
+        if self._bytes is not None:
+            self._bytes.write(text.encode("utf-8", errors="surrogateescape"))
+            self._bytes.flush()
+        else:  # a text-only stream (a test's capture): no binary answer reaches it whole
+            self._text.write(text.encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
+            self._text.flush()

@@ -14,6 +14,7 @@ from rich.text import Text
 from podkit.cli.console import RedactingConsole
 from podkit.redact import (
     REDACTED,
+    RawOut,
     RedactingStream,
     Redactor,
     append_file,
@@ -166,3 +167,18 @@ def test_nothing_writes_around_the_sinks() -> None:
     assert offenders == [], "write through podkit.redact / podkit.cli.console:\n" + "\n".join(
         offenders
     )
+
+
+def test_raw_out_scrubs_an_answer_and_passes_binary_bytes_through(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`podkit request`'s answer: secrets scrubbed, other bytes (binary, split UTF-8) unchanged."""
+    monkeypatch.setenv("HF_TOKEN", "hf-" + CANARY)
+    raw = io.BytesIO()
+    monkeypatch.setattr("sys.stdout", RedactingStream(io.TextIOWrapper(raw, encoding="utf-8")))
+    out = RawOut()
+    euro = "€".encode()
+    for chunk in (b"\x89PNG\xff\x00 ", f"token hf-{CANARY} ".encode(), euro[:1], euro[1:]):
+        out.write(chunk)
+    out.write(b"", final=True)
+    assert raw.getvalue() == b"\x89PNG\xff\x00 token " + REDACTED.encode() + b" " + euro

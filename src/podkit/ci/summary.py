@@ -25,6 +25,11 @@ class DeploySummary:
     image: str | None = None
     release: str | None = None
     example_input: dict[str, Any] = field(default_factory=lambda: {"action": "gpu_info"})
+    # A load-balancing endpoint: its requestUrls.base and a request to show (method, path,
+    # JSON body or None) instead of jobs.
+    base_url: str | None = None
+    example_request: tuple[str, str, Any] = ("GET", "/ping", None)
+    health_path: str = "/ping"
 
 
 def _shell_quote(text: str) -> str:
@@ -32,8 +37,31 @@ def _shell_quote(text: str) -> str:
     return "'" + text.replace("'", "'\\''") + "'"
 
 
+def lb_curl_commands(s: DeploySummary) -> str:
+    """Ready-to-copy calls of a load-balancing endpoint: one request, and its health path."""
+    base = (s.base_url or "").rstrip("/")
+    auth = f'-H "Authorization: Bearer {KEY_VARIABLE}"'
+    method, path, body = s.example_request
+    call = f"curl -sS -X {method} {auth}"
+    if body is not None:
+        data = _shell_quote(json.dumps(body, sort_keys=True))
+        call += f' -H "Content-Type: application/json" \\\n  -d {data}'
+    return "\n".join(
+        [
+            "# a request straight to the workers (the first may meet a cold start: retry on",
+            "# 'no workers available')",
+            f'{call} \\\n  "{base}{path}"',
+            "",
+            "# the health path (200 ready, 204 initializing)",
+            f'curl -sS {auth} "{base}{s.health_path}"',
+        ]
+    )
+
+
 def curl_commands(s: DeploySummary) -> str:
     """Ready-to-copy calls: a synchronous job, an async job and its status, the health."""
+    if s.base_url:
+        return lb_curl_commands(s)
     base = f"{s.dataplane_url.rstrip('/')}/{s.endpoint_id}"
     auth = f'-H "Authorization: Bearer {KEY_VARIABLE}"'
     body = _shell_quote(json.dumps({"input": s.example_input}, sort_keys=True))

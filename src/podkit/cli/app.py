@@ -42,6 +42,7 @@ from podkit.cli import init as _init  # noqa: E402, F401
 from podkit.cli import jobs, observe, smoke  # noqa: E402, F401  (run, job, test, logs, health)
 from podkit.cli import lock as _lock  # noqa: E402, F401  (unlock)
 from podkit.cli import models as _models  # noqa: E402
+from podkit.cli import request as _request  # noqa: E402, F401  (request)
 
 app.add_typer(_ci.app)
 app.add_typer(_emulator.app)

@@ -51,6 +51,9 @@ def summary(
         image=str(live.get("image") or record.image),
         release=release_text(live, record),
         example_input=example_input(deployment),
+        base_url=live.get("base_url"),
+        example_request=example_request(deployment),
+        health_path=deployment.worker.health_path or "/ping",
     )
     emit(facts, markdown, as_json)
 
@@ -93,8 +96,17 @@ def release_text(live: dict[str, Any], record: Record) -> str:
 def example_input(deployment: Deployment) -> dict[str, Any]:
     """A job input to show in the curl commands: the first smoke test's, else `gpu_info`."""
     for test in deployment.smoke:
-        return dict(test.input)
+        if test.input is not None:
+            return dict(test.input)
     return {"action": "gpu_info"}
+
+
+def example_request(deployment: Deployment) -> tuple[str, str, Any]:
+    """A load balancer's request to show: the first HTTP smoke test's, else its health path."""
+    for test in deployment.smoke:
+        if test.path is not None:
+            return test.http_method, test.path, test.body
+    return "GET", deployment.worker.health_path or "/ping", None
 
 
 def emit(facts: DeploySummary, markdown: Path | None, as_json: bool) -> None:

@@ -29,6 +29,11 @@ SPECIAL: dict[str, dict[int, str]] = {
     "run": _JOB,
     "job wait": _JOB,
     "health": {3: "workers are crash-looping"},
+    "request": {
+        0: "the endpoint answered 1xx-3xx",
+        3: "the endpoint answered 4xx or 5xx",
+        4: "no workers available after the retries",
+    },
     "test": {1: "a smoke test failed, or an error", 130: "interrupted (Ctrl-C)"},
     "apply": {
         1: "an error (a crash loop or a failed --smoke gate included, after its rollback)",

@@ -8,7 +8,9 @@ import typer
 
 from podkit.cli.app import app
 from podkit.cli.console import console, print_json
+from podkit.errors import ConfigError
 from podkit.scaffold.project import (
+    KINDS,
     ProjectSpec,
     find_handler,
     project_name,
@@ -39,6 +41,11 @@ def init(
         help="podkit's GitHub Action for the workflow, OWNER/NAME@COMMIT (default: this "
         "podkit's own).",
     ),
+    kind: str = typer.Option(
+        "queue",
+        "--type",
+        help="queue (a handler behind the job queue) or load_balancer (a FastAPI server).",
+    ),
     force: bool = typer.Option(False, "--force", help="Overwrite files that already exist."),
     as_json: bool = typer.Option(False, "--json", help="Print the written files as JSON."),
 ) -> None:
@@ -47,9 +54,24 @@ def init(
     Next to a handler of your own (a file that calls `runpod.serverless.start`), init adopts
     it: the handler stays byte for byte, and the Dockerfile's CMD runs it.
     """
+    if kind not in KINDS:
+        raise ConfigError(
+            f"--type {kind!r} is not a kind of endpoint", hint="use queue or load_balancer"
+        )
     dest, handler = find_handler(directory.resolve())
+    if handler is not None and kind != "queue":
+        raise ConfigError(
+            f"{dest / handler} is a queue handler (it calls runpod.serverless.start); "
+            f"--type {kind} cannot adopt it",
+            hint="drop --type to adopt it, or pass a directory without a runpod handler",
+        )
     spec = ProjectSpec(
-        project_name(name or dest.name), registry, pip_spec, action=action, handler=handler
+        project_name(name or dest.name),
+        registry,
+        pip_spec,
+        action=action,
+        handler=handler,
+        kind=kind,
     )
     written = write_project(dest, render_project(spec), force=force)
     rel = [str(p.relative_to(dest)) for p in written]
@@ -70,4 +92,7 @@ def init(
             "see README.md, 'podkit's built-in actions'",
             soft_wrap=True,
         )
-    console.print("next: cd into it, then `make test` and `make demo`")
+    follow = (
+        "`make test` and `make serve`" if kind == "load_balancer" else "`make test` and `make demo`"
+    )
+    console.print(f"next: cd into it, then {follow}")

@@ -100,9 +100,8 @@ def health_command(
     observe = check_duration(observe_text, "--observe") or 0.0
     endpoint_id = resolve_endpoint(endpoint, env, config, target)
     key = api_key()
-    with jobs_client(endpoint_id, target) as client:
-        health = client.health()
     with connect("v2", target=target) as control:
+        health = _queue_health(control, endpoint_id, target)
         logs = WorkerLogs(control.http, key, endpoint_id)
         workers = _workers(control, endpoint_id)
         counts: dict[str, int] = {}
@@ -121,6 +120,15 @@ def health_command(
     _report_health(endpoint_id, health, workers, counts, watched, findings, looping, as_json)
     if looping:
         raise typer.Exit(CRASH_LOOP_EXIT)
+
+
+def _queue_health(control: RunPodClient, endpoint_id: str, target: str | None) -> EndpointHealth:
+    """The queue's counters; a load-balancing endpoint has no queue, so only its worker list
+    (with each worker's health state) speaks for it."""
+    if getattr(control.endpoints.get(endpoint_id), "type", None) == "LOAD_BALANCER":
+        return EndpointHealth()
+    with jobs_client(endpoint_id, target) as client:
+        return client.health()
 
 
 def _report_health(

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from podkit.cli._jobs_common import jobs_client
+from podkit.cli._smoke_client import smoke_client
 from podkit.cli.console import console, err_console
 from podkit.cli.smoke_run import run_and_report
 from podkit.config import Deployment
@@ -22,6 +22,7 @@ from podkit.errors import ConfigError, DeployError, PodkitError
 from podkit.runpod import RunPodClient, connect
 from podkit.runpod.crash_watch import CrashWatch, SeenWorker
 from podkit.runpod.jobs import JobsClient
+from podkit.runpod.lb_requests import LbClient
 from podkit.runpod.worker_logs import WorkerLogs
 from podkit.smoke import SmokeResult
 from podkit.smoke.gate import RolloutState, gate, wait_for_rollout
@@ -67,7 +68,7 @@ def release_gate(
         progress(f"waiting for release v{version} on the workers of {endpoint_id}")
         submitted: list[str] = []
 
-        with jobs_client(endpoint_id, target) as jobs:
+        with smoke_client(endpoint_id, target) as jobs:
             watch = CrashWatch(
                 lambda: _workers(client, endpoint_id),
                 lambda worker_id: last_lines(client, endpoint_id, worker_id),
@@ -201,8 +202,13 @@ def last_lines(client: RunPodClient, endpoint_id: str, worker_id: str) -> list[s
     return said[-3:]
 
 
-def cancel_jobs(jobs: JobsClient, job_ids: Sequence[str]) -> list[str]:
-    """Cancel the jobs still queued or running; the ids of those cancelled."""
+def cancel_jobs(jobs: JobsClient | LbClient, job_ids: Sequence[str]) -> list[str]:
+    """Cancel the jobs still queued or running; the ids of those cancelled.
+
+    A load-balancing endpoint's smoke tests are plain HTTP requests: no job to cancel.
+    """
+    if isinstance(jobs, LbClient):
+        return []
     cancelled = []
     for job_id in job_ids:
         try:
@@ -215,7 +221,10 @@ def cancel_jobs(jobs: JobsClient, job_ids: Sequence[str]) -> list[str]:
 
 
 def _interrupted(
-    jobs: JobsClient, submitted: Sequence[str], applied: service.Applied, version: int | None
+    jobs: JobsClient | LbClient,
+    submitted: Sequence[str],
+    applied: service.Applied,
+    version: int | None,
 ) -> None:
     """After Ctrl-C: cancel the smoke jobs, then say what stays deployed."""
     cancelled = cancel_jobs(jobs, submitted)

@@ -11,10 +11,10 @@ from pathlib import Path
 import typer
 
 from podkit.cli._jobs_common import (
-    jobs_client,
     parse_duration,
     resolve_endpoint,
 )
+from podkit.cli._smoke_client import smoke_client
 from podkit.cli.app import app
 from podkit.cli.options import CONFIG, ENDPOINT, ENV, TARGET
 from podkit.cli.smoke_run import run_and_report
@@ -42,7 +42,7 @@ def test_command(
     loaded = load_config(config, env=env)
     tests = select_tests(loaded.deployment.smoke, only, config)
     endpoint_id = resolve_endpoint(endpoint, env, config, target)
-    with jobs_client(endpoint_id, target) as client:
+    with smoke_client(endpoint_id, target) as client:
         results = run_and_report(
             client,
             tests,

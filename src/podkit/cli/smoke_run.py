@@ -17,12 +17,14 @@ from podkit.cli.job_display import progress_text
 from podkit.config import SmokeTest
 from podkit.redact import append_file, write_file
 from podkit.runpod.jobs import JobsClient, JobUpdate, ProgressCallback
+from podkit.runpod.lb_requests import LbClient
 from podkit.smoke import SmokeResult, run_smoke
+from podkit.smoke.http_runner import run_http_smoke
 from podkit.smoke.report import markdown, table
 
 
 def run_and_report(
-    client: JobsClient,
+    client: JobsClient | LbClient,
     tests: Sequence[SmokeTest],
     *,
     markdown_file: Path | None = None,
@@ -34,20 +36,14 @@ def run_and_report(
 ) -> list[SmokeResult]:
     """Run the tests, print the table (or JSON) on `out`, write Markdown where asked.
 
-    `on_job(job_id)` hears of every job a test submitted (to cancel them after Ctrl-C).
+    `on_job(job_id)` hears of every job a test submitted (to cancel them after Ctrl-C); a
+    load-balancing endpoint's tests are HTTP requests and submit none.
     """
-
-    def progress(test: SmokeTest, phase: str) -> ProgressCallback:
-        show = _progress(test, phase)
-
-        def update(job: JobUpdate) -> None:
-            if on_job is not None:
-                on_job(job.job.id)
-            show(job)
-
-        return update
-
-    results = run_smoke(client, tests, wait_timeout=wait_timeout, on_update=progress)
+    if isinstance(client, LbClient):
+        results = run_http_smoke(client, tests)
+    else:
+        progress = _job_progress(on_job)
+        results = run_smoke(client, tests, wait_timeout=wait_timeout, on_update=progress)
     endpoint_id = client.endpoint_id
     if as_json:
         print_json({"endpoint": endpoint_id, "results": [r.to_json() for r in results]})
@@ -74,3 +70,21 @@ def _progress(test: SmokeTest, phase: str) -> ProgressCallback:
             err_console.print(f"  [cyan]>[/] {escape(line)}", soft_wrap=True)
 
     return show
+
+
+def _job_progress(
+    on_job: Callable[[str], None] | None,
+) -> Callable[[SmokeTest, str], ProgressCallback]:
+    """`_progress`, also telling `on_job` of every job it hears about."""
+
+    def progress(test: SmokeTest, phase: str) -> ProgressCallback:
+        show = _progress(test, phase)
+
+        def update(job: JobUpdate) -> None:
+            if on_job is not None:
+                on_job(job.job.id)
+            show(job)
+
+        return update
+
+    return progress

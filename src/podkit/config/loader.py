@@ -17,6 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from podkit.config import load_balancer
 from podkit.config.locator import KeyLocator
 from podkit.config.messages import RESERVED_KEYS, describe, key_of
 from podkit.config.models import ModelSource
@@ -184,6 +185,8 @@ class _Checker:
                 f"add {volume.datacenter} to endpoint.datacenters or move the volume",
                 env=env,
             )
+        for loc, what, fix in load_balancer.problems(deployment):
+            self.add(loc, what, fix, env=env)
         return deployment
 
     def _record(self, loc: Loc, error: Any, env: str | None, cli: set[Loc]) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
 
@@ -98,6 +98,10 @@ class WorkerConfig(Section):
     registry_auth: str | None = None
     args: str = ""
     ports: list[str] = Field(default_factory=list)
+    # Load-balancing endpoints: the worker's HTTP server (PORT), its health port and path.
+    port: int | None = Field(default=None, ge=1, le=65535)
+    health_port: int | None = Field(default=None, ge=1, le=65535)
+    health_path: str | None = Field(default=None, pattern=r"^/[^\s?#]*$")
 
     @field_validator("env")
     @classmethod
@@ -220,6 +224,17 @@ class EndpointConfig(Section):
         default=600.0, ge=MIN_EXECUTION_TIMEOUT, le=MAX_EXECUTION_TIMEOUT
     )
     flashboot: bool = True
+
+    @model_validator(mode="before")
+    @classmethod
+    def _load_balancer_scales_on_requests(cls, data: Any) -> Any:
+        """A load_balancer endpoint without a scaler type scales on requests (its only kind)."""
+        if not isinstance(data, dict) or data.get("type") != "load_balancer":
+            return data
+        scaler = data.get("scaler", {})
+        if isinstance(scaler, dict) and "type" not in scaler:
+            data = {**data, "scaler": {**scaler, "type": "request_count"}}
+        return data
 
     @field_validator("workers_max")
     @classmethod

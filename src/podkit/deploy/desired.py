@@ -19,7 +19,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from podkit.config import Deployment
+from podkit.config import Deployment, load_balancer
 from podkit.config.schema import SECRET_REF_RE
 from podkit.deploy.model import OWNER_ENV, DesiredState, Resource, Scope, flatten_env
 from podkit.deploy.sensitive import Fingerprinter, fingerprinted, throwaway
@@ -47,7 +47,7 @@ def image_of(deployment: Deployment, override: str | None = None) -> str:
 
 def _env(deployment: Deployment, scope: Scope) -> tuple[dict[str, str], frozenset[str]]:
     """The endpoint's env and the fields to mask: references and inline secrets."""
-    env = deployment.worker.rendered_env()
+    env = deployment.worker.rendered_env() | load_balancer.lb_env(deployment)
     env[OWNER_ENV] = scope.owner
     secret = set(deployment.worker.secrets) | {k for k, v in env.items() if SECRET_REF_RE.match(v)}
     secret |= {k for k, v in env.items() if is_inline_secret(k, v)}
@@ -108,8 +108,9 @@ def _container(deployment: Deployment, image: str, env: dict[str, str]) -> dict[
     fields["registry"] = worker.registry_auth
     if worker.args:
         fields["args"] = worker.args
-    if worker.ports:
-        fields["ports"] = list(worker.ports)
+    ports = load_balancer.exposed_ports(deployment)
+    if ports:
+        fields["ports"] = ports
     fields.update(flatten_env(env))
     return fields
 

@@ -81,9 +81,11 @@ def _routing(inputs: Inputs, report: Report) -> None:
         report.errors.append(
             'endpoint.type = "load_balancer" cannot be created through REST v1; use --api v2'
         )
-    if ep.type == "load_balancer" and not inputs.deployment.worker.ports:
+    worker = inputs.deployment.worker
+    if ep.type == "load_balancer" and not (worker.ports or worker.port or "PORT" in worker.env):
         report.warnings.append(
-            'a load_balancer worker serves HTTP: set worker.ports (e.g. ["8000/http"])'
+            "worker.port is not set: the load balancer expects the worker's HTTP server on "
+            "port 80 (set worker.port, e.g. 8000, to the port your server listens on)"
         )
     if ep.type == "queue" and inputs.deployment.worker.ports:
         report.warnings.append("worker.ports is set but a queue endpoint does not expose ports")

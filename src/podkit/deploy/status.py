@@ -19,7 +19,17 @@ from podkit.runpod import RunPodClient
 from podkit.runpod.resources.health import endpoint_health
 
 
-def _endpoint_status(client: RunPodClient, endpoint_id: str) -> dict[str, Any]:
+def _load_balancer_status(client: RunPodClient, endpoint_id: str) -> dict[str, Any]:
+    """A load-balancing endpoint has no queue: its base URL and its workers' health states."""
+    endpoint = client.endpoints.get(endpoint_id)
+    urls: dict[str, str] = getattr(endpoint, "request_urls", None) or {}
+    states: dict[str, int] = {}
+    for worker in client.workers.list(endpoint_id).workers:
+        states[worker.status] = states.get(worker.status, 0) + 1
+    return {"type": "LOAD_BALANCER", "base_url": urls.get("base"), "worker_states": states}
+
+
+def _endpoint_status(client: RunPodClient, endpoint_id: str, kind: Any = None) -> dict[str, Any]:
     releases = client.releases.list(endpoint_id)
     workers = client.workers.list(endpoint_id)
     latest = releases.releases[0] if releases.releases else None
@@ -32,6 +42,8 @@ def _endpoint_status(client: RunPodClient, endpoint_id: str) -> dict[str, Any]:
         "workers": workers.summary.model_dump(),
         "queue": None,
     }
+    if kind == "LOAD_BALANCER":
+        return out | _load_balancer_status(client, endpoint_id)
     try:
         health = endpoint_health(client.target, client.key, endpoint_id)
         out["queue"] = {"in_queue": health.jobs.in_queue, "in_progress": health.jobs.in_progress}
@@ -57,7 +69,7 @@ def read_status(
     endpoints = [
         {"id": r.id, "name": r.name, "image": _image(snapshot, r),
          "workers_min": r.fields.get("workers.min"), "workers_max": r.fields.get("workers.max"),
-         **_endpoint_status(client, r.id or "")}
+         **_endpoint_status(client, r.id or "", r.fields.get("type"))}
         for r in snapshot.owned(scope)
         if r.kind == "endpoint"
     ]  # fmt: skip
@@ -89,6 +101,13 @@ def _rollout_text(rollout: dict[str, Any], workers: int) -> str:
         return "no workers yet"
     text = f"{rollout['percent_on_latest']}% on latest"
     return text + (" (rolling)" if rollout["in_progress"] else "")
+
+
+def _queue_text(endpoint: dict[str, Any], queue: dict[str, Any]) -> str:
+    if endpoint.get("type") == "LOAD_BALANCER":
+        states = ", ".join(f"{n} {s.lower()}" for s, n in endpoint["worker_states"].items())
+        return f"load balancer at {endpoint['base_url']}" + (f"; {states}" if states else "")
+    return f"{queue.get('in_queue', '?')} queued, {queue.get('in_progress', '?')} running"
 
 
 def _history_text(hist: dict[str, Any]) -> str:
@@ -126,7 +145,7 @@ def render_status(report: dict[str, Any]) -> RenderableType:
             f"v{ep['endpoint_version']}" if ep["endpoint_version"] is not None else "-",
             _rollout_text(r, w["total"]),
             _workers_text(w, ep["workers_max"]),
-            f"{q.get('in_queue', '?')} queued, {q.get('in_progress', '?')} running",
+            _queue_text(ep, q),
         )
     quota = report["quota"]
     hist = report["history"]

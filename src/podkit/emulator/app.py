@@ -1,5 +1,5 @@
-"""One Starlette app on one origin: v2 and v1 control planes, the admin routes, and the data
-plane's routes when its package is present."""
+"""One Starlette app on one origin: v2 and v1 control planes, the admin routes, the data
+plane's routes when its package is present, and the load balancer in front of them all."""
 
 from __future__ import annotations
 
@@ -17,6 +17,8 @@ from podkit.emulator.http import admin, v1, v2
 from podkit.emulator.http.auth import AuthMiddleware
 from podkit.emulator.http.context import Context
 from podkit.emulator.http.middleware import FaultMiddleware, Recorder, error_body
+from podkit.emulator.loadbalancer import LoadBalancerMiddleware
+from podkit.emulator.loadbalancer import wire as wire_loadbalancer
 from podkit.emulator.openapi import V1, V2, load
 
 METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE"}
@@ -35,6 +37,7 @@ def create_app(
         *admin.routes(backend),
         *_dataplane_routes(backend, ctx),
     ]
+    balancer = wire_loadbalancer(backend, ctx)
     # Literal paths first: `/v2/registries/delegations` must not read as registry "delegations".
     missing = _not_emulated(routes)
     literal = [r for r in missing if isinstance(r, Route) and "{" not in r.path]
@@ -42,6 +45,7 @@ def create_app(
     app = Starlette(routes=routes, exception_handlers={HTTPException: _http_error})
     app.add_middleware(AuthMiddleware, backend=backend)  # inside the faults: they come first
     app.add_middleware(FaultMiddleware, backend=backend)
+    app.add_middleware(LoadBalancerMiddleware, balancer=balancer, backend=backend)
     if recorder is not None:
         app.add_middleware(_RecorderMiddleware, recorder=recorder)
     app.state.backend = backend

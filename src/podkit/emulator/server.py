@@ -25,6 +25,7 @@ from podkit.errors import EmulatorError
 
 if TYPE_CHECKING:
     from podkit.emulator.dataplane.settings import DataPlaneSettings
+    from podkit.emulator.loadbalancer.settings import LoadBalancerSettings
 
 START_TIMEOUT_S = 10.0
 # A sync handler blocks the SDK worker's event loop for the whole job, so the worker's pooled
@@ -129,7 +130,8 @@ class LocalRunPod:
     """An in-process local RunPod: `with LocalRunPod() as rp: rp.url, rp.backend`.
 
     `dataplane_settings` (a `podkit.emulator.dataplane.DataPlaneSettings`) shortens the data
-    plane's timers and limits for tests: worker stop grace, poll hold, retention, runsync wait.
+    plane's timers and limits for tests: worker stop grace, poll hold, retention, runsync wait;
+    `loadbalancer_settings` does the same for the load balancer (wait for a worker, limits).
     `api_keys` (`KEY[:SCOPE]` strings, see `podkit.emulator.backend.keys`) makes those the only
     accepted keys, sharing one account; without them any key is its own account.
     Workers run in `worker_cwd` (default: the current directory when this object is made), so
@@ -150,6 +152,7 @@ class LocalRunPod:
         worker_cwd: Path | str | None = None,
         dataplane_settings: DataPlaneSettings | None = None,
         api_keys: Iterable[str] = (),
+        loadbalancer_settings: LoadBalancerSettings | None = None,
     ) -> None:
         self.server = EmulatorServer(None, host=host, port=port, allow_remote=allow_remote)
         self.backend = Backend(
@@ -159,7 +162,9 @@ class LocalRunPod:
             worker_command=worker_command,
             api_keys=api_keys,
         )
-        self.context = Context(dataplane_settings=dataplane_settings)
+        self.context = Context(
+            dataplane_settings=dataplane_settings, loadbalancer_settings=loadbalancer_settings
+        )
         self.recorder = Recorder() if record else None
         self.app = create_app(self.backend, context=self.context, recorder=self.recorder)
         self.server.app = self.app

@@ -31,6 +31,25 @@ PROJECT_FILES: dict[str, str] = {
     "gitignore.tmpl": ".gitignore",
     "dockerignore.tmpl": ".dockerignore",
 }
+# `podkit init --type load_balancer`: a FastAPI worker (templates/load_balancer/).
+LOAD_BALANCER_FILES: dict[str, str] = {
+    "app.py.tmpl": "app.py",
+    "Dockerfile.tmpl": "Dockerfile",
+    "podkit.toml.tmpl": "podkit.toml",
+    "README.md.tmpl": "README.md",
+    "Makefile.tmpl": "Makefile",
+    "requirements.txt.tmpl": "requirements.txt",
+    "requirements-dev.txt.tmpl": "requirements-dev.txt",
+    "tests/conftest.py.tmpl": "tests/conftest.py",
+    "tests/test_app.py.tmpl": "tests/test_app.py",
+    "tests/test_local_runpod.py.tmpl": "tests/test_local_runpod.py",
+    "gitignore.tmpl": ".gitignore",
+    "dockerignore.tmpl": ".dockerignore",
+}
+KINDS = {
+    "queue": ("project", PROJECT_FILES),
+    "load_balancer": ("load_balancer", LOAD_BALANCER_FILES),
+}
 # `podkit init` next to a handler of the user's own: these replace the files above that
 # assume podkit's action model (handler.py itself is never written).
 ADOPT_FILES: dict[str, str] = {
@@ -69,6 +88,7 @@ class ProjectSpec:
     pip_spec: str | None = None
     action: str | None = None
     handler: str | None = None  # an existing SDK handler (relative path) to adopt
+    kind: str = "queue"  # or "load_balancer"
 
 
 def project_name(raw: str) -> str:
@@ -97,16 +117,17 @@ def render_project(spec: ProjectSpec) -> dict[str, str]:
         "HANDLER": spec.handler or "handler.py",
     }
     templates = resources.files("podkit.scaffold").joinpath("templates")
-    chosen = {name: templates.joinpath("project", name) for name in PROJECT_FILES}
+    folder, names = KINDS[spec.kind]
+    chosen = {name: (templates.joinpath(folder, name), target) for name, target in names.items()}
     if spec.handler is not None:
         del chosen["handler.py.tmpl"]
-        chosen.update({name: templates.joinpath("adopt", name) for name in ADOPT_FILES})
+        chosen.update({n: (templates.joinpath("adopt", n), t) for n, t in ADOPT_FILES.items()})
     files: dict[str, str] = {}
-    for template, source in chosen.items():
+    for source, target in chosen.values():
         text = source.read_text(encoding="utf-8")
         for key, value in words.items():
             text = text.replace(f"@@{key}@@", value)
-        files[PROJECT_FILES[template]] = text
+        files[target] = text
     files[WORKFLOW_PATH] = render_workflow(reg.key, action=spec.action or installed_action())
     return files
 

@@ -103,7 +103,7 @@ def _call(
     limit_ms = max(MIN_POLICY_TIMEOUT_MS, int(test.max_execution * 1000))
     try:
         job = client.execute(
-            test.input,
+            test.input or {},
             policy=JobPolicy(execution_timeout=limit_ms),
             timeout=wait_timeout,
             on_update=on_update,

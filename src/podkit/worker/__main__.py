@@ -1,4 +1,6 @@
-"""`python -m podkit.worker [--actions mod[,mod]]`: start the runpod SDK with podkit's handler.
+"""`python -m podkit.worker [--actions mod[,mod]] [--http]`: start the runpod SDK with podkit's
+handler, or with `--http` serve the same actions over HTTP on `PORT` (load-balancing
+endpoints; see `podkit.worker.http_mode`).
 
 The SDK's own flags (`--test_input`, `--rp_serve_api`, ...) pass through untouched.
 `PODKIT_ACTIONS=mod,mod` names user modules too. The SDK is imported first, without its
@@ -48,11 +50,16 @@ def load_action_modules(modules: list[str]) -> None:
 
 
 def main() -> None:
-    """Register the actions and hand the handler to `runpod.serverless.start`."""
+    """Register the actions; serve them over HTTP (`--http`) or via `runpod.serverless.start`."""
     modules = pop_actions_arg(sys.argv)
     modules += os.environ.get("PODKIT_ACTIONS", "").split(",")
     runpod = import_runpod()
     load_action_modules([m.strip() for m in modules if m.strip()])
+    if "--http" in sys.argv:
+        from podkit.worker.http_mode import serve
+
+        serve()
+        return
     from podkit.worker.dispatch import handle_job
 
     runpod.serverless.start({"handler": handle_job})

@@ -28,6 +28,8 @@ class ActionContext:
     """What an action knows about the job it serves, besides its validated input."""
 
     job: Mapping[str, Any] = field(default_factory=dict)
+    # Where progress goes when the worker serves HTTP (None: the SDK's progress_update).
+    on_progress: Callable[[Any], None] | None = None
 
     @property
     def job_id(self) -> str:
@@ -36,6 +38,9 @@ class ActionContext:
 
     def progress(self, update: Any) -> None:
         """Report progress for this job (`runpod.serverless.progress_update`)."""
+        if self.on_progress is not None:
+            self.on_progress(update)
+            return
         from runpod.serverless import progress_update  # the SDK is only loaded inside a worker
 
         progress_update(dict(self.job), update)

@@ -166,6 +166,11 @@ class BackendCore:
         )
 
     # -- listener ------------------------------------------------------------------------------
+    @property
+    def listener(self) -> EndpointListener:
+        """The listener told about endpoint changes (to chain another after it)."""
+        return self._listener
+
     def set_listener(self, listener: EndpointListener | None) -> None:
         """Plug in the worker supervisor; it is told about every existing endpoint at once."""
         with self._lock:

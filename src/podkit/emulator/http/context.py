@@ -25,3 +25,5 @@ class Context:
     # The data plane's `DataPlaneSettings` (its timers and limits), read when it is wired;
     # None = the platform's defaults. Typed loosely: this layer does not import the data plane.
     dataplane_settings: object | None = None
+    # The load balancer's `LoadBalancerSettings` (its waits and limits); None = the platform's.
+    loadbalancer_settings: object | None = None

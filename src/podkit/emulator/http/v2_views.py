@@ -65,9 +65,10 @@ def endpoint_out(ep: Record, tpl: Record, origin: str, catalog: Catalog) -> dict
         base = f"{origin}/v2/{ep['id']}"
         view["requestUrls"] = {k: f"{base}/{v}" for k, v in QUEUE_URLS.items()}
     else:
+        health = (tpl.get("env") or {}).get("HEALTH_CHECK_PATH") or "/ping"
         view["requestUrls"] = {
             "base": f"{origin}/lb/{ep['id']}",
-            "health": f"{origin}/lb/{ep['id']}/ping",
+            "health": f"{origin}/lb/{ep['id']}/{health.lstrip('/')}",
         }
     view.update(template_container_out(tpl))
     if ep.get("gpu") is not None:

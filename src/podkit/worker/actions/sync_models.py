@@ -66,7 +66,8 @@ class _Throttled:
         self._last = 0.0
         self._seq = 0
         # Without a job-done URL (`--test_input`, local runs) the SDK can only log an error.
-        self._enabled = bool(os.environ.get(JOB_DONE_ENV)) if enabled is None else enabled
+        has_sink = ctx.on_progress is not None or bool(os.environ.get(JOB_DONE_ENV))
+        self._enabled = has_sink if enabled is None else enabled
 
     def __call__(self, progress: Any) -> None:
         if not self._enabled:

@@ -1,0 +1,146 @@
+"""`podkit request [METHOD] PATH`: one HTTP request to a load-balancing endpoint's workers.
+
+The endpoint comes from `--endpoint` or the project's last deploy, the key from the
+environment; the answer is written to stdout as it arrives (streams and server-sent events
+too), the status to stderr. "no workers available" (workers scaling from zero) is retried.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import typer
+
+from podkit.cli._jobs_common import parse_duration, resolve_endpoint, say
+from podkit.cli.app import app
+from podkit.cli.options import CONFIG, ENDPOINT, ENV, TARGET, duration
+from podkit.errors import ConfigError
+from podkit.redact import RawOut
+from podkit.runpod.credentials import load_api_key
+from podkit.runpod.lb_requests import NO_WORKERS, ColdStartRetry, LbClient, base_url
+
+EXIT_HTTP_ERROR = 3
+EXIT_NO_WORKERS = 4
+METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
+
+
+@app.command("request")
+def request_command(
+    first: str = typer.Argument(..., metavar="[METHOD] PATH", help="GET, POST, ...; the path."),
+    second: str | None = typer.Argument(None, hidden=True),
+    data: str | None = typer.Option(
+        None, "--data", "-d", help="The request body: text or JSON, or @file to read it."
+    ),
+    header: list[str] = typer.Option([], "--header", "-H", help="A header, 'Name: value'."),
+    endpoint: str | None = ENDPOINT,
+    env: str | None = ENV,
+    target: str | None = TARGET,
+    config: Path = CONFIG,
+    retries: int = typer.Option(
+        3, "--retries", min=0, help="Retries of 'no workers available' while workers start."
+    ),
+    retry_wait: str = duration("5s", "--retry-wait", "Wait between those retries"),
+    timeout: str = duration("330s", "--timeout", "Give up on an answer after this long"),
+    include: bool = typer.Option(False, "--include", "-i", help="Print the status and headers."),
+) -> None:
+    """Send one HTTP request to a load-balancing endpoint; print the answer as it arrives."""
+    method, path = _method_and_path(first, second, data)
+    body, headers = _body(data), _headers(header, data)
+    endpoint_id = resolve_endpoint(endpoint, env, config, target)
+    base = base_url(endpoint_id, target)
+    retry = ColdStartRetry(
+        attempts=retries + 1, wait_s=parse_duration(retry_wait, "--retry-wait") or 5
+    )
+    seconds = parse_duration(timeout, "--timeout") or 330.0
+    started = time.monotonic()
+    with LbClient(base, load_api_key().reveal(), retry=retry, timeout_s=seconds) as client:
+        status, text = _send(client, method, path, body, headers, include=include)
+    say(f"HTTP {status} in {time.monotonic() - started:.2f} s from {method} {path}")
+    if status >= 400:
+        raise typer.Exit(EXIT_NO_WORKERS if NO_WORKERS in text[:500] else EXIT_HTTP_ERROR)
+
+
+def _send(
+    client: LbClient,
+    method: str,
+    path: str,
+    body: bytes | None,
+    headers: dict[str, str],
+    *,
+    include: bool,
+) -> tuple[int, str]:
+    """Write the answer to stdout as it arrives; (status, the body if it was read whole)."""
+    with client.request(method, path, body=body, headers=headers, on_cold_start=_cold) as answer:
+        if include:
+            say(f"HTTP {answer.status_code} {answer.reason_phrase}")
+            for name, value in answer.headers.items():
+                say(f"{name}: {value}")
+        out = RawOut()
+        if answer.status_code >= 400:  # an error is read whole, to tell who answered
+            answer.read()
+            out.write(answer.content, final=True)
+            return answer.status_code, answer.text
+        for chunk in answer.iter_bytes():
+            out.write(chunk)
+        out.write(b"", final=True)
+        return answer.status_code, ""
+
+
+def _method_and_path(first: str, second: str | None, data: str | None) -> tuple[str, str]:
+    if second is None:
+        return ("POST" if data is not None else "GET"), first
+    method = first.upper()
+    if method not in METHODS:
+        raise ConfigError(
+            f"{first!r} is not an HTTP method", hint=f"use one of {', '.join(sorted(METHODS))}"
+        )
+    return method, second
+
+
+def _body(data: str | None) -> bytes | None:
+    if data is None:
+        return None
+    if not data.startswith("@"):
+        return data.encode()
+    path = Path(data[1:])
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot read --data file {path}: {exc.strerror}",
+            hint="give an existing file as --data @path/to/body.json",
+        ) from exc
+
+
+def _headers(raw: list[str], data: str | None) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    for item in raw:
+        name, sep, value = item.partition(":")
+        if not sep or not name.strip():
+            raise ConfigError(
+                f"--header {item!r} is not 'Name: value'",
+                hint="e.g. -H 'Accept: text/event-stream'",
+            )
+        headers[name.strip()] = value.strip()
+    if data is not None and not any(k.lower() == "content-type" for k in headers):
+        headers["Content-Type"] = "application/json" if _is_json(data) else "text/plain"
+    return headers
+
+
+def _is_json(data: str) -> bool:
+    if data.startswith("@"):
+        return data.endswith(".json")
+    try:
+        json.loads(data)
+    except ValueError:
+        return False
+    return True
+
+
+def _cold(attempt: int, attempts: int, wait: float) -> None:
+    say(
+        f"cold start: no workers available yet; trying again in {wait:g} s "
+        f"(attempt {attempt + 1} of {attempts})"
+    )

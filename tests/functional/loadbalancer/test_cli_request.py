@@ -1,0 +1,91 @@
+"""`podkit request` against a load-balancing endpoint on the local RunPod."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from podkit.cli.main import main
+from podkit.emulator.server import LocalRunPod
+from tests.functional.loadbalancer.conftest import KEY, workers
+
+CreateLb = Any
+
+
+@pytest.fixture
+def cli_env(runpod: LocalRunPod, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    monkeypatch.setenv("PODKIT_TARGET", runpod.url)
+    monkeypatch.setenv("RUNPOD_API_KEY", KEY)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def run(capfd: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capfd.readouterr()
+    assert KEY not in out + err
+    return code, out, err
+
+
+def test_post_with_a_body_from_a_file_prints_the_answer(
+    cli_env: Path, create_lb: CreateLb, capfd: pytest.CaptureFixture[str]
+) -> None:
+    made = create_lb("cli-post", workers={"min": 0, "max": 1, "idleTimeout": 60})
+    (cli_env / "body.json").write_text('{"hello": "world"}')
+    code, out, err = run(
+        capfd, "request", "POST", "/echo/x?y=1", "-d", "@body.json", "--endpoint", made["id"]
+    )
+    assert code == 0, err
+    seen = json.loads(out)
+    assert (seen["method"], seen["query"], json.loads(seen["body"])) == (
+        "POST", "y=1", {"hello": "world"},
+    )  # fmt: skip
+    assert seen["headers"]["content-type"] == "application/json"
+    assert "HTTP 200" in err
+
+
+def test_streamed_answers_are_printed_whole(
+    cli_env: Path, create_lb: CreateLb, capfd: pytest.CaptureFixture[str]
+) -> None:
+    made = create_lb("cli-stream", workers={"min": 0, "max": 1, "idleTimeout": 60})
+    code, out, _ = run(capfd, "request", "/events", "--endpoint", made["id"])
+    assert code == 0
+    assert [line for line in out.splitlines() if line] == ["data: 0", "data: 1", "data: 2"]
+
+
+def test_http_errors_exit_3(
+    cli_env: Path, create_lb: CreateLb, capfd: pytest.CaptureFixture[str]
+) -> None:
+    made = create_lb("cli-404", workers={"min": 0, "max": 1, "idleTimeout": 60})
+    code, _, err = run(capfd, "request", "GET", "/nothing-here", "--endpoint", made["id"])
+    assert code == 3 and "HTTP 404" in err
+
+
+def test_no_workers_is_retried_with_a_cold_start_message_then_exits_4(
+    cli_env: Path, create_lb: CreateLb, capfd: pytest.CaptureFixture[str], api: httpx.Client
+) -> None:
+    made = create_lb("cli-none", workers={"min": 0, "max": 0, "idleTimeout": 60})
+    code, out, err = run(
+        capfd, "request", "/echo/x", "--endpoint", made["id"], "--retries", "1",
+        "--retry-wait", "0",
+    )  # fmt: skip
+    assert code == 4, out + err
+    assert "cold start: no workers available yet" in err and "attempt 2 of 2" in err
+    assert json.loads(out) == {"error": "no workers available"}
+    assert workers(api, made["id"]) == []
+
+
+def test_a_queue_endpoint_is_refused_with_what_to_do(
+    cli_env: Path, api: httpx.Client, capfd: pytest.CaptureFixture[str]
+) -> None:
+    body = {
+        "name": "cli-queue", "type": "QUEUE", "image": "acme/q:1", "gpu": {"pools": ["ADA_24"]},
+        "scaling": {"type": "QUEUE_DELAY", "queueDelay": 4}, "workers": {"min": 0, "max": 1},
+    }  # fmt: skip
+    made = api.post("/v2/serverless", json=body).json()
+    code, _, err = run(capfd, "request", "/ping", "--endpoint", made["id"])
+    assert code == 1 and "is a queue endpoint" in err and "podkit run" in err
