@@ -1,7 +1,9 @@
 """The retry policy's numbers at their edges: which statuses and methods retry, how many
 attempts, the backoff ceiling, Retry-After forms, and what the request counters count.
 
-Driven through httpx's MockTransport with a manual sleep, clock and seeded randomness.
+Driven through httpx's MockTransport with a manual sleep, clock and seeded randomness: no
+request leaves the process, so the tests of retried transport errors use a non-loopback
+host (`REMOTE`, never resolved), where a refused connection is retried, unlike on loopback.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from podkit._http import (
 from podkit.errors import TransportError
 
 POLICY = RetryPolicy(attempts=3, base_delay=1.0, max_delay=5.0)
+LOCAL = "http://127.0.0.1:9"
+REMOTE = "http://api.runpod.test"
 
 
 class Server:
@@ -39,11 +43,14 @@ class Server:
 
 
 def _client(
-    server: Server | httpx.MockTransport, sleeps: list[float], policy: RetryPolicy = POLICY
+    server: Server | httpx.MockTransport,
+    sleeps: list[float],
+    policy: RetryPolicy = POLICY,
+    base: str = LOCAL,
 ) -> HttpClient:
     transport = server if isinstance(server, httpx.MockTransport) else httpx.MockTransport(server)
     return HttpClient(
-        "http://127.0.0.1:9",
+        base,
         transport=transport,
         sleep=sleeps.append,
         clock=lambda: 1_000.0,
@@ -173,10 +180,40 @@ def test_a_post_is_retried_only_when_the_connection_never_opened(
         calls.append(request.method)
         raise error("down", request=request)
 
+    sleeps: list[float] = []
     with pytest.raises(TransportError) as err:
-        _client(httpx.MockTransport(handler), []).request("POST", "/x")
-    assert len(calls) == (3 if retried else 1)
-    assert err.value.hint is not None and "check the target URL" in err.value.hint
+        _client(httpx.MockTransport(handler), sleeps, base=REMOTE).request("POST", "/x")
+    assert len(calls) == (3 if retried else 1) and len(sleeps) == len(calls) - 1
+    assert err.value.message == f"POST {REMOTE}/x failed: {error.__name__}: down"
+    if retried:
+        assert err.value.hint == (
+            "check the target URL and your network (3 attempts), then run the command again"
+        )
+    else:
+        assert err.value.hint is not None
+        assert "after the request was sent, so it was not retried" in err.value.hint
+        assert "the server may have acted on it" in err.value.hint
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_a_refused_connection_on_loopback_fails_at_once_naming_the_local_runpod(
+    method: str,
+) -> None:
+    calls: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request.method)
+        raise httpx.ConnectError("refused", request=request)
+
+    sleeps: list[float] = []
+    with pytest.raises(TransportError) as err:
+        _client(httpx.MockTransport(handler), sleeps).request(method, "/x")
+    assert calls == [method] and sleeps == []
+    assert (
+        err.value.message == f"{method} {LOCAL}/x failed: nothing listens on {LOCAL} (ConnectError)"
+    )
+    assert err.value.hint is not None
+    assert err.value.hint.startswith("start the local RunPod: podkit emulator start --port 9")
 
 
 def test_the_counters_count_requests_writes_retries_and_routes() -> None:
@@ -273,11 +310,30 @@ def test_redirects_are_answered_not_followed() -> None:
     assert [r.url.path for r in server.seen] == ["/x"]
 
 
-def test_a_transport_error_names_the_method_the_url_and_what_to_do() -> None:
+@pytest.mark.parametrize(
+    ("method", "attempts", "hint"),
+    [
+        ("get", 3, "check the target URL and your network (3 attempts), "
+         "then run the command again"),
+        ("post", 1, "the connection broke after the request was sent, so it was not retried: "
+         "the server may have acted on it; check the target and your network, then run again"),
+    ],
+)  # fmt: skip
+def test_a_transport_error_names_the_method_the_url_and_what_to_do(
+    method: str, attempts: int, hint: str
+) -> None:
+    """The URL is shown without its credentials; the hint says whether it was retried."""
+    calls: list[str] = []
+
     def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request.method)
         raise httpx.ReadError("reset", request=request)
 
+    base = "http://user:s3cr3t-pw@api.runpod.test"
     with pytest.raises(TransportError) as err:
-        _client(httpx.MockTransport(handler), []).request("post", "/v2/x")
-    assert (err.value.method, err.value.url) == ("POST", "http://127.0.0.1:9/v2/x")
-    assert err.value.hint == "check the target URL and your network; the request may be retried"
+        _client(httpx.MockTransport(handler), [], base=base).request(method, "/v2/x")
+    assert len(calls) == attempts
+    assert (err.value.method, err.value.url) == (method.upper(), f"{REMOTE}/v2/x")
+    assert err.value.message == f"{method.upper()} {REMOTE}/v2/x failed: ReadError: reset"
+    assert "s3cr3t-pw" not in str(err.value)
+    assert err.value.hint == hint

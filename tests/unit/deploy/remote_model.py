@@ -5,7 +5,9 @@ snapshot, the way the executor would against the API, and fails (AssertionError)
 a change breaks a rule the planner promises:
 
 - only objects carrying the scope's ownership marker are updated or deleted;
-- a network volume is never deleted and never shrinks;
+- a network volume never shrinks and is never deleted, except as a duplicate when `keep`
+  names another owned copy of it (`podkit apply --keep ID`) that is there; deleting a
+  duplicate never removes a kept copy, nor the last owned copy of its name;
 - fields the API cannot change in place (endpoint type, volume datacenter) are never updated;
 - a change never refers to something that is not there at that moment: an endpoint's
   volume and template exist before the endpoint is created or updated onto them, and a
@@ -33,12 +35,15 @@ class RemoteModel:
     scope: Scope
     objects: dict[str, Resource] = field(default_factory=dict)
     created: int = 0
+    keep: frozenset[str] = frozenset()
 
     @classmethod
-    def of(cls, snapshot: Snapshot, scope: Scope) -> RemoteModel:
+    def of(
+        cls, snapshot: Snapshot, scope: Scope, keep: frozenset[str] = frozenset()
+    ) -> RemoteModel:
         objects = {r.id or "": r for r in snapshot.resources}
         assert len(objects) == len(snapshot.resources), "snapshot ids must be unique"
-        return cls(scope, objects)
+        return cls(scope, objects, keep=keep)
 
     def snapshot(self) -> Snapshot:
         return Snapshot(tuple(sorted(self.objects.values(), key=lambda r: r.id or "")))
@@ -46,7 +51,7 @@ class RemoteModel:
     def apply(self, plan: Plan) -> None:
         for change in plan.changes:
             if isinstance(change, Delete):
-                self._delete(change.resource)
+                self._delete(change.resource, duplicate=change.reason.startswith("duplicate"))
             elif isinstance(change, Create):
                 self._create(change.resource)
             else:
@@ -58,9 +63,19 @@ class RemoteModel:
         assert current.owner == self.scope.owner, f"{action} of {rid}, owned by {current.owner}"
         return current
 
-    def _delete(self, resource: Resource) -> None:
+    def _delete(self, resource: Resource, *, duplicate: bool) -> None:
         current = self._owned(resource.id or "", "delete")
-        assert current.kind != "volume", f"volume {current.name} ({current.id}) deleted"
+        copies = [
+            r.id
+            for r in self.objects.values()
+            if r.key == current.key and r.id != current.id and r.owner == self.scope.owner
+        ]
+        if duplicate:
+            assert current.id not in self.keep, f"{current.kind} {current.id} kept, then deleted"
+            assert copies, f"duplicate {current.kind} {current.id} deleted, the last of its name"
+        if current.kind == "volume":  # volumes are never replaced: the kept copy is the original
+            kept = duplicate and any(rid in self.keep for rid in copies)
+            assert kept, f"volume {current.name} ({current.id}) deleted"
         if current.kind != "endpoint":
             users = [
                 r.id
@@ -114,8 +129,8 @@ class RemoteModel:
             assert present, f"endpoint {resource.name} refers to {kind} {wanted}, not there yet"
 
 
-def apply_plan(plan: Plan, snapshot: Snapshot) -> Snapshot:
-    """The snapshot after `plan` (AssertionError on any broken rule)."""
-    model = RemoteModel.of(snapshot, plan.scope)
+def apply_plan(plan: Plan, snapshot: Snapshot, keep: frozenset[str] = frozenset()) -> Snapshot:
+    """The snapshot after `plan` (AssertionError on any broken rule); `keep` as for `plan`."""
+    model = RemoteModel.of(snapshot, plan.scope, keep)
     model.apply(plan)
     return model.snapshot()

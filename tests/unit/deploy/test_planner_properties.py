@@ -1,10 +1,11 @@
 """Properties of the pure planner over generated desired states and remote snapshots.
 
-For every generated pair, `plan` either refuses with a reason that really holds (a same-named
-object podkit does not own; an owned volume that would shrink or move), or returns a plan
-that, played against the snapshot by `remote_model.apply_plan` (which checks ownership,
-volumes and dependency order at every step), converges: the result matches the desired state
-and planning again finds nothing to do.
+For every generated case (desired state, snapshot, `--keep` ids), `plan` either refuses with a
+reason that really holds (a same-named object podkit does not own; an owned volume that would
+shrink or move; two or more owned copies of one object with not exactly one of them kept), or
+returns a plan that, played against the snapshot by `remote_model.apply_plan` (which checks
+ownership, volumes and dependency order at every step), converges: the result holds exactly
+one owned copy of each desired object, matching it, and planning again finds nothing to do.
 
 The runs are derandomized and bounded so CI sees the same examples every time.
 """
@@ -18,6 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from podkit.cli.deploy import _guard_deletes
 from podkit.deploy.model import OWNER_ENV, DesiredState, Resource, Scope, Snapshot
 from podkit.deploy.plan import Create, Delete, Plan, Update
 from podkit.deploy.planner import diff_fields, plan
@@ -135,32 +137,74 @@ def _remote(draw: st.DrawFn, api: str) -> Resource:
     return Resource(base.kind, base.name, base.fields, owner=owner)
 
 
+Case = tuple[DesiredState, Snapshot, frozenset[str]]
+
+
 @st.composite
-def cases(draw: st.DrawFn) -> tuple[DesiredState, Snapshot]:
+def cases(draw: st.DrawFn) -> Case:
     desired = draw(desired_states())
     remotes = draw(st.lists(_remote(desired.api), max_size=6))
-    # Often start from (a perturbed copy of) the desired state itself.
+    # Often start from (a perturbed copy of) the desired state itself, at times with a second
+    # copy of an object (two concurrent applies, a create whose answer was lost).
     if draw(st.booleans()):
         remotes += [
             Resource(r.kind, r.name, _read_back(r), owner=SCOPE.owner)
             for r in desired.resources
-            if draw(st.booleans())
+            for _ in range(draw(st.sampled_from([0, 1, 1, 2])))
         ]
     ids = draw(st.permutations(range(len(remotes))))
     objects = tuple(
         Resource(r.kind, r.name, r.fields, id=f"r{i}", owner=r.owner)
         for i, r in zip(ids, remotes, strict=True)
     )
-    return desired, Snapshot(objects)
+    snapshot = Snapshot(objects)
+    return desired, snapshot, draw(_keep(desired, snapshot))
+
+
+@st.composite
+def _keep(draw: st.DrawFn, desired: DesiredState, snapshot: Snapshot) -> frozenset[str]:
+    """`--keep` ids: per duplicated object none, one (most often) or two of its copies, and
+    sometimes an id of any object, duplicated or not."""
+    keep: set[str] = set()
+    for copies in _duplicate_groups(desired, snapshot).values():
+        how_many = draw(st.sampled_from([0, 1, 1, 1, 1, 1, 1, 2]))
+        keep.update(draw(st.permutations(copies))[:how_many])
+    if snapshot.resources and draw(st.booleans()):
+        keep.add(draw(st.sampled_from(snapshot.resources)).id or "")
+    return frozenset(keep)
+
+
+def _owned_ids(snapshot: Snapshot, want: Resource) -> list[str]:
+    return [r.id or "" for r in snapshot.named(want.kind, want.name) if r.owner == SCOPE.owner]
+
+
+def _duplicate_groups(desired: DesiredState, snapshot: Snapshot) -> dict[Resource, list[str]]:
+    """Each desired object that two or more owned remote objects carry -> their ids."""
+    groups = {want: _owned_ids(snapshot, want) for want in desired.resources}
+    return {want: ids for want, ids in groups.items() if len(ids) > 1}
+
+
+def _unresolved(desired: DesiredState, snapshot: Snapshot, keep: frozenset[str]) -> list[str]:
+    """The id lists of duplicated objects where `keep` does not name exactly one copy."""
+    return [
+        ", ".join(sorted(ids))
+        for ids in _duplicate_groups(desired, snapshot).values()
+        if len(keep.intersection(ids)) != 1
+    ]
 
 
 def _read_back(resource: Resource) -> dict[str, Any]:
     return {k: v for k, v in resource.fields.items() if k not in resource.write_only}
 
 
-def _refusal_holds(error: DeployError, desired: DesiredState, snapshot: Snapshot) -> bool:
-    """The planner refused: one of its three reasons must really be there."""
+def _refusal_holds(
+    error: DeployError, desired: DesiredState, snapshot: Snapshot, keep: frozenset[str]
+) -> bool:
+    """The planner refused: one of its four reasons must really be there."""
     text = str(error)
+    unresolved = _unresolved(desired, snapshot, keep)
+    if "exist more than once" in text and unresolved:
+        return all(f"({ids})" in text for ids in unresolved)  # every copy is named
     for want in desired.resources:
         named = snapshot.named(want.kind, want.name)
         owned = [r for r in named if r.owner == SCOPE.owner]
@@ -179,8 +223,11 @@ def _refusal_holds(error: DeployError, desired: DesiredState, snapshot: Snapshot
     return False
 
 
-def _must_refuse(desired: DesiredState, snapshot: Snapshot) -> bool:
-    """A same-named object exists and none of them is podkit's: no plan may be made."""
+def _must_refuse(desired: DesiredState, snapshot: Snapshot, keep: frozenset[str]) -> bool:
+    """A same-named object exists and none of them is podkit's, or podkit owns several and
+    `keep` does not pick one: no plan may be made."""
+    if _unresolved(desired, snapshot, keep):
+        return True
     for want in desired.resources:
         named = snapshot.named(want.kind, want.name)
         if named and all(r.owner != SCOPE.owner for r in named):
@@ -188,40 +235,42 @@ def _must_refuse(desired: DesiredState, snapshot: Snapshot) -> bool:
     return False
 
 
-def _plan_or_refusal(desired: DesiredState, snapshot: Snapshot) -> Plan | None:
+def _plan_or_refusal(case: Case) -> Plan | None:
+    desired, snapshot, keep = case
     try:
-        result = plan(desired, snapshot)
+        result = plan(desired, snapshot, keep=keep)
     except DeployError as error:
-        assert _refusal_holds(error, desired, snapshot), str(error)
+        assert _refusal_holds(error, desired, snapshot, keep), str(error)
         return None
-    assert not _must_refuse(desired, snapshot), "a foreign same-named object was taken over"
+    assert not _must_refuse(desired, snapshot, keep), "a foreign object or a duplicate adopted"
     return result
 
 
 @PROPERTY_SETTINGS
 @given(cases())
-def test_applying_the_plan_converges_and_a_second_plan_is_empty(
-    case: tuple[DesiredState, Snapshot],
-) -> None:
-    desired, snapshot = case
-    first = _plan_or_refusal(desired, snapshot)
+def test_applying_the_plan_converges_and_a_second_plan_is_empty(case: Case) -> None:
+    desired, snapshot, keep = case
+    first = _plan_or_refusal(case)
     if first is None:
         return
-    after = apply_plan(first, snapshot)
+    after = apply_plan(first, snapshot, keep)
+    duplicated = _duplicate_groups(desired, snapshot)
     for want in desired.resources:
         owned = [r for r in after.named(want.kind, want.name) if r.owner == SCOPE.owner]
-        if want.kind != "volume":
-            assert len(owned) == 1, f"{want.kind} {want.name}: {len(owned)} owned copies"
-        assert any(not diff_fields(want, r) for r in owned), f"{want.kind} {want.name} differs"
+        assert len(owned) == 1, f"{want.kind} {want.name}: {len(owned)} owned copies"
+        assert not diff_fields(want, owned[0]), f"{want.kind} {want.name} differs"
+        if want in duplicated:  # the kept copy, or (an endpoint) its replacement
+            assert owned[0].id in keep or owned[0].id.startswith("new-")
+            assert owned[0].id in keep or want.kind == "endpoint"
     second = plan(desired, after)
     assert second.changes == (), [f"{c.action} {c.resource.key}" for c in second.changes]
 
 
 @PROPERTY_SETTINGS
 @given(cases())
-def test_objects_without_the_marker_are_never_touched(case: tuple[DesiredState, Snapshot]) -> None:
-    desired, snapshot = case
-    result = _plan_or_refusal(desired, snapshot)
+def test_objects_without_the_marker_are_never_touched(case: Case) -> None:
+    _, snapshot, keep = case
+    result = _plan_or_refusal(case)
     if result is None:
         return
     foreign = {r.id for r in snapshot.resources if r.owner != SCOPE.owner}
@@ -231,35 +280,50 @@ def test_objects_without_the_marker_are_never_touched(case: tuple[DesiredState, 
             assert change.resource.owner == SCOPE.owner
         if isinstance(change, Update):
             assert change.remote_id not in foreign
-    after = apply_plan(result, snapshot)
+    after = apply_plan(result, snapshot, keep)
     assert {r for r in snapshot.resources if r.id in foreign} <= set(after.resources)
 
 
 @PROPERTY_SETTINGS
 @given(cases())
-def test_volumes_never_shrink_and_are_never_deleted(case: tuple[DesiredState, Snapshot]) -> None:
-    desired, snapshot = case
-    result = _plan_or_refusal(desired, snapshot)
+def test_volumes_never_shrink_and_are_deleted_only_as_an_unkept_duplicate(case: Case) -> None:
+    """Without `--keep` no volume is ever deleted; with it, only an owned copy of a desired
+    volume whose other copy `--keep` names, and the apply then needs `--force`."""
+    desired, snapshot, keep = case
+    result = _plan_or_refusal(case)
     if result is None:
         return
-    assert not any(isinstance(c, Delete) and c.resource.kind == "volume" for c in result.changes)
-    after = {r.id: r for r in apply_plan(result, snapshot).resources}
+    duplicated = {want.name: ids for want, ids in _duplicate_groups(desired, snapshot).items()}
+    deleted = {c.resource.id for c in result.changes if isinstance(c, Delete)}
+    for change in result.changes:
+        if isinstance(change, Delete) and change.resource.kind == "volume":
+            copies = duplicated.get(change.resource.name, [])
+            (kept,) = keep.intersection(copies)
+            assert change.resource.id in copies and change.resource.id != kept
+            assert change.reason == f"duplicate of {kept} (--keep)"
+    if any(c.action == "delete" and c.resource.kind != "template" for c in result.changes):
+        with pytest.raises(DeployError, match="the plan deletes"):
+            _guard_deletes(result, force=False)
+    after = {r.id: r for r in apply_plan(result, snapshot, keep).resources}
     for before in snapshot.resources:
-        if before.kind == "volume":
-            assert before.id in after, f"volume {before.id} gone"
+        if before.kind != "volume":
+            continue
+        if before.id in after:
             assert after[before.id].fields["size_gb"] >= before.fields["size_gb"]
+        else:
+            assert before.id in deleted and keep, f"volume {before.id} gone"
 
 
 @PROPERTY_SETTINGS
 @given(cases())
-def test_the_order_of_changes_respects_dependencies(case: tuple[DesiredState, Snapshot]) -> None:
+def test_the_order_of_changes_respects_dependencies(case: Case) -> None:
     """apply_plan checks references at each step; here also: a replacement's delete comes
     before its create, and the order does not depend on the order of the inputs."""
-    desired, snapshot = case
-    result = _plan_or_refusal(desired, snapshot)
+    desired, snapshot, keep = case
+    result = _plan_or_refusal(case)
     if result is None:
         return
-    apply_plan(result, snapshot)
+    apply_plan(result, snapshot, keep)
     seen_create: set[tuple[int, str]] = set()
     for change in result.changes:
         if isinstance(change, Create):
@@ -268,7 +332,7 @@ def test_the_order_of_changes_respects_dependencies(case: tuple[DesiredState, Sn
             assert change.resource.key not in seen_create, "replacement created before delete"
     flipped = DesiredState(SCOPE, desired.api, desired.image, desired.resources[::-1])
     reordered = Snapshot(snapshot.resources[::-1])
-    assert plan(flipped, reordered).changes == result.changes
+    assert plan(flipped, reordered, keep=keep).changes == result.changes
 
 
 def test_the_properties_reach_every_kind_of_change() -> None:
@@ -278,22 +342,32 @@ def test_the_properties_reach_every_kind_of_change() -> None:
 
     @settings(max_examples=300, derandomize=True, deadline=None, database=None)
     @given(cases())
-    def collect(case: tuple[DesiredState, Snapshot]) -> None:
+    def collect(case: Case) -> None:
+        desired, snapshot, keep = case
         try:
-            result = plan(*case)
+            result = plan(desired, snapshot, keep=keep)
         except DeployError as error:
-            refusals.add(next(w for w in ("not owned", "grow", "move") if w in str(error)))
+            reasons = ("not owned", "grow", "move", "more than once")
+            refusals.add(next(w for w in reasons if w in str(error)))
             return
-        actions.update(
-            "replace" if isinstance(c, Delete) and c.reason.startswith("replaced") else c.action
-            for c in result.changes
-        )
+        actions.update(_kind_of_change(c) for c in result.changes)
         if not result.changes:
             actions.add("none")
 
     collect()
-    assert actions >= {"create", "update", "delete", "replace", "none"}
-    assert refusals == {"not owned", "grow", "move"}
+    assert actions >= {
+        "create", "update", "delete", "replace", "none",
+        "duplicate endpoint", "duplicate template", "duplicate volume",
+    }  # fmt: skip
+    assert refusals == {"not owned", "grow", "move", "more than once"}
+
+
+def _kind_of_change(change: Create | Update | Delete) -> str:
+    if isinstance(change, Delete) and change.reason.startswith("replaced"):
+        return "replace"
+    if isinstance(change, Delete) and change.reason.startswith("duplicate"):
+        return f"duplicate {change.resource.kind}"
+    return change.action
 
 
 @pytest.mark.parametrize("api", ["v1", "v2"])
@@ -316,3 +390,24 @@ def test_the_remote_model_refuses_what_the_planner_must_never_do(api: str) -> No
         broken = Plan(scope=SCOPE, api=api, changes=(change,))
         with pytest.raises(AssertionError):
             apply_plan(broken, snapshot)
+
+
+def test_the_remote_model_lets_a_volume_go_only_as_a_duplicate_of_a_kept_copy() -> None:
+    vol = Resource("volume", VOLUME_NAMES[0], {"size_gb": 20}, id="v1", owner=SCOPE.owner)
+    twin = Resource("volume", VOLUME_NAMES[0], {"size_gb": 20}, id="v2", owner=SCOPE.owner)
+    snapshot = Snapshot((vol, twin))
+    dedupe = Plan(scope=SCOPE, api="v2", changes=(Delete(twin, reason="duplicate of v1 (--keep)"),))
+    assert [r.id for r in apply_plan(dedupe, snapshot, frozenset({"v1"})).resources] == ["v1"]
+    for keep in (frozenset(), frozenset({"v2"}), frozenset({"v1", "v2"})):
+        with pytest.raises(AssertionError):
+            apply_plan(dedupe, snapshot, keep)
+    orphan = Plan(scope=SCOPE, api="v2", changes=(Delete(twin),))
+    with pytest.raises(AssertionError, match=r"volume .* deleted"):
+        apply_plan(orphan, snapshot, frozenset({"v1"}))
+    both = Plan(
+        scope=SCOPE,
+        api="v2",
+        changes=(Delete(vol, reason="duplicate"), Delete(twin, reason="duplicate")),
+    )
+    with pytest.raises(AssertionError):
+        apply_plan(both, snapshot, frozenset({"v1"}))

@@ -1,5 +1,5 @@
-"""The planner's rules at their edges: replace vs update, duplicate volumes, size boundaries,
-and the ownership check when owned and foreign objects share a name."""
+"""The planner's rules at their edges: replace vs update, duplicates and `--keep`, size
+boundaries, and the ownership check when owned and foreign objects share a name."""
 
 from __future__ import annotations
 
@@ -54,24 +54,80 @@ def test_other_fields_changed_without_the_type_is_one_update(desired: DesiredSta
     assert {c.field for c in change.changes} == {"image", "workers.max"}
 
 
-def test_duplicate_volumes_are_all_kept_and_only_endpoints_deduplicated(
+def test_duplicates_are_refused_naming_every_copy_and_the_way_out(
+    desired: DesiredState,
+) -> None:
+    vol, ep = _live(desired)
+    vol_twin = replace(vol, id="vol0", fields=dict(vol.fields) | {"size_gb": 40})
+    ep_twin = _with(replace(ep, id="ep0"), **{"workers.max": 9})
+    with pytest.raises(DeployError) as err:
+        plan(desired, Snapshot((vol_twin, vol, ep, ep_twin)))
+    assert err.value.message == (
+        "2 owned object(s) of gpu-worker/staging exist more than once: "
+        "volume pk-gpu-worker-staging-models (vol0, vol1); endpoint gpu-worker-staging (ep0, ep1)"
+    )
+    assert err.value.hint is not None and "podkit apply --keep ID" in err.value.hint
+    assert "needs --force" in err.value.hint
+
+
+def test_keep_converges_onto_the_kept_copies_and_deletes_the_others(
     desired: DesiredState,
 ) -> None:
     vol, ep = _live(desired)
     vol_twin = replace(vol, id="vol0", fields=dict(vol.fields) | {"size_gb": 40})
     ep_twin = _with(replace(ep, id="ep0"), **{"workers.max": 9})
     snapshot = Snapshot((vol_twin, vol, ep, ep_twin))
-    result = plan(desired, snapshot)
-    deleted = [c.resource.id for c in result.changes if isinstance(c, Delete)]
-    assert deleted == ["ep0"]
-    after = apply_plan(result, snapshot)
-    assert {r.id for r in after.resources if r.kind == "volume"} == {"vol0", "vol1"}
+    keep = frozenset({"vol0", "ep1"})
+    result = plan(desired, snapshot, keep=keep)
+    assert [(c.action, c.resource.id) for c in result.changes] == [
+        ("update", None),  # vol0 grows from 40 to 50 GB
+        ("delete", "ep0"),
+        ("delete", "vol1"),
+    ]
+    assert isinstance(result.changes[0], Update) and result.changes[0].remote_id == "vol0"
+    reasons = [c.reason for c in result.changes if isinstance(c, Delete)]
+    assert reasons == ["duplicate of ep1 (--keep)", "duplicate of vol0 (--keep)"]
+    assert ("volume", vol.name, "vol0") in result.bindings
+    assert ("endpoint", ep.name, "ep1") in result.bindings
+    after = apply_plan(result, snapshot, keep=keep)
+    assert sorted(r.id or "" for r in after.resources) == ["ep1", "vol0"]
+    assert plan(desired, after).changes == ()
 
 
-def test_a_duplicate_volume_alone_plans_nothing(desired: DesiredState) -> None:
+def test_keep_must_pick_exactly_one_copy_of_each_duplicated_object(
+    desired: DesiredState,
+) -> None:
     vol, ep = _live(desired)
-    twin = replace(vol, id="vol0")
-    assert plan(desired, Snapshot((twin, vol, ep))).changes == ()
+    snapshot = Snapshot((replace(vol, id="vol0"), vol, ep, replace(ep, id="ep0")))
+    for keep, named in [
+        ({"vol1"}, "endpoint gpu-worker-staging (ep0, ep1)"),
+        ({"vol1", "vol0", "ep0"}, "volume pk-gpu-worker-staging-models (vol0, vol1)"),
+        ({"vol1", "nope"}, "endpoint gpu-worker-staging (ep0, ep1)"),
+    ]:
+        with pytest.raises(DeployError) as err:
+            plan(desired, snapshot, keep=frozenset(keep))
+        assert err.value.message.endswith(f"exist more than once: {named}"), keep
+
+
+def test_a_duplicate_volume_alone_is_refused_and_keep_deletes_only_the_twin(
+    desired: DesiredState,
+) -> None:
+    vol, ep = _live(desired)
+    snapshot = Snapshot((replace(vol, id="vol0"), vol, ep))
+    with pytest.raises(DeployError, match=r"volume pk-gpu-worker-staging-models \(vol0, vol1\)"):
+        plan(desired, snapshot)
+    result = plan(desired, snapshot, keep=frozenset({"vol1", "ep1"}))
+    (change,) = result.changes
+    assert isinstance(change, Delete) and change.resource.id == "vol0"
+    assert change.reason == "duplicate of vol1 (--keep)"
+
+
+def test_keep_naming_objects_that_are_not_duplicated_changes_nothing(
+    desired: DesiredState,
+) -> None:
+    vol, ep = _live(desired)
+    snapshot = Snapshot((vol, ep))
+    assert plan(desired, snapshot, keep=frozenset({"vol1", "ep1", "elsewhere"})).changes == ()
 
 
 @pytest.mark.parametrize(("remote_gb", "action"), [(49, "update"), (50, None), (51, "refuse")])
@@ -212,8 +268,19 @@ def test_duplicate_deletes_are_ordered_by_id_whatever_their_distance(
     best = replace(ep, id="ep5")
     near = _with(replace(ep, id="ep9"), **{"workers.max": 7})
     far = _with(replace(ep, id="ep1"), **{"workers.max": 7, "image": "old:1"})
-    result = plan(desired, Snapshot((vol, far, near, best)))
+    snapshot = Snapshot((vol, near, far, best))
+    with pytest.raises(DeployError, match=r"endpoint gpu-worker-staging \(ep1, ep5, ep9\)"):
+        plan(desired, snapshot)
+    result = plan(desired, snapshot, keep=frozenset({"ep5"}))
     assert [c.resource.id for c in result.changes] == ["ep1", "ep9"]
     for change in result.changes:
-        assert isinstance(change, Delete) and "duplicate of an owned object" in change.reason
+        assert isinstance(change, Delete) and change.reason == "duplicate of ep5 (--keep)"
     assert (result.api, result.desired, result.scope) == ("v2", desired, desired.scope)
+    # Keeping the farthest copy converges it first, then lets the others go.
+    result = plan(desired, snapshot, keep=frozenset({"ep1"}))
+    assert [(c.action, c.resource.id) for c in result.changes] == [
+        ("update", None),
+        ("delete", "ep5"),
+        ("delete", "ep9"),
+    ]
+    assert isinstance(result.changes[0], Update) and result.changes[0].remote_id == "ep1"
