@@ -4,7 +4,8 @@ One in-process local RunPod on a free port and one project (a copy of `examples/
 whole README, in order. How a command runs:
 
 - `podkit emulator start &` (the tour) is that local RunPod: `PODKIT_LOCAL_URL` points
-  `--target local` at it. `export`, `NAME=value` and `cd` act on this process.
+  `--target local` at it. `export`, `NAME=value` and `cd` act on this process (`cd` sets `$PWD`
+  too).
 - `podkit ...` runs through the CLI's entry point; a question gets "y" on a stand-in terminal.
 - Commands that never end by themselves (`podkit emulator start`, `podkit logs --follow`) run
   as processes with a bound: started, their first line of output checked, then stopped.
@@ -15,8 +16,8 @@ whole README, in order. How a command runs:
 What the test fills in (the README's placeholders, all written `<like this>`):
 
 - `<api key>`: a local key; `<digest>`: a sha256 digest; `<endpoint id>`: the staging endpoint
-  podkit deployed; `<job id>`: the id of the job submitted last (`podkit run --async` prints it,
-  a curl to `/run` answers it).
+  podkit deployed last from the current directory's project (else the example's); `<job id>`:
+  the id of the job submitted last (`podkit run --async` prints it, a curl to `/run` answers it).
 - `127.0.0.1:8765`, the default address, becomes the local RunPod's (8765 may be taken), and a
   bounded `podkit emulator start` gets `--port 0`.
 - Variables the README takes as set: `GITHUB_STEP_SUMMARY` (a file), `KEY` and `CI_KEY`.
@@ -116,7 +117,7 @@ def fill(command: str, run: Run) -> str:
     for placeholder, value in {
         "<api key>": "readme-key",
         "<digest>": DIGEST,
-        "<endpoint id>": endpoint_id(run.project),
+        "<endpoint id>": endpoint_id(Path.cwd()) or endpoint_id(run.project),
         "<job id>": run.last_job,
         DEFAULT_ADDRESS: address,
     }.items():
@@ -127,9 +128,10 @@ def fill(command: str, run: Run) -> str:
 
 
 def endpoint_id(project: Path) -> str:
-    history = project / ".podkit" / "history" / "gpu-worker-staging.json"
-    if not history.exists():
+    histories = list((project / ".podkit" / "history").glob("*-staging.json"))
+    if not histories:
         return ""
+    history = max(histories, key=lambda h: h.stat().st_mtime)
     ids = re.findall(r'"endpoint_id":\s*"([^"]+)"', history.read_text(encoding="utf-8"))
     return ids[-1] if ids else ""
 
@@ -195,7 +197,7 @@ def run_command(command: str, run: Run, monkeypatch: pytest.MonkeyPatch, capsys:
             name, value = pair.split("=", 1)
             monkeypatch.setenv(name, value)
     elif words[0] == "cd":
-        monkeypatch.chdir(Path.cwd() / words[1])
+        chdir(monkeypatch, Path.cwd() / words[1])
     elif tuple(words[:3]) in BOUNDED or tuple(words[:2]) in BOUNDED:
         assert words[:2] != ["podkit", "logs"] or "--follow" in words, command
         run_bounded(words)
@@ -206,6 +208,12 @@ def run_command(command: str, run: Run, monkeypatch: pytest.MonkeyPatch, capsys:
         assert program in SHELL_PROGRAMS, f"neither run nor in NOT_RUN: {command}"
         run_shell(command, run)
     run.ran.append(command)
+
+
+def chdir(monkeypatch: pytest.MonkeyPatch, path: Path) -> None:
+    """`cd` as a shell does it: the directory and `$PWD`."""
+    monkeypatch.chdir(path)
+    monkeypatch.setenv("PWD", str(path.resolve()))
 
 
 @contextlib.contextmanager
@@ -247,7 +255,7 @@ def test_every_sh_block_of_the_readme_runs_as_written(
     with LocalRunPod() as local, model_server(tmp_path / "served") as url:
         run = Run(local, project)
         for block in blocks:
-            monkeypatch.chdir(tmp_path if block.section == "## A tour" else project)
+            chdir(monkeypatch, tmp_path if block.section == "## A tour" else project)
             if block.section.startswith(NEEDS_DEPLOYED):
                 if block.section.startswith("### Jobs"):
                     add_models(project, url)
