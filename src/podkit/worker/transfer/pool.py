@@ -52,12 +52,17 @@ class Pool:
         self._threads: list[threading.Thread] = []
         self._starting = threading.Lock()  # units also come from the pool's own threads
         self._live = 0  # threads started and not left as surplus
-        self._peak = size
         self._opened = False
+        self._closed = False  # shutdown began: no thread starts any more
 
     @property
     def size(self) -> int:
         return self._size
+
+    @property
+    def closed(self) -> bool:
+        """True once shutdown began."""
+        return self._closed
 
     def submit(self, fn: Callable[..., None], *args: object) -> None:
         # The unit goes first: a thread started next finds it at once instead of waiting to be
@@ -67,7 +72,7 @@ class Pool:
         if self._live >= self._size:
             return
         with self._starting:
-            if self._live < self._size:
+            if self._live < self._size and not self._closed:
                 self._start_thread()
 
     def resize(self, size: int) -> None:
@@ -77,7 +82,6 @@ class Pool:
         ends."""
         with self._starting:
             self._size = size
-            self._peak = max(self._peak, size)
             self._start_up_to_size()
 
     def fill(self) -> None:
@@ -91,7 +95,7 @@ class Pool:
     def _start_up_to_size(self) -> None:
         """Start threads until there are `size`, if the pool is open; the caller holds
         `_starting`."""
-        while self._opened and self._live < self._size:
+        while self._opened and not self._closed and self._live < self._size:
             self._start_thread()
 
     def _start_thread(self) -> None:
@@ -126,7 +130,7 @@ class Pool:
         it: a thread that died here would leave queued units that nobody runs."""
         while on_idle is not None:
             with contextlib.suppress(queue.Empty):
-                return self._queue.get_nowait(), on_idle
+                return self._pass_on(self._queue.get_nowait()), on_idle
             if self._leave_if_surplus():
                 return None, on_idle
             try:
@@ -135,8 +139,14 @@ class Pool:
                 on_idle = None
                 break
             with contextlib.suppress(queue.Empty):
-                return self._queue.get(timeout=self._idle_every), on_idle
-        return self._queue.get(), None
+                return self._pass_on(self._queue.get(timeout=self._idle_every)), on_idle
+        return self._pass_on(self._queue.get()), None
+
+    def _pass_on(self, unit: _Unit | None) -> _Unit | None:
+        """A stop taken from the queue goes back for the next thread (see `shutdown`)."""
+        if unit is None:
+            self._queue.put(None)
+        return unit
 
     def _leave_if_surplus(self) -> bool:
         if self._live <= self._size:
@@ -148,14 +158,20 @@ class Pool:
             return True
 
     def shutdown(self, *, cancel: bool) -> None:
-        """Let the threads finish (dropping queued units if `cancel`), then join them."""
+        """Let the threads finish (dropping queued units if `cancel`), then join them.
+
+        A unit still running may call `fill` or `submit` (a chunk about to be fetched): no
+        thread starts once shutdown began. One stop reaches every thread, each passing it on,
+        so no count of threads has to be right: a Ctrl-C that lands in `_start_thread` between
+        a thread's start and its listing leaves a running thread that no count includes, and
+        with one stop per counted thread, a thread was left waiting for a stop forever.
+        """
+        with self._starting:
+            self._closed = True
         if cancel:
             with contextlib.suppress(queue.Empty):
                 while True:
                     self._queue.get_nowait()
-        # One stop per thread that may have started, even one interrupted before it was listed
-        # (a thread that left as surplus leaves its stop unread).
-        for _ in range(self._peak if self._opened else 0):
-            self._queue.put(None)
+        self._queue.put(None)
         for thread in self._threads:
             thread.join()

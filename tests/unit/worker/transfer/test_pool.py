@@ -127,3 +127,46 @@ def test_resize_starts_threads_at_once_and_surplus_ones_leave_when_idle() -> Non
     pool.shutdown(cancel=False)
     assert _threads("grow-pool") == set()
     assert len(exited) == 3
+
+
+def test_units_that_fill_or_submit_during_shutdown_start_no_thread_and_every_thread_stops() -> None:
+    go = threading.Event()
+    exited: list[str] = []
+    pool = Pool(
+        4, "stop-pool", idle_every=0.01, on_idle=lambda: None,
+        on_exit=lambda: exited.append(threading.current_thread().name),
+    )  # fmt: skip
+
+    def unit() -> None:  # a chunk that was about to fetch when Ctrl-C came
+        go.wait()
+        pool.fill()
+        pool.submit(lambda: None)
+
+    pool.submit(unit)
+    pool.submit(unit)
+    assert _until(lambda: len(_threads("stop-pool")) == 2)
+    closer = threading.Thread(target=pool.shutdown, kwargs={"cancel": True}, daemon=True)
+    closer.start()
+    assert _until(lambda: pool.closed)
+    go.set()
+    closer.join(timeout=30)
+    assert not closer.is_alive(), "shutdown waited for a thread that never got its stop"
+    assert sorted(exited) == ["stop-pool_0", "stop-pool_1"]  # none started once it began
+    assert _threads("stop-pool") == set()
+
+
+def test_one_stop_reaches_a_running_thread_that_no_count_includes() -> None:
+    pool = Pool(2, "unlisted-pool", idle_every=0.01, on_idle=lambda: None)
+    pool.submit(lambda: None)
+    # A Ctrl-C between a thread's start and its listing leaves one like this: running on the
+    # pool's queue, in no list and no count.
+    unlisted = threading.Thread(target=pool._work, name="unlisted-pool_x", daemon=True)
+    unlisted.start()
+    pool.submit(lambda: None)  # the listed threads may start up to the size all the same
+    closer = threading.Thread(target=pool.shutdown, kwargs={"cancel": True}, daemon=True)
+    closer.start()
+    closer.join(timeout=30)
+    unlisted.join(timeout=30)
+    assert not closer.is_alive(), "shutdown waited for a thread that never got its stop"
+    assert not unlisted.is_alive()
+    assert _threads("unlisted-pool") == set()
