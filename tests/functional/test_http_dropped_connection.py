@@ -112,12 +112,19 @@ def test_an_idempotent_request_whose_connection_drops_is_retried(
     assert len(sleeps) == 3
 
 
-def test_a_post_to_a_closed_port_is_retried_because_it_never_left() -> None:
+def test_a_post_to_a_closed_local_port_fails_at_once_and_says_what_to_start() -> None:
+    """Nothing listens on a loopback port: no retry can help, so the first refusal says to start
+    the local RunPod (a never-sent POST to a remote host is retried: see test_http_policy)."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     sleeps: list[float] = []
-    with _client(f"http://127.0.0.1:{port}", sleeps) as client, pytest.raises(TransportError):
+    with (
+        _client(f"http://127.0.0.1:{port}", sleeps) as client,
+        pytest.raises(TransportError) as refused,
+    ):
         client.request("POST", "/v2/endpoints", json={})
-    assert client.stats.requests == 4
-    assert len(sleeps) == 3
+    assert client.stats.requests == 1
+    assert sleeps == []
+    assert f"127.0.0.1:{port}" in str(refused.value)
+    assert refused.value.hint is not None and "podkit emulator start" in refused.value.hint

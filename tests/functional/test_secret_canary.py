@@ -222,6 +222,7 @@ def test_job_commands_and_echoed_refusals_never_show_a_secret(
 
     faults = local_runpod.backend.faults
     faults.add("POST /v2/*/run", echo_status=401)
+    faults.add("POST /v2/*/runsync", echo_status=401)  # podkit run starts a job as runsync
     faults.add("GET /v2/*/status/*", echo_status=401)
     faults.add("GET /v2/*/health", echo_status=401)
     faults.add("PATCH /v2/serverless/*", echo_status=400)

@@ -18,7 +18,6 @@ from podkit.emulator.app import create_app
 from podkit.emulator.backend import DEFAULT_QUOTA, Backend, parse_spec
 from podkit.emulator.backend.keys import parse_key_spec, read_keys_file
 from podkit.emulator.dataplane.jobs import MAX_POLICY_MS
-from podkit.emulator.dataplane.plane import DataPlane
 from podkit.emulator.http.context import Context
 from podkit.emulator.http.middleware import DroppedConnection, Recorder
 from podkit.errors import EmulatorError
@@ -163,13 +162,13 @@ class LocalRunPod:
             api_keys=api_keys,
         )
         self.context = Context(
-            dataplane_settings=dataplane_settings, loadbalancer_settings=loadbalancer_settings
+            dataplane_settings=dataplane_settings,
+            loadbalancer_settings=loadbalancer_settings,
+            worker_cwd=_worker_cwd(worker_cwd) if worker_cwd is not None else None,
         )
         self.recorder = Recorder() if record else None
         self.app = create_app(self.backend, context=self.context, recorder=self.recorder)
         self.server.app = self.app
-        if worker_cwd is not None and isinstance(self.context.dataplane, DataPlane):
-            self.context.dataplane.supervisor.worker_cwd = _worker_cwd(worker_cwd)
 
     @property
     def url(self) -> str:

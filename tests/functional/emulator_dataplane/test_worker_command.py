@@ -9,6 +9,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -37,6 +38,11 @@ def _runsync(url: str) -> dict[str, object]:
         reply: dict[str, object] = api.post(
             f"/v2/{endpoint_id}/runsync", json={"input": {"echo": "from handler.py"}}
         ).json()
+        # runsync answers IN_QUEUE when its wait ends before a cold worker is up: follow the job.
+        deadline = time.monotonic() + 90
+        while reply["status"] in ("IN_QUEUE", "IN_PROGRESS") and time.monotonic() < deadline:
+            time.sleep(0.2)
+            reply = api.get(f"/v2/{endpoint_id}/status/{reply['id']}").json()
     return reply
 
 

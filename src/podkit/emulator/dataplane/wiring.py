@@ -66,6 +66,8 @@ def routes(backend: Backend, context: Context) -> list[BaseRoute]:
         settings=settings,
         resolve_account=backend.keys.account_of,  # configured keys share one account
     )
+    if context.worker_cwd is not None:
+        plane.supervisor.worker_cwd = context.worker_cwd
     backend.set_listener(ControlPlaneBridge(plane, backend))  # announces existing endpoints
     plane.restore()
     context.worker_view = plane

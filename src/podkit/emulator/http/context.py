@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol
 
 from podkit.emulator.runtime import NoWorkers, WorkerView
@@ -27,3 +28,5 @@ class Context:
     dataplane_settings: object | None = None
     # The load balancer's `LoadBalancerSettings` (its waits and limits); None = the platform's.
     loadbalancer_settings: object | None = None
+    # Where queue workers run (relative worker commands resolve there); None = the current dir.
+    worker_cwd: Path | None = None
