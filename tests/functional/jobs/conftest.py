@@ -28,7 +28,9 @@ WORKER_ENV = {
 
 @pytest.fixture(scope="package")
 def runpod_local() -> Iterator[LocalRunPod]:
-    with LocalRunPod(seed=4321, record=True) as runpod:
+    # One local RunPod serves the package's tests, whose endpoints add up (the account's
+    # default worker quota of 5 would make a test's outcome depend on which ran before it).
+    with LocalRunPod(seed=4321, record=True, quota=200) as runpod:
         yield runpod
     assert runpod.recorder is not None
     problems = [
