@@ -12,9 +12,7 @@ from typing import Any
 from podkit.config.smoke import SmokeTest
 from podkit.errors import PodkitError
 from podkit.runpod.lb_requests import LbClient
-from podkit.smoke.runner import Attempt, SmokeResult, lookup
-
-_MISSING = lookup(None, "x")  # the runner's "absent" sentinel
+from podkit.smoke.runner import Attempt, SmokeResult, expectation_problems
 
 
 def run_http_smoke(
@@ -71,16 +69,7 @@ def check_http(test: SmokeTest, attempt: Attempt) -> list[str]:
         and attempt.execution_ms > limit * 1000
     ):
         problems.append(f"took {attempt.execution_ms / 1000:.2f} s, over max_latency {limit:g} s")
-    for path in test.expect_keys:
-        if lookup(attempt.output, path) is _MISSING:
-            problems.append(f"body has no {path!r}")
-    for path, value in test.expect.items():
-        actual = lookup(attempt.output, path)
-        if actual is _MISSING:
-            problems.append(f"body has no {path!r} (expected {value!r})")
-        elif actual != value:
-            problems.append(f"body {path!r} is {actual!r}, expected {value!r}")
-    return problems
+    return problems + expectation_problems(test, attempt.output, "body")
 
 
 def _short(output: Any) -> str:

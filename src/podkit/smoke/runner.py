@@ -127,15 +127,21 @@ def check(test: SmokeTest, attempt: Attempt) -> list[str]:
             f"execution took {seconds(attempt.execution_ms)}, over max_execution "
             f"{seconds(limit_ms)}"
         )
+    return problems + expectation_problems(test, attempt.output, "output")
+
+
+def expectation_problems(test: SmokeTest, output: Any, noun: str) -> list[str]:
+    """What `expect_keys` and `expect` find wrong in `output` (the job's output, a body)."""
+    problems = []
     for path in test.expect_keys:
-        if lookup(attempt.output, path) is _MISSING:
-            problems.append(f"output has no {path!r}")
+        if lookup(output, path) is _MISSING:
+            problems.append(f"{noun} has no {path!r}")
     for path, expected in test.expect.items():
-        actual = lookup(attempt.output, path)
+        actual = lookup(output, path)
         if actual is _MISSING:
-            problems.append(f"output has no {path!r} (expected {expected!r})")
+            problems.append(f"{noun} has no {path!r} (expected {expected!r})")
         elif actual != expected:
-            problems.append(f"output {path!r} is {actual!r}, expected {expected!r}")
+            problems.append(f"{noun} {path!r} is {actual!r}, expected {expected!r}")
     return problems
 
 
