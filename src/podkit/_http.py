@@ -192,12 +192,7 @@ class HttpClient:
             ) as response:
                 yield LineStream(response)
         except httpx.TransportError as exc:
-            raise TransportError(
-                f"{method} {url} failed: {type(exc).__name__}: {scrub(str(exc))}",
-                method=method,
-                url=url,
-                hint="check the target URL and your network, then run the command again",
-            ) from exc
+            raise _stream_failed(method, url, exc) from exc
 
     @contextmanager
     def send_streamed(
@@ -212,7 +207,7 @@ class HttpClient:
         """One request, no retries, its answer open for reading as it arrives (any status)."""
         method = method.upper()
         self.stats.record(method, path)
-        url = f"{self.base_url}{path}"
+        url = f"{public_url(self.base_url)}{path}"
         limits = httpx.Timeout(10.0, read=timeout) if timeout is not None else None
         try:
             with self._client.stream(
@@ -221,12 +216,7 @@ class HttpClient:
             ) as response:  # fmt: skip
                 yield response
         except httpx.TransportError as exc:
-            raise TransportError(
-                f"{method} {url} failed: {type(exc).__name__}: {exc}",
-                method=method,
-                url=url,
-                hint="check the target URL and your network, then run the command again",
-            ) from exc
+            raise _stream_failed(method, url, exc) from exc
 
     def _wait(self, policy: RetryPolicy, attempt: int, retry_after: str | None) -> None:
         self.stats.retries += 1
@@ -282,3 +272,13 @@ class LineStream:
             yield from self.response.iter_lines()
         except httpx.ReadTimeout:
             return
+
+
+def _stream_failed(method: str, url: str, exc: httpx.TransportError) -> TransportError:
+    """A streamed request (never retried) that broke: the URL without credentials."""
+    return TransportError(
+        f"{method} {url} failed: {type(exc).__name__}: {scrub(str(exc))}",
+        method=method,
+        url=url,
+        hint="check the target URL and your network, then run the command again",
+    )
