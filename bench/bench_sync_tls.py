@@ -195,6 +195,25 @@ def s1(nginx: TlsNginx, work: Path) -> None:
     (nginx.www / "s1.bin").unlink()
 
 
+def _curl_parallel(ca: str, config: Path, dest: Path, *extra: str) -> Tool:
+    """curl fetching a -K config's URLs on 16 parallel transfers."""
+    argv = ["curl", "-sS", "--no-progress-meter", "--cacert", ca, *extra]
+    return command([*argv, "--parallel", "--parallel-max", "16", "-K", str(config)], dest)
+
+
+def _aria2c_list(ca: str, listing: Path, dest: Path, *extra: str) -> Tool:
+    """aria2c fetching a listing's URLs, 16 at a time."""
+    argv = ["aria2c", "-q", "--file-allocation=none", "--allow-overwrite=true"]
+    return command([*argv, f"--ca-certificate={ca}", "-j16", *extra, "-i", str(listing)], dest)
+
+
+def _print_files(count: int, result: dict[str, tuple[float, float]]) -> None:
+    first = next(iter(result.values()))[0]
+    for name, (seconds, cpu) in result.items():
+        print(f"   {name:38s} {count / seconds:8.0f} files/s  {cpu:6.2f} CPU s"
+              f"  engine/this files/s {seconds / first:.2f}")  # fmt: skip
+
+
 def _curl_config(path: Path, urls: list[tuple[str, str]]) -> Path:
     path.write_text("".join(f'url = "{url}"\noutput = "{out}"\n' for url, out in urls))
     return path
@@ -214,35 +233,8 @@ def s2(nginx: TlsNginx, work: Path) -> None:
     tools = {
         "engine budget auto": engine(entry, work / "g", AUTO, env),
         "engine 16 connections": engine(entry, work / "e", replace(BASE, connections=16), env),
-        "aria2c -j16": command(
-            [
-                "aria2c",
-                "-q",
-                "--file-allocation=none",
-                "--allow-overwrite=true",
-                f"--ca-certificate={ca}",
-                "-j16",
-                "-x1",
-                "-i",
-                str(listing),
-            ],
-            work / "a",
-        ),
-        "curl --parallel --parallel-max 16": command(
-            [
-                "curl",
-                "-sS",
-                "--no-progress-meter",
-                "--cacert",
-                ca,
-                "--parallel",
-                "--parallel-max",
-                "16",
-                "-K",
-                str(config),
-            ],
-            work / "c",
-        ),
+        "aria2c -j16": _aria2c_list(ca, listing, work / "a", "-x1"),
+        "curl --parallel --parallel-max 16": _curl_parallel(ca, config, work / "c"),
         "rclone --transfers 16": command(
             [
                 "rclone",
@@ -290,44 +282,15 @@ def s3_gcs(nginx: TlsNginx, work: Path) -> None:
         config = _curl_config(work / "gcs.curl", media)
         tools = {
             "engine 16 connections": engine(entry, work / "g", replace(BASE, connections=16), env),
-            "curl --parallel --parallel-max 16": command(
-                [
-                    "curl",
-                    "-sS",
-                    "--no-progress-meter",
-                    "--cacert",
-                    ca,
-                    "--parallel",
-                    "--parallel-max",
-                    "16",
-                    "-K",
-                    str(config),
-                ],
-                work / "c",
-            ),
-            "aria2c -j16": command(
-                [
-                    "aria2c",
-                    "-q",
-                    "--file-allocation=none",
-                    "--allow-overwrite=true",
-                    f"--ca-certificate={ca}",
-                    "-j16",
-                    "-i",
-                    str(listing),
-                ],
-                work / "a",
-            ),
+            "curl --parallel --parallel-max 16": _curl_parallel(ca, config, work / "c"),
+            "aria2c -j16": _aria2c_list(ca, listing, work / "a"),
         }
         result = medians(tools)
     finally:
         proc.terminate()
         proc.wait(timeout=10)
     print(f"S3g {count} x 16 KiB from fake-gcs-server behind TLS nginx (median of {RUNS})")
-    first = next(iter(result.values()))[0]
-    for name, (seconds, cpu) in result.items():
-        print(f"   {name:38s} {count / seconds:8.0f} files/s  {cpu:6.2f} CPU s"
-              f"  engine/this files/s {seconds / first:.2f}")  # fmt: skip
+    _print_files(count, result)
 
 
 def s3_s4(nginx: TlsNginx, work: Path) -> None:
@@ -344,35 +307,10 @@ def s3_s4(nginx: TlsNginx, work: Path) -> None:
     dest = work / "hf"
     tools = {
         "engine 16 connections": engine(entry, dest, replace(BASE, connections=16), env),
-        "curl --parallel --parallel-max 16": command(
-            [
-                "curl",
-                "-sS",
-                "--no-progress-meter",
-                "--cacert",
-                ca,
-                "--create-dirs",
-                "--parallel",
-                "--parallel-max",
-                "16",
-                "-K",
-                str(config),
-            ],
-            work / "c",
+        "curl --parallel --parallel-max 16": _curl_parallel(
+            ca, config, work / "c", "--create-dirs"
         ),
-        "aria2c -j16": command(
-            [
-                "aria2c",
-                "-q",
-                "--file-allocation=none",
-                "--allow-overwrite=true",
-                f"--ca-certificate={ca}",
-                "-j16",
-                "-i",
-                str(listing),
-            ],
-            work / "a",
-        ),
+        "aria2c -j16": _aria2c_list(ca, listing, work / "a"),
         "rclone --transfers 16": command(
             [
                 "rclone",
@@ -394,10 +332,7 @@ def s3_s4(nginx: TlsNginx, work: Path) -> None:
     }
     result = medians(tools)
     print(f"S3 {count} x 16 KiB from the HF mirror over HTTPS, uncapped (median of {RUNS})")
-    first = next(iter(result.values()))[0]
-    for name, (seconds, cpu) in result.items():
-        print(f"   {name:38s} {count / seconds:8.0f} files/s  {cpu:6.2f} CPU s"
-              f"  engine/this files/s {seconds / first:.2f}")  # fmt: skip
+    _print_files(count, result)
     engine(entry, dest, replace(BASE, connections=16), env)()
     times, requests = [], 0
     for _ in range(RUNS):
