@@ -121,7 +121,12 @@ def _closed_port() -> int:
 
 def _credentialed(origin: str) -> str:
     host = origin.split("://", 1)[1]
-    return f"http://deploy:{CANARY}Pw@{host}/?token={CANARY}Tk&X-Amz-Signature={CANARY}Sig"
+    return f"http://deploy:{CANARY}Pw@{host}/"
+
+
+def _queried(origin: str) -> str:
+    """A target that cannot take an API path (refused), with credentials in its query."""
+    return f"{_credentialed(origin)}?token={CANARY}Tk&X-Amz-Signature={CANARY}Sig"
 
 
 @pytest.fixture
@@ -257,8 +262,9 @@ def test_refused_connections_credentialed_urls_and_misplaced_values(
     canary: Canary, local_runpod: LocalRunPod, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     closed = ["--target", _credentialed(f"http://127.0.0.1:{_closed_port()}")]
+    queried = ["--target", _queried(local_runpod.url)]
     live = ["--target", _credentialed(local_runpod.url)]
-    for target in (closed, live):
+    for target in (closed, queried, live):
         for argv in (
             ("plan", "--no-models"),
             ("plan", "--json", "--no-models"),
@@ -275,7 +281,9 @@ def test_refused_connections_credentialed_urls_and_misplaced_values(
             ("logs", "--endpoint", "ep-none"),
             ("models", "sync", "--dry-run", "--endpoint", "ep-none"),
         ):
-            assert canary(*argv, *target)[0] != 0, argv
+            code = canary(*argv, *target)[0]
+            assert target is live or code != 0, argv
+    assert canary("destroy", "--yes", *live)[0] == 0  # the live target reached the RunPod
     for bad in (f"ftp://deploy:{CANARY}@127.0.0.1:1", f"deploy:{CANARY}@127.0.0.1:1"):
         assert canary("plan", "--target", bad)[0] == 1  # not an http(s) URL
     monkeypatch.setenv("PODKIT_LOCAL_URL", closed[1])

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from podkit.errors import ConfigError
 from podkit.redact import REDACTOR, public_url
@@ -41,15 +42,33 @@ RUNPOD = Target(
 
 
 def _origin(url: str) -> str:
-    url = url.strip().rstrip("/")
+    url = url.strip()
     REDACTOR.register_url(url)  # a password or token in it is never shown from here on
+    shown = public_url(url) if "@" not in url.partition("?")[0] else "(with credentials)"
     if not url.startswith(("http://", "https://")):
-        shown = public_url(url) if "@" not in url.partition("?")[0] else "(with credentials)"
         raise ConfigError(
             f"target {shown!r} is not an http(s) URL",
             hint="use --target local, --target runpod or --target http://HOST:PORT",
         )
-    return url
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises on a port that is not a number in range
+    except ValueError as exc:
+        raise ConfigError(
+            f"target {shown!r} is not a valid URL ({exc})", hint="use --target http://HOST:PORT"
+        ) from None
+    if parts.query or parts.fragment or url.endswith(("?", "#")):
+        raise ConfigError(
+            f"target {shown!r} carries a query string or fragment; API paths are appended to "
+            "the target, so it must end at the host or a path",
+            hint="drop everything from '?' or '#'; the API key goes in RUNPOD_API_KEY",
+        )
+    if not parts.hostname:
+        raise ConfigError(
+            f"target {shown!r} names no host",
+            hint="use --target http://HOST:PORT",
+        )
+    return url.rstrip("/")
 
 
 def resolve_target(value: str | None = None, environ: Mapping[str, str] | None = None) -> Target:

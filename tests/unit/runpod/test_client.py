@@ -126,8 +126,27 @@ def test_targets() -> None:
     assert {local.control_v2, local.control_v1, local.data_plane} == {"http://127.0.0.1:9999"}
     assert resolve_target(None, {"PODKIT_TARGET": "local"}).control_v2 == "http://127.0.0.1:8765"
     assert resolve_target("http://127.0.0.1:1", {}).data_plane == "http://127.0.0.1:1"
+    assert resolve_target("http://127.0.0.1:1/gateway/", {}).control_v2 == (
+        "http://127.0.0.1:1/gateway"
+    )
     with pytest.raises(ConfigError, match="not an http"):
         resolve_target("ftp://x", {})
+
+
+@pytest.mark.parametrize(
+    ("target", "problem"),
+    [
+        ("http://127.0.0.1:1/?token=abc", "query string"),
+        ("http://127.0.0.1:1?", "query string"),
+        ("http://127.0.0.1:1/#frag", "query string or fragment"),
+        ("http://:8765", "names no host"),
+        ("http://127.0.0.1:99999", "not a valid URL"),
+        ("http://[::1", "not a valid URL"),
+    ],
+)
+def test_targets_that_cannot_take_an_api_path_are_refused(target: str, problem: str) -> None:
+    with pytest.raises(ConfigError, match=problem):
+        resolve_target(target, {})
 
 
 def test_key_from_env_then_profile_file(tmp_path: Path) -> None:
