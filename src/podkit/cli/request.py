@@ -3,6 +3,8 @@
 The endpoint comes from `--endpoint` or the project's last deploy, the key from the
 environment; the answer is written to stdout as it arrives (streams and server-sent events
 too), the status to stderr. "no workers available" (workers scaling from zero) is retried.
+With `--json` the whole answer is read first and printed as one JSON document (status,
+headers, body, seconds).
 """
 
 from __future__ import annotations
@@ -13,8 +15,10 @@ from pathlib import Path
 
 import typer
 
+from podkit._http import Response
 from podkit.cli._jobs_common import parse_duration, resolve_endpoint, say
 from podkit.cli.app import app
+from podkit.cli.console import print_json
 from podkit.cli.options import CONFIG, ENDPOINT, ENV, TARGET, duration
 from podkit.errors import ConfigError
 from podkit.redact import RawOut
@@ -44,6 +48,12 @@ def request_command(
     retry_wait: str = duration("5s", "--retry-wait", "Wait between those retries"),
     timeout: str = duration("330s", "--timeout", "Give up on an answer after this long"),
     include: bool = typer.Option(False, "--include", "-i", help="Print the status and headers."),
+    as_json: bool = typer.Option(
+        False,
+        "--json",
+        help="Read the whole answer, then print {status, reason, headers, body, seconds} as "
+        "JSON (body parsed when it is JSON).",
+    ),
 ) -> None:
     """Send one HTTP request to a load-balancing endpoint; print the answer as it arrives."""
     method, path = _method_and_path(first, second, data)
@@ -56,7 +66,10 @@ def request_command(
     seconds = parse_duration(timeout, "--timeout") or 330.0
     started = time.monotonic()
     with LbClient(base, load_api_key().reveal(), retry=retry, timeout_s=seconds) as client:
-        status, text = _send(client, method, path, body, headers, include=include)
+        if as_json:
+            status, text = _send_json(client, method, path, body, headers, started)
+        else:
+            status, text = _send(client, method, path, body, headers, include=include)
     say(f"HTTP {status} in {time.monotonic() - started:.2f} s from {method} {path}")
     if status >= 400:
         raise typer.Exit(EXIT_NO_WORKERS if NO_WORKERS in text[:500] else EXIT_HTTP_ERROR)
@@ -86,6 +99,41 @@ def _send(
             out.write(chunk)
         out.write(b"", final=True)
         return answer.status_code, ""
+
+
+def _send_json(
+    client: LbClient,
+    method: str,
+    path: str,
+    body: bytes | None,
+    headers: dict[str, str],
+    started: float,
+) -> tuple[int, str]:
+    """Print the whole answer as one JSON document; (status, body text)."""
+    with client.request(method, path, body=body, headers=headers, on_cold_start=_cold) as answer:
+        answer.read()
+        print_json(
+            {
+                "method": method,
+                "path": path,
+                "status": answer.status_code,
+                "reason": answer.reason_phrase,
+                "headers": dict(answer.headers.items()),
+                "body": _decoded(answer),
+                "seconds": round(time.monotonic() - started, 3),
+            }
+        )
+        return answer.status_code, answer.text
+
+
+def _decoded(answer: Response) -> object:
+    """The body as JSON when it parses as such, else as text."""
+    if not answer.content:
+        return None
+    try:
+        return json.loads(answer.content)
+    except ValueError:
+        return answer.text
 
 
 def _method_and_path(first: str, second: str | None, data: str | None) -> tuple[str, str]:

@@ -48,6 +48,27 @@ def test_post_with_a_body_from_a_file_prints_the_answer(
     assert "HTTP 200" in err
 
 
+def test_json_prints_one_document_with_the_status_headers_and_parsed_body(
+    cli_env: Path, create_lb: CreateLb, capfd: pytest.CaptureFixture[str]
+) -> None:
+    made = create_lb("cli-json", workers={"min": 0, "max": 1, "idleTimeout": 60})
+    code, out, err = run(
+        capfd, "request", "PUT", "/echo/j", "-d", '{"n": 1}', "--endpoint", made["id"], "--json"
+    )
+    assert code == 0, err
+    answer = json.loads(out)
+    assert (answer["method"], answer["path"], answer["status"], answer["reason"]) == (
+        "PUT", "/echo/j", 200, "OK",
+    )  # fmt: skip
+    assert answer["body"]["method"] == "PUT" and json.loads(answer["body"]["body"]) == {"n": 1}
+    assert answer["headers"]["content-type"] == "application/json"
+    assert answer["seconds"] >= 0
+
+    code, out, _ = run(capfd, "request", "/nothing-here", "--endpoint", made["id"], "--json")
+    answer = json.loads(out)
+    assert code == 3 and answer["status"] == 404 and answer["reason"] == "Not Found"
+
+
 def test_streamed_answers_are_printed_whole(
     cli_env: Path, create_lb: CreateLb, capfd: pytest.CaptureFixture[str]
 ) -> None:
