@@ -63,6 +63,11 @@ MODULES: dict[str, tuple[str, list[str]]] = {
         ["tests/unit/test_http_retry.py", "tests/unit/test_http_policy.py",
          "tests/functional/test_http_dropped_connection.py"],
     ),
+    "store": (
+        "src/podkit/emulator/dataplane/store.py",
+        ["tests/unit/emulator_dataplane/test_backend.py",
+         "tests/functional/emulator_dataplane/test_job_store.py"],
+    ),
 }  # fmt: skip
 
 

@@ -41,6 +41,22 @@ CREATE TABLE IF NOT EXISTS counters (
   endpoint_id TEXT PRIMARY KEY, completed INTEGER, failed INTEGER, retried INTEGER
 );
 """
+# Every statement the store runs, next to the schema it relies on.
+_PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA busy_timeout=5000")
+_READ_FORMAT = "SELECT value FROM meta WHERE key = 'format'"
+_WRITE_FORMAT = "INSERT INTO meta VALUES ('format', ?)"
+_UPDATE_JOB = "UPDATE jobs SET state = ? WHERE id = ?"
+_INSERT_JOB = "INSERT INTO jobs (id, endpoint_id, input, state) VALUES (?, ?, ?, ?)"
+_DELETE_JOB = "DELETE FROM jobs WHERE id = ?"
+_COUNT_CHUNKS = "SELECT count(*) FROM chunks WHERE job_id = ?"
+_INSERT_CHUNK = "INSERT INTO chunks VALUES (?, ?, ?)"
+_DELETE_CHUNKS = "DELETE FROM chunks WHERE job_id = ?"
+_PUT_COUNTERS = "INSERT OR REPLACE INTO counters VALUES (?, ?, ?, ?)"
+_DELETE_COUNTERS = "DELETE FROM counters WHERE endpoint_id = ?"
+_READ_CHUNKS = "SELECT job_id, data FROM chunks ORDER BY n"
+_READ_JOBS = "SELECT id, endpoint_id, input, state FROM jobs ORDER BY seq"
+_READ_COUNTERS = "SELECT endpoint_id, completed, failed, retried FROM counters"
+_CLEAR = "BEGIN; DELETE FROM jobs; DELETE FROM chunks; DELETE FROM counters; COMMIT;"
 
 
 @dataclass(frozen=True)
@@ -113,18 +129,17 @@ class JobStore:
         self._lock = threading.Lock()
         try:
             self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute("PRAGMA busy_timeout=5000")
+            for pragma in _PRAGMAS:
+                self._db.execute(pragma)
             self._db.executescript(_SCHEMA)
             self._check_format()
         except sqlite3.DatabaseError as exc:
             raise EmulatorError(f"{path} is not a podkit job database ({exc})", hint=HINT) from exc
 
     def _check_format(self) -> None:
-        row = self._db.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
+        row = self._db.execute(_READ_FORMAT).fetchone()
         if row is None:
-            self._db.execute("INSERT INTO meta VALUES ('format', ?)", (FORMAT,))
+            self._db.execute(_WRITE_FORMAT, (FORMAT,))
         elif row[0] != FORMAT:
             raise EmulatorError(
                 f"{self.path} holds jobs in format {row[0]}; this podkit reads format {FORMAT}",
@@ -146,16 +161,13 @@ class JobStore:
                 for job in jobs:
                     self._put(job, offset)
                 for job_id in gone:
-                    db.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
-                    db.execute("DELETE FROM chunks WHERE job_id = ?", (job_id,))
+                    db.execute(_DELETE_JOB, (job_id,))
+                    db.execute(_DELETE_CHUNKS, (job_id,))
                 for endpoint_id, values in counters.items():
                     if values is None:
-                        db.execute("DELETE FROM counters WHERE endpoint_id = ?", (endpoint_id,))
+                        db.execute(_DELETE_COUNTERS, (endpoint_id,))
                     else:
-                        db.execute(
-                            "INSERT OR REPLACE INTO counters VALUES (?, ?, ?, ?)",
-                            (endpoint_id, *values),
-                        )
+                        db.execute(_PUT_COUNTERS, (endpoint_id, *values))
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
@@ -164,17 +176,14 @@ class JobStore:
     def _put(self, job: Job, offset: float) -> None:
         db = self._db
         state = _state(job, offset)
-        if db.execute("UPDATE jobs SET state = ? WHERE id = ?", (state, job.id)).rowcount == 0:
-            db.execute(
-                "INSERT INTO jobs (id, endpoint_id, input, state) VALUES (?, ?, ?, ?)",
-                (job.id, job.endpoint_id, json.dumps(job.input), state),
-            )
-        (stored,) = db.execute("SELECT count(*) FROM chunks WHERE job_id = ?", (job.id,)).fetchone()
+        if db.execute(_UPDATE_JOB, (state, job.id)).rowcount == 0:
+            db.execute(_INSERT_JOB, (job.id, job.endpoint_id, json.dumps(job.input), state))
+        (stored,) = db.execute(_COUNT_CHUNKS, (job.id,)).fetchone()
         if stored > len(job.stream):  # the job was queued again: its old chunks are gone
-            db.execute("DELETE FROM chunks WHERE job_id = ?", (job.id,))
+            db.execute(_DELETE_CHUNKS, (job.id,))
             stored = 0
         db.executemany(
-            "INSERT INTO chunks VALUES (?, ?, ?)",
+            _INSERT_CHUNK,
             [(job.id, n, json.dumps(job.stream[n])) for n in range(stored, len(job.stream))],
         )
 
@@ -182,14 +191,12 @@ class JobStore:
         """Every stored job (oldest first) and every endpoint's counters."""
         with self._lock:
             chunks: dict[str, list[Any]] = {}
-            for job_id, data in self._db.execute("SELECT job_id, data FROM chunks ORDER BY n"):
+            for job_id, data in self._db.execute(_READ_CHUNKS):
                 chunks.setdefault(job_id, []).append(json.loads(data))
-            rows = self._db.execute(
-                "SELECT id, endpoint_id, input, state FROM jobs ORDER BY seq"
-            ).fetchall()
+            rows = self._db.execute(_READ_JOBS).fetchall()
             counters = {
                 eid: (completed, failed, retried)
-                for eid, completed, failed, retried in self._db.execute("SELECT * FROM counters")
+                for eid, completed, failed, retried in self._db.execute(_READ_COUNTERS)
             }
         jobs = [_job(row, chunks.get(row[0], []), offset) for row in rows]
         return Stored(jobs, counters)
@@ -197,9 +204,7 @@ class JobStore:
     def clear(self) -> None:
         """Forget every job and counter."""
         with self._lock:
-            self._db.executescript(
-                "BEGIN; DELETE FROM jobs; DELETE FROM chunks; DELETE FROM counters; COMMIT;"
-            )
+            self._db.executescript(_CLEAR)
 
     def close(self) -> None:
         """Close the database (its WAL is checkpointed)."""
