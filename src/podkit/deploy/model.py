@@ -52,6 +52,9 @@ class Resource:
     write_only: frozenset[str] = frozenset()
     id: str | None = None
     owner: str | None = None
+    # Remote only: the ids behind the reference fields that name another object (`volume`,
+    # `template`), as read. Two copies of one name read the same in `fields`; not here.
+    refs: Mapping[str, str] = field(default_factory=dict, hash=False)
 
     @property
     def key(self) -> tuple[int, str]:

@@ -11,6 +11,9 @@ Rules:
 - two or more owned objects of one desired name (from concurrent applies before the deploy
   lock, or a lost create answer) are never adopted silently: the plan fails naming every copy,
   and `--keep ID` picks the one to keep and deletes the others;
+- references are compared by id too: an endpoint attached to a copy that `--keep` lets go
+  is moved onto the kept copy (`volume.id`/`template.id` old -> new) before that copy is
+  deleted; a copy that an endpoint podkit does not own uses is never deleted (refused);
 - order: deletes that make room for a replacement, then creates/updates volume -> template
   -> endpoint, then the remaining deletes endpoint -> template.
 """
@@ -27,6 +30,9 @@ from podkit.deploy.sensitive import is_sensitive
 from podkit.errors import DeployError
 
 IMMUTABLE = {"endpoint": {"type"}, "volume": {"data_center"}}
+# Fields that name another object by its podkit name; each is that object's kind.
+REFERENCES = ("volume", "template")
+Bound = Mapping[tuple[str, str], str]  # (kind, name) -> the id the plan converges onto
 
 
 def diff_fields(desired: Resource, remote: Resource) -> tuple[FieldChange, ...]:
@@ -112,12 +118,42 @@ def _duplicates(desired: DesiredState, snapshot: Snapshot, keep: frozenset[str])
         )
 
 
-def _converge(desired: Resource, remote: Resource | None) -> list[Change]:
+def _in_use_elsewhere(desired: DesiredState, snapshot: Snapshot, doomed: list[Resource]) -> None:
+    """Fail if a copy `--keep` would delete is used by an endpoint podkit cannot move."""
+    for copy in doomed:
+        users = [
+            f"{ep.name} ({ep.id})"
+            for ep in snapshot.of_kind("endpoint")
+            if ep.owner != desired.scope.owner and ep.refs.get(copy.kind) == copy.id
+        ]
+        if users:
+            raise DeployError(
+                f"{copy.kind} {copy.name} ({copy.id}) is used by endpoint(s) "
+                f"{', '.join(users)}, not owned by {desired.scope.owner}; deleting it as a "
+                "duplicate would break them",
+                hint=f"keep that copy (`podkit apply --keep {copy.id}`), or move those "
+                "endpoints to the other copy in the RunPod console",
+            )
+
+
+def _moved_references(desired: Resource, remote: Resource, bound: Bound) -> list[FieldChange]:
+    """References whose name already matches but whose id is not the copy the plan keeps:
+    the endpoint moves onto the kept copy (the other is deleted after this update)."""
+    moves = []
+    for kind in REFERENCES:
+        name, old_id = desired.fields.get(kind), remote.refs.get(kind)
+        new_id = bound.get((kind, name)) if name else None
+        if remote.fields.get(kind) == name and old_id and new_id and old_id != new_id:
+            moves.append(FieldChange(f"{kind}.id", old_id, new_id))
+    return moves
+
+
+def _converge(desired: Resource, remote: Resource | None, bound: Bound) -> list[Change]:
     if remote is None:
         return [Create(desired)]
     if desired.kind == "volume":
         _check_volume(desired, remote)
-    changes = diff_fields(desired, remote)
+    changes = (*diff_fields(desired, remote), *_moved_references(desired, remote, bound))
     if not changes:
         return []
     immutable = IMMUTABLE.get(desired.kind, set())
@@ -145,6 +181,19 @@ def _volume_notes(desired: DesiredState, snapshot: Snapshot) -> list[str]:
         "(remove it with `podkit destroy --volumes`)"
         for r in snapshot.owned(desired.scope)
         if r.kind == "volume" and r.name not in wanted
+    ]
+
+
+def _move_notes(changes: list[Change]) -> list[str]:
+    deleted = {c.resource.id for c in changes if isinstance(c, Delete)}
+    return [
+        f"{c.resource.kind} {c.resource.name} ({c.remote_id}) moves from "
+        f"{item.field.removesuffix('.id')} {item.old} to the kept copy {item.new}"
+        + (f" before {item.old} is deleted" if item.old in deleted else "")
+        for c in changes
+        if isinstance(c, Update)
+        for item in c.changes
+        if item.field.endswith(".id")
     ]
 
 
@@ -190,21 +239,26 @@ def plan(
     `keep`: ids chosen (`--keep`) among duplicates of one owned object; the others go.
     """
     _duplicates(desired, snapshot, keep)
+    matches = [
+        (resource, *_match(resource, snapshot, desired.scope, keep))
+        for resource in sorted(desired.resources, key=lambda r: r.key)
+    ]
+    _in_use_elsewhere(desired, snapshot, [dup for _, _, dups in matches for dup in dups])
+    bound: dict[tuple[str, str], str] = {
+        (r.kind, r.name): r.id or "" for _, r, _ in matches if r is not None
+    }
     changes: list[Change] = []
     claimed: set[str] = set()
-    bindings: list[tuple[str, str, str]] = []
-    for resource in sorted(desired.resources, key=lambda r: r.key):
-        remote, duplicates = _match(resource, snapshot, desired.scope, keep)
+    for resource, remote, duplicates in matches:
         if remote is not None:
             claimed.add(remote.id or "")
-            bindings.append((remote.kind, remote.name, remote.id or ""))
         for dup in duplicates:
             claimed.add(dup.id or "")
             kept = remote.id if remote else "?"
             changes.append(Delete(dup, reason=f"duplicate of {kept} (--keep)"))
-        changes.extend(_converge(resource, remote))
+        changes.extend(_converge(resource, remote, bound))
     changes.extend(_orphans(desired, snapshot, claimed))
-    all_notes = (*notes, *_volume_notes(desired, snapshot))
+    all_notes = (*notes, *_volume_notes(desired, snapshot), *_move_notes(changes))
     return Plan(
         scope=desired.scope,
         api=desired.api,
@@ -212,7 +266,7 @@ def plan(
         desired=desired,
         notes=all_notes,
         cost=estimate(desired, snapshot, prices),
-        bindings=tuple(bindings),
+        bindings=tuple((kind, name, rid) for (kind, name), rid in bound.items()),
     )
 
 

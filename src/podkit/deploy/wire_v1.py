@@ -50,8 +50,10 @@ def endpoint_resource(ep: t.Endpoint, names: Names, owners: Mapping[str, str | N
         "data_centers": sorted(ep.data_center_ids),
         "volume": names.get(volumes[0], volumes[0]) if volumes else None,
     }
+    refs = {"template": ep.template_id} if ep.template_id else {}
+    refs |= {"volume": volumes[0]} if volumes else {}
     owner = ep.env.get(OWNER_ENV) or owners.get(ep.template_id or "")
-    return Resource("endpoint", ep.name or "", fields, id=ep.id, owner=owner)
+    return Resource("endpoint", ep.name or "", fields, id=ep.id, owner=owner, refs=refs)
 
 
 def volume_create(r: Resource) -> t.NetworkVolumeCreate:

@@ -48,7 +48,9 @@ def endpoint_resource(ep: t.Endpoint, names: Names) -> Resource:
         fields["gpu.pools"] = list(ep.gpu.pools)
         fields["gpu.count"] = ep.gpu.count
         fields["cuda.allowed"] = sorted(ep.gpu.allowed_cuda_versions)
-    return Resource("endpoint", ep.name, fields, id=ep.id, owner=ep.env.get(OWNER_ENV))
+    refs = {"volume": ep.network_volumes[0]} if ep.network_volumes else {}
+    owner = ep.env.get(OWNER_ENV)
+    return Resource("endpoint", ep.name, fields, id=ep.id, owner=owner, refs=refs)
 
 
 def _scaler_value(scaling: t.ScalingSetting) -> float | int | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import json
 from pathlib import Path
 
 import pytest
@@ -69,3 +71,89 @@ def test_a_duplicate_endpoint_is_reported_by_id(
     keep = ["--keep", ep.id, "--force"]
     assert main(["apply", "--env", "staging", "--yes", *keep]) == 0
     assert main(["plan", "--env", "staging", "--no-models"]) == 0
+
+
+def _attached_volumes(url: str, key: ApiKey) -> list[str]:
+    with client(url, key) as c:
+        (ep,) = c.endpoints.list()
+        return list(ep.network_volumes)
+
+
+@pytest.mark.parametrize("api", ["v2", "v1"])
+def test_keeping_the_copy_the_endpoint_does_not_use_moves_the_endpoint_first(
+    local_runpod: LocalRunPod, project: ApiKey, capsys: pytest.CaptureFixture[str], api: str
+) -> None:
+    """`--keep` names the volume copy the endpoint is not attached to: the plan re-attaches
+    the endpoint to the kept copy, then deletes the other one (never a volume in use)."""
+    assert main(["apply", "--env", "staging", "--yes", "--api", api]) == 0
+    with client(local_runpod.url, project) as c:
+        (used,) = c.network_volumes.list()
+        body = t2.NetworkVolumeCreate(name=used.name, size=used.size, data_center="EU-RO-1")
+        spare = c.network_volumes.create(body)
+    assert _attached_volumes(local_runpod.url, project) == [used.id]
+    capsys.readouterr()
+    plan = ["plan", "--env", "staging", "--no-models", "--json", "--api", api]
+    assert main([*plan, "--keep", spare.id]) == 2
+    shown = json.loads(capsys.readouterr().out)
+    assert [(c["action"], c["kind"], c["fields"]) for c in shown["changes"]] == [
+        ("update", "endpoint", [{"field": "volume.id", "old": used.id, "new": spare.id,
+                                 "secret": False}]),
+        ("delete", "volume", []),
+    ]  # fmt: skip
+    assert shown["changes"][1]["id"] == used.id
+    assert any(f"to the kept copy {spare.id} before {used.id}" in n for n in shown["notes"])
+    keep = ["--keep", spare.id, "--force", "--api", api]
+    assert main(["apply", "--env", "staging", "--yes", *keep]) == 0
+    assert _attached_volumes(local_runpod.url, project) == [spare.id]
+    with client(local_runpod.url, project) as c:
+        assert [v.id for v in c.network_volumes.list()] == [spare.id]
+    assert main(plan) == 0
+
+
+@pytest.mark.parametrize("api", ["v2", "v1"])
+def test_keeping_the_copy_the_endpoint_uses_changes_nothing_else(
+    local_runpod: LocalRunPod, project: ApiKey, capsys: pytest.CaptureFixture[str], api: str
+) -> None:
+    assert main(["apply", "--env", "staging", "--yes", "--api", api]) == 0
+    with client(local_runpod.url, project) as c:
+        (used,) = c.network_volumes.list()
+        body = t2.NetworkVolumeCreate(name=used.name, size=used.size, data_center="EU-RO-1")
+        spare = c.network_volumes.create(body)
+    capsys.readouterr()
+    plan = ["plan", "--env", "staging", "--no-models", "--json", "--api", api]
+    assert main([*plan, "--keep", used.id]) == 2
+    shown = json.loads(capsys.readouterr().out)
+    assert [(c["action"], c["id"]) for c in shown["changes"]] == [("delete", spare.id)]
+    assert not any("moves" in note for note in shown["notes"])
+    keep = ["--keep", used.id, "--force", "--api", api]
+    assert main(["apply", "--env", "staging", "--yes", *keep]) == 0
+    assert _attached_volumes(local_runpod.url, project) == [used.id]
+    with client(local_runpod.url, project) as c:
+        assert [v.id for v in c.network_volumes.list()] == [used.id]
+
+
+def test_a_v1_endpoint_moves_to_the_kept_template_copy_before_the_other_goes(
+    local_runpod: LocalRunPod, project: ApiKey, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Template names are unique per account, so the API refuses a second copy; the copy is
+    put into the account's state directly, as an account that holds one would read."""
+    assert main(["apply", "--env", "staging", "--yes", "--api", "v1"]) == 0
+    account = local_runpod.backend.account(project.reveal())
+    (used,) = account.templates.values()
+    account.templates["tplcopy001"] = copy.deepcopy(used) | {"id": "tplcopy001"}
+    capsys.readouterr()
+    plan = ["plan", "--env", "staging", "--no-models", "--json", "--api", "v1"]
+    assert main([*plan, "--keep", "tplcopy001"]) == 2
+    shown = json.loads(capsys.readouterr().out)
+    assert [(c["action"], c["kind"], c["fields"]) for c in shown["changes"]] == [
+        ("update", "endpoint", [{"field": "template.id", "old": used["id"], "new": "tplcopy001",
+                                 "secret": False}]),
+        ("delete", "template", []),
+    ]  # fmt: skip
+    keep = ["--keep", "tplcopy001", "--force", "--api", "v1"]
+    assert main(["apply", "--env", "staging", "--yes", *keep]) == 0
+    with client(local_runpod.url, project, "v1") as c:
+        (ep,) = c.endpoints.list()
+        assert ep.template_id == "tplcopy001"
+        assert [t.id for t in c.templates.list()] == ["tplcopy001"]
+    assert main(plan) == 0

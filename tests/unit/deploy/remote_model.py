@@ -12,6 +12,12 @@ a change breaks a rule the planner promises:
 - a change never refers to something that is not there at that moment: an endpoint's
   volume and template exist before the endpoint is created or updated onto them, and a
   template or volume is not deleted while an endpoint still uses it.
+
+References are followed by id, as on the platform: an endpoint names its volume and template
+in `fields` (by podkit name) and holds their ids in `refs`. Writing a reference resolves the
+name the way the executor does (the plan's bindings, then what the plan created), so two
+copies of one name are told apart: an endpoint attached to a duplicate that `--keep` lets go
+must be moved to the kept copy before that copy is deleted.
 """
 
 from __future__ import annotations
@@ -22,8 +28,8 @@ from typing import Any
 from podkit.deploy.model import Resource, Scope, Snapshot
 from podkit.deploy.plan import Create, Delete, Plan, Update
 
-# Endpoint fields that name another object (by its podkit name) -> that object's kind.
-REFERENCES = {"volume": "volume", "template": "template"}
+# Endpoint fields that name another object (by its podkit name); each is that object's kind.
+REFERENCES = ("volume", "template")
 # What the API refuses to change in place (an endpoint's type, a volume's datacenter).
 IMMUTABLE = {"endpoint": {"type"}, "volume": {"data_center"}}
 
@@ -36,6 +42,8 @@ class RemoteModel:
     objects: dict[str, Resource] = field(default_factory=dict)
     created: int = 0
     keep: frozenset[str] = frozenset()
+    # (kind, name) -> id, as the executor resolves names: the plan's bindings, then creates.
+    ids: dict[tuple[str, str], str] = field(default_factory=dict)
 
     @classmethod
     def of(
@@ -49,6 +57,7 @@ class RemoteModel:
         return Snapshot(tuple(sorted(self.objects.values(), key=lambda r: r.id or "")))
 
     def apply(self, plan: Plan) -> None:
+        self.ids = {(kind, name): rid for kind, name, rid in plan.bindings}
         for change in plan.changes:
             if isinstance(change, Delete):
                 self._delete(change.resource, duplicate=change.reason.startswith("duplicate"))
@@ -76,33 +85,38 @@ class RemoteModel:
         if current.kind == "volume":  # volumes are never replaced: the kept copy is the original
             kept = duplicate and any(rid in self.keep for rid in copies)
             assert kept, f"volume {current.name} ({current.id}) deleted"
-        if current.kind != "endpoint":
-            users = [
-                r.id
-                for r in self.objects.values()
-                if r.kind == "endpoint" and r.fields.get(current.kind) == current.name
-            ]
-            # Another object of the same name can still serve the endpoints.
-            twins = [
-                r for r in self.objects.values() if r.key == current.key and r.id != current.id
-            ]
-            assert not users or twins, f"{current.kind} {current.name} deleted while {users} use it"
+        users = [
+            r.id
+            for r in self.objects.values()
+            if r.kind == "endpoint" and r.refs.get(current.kind) == current.id
+        ]
+        assert not users, (
+            f"{current.kind} {current.name} ({current.id}) deleted while {users} use it"
+        )
         del self.objects[current.id or ""]
+        if self.ids.get((current.kind, current.name)) == current.id:
+            del self.ids[(current.kind, current.name)]
 
     def _create(self, resource: Resource) -> None:
-        self._check_references(resource)
+        refs = self._resolve(resource, REFERENCES)
         self.created += 1
         rid = f"new-{self.created}"
         # What the API reads back: write-only fields are not reported.
         kept = {k: v for k, v in resource.fields.items() if k not in resource.write_only}
-        self.objects[rid] = replace(resource, id=rid, owner=self.scope.owner, fields=kept)
+        self.objects[rid] = replace(
+            resource, id=rid, owner=self.scope.owner, fields=kept, refs=refs
+        )
+        self.ids[(resource.kind, resource.name)] = rid
 
     def _update(self, change: Update) -> None:
         current = self._owned(change.remote_id, "update")
         assert current.key == change.resource.key, "an update must not change kind or name"
         fields: dict[str, Any] = dict(current.fields)
+        moved = {c.field.removesuffix(".id"): c for c in change.changes if _is_move(c.field)}
         for item in change.changes:
             assert item.field not in IMMUTABLE.get(current.kind, set()), f"{item.field} edited"
+            if _is_move(item.field):
+                continue
             assert fields.get(item.field) == item.old, f"{item.field}: stale old value"
             if item.new is None:
                 fields.pop(item.field, None)
@@ -112,21 +126,36 @@ class RemoteModel:
             before = int(current.fields.get("size_gb", 0) or 0)
             after = int(fields.get("size_gb", 0) or 0)
             assert after >= before, f"volume {current.name} shrinks from {before} to {after}"
-        self._check_references(replace(current, fields=fields))
-        self.objects[current.id or ""] = replace(current, fields=fields)
+        # The executor sends a changed reference group whole, resolved from the name.
+        sent = {c.field.split(".")[0] for c in change.changes} & set(REFERENCES)
+        refs = dict(current.refs)
+        for kind in sent:
+            refs.pop(kind, None)
+        refs |= self._resolve(replace(current, fields=fields), tuple(sent))
+        for kind, item in moved.items():
+            assert current.refs.get(kind) == item.old, f"{kind}.id: stale old value"
+            assert refs.get(kind) == item.new, f"{kind}.id: the move sends {refs.get(kind)}"
+        self.objects[current.id or ""] = replace(current, fields=fields, refs=refs)
 
-    def _check_references(self, resource: Resource) -> None:
+    def _resolve(self, resource: Resource, kinds: tuple[str, ...]) -> dict[str, str]:
+        """The ids an endpoint write sends for its references; each must be there and owned."""
         if resource.kind != "endpoint":
-            return
-        for name_field, kind in REFERENCES.items():
-            wanted = resource.fields.get(name_field)
+            return {}
+        refs: dict[str, str] = {}
+        for kind in kinds:
+            wanted = resource.fields.get(kind)
             if not wanted:
                 continue
-            present = any(
-                r.kind == kind and r.name == wanted and r.owner == self.scope.owner
-                for r in self.objects.values()
-            )
+            rid = self.ids.get((kind, wanted))
+            present = rid in self.objects and self.objects[rid].owner == self.scope.owner
             assert present, f"endpoint {resource.name} refers to {kind} {wanted}, not there yet"
+            refs[kind] = rid or ""
+        return refs
+
+
+def _is_move(field_name: str) -> bool:
+    """A change of the id behind a reference whose name stays (`volume.id`, `template.id`)."""
+    return field_name.removesuffix(".id") in REFERENCES and field_name.endswith(".id")
 
 
 def apply_plan(plan: Plan, snapshot: Snapshot, keep: frozenset[str] = frozenset()) -> Snapshot:

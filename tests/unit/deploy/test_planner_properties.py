@@ -2,10 +2,12 @@
 
 For every generated case (desired state, snapshot, `--keep` ids), `plan` either refuses with a
 reason that really holds (a same-named object podkit does not own; an owned volume that would
-shrink or move; two or more owned copies of one object with not exactly one of them kept), or
-returns a plan that, played against the snapshot by `remote_model.apply_plan` (which checks
-ownership, volumes and dependency order at every step), converges: the result holds exactly
-one owned copy of each desired object, matching it, and planning again finds nothing to do.
+shrink or move; two or more owned copies of one object with not exactly one of them kept; a
+copy `--keep` lets go that an endpoint podkit does not own is attached to), or returns a plan
+that, played against the snapshot by `remote_model.apply_plan` (which checks ownership,
+volumes and dependency order at every step, following references by id), converges: the
+result holds exactly one owned copy of each desired object, matching it, and planning again
+finds nothing to do.
 
 The runs are derandomized and bounded so CI sees the same examples every time.
 """
@@ -13,6 +15,7 @@ The runs are derandomized and bounded so CI sees the same examples every time.
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -21,10 +24,10 @@ from hypothesis import strategies as st
 
 from podkit.cli.deploy import _guard_deletes
 from podkit.deploy.model import OWNER_ENV, DesiredState, Resource, Scope, Snapshot
-from podkit.deploy.plan import Create, Delete, Plan, Update
+from podkit.deploy.plan import Create, Delete, FieldChange, Plan, Update
 from podkit.deploy.planner import diff_fields, plan
 from podkit.errors import DeployError
-from tests.unit.deploy.remote_model import apply_plan
+from tests.unit.deploy.remote_model import REFERENCES, apply_plan
 
 SCOPE = Scope("proj", "dev")
 OTHER = Scope("other", "dev")
@@ -145,20 +148,41 @@ def cases(draw: st.DrawFn) -> Case:
     desired = draw(desired_states())
     remotes = draw(st.lists(_remote(desired.api), max_size=6))
     # Often start from (a perturbed copy of) the desired state itself, at times with a second
-    # copy of an object (two concurrent applies, a create whose answer was lost).
+    # copy of an object (two concurrent applies, a create whose answer was lost), and at
+    # times another project's endpoint attached to (a copy of) the desired volume.
     if draw(st.booleans()):
         remotes += [
             Resource(r.kind, r.name, _read_back(r), owner=SCOPE.owner)
             for r in desired.resources
             for _ in range(draw(st.sampled_from([0, 1, 1, 2])))
         ]
+        volume = desired.get("volume")
+        if volume is not None and draw(st.booleans()):
+            remotes.append(Resource("endpoint", "ep-other", {"volume": volume.name}, owner=None))
     ids = draw(st.permutations(range(len(remotes))))
-    objects = tuple(
+    objects = [
         Resource(r.kind, r.name, r.fields, id=f"r{i}", owner=r.owner)
         for i, r in zip(ids, remotes, strict=True)
-    )
-    snapshot = Snapshot(objects)
+    ]
+    snapshot = Snapshot(tuple(draw(_attached(r, objects)) for r in objects))
     return desired, snapshot, draw(_keep(desired, snapshot))
+
+
+@st.composite
+def _attached(draw: st.DrawFn, resource: Resource, objects: list[Resource]) -> Resource:
+    """An endpoint as read: each volume or template it names is one object of that name,
+    by id (any copy); a name no object carries reads as the bare id it still holds."""
+    if resource.kind != "endpoint":
+        return resource
+    fields, refs = dict(resource.fields), {}
+    for kind in REFERENCES:
+        name = fields.get(kind)
+        if not name:
+            continue
+        copies = sorted(r.id or "" for r in objects if r.kind == kind and r.name == name)
+        refs[kind] = draw(st.sampled_from(copies)) if copies else f"gone-{kind}"
+        fields[kind] = name if copies else refs[kind]
+    return replace(resource, fields=fields, refs=refs)
 
 
 @st.composite
@@ -200,11 +224,13 @@ def _read_back(resource: Resource) -> dict[str, Any]:
 def _refusal_holds(
     error: DeployError, desired: DesiredState, snapshot: Snapshot, keep: frozenset[str]
 ) -> bool:
-    """The planner refused: one of its four reasons must really be there."""
+    """The planner refused: one of its five reasons must really be there."""
     text = str(error)
     unresolved = _unresolved(desired, snapshot, keep)
     if "exist more than once" in text and unresolved:
         return all(f"({ids})" in text for ids in unresolved)  # every copy is named
+    if "would break them" in text:
+        return any(f"({rid})" in text for rid in _used_by_others(desired, snapshot, keep))
     for want in desired.resources:
         named = snapshot.named(want.kind, want.name)
         owned = [r for r in named if r.owner == SCOPE.owner]
@@ -223,10 +249,23 @@ def _refusal_holds(
     return False
 
 
+def _used_by_others(desired: DesiredState, snapshot: Snapshot, keep: frozenset[str]) -> set[str]:
+    """Ids of unkept duplicates that an endpoint podkit does not own is attached to."""
+    unkept = {rid for ids in _duplicate_groups(desired, snapshot).values() for rid in ids} - keep
+    return {
+        rid
+        for ep in snapshot.of_kind("endpoint")
+        if ep.owner != SCOPE.owner
+        for rid in ep.refs.values()
+        if rid in unkept
+    }
+
+
 def _must_refuse(desired: DesiredState, snapshot: Snapshot, keep: frozenset[str]) -> bool:
-    """A same-named object exists and none of them is podkit's, or podkit owns several and
-    `keep` does not pick one: no plan may be made."""
-    if _unresolved(desired, snapshot, keep):
+    """A same-named object exists and none of them is podkit's, podkit owns several and
+    `keep` does not pick one, or a copy `keep` lets go is used by an endpoint podkit does
+    not own: no plan may be made."""
+    if _unresolved(desired, snapshot, keep) or _used_by_others(desired, snapshot, keep):
         return True
     for want in desired.resources:
         named = snapshot.named(want.kind, want.name)
@@ -347,10 +386,11 @@ def test_the_properties_reach_every_kind_of_change() -> None:
         try:
             result = plan(desired, snapshot, keep=keep)
         except DeployError as error:
-            reasons = ("not owned", "grow", "move", "more than once")
+            reasons = ("would break", "not owned", "grow", "cannot move", "more than once")
             refusals.add(next(w for w in reasons if w in str(error)))
             return
         actions.update(_kind_of_change(c) for c in result.changes)
+        actions.update(move for c in result.changes for move in _moves(c))
         if not result.changes:
             actions.add("none")
 
@@ -358,8 +398,9 @@ def test_the_properties_reach_every_kind_of_change() -> None:
     assert actions >= {
         "create", "update", "delete", "replace", "none",
         "duplicate endpoint", "duplicate template", "duplicate volume",
+        "move to the kept volume", "move to the kept template",
     }  # fmt: skip
-    assert refusals == {"not owned", "grow", "move", "more than once"}
+    assert refusals == {"not owned", "grow", "cannot move", "more than once", "would break"}
 
 
 def _kind_of_change(change: Create | Update | Delete) -> str:
@@ -368,6 +409,12 @@ def _kind_of_change(change: Create | Update | Delete) -> str:
     if isinstance(change, Delete) and change.reason.startswith("duplicate"):
         return f"duplicate {change.resource.kind}"
     return change.action
+
+
+def _moves(change: Create | Update | Delete) -> set[str]:
+    """An endpoint moved onto the kept copy of a duplicated volume or template."""
+    moved = {c.field.removesuffix(".id") for c in change.changes if c.field.endswith(".id")}
+    return {f"move to the kept {kind}" for kind in moved & {"volume", "template"}}
 
 
 @pytest.mark.parametrize("api", ["v1", "v2"])
@@ -411,3 +458,29 @@ def test_the_remote_model_lets_a_volume_go_only_as_a_duplicate_of_a_kept_copy() 
     )
     with pytest.raises(AssertionError):
         apply_plan(both, snapshot, frozenset({"v1"}))
+
+
+def test_the_remote_model_follows_references_by_id() -> None:
+    """Deleting the copy an endpoint is attached to fails even though a twin of that name
+    is there; moving the endpoint onto the kept copy first passes."""
+    vol = Resource("volume", VOLUME_NAMES[0], {"size_gb": 20}, id="v1", owner=SCOPE.owner)
+    twin = replace(vol, id="v2")
+    ep = Resource(
+        "endpoint", "ep-a", {"volume": vol.name}, id="e1", owner=SCOPE.owner, refs={"volume": "v1"}
+    )
+    snapshot, keep = Snapshot((vol, twin, ep)), frozenset({"v2"})
+    bindings = (("volume", vol.name, "v2"), ("endpoint", "ep-a", "e1"))
+    dedupe = Delete(vol, reason="duplicate of v2 (--keep)")
+    unmoved = Plan(scope=SCOPE, api="v2", changes=(dedupe,), bindings=bindings)
+    with pytest.raises(AssertionError, match=r"deleted while \['e1'\] use it"):
+        apply_plan(unmoved, snapshot, keep)
+    move = Update(ep, "e1", (FieldChange("volume.id", "v1", "v2"),))
+    moved = Plan(scope=SCOPE, api="v2", changes=(move, dedupe), bindings=bindings)
+    after = apply_plan(moved, snapshot, keep)
+    assert [(r.id, dict(r.refs)) for r in after.resources] == [
+        ("e1", {"volume": "v2"}),
+        ("v2", {}),
+    ]
+    wrong = Update(ep, "e1", (FieldChange("volume.id", "v1", "v9"),))
+    with pytest.raises(AssertionError, match="the move sends v2"):
+        apply_plan(Plan(scope=SCOPE, api="v2", changes=(wrong,), bindings=bindings), snapshot, keep)

@@ -284,3 +284,93 @@ def test_duplicate_deletes_are_ordered_by_id_whatever_their_distance(
         ("delete", "ep9"),
     ]
     assert isinstance(result.changes[0], Update) and result.changes[0].remote_id == "ep1"
+
+
+def _attached(ep: Resource, **refs: str) -> Resource:
+    return replace(ep, refs=refs)
+
+
+def test_keeping_the_copy_the_endpoint_does_not_use_moves_it_before_the_delete(
+    desired: DesiredState,
+) -> None:
+    vol, ep = _live(desired)
+    ep = _attached(ep, volume="vol1")
+    snapshot = Snapshot((replace(vol, id="vol0"), vol, ep))
+    keep = frozenset({"vol0"})
+    result = plan(desired, snapshot, keep=keep)
+    assert [(c.action, c.resource.kind) for c in result.changes] == [
+        ("update", "endpoint"),
+        ("delete", "volume"),
+    ]
+    move, delete = result.changes
+    assert isinstance(move, Update) and move.remote_id == "ep1"
+    assert [(c.field, c.old, c.new) for c in move.changes] == [("volume.id", "vol1", "vol0")]
+    assert delete.resource.id == "vol1"
+    assert (
+        "endpoint gpu-worker-staging (ep1) moves from volume vol1 to the kept copy vol0 "
+        "before vol1 is deleted"
+    ) in result.notes
+    after = apply_plan(result, snapshot, keep=keep)
+    assert plan(desired, after).changes == ()
+
+
+def test_keeping_the_copy_the_endpoint_uses_only_deletes_the_other(
+    desired: DesiredState,
+) -> None:
+    vol, ep = _live(desired)
+    snapshot = Snapshot((replace(vol, id="vol0"), vol, _attached(ep, volume="vol1")))
+    result = plan(desired, snapshot, keep=frozenset({"vol1"}))
+    assert [(c.action, c.resource.id) for c in result.changes] == [("delete", "vol0")]
+    assert not any("moves" in note for note in result.notes)
+
+
+def test_a_move_rides_along_with_the_endpoints_other_changes(desired: DesiredState) -> None:
+    vol, ep = _live(desired)
+    ep = _attached(_with(ep, **{"workers.max": 9}), volume="vol1")
+    snapshot = Snapshot((replace(vol, id="vol0"), vol, ep))
+    move = plan(desired, snapshot, keep=frozenset({"vol0"})).changes[0]
+    assert isinstance(move, Update)
+    assert [c.field for c in move.changes] == ["workers.max", "volume.id"]
+
+
+def test_a_copy_used_by_an_endpoint_podkit_does_not_own_is_never_deleted(
+    desired: DesiredState,
+) -> None:
+    vol, ep = _live(desired)
+    stranger = Resource("endpoint", "their-worker", {}, id="ep7", refs={"volume": "vol0"})
+    snapshot = Snapshot((replace(vol, id="vol0"), vol, _attached(ep, volume="vol1"), stranger))
+    with pytest.raises(DeployError) as err:
+        plan(desired, snapshot, keep=frozenset({"vol1"}))
+    assert err.value.message == (
+        "volume pk-gpu-worker-staging-models (vol0) is used by endpoint(s) their-worker (ep7), "
+        "not owned by gpu-worker/staging; deleting it as a duplicate would break them"
+    )
+    assert err.value.hint is not None and "--keep vol0" in err.value.hint
+    result = plan(desired, snapshot, keep=frozenset({"vol0"}))  # keep theirs: podkit's moves
+    assert [(c.action, c.resource.id) for c in result.changes] == [
+        ("update", None),
+        ("delete", "vol1"),
+    ]
+
+
+def test_a_v1_endpoint_moves_to_the_kept_template_before_the_other_goes(
+    catalog: list[GpuType],
+) -> None:
+    desired = build_desired(deployment(), api="v1", catalog=catalog)
+    owner = desired.scope.owner
+    vol, tpl, ep = (replace(r, id=f"{r.kind}1", owner=owner) for r in desired.resources)
+    ep = _attached(ep, volume="volume1", template="template0")
+    snapshot = Snapshot((vol, replace(tpl, id="template0"), tpl, ep))
+    keep = frozenset({"template1"})
+    result = plan(desired, snapshot, keep=keep)
+    assert [(c.action, c.resource.kind) for c in result.changes] == [
+        ("update", "endpoint"),
+        ("delete", "template"),
+    ]
+    move = result.changes[0]
+    assert isinstance(move, Update)
+    assert [(c.field, c.old, c.new) for c in move.changes] == [
+        ("template.id", "template0", "template1")
+    ]
+    after = apply_plan(result, snapshot, keep=keep)
+    assert plan(desired, after).changes == ()
