@@ -63,6 +63,16 @@ MODULES: dict[str, tuple[str, list[str]]] = {
         ["tests/unit/test_http_retry.py", "tests/unit/test_http_policy.py",
          "tests/functional/test_http_dropped_connection.py"],
     ),
+    "redact": (
+        "src/podkit/redact.py",
+        ["tests/unit/test_redact.py", "tests/unit/config/test_models_schema.py",
+         "tests/unit/runpod/test_jobs_client.py"],
+    ),
+    "secret_shapes": (
+        "src/podkit/secret_shapes.py",
+        ["tests/unit/test_secret_shapes.py", "tests/unit/test_redact.py",
+         "tests/unit/deploy/test_sensitive.py"],
+    ),
 }  # fmt: skip
 
 
