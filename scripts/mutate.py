@@ -68,6 +68,16 @@ MODULES: dict[str, tuple[str, list[str]]] = {
         ["tests/unit/emulator_dataplane/test_backend.py",
          "tests/functional/emulator_dataplane/test_job_store.py"],
     ),
+    "redact": (
+        "src/podkit/redact.py",
+        ["tests/unit/test_redact.py", "tests/unit/config/test_models_schema.py",
+         "tests/unit/runpod/test_jobs_client.py"],
+    ),
+    "secret_shapes": (
+        "src/podkit/secret_shapes.py",
+        ["tests/unit/test_secret_shapes.py", "tests/unit/test_redact.py",
+         "tests/unit/deploy/test_sensitive.py"],
+    ),
 }  # fmt: skip
 
 

@@ -162,7 +162,7 @@ def environment_secrets(environ: Mapping[str, str]) -> set[str]:
 
 
 def _env_value_is_secret(name: str, value: str) -> bool:
-    if len(value) < MIN_ENV_SECRET_LEN or value.lower() in _NOT_SECRETS:
+    if len(value) < MIN_ENV_SECRET_LEN:  # the words of _NOT_SECRETS are all shorter
         return False
     if name == "GOOGLE_APPLICATION_CREDENTIALS" or _names_a_file(name, value):
         return False  # a path; the file's contents are what is secret
@@ -203,7 +203,7 @@ def url_secrets(url: str) -> set[str]:
     except ValueError:
         return set()
     found = {parts.password} if parts.password else set()
-    params = urllib.parse.parse_qsl(parts.query, keep_blank_values=False)
+    params = urllib.parse.parse_qsl(parts.query)
     found |= {v for k, v in params if re.fullmatch(CREDENTIAL_PARAMS, k, re.IGNORECASE)}
     return {v for v in found if len(v) >= MIN_SECRET_LEN}
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import io
 import json
+import locale
 import re
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,7 +23,11 @@ from podkit.redact import (
     append_file,
     environment_secrets,
     public_url,
+    redacting,
+    register,
+    scrub_data,
     url_secrets,
+    write_file,
 )
 
 CANARY = "CanaryValue7f3a91"
@@ -68,8 +75,30 @@ def test_registered_values_in_any_encoding() -> None:
     redactor = Redactor(environ={})
     secret = "p@ss word/" + CANARY
     redactor.register(secret)
-    text = f"{secret} and {secret.replace(' ', '+').replace('@', '%40').replace('/', '%2F')}"
-    assert CANARY not in redactor.scrub(text)
+    plus = secret.replace(" ", "+").replace("@", "%40").replace("/", "%2F")
+    text = f"{secret} and {plus} and {plus.replace('+', '%20')}"
+    assert redactor.scrub(text) == f"{REDACTED} and {REDACTED} and {REDACTED}"
+
+
+def test_registered_values_short_or_plain_words_are_left_alone() -> None:
+    redactor = Redactor(environ={})
+    for value in ("True", "None", "abc", "w9Qz", None, ""):
+        redactor.register(value)
+    assert redactor.scrub("True None abc w9Qz") == f"True None abc {REDACTED}"
+
+
+def test_a_longer_secret_is_replaced_whole_before_one_it_contains() -> None:
+    redactor = Redactor(environ={})
+    redactor.register("zz99-extra")
+    redactor.register("Token-zz99-extra")
+    assert redactor.scrub("Token-zz99-extra and zz99-extra") == f"{REDACTED} and {REDACTED}"
+
+
+def test_register_url_takes_the_password_and_credential_query_values() -> None:
+    redactor = Redactor(environ={})
+    redactor.register_url(f"https://u:pw-{CANARY}@h:1/x?token=tk-{CANARY}&region=eu")
+    redactor.register_url(None)
+    assert redactor.scrub(f"pw-{CANARY} tk-{CANARY} eu") == f"{REDACTED} {REDACTED} eu"
 
 
 def test_environment_values(tmp_path: Path) -> None:
@@ -93,6 +122,24 @@ def test_environment_values(tmp_path: Path) -> None:
     assert redactor.scrub(text) == f"{REDACTED} {REDACTED} {REDACTED}"
 
 
+@pytest.mark.parametrize(
+    ("text", "clean"),
+    [
+        ("Authorization: Bearer abc.def-ghi", f"Authorization: Bearer {REDACTED}"),
+        ("Authorization: Basic dXNlcjpwYXNz", f"Authorization: Basic {REDACTED}"),
+        ("auth=Bearer%20abc123xyz&x=1", f"auth=Bearer%20{REDACTED}&x=1"),
+        ("DB_PASSWORD=hunter22 LOG_LEVEL=debug", f"DB_PASSWORD={REDACTED} LOG_LEVEL=debug"),
+        (
+            "HF_TOKEN=$HF_TOKEN API_KEY=<key> TOKEN=... X={{",
+            "HF_TOKEN=$HF_TOKEN API_KEY=<key> TOKEN=... X={{",
+        ),
+    ],
+)
+def test_only_the_secret_part_is_replaced(text: str, clean: str) -> None:
+    """The header's scheme and the variable's name stay; placeholders are not secrets."""
+    assert Redactor(environ={}).scrub(text) == clean
+
+
 def test_ordinary_output_is_left_alone() -> None:
     redactor = Redactor(environ={"FLAG_TOKEN": "true"})
     data = {"secret": True, "old": None, "image": "ghcr.io/acme/w:1@sha256:" + "a" * 64}
@@ -101,10 +148,124 @@ def test_ordinary_output_is_left_alone() -> None:
     assert json.loads(redactor.scrub(json.dumps(data))) == data
 
 
+@pytest.mark.parametrize(
+    ("environ", "secret"),
+    [
+        ({"RUNPOD_API_KEY": "k3y9X"}, "k3y9X"),  # the API key, however short
+        ({"HF_TOKEN": "abcdef"}, "abcdef"),
+        ({"PODKIT_LOCAL_URL": "http://u:k3y9@127.0.0.1:2/"}, "k3y9"),
+        ({"AWS_SECRET_ACCESS_KEY": "/K7MDENG/bPxRfiCYEXAMPLEKEY"}, "/K7MDENG/bPxRfiCYEXAMPLEKEY"),
+        ({"GITHUB_CREDENTIALS": "gh-s3cr3t-value"}, "gh-s3cr3t-value"),
+    ],
+)
+def test_environment_secrets_taken(environ: dict[str, str], secret: str) -> None:
+    assert secret in environment_secrets(environ)
+
+
+@pytest.mark.parametrize(
+    "environ",
+    [
+        {"RUNPOD_API_KEY": "abc"},
+        {"HF_TOKEN": "abcde"},
+        {"PODKIT_TARGET": "http://u:none@127.0.0.1:1/"},
+        {"GOOGLE_APPLICATION_CREDENTIALS": "keys/service-account.json"},
+        {
+            "PODKIT_CREDENTIALS": "/home/me/.runpod.toml",
+            "AWS_SHARED_CREDENTIALS_FILE": "~/.aws/credentials",
+            "HF_TOKEN_PATH": "./secrets/hf.txt",
+            "SSH_PRIVATE_KEY_FILE": "../keys/id_ed25519",
+        },
+    ],
+)
+def test_environment_values_that_are_not_secrets(environ: dict[str, str]) -> None:
+    """Too short, a plain word, or a path to a credentials file (its contents are the secret)."""
+    assert environment_secrets(environ) == set()
+
+
+@pytest.fixture
+def ascii_locale() -> Iterator[None]:
+    """The C locale of a bare CI image: what podkit writes and reads must stay UTF-8."""
+    before = locale.setlocale(locale.LC_CTYPE)
+    locale.setlocale(locale.LC_CTYPE, "C")
+    try:
+        yield
+    finally:
+        locale.setlocale(locale.LC_CTYPE, before)
+
+
+@pytest.mark.usefixtures("ascii_locale")
+def test_google_credentials_private_fields_and_pem_lines(tmp_path: Path) -> None:
+    line16, line15 = "MIIEvQIBADANBgkq", "hkiG9w0BAQEFAAS"
+    pem = f"-----BEGIN PRIVATE KEY-----\n{line16}\n{line15}\n-----END PRIVATE KEY-----\n"
+    creds = tmp_path / "user.json"
+    creds.write_text(
+        json.dumps(
+            {"private_key": pem, "client_secret": "cs-" + CANARY, "project": "Café"},
+            ensure_ascii=False,
+        ),
+        encoding="utf-8",
+    )
+    found = environment_secrets({"GOOGLE_APPLICATION_CREDENTIALS": str(creds)})
+    assert found == {pem.strip(), line16, "cs-" + CANARY}
+
+
 def test_public_url_and_url_secrets() -> None:
     url = f"https://user:{CANARY}@api.example.com:8443/v2?token=t{CANARY}&region=eu"
     assert public_url(url) == "https://api.example.com:8443/v2?region=eu"
     assert url_secrets(url) == {CANARY, "t" + CANARY}
+
+
+@pytest.mark.parametrize(
+    ("url", "public"),
+    [
+        ("https://me:p@ss-w0rd@api.example.com/v2", "https://api.example.com/v2"),
+        ("http://h:1/x?debug=&token=abcd", "http://h:1/x?debug="),
+        (
+            "https://b.s3.amazonaws.com/o?X-Amz-Signature=abcd&x=1",
+            "https://b.s3.amazonaws.com/o?x=1",
+        ),
+        (f"http://u:{CANARY}@[::1/x", f"http://{REDACTED}@[::1/x"),  # not a URL: scrubbed
+    ],
+)
+def test_public_url_forms(url: str, public: str) -> None:
+    assert public_url(url) == public
+
+
+def test_url_secrets_any_case_and_from_four_characters() -> None:
+    assert url_secrets("https://b.s3.amazonaws.com/o?X-Amz-Signature=sig-1234&x=1") == {"sig-1234"}
+    assert url_secrets("http://u:k3y9@h/") == {"k3y9"}
+
+
+def test_module_level_register_and_scrub_data() -> None:
+    """History records and `--json` documents: keys, values and nested lists, scrubbed."""
+    secret = f"s3cret-{uuid.uuid4().hex}"  # new to this process's REDACTOR, whatever ran before
+    register(secret)
+    data = {f"key {secret}": [f"Bearer {CANARY}", ("x", 1, None)], "n": 2.5}
+    assert scrub_data(data) == {
+        f"key {REDACTED}": [f"Bearer {REDACTED}", ["x", 1, None]],
+        "n": 2.5,
+    }
+
+
+@pytest.mark.usefixtures("ascii_locale")
+def test_files_are_written_scrubbed_and_in_utf8(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HF_TOKEN", "hf-" + CANARY)
+    target = tmp_path / "plan.md"
+    write_file(target, f"€ hf-{CANARY}\n")
+    append_file(target, f"€ hf-{CANARY}\n")
+    assert target.read_bytes() == f"€ {REDACTED}\n€ {REDACTED}\n".encode()
+
+
+def test_redacting_wraps_once_and_is_a_write_only_stream(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HF_TOKEN", "hf-" + CANARY)
+    inner = io.StringIO()
+    stream = redacting(inner)
+    assert redacting(stream) is stream
+    stream.writelines([f"a hf-{CANARY}\n", "b\n"])
+    assert inner.getvalue() == f"a {REDACTED}\nb\n"
+    assert (stream.readable(), stream.writable(), stream.seekable()) == (False, True, False)
 
 
 def test_stream_and_file_sinks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -180,5 +341,19 @@ def test_raw_out_scrubs_an_answer_and_passes_binary_bytes_through(
     euro = "€".encode()
     for chunk in (b"\x89PNG\xff\x00 ", f"token hf-{CANARY} ".encode(), euro[:1], euro[1:]):
         out.write(chunk)
+    out.write(euro[:2])  # cut short: the last bytes still arrive
     out.write(b"", final=True)
-    assert raw.getvalue() == b"\x89PNG\xff\x00 token " + REDACTED.encode() + b" " + euro
+    assert raw.getvalue() == b"\x89PNG\xff\x00 token " + REDACTED.encode() + b" " + euro + euro[:2]
+
+
+def test_raw_out_to_a_text_only_stream(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No byte buffer behind stdout: bytes that are not UTF-8 become U+FFFD, the rest is text."""
+    monkeypatch.setenv("HF_TOKEN", "hf-" + CANARY)
+    text = io.StringIO()
+    monkeypatch.setattr("sys.stdout", text)
+    out = RawOut()
+    euro = "€".encode()
+    for chunk in (b"\x89PNG ", f"token hf-{CANARY} ".encode(), euro[:1], euro[1:]):
+        out.write(chunk)
+    out.write(b"", final=True)
+    assert text.getvalue() == f"\ufffdPNG token {REDACTED} €"

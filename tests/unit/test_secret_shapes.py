@@ -42,6 +42,9 @@ def test_ordinary_names(name: str) -> None:
         "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",  # AWS's documented example secret
         "Kanary7q2xz9Ab12Cd34Ef56Gh78Ij90KlMn",
         "dGhpcyBpcyBhIHNlY3JldCB2YWx1ZSBpbiBiYXNlNjQ=",
+        "Kanary7q2xz9Ab12Cd34Ef56Gh78Ij90",  # 32 characters, the shortest that counts
+        "Ab3dEf6hIj9lMn2p-Qr5tUv8xYz1bC4eG",  # runs of 16 between separators
+        "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP====",  # a base32 seed: upper case, digits, `=`
     ],
 )
 def test_secret_values(value: str) -> None:
@@ -58,6 +61,11 @@ def test_secret_values(value: str) -> None:
         "a" * 40,
         "hf_token",
         "ghcr-acme",
+        "Kanary7q2xz9Ab12Cd34Ef56Gh78Ij9",  # 31 characters
+        "Ab3dEf6hIj9lMn2-Qr5tUv8xYz1bC4e-G7hJ9kL2mN4pQ6r",  # runs of 15
+        "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",  # a digest
+        "9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08",
+        "Checksum mismatch for Model-7B, expected 16 GiB",  # a sentence
     ],
 )
 def test_names_paths_and_ids_are_not_secret_values(value: str) -> None:
