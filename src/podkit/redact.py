@@ -313,8 +313,13 @@ class RawOut:
     """Bytes passed on to stdout as they arrive (an endpoint's answer), scrubbed as text.
 
     Bytes that are not UTF-8 pass through unchanged (surrogateescape), so a binary answer
-    survives; a character split between two chunks waits for the rest of it.
+    survives; a character split between two chunks waits for the rest of it. A secret split
+    between two chunks is scrubbed whole: a line is passed on when it ends (at `\n` or `\r`),
+    and of a longer run without a line break all but its last `HELD_CHARS` characters, so no
+    secret shorter than that can be cut in two.
     """
+
+    HELD_CHARS = 4096
 
     def __init__(self) -> None:
         stream: IO[str] = sys.stdout
@@ -322,12 +327,26 @@ class RawOut:
         self._text = inner
         self._bytes: IO[bytes] | None = getattr(inner, "buffer", None)
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="surrogateescape")
+        self._held = ""  # scrubbed, not yet shown: the end of an unfinished line
 
     def write(self, data: bytes, *, final: bool = False) -> None:
-        text = scrub(self._decoder.decode(data, final=final))
+        text = scrub(self._held + self._decoder.decode(data, final=final))
+        cut = len(text) if final else _end_of_shown(text, self.HELD_CHARS)
+        self._held = text[cut:]
+        if cut:
+            self._show(text[:cut])
+
+    def _show(self, text: str) -> None:
         if self._bytes is not None:
             self._bytes.write(text.encode("utf-8", errors="surrogateescape"))
             self._bytes.flush()
         else:  # a text-only stream (a test's capture): no binary answer reaches it whole
             self._text.write(text.encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
             self._text.flush()
+
+
+def _end_of_shown(text: str, held: int) -> int:
+    """Where the part of `text` that may be shown now ends: after its last line break, or
+    earlier than its last `held` characters when no break comes later."""
+    end_of_line = max(text.rfind("\n"), text.rfind("\r")) + 1
+    return max(end_of_line, len(text) - held)

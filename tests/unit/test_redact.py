@@ -346,6 +346,37 @@ def test_raw_out_scrubs_an_answer_and_passes_binary_bytes_through(
     assert raw.getvalue() == b"\x89PNG\xff\x00 token " + REDACTED.encode() + b" " + euro + euro[:2]
 
 
+def test_raw_out_scrubs_a_secret_split_between_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every cut of the answer into two chunks, lines ended or not: the secret never shows."""
+    monkeypatch.setenv("HF_TOKEN", "hf-" + CANARY)
+    answer = f"data: one\ndata: token hf-{CANARY} and more\r\nlast hf-{CANARY}".encode()
+    for cut in range(len(answer) + 1):
+        text = io.StringIO()
+        monkeypatch.setattr("sys.stdout", text)
+        out = RawOut()
+        out.write(answer[:cut])
+        shown_early = text.getvalue()
+        out.write(answer[cut:])
+        out.write(b"", final=True)
+        assert CANARY not in text.getvalue(), cut
+        assert text.getvalue() == answer.decode().replace(f"hf-{CANARY}", REDACTED), cut
+        assert not shown_early or shown_early.endswith(("\n", "\r"))
+
+
+def test_raw_out_shows_ended_lines_at_once_and_a_long_unbroken_run_in_part(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    text = io.StringIO()
+    monkeypatch.setattr("sys.stdout", text)
+    out = RawOut()
+    out.write(b"event: a\ndata: partial")
+    assert text.getvalue() == "event: a\n"  # the unfinished line waits for its end
+    out.write(b"x" * (RawOut.HELD_CHARS + 10))
+    assert text.getvalue() == "event: a\n" + "data: partial" + "x" * 10
+    out.write(b"", final=True)
+    assert text.getvalue() == "event: a\ndata: partial" + "x" * (RawOut.HELD_CHARS + 10)
+
+
 def test_raw_out_to_a_text_only_stream(monkeypatch: pytest.MonkeyPatch) -> None:
     """No byte buffer behind stdout: bytes that are not UTF-8 become U+FFFD, the rest is text."""
     monkeypatch.setenv("HF_TOKEN", "hf-" + CANARY)

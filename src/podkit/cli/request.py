@@ -1,10 +1,10 @@
 """`podkit request [METHOD] PATH`: one HTTP request to a load-balancing endpoint's workers.
 
 The endpoint comes from `--endpoint` or the project's last deploy, the key from the
-environment; the answer is written to stdout as it arrives (streams and server-sent events
-too), the status to stderr. "no workers available" (workers scaling from zero) is retried.
-With `--json` the whole answer is read first and printed as one JSON document (status,
-headers, body, seconds).
+environment; the answer is written to stdout as it arrives, line by line (streams and
+server-sent events too; see `RawOut`), the status to stderr. "no workers available"
+(workers scaling from zero) is retried. With `--json` the whole answer is read first and
+printed as one JSON document (status, headers, body, seconds).
 """
 
 from __future__ import annotations
