@@ -377,6 +377,17 @@ def test_raw_out_shows_ended_lines_at_once_and_a_long_unbroken_run_in_part(
     assert text.getvalue() == "event: a\ndata: partial" + "x" * (RawOut.HELD_CHARS + 10)
 
 
+@pytest.mark.parametrize("chunk", [b"one\ntwo\n", b"10%\r50%\r", b"a\rb\nc\r", b"a\nb\rc\n"])
+def test_raw_out_shows_every_ended_line_of_a_chunk_at_once(
+    monkeypatch: pytest.MonkeyPatch, chunk: bytes
+) -> None:
+    """Both `\n` and `\r` (a progress line redrawn) end a line; the last one ends the chunk."""
+    text = io.StringIO()
+    monkeypatch.setattr("sys.stdout", text)
+    RawOut().write(chunk)
+    assert text.getvalue() == chunk.decode()
+
+
 def test_raw_out_to_a_text_only_stream(monkeypatch: pytest.MonkeyPatch) -> None:
     """No byte buffer behind stdout: bytes that are not UTF-8 become U+FFFD, the rest is text."""
     monkeypatch.setenv("HF_TOKEN", "hf-" + CANARY)
