@@ -225,9 +225,13 @@ class LoadBalancer:
             pool.failed_starts = 0
 
     def _roll(self, spec: EndpointSpec, pool: Pool) -> None:
-        """Workers of an older endpoint version are replaced once they hold no request."""
+        """Workers of an older endpoint version, or of another worker command or directory,
+        are replaced once they hold no request."""
+        command = tuple(command_for(spec))
         for worker in list(pool.live.values()):
-            stale = worker.version != spec.version and worker.inflight == 0
+            process = worker.process
+            moved = process.command != command or (spec.worker_cwd not in (None, process.cwd))
+            stale = (worker.version != spec.version or moved) and worker.inflight == 0
             if stale and worker.stopping_since is None:
                 self._stop_worker(worker)
 
@@ -291,7 +295,11 @@ class LoadBalancer:
         command = command_for(spec)
         try:
             process = WorkerProcess(
-                worker_id, command, env, workdir, max_lines=self.settings.max_log_lines_per_worker
+                worker_id,
+                command,
+                env,
+                spec.worker_cwd or workdir,  # the endpoint's own directory, else the worker's
+                max_lines=self.settings.max_log_lines_per_worker,
             )
         except OSError as exc:
             pool.last_error = f"could not start worker command {command[0]!r}: {exc}"
