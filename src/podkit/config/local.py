@@ -45,9 +45,10 @@ class LocalConfig(Section):
                 'worker_command = ["python", "app.py"]'
             )
         if not words or not all(word.strip() for word in words):
+            what = "has an empty word" if words else "names no command"
             raise ValueError(
-                "names no command (or has an empty word); write the command the Dockerfile's "
-                'CMD runs, e.g. worker_command = ["python", "app.py"]'
+                f"{what}; write the command the Dockerfile's CMD runs, e.g. "
+                'worker_command = ["python", "app.py"]'
             )
         return value
 
