@@ -1,6 +1,7 @@
 """An endpoint's own worker command on the local load balancer (`PUT .../worker-command`, as
 `podkit apply` sends `[local] worker_command`): it runs in the directory given, and workers of
-the previous command are replaced by it."""
+the previous command are replaced by it; without a directory of its own, a command runs where
+the local RunPod's workers run."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from typing import Any
 
 import httpx
 
-from tests.functional.loadbalancer.conftest import wait_until
+from podkit.emulator.server import LocalRunPod
+from tests.functional.loadbalancer.conftest import FAST, KEY, lb_body, wait_until
 
 LB_WORKER = Path(__file__).with_name("lb_worker.py")
 # The project's own server: says where it runs, then serves as lb_worker.py does.
@@ -61,3 +63,24 @@ def test_the_directory_must_be_an_absolute_existing_one(
         assert refused.status_code == 400 and said in refused.json()["message"]
     refused = api.put(path, json={"command": "python app.py"})
     assert refused.status_code == 400 and "a non-empty list of strings" in refused.json()["message"]
+
+
+def test_without_a_directory_of_its_own_a_worker_runs_in_the_local_runpods(
+    tmp_path: Path,
+) -> None:
+    # `podkit emulator start --worker-command 'python server.py' --worker-cwd DIR`
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "server.py").write_text(SERVER)
+    with (
+        LocalRunPod(
+            state_dir=tmp_path / "state",
+            worker_command=[sys.executable, "server.py"],
+            worker_cwd=project,
+            loadbalancer_settings=FAST,
+        ) as local,
+        httpx.Client(base_url=local.url, headers={"Authorization": f"Bearer {KEY}"}) as api,
+    ):
+        made = api.post("/v2/serverless", json=lb_body("relative", workers={"min": 1, "max": 1}))
+        answered = wait_until(lambda: echo(api, made.json()["id"]), what="a worker")
+    assert answered["env"]["LB_MARKER"] == str(project.resolve())

@@ -51,9 +51,13 @@ class LoadBalancer:
         settings: LoadBalancerSettings | None = None,
         request_count: RequestCount = lambda _: 1,
         gpu_types: Callable[[str], str | None] = lambda _: None,
+        worker_cwd: Path | None = None,
     ) -> None:
         self.settings = settings or LoadBalancerSettings()
         self.state_dir = state_dir
+        # Where workers run unless their endpoint names a directory: as the queue's workers,
+        # the directory the local RunPod started in (or --worker-cwd).
+        self.worker_cwd = worker_cwd or Path.cwd()
         self._request_count = request_count
         self._gpu_types = gpu_types
         self._specs: dict[str, EndpointSpec] = {}
@@ -230,7 +234,9 @@ class LoadBalancer:
         command = tuple(command_for(spec))
         for worker in list(pool.live.values()):
             process = worker.process
-            moved = process.command != command or (spec.worker_cwd not in (None, process.cwd))
+            moved = process.command != command or process.cwd != (
+                spec.worker_cwd or self.worker_cwd
+            )
             stale = (worker.version != spec.version or moved) and worker.inflight == 0
             if stale and worker.stopping_since is None:
                 self._stop_worker(worker)
@@ -284,8 +290,6 @@ class LoadBalancer:
     def _spawn(self, spec: EndpointSpec, pool: Pool) -> None:
         worker_id = f"lb{next(self._ids):03d}-{spec.endpoint_id[-6:]}"
         base = self.state_dir / spec.endpoint_id
-        workdir = base / "workers" / worker_id
-        workdir.mkdir(parents=True, exist_ok=True)
         shim = None
         if spec.gpu_count > 0:
             gpu = self._gpu_types(spec.endpoint_id)
@@ -298,7 +302,7 @@ class LoadBalancer:
                 worker_id,
                 command,
                 env,
-                spec.worker_cwd or workdir,  # the endpoint's own directory, else the worker's
+                spec.worker_cwd or self.worker_cwd,
                 max_lines=self.settings.max_log_lines_per_worker,
             )
         except OSError as exc:
