@@ -1,7 +1,7 @@
 """A freshly scaffolded project, as `podkit init` writes it, passes `podkit apply --wait
 --smoke` on the local RunPod with no step by hand: its `[local] worker_command` makes the
 local workers the project's own (app.py's FastAPI server; podkit's worker with handler.py),
-and the project's own routes and actions answer afterwards."""
+run by the Python podkit runs on, and the project's own routes and actions answer afterwards."""
 
 from __future__ import annotations
 
@@ -29,8 +29,10 @@ def podkit(capfd: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str
 
 @pytest.fixture
 def user_shell(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    """A user's shell: podkit's environment first on PATH (its `python` runs the workers)."""
-    monkeypatch.setenv("PATH", f"{BIN}{os.pathsep}{os.environ['PATH']}")
+    """A user's shell where podkit runs from its own environment, not activated: the `python`
+    on PATH (if any) is not podkit's, yet `python` in [local] worker_command is."""
+    path = [p for p in os.environ.get("PATH", "").split(os.pathsep) if p and p != str(BIN)]
+    monkeypatch.setenv("PATH", os.pathsep.join(path))
     monkeypatch.setenv("RUNPOD_API_KEY", KEY)
     monkeypatch.delenv("PODKIT_TARGET", raising=False)
     monkeypatch.delenv("PYTHONPATH", raising=False)

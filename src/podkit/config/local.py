@@ -9,13 +9,17 @@ instead, as the Dockerfile's `CMD` would::
     worker_command = ["python", "app.py"]     # or "python app.py"
 
 It runs in the directory of podkit.toml (the image's WORKDIR, locally), so relative paths
-resolve there. `podkit apply` and `podkit rollback` set it on the endpoint when the target is
-a local RunPod; against RunPod itself the table is ignored.
+resolve there. A first word `python` or `python3` is the Python podkit itself runs on (the
+image's Python, locally: the environment podkit was installed in, with the runpod SDK and, in
+a project from `podkit init`, the project's requirements); name another interpreter by its
+path (`.venv/bin/python`). `podkit apply` and `podkit rollback` set it on the endpoint when the
+target is a local RunPod; against RunPod itself the table is ignored.
 """
 
 from __future__ import annotations
 
 import shlex
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +27,9 @@ from typing import Any
 from pydantic import field_validator
 
 from podkit.config.types import Section
+
+# First words that mean "the Python podkit runs on", as in an image's `CMD ["python", ...]`.
+PYTHON_NAMES = frozenset({"python", "python3"})
 
 
 class LocalConfig(Section):
@@ -74,18 +81,28 @@ def _split(text: str) -> list[str]:
 
 @dataclass(frozen=True)
 class LocalWorker:
-    """The resolved `[local]` worker: its command and the directory it runs in."""
+    """The resolved `[local]` worker: its command as written, as run, and where it runs."""
 
-    command: tuple[str, ...]
+    written: tuple[str, ...]
     cwd: Path
+    python: str = sys.executable
+
+    @property
+    def command(self) -> tuple[str, ...]:
+        """The command the local RunPod runs: `python` is podkit's own interpreter."""
+        first, *rest = self.written
+        return (self.python, *rest) if first in PYTHON_NAMES else self.written
 
     def describe(self) -> str:
-        return f"`{shlex.join(self.command)}` in {self.cwd}"
+        said = f"`{shlex.join(self.written)}` in {self.cwd}"
+        if self.command[0] != self.written[0]:
+            said += f" ({self.written[0]}: {self.command[0]})"
+        return said
 
 
 def local_worker(local: LocalConfig, config_file: Path) -> LocalWorker | None:
     """`local.worker_command`, to run in the directory of podkit.toml; None when unset."""
-    command = local.command
-    if command is None:
+    written = local.command
+    if written is None:
         return None
-    return LocalWorker(command, config_file.resolve().parent)
+    return LocalWorker(written, config_file.resolve().parent)

@@ -69,8 +69,8 @@ NOTES = {
     "endpoint.scaler.type": "",
     "endpoint.scaler.value": "`queue_delay`: seconds, >= 0.5; `request_count`: whole, >= 1",
     "local.worker_command": "local RunPod only: what its workers run instead of podkit's "
-    "worker (as the Dockerfile's `CMD`), in the directory of podkit.toml; `apply` sets it; "
-    "ignored on RunPod",
+    "worker (as the Dockerfile's `CMD`), in the directory of podkit.toml, a first word "
+    "`python` being the Python podkit runs on; `apply` sets it; ignored on RunPod",
     "[[smoke]].expect": "dotted output paths and the values they must equal",
     "[[smoke]].expect_keys": "dotted output paths that must exist",
     "[[smoke]].input": "a queue endpoint's job input (or `path`, not both)",

@@ -5,6 +5,7 @@ also on an endpoint it recreates after `destroy`; `plan` never mentions it."""
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,7 @@ workers_max = 1
 [local]
 worker_command = "python -u app.py --model 'small one'"
 """
-COMMAND = ["python", "-u", "app.py", "--model", "small one"]
+COMMAND = [sys.executable, "-u", "app.py", "--model", "small one"]  # `python`: podkit's own
 
 
 @pytest.fixture

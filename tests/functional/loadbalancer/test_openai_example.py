@@ -8,7 +8,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -37,8 +36,6 @@ def base(local: LocalRunPod, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     project = tmp_path_factory.mktemp("project") / "openai-compatible"
     shutil.copytree(EXAMPLE, project)
     with pytest.MonkeyPatch.context() as patch:
-        # Its [local] worker_command, `python -u server.py`, runs with this python.
-        patch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
         patch.setenv("PODKIT_TARGET", local.url)
         patch.setenv("RUNPOD_API_KEY", KEY)
         patch.chdir(project)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
 
 from podkit.config import load_config
-from podkit.config.local import local_worker
+from podkit.config.local import LocalWorker, local_worker
 from podkit.errors import ConfigError
 
 BASE = """project = "demo"
@@ -49,7 +50,20 @@ def test_the_worker_runs_in_the_directory_of_podkit_toml(
     worker = local_worker(load_config(path).deployment.local, Path("project/podkit.toml"))
     assert worker is not None
     assert worker.cwd == (tmp_path / "project").resolve()
-    assert worker.command == ("python", "app.py")
+    assert worker.written == ("python", "app.py")
+
+
+@pytest.mark.parametrize("first", ["python", "python3"])
+def test_python_is_the_interpreter_podkit_runs_on(first: str) -> None:
+    worker = LocalWorker((first, "-u", "app.py"), Path("/srv/app"))
+    assert worker.command == (sys.executable, "-u", "app.py")
+    assert worker.describe() == f"`{first} -u app.py` in /srv/app ({first}: {sys.executable})"
+
+
+def test_another_interpreter_runs_as_written() -> None:
+    worker = LocalWorker((".venv/bin/python", "app.py"), Path("/srv/app"))
+    assert worker.command == (".venv/bin/python", "app.py")
+    assert worker.describe() == "`.venv/bin/python app.py` in /srv/app"
 
 
 def test_without_the_key_nothing_is_set(tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ from podkit.errors import DeployError
 from podkit.runpod import ApiKey, connect
 from podkit.runpod.target import RUNPOD
 
-WORKER = LocalWorker(("python", "-u", "app.py"), Path("/srv/project"))
+WORKER = LocalWorker(("python", "-u", "app.py"), Path("/srv/project"), python="/opt/py/bin/python")
 
 
 class Server:
@@ -61,9 +61,12 @@ def test_a_local_runpod_gets_the_command_and_the_directory() -> None:
     (request,) = server.seen
     assert (request.method, request.url.path) == ("PUT", "/_emulator/endpoints/ep1/worker-command")
     assert json.loads(request.content) == {
-        "command": ["python", "-u", "app.py"], "cwd": "/srv/project",
+        "command": ["/opt/py/bin/python", "-u", "app.py"], "cwd": "/srv/project",
     }  # fmt: skip
-    assert said == ["local RunPod: the workers of ep1 run `python -u app.py` in /srv/project"]
+    assert said == [
+        "local RunPod: the workers of ep1 run `python -u app.py` in /srv/project "
+        "(python: /opt/py/bin/python)"
+    ]
 
 
 def test_an_origin_without_the_admin_route_fails_naming_the_key_and_the_fix() -> None:
