@@ -25,6 +25,7 @@ from podkit.cli.release_gate import release_gate
 from podkit.config import Deployment, load_config
 from podkit.config.cli_values import check_image
 from podkit.config.cli_values import require_digest as check_digest
+from podkit.config.local import local_worker
 from podkit.deploy import service
 from podkit.deploy.models_view import ModelsCheck, models_markdown, models_table, models_to_dict
 from podkit.deploy.plan import Plan
@@ -182,6 +183,7 @@ def apply(
     gate = release_gate(
         deployment,
         history,
+        local_worker=local_worker(deployment.local, config),
         target=target,
         wait=wait,
         smoke=smoke,
@@ -201,7 +203,12 @@ def apply(
         if prepared.plan.has_changes:
             _confirm(f"Apply {prepared.plan.summary} to {prepared.plan.scope.owner}?", yes)
         applied = service.apply_prepared(
-            client, prepared, history, progress=_progress, post_apply=gate
+            client,
+            prepared,
+            history,
+            progress=_progress,
+            post_apply=gate,
+            local_worker=local_worker(deployment.local, config),
         )
         _report_applied(applied, as_json)
 
@@ -277,7 +284,12 @@ def rollback(
             _confirm(f"Roll {prepared.plan.scope.owner} back to {prepared.desired.image}?", yes)
         source = f"rollback: {prepared.plan.notes[0]}" if prepared.plan.notes else "rollback"
         applied = service.apply_prepared(
-            client, prepared, history, source=source, progress=_progress
+            client,
+            prepared,
+            history,
+            source=source,
+            progress=_progress,
+            local_worker=local_worker(deployment.local, config),
         )
         _report_applied(applied, as_json)
 

@@ -16,6 +16,7 @@ from podkit.cli._smoke_client import smoke_client
 from podkit.cli.console import console, err_console
 from podkit.cli.smoke_run import run_and_report
 from podkit.config import Deployment
+from podkit.config.local import LocalWorker
 from podkit.deploy import service
 from podkit.deploy.history import FAILED_ON, History
 from podkit.errors import ConfigError, DeployError, PodkitError
@@ -36,6 +37,7 @@ def release_gate(
     deployment: Deployment,
     history: History,
     *,
+    local_worker: LocalWorker | None = None,
     target: str | None,
     wait: bool,
     smoke: bool,
@@ -104,7 +106,7 @@ def release_gate(
                         read_rollout=read_rollout,
                         run_tests=run_tests,
                         rollback=lambda: roll_back(
-                            client, history, applied, progress, rollout_timeout
+                            client, history, applied, progress, rollout_timeout, local_worker
                         ),
                         version=version,
                         rollout_timeout=rollout_timeout,
@@ -138,6 +140,7 @@ def roll_back(
     applied: service.Applied,
     progress: Progress,
     rollout_timeout: float,
+    local_worker: LocalWorker | None = None,
 ) -> str:
     """Re-apply the history record before the one this apply wrote, wait until the workers
     run it again, and describe what runs now."""
@@ -162,6 +165,7 @@ def roll_back(
         history,
         source=f"rollback: {FAILED_ON}{current}",
         progress=progress,
+        local_worker=local_worker,
     )
     done = f"rolled back to history record #{previous.number} ({previous.image})"
     if rolled.endpoint_id is None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import sys
+import types
 import typing
 from pathlib import Path
 from typing import Any, Literal
@@ -19,6 +20,7 @@ from pydantic_core import PydanticUndefined
 
 from podkit.config import catalog
 from podkit.config.durations import format_duration
+from podkit.config.local import LocalConfig
 from podkit.config.messages import bounds, is_duration, model_of, show_range
 from podkit.config.models import ModelSource
 from podkit.config.schema import (
@@ -66,6 +68,9 @@ NOTES = {
     "endpoint.execution_timeout": "per job; a longer job sets its own `--execution-timeout`",
     "endpoint.scaler.type": "",
     "endpoint.scaler.value": "`queue_delay`: seconds, >= 0.5; `request_count`: whole, >= 1",
+    "local.worker_command": "local RunPod only: what its workers run instead of podkit's "
+    "worker (as the Dockerfile's `CMD`), in the directory of podkit.toml, a first word "
+    "`python` being the Python podkit runs on; `apply` sets it; ignored on RunPod",
     "[[smoke]].expect": "dotted output paths and the values they must equal",
     "[[smoke]].expect_keys": "dotted output paths that must exist",
     "[[smoke]].input": "a queue endpoint's job input (or `path`, not both)",
@@ -105,6 +110,7 @@ SECTIONS: tuple[tuple[str, type[BaseModel]], ...] = (
     ("endpoint.", EndpointConfig),
     ("endpoint.scaler.", ScalerConfig),
     ("[[smoke]].", SmokeTest),
+    ("local.", LocalConfig),
 )
 HEADER = "| key | type | default | allowed | notes |\n|---|---|---|---|---|\n"
 
@@ -125,8 +131,8 @@ def _words(annotation: Any) -> str:
         return f"table of {_words(args[1])}s"
     if origin is typing.Annotated:
         return _words(args[0])
-    if args and type(None) in args:
-        return _words(next(a for a in args if a is not type(None)))
+    if args and (origin is typing.Union or origin is types.UnionType):
+        return " or ".join(_words(a) for a in args if a is not type(None))
     names = {str: "string", int: "integer", float: "number", bool: "boolean", dict: "table"}
     return names.get(annotation, "value") if isinstance(annotation, type) else "value"
 

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
 
 from podkit.config import catalog
+from podkit.config.local import LocalConfig
 from podkit.config.models import ModelSource
 from podkit.config.smoke import SmokeTest
 from podkit.config.types import Name, ProjectName, Seconds, Section
@@ -275,6 +276,7 @@ class Deployment(Section):
     endpoint: EndpointConfig
     smoke: list[SmokeTest] = Field(default_factory=list)
     models: list[ModelSource] = Field(default_factory=list)
+    local: LocalConfig = Field(default_factory=LocalConfig)
     environment: str | None = None
 
     @property

@@ -12,10 +12,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from podkit.config import Deployment
+from podkit.config.local import LocalWorker
 from podkit.deploy import planner
 from podkit.deploy.desired import build_desired, scope_of
 from podkit.deploy.executor import ApplyResult, Executor, Progress, silent
 from podkit.deploy.history import History, Record
+from podkit.deploy.local_worker import set_local_worker
 from podkit.deploy.model import DesiredState, Scope, Snapshot
 from podkit.deploy.plan import Plan
 from podkit.deploy.preflight import Inputs, Report, run_preflight
@@ -116,17 +118,22 @@ def apply_prepared(
     source: str = "apply",
     progress: Progress = silent,
     post_apply: PostApply | None = None,
+    local_worker: LocalWorker | None = None,
 ) -> Applied:
-    """Execute the plan, verify every write, record the applied state, run the hook."""
+    """Execute the plan, verify every write, record the applied state, point a local
+    RunPod's workers at `local_worker` (`[local] worker_command`), run the hook."""
     result = Executor(client, progress=progress).apply(prepared.plan, prepared.snapshot)
     record = None
+    endpoint_id = result.id_of("endpoint")
     if prepared.plan.has_changes or not history.records():
         record = history.append(
             prepared.desired,
             source=source,
-            endpoint_id=result.id_of("endpoint"),
+            endpoint_id=endpoint_id,
             fingerprint=fingerprinter(client, history.scope.project),
         )
+    if endpoint_id is not None:
+        set_local_worker(client, endpoint_id, local_worker, progress=progress)
     applied = Applied(client, prepared.plan, result, record)
     if post_apply is not None:
         post_apply(applied)

@@ -40,6 +40,7 @@ class EndpointSpec:
     # Network volume id -> its local directory (the worker's /runpod-volume, first one wins).
     volume_dirs: Mapping[str, Path] = field(default_factory=dict)
     worker_command: tuple[str, ...] = DEFAULT_WORKER_COMMAND
+    worker_cwd: Path | None = None  # where the command runs (None: the local RunPod's choice)
     gpu_count: int = 1
     endpoint_type: str = "QUEUE"
 

@@ -22,6 +22,7 @@ from podkit._http import BaseTransport, HttpClient, Response, RetryPolicy
 from podkit.errors import (
     ApiError,
     AuthError,
+    InvalidRequestError,
     JobError,
     JobExpiredError,
     JobWaitTimeout,
@@ -42,6 +43,8 @@ RUNSYNC_DEFAULT_WAIT_S = 90.0
 # How long `execute` lets the server hold its submit: the shortest wait runsync accepts, so a
 # job's first progress shows within a second.
 SUBMIT_WAIT_S = 1.0
+# What the platform answers a job sent to a load-balancing endpoint ("not allowed for LB API").
+LB_REFUSAL = "lb api"
 
 
 @dataclass(frozen=True)
@@ -338,6 +341,8 @@ class JobsClient:
                 url=where,
                 hint=self._auth_hint(code),
             )
+        if code == 400 and LB_REFUSAL in detail.casefold():
+            return self._not_a_queue(where, detail)
         if code == 404:
             return NotFoundError(
                 f"{where} found nothing (404){suffix}",
@@ -353,6 +358,17 @@ class JobsClient:
             method=method,
             url=where,
             hint=hint or ("slow down, or retry later" if code == 429 else None),
+        )
+
+    def _not_a_queue(self, where: str, detail: str) -> InvalidRequestError:
+        return InvalidRequestError(
+            f"endpoint {self.endpoint_id} is a load-balancing endpoint: it takes HTTP requests "
+            f"on its worker's own paths, not jobs ({where} answered 400: {detail})",
+            status=400,
+            url=where,
+            hint=f"send it a request with `podkit request METHOD PATH --endpoint "
+            f"{self.endpoint_id}` (e.g. `podkit request POST /predict -d '{{...}}'`); "
+            "`podkit run` and `podkit job` are for queue endpoints",
         )
 
     def _expired(self, job_id: str) -> JobExpiredError:

@@ -46,9 +46,11 @@ def base_of(endpoint: v2.Endpoint) -> str:
     endpoint_id = endpoint.id
     if endpoint.type != "LOAD_BALANCER":
         raise ConfigError(
-            f"endpoint {endpoint_id} ({endpoint.name}) is a queue endpoint: it has no HTTP "
-            "paths of its own",
-            hint="send it jobs with `podkit run`, or deploy a load_balancer endpoint",
+            f"endpoint {endpoint_id} ({endpoint.name}) is a queue endpoint: it takes jobs, "
+            "not HTTP requests on paths of its own",
+            hint=f"run an action on it with `podkit run ACTION --endpoint {endpoint_id}` "
+            "(e.g. `podkit run gpu_info`); `podkit request` is for endpoint.type = "
+            '"load_balancer"',
         )
     urls = endpoint.request_urls or {}
     return urls.get("base") or f"https://{endpoint_id}.api.runpod.ai"

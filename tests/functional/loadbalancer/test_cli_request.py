@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
+from podkit.cli import exit_codes
 from podkit.cli.main import main
 from podkit.emulator.server import LocalRunPod
 from tests.functional.loadbalancer.conftest import KEY, workers
@@ -109,4 +110,21 @@ def test_a_queue_endpoint_is_refused_with_what_to_do(
     }  # fmt: skip
     made = api.post("/v2/serverless", json=body).json()
     code, _, err = run(capfd, "request", "/ping", "--endpoint", made["id"])
-    assert code == 1 and "is a queue endpoint" in err and "podkit run" in err
+    err = " ".join(err.split())
+    assert code == exit_codes.ERROR
+    assert f"endpoint {made['id']} (cli-queue) is a queue endpoint: it takes jobs" in err
+    assert f"`podkit run ACTION --endpoint {made['id']}`" in err
+
+
+@pytest.mark.parametrize("argv", [["run", "gpu_info"], ["run", "gpu_info", "--async"]])
+def test_a_job_for_a_load_balancer_names_its_type_and_podkit_request(
+    cli_env: Path, create_lb: CreateLb, capfd: pytest.CaptureFixture[str], argv: list[str]
+) -> None:
+    made = create_lb("cli-job", workers={"min": 0, "max": 1, "idleTimeout": 60})
+    code, out, err = run(capfd, *argv, "--endpoint", made["id"])
+    err = " ".join(err.split())
+    assert code == exit_codes.ERROR, out + err
+    assert f"endpoint {made['id']} is a load-balancing endpoint: it takes HTTP requests" in err
+    assert "not allowed for LB API" in err  # what the platform said, kept for the record
+    assert f"`podkit request METHOD PATH --endpoint {made['id']}`" in err
+    assert "Traceback" not in err

@@ -1,6 +1,6 @@
-"""examples/openai-compatible deployed as a load-balancing endpoint on the local RunPod,
-smoke-tested by `podkit apply --smoke`, then queried with the official `openai` client, plain
-and streaming, at the endpoint's `requestUrls.base`."""
+"""examples/openai-compatible deployed as a load-balancing endpoint on the local RunPod (its
+`[local] worker_command` runs server.py), smoke-tested by `podkit apply --smoke`, then queried
+with the official `openai` client, plain and streaming, at the endpoint's `requestUrls.base`."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,9 +25,7 @@ KEY = "openai-example-key"
 @pytest.fixture(scope="module")
 def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRunPod]:
     with LocalRunPod(
-        state_dir=tmp_path_factory.mktemp("openai"),
-        worker_command=[sys.executable, str(EXAMPLE / "server.py")],
-        loadbalancer_settings=FAST,
+        state_dir=tmp_path_factory.mktemp("openai"), loadbalancer_settings=FAST
     ) as running:
         yield running
 
@@ -36,8 +33,8 @@ def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRunPod]:
 @pytest.fixture(scope="module")
 def base(local: LocalRunPod, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Apply the example with its smoke tests; the endpoint's requestUrls.base."""
-    project = tmp_path_factory.mktemp("project")
-    shutil.copy(EXAMPLE / "podkit.toml", project)
+    project = tmp_path_factory.mktemp("project") / "openai-compatible"
+    shutil.copytree(EXAMPLE, project)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("PODKIT_TARGET", local.url)
         patch.setenv("RUNPOD_API_KEY", KEY)

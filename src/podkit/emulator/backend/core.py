@@ -161,6 +161,7 @@ class BackendCore:
             start_command=tuple(tpl["dockerStartCmd"]),
             volume_dirs={v: self.volume_dir(v) for v in ep["networkVolumes"]},
             worker_command=tuple(ep.get("workerCommand") or self.default_worker_command),
+            worker_cwd=Path(ep["workerCwd"]) if ep.get("workerCwd") else None,
             gpu_count=(ep["gpu"] or {}).get("count", 1),
             endpoint_type=ep["type"],
         )

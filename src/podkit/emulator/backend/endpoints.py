@@ -57,6 +57,7 @@ class EndpointsMixin(ResourcesMixin):
                 "createdAt": now_iso(),
                 "releases": [],
                 "workerCommand": None,
+                "workerCwd": None,
                 **copy.deepcopy(fields),
             }
             if link:
@@ -121,13 +122,17 @@ class EndpointsMixin(ResourcesMixin):
             del acc.endpoints[endpoint_id]
             self._emit("delete", endpoint_id)
 
-    def set_worker_command(self, endpoint_id: str, command: list[str] | None) -> None:
-        """How this endpoint's local workers start (None: the default `python -m podkit.worker`)."""
+    def set_worker_command(
+        self, endpoint_id: str, command: list[str] | None, cwd: str | None = None
+    ) -> None:
+        """How this endpoint's local workers start (None: the default `python -m podkit.worker`)
+        and the directory they run in (None: the local RunPod's worker directory)."""
         with self._mutation():
             found = self.find_endpoint(endpoint_id)
             if found is None:
                 raise not_found("endpoint", endpoint_id, "/v2/serverless")
             found[1]["workerCommand"] = list(command) if command else None
+            found[1]["workerCwd"] = cwd if command else None
             self._emit("upsert", endpoint_id)
 
     def set_quota(self, quota: int, api_key: str | None = None) -> None:

@@ -25,6 +25,7 @@ class EndpointRuntime:
     env: Mapping[str, str] = field(default_factory=dict)
     volume_dir: Path | None = None
     worker_command: Sequence[str] | None = None
+    worker_cwd: Path | None = None  # the endpoint's own worker directory, if it has one
     gpu_type: str | None = None
     gpu_count: int = 1  # 0: a CPU endpoint (no nvidia-smi stand-in)
     version: int | None = None  # workers started under an older version are replaced

@@ -210,13 +210,16 @@ class Supervisor:
                 self._unlist_unhealthy(pool, list(pool.unhealthy))
 
     def _roll(self, runtime: EndpointRuntime, pool: _Pool) -> None:
-        """A new endpoint version (or worker command) replaces older workers once idle."""
+        """A new endpoint version (or worker command or directory) replaces older workers once
+        idle."""
         command = tuple(runtime.worker_command or DEFAULT_COMMAND)
+        cwd = self._cwd_of(runtime)
         for worker_id, process in list(pool.live.items()):
             record = self.backend.worker(worker_id)
             if record is None or record.jobs or worker_id in pool.retiring:
                 continue
-            if record.version != runtime.version or process.command != command:
+            moved = process.command != command or process.cwd != cwd
+            if record.version != runtime.version or moved:
                 self._retire(pool, worker_id)
 
     def _retire_idle(self, runtime: EndpointRuntime, pool: _Pool, excess: int) -> None:
@@ -255,7 +258,7 @@ class Supervisor:
             ping_interval_ms=self.settings.ping_interval_ms,
             shim_dir=shim,
             home=_isolated_home(base),
-            workdir=self.worker_cwd,
+            workdir=self._cwd_of(runtime),
         )
         command = list(runtime.worker_command or DEFAULT_COMMAND)
         try:
@@ -263,19 +266,23 @@ class Supervisor:
                 record.id,
                 command,
                 env,
-                self.worker_cwd,
+                self._cwd_of(runtime),
                 max_lines=self.settings.max_log_lines_per_worker,
             )
         except OSError as exc:
             self.backend.worker_exited(record.id, None)
             pool.last_error = f"could not start worker command {command[0]!r}: {exc}"
-            log.warning("%s (in %s)", pool.last_error, self.worker_cwd)
+            log.warning("%s (in %s)", pool.last_error, self._cwd_of(runtime))
             pool.failed_starts += 1
             pool.next_spawn_at = time.monotonic() + min(
                 MAX_SPAWN_BACKOFF_S, 2.0**pool.failed_starts
             )
             return
         pool.live[record.id] = process
+
+    def _cwd_of(self, runtime: EndpointRuntime) -> Path:
+        """The endpoint's own worker directory, else the local RunPod's."""
+        return runtime.worker_cwd or self.worker_cwd
 
     def _drop_pool(self, endpoint_id: str) -> None:
         """A deleted endpoint: SIGTERM its workers now, reap them on later ticks."""

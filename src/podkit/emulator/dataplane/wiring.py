@@ -47,6 +47,7 @@ class ControlPlaneBridge:
             env=dict(spec.env),
             volume_dir=spec.volume_dir,
             worker_command=spec.worker_command,
+            worker_cwd=spec.worker_cwd,
             gpu_type=pools[0],
             gpu_count=spec.gpu_count if gpu else 0,
             version=spec.version,

@@ -13,13 +13,15 @@ POST /_emulator/reset                      {"seed": 7} forget everything
 PUT  /_emulator/catalog/availability       {"gpu": "NVIDIA H200", "level": "NONE", "dataCenter"?}
 PUT  /_emulator/catalog/prices             {"pool": "ADA_24", "serverless": 0.99}
 PUT  /_emulator/endpoints/{id}/worker-command
-                                           {"command": ["python", "handler.py"]} or null
+                                           {"command": ["python", "handler.py"], "cwd"?: DIR}
+                                           ({"command": null}: podkit's worker again)
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 from starlette.requests import Request
@@ -101,14 +103,31 @@ def prices(backend: Backend, request: Request, body: Any) -> Any:
 
 
 def worker_command(backend: Backend, request: Request, body: Any) -> Any:
-    unknown = sorted(set(body) - {"command"})
+    unknown = sorted(set(body) - {"command", "cwd"})
     if unknown:
         raise KeyError(
             f"unknown field(s) {unknown}: only 'command' (a list of strings, or null for the "
-            "default) is set here; a worker's env comes from the endpoint or template"
+            "default) and 'cwd' (an absolute directory) are set here; a worker's env comes "
+            "from the endpoint or template"
         )
-    backend.set_worker_command(request.path_params["id"], body.get("command"))
+    command, cwd = body.get("command"), body.get("cwd")
+    if command is not None and (
+        not isinstance(command, list) or not command or not all(isinstance(c, str) for c in command)
+    ):
+        raise ValueError("'command' must be a non-empty list of strings, or null")
+    if cwd is not None:
+        cwd = _directory(cwd)
+    backend.set_worker_command(request.path_params["id"], command, cwd)
     return None
+
+
+def _directory(cwd: Any) -> str:
+    """`cwd` as given: an absolute path to an existing directory."""
+    if not isinstance(cwd, str) or not Path(cwd).is_absolute():
+        raise ValueError(f"'cwd' must be an absolute directory path, not {cwd!r}")
+    if not Path(cwd).is_dir():
+        raise ValueError(f"'cwd' {cwd!r} is not a directory here")
+    return cwd
 
 
 def routes(backend: Backend) -> list[Route]:

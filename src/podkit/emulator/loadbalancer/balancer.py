@@ -51,9 +51,13 @@ class LoadBalancer:
         settings: LoadBalancerSettings | None = None,
         request_count: RequestCount = lambda _: 1,
         gpu_types: Callable[[str], str | None] = lambda _: None,
+        worker_cwd: Path | None = None,
     ) -> None:
         self.settings = settings or LoadBalancerSettings()
         self.state_dir = state_dir
+        # Where workers run unless their endpoint names a directory: as the queue's workers,
+        # the directory the local RunPod started in (or --worker-cwd).
+        self.worker_cwd = worker_cwd or Path.cwd()
         self._request_count = request_count
         self._gpu_types = gpu_types
         self._specs: dict[str, EndpointSpec] = {}
@@ -225,9 +229,15 @@ class LoadBalancer:
             pool.failed_starts = 0
 
     def _roll(self, spec: EndpointSpec, pool: Pool) -> None:
-        """Workers of an older endpoint version are replaced once they hold no request."""
+        """Workers of an older endpoint version, or of another worker command or directory,
+        are replaced once they hold no request."""
+        command = tuple(command_for(spec))
         for worker in list(pool.live.values()):
-            stale = worker.version != spec.version and worker.inflight == 0
+            process = worker.process
+            moved = process.command != command or process.cwd != (
+                spec.worker_cwd or self.worker_cwd
+            )
+            stale = (worker.version != spec.version or moved) and worker.inflight == 0
             if stale and worker.stopping_since is None:
                 self._stop_worker(worker)
 
@@ -280,8 +290,6 @@ class LoadBalancer:
     def _spawn(self, spec: EndpointSpec, pool: Pool) -> None:
         worker_id = f"lb{next(self._ids):03d}-{spec.endpoint_id[-6:]}"
         base = self.state_dir / spec.endpoint_id
-        workdir = base / "workers" / worker_id
-        workdir.mkdir(parents=True, exist_ok=True)
         shim = None
         if spec.gpu_count > 0:
             gpu = self._gpu_types(spec.endpoint_id)
@@ -291,7 +299,11 @@ class LoadBalancer:
         command = command_for(spec)
         try:
             process = WorkerProcess(
-                worker_id, command, env, workdir, max_lines=self.settings.max_log_lines_per_worker
+                worker_id,
+                command,
+                env,
+                spec.worker_cwd or self.worker_cwd,
+                max_lines=self.settings.max_log_lines_per_worker,
             )
         except OSError as exc:
             pool.last_error = f"could not start worker command {command[0]!r}: {exc}"

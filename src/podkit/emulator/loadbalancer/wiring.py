@@ -69,6 +69,7 @@ def wire(backend: Backend, context: Context) -> LoadBalancer:
         settings=settings,
         request_count=lambda eid: _scaling_value(backend, eid),
         gpu_types=lambda eid: _first_pool(backend, eid),
+        worker_cwd=context.worker_cwd,
     )
     backend.set_listener(_Listeners(backend.listener, balancer))  # after the data plane's
     context.worker_view = _Views(balancer, context.worker_view)
