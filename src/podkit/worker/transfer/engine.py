@@ -329,8 +329,7 @@ def _run(
     beat.start()
     try:
         # Large files first: their ranges keep every connection busy while small files fill in.
-        for job in sorted(jobs, key=lambda j: -j.remote.size):
-            runner.start(job)
+        runner.start_all(sorted(jobs, key=lambda j: -j.remote.size))
         runner.wait()
         while runner.waiting:
             waiting, runner.waiting = runner.waiting, []

@@ -56,8 +56,10 @@ def save_state(destination: Path, source: str, updates: dict[str, Recorded], tag
     }
     destination.mkdir(parents=True, exist_ok=True)
     temp = destination / f".podkit-sync-state.{tag}.incomplete"
+    # dumps, not dump: only the one-shot encoder is C; dump writes piece by piece in Python.
+    text = json.dumps(body, separators=(",", ":"))
     with temp.open("w") as handle:
-        json.dump(body, handle, separators=(",", ":"))
+        handle.write(text)
         handle.flush()
         os.fsync(handle.fileno())
     temp.replace(state_path(destination))
