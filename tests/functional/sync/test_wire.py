@@ -380,7 +380,7 @@ def test_many_gets_in_one_loop_land_whole_and_follow_redirects_like_open(
     hub = serve(origin)
     auth = {"Authorization": "Bearer hf_secret"}
     names = ["/f1.json", "/f2.json", "/moved.json", "/cdn.json"]
-    pendings = [fetcher.start(f"{hub.url}{name}", auth) for name in names]
+    pendings = [fetcher.start(f"{hub.url}{name}", auth, at_most=100) for name in names]
     _all_in(fetcher, pendings)
     assert [p.status for p in pendings] == [200, 200, 301, 302]
     assert [p.body() for p in pendings[:2]] == [b"body of /f1.json", b"body of /f2.json"]
@@ -403,10 +403,26 @@ def test_a_loop_transfer_cut_short_fails_as_retryable_and_the_next_one_works(
         return _ok(b"whole"), "keep"
 
     server = serve(script)
-    short = fetcher.start(f"{server.url}/short", {})
+    short = fetcher.start(f"{server.url}/short", {}, at_most=100)
     _all_in(fetcher, [short])
     with pytest.raises(RetryableFetchError, match="ended short"):
         short.body()
-    after = fetcher.start(f"{server.url}/after", {})
+    after = fetcher.start(f"{server.url}/after", {}, at_most=5)
     _all_in(fetcher, [after])
     assert (after.status, after.body()) == (200, b"whole")
+
+
+def test_a_loop_body_longer_than_allowed_fails_announced_or_not(
+    serve: Callable[[Callable[[Seen], Answer]], ScriptedServer], fetcher: Fetcher
+) -> None:
+    def script(seen: Seen) -> Answer:
+        if seen.target == "/unannounced":  # no length: the body runs to the close
+            return [b"HTTP/1.1 200 OK\r\n\r\n", b"x" * 5000, b"x" * 5000], "close"
+        return _ok(b"y" * 10_000), "keep"
+
+    server = serve(script)
+    pendings = [fetcher.start(f"{server.url}{t}", {}, at_most=4096) for t in ("/a", "/unannounced")]
+    _all_in(fetcher, pendings)
+    for pending in pendings:
+        with pytest.raises(RetryableFetchError):
+            pending.body()

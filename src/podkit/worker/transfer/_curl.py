@@ -93,7 +93,9 @@ def quote_url(url: str) -> str:
 class Response:
     """A response whose body is read with `read()`; b'' once the body is complete."""
 
-    def __init__(self, lane: _Lane, easy: pycurl.Curl, stall: float, *, whole: bool) -> None:
+    def __init__(
+        self, lane: _Lane, easy: pycurl.Curl, stall: float, *, whole: bool = False
+    ) -> None:
         self.status = 0
         self.http_version = ""  # "1.1", "2"
         self.headers: dict[str, str] = {}  # names in lower case
@@ -239,18 +241,21 @@ class _Lane:
         self._active: dict[pycurl.Curl, Response] = {}
 
     def start(
-        self, easy_setup: Callable[[pycurl.Curl], None], stall: float, *, whole: bool = False
+        self, easy_setup: Callable[[pycurl.Curl], None], stall: float, whole: int | None = None
     ) -> Response:
         """A transfer on this thread's multi handle. `whole`: the body is only taken whole
-        (`Response.body`) and only the status is kept of the head, so libcurl hands both
-        to C callables instead of Python methods, which small files feel."""
+        (`Response.body`), at most that many bytes, and only the status is kept of the head,
+        so libcurl hands both to C callables instead of Python methods (small files feel
+        it)."""
         easy = self._idle.pop() if self._idle else self._new_easy()
-        response = Response(self, easy, stall, whole=whole)
+        response = Response(self, easy, stall, whole=whole is not None)
         easy_setup(easy)
         # Many transfers at once on one multi handle wait for the first connection to say
         # whether it multiplexes (HTTP/2) rather than each making one: one TLS handshake.
-        easy.setopt(pycurl.PIPEWAIT, 1 if whole else 0)
-        if whole:
+        easy.setopt(pycurl.PIPEWAIT, 0 if whole is None else 1)
+        # 0 is no limit; a longer body (announced, or as it arrives) fails the transfer.
+        easy.setopt(pycurl.MAXFILESIZE_LARGE, 0 if whole is None else max(1, whole))
+        if whole is not None:
             easy.setopt(pycurl.HEADERFUNCTION, len)  # len(line): "all of it taken"
             easy.setopt(pycurl.WRITEFUNCTION, response._chunks.append)
         else:
@@ -369,11 +374,12 @@ class Pool:
         headers: dict[str, str],
         *,
         decode: bool = False,
-        whole: bool = False,
+        whole: int | None = None,
     ) -> Response:
         """Add a request to the calling thread's transfers without waiting for it: `step`
         moves it on with the others, and it is `complete` once its body is all in.
-        `whole`: see `_Lane.start` (no headers but the status, the body by `body()`)."""
+        `whole`: see `_Lane.start` (no headers but the status, the body whole by `body()`,
+        at most `whole` bytes of it)."""
         for name, value in headers.items():
             if "\r" in value or "\n" in value or "\r" in name or "\n" in name:
                 raise ValueError(f"header {name!r} holds a line break")

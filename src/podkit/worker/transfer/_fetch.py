@@ -93,8 +93,11 @@ class Pending:
     """A GET in flight among others the calling thread drives (`Fetcher.step`), its body
     held in memory: for small files, many at once in one loop."""
 
-    def __init__(self, wire: _curl.Response, url: str, headers: dict[str, str], hops: int) -> None:
+    def __init__(
+        self, wire: _curl.Response, url: str, headers: dict[str, str], hops: int, at_most: int
+    ) -> None:
         self._wire = wire
+        self.at_most = at_most
         self.url = _safe(url)
         self.target = url  # the URL asked for, for the next hop of a redirect
         self.headers = headers
@@ -192,12 +195,14 @@ class Fetcher:
         finally:
             response.close()
 
-    def start(self, url: str, headers: Mapping[str, str]) -> Pending:
+    def start(self, url: str, headers: Mapping[str, str], *, at_most: int) -> Pending:
         """Send a data GET without waiting for it; `step` moves it on with the calling
-        thread's other transfers. Redirects are not followed: the caller sees the 3xx."""
+        thread's other transfers. Redirects are not followed: the caller sees the 3xx. A body
+        longer than `at_most` bytes fails the transfer (it is held in memory)."""
         self.data_requests += 1
         sent = {"User-Agent": USER_AGENT, **headers}
-        return Pending(self._pool.begin("GET", url, sent, whole=True), url, sent, 0)
+        wire = self._pool.begin("GET", url, sent, whole=at_most)
+        return Pending(wire, url, sent, 0, at_most)
 
     def follow(self, pending: Pending) -> Pending | None:
         """The GET a complete redirect asks for next (credentials dropped off the origin, as
@@ -210,8 +215,8 @@ class Fetcher:
         headers = pending.headers
         if _origin(target) != _origin(pending.target):
             headers = _bound(headers)
-        wire = self._pool.begin("GET", target, headers, whole=True)
-        return Pending(wire, target, headers, pending.hops + 1)
+        wire = self._pool.begin("GET", target, headers, whole=pending.at_most)
+        return Pending(wire, target, headers, pending.hops + 1, pending.at_most)
 
     def step(self) -> None:
         """Move the calling thread's transfers on, waiting at most a poll's length for data."""

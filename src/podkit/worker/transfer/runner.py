@@ -124,7 +124,7 @@ class Runner:
         try:
             fn(*args)
         except Exception as exc:  # a bug must not hang the pool; the job reports it
-            job = args[0]
+            job = args[0] if args else None
             if isinstance(job, FileJob):
                 job.set_outcome(Outcome.FAILED, f"internal error: {type(exc).__name__}: {exc}")
         finally:

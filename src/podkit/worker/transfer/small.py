@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Protocol
 
 from podkit.worker.transfer._fetch import Fetcher, FetchError, Pending
-from podkit.worker.transfer.jobs import FileJob, SyncOptions
+from podkit.worker.transfer.jobs import FileJob, Outcome, SyncOptions
 from podkit.worker.transfer.journal import temp_name
 from podkit.worker.transfer.owner import Owner
 from podkit.worker.transfer.progress import Tracker
@@ -90,7 +90,7 @@ class SmallFiles:
                 for pending, flight in list(self._flying.items()):
                     if pending.complete:
                         del self._flying[pending]
-                        self._land(pending, flight)
+                        self._land_guarded(pending, flight)
                     elif flight.stalled(pending.progress, now, host.options.stall_timeout):
                         del self._flying[pending]
                         pending.close()
@@ -110,12 +110,20 @@ class SmallFiles:
             remote = job.remote
             headers = {**job.source.headers(remote.url), **dict(remote.pin_headers)}
             try:
-                pending = host.fetcher.start(remote.url, headers)
+                pending = host.fetcher.start(remote.url, headers, at_most=remote.size)
             except (FetchError, ValueError):
                 host.start(job)  # the one-file path raises it again, in its own words
                 continue
             self._flying[pending] = _Flight(job, job.epoch, time.monotonic())
             room -= 1
+
+    def _land_guarded(self, pending: Pending, flight: _Flight) -> None:
+        try:
+            self._land(pending, flight)
+        except Exception as exc:  # a bug fails its file, as the pool's guard does, not the loop
+            pending.close()
+            message = f"internal error: {type(exc).__name__}: {exc}"
+            flight.job.set_outcome(Outcome.FAILED, message)
 
     def _land(self, pending: Pending, flight: _Flight) -> None:
         """Verify and place a finished transfer's file, follow its redirect, or give the job
