@@ -31,7 +31,7 @@ from podkit.worker.transfer.progress import ProgressCallback, Tracker
 from podkit.worker.transfer.remote import Source, select
 from podkit.worker.transfer.runner import Runner
 from podkit.worker.transfer.s3 import S3Source
-from podkit.worker.transfer.state import Recorded, load_state, save_state
+from podkit.worker.transfer.state import Recorded, Written, load_state, save_state
 
 PARTIAL_HINT = (
     "re-run the sync (verified chunks are kept) or raise the endpoint's execution timeout"
@@ -139,6 +139,7 @@ class _StateBook:
     ) -> None:
         self._dests, self._labels, self._owner = dests, labels, owner
         self._pending: list[dict[str, Recorded]] = [{} for _ in dests]
+        self._written: list[Written | None] = [None for _ in dests]  # under _write_lock
         self._lock = threading.Lock()  # guards _pending and _last
         self._write_lock = threading.Lock()  # one writer of the state files at a time
         self._last = time.monotonic()
@@ -161,7 +162,10 @@ class _StateBook:
                 batches, self._pending = self._pending, [{} for _ in self._dests]
                 self._last = time.monotonic()
             for index, batch in enumerate(batches):
-                save_state(self._dests[index], self._labels[index], batch, self._owner.tag())
+                self._written[index] = save_state(
+                    self._dests[index], self._labels[index], batch, self._owner.tag(),
+                    self._written[index],
+                )  # fmt: skip
 
 
 def sync_models(

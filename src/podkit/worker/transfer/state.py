@@ -40,11 +40,44 @@ def load_state(destination: Path) -> dict[str, Recorded]:
         return {}
 
 
-def save_state(destination: Path, source: str, updates: dict[str, Recorded], tag: str) -> None:
-    """Merge `updates` into the state file (re-read first), then replace it atomically."""
+@dataclass
+class Written:
+    """What this process last wrote to a state file, and the file's stamp (inode, size,
+    mtime) then: while the stamp holds, nobody else replaced it, and the next save merges
+    into these entries instead of reading and parsing the file again."""
+
+    stamp: tuple[int, int, int]
+    files: dict[str, Recorded]
+
+
+def _stamp(stat: os.stat_result) -> tuple[int, int, int]:
+    return stat.st_ino, stat.st_size, stat.st_mtime_ns
+
+
+def _current(destination: Path, last: Written | None) -> dict[str, Recorded]:
+    """The entries on the volume now: `last`'s if the file is still the one it wrote."""
+    if last is not None:
+        try:
+            if _stamp(state_path(destination).stat()) == last.stamp:
+                return last.files
+        except OSError:
+            pass
+    return load_state(destination)
+
+
+def save_state(
+    destination: Path,
+    source: str,
+    updates: dict[str, Recorded],
+    tag: str,
+    last: Written | None = None,
+) -> Written | None:
+    """Merge `updates` into the state file (re-read first, unless `last` says it is still
+    the one this process wrote), then replace it atomically; what it wrote, for the next
+    save (None when there was nothing to write)."""
     if not updates:
-        return
-    merged = load_state(destination)
+        return last
+    merged = _current(destination, last)
     merged.update(updates)
     body = {
         "version": 1,
@@ -62,7 +95,9 @@ def save_state(destination: Path, source: str, updates: dict[str, Recorded], tag
         handle.write(text)
         handle.flush()
         os.fsync(handle.fileno())
+        stamp = _stamp(os.fstat(handle.fileno()))
     temp.replace(state_path(destination))
+    return Written(stamp, merged)
 
 
 def record_for(path: Path, key: str) -> Recorded:
