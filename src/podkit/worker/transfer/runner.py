@@ -1,6 +1,7 @@
-"""The bounded pool: every unit (a segment of a chunk of a large file or of a whole file, or a
-small file in one stream) runs on one of `connections` threads, so the connection budget is
-global across files and sources.
+"""The bounded pool: every unit (a segment of a chunk of a large file or of a whole file, a
+file in one stream, or the loop that fetches the small files many at once, `small.py`) runs
+on one of `connections` threads, so the connection budget is global across files and
+sources: the loop keeps in flight what the other units leave of it (`window`).
 
 Each file goes to a unique temp, is verified, then `os.replace`d into place; nothing partial
 is ever visible under a final name. Ranged files keep a chunk journal for resume.
