@@ -1,10 +1,12 @@
 """The state file on a real directory: each save merges what is on the volume, also when a
-later save of this process skips re-reading the file it wrote itself."""
+later save of this process skips re-reading the file it wrote itself. And the local side of
+a plan: what each destination path holds."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from podkit.worker.transfer.engine import local_stats
 from podkit.worker.transfer.state import Recorded, load_state, save_state
 
 
@@ -24,3 +26,15 @@ def test_saves_merge_another_workers_entries_written_between_them(tmp_path: Path
 def test_a_save_with_nothing_new_writes_nothing(tmp_path: Path) -> None:
     assert save_state(tmp_path, "hf://org/model", {}, "me") is None
     assert not any(tmp_path.iterdir())
+
+
+def test_local_stats_see_present_files_and_skip_missing_directories(tmp_path: Path) -> None:
+    (tmp_path / "cfg").mkdir()
+    (tmp_path / "cfg/a.json").write_bytes(b"12345")
+    (tmp_path / "top.txt").write_bytes(b"1")
+    (tmp_path / "blocked").write_bytes(b"a file where a directory should be")
+    paths = ["cfg/a.json", "cfg/b.json", "top.txt", "gone/x/y.bin", "gone/x/z.bin", "blocked/c"]
+    stats = local_stats(tmp_path, paths)
+    assert stats["cfg/a.json"] == (5, (tmp_path / "cfg/a.json").stat().st_mtime_ns)
+    assert stats["top.txt"] is not None and stats["top.txt"][0] == 1
+    assert [p for p, stat in stats.items() if stat is None] == paths[1:2] + paths[3:]
