@@ -4,10 +4,11 @@ a plan: what each destination path holds."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from podkit.worker.transfer.engine import local_stats
-from podkit.worker.transfer.state import Recorded, load_state, save_state
+from podkit.worker.transfer.state import STATE_NAME, Recorded, load_state, save_state
 
 
 def _entry(name: str) -> dict[str, Recorded]:
@@ -20,7 +21,20 @@ def test_saves_merge_another_workers_entries_written_between_them(tmp_path: Path
     save_state(tmp_path, "hf://org/model", _entry("theirs.json"), "other")  # another worker
     mine = save_state(tmp_path, "hf://org/model", _entry("c.json"), "me", mine)
     assert sorted(load_state(tmp_path)) == ["a.json", "b.json", "c.json", "theirs.json"]
-    assert mine is not None and sorted(mine.files) == sorted(load_state(tmp_path))
+    assert mine is not None and sorted(mine.encoded) == sorted(load_state(tmp_path))
+
+
+def test_the_file_is_plain_json_with_every_entry_as_recorded(tmp_path: Path) -> None:
+    tricky = {
+        'a "quoted"\\name.json': Recorded('1:"v"\\x', 1, 2),
+        "z/ünï.json": Recorded("2:k", 3, 4),
+    }
+    mine = save_state(tmp_path, 'hf://org/"model"', tricky, "me")
+    save_state(tmp_path, "hf://org/model", _entry("b.json"), "me", mine)
+    body = json.loads((tmp_path / STATE_NAME).read_text())
+    assert body["version"] == 1 and body["source"] == "hf://org/model"
+    assert list(body["files"]) == sorted([*tricky, "b.json"])
+    assert load_state(tmp_path) == {**tricky, **_entry("b.json")}
 
 
 def test_a_save_with_nothing_new_writes_nothing(tmp_path: Path) -> None:
