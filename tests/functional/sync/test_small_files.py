@@ -93,3 +93,19 @@ def test_the_deadline_stops_the_loop_and_the_next_run_fetches_only_the_rest(
     assert second.status == "ok", second.message
     assert second.data_requests == len(files) - len(landed)
     assert {path: (volume / "sd" / path).read_bytes() for path in files} == files
+
+
+def test_the_loop_keeps_within_the_connection_budget_over_http_1_1(
+    sync_nginx: Nginx, volume: Path
+) -> None:
+    # Plain HTTP multiplexes nothing: each transfer in flight holds a connection of its own.
+    files = _small_repo(sync_nginx, "small/budget", count=60, seed=14)
+    entry = ModelSource(source="hf://small/budget", destination="sb")
+    options = replace(OPTIONS, connections=3)
+    report = sync_models(
+        [entry], volume, options=options, env={"HF_ENDPOINT": f"{sync_nginx.url}/hf"}
+    )
+    assert report.status == "ok", report.message
+    assert {path: (volume / "sb" / path).read_bytes() for path in files} == files
+    served_on = sync_nginx.connections(sync_nginx.ports.http, "/hf/small/budget/resolve/")
+    assert 1 < len(served_on) <= 3
