@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from podkit.worker.transfer._fetch import Fetcher, FetchError, RetryableFetchError
+from podkit.worker.transfer._fetch import Fetcher, FetchError, Pending, RetryableFetchError
 
 # An answer is the bytes to send for one request (or a list of pieces, sent with a pause
 # between them so that each arrives in a read of its own), then what to do with the
@@ -354,3 +354,75 @@ def test_a_body_left_before_its_end_drops_its_connection_and_the_next_request_wo
     while 1 not in server.closed_by_client and time.monotonic() < deadline:
         time.sleep(0.01)
     assert 1 in server.closed_by_client
+
+
+def _all_in(fetcher: Fetcher, pendings: list[Pending]) -> None:
+    deadline = time.monotonic() + 10
+    while not all(p.complete for p in pendings):
+        assert time.monotonic() < deadline, "transfers still running after 10 s"
+        fetcher.step()
+
+
+def test_many_gets_in_one_loop_land_whole_and_follow_redirects_like_open(
+    serve: Callable[[Callable[[Seen], Answer]], ScriptedServer], fetcher: Fetcher
+) -> None:
+    cdn = serve(lambda seen: (_ok(b"from the cdn"), "keep"))
+
+    def origin(seen: Seen) -> Answer:
+        if seen.target == "/cdn.json":
+            location = f"{cdn.url}/signed/cdn.json?sig=abc"
+            head = f"HTTP/1.1 302 Found\r\nLocation: {location}\r\nContent-Length: 0\r\n\r\n"
+            return head.encode(), "keep"
+        if seen.target == "/moved.json":
+            return b"HTTP/1.1 301 Moved\r\nLocation: /f3.json\r\nContent-Length: 0\r\n\r\n", "keep"
+        return _ok(f"body of {seen.target}".encode()), "keep"
+
+    hub = serve(origin)
+    auth = {"Authorization": "Bearer hf_secret"}
+    names = ["/f1.json", "/f2.json", "/moved.json", "/cdn.json"]
+    pendings = [fetcher.start(f"{hub.url}{name}", auth, at_most=100) for name in names]
+    _all_in(fetcher, pendings)
+    assert [p.status for p in pendings] == [200, 200, 301, 302]
+    assert [p.body() for p in pendings[:2]] == [b"body of /f1.json", b"body of /f2.json"]
+    followed = [hop for hop in map(fetcher.follow, pendings[2:]) if hop is not None]
+    assert len(followed) == 2
+    _all_in(fetcher, followed)
+    assert [p.body() for p in followed] == [b"body of /f3.json", b"from the cdn"]
+    assert fetcher.follow(pendings[0]) is None  # a 200 is no redirect
+    assert [s.headers.get("authorization") for s in hub.seen] == ["Bearer hf_secret"] * 5
+    assert "authorization" not in cdn.seen[0].headers
+    assert fetcher.data_requests == 4  # a redirect's next hop is the same request, as in open
+
+
+def test_a_loop_transfer_cut_short_fails_as_retryable_and_the_next_one_works(
+    serve: Callable[[Callable[[Seen], Answer]], ScriptedServer], fetcher: Fetcher
+) -> None:
+    def script(seen: Seen) -> Answer:
+        if seen.target == "/short":
+            return b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly part", "close"
+        return _ok(b"whole"), "keep"
+
+    server = serve(script)
+    short = fetcher.start(f"{server.url}/short", {}, at_most=100)
+    _all_in(fetcher, [short])
+    with pytest.raises(RetryableFetchError, match="ended short"):
+        short.body()
+    after = fetcher.start(f"{server.url}/after", {}, at_most=5)
+    _all_in(fetcher, [after])
+    assert (after.status, after.body()) == (200, b"whole")
+
+
+def test_a_loop_body_longer_than_allowed_fails_announced_or_not(
+    serve: Callable[[Callable[[Seen], Answer]], ScriptedServer], fetcher: Fetcher
+) -> None:
+    def script(seen: Seen) -> Answer:
+        if seen.target == "/unannounced":  # no length: the body runs to the close
+            return [b"HTTP/1.1 200 OK\r\n\r\n", b"x" * 5000, b"x" * 5000], "close"
+        return _ok(b"y" * 10_000), "keep"
+
+    server = serve(script)
+    pendings = [fetcher.start(f"{server.url}{t}", {}, at_most=4096) for t in ("/a", "/unannounced")]
+    _all_in(fetcher, pendings)
+    for pending in pendings:
+        with pytest.raises(RetryableFetchError):
+            pending.body()

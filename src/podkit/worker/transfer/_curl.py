@@ -93,7 +93,9 @@ def quote_url(url: str) -> str:
 class Response:
     """A response whose body is read with `read()`; b'' once the body is complete."""
 
-    def __init__(self, lane: _Lane, easy: pycurl.Curl, stall: float) -> None:
+    def __init__(
+        self, lane: _Lane, easy: pycurl.Curl, stall: float, *, whole: bool = False
+    ) -> None:
         self.status = 0
         self.http_version = ""  # "1.1", "2"
         self.headers: dict[str, str] = {}  # names in lower case
@@ -104,6 +106,8 @@ class Response:
         self._buffered = 0
         self._received = 0
         self._head_done = False
+        self._whole = whole  # headers not parsed; `status` is set once it is complete
+        self.redirect_url = ""  # of a complete `whole` 3xx
         self.complete = False
         self._error: TransportError | None = None
 
@@ -129,6 +133,10 @@ class Response:
 
     def _finish(self, code: int, message: str) -> None:
         self.complete = True
+        if self._whole:
+            self.status = self._easy.getinfo(pycurl.RESPONSE_CODE)
+            if 300 <= self.status < 400:  # where it points, resolved against the request
+                self.redirect_url = self._easy.getinfo(pycurl.REDIRECT_URL) or ""
         if code:
             self._error = self._failure(code, message)
 
@@ -144,6 +152,23 @@ class Response:
                 return TransportError(f"the body ended {int(length) - self._received} bytes short")
             return TransportError("the body ended short")
         return TransportError(_IN_WORDS.get(code) or message or f"libcurl error {code}")
+
+    @property
+    def progress(self) -> int:
+        """Grows while anything arrives (a stall clock's reading)."""
+        whole = len(self._chunks) if self._whole else 0
+        return self._received + len(self.headers) + self.status + whole
+
+    def body(self) -> bytes:
+        """The whole body of a complete transfer (which gives its connection back)."""
+        data = b"".join(self._chunks)
+        self._chunks.clear()
+        self._buffered = 0
+        self._release()  # a failed transfer's handle is not kept
+        error, self._error = self._error, None
+        if error is not None:
+            raise error
+        return data
 
     def wait_for_head(self) -> None:
         self._drive(lambda: self._head_done)
@@ -186,7 +211,7 @@ class Response:
         last_seen, last_at = -1, time.monotonic()
         while not enough() and not self.complete:
             lane.step()
-            seen = self._received + len(self.headers) + self.status
+            seen = self.progress
             now = time.monotonic()
             if seen != last_seen:
                 last_seen, last_at = seen, now
@@ -215,12 +240,27 @@ class _Lane:
         self._idle: list[pycurl.Curl] = []
         self._active: dict[pycurl.Curl, Response] = {}
 
-    def start(self, easy_setup: Callable[[pycurl.Curl], None], stall: float) -> Response:
+    def start(
+        self, easy_setup: Callable[[pycurl.Curl], None], stall: float, whole: int | None = None
+    ) -> Response:
+        """A transfer on this thread's multi handle. `whole`: the body is only taken whole
+        (`Response.body`), at most that many bytes, and only the status is kept of the head,
+        so libcurl hands both to C callables instead of Python methods (small files feel
+        it)."""
         easy = self._idle.pop() if self._idle else self._new_easy()
-        response = Response(self, easy, stall)
+        response = Response(self, easy, stall, whole=whole is not None)
         easy_setup(easy)
-        easy.setopt(pycurl.HEADERFUNCTION, response._on_header)
-        easy.setopt(pycurl.WRITEFUNCTION, response._on_body)
+        # Many transfers at once on one multi handle wait for the first connection to say
+        # whether it multiplexes (HTTP/2) rather than each making one: one TLS handshake.
+        easy.setopt(pycurl.PIPEWAIT, 0 if whole is None else 1)
+        # 0 is no limit; a longer body (announced, or as it arrives) fails the transfer.
+        easy.setopt(pycurl.MAXFILESIZE_LARGE, 0 if whole is None else max(1, whole))
+        if whole is not None:
+            easy.setopt(pycurl.HEADERFUNCTION, len)  # len(line): "all of it taken"
+            easy.setopt(pycurl.WRITEFUNCTION, response._chunks.append)
+        else:
+            easy.setopt(pycurl.HEADERFUNCTION, response._on_header)
+            easy.setopt(pycurl.WRITEFUNCTION, response._on_body)
         self._active[easy] = response
         self.multi.add_handle(easy)
         return response
@@ -323,6 +363,23 @@ class Pool:
         `decode`: ask for any content encoding and decode it; otherwise none is asked for and
         the body comes as the server sends it (as stored, for a caller's own Accept-Encoding).
         """
+        response = self.begin(method, url, headers, decode=decode)
+        response.wait_for_head()
+        return response
+
+    def begin(
+        self,
+        method: str,
+        url: str,
+        headers: dict[str, str],
+        *,
+        decode: bool = False,
+        whole: int | None = None,
+    ) -> Response:
+        """Add a request to the calling thread's transfers without waiting for it: `step`
+        moves it on with the others, and it is `complete` once its body is all in.
+        `whole`: see `_Lane.start` (no headers but the status, the body whole by `body()`,
+        at most `whole` bytes of it)."""
         for name, value in headers.items():
             if "\r" in value or "\n" in value or "\r" in name or "\n" in name:
                 raise ValueError(f"header {name!r} holds a line break")
@@ -354,9 +411,11 @@ class Pool:
             if proxy:
                 easy.setopt(pycurl.NOPROXY, self._proxies.no_proxy)
 
-        response = lane.start(setup, self._timeout)
-        response.wait_for_head()
-        return response
+        return lane.start(setup, self._timeout, whole=whole)
+
+    def step(self) -> None:
+        """Move every transfer of the calling thread on (waiting at most a poll's length)."""
+        self._lane().step()
 
     def _lane(self) -> _Lane:
         lane: _Lane | None = getattr(self._local, "lane", None)

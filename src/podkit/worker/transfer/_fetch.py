@@ -89,6 +89,52 @@ class Response:
         self._wire.close()
 
 
+class Pending:
+    """A GET in flight among others the calling thread drives (`Fetcher.step`), its body
+    held in memory: for small files, many at once in one loop."""
+
+    def __init__(
+        self, wire: _curl.Response, url: str, headers: dict[str, str], hops: int, at_most: int
+    ) -> None:
+        self._wire = wire
+        self.at_most = at_most
+        self.url = _safe(url)
+        self.target = url  # the URL asked for, for the next hop of a redirect
+        self.headers = headers
+        self.hops = hops
+
+    @property
+    def complete(self) -> bool:
+        """True once the body is all in, or the transfer failed."""
+        return self._wire.complete
+
+    @property
+    def progress(self) -> int:
+        """Grows while anything arrives (for a stall clock)."""
+        return self._wire.progress
+
+    @property
+    def redirect_url(self) -> str:
+        """Where a complete 3xx points ("" otherwise)."""
+        return self._wire.redirect_url
+
+    @property
+    def status(self) -> int:
+        """The HTTP status once complete (redirects are not followed: a 3xx is the answer)."""
+        return self._wire.status
+
+    def body(self) -> bytes:
+        """The body of a complete transfer; RetryableFetchError if the transport failed."""
+        try:
+            return self._wire.body()
+        except OSError as exc:
+            raise RetryableFetchError(f"reading {self.url} failed: {_describe(exc)}") from exc
+
+    def close(self) -> None:
+        """Stop the transfer if it is still running; idempotent."""
+        self._wire.close()
+
+
 def _ca_bundle(environ: Mapping[str, str]) -> CaBundle:
     try:
         return find_ca_bundle(environ)
@@ -148,6 +194,33 @@ class Fetcher:
             yield response
         finally:
             response.close()
+
+    def start(self, url: str, headers: Mapping[str, str], *, at_most: int) -> Pending:
+        """Send a data GET without waiting for it; `step` moves it on with the calling
+        thread's other transfers. Redirects are not followed: the caller sees the 3xx. A body
+        longer than `at_most` bytes fails the transfer (it is held in memory)."""
+        self.data_requests += 1
+        sent = {"User-Agent": USER_AGENT, **headers}
+        wire = self._pool.begin("GET", url, sent, whole=at_most)
+        return Pending(wire, url, sent, 0, at_most)
+
+    def follow(self, pending: Pending) -> Pending | None:
+        """The GET a complete redirect asks for next (credentials dropped off the origin, as
+        `open` does); None when it is no redirect, or one `open` would refuse."""
+        target = pending.redirect_url
+        if pending.status not in REDIRECT_STATUSES or not target:
+            return None
+        if pending.hops >= MAX_REDIRECTS or _origin(target) is None:
+            return None
+        headers = pending.headers
+        if _origin(target) != _origin(pending.target):
+            headers = _bound(headers)
+        wire = self._pool.begin("GET", target, headers, whole=pending.at_most)
+        return Pending(wire, target, headers, pending.hops + 1, pending.at_most)
+
+    def step(self) -> None:
+        """Move the calling thread's transfers on, waiting at most a poll's length for data."""
+        self._pool.step()
 
     def _get_range(self, url: str, headers: dict[str, str]) -> Response:
         """A byte range of a file whose earlier range was redirected (a Hugging Face download

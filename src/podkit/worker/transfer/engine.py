@@ -31,7 +31,7 @@ from podkit.worker.transfer.progress import ProgressCallback, Tracker
 from podkit.worker.transfer.remote import Source, select
 from podkit.worker.transfer.runner import Runner
 from podkit.worker.transfer.s3 import S3Source
-from podkit.worker.transfer.state import Recorded, load_state, save_state
+from podkit.worker.transfer.state import Recorded, Written, load_state, save_state
 
 PARTIAL_HINT = (
     "re-run the sync (verified chunks are kept) or raise the endpoint's execution timeout"
@@ -98,14 +98,29 @@ def plan_entry(
     """List the source, apply the globs, and compare with the state file and the files."""
     remote = select(source.list_files(fetcher), entry.include, entry.exclude)
     recorded = load_state(dest)
+    return make_plan(remote, recorded, local_stats(dest, [item.path for item in remote])), recorded
+
+
+def local_stats(dest: Path, paths: list[str]) -> dict[str, LocalStat | None]:
+    """Size and mtime of each path under `dest` (None where missing). A directory that is
+    missing is looked at once, not once per file in it: a first sync stats no file."""
     local: dict[str, LocalStat | None] = {}
-    for item in remote:
+    missing: set[str] = set()  # directories (relative to dest) that are not there
+    present: set[str] = set()
+    for path in paths:
+        directory = path.rpartition("/")[0]
+        if directory not in present:
+            if directory in missing or not (dest / directory).is_dir():
+                missing.add(directory)
+                local[path] = None
+                continue
+            present.add(directory)
         try:
-            stat = (dest / item.path).stat()
-            local[item.path] = (stat.st_size, stat.st_mtime_ns)
+            stat = (dest / path).stat()
+            local[path] = (stat.st_size, stat.st_mtime_ns)
         except (FileNotFoundError, NotADirectoryError):
-            local[item.path] = None
-    return make_plan(remote, recorded, local), recorded
+            local[path] = None
+    return local
 
 
 def preflight_space(dest: Path, needed: int, margin: int, label: str) -> None:
@@ -139,6 +154,7 @@ class _StateBook:
     ) -> None:
         self._dests, self._labels, self._owner = dests, labels, owner
         self._pending: list[dict[str, Recorded]] = [{} for _ in dests]
+        self._written: list[Written | None] = [None for _ in dests]  # under _write_lock
         self._lock = threading.Lock()  # guards _pending and _last
         self._write_lock = threading.Lock()  # one writer of the state files at a time
         self._last = time.monotonic()
@@ -161,7 +177,10 @@ class _StateBook:
                 batches, self._pending = self._pending, [{} for _ in self._dests]
                 self._last = time.monotonic()
             for index, batch in enumerate(batches):
-                save_state(self._dests[index], self._labels[index], batch, self._owner.tag())
+                self._written[index] = save_state(
+                    self._dests[index], self._labels[index], batch, self._owner.tag(),
+                    self._written[index],
+                )  # fmt: skip
 
 
 def sync_models(
@@ -247,7 +266,9 @@ def _sync(
     label = entries[0].label if len(entries) == 1 else f"{len(entries)} [[models]] entries"
     needed = sum(job.remote.size for job in jobs if not job.check_first)
     preflight_space(volume_dir, needed, options.space_margin, label)
-    for directory in {job.final.parent for job in jobs}:
+    # By name first: one Path per directory, not one per file.
+    named = {(job.entry, job.remote.path.rpartition("/")[0]) for job in jobs}
+    for directory in {dests[index] / below for index, below in named}:
         _prepare(directory, options)
     owner = Owner.me(run_id)
     book = _StateBook(dests, [entry.source for entry in entries], owner)
@@ -329,8 +350,7 @@ def _run(
     beat.start()
     try:
         # Large files first: their ranges keep every connection busy while small files fill in.
-        for job in sorted(jobs, key=lambda j: -j.remote.size):
-            runner.start(job)
+        runner.start_all(sorted(jobs, key=lambda j: -j.remote.size))
         runner.wait()
         while runner.waiting:
             waiting, runner.waiting = runner.waiting, []

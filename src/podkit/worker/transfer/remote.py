@@ -47,6 +47,9 @@ class Source(Protocol):
         ...
 
 
+_UNSAFE_PARTS = frozenset({"", ".", ".."})
+
+
 def safe_relative(path: str, *, source: str) -> str:
     """Reject object names that would escape the destination directory."""
     parts = path.split("/")
@@ -55,7 +58,7 @@ def safe_relative(path: str, *, source: str) -> str:
         or path.startswith("/")
         or "\\" in path
         or "\x00" in path
-        or any(part in ("", ".", "..") for part in parts)
+        or not _UNSAFE_PARTS.isdisjoint(parts)
     ):
         raise TransferError(
             f"{source}: object name {path!r} is not a safe relative path",

@@ -1,6 +1,7 @@
-"""The bounded pool: every unit (a segment of a chunk of a large file or of a whole file, or a
-small file in one stream) runs on one of `connections` threads, so the connection budget is
-global across files and sources.
+"""The bounded pool: every unit (a segment of a chunk of a large file or of a whole file, a
+file in one stream, or the loop that fetches the small files many at once, `small.py`) runs
+on one of `connections` threads, so the connection budget is global across files and
+sources: the loop keeps in flight what the other units leave of it (`window`).
 
 Each file goes to a unique temp, is verified, then `os.replace`d into place; nothing partial
 is ever visible under a final name. Ranged files keep a chunk journal for resume.
@@ -34,6 +35,7 @@ from podkit.worker.transfer.pool import Pool
 from podkit.worker.transfer.progress import Tracker
 from podkit.worker.transfer.scaling import Scaler
 from podkit.worker.transfer.segments import SPLITTABLE, Segment, Span, WholeFile
+from podkit.worker.transfer.small import SmallFiles, batched
 from podkit.worker.transfer.state import Recorded, record_for
 from podkit.worker.transfer.streaming import (
     ChecksumMismatch,
@@ -75,7 +77,7 @@ class Runner:
         self.tracker = tracker
         self.owner = owner
         self._record = record
-        self.streamer = Streamer(fetcher, tracker, self._past_deadline)
+        self.streamer = Streamer(fetcher, tracker, self.past_deadline)
         self._pool = Pool(
             max(1, options.connections), "podkit-sync",
             on_idle=self._offer_split, on_exit=fetcher.release_thread,
@@ -105,7 +107,7 @@ class Runner:
     def _scale(self, scaler: Scaler) -> None:
         """Run at the scaler's budget until it reaches its limit or the run ends; it judges the
         rate by the wall clock, whatever clock the options carry for deadlines."""
-        while not self._closing.wait(SCALE_EVERY) and not self._past_deadline():
+        while not self._closing.wait(SCALE_EVERY) and not self.past_deadline():
             size = scaler.observe(time.monotonic(), self.tracker.fetched)
             if size != self._pool.size:
                 self._pool.resize(size)
@@ -123,7 +125,7 @@ class Runner:
         try:
             fn(*args)
         except Exception as exc:  # a bug must not hang the pool; the job reports it
-            job = args[0]
+            job = args[0] if args else None
             if isinstance(job, FileJob):
                 job.set_outcome(Outcome.FAILED, f"internal error: {type(exc).__name__}: {exc}")
         finally:
@@ -146,6 +148,21 @@ class Runner:
         for fetching in list(self._fetching):  # a dropped unit's span: nobody else ends it
             self._span_ended(fetching, ok=False)
 
+    def start_all(self, jobs: list[FileJob]) -> None:
+        """Queue jobs, small files last and together: one unit fetches them in one loop."""
+        small = [job for job in jobs if batched(job)]
+        for job in jobs:
+            if not batched(job):
+                self.start(job)
+        if small:
+            self.submit(SmallFiles(self, small).run)
+
+    def window(self) -> int:
+        """How many transfers the small-file loop may keep in flight: the budget less the
+        units queued or running besides it."""
+        size = self._pool.size
+        return max(1, size - (min(size, self._pending) - 1))
+
     def start(self, job: FileJob) -> None:
         """Queue a job: a check of the local file, or a fetch (ranged or whole)."""
         if job.check_first:
@@ -154,13 +171,13 @@ class Runner:
             try:
                 self._start_ranged(job)
             except OSError as exc:  # lease, journal or temp could not be written
-                self._fail(job, f"writing under {job.final.parent}: {exc.strerror or exc}")
+                self.fail(job, f"writing under {job.final.parent}: {exc.strerror or exc}")
         elif job.remote.size >= SPLITTABLE:
             self.submit(self._stream_unit, job, job.epoch)
         else:
             self.submit(self._whole_unit, job, job.epoch)
 
-    def _past_deadline(self) -> bool:
+    def past_deadline(self) -> bool:
         if self.stop.is_set():
             return True
         deadline = self.options.deadline
@@ -253,7 +270,7 @@ class Runner:
             size = journal.temp.stat().st_size
         except OSError as exc:
             if job.active(epoch):
-                self._fail(job, f"reading back {journal.temp.name}: {exc.strerror or exc}")
+                self.fail(job, f"reading back {journal.temp.name}: {exc.strerror or exc}")
             return
         wrong = expected.mismatches(digests) + (["size"] if size != expected.size else [])
         if wrong:
@@ -261,7 +278,7 @@ class Runner:
             return
         self._place(job, journal.temp)
         journal.remove()
-        self._finish(job)
+        self.finish(job)
 
     def _verify_failed(self, job: FileJob, epoch: int, wrong: list[str]) -> None:
         job.verify_failures += 1
@@ -289,7 +306,7 @@ class Runner:
             if placed is None:
                 with contextlib.suppress(FileNotFoundError):
                     temp.unlink()
-        self._finish(job, placed)
+        self.finish(job, placed)
 
     def _stream_unit(self, job: FileJob, epoch: int) -> None:
         if not job.active(epoch):
@@ -302,7 +319,7 @@ class Runner:
                 now=self.options.clock(),
             )  # fmt: skip
         except OSError as exc:
-            self._fail(job, f"writing under {job.final.parent}: {exc.strerror or exc}")
+            self.fail(job, f"writing under {job.final.parent}: {exc.strerror or exc}")
             return
         done = partial(self._whole_ended, job, epoch, whole)
         self._fetch_span(Fetching(job, epoch, whole, whole.temp, done))
@@ -320,7 +337,7 @@ class Runner:
                 with contextlib.suppress(FileNotFoundError):
                     whole.temp.unlink()
         if placed is not None:
-            self._finish(job, placed)
+            self.finish(job, placed)
 
     def _verify_whole(self, job: FileJob, epoch: int, whole: WholeFile) -> os.stat_result | None:
         expected = job.remote.expected
@@ -328,7 +345,7 @@ class Runner:
             digests = whole.digests()
             size = whole.temp.stat().st_size
         except OSError as exc:
-            self._fail(job, f"reading back {whole.temp.name}: {exc.strerror or exc}")
+            self.fail(job, f"reading back {whole.temp.name}: {exc.strerror or exc}")
             return None
         wrong = expected.mismatches(digests) + (["size"] if size != expected.size else [])
         if wrong:
@@ -361,7 +378,7 @@ class Runner:
 
     def _offer_split(self) -> None:
         """Give an idle connection the back half of the slowest segment in flight."""
-        if not self._fetching or self._past_deadline():
+        if not self._fetching or self.past_deadline():
             return
         now = self.options.clock()
         with self._fetching_lock:
@@ -399,8 +416,8 @@ class Runner:
         for attempt in range(1, policy.attempts + 1):
             if not job.active(epoch):
                 return None
-            if self._past_deadline():
-                self._defer(job)
+            if self.past_deadline():
+                self.defer(job)
                 return None
             try:
                 return fn()
@@ -408,26 +425,26 @@ class Runner:
                 self._restart(job, epoch, refresh=True)
                 return None
             except DeadlineReached:
-                self._defer(job)
+                self.defer(job)
                 return None
             except Superseded:
                 return None
             except ChecksumMismatch as exc:
                 job.verify_failures += 1
                 if job.verify_failures >= self.options.verify_attempts:
-                    self._fail(job, f"{exc} after {job.verify_failures} downloads")
+                    self.fail(job, f"{exc} after {job.verify_failures} downloads")
                     return None
             except RetryableFetchError as exc:
                 if attempt == policy.attempts:
-                    self._fail(job, f"{exc} (after {attempt} attempts)")
+                    self.fail(job, f"{exc} (after {attempt} attempts)")
                     return None
                 self._backoff(policy.backoff(attempt, _RNG), exc.retry_after)
             except FetchError as exc:
-                self._fail(job, str(exc))
+                self.fail(job, str(exc))
                 return None
             except OSError as exc:
                 if job.active(epoch):  # otherwise a restart removed the temp under us
-                    self._fail(job, f"writing under {job.final.parent}: {exc.strerror or exc}")
+                    self.fail(job, f"writing under {job.final.parent}: {exc.strerror or exc}")
                 return None
         return None
 
@@ -451,26 +468,26 @@ class Runner:
                 job.journal.remove()
                 job.journal = None
         if job.restarts > self.options.restart_limit + self.options.verify_attempts:
-            self._fail(job, f"restarted {job.restarts} times; the source keeps changing")
+            self.fail(job, f"restarted {job.restarts} times; the source keeps changing")
             return
         if refresh:
             try:
                 fresh = job.source.refresh(self.fetcher, job.remote)
             except Exception as exc:
-                self._fail(job, f"could not re-read the changed source: {exc}")
+                self.fail(job, f"could not re-read the changed source: {exc}")
                 return
             if fresh is None:
-                self._fail(job, "the object disappeared from the source during the sync")
+                self.fail(job, "the object disappeared from the source during the sync")
                 return
             self.tracker.resize(fresh.size - job.remote.size)
             job.remote = fresh
         self.start(job)
 
-    def _defer(self, job: FileJob) -> None:
+    def defer(self, job: FileJob) -> None:
         if job.set_outcome(Outcome.DEFERRED, "stopped before the deadline; verified chunks kept"):
             self._release(job)  # the journal stays for the next run; the lease need not
 
-    def _fail(self, job: FileJob, message: str) -> None:
+    def fail(self, job: FileJob, message: str) -> None:
         job.set_outcome(Outcome.FAILED, message)
         self._discard(job)
 
@@ -504,7 +521,7 @@ class Runner:
                 os.close(fd)
         temp.replace(job.final)
 
-    def _finish(self, job: FileJob, placed: os.stat_result | None = None) -> None:
+    def finish(self, job: FileJob, placed: os.stat_result | None = None) -> None:
         if not job.set_outcome(Outcome.DONE):
             return
         if placed is None:
