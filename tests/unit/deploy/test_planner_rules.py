@@ -66,8 +66,11 @@ def test_duplicates_are_refused_naming_every_copy_and_the_way_out(
         "2 owned object(s) of gpu-worker/staging exist more than once: "
         "volume pk-gpu-worker-staging-models (vol0, vol1); endpoint gpu-worker-staging (ep0, ep1)"
     )
-    assert err.value.hint is not None and "podkit apply --keep ID" in err.value.hint
-    assert "needs --force" in err.value.hint
+    assert err.value.hint == (
+        "keep one of each with `podkit apply --keep ID` (repeatable; it deletes the other "
+        "copies, a volume's data with it, and needs --force), or delete the extra copies in "
+        "the RunPod console"
+    )
 
 
 def test_keep_converges_onto_the_kept_copies_and_deletes_the_others(
@@ -223,6 +226,31 @@ def test_destroy_says_why_and_notes_only_the_volumes_it_keeps(desired: DesiredSt
     assert (everything.scope, everything.api) == (desired.scope, "v2")
 
 
+def test_a_field_is_secret_when_one_side_marks_it_or_one_value_is_sensitive() -> None:
+    """Marked on one side only (a plain name and value), or an inline secret only before
+    (removed) or only after (added): each change is masked."""
+    desired = Resource(
+        "endpoint",
+        "e",
+        {"env.NEW_TOKEN": "abc", "env.LABEL_A": "x", "env.LABEL_B": "y", "workers.max": 9},
+        secret_fields=frozenset({"env.LABEL_A"}),
+    )
+    remote = Resource(
+        "endpoint",
+        "e",
+        {"env.OLD_TOKEN": "abc", "env.LABEL_A": "x0", "env.LABEL_B": "y0", "workers.max": 1},
+        secret_fields=frozenset({"env.LABEL_B"}),
+    )
+    flags = {c.field: c.secret for c in diff_fields(desired, remote)}
+    assert flags == {
+        "env.LABEL_A": True,
+        "env.LABEL_B": True,
+        "env.NEW_TOKEN": True,
+        "env.OLD_TOKEN": True,
+        "workers.max": False,
+    }
+
+
 def test_an_emptied_list_is_a_change_and_lists_compare_by_value() -> None:
     desired = Resource("endpoint", "e", {"ports": None, "args": ("a", "b"), "env.X": "ab"})
     remote = Resource("endpoint", "e", {"ports": [], "args": ["a", "b"], "env.X": ["a", "b"]})
@@ -337,15 +365,22 @@ def test_a_copy_used_by_an_endpoint_podkit_does_not_own_is_never_deleted(
     desired: DesiredState,
 ) -> None:
     vol, ep = _live(desired)
-    stranger = Resource("endpoint", "their-worker", {}, id="ep7", refs={"volume": "vol0"})
-    snapshot = Snapshot((replace(vol, id="vol0"), vol, _attached(ep, volume="vol1"), stranger))
+    unmarked = Resource("endpoint", "their-worker", {}, id="ep7", refs={"volume": "vol0"})
+    theirs = replace(unmarked, name="other-worker", id="ep8", owner="other/staging")
+    snapshot = Snapshot(
+        (replace(vol, id="vol0"), vol, _attached(ep, volume="vol1"), unmarked, theirs)
+    )
     with pytest.raises(DeployError) as err:
         plan(desired, snapshot, keep=frozenset({"vol1"}))
     assert err.value.message == (
         "volume pk-gpu-worker-staging-models (vol0) is used by endpoint(s) their-worker (ep7), "
-        "not owned by gpu-worker/staging; deleting it as a duplicate would break them"
+        "other-worker (ep8), not owned by gpu-worker/staging; deleting it as a duplicate would "
+        "break them"
     )
-    assert err.value.hint is not None and "--keep vol0" in err.value.hint
+    assert err.value.hint == (
+        "keep that copy (`podkit apply --keep vol0`), or move those endpoints to the other "
+        "copy in the RunPod console"
+    )
     result = plan(desired, snapshot, keep=frozenset({"vol0"}))  # keep theirs: podkit's moves
     assert [(c.action, c.resource.id) for c in result.changes] == [
         ("update", None),
@@ -373,4 +408,27 @@ def test_a_v1_endpoint_moves_to_the_kept_template_before_the_other_goes(
         ("template.id", "template0", "template1")
     ]
     after = apply_plan(result, snapshot, keep=keep)
+    assert plan(desired, after).changes == ()
+
+
+def test_an_endpoint_on_a_same_named_template_podkit_does_not_own_moves_and_it_stays(
+    catalog: list[GpuType],
+) -> None:
+    """The note names the move without a delete: only podkit's own copies are deleted."""
+    desired = build_desired(deployment(), api="v1", catalog=catalog)
+    owner = desired.scope.owner
+    vol, tpl, ep = (replace(r, id=f"{r.kind}1", owner=owner) for r in desired.resources)
+    unmarked = replace(tpl, id="template0", owner=None)
+    ep = _attached(ep, volume="volume1", template="template0")
+    snapshot = Snapshot((vol, unmarked, tpl, ep))
+    result = plan(desired, snapshot)
+    (move,) = result.changes
+    assert isinstance(move, Update) and move.remote_id == "endpoint1"
+    assert [(c.field, c.old, c.new) for c in move.changes] == [
+        ("template.id", "template0", "template1")
+    ]
+    moved = "moves from template template0 to the kept copy template1"
+    assert result.notes == (f"endpoint {ep.name} (endpoint1) {moved}",)
+    after = apply_plan(result, snapshot)
+    assert unmarked in after.resources
     assert plan(desired, after).changes == ()
