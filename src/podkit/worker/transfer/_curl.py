@@ -93,13 +93,15 @@ def quote_url(url: str) -> str:
 class Response:
     """A response whose body is read with `read()`; b'' once the body is complete."""
 
-    def __init__(self, lane: _Lane, easy: pycurl.Curl, stall: float) -> None:
+    def __init__(
+        self, lane: _Lane, easy: pycurl.Curl, stall: float, clock: Callable[[], float]
+    ) -> None:
         self.status = 0
         self.http_version = ""  # "1.1", "2"
         self.headers: dict[str, str] = {}  # names in lower case
         self._lane: _Lane | None = lane
         self._easy = easy
-        self._stall = stall
+        self._stall, self._clock = stall, clock
         self._chunks: deque[bytes] = deque()
         self._buffered = 0
         self._received = 0
@@ -183,11 +185,11 @@ class Response:
         lane = self._lane
         if lane is None:
             return
-        last_seen, last_at = -1, time.monotonic()
+        last_seen, last_at = -1, self._clock()
         while not enough() and not self.complete:
             lane.step()
             seen = self._received + len(self.headers) + self.status
-            now = time.monotonic()
+            now = self._clock()
             if seen != last_seen:
                 last_seen, last_at = seen, now
             elif now - last_at > self._stall:
@@ -215,9 +217,14 @@ class _Lane:
         self._idle: list[pycurl.Curl] = []
         self._active: dict[pycurl.Curl, Response] = {}
 
-    def start(self, easy_setup: Callable[[pycurl.Curl], None], stall: float) -> Response:
+    def start(
+        self,
+        easy_setup: Callable[[pycurl.Curl], None],
+        stall: float,
+        clock: Callable[[], float],
+    ) -> Response:
         easy = self._idle.pop() if self._idle else self._new_easy()
-        response = Response(self, easy, stall)
+        response = Response(self, easy, stall, clock)
         easy_setup(easy)
         easy.setopt(pycurl.HEADERFUNCTION, response._on_header)
         easy.setopt(pycurl.WRITEFUNCTION, response._on_body)
@@ -299,12 +306,18 @@ def _ignore(_: bytes) -> None:
 
 
 class Pool:
-    """Per-thread multi handles over one share handle (TLS sessions, DNS)."""
+    """Per-thread multi handles over one share handle (TLS sessions, DNS). `timeout` is the
+    stall timeout: seconds of `clock()` without a byte before a response fails."""
 
     def __init__(
-        self, *, timeout: float, trust: Callable[[], CaBundle], proxies: Proxies = Proxies()
+        self,
+        *,
+        timeout: float,
+        trust: Callable[[], CaBundle],
+        proxies: Proxies = Proxies(),
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._timeout = timeout
+        self._timeout, self._clock = timeout, clock
         self._proxies = proxies
         self._trust = trust  # called once, on the first https request (it may raise)
         self._bundle: CaBundle | None = None
@@ -354,7 +367,7 @@ class Pool:
             if proxy:
                 easy.setopt(pycurl.NOPROXY, self._proxies.no_proxy)
 
-        response = lane.start(setup, self._timeout)
+        response = lane.start(setup, self._timeout, self._clock)
         response.wait_for_head()
         return response
 
