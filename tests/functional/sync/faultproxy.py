@@ -32,9 +32,9 @@ class Fault:
     body), "stall" (stop sending after `after_bytes` for `seconds`, then close), "ignore_range"
     (drop the Range header: a 200 with the whole body), "flip" (invert the body byte at
     `after_bytes`), "slow" (forward the body in 256 KiB blocks, `seconds` apart; at most 30 s),
-    "hold" (forward the first `after_bytes` of the body, then wait until `tails` later requests
-    for the same path asked for bytes inside this one's range, or until `until()` holds when it
-    is given; at most `seconds`, then go on faithfully).
+    "hold" (forward the first `after_bytes` of the body and, if more is to come, wait until
+    `tails` later requests for the same path asked for bytes inside this one's range, or until
+    `until()` holds when it is given; at most `seconds`, then go on faithfully).
     """
 
     kind: str
@@ -73,6 +73,7 @@ class ProxyStats:
     applied: list[str] = field(default_factory=list)
     authorization: list[str] = field(default_factory=list)  # what clients sent, for auth tests
     seen: list[Seen] = field(default_factory=list)  # every request, in the order it arrived
+    holds_timed_out: int = 0  # holds that ended at their bound, not on their release
 
 
 class FaultProxy:
@@ -152,7 +153,11 @@ class FaultProxy:
             return len(self.tails_of(held)) >= fault.tails
 
         give_up = time.monotonic() + min(fault.seconds, 30.0)
-        while not released() and time.monotonic() < give_up:
+        while not released():
+            if time.monotonic() >= give_up:
+                with self._lock:
+                    self.stats.holds_timed_out += 1
+                return
             with self._arrived:  # woken by every request; `until` may change without one
                 self._arrived.wait(timeout=0.02)
 
@@ -223,6 +228,9 @@ def _handler_for(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
                 block = upstream.read(256 * 1024)
                 if not block:
                     break
+                if holding and fault is not None and sent >= fault.after_bytes:
+                    holding = False  # held before more body, never after the last byte
+                    proxy.hold(seen, fault)
                 block = self._apply(fault, block, sent)
                 if block is None:
                     return
@@ -231,9 +239,6 @@ def _handler_for(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
                 proxy.count_bytes(len(block))
                 if fault is not None and fault.kind == "slow" and time.monotonic() < slow_until:
                     time.sleep(fault.seconds)
-                if holding and fault is not None and sent >= fault.after_bytes:
-                    holding = False
-                    proxy.hold(seen, fault)
 
         def _apply(self, fault: Fault | None, block: bytes, sent: int) -> bytes | None:
             if fault is None or not sent <= fault.after_bytes < sent + len(block):
