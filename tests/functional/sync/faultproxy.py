@@ -1,9 +1,11 @@
 """A small HTTP fault proxy for the model-sync tests: resets, stalls, wrong statuses, flipped
-bytes, slow bodies.
+bytes, slow bodies, and bodies held until the client asks for part of them elsewhere.
 
 It forwards GET/HEAD to one upstream (127.0.0.1 only) and applies queued faults in order, one
 per matching request. Each fault has a remaining count; when exhausted the proxy forwards
-faithfully. Stalls are bounded so a stuck client can never hang a test run for long.
+faithfully. Stalls and holds are bounded so a stuck client can never hang a test run for long.
+Every request is recorded as it arrives (`ProxyStats.seen`), so a test reads what the client
+asked for without waiting for a server's log.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import socket
 import struct
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -28,7 +31,10 @@ class Fault:
     "status" (answer `status` without forwarding), "reset" (RST after `after_bytes` of
     body), "stall" (stop sending after `after_bytes` for `seconds`, then close), "ignore_range"
     (drop the Range header: a 200 with the whole body), "flip" (invert the body byte at
-    `after_bytes`), "slow" (forward the body in 256 KiB blocks, `seconds` apart; at most 30 s).
+    `after_bytes`), "slow" (forward the body in 256 KiB blocks, `seconds` apart; at most 30 s),
+    "hold" (forward the first `after_bytes` of the body and, if more is to come, wait until
+    `tails` later requests for the same path asked for bytes inside this one's range, or until
+    `until()` holds when it is given; at most `seconds`, then go on faithfully).
     """
 
     kind: str
@@ -38,6 +44,26 @@ class Fault:
     after_bytes: int = 0
     seconds: float = 5.0
     retry_after: str | None = None
+    tails: int = 1
+    until: Callable[[], bool] | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class Seen:
+    """One request as it arrived: its path, its Range header ("" without one), and the client's
+    port (one per connection)."""
+
+    path: str
+    range: str
+    client_port: int
+
+    @property
+    def span(self) -> tuple[int, int] | None:
+        """The first and last byte asked for; None without a `bytes=a-b` range."""
+        first, _, last = self.range.removeprefix("bytes=").partition("-")
+        if not self.range.startswith("bytes=") or not first.isdigit() or not last.isdigit():
+            return None
+        return int(first), int(last)
 
 
 @dataclass
@@ -46,6 +72,8 @@ class ProxyStats:
     body_bytes: int = 0
     applied: list[str] = field(default_factory=list)
     authorization: list[str] = field(default_factory=list)  # what clients sent, for auth tests
+    seen: list[Seen] = field(default_factory=list)  # every request, in the order it arrived
+    holds_timed_out: int = 0  # holds that ended at their bound, not on their release
 
 
 class FaultProxy:
@@ -58,6 +86,7 @@ class FaultProxy:
         self.faults: list[Fault] = []
         self.stats = ProxyStats()
         self._lock = threading.Lock()
+        self._arrived = threading.Condition(self._lock)
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._server.daemon_threads = True
         self.port = self._server.server_address[1]
@@ -81,9 +110,12 @@ class FaultProxy:
             self.faults.clear()
             self.stats = ProxyStats()
 
-    def take(self, path: str) -> Fault | None:
+    def take(self, seen: Seen) -> Fault | None:
         with self._lock:
             self.stats.requests += 1
+            self.stats.seen.append(seen)
+            self._arrived.notify_all()
+            path = seen.path
             for fault in self.faults:
                 if fault.count > 0 and fault.match in path:
                     fault.count -= 1
@@ -94,6 +126,40 @@ class FaultProxy:
     def count_bytes(self, n: int) -> None:
         with self._lock:
             self.stats.body_bytes += n
+
+    def seen_for(self, match: str) -> list[Seen]:
+        """The requests whose path contains `match`, in the order they arrived."""
+        with self._lock:
+            return [seen for seen in self.stats.seen if match in seen.path]
+
+    def tails_of(self, held: Seen) -> list[Seen]:
+        """Later requests for `held`'s path that start inside its range (past its first byte)."""
+        first, last = held.span or (0, 2**63)
+        with self._lock:
+            at = next(i for i, seen in enumerate(self.stats.seen) if seen is held)
+            later = self.stats.seen[at + 1 :]
+        return [
+            seen
+            for seen in later
+            if seen.path == held.path and seen.span is not None and first < seen.span[0] <= last
+        ]
+
+    def hold(self, held: Seen, fault: Fault) -> None:
+        """Wait until `fault`'s release holds (see Fault "hold"), at most its `seconds`."""
+
+        def released() -> bool:
+            if fault.until is not None:
+                return fault.until()
+            return len(self.tails_of(held)) >= fault.tails
+
+        give_up = time.monotonic() + min(fault.seconds, 30.0)
+        while not released():
+            if time.monotonic() >= give_up:
+                with self._lock:
+                    self.stats.holds_timed_out += 1
+                return
+            with self._arrived:  # woken by every request; `until` may change without one
+                self._arrived.wait(timeout=0.02)
 
 
 def _handler_for(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
@@ -111,7 +177,8 @@ def _handler_for(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
 
         def _forward(self, *, head: bool) -> None:
             proxy.stats.authorization.append(self.headers.get("Authorization", ""))
-            fault = proxy.take(self.path)
+            seen = Seen(self.path, self.headers.get("Range", ""), self.client_address[1])
+            fault = proxy.take(seen)
             if fault is not None and fault.kind == "delay":
                 time.sleep(min(fault.seconds, 30.0))
             if fault is not None and fault.kind == "status":
@@ -125,7 +192,7 @@ def _handler_for(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
             try:
                 conn.request(self.command, self.path, headers=headers)
                 upstream = conn.getresponse()
-                self._relay(upstream, fault, head=head)
+                self._relay(upstream, fault, seen, head=head)
             finally:
                 conn.close()
 
@@ -140,7 +207,12 @@ def _handler_for(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
                 self.wfile.write(body)
 
         def _relay(
-            self, upstream: http.client.HTTPResponse, fault: Fault | None, *, head: bool
+            self,
+            upstream: http.client.HTTPResponse,
+            fault: Fault | None,
+            seen: Seen,
+            *,
+            head: bool,
         ) -> None:
             self.send_response(upstream.status)
             for key, value in upstream.getheaders():
@@ -151,10 +223,14 @@ def _handler_for(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
                 return
             sent = 0
             slow_until = time.monotonic() + 30.0
+            holding = fault is not None and fault.kind == "hold"
             while True:
                 block = upstream.read(256 * 1024)
                 if not block:
                     break
+                if holding and fault is not None and sent >= fault.after_bytes:
+                    holding = False  # held before more body, never after the last byte
+                    proxy.hold(seen, fault)
                 block = self._apply(fault, block, sent)
                 if block is None:
                     return

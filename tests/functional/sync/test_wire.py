@@ -217,15 +217,33 @@ def test_a_short_body_is_a_retryable_error(
         _get(fetcher, f"{server.url}/short")
 
 
-def test_a_stalled_body_fails_within_the_stall_timeout(
-    serve: Callable[[Callable[[Seen], Answer]], ScriptedServer], fetcher: Fetcher
+class Ticks:
+    """A clock that moves `step` seconds each time it is read."""
+
+    def __init__(self, step: float) -> None:
+        self.step, self.now = step, 0.0
+
+    def __call__(self) -> float:
+        self.now += self.step
+        return self.now
+
+
+def test_a_stalled_body_fails_once_the_stall_timeout_passed_on_the_fetchers_clock(
+    serve: Callable[[Callable[[Seen], Answer]], ScriptedServer],
 ) -> None:
+    # The fetcher looks at its clock at least every half second of waiting, and this clock
+    # moves 10 s at each look: the 30 s stall timeout passes at the fourth look after the last
+    # byte, long before the server gives up (it closes after 5 s, which reads as a short body).
     half = b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhalf!"
     server = serve(lambda seen: (half, "hold"))
-    started = time.monotonic()
-    with pytest.raises(RetryableFetchError, match="stall timeout"):
-        _get(fetcher, f"{server.url}/stall")
-    assert time.monotonic() - started < 4
+    clock = Ticks(step=10.0)
+    fetcher = Fetcher(1, stall_timeout=30.0, environ={}, clock=clock)
+    try:
+        with pytest.raises(RetryableFetchError, match="stall timeout"):
+            _get(fetcher, f"{server.url}/stall")
+    finally:
+        fetcher.close()
+    assert clock.now > 30.0  # not before the timeout had passed on that clock
 
 
 def test_redirects_keep_credentials_on_the_origin_and_drop_them_off_it(

@@ -94,14 +94,20 @@ class Response:
     """A response whose body is read with `read()`; b'' once the body is complete."""
 
     def __init__(
-        self, lane: _Lane, easy: pycurl.Curl, stall: float, *, whole: bool = False
+        self,
+        lane: _Lane,
+        easy: pycurl.Curl,
+        stall: float,
+        clock: Callable[[], float],
+        *,
+        whole: bool = False,
     ) -> None:
         self.status = 0
         self.http_version = ""  # "1.1", "2"
         self.headers: dict[str, str] = {}  # names in lower case
         self._lane: _Lane | None = lane
         self._easy = easy
-        self._stall = stall
+        self._stall, self._clock = stall, clock
         self._chunks: deque[bytes] = deque()
         self._buffered = 0
         self._received = 0
@@ -208,11 +214,11 @@ class Response:
         lane = self._lane
         if lane is None:
             return
-        last_seen, last_at = -1, time.monotonic()
+        last_seen, last_at = -1, self._clock()
         while not enough() and not self.complete:
             lane.step()
             seen = self.progress
-            now = time.monotonic()
+            now = self._clock()
             if seen != last_seen:
                 last_seen, last_at = seen, now
             elif now - last_at > self._stall:
@@ -241,14 +247,18 @@ class _Lane:
         self._active: dict[pycurl.Curl, Response] = {}
 
     def start(
-        self, easy_setup: Callable[[pycurl.Curl], None], stall: float, whole: int | None = None
+        self,
+        easy_setup: Callable[[pycurl.Curl], None],
+        stall: float,
+        clock: Callable[[], float],
+        whole: int | None = None,
     ) -> Response:
         """A transfer on this thread's multi handle. `whole`: the body is only taken whole
         (`Response.body`), at most that many bytes, and only the status is kept of the head,
         so libcurl hands both to C callables instead of Python methods (small files feel
         it)."""
         easy = self._idle.pop() if self._idle else self._new_easy()
-        response = Response(self, easy, stall, whole=whole is not None)
+        response = Response(self, easy, stall, clock, whole=whole is not None)
         easy_setup(easy)
         # Many transfers at once on one multi handle wait for the first connection to say
         # whether it multiplexes (HTTP/2) rather than each making one: one TLS handshake.
@@ -339,12 +349,18 @@ def _ignore(_: bytes) -> None:
 
 
 class Pool:
-    """Per-thread multi handles over one share handle (TLS sessions, DNS)."""
+    """Per-thread multi handles over one share handle (TLS sessions, DNS). `timeout` is the
+    stall timeout: seconds of `clock()` without a byte before a response fails."""
 
     def __init__(
-        self, *, timeout: float, trust: Callable[[], CaBundle], proxies: Proxies = Proxies()
+        self,
+        *,
+        timeout: float,
+        trust: Callable[[], CaBundle],
+        proxies: Proxies = Proxies(),
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._timeout = timeout
+        self._timeout, self._clock = timeout, clock
         self._proxies = proxies
         self._trust = trust  # called once, on the first https request (it may raise)
         self._bundle: CaBundle | None = None
@@ -411,7 +427,7 @@ class Pool:
             if proxy:
                 easy.setopt(pycurl.NOPROXY, self._proxies.no_proxy)
 
-        return lane.start(setup, self._timeout, whole=whole)
+        return lane.start(setup, self._timeout, self._clock, whole=whole)
 
     def step(self) -> None:
         """Move every transfer of the calling thread on (waiting at most a poll's length)."""

@@ -153,13 +153,16 @@ class Fetcher:
         retry: RetryPolicy = RetryPolicy(),
         sleep: Callable[[float], None] = time.sleep,
         environ: Mapping[str, str] | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        """`environ` (the process environment by default) names the proxies and CA bundle."""
+        """`environ` (the process environment by default) names the proxies and CA bundle;
+        `clock` times the stall timeout."""
         env = dict(os.environ if environ is None else environ)
         self._pool = _curl.Pool(
             timeout=stall_timeout,
             trust=functools.partial(_ca_bundle, env),
             proxies=proxies_from(env),
+            clock=clock,
         )
         self.data_requests = 0
         self.meta_requests = 0

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from podkit._http import RetryPolicy
 from podkit.worker.transfer.journal import Journal
@@ -17,11 +18,27 @@ MiB = 1024 * 1024
 SYNC_RETRY = RetryPolicy(attempts=8, base_delay=0.25, max_delay=10.0)
 
 
+class Budget(Protocol):
+    """An automatic connection budget: the size to run at, from the wall clock and the bytes
+    fetched so far, looked at every few hundredths of a second (scaling.Scaler)."""
+
+    @property
+    def size(self) -> int: ...
+
+    @property
+    def settled(self) -> bool:
+        """True once it will not change any more (the runner stops looking)."""
+        ...
+
+    def observe(self, now: float, fetched: int) -> int: ...
+
+
 @dataclass(frozen=True)
 class SyncOptions:
     """Tuning and seams. `deadline` is a `clock()` value after which no new work starts and
     running chunks stop; verified chunks stay for the next run. With `grow_to`, the budget
-    starts at `connections` and grows up to `grow_to` while the rate follows (scaling.py)."""
+    starts at `connections` and grows up to `grow_to` while the rate follows: `budget(start,
+    limit)` makes the judge of that (scaling.Scaler when None)."""
 
     connections: int = 16
     grow_to: int | None = None
@@ -39,6 +56,7 @@ class SyncOptions:
     restart_limit: int = 3
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
+    budget: Callable[[int, int], Budget] | None = None
 
 
 class Outcome:

@@ -34,7 +34,11 @@ class Pool:
     notifications, which 16 threads otherwise contend for on every file. A thread without a
     unit calls `on_idle` now and then, which may find it one (a split stream's tail); `resize`
     grows or shrinks the set while it runs, and a thread that leaves calls `on_exit` (to close
-    what it kept open)."""
+    what it kept open).
+
+    The queue is a `queue.Queue`, not a `SimpleQueue`: CPython's `SimpleQueue.get(timeout=)`
+    can miss its timeout and wait for the next put when another thread put a unit and took it
+    back itself, so an idle thread stopped calling `on_idle` (seen with CPython 3.10 to 3.12)."""
 
     def __init__(
         self,
@@ -45,7 +49,7 @@ class Pool:
         idle_every: float = 0.05,
         on_exit: Callable[[], None] | None = None,
     ) -> None:
-        self._queue: queue.SimpleQueue[_Unit | None] = queue.SimpleQueue()
+        self._queue: queue.Queue[_Unit | None] = queue.Queue()
         self._size, self._name = size, name
         self._on_idle, self._idle_every = on_idle, idle_every
         self._on_exit = on_exit

@@ -23,6 +23,7 @@ from podkit._http import retry_after_seconds
 from podkit.worker.transfer import lease
 from podkit.worker.transfer._fetch import Fetcher, FetchError, RetryableFetchError
 from podkit.worker.transfer.jobs import (
+    Budget,
     FileJob,
     Outcome,
     SyncOptions,
@@ -93,9 +94,9 @@ class Runner:
         self._closing = threading.Event()
         self._scaling: threading.Thread | None = None
         if options.grow_to is not None and options.grow_to > options.connections:
-            scaler = Scaler(options.connections, options.grow_to)
+            budget = (options.budget or Scaler)(options.connections, options.grow_to)
             self._scaling = threading.Thread(
-                target=self._scale, args=(scaler,), name="podkit-sync-scale", daemon=True
+                target=self._scale, args=(budget,), name="podkit-sync-scale", daemon=True
             )
             self._scaling.start()
 
@@ -104,14 +105,14 @@ class Runner:
         """The connection budget now (an automatic one's last size, once the run ended)."""
         return self._pool.size
 
-    def _scale(self, scaler: Scaler) -> None:
-        """Run at the scaler's budget until it reaches its limit or the run ends; it judges the
-        rate by the wall clock, whatever clock the options carry for deadlines."""
+    def _scale(self, budget: Budget) -> None:
+        """Run at the budget's size until it settles or the run ends; it judges the rate by the
+        wall clock, whatever clock the options carry for deadlines."""
         while not self._closing.wait(SCALE_EVERY) and not self.past_deadline():
-            size = scaler.observe(time.monotonic(), self.tracker.fetched)
+            size = budget.observe(time.monotonic(), self.tracker.fetched)
             if size != self._pool.size:
                 self._pool.resize(size)
-            if scaler.settled:
+            if budget.settled:
                 return
 
     # -- scheduling -------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import threading
@@ -170,3 +171,49 @@ def test_one_stop_reaches_a_running_thread_that_no_count_includes() -> None:
     assert not closer.is_alive(), "shutdown waited for a thread that never got its stop"
     assert not unlisted.is_alive()
     assert _threads("unlisted-pool") == set()
+
+
+class _Rounds:
+    """Each round, the first idle thread to look submits a unit that lasts until the round is
+    over (and takes it back itself); every look is counted per thread."""
+
+    def __init__(self) -> None:
+        self.calls: dict[str, int] = {}
+        self.finder: str | None = None
+        self.pool: Pool | None = None
+        self._over = threading.Event()
+        self._lock = threading.Lock()
+
+    def on_idle(self) -> None:
+        me = threading.current_thread().name
+        with self._lock:
+            self.calls[me] = self.calls.get(me, 0) + 1
+            if self.finder is not None or self.pool is None:
+                return
+            self.finder, over = me, self._over
+        self.pool.submit(over.wait, 10.0)
+
+    def looked(self, name: str, times: int) -> bool:
+        return self.calls.get(name, 0) >= times
+
+    def next_round(self) -> None:
+        with self._lock:
+            self._over.set()
+            self._over, self.finder = threading.Event(), None
+
+
+def test_an_idle_thread_keeps_looking_while_another_runs_the_unit_it_found() -> None:
+    # Over a SimpleQueue, whose timed get could wait for the next put instead of its timeout,
+    # the other idle thread stopped looking within the first few rounds.
+    rounds = _Rounds()
+    pool = Pool(2, "idle-pool", on_idle=rounds.on_idle, idle_every=0.01)
+    pool.submit(lambda: None)
+    pool.fill()
+    rounds.pool = pool
+    for _ in range(6):
+        assert _until(lambda: rounds.finder is not None)
+        (other,) = {"idle-pool_0", "idle-pool_1"} - {rounds.finder}
+        looked = functools.partial(rounds.looked, other, rounds.calls.get(other, 0) + 5)
+        assert _until(looked), "the other idle thread stopped looking for work"
+        rounds.next_round()
+    pool.shutdown(cancel=False)
