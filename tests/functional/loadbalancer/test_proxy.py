@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
+import pycurl
 import pytest
 from websockets.asyncio.client import connect
 
@@ -60,6 +62,28 @@ def test_host_form_reaches_the_same_endpoint(
     answer = api.get(f"{runpod.url}/echo/host", headers={"Host": host})
     assert answer.status_code == 200, answer.text
     assert answer.json()["path"] == "/echo/host"
+
+
+def test_host_form_resolves_in_a_client_that_knows_localhost_names(
+    endpoint: dict[str, Any], runpod: LocalRunPod
+) -> None:
+    """libcurl resolves every `*.localhost` name to loopback itself (no /etc/hosts entry), as
+    browsers do, so the host form works as a base URL there."""
+    url = f"http://{endpoint['id']}.lb.localhost:{runpod.server.port}/echo/resolved"
+    body = io.BytesIO()
+    easy = pycurl.Curl()
+    try:
+        easy.setopt(pycurl.URL, url)
+        easy.setopt(pycurl.HTTPHEADER, [f"Authorization: Bearer {KEY}"])
+        easy.setopt(pycurl.WRITEDATA, body)
+        easy.setopt(pycurl.TIMEOUT, 60)
+        easy.perform()
+        status, address = easy.getinfo(pycurl.RESPONSE_CODE), easy.getinfo(pycurl.PRIMARY_IP)
+    finally:
+        easy.close()
+    assert status == 200, body.getvalue()
+    assert address in ("127.0.0.1", "::1")
+    assert json.loads(body.getvalue())["path"] == "/echo/resolved"
 
 
 def test_auth_is_the_platform_bearer_auth(api: httpx.Client, endpoint: dict[str, Any]) -> None:
