@@ -34,6 +34,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import IO, Any, TextIO, cast
 
+from podkit.errors import ConfigError
 from podkit.secret_shapes import (
     CREDENTIAL_PARAMS,
     TOKEN_SHAPES,
@@ -244,13 +245,25 @@ def scrub_data(data: Any) -> Any:
 
 def write_file(path: Path, text: str) -> None:
     """Write a text file podkit produces (Markdown, summaries), scrubbed."""
-    path.write_text(scrub(text), encoding="utf-8")
+    _write(path, "w", text)
 
 
 def append_file(path: Path, text: str) -> None:
     """Append to a text file (`$GITHUB_STEP_SUMMARY`, `--markdown`), scrubbed."""
-    with path.open("a", encoding="utf-8") as handle:
-        handle.write(scrub(text))
+    _write(path, "a", text)
+
+
+def _write(path: Path, mode: str, text: str) -> None:
+    """A path the user gave that cannot be written is their mistake to fix, not a bug."""
+    try:
+        with path.open(mode, encoding="utf-8") as handle:
+            handle.write(scrub(text))
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot write {path}: {exc.strerror or exc}",
+            hint="give a file path in an existing directory you can write to "
+            "(--markdown, $GITHUB_STEP_SUMMARY)",
+        ) from exc
 
 
 class RedactingStream:

@@ -1,0 +1,58 @@
+"""A user's mistakes on the command line, against the local RunPod over HTTP.
+
+Each one ends in exit 1 with one actionable error (a JSON document on stdout under
+`--json`), never a traceback, and never the API key in any output.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from podkit.cli.main import main
+from podkit.emulator.server import LocalRunPod
+from tests.functional.deploy.helpers import write_config
+
+KEY = "rpa_MISTAKE_canary_0123456789"
+
+
+@pytest.fixture
+def project(local_runpod: LocalRunPod, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("PODKIT_TARGET", local_runpod.url)
+    monkeypatch.setenv("RUNPOD_API_KEY", KEY)
+    monkeypatch.chdir(tmp_path)
+    write_config(tmp_path)
+    return tmp_path
+
+
+def error_document(capsys: pytest.CaptureFixture[str], *argv: str) -> dict[str, Any]:
+    """Run a command that must fail: exit 1, the key nowhere, the error as JSON on stdout."""
+    code = main([*argv, "--json"])
+    captured = capsys.readouterr()
+    assert code == 1, captured.out + captured.err
+    assert KEY not in captured.out + captured.err
+    assert "Traceback" not in captured.err
+    error: dict[str, Any] = json.loads(captured.out)["error"]
+    return error
+
+
+@pytest.mark.parametrize("where", ["missing-dir/plan.md", "."])
+def test_an_unwritable_markdown_path_is_an_error_naming_it(
+    project: Path, capsys: pytest.CaptureFixture[str], where: str
+) -> None:
+    target = project / where
+    error = error_document(capsys, "plan", "--env", "staging", "--markdown", str(target))
+    assert str(target) in error["message"] and "--markdown" in error["hint"]
+
+
+def test_ci_summary_to_an_unwritable_markdown_path_is_an_error(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["apply", "--env", "staging", "--yes"]) == 0
+    capsys.readouterr()
+    target = project / "missing-dir" / "summary.md"
+    error = error_document(capsys, "ci", "summary", "--env", "staging", "--markdown", str(target))
+    assert str(target) in error["message"]
