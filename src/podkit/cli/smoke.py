@@ -51,6 +51,8 @@ def test_command(
             wait_timeout=parse_duration(timeout, "--timeout"),
         )
     if not all(result.passed for result in results):
+        if as_json:  # the results document on stdout says which failed; one document only
+            raise typer.Exit(1)
         raise DeployError(
             f"{summary_line(results)} on endpoint {endpoint_id}: "
             + "; ".join(f"{r.name}: {r.failures[0]}" for r in results if not r.passed),

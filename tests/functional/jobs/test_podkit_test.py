@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -68,3 +69,23 @@ def test_smoke_report_shows_cold_and_warm_timings_in_the_ci_summary(
     assert summary.read_text() == "# earlier step\n" + text
     assert "cold queue" in out and "warm exec" in out
     assert SECRET_KEY not in out + err + text
+
+
+def test_a_failing_smoke_test_under_json_prints_one_document_and_exits_1(
+    cli_env: str,
+    runpod_local: LocalRunPod,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    zero = create_endpoint(runpod_local, "zero-failing")
+    config = tmp_path / "podkit.toml"
+    config.write_text(CONFIG.format(digest="0" * 64).replace("steps = 1 }", "steps = 2 }"))
+
+    code = main(["test", "-c", str(config), "--endpoint", zero, "--only", "steps", "--json"])
+    out, err = capsys.readouterr()
+
+    assert code == 1, err
+    document = json.loads(out)
+    assert [r["passed"] for r in document["results"]] == [False]
+    assert "steps" in document["results"][0]["failures"][0]
+    assert SECRET_KEY not in out + err
