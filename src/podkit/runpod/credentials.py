@@ -79,18 +79,30 @@ def load_api_key(environ: Mapping[str, str] | None = None, home: Path | None = N
     env = os.environ if environ is None else environ
     value = env.get("RUNPOD_API_KEY", "").strip()
     if value:
-        register(value)
-        return ApiKey(value, "RUNPOD_API_KEY")
+        return _checked(ApiKey(value, "RUNPOD_API_KEY"))
     profile = env.get("PODKIT_PROFILE", "default")
     path = credentials_path(env, home or Path.home())
     from_file = _from_file(path, profile)
     if from_file:
-        register(from_file)  # no output or file podkit writes shows it from here on
-        return ApiKey(from_file, f"{path} [{profile}]")
+        return _checked(ApiKey(from_file, f"{path} [{profile}]"))
     raise AuthError(
         f"no RunPod API key: RUNPOD_API_KEY is not set and {path} has no [{profile}] api_key",
         hint="export RUNPOD_API_KEY=... (any non-empty key works against --target local)",
     )
+
+
+def _checked(key: ApiKey) -> ApiKey:
+    """Register the key (no output or file podkit writes shows it from here on), and refuse
+    one an Authorization header cannot carry: the HTTP library's error would quote it."""
+    value = key.reveal()
+    register(value)
+    if not all("!" <= char <= "~" for char in value):
+        raise AuthError(
+            f"the API key in {key.source} holds a space, a line break or a non-ASCII "
+            "character, which no RunPod key has",
+            hint="copy the key again from the RunPod console (Settings > API Keys)",
+        )
+    return key
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:

@@ -110,3 +110,15 @@ def test_run_with_a_read_only_key_is_a_clear_403(keyed: LocalRunPod, capsys) -> 
     assert code == 1
     assert says(out, f"/v2/{endpoint_id}/run was refused (403)")
     assert says(out, f"may not do this on endpoint {endpoint_id}")
+
+
+@pytest.mark.parametrize("pasted", [f"{UNKNOWN}\nrpa_second_line", f"{UNKNOWN}ключ", "rpa a b"])
+@pytest.mark.parametrize("command", [["plan"], ["run", "gpu_info", "--endpoint", "e1"]])
+def test_a_key_no_header_can_carry_is_refused_without_showing_it(
+    keyed: LocalRunPod, capsys, pasted: str, command: list[str]
+) -> None:  # type: ignore[no-untyped-def]
+    code, out = podkit(capsys, pasted, *command)
+    assert code == 1
+    assert says(out, "the API key in RUNPOD_API_KEY holds a space, a line break or a non-ASCII")
+    assert "second_line" not in out and "ключ" not in out and "rpa a b" not in out
+    assert "Traceback" not in out
