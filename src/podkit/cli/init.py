@@ -73,7 +73,13 @@ def init(
         handler=handler,
         kind=kind,
     )
-    written = write_project(dest, render_project(spec), force=force)
+    try:
+        written = write_project(dest, render_project(spec), force=force)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot write the project into {dest}: {exc.strerror or exc}",
+            hint="pass a directory you can create and write to",
+        ) from exc
     rel = [str(p.relative_to(dest)) for p in written]
     if as_json:
         print_json({"project": spec.name, "directory": str(dest), "files": rel, "adopted": handler})

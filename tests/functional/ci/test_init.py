@@ -51,6 +51,18 @@ def test_init_into_a_file_is_refused(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert "not a directory" in capsys.readouterr().err
 
 
+def test_init_under_a_file_is_an_error_naming_the_directory(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "taken").write_text("x")
+    dest = tmp_path / "taken" / "worker"
+    assert main(["init", str(dest), "--json"]) == 1
+    captured = capsys.readouterr()
+    error = json.loads(captured.out)["error"]
+    assert str(dest) in error["message"] and "Traceback" not in captured.err
+    assert (tmp_path / "taken").read_text() == "x"
+
+
 def test_the_scaffolded_config_is_valid_for_both_environments(tmp_path: Path) -> None:
     assert main(["init", str(tmp_path / "w"), "--registry", "gar"]) == 0
     for env in ("staging", "production"):
