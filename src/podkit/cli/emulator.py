@@ -22,11 +22,11 @@ app = typer.Typer(
 @app.command("start")
 def start(
     host: str = typer.Option("127.0.0.1", help="Interface to listen on (loopback only)."),
-    port: int = typer.Option(8765, help="Port to listen on (0: any free port)."),
+    port: int = typer.Option(8765, min=0, max=65535, help="Port to listen on (0: any free port)."),
     state_dir: Path | None = typer.Option(
         None, "--state-dir", help="Keep state (and volume directories) here across restarts."
     ),
-    quota: int = typer.Option(5, help="Account worker quota (sum of workersMax)."),
+    quota: int = typer.Option(5, min=0, help="Account worker quota (sum of workersMax)."),
     faults: list[str] = typer.Option(
         [],
         "--faults",
@@ -83,7 +83,7 @@ def start(
         api_keys=keys,
         host=host,
         port=port,
-        state_dir=state_dir,
+        state_dir=_created(state_dir),
         quota=quota,
         allow_remote=allow_remote,
         worker_command=shlex.split(worker_command) if worker_command else None,
@@ -105,6 +105,20 @@ def start(
         pass
     finally:
         runpod.stop()
+
+
+def _created(state_dir: Path | None) -> Path | None:
+    """The --state-dir, created here so that a path podkit cannot use is the user's to fix."""
+    if state_dir is None:
+        return None
+    try:
+        state_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise EmulatorError(
+            f"--state-dir {state_dir}: cannot create the directory ({exc.strerror or exc})",
+            hint="give a directory podkit can create and write to, or leave --state-dir out",
+        ) from exc
+    return state_dir
 
 
 def _interrupt(signum: int, frame: object) -> None:

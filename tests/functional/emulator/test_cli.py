@@ -39,6 +39,32 @@ def test_a_bad_rate_limit_names_the_item_not_a_python_error(
     assert "must be WINDOW=COUNT" in err and "unpack" not in err and "int()" not in err
 
 
+@pytest.mark.parametrize(
+    ("option", "value"), [("--port", "99999"), ("--port", "-1"), ("--quota", "-5")]
+)
+def test_an_out_of_range_number_is_a_usage_error(
+    option: str, value: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["emulator", "start", "--port", "0", option, value, "--json"]
+    assert main(args) == 1
+    captured = capsys.readouterr()
+    error = json.loads(captured.out)["error"]
+    assert error["kind"] == "UsageError" and option in error["message"]
+
+
+@pytest.mark.parametrize("under", ["", "inner"])
+def test_a_state_dir_on_a_file_names_the_option(
+    under: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    taken = tmp_path / "taken"
+    taken.write_text("mine\n")
+    args = ["emulator", "start", "--port", "0", "--state-dir", str(taken / under), "--json"]
+    assert main(args) == 1
+    error = json.loads(capsys.readouterr().out)["error"]
+    assert "--state-dir" in error["message"] and str(taken) in error["message"]
+    assert taken.read_text() == "mine\n"
+
+
 def test_start_prints_the_line_to_export_for_its_port() -> None:
     cmd = [sys.executable, "-m", "podkit.cli.main", "emulator", "start", "--port", "0"]
     env = {**os.environ, "COLUMNS": "200"}
