@@ -22,11 +22,11 @@ app = typer.Typer(
 @app.command("start")
 def start(
     host: str = typer.Option("127.0.0.1", help="Interface to listen on (loopback only)."),
-    port: int = typer.Option(8765, min=0, max=65535, help="Port to listen on (0: any free port)."),
+    port: int = typer.Option(8765, help="Port to listen on (0: any free port)."),
     state_dir: Path | None = typer.Option(
         None, "--state-dir", help="Keep state (and volume directories) here across restarts."
     ),
-    quota: int = typer.Option(5, min=0, help="Account worker quota (sum of workersMax)."),
+    quota: int = typer.Option(5, help="Account worker quota (sum of workersMax)."),
     faults: list[str] = typer.Option(
         [],
         "--faults",
@@ -78,6 +78,7 @@ def start(
             hint="pip install 'podkit[emulator]'",
         ) from exc
 
+    _check_ranges(port, quota)
     keys = key_specs(api_keys, api_keys_file)
     runpod = LocalRunPod(
         api_keys=keys,
@@ -105,6 +106,14 @@ def start(
         pass
     finally:
         runpod.stop()
+
+
+def _check_ranges(port: int, quota: int) -> None:
+    # Checked here, not with typer's min/max, whose range metavar would squeeze the help.
+    if not 0 <= port <= 65535:
+        raise typer.BadParameter(f"{port} is not a port: use 0..65535", param_hint="'--port'")
+    if quota < 0:
+        raise typer.BadParameter(f"{quota} is below 0", param_hint="'--quota'")
 
 
 def _created(state_dir: Path | None) -> Path | None:
