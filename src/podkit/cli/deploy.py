@@ -180,6 +180,7 @@ def apply(
     """
     deployment = _load(config, env, sets, image=image, require_digest=require_digest)
     history = project_history(config, deployment, target)
+    history.check_writable()
     gate = release_gate(
         deployment,
         history,
@@ -265,6 +266,7 @@ def rollback(
     """
     deployment = _load(config, env, sets)
     history = project_history(config, deployment, target)
+    history.check_writable()
     with (
         _client(api, target) as client,
         deploy_lock(client, deployment, env, lock_timeout).held(),
@@ -313,6 +315,7 @@ def destroy(
     """
     deployment = _load(config, env, sets)
     history = project_history(config, deployment, target)
+    history.check_writable()
     with (
         _client(api, target) as client,
         deploy_lock(client, deployment, env, lock_timeout).held(),

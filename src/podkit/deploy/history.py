@@ -112,6 +112,22 @@ class History:
     def _ours(self, record: Record) -> bool:
         return self.target_ref is None or record.target in (None, self.target_ref)
 
+    def check_writable(self) -> None:
+        """Before a deploy writes anything: the file can be read, and can take its record."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise self._unwritable(exc.strerror or str(exc)) from None
+        if self.path.exists() and not self.path.is_file():
+            raise self._unwritable("it is not a file")
+        self.all_records()
+
+    def _unwritable(self, why: str) -> DeployError:
+        return DeployError(
+            f"{self.path}: the deploy history cannot be written ({why}); nothing was changed",
+            hint="move what is in the way aside (the history is a JSON file), then run again",
+        )
+
     def all_records(self) -> list[Record]:
         """Every record in the file, whatever its target."""
         if not self.path.is_file():
@@ -197,11 +213,18 @@ class History:
                 for r in records
             ],
         }
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(".json.incomplete")
         text = json.dumps(scrub_data(payload), indent=2, sort_keys=True)
-        tmp.write_text(text + "\n", encoding="utf-8")
-        tmp.replace(self.path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_text(text + "\n", encoding="utf-8")
+            tmp.replace(self.path)
+        except OSError as exc:
+            raise DeployError(
+                f"{self.path}: the deploy history cannot be written ({exc.strerror or exc}); "
+                f"record #{records[-1].number} ({records[-1].source}) is missing from it",
+                hint="free the path or the disk; `podkit status` shows what is live now",
+            ) from exc
 
     def target(self, to: int | None) -> Record:
         """The record a rollback re-applies: number `to`, else the one before the latest."""

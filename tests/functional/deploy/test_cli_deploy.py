@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import httpx
 import pytest
 
 from podkit.cli.main import main
@@ -120,3 +121,33 @@ def test_with_podkit_catalog_live_a_name_podkit_does_not_know_is_left_to_the_liv
     assert any("NVIDIA B300" in note for note in json.loads(out)["notes"])
     code, out = run(capsys, "plan", "--env", "staging", "--set", 'endpoint.gpu_types=["h200"]')
     assert code == 1 and "did you mean 'NVIDIA H200'?" in out  # a near miss is still refused
+
+
+@pytest.mark.parametrize("broken", ["garbage", "a directory", "a file as its folder"])
+@pytest.mark.parametrize("command", ["apply", "destroy"])
+def test_a_history_that_cannot_take_the_record_stops_the_deploy_before_any_write(
+    project: Path, local_runpod: LocalRunPod, capsys, broken: str, command: str
+) -> None:  # type: ignore[no-untyped-def]
+    assert run(capsys, "apply", "--env", "staging", "--yes")[0] == 0
+    before = _endpoints(local_runpod, project)
+    history = project / ".podkit" / "history" / "gpu-worker-staging.json"
+    history.unlink()
+    if broken == "garbage":
+        history.write_text("garbage\n")
+    elif broken == "a directory":
+        history.mkdir()
+    else:
+        history.parent.rmdir()
+        history.parent.write_text("in the way\n")
+    argv = [command, "--env", "staging", "--yes", "--set", "endpoint.workers_max=2", "--json"]
+    code, out = run(capsys, *argv, stdout=True)
+    assert code == 1
+    assert str(history) in json.loads(out)["error"]["message"]
+    assert _endpoints(local_runpod, project) == before
+
+
+def _endpoints(runpod: LocalRunPod, project: Path) -> list[dict[str, object]]:
+    headers = {"Authorization": f"Bearer {KEY}{project.name}"}
+    answer = httpx.get(f"{runpod.url}/v2/serverless", headers=headers, timeout=10)
+    endpoints: list[dict[str, object]] = answer.raise_for_status().json()
+    return endpoints
