@@ -106,6 +106,7 @@ class LbClient:
     ) -> Iterator[Response]:
         """The answer, open for streaming; "no workers available" is retried first."""
         path = path if path.startswith("/") else f"/{path}"
+        check_headers(headers or {})
         attempts = max(1, self.retry.attempts)
         for attempt in range(1, attempts + 1):
             with self.http.send_streamed(
@@ -118,3 +119,15 @@ class LbClient:
                     continue
                 yield response
                 return
+
+
+def check_headers(headers: Mapping[str, str]) -> None:
+    """Refuse, naming the header but never its value (it may be a token), what HTTP cannot
+    carry: the HTTP library's own error would quote the value, or crash on it."""
+    for name, value in headers.items():
+        if not all(" " <= char <= "~" or char == "\t" for char in name + value):
+            raise ConfigError(
+                f"header {name!r}: it holds a line break or a non-ASCII character, which an "
+                "HTTP header cannot carry",
+                hint="give each header on one line, in plain ASCII (percent-encode the rest)",
+            )

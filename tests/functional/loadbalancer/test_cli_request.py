@@ -101,6 +101,18 @@ def test_no_workers_is_retried_with_a_cold_start_message_then_exits_4(
     assert workers(api, made["id"]) == []
 
 
+@pytest.mark.parametrize("value", ["tok-secret-1\nX-Evil: 1", "tok-secret-1\u00fc"])
+def test_a_header_http_cannot_carry_is_refused_without_its_value(
+    cli_env: Path, create_lb: CreateLb, capfd: pytest.CaptureFixture[str], value: str
+) -> None:
+    made = create_lb("cli-header", workers={"min": 0, "max": 1, "idleTimeout": 60})
+    argv = ["request", "/echo/x", "--endpoint", made["id"], "-H", f"X-Session: {value}"]
+    code, out, err = run(capfd, *argv, "--json")
+    assert code == 1, err
+    assert "X-Session" in json.loads(out)["error"]["message"]
+    assert "tok-secret-1" not in out + err and "Traceback" not in err
+
+
 def test_a_queue_endpoint_is_refused_with_what_to_do(
     cli_env: Path, api: httpx.Client, capfd: pytest.CaptureFixture[str]
 ) -> None:
