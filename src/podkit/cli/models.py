@@ -161,7 +161,13 @@ def _run_local(
 
     from podkit.worker.transfer import options_for, plan_models, sync_models
 
-    volume.mkdir(parents=True, exist_ok=True)
+    try:
+        volume.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(
+            f"--local {volume}: cannot create the directory ({exc.strerror or exc})",
+            hint="give a directory to stand in for /runpod-volume (it is created if missing)",
+        ) from exc
     if dry_run:
         return {"status": "plan", "entries": plan_models(models, volume)}
     deadline = None if timeout is None else time.monotonic() + timeout

@@ -65,6 +65,20 @@ def test_a_connection_budget_out_of_range_is_refused_before_anything_runs(
     assert not (tmp_path / "v").exists()
 
 
+@pytest.mark.parametrize("dry_run", [[], ["--dry-run"]])
+def test_a_local_volume_on_a_file_is_refused_by_its_option(
+    tmp_path: Path, hf_env: Nginx, capsys: pytest.CaptureFixture[str], dry_run: list[str]
+) -> None:
+    config = _config(tmp_path, hf_env, "cli/taken")
+    taken = tmp_path / "taken"
+    taken.write_text("mine\n")
+    args = ["models", "sync", "-c", str(config), "--local", str(taken / "vol"), "--json"]
+    assert main([*args, *dry_run]) == 1
+    error = json.loads(capsys.readouterr().out)["error"]
+    assert "--local" in error["message"] and str(taken) in error["message"]
+    assert taken.read_text() == "mine\n"
+
+
 def test_the_summary_names_the_connections_it_fetched_on(
     tmp_path: Path, hf_env: Nginx, capsys: pytest.CaptureFixture[str]
 ) -> None:
