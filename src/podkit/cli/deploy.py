@@ -92,6 +92,47 @@ def _show(
         console.print(models_table(models))
 
 
+class _WriteSteps:
+    """Shows the writes as they start; after Ctrl-C among them, says where it stopped and
+    that no history record was written (past the writes, the release gate says its part)."""
+
+    def __init__(self, command: str, env: str | None) -> None:
+        self.command = command
+        self.env = env
+        self.started: list[str] = []
+        self.finished = False
+
+    def progress(self, message: str) -> None:
+        if not self.finished:
+            self.started.append(message)
+        _progress(message)
+
+    def then(self, hook: service.PostApply | None) -> service.PostApply:
+        def after(applied: service.Applied) -> None:
+            self.finished = True
+            if hook is not None:
+                hook(applied)
+
+        return after
+
+    def __enter__(self) -> _WriteSteps:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *rest: object) -> None:
+        if kind is not KeyboardInterrupt or self.finished:
+            return
+        where = f" --env {self.env}" if self.env else ""
+        if not self.started:
+            err_console.print("interrupted before the first write: nothing changed")
+            return
+        err_console.print(
+            f"interrupted during '{escape(self.started[-1])}': the writes before it stay, that "
+            "one may or may not have been made, and no history record was written; "
+            f"`podkit plan{where}` shows what is left, `podkit {self.command}{where}` finishes it",
+            soft_wrap=True,
+        )
+
+
 def _confirm(question: str, yes: bool) -> None:
     if yes:
         return
@@ -203,14 +244,15 @@ def apply(
             console.print(plan_table(prepared.plan))
         if prepared.plan.has_changes:
             _confirm(f"Apply {prepared.plan.summary} to {prepared.plan.scope.owner}?", yes)
-        applied = service.apply_prepared(
-            client,
-            prepared,
-            history,
-            progress=_progress,
-            post_apply=gate,
-            local_worker=local_worker(deployment.local, config),
-        )
+        with _WriteSteps("apply", env) as steps:
+            applied = service.apply_prepared(
+                client,
+                prepared,
+                history,
+                progress=steps.progress,
+                post_apply=steps.then(gate),
+                local_worker=local_worker(deployment.local, config),
+            )
         _report_applied(applied, as_json)
 
 
@@ -285,14 +327,16 @@ def rollback(
         elif prepared.plan.has_changes:
             _confirm(f"Roll {prepared.plan.scope.owner} back to {prepared.desired.image}?", yes)
         source = f"rollback: {prepared.plan.notes[0]}" if prepared.plan.notes else "rollback"
-        applied = service.apply_prepared(
-            client,
-            prepared,
-            history,
-            source=source,
-            progress=_progress,
-            local_worker=local_worker(deployment.local, config),
-        )
+        with _WriteSteps("rollback", env) as steps:
+            applied = service.apply_prepared(
+                client,
+                prepared,
+                history,
+                source=source,
+                progress=steps.progress,
+                post_apply=steps.then(None),
+                local_worker=local_worker(deployment.local, config),
+            )
         _report_applied(applied, as_json)
 
 
@@ -327,7 +371,9 @@ def destroy(
             console.print(plan_table(plan))
         if plan.has_changes:
             _confirm(f"Delete {plan.summary.replace(' to delete', '')} object(s)?", yes)
-            service.destroy(client, plan, snapshot, progress=_progress)
+            with _WriteSteps("destroy", env) as steps:
+                service.destroy(client, plan, snapshot, progress=steps.progress)
+                steps.finished = True
             gone = [c.resource.id for c in plan.changes if c.resource.kind == "endpoint"]
             history.append_destroy(client.api, gone[0] if gone else None)
     if as_json:

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -151,3 +155,24 @@ def _endpoints(runpod: LocalRunPod, project: Path) -> list[dict[str, object]]:
     answer = httpx.get(f"{runpod.url}/v2/serverless", headers=headers, timeout=10)
     endpoints: list[dict[str, object]] = answer.raise_for_status().json()
     return endpoints
+
+
+def test_ctrl_c_among_the_writes_says_where_it_stopped_and_what_to_run(
+    project: Path, local_runpod: LocalRunPod
+) -> None:
+    local_runpod.backend.faults.add("POST /v2/serverless", latency_s=60)  # the endpoint's create
+    cmd = [sys.executable, "-m", "podkit.cli.main", "apply", "--env", "staging", "--yes"]
+    env = {**os.environ, "COLUMNS": "300", "PYTHONPATH": str(Path(__file__).parents[3])}
+    with subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, env=env) as proc:
+        assert proc.stderr is not None
+        seen = ""
+        while "create endpoint" not in seen:  # the volume is made; the endpoint's create hangs
+            seen += proc.stderr.readline()
+        proc.send_signal(signal.SIGINT)
+        seen += proc.stderr.read()
+        assert proc.wait(timeout=60) == 130
+    said = " ".join(seen.split())
+    assert "interrupted during 'create endpoint gpu-worker-staging'" in said
+    assert "no history record was written" in said
+    assert "`podkit apply --env staging` finishes it" in said
+    assert "Traceback" not in seen and KEY not in seen
