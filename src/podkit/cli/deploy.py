@@ -37,10 +37,19 @@ from podkit.redact import append_file
 from podkit.runpod import RunPodClient, connect
 
 SET = typer.Option([], "--set", help="Override a key: KEY=VALUE (repeatable).")
+
+
+def _whole_quota(value: int | None) -> int | None:
+    if value is not None and value < 0:
+        raise typer.BadParameter(f"{value} is below 0: give the account's worker quota")
+    return value
+
+
 QUOTA = typer.Option(
     None,
     "--worker-quota",
     envvar="PODKIT_WORKER_QUOTA",
+    callback=_whole_quota,
     help=f"The account's worker quota (default: {DEFAULT_WORKER_QUOTA}, RunPod's own default).",
 )
 JSON = typer.Option(False, "--json", help="Machine-readable output on stdout.")

@@ -56,3 +56,20 @@ def test_ci_summary_to_an_unwritable_markdown_path_is_an_error(
     target = project / "missing-dir" / "summary.md"
     error = error_document(capsys, "ci", "summary", "--env", "staging", "--markdown", str(target))
     assert str(target) in error["message"]
+
+
+@pytest.mark.parametrize("command", ["plan", "apply", "status"])
+def test_a_negative_worker_quota_is_a_usage_error_naming_the_option(
+    project: Path,
+    local_runpod: LocalRunPod,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    command: str,
+) -> None:
+    error = error_document(capsys, command, "--env", "staging", "--worker-quota", "-1")
+    assert error["kind"] == "UsageError" and "--worker-quota" in error["message"]
+    monkeypatch.setenv("PODKIT_WORKER_QUOTA", "-3")
+    error = error_document(capsys, command, "--env", "staging")
+    assert "PODKIT_WORKER_QUOTA" in error["message"]
+    monkeypatch.delenv("PODKIT_WORKER_QUOTA")
+    assert main(["plan", "--env", "staging"]) == 2  # nothing was applied
