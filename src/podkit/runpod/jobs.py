@@ -373,11 +373,13 @@ class JobsClient:
 
     def _expired(self, job_id: str) -> JobExpiredError:
         return JobExpiredError(
-            f"job {job_id} no longer exists on endpoint {self.endpoint_id} (404): it outlived "
-            "its TTL (policy.ttl, default 24 h, deleted even mid-run) or its results passed "
-            "the retention window (30 min after /run, 1 min after /runsync)",
-            hint="raise the job TTL (podkit run --ttl, up to 7 days) and fetch results while "
-            "they are kept; `podkit run` polls for you",
+            f"job {job_id} is not on endpoint {self.endpoint_id} (404): the id is mistyped or "
+            "belongs to another endpoint, or the job outlived its TTL (policy.ttl, default "
+            "24 h, deleted even mid-run) or its results passed the retention window (30 min "
+            "after /run, 1 min after /runsync)",
+            hint="check the job id and --endpoint; for a job that expired, raise the job TTL "
+            "(podkit run --ttl, up to 7 days) and fetch results while they are kept; "
+            "`podkit run` polls for you",
         )
 
     def _gave_up(self, job: Job, timeout: float) -> JobWaitTimeout:

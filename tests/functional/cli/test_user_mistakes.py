@@ -73,3 +73,14 @@ def test_a_negative_worker_quota_is_a_usage_error_naming_the_option(
     assert "PODKIT_WORKER_QUOTA" in error["message"]
     monkeypatch.delenv("PODKIT_WORKER_QUOTA")
     assert main(["plan", "--env", "staging"]) == 2  # nothing was applied
+
+
+@pytest.mark.parametrize("verb", ["status", "wait"])
+def test_a_mistyped_job_id_is_not_said_to_have_expired_only(
+    project: Path, capsys: pytest.CaptureFixture[str], verb: str
+) -> None:
+    assert main(["apply", "--env", "staging", "--yes"]) == 0
+    capsys.readouterr()
+    error = error_document(capsys, "job", verb, "no-such-job", "--env", "staging")
+    assert "no-such-job" in error["message"] and "mistyped" in error["message"]
+    assert "job id" in error["hint"]
