@@ -12,13 +12,14 @@ from typing import Any
 import typer
 
 from podkit.ci import DeploySummary, render_summary
+from podkit.cli._jobs_common import project_history
 from podkit.cli.console import console, print_json
 from podkit.cli.options import API, CONFIG, ENV, TARGET
 from podkit.config import Deployment, load_config
 from podkit.deploy.history import History, Record
 from podkit.deploy.service import scope_for
 from podkit.deploy.status import read_status
-from podkit.errors import DeployError, PodkitError
+from podkit.errors import AuthError, DeployError, PodkitError
 from podkit.redact import append_file, public_url
 from podkit.runpod import connect
 from podkit.runpod.target import resolve_target
@@ -39,7 +40,7 @@ def summary(
 ) -> None:
     """The live release of this project and environment, with curl commands to call it."""
     deployment = load_config(config, env=env).deployment
-    history = History(scope_for(deployment), config.resolve().parent)
+    history = target_history(config, deployment, target)
     record = latest_record(history, deployment)
     live = live_endpoint(deployment, history, api, target)
     facts = DeploySummary(
@@ -58,12 +59,23 @@ def summary(
     emit(facts, markdown, as_json)
 
 
+def target_history(config: Path, deployment: Deployment, target: str | None) -> History:
+    """The records of this target (as every command sees them); without an API key, all of
+    them, since the summary can still be rendered from the history alone."""
+    try:
+        return project_history(config, deployment, target)
+    except AuthError:
+        return History(scope_for(deployment), config.resolve().parent)
+
+
 def latest_record(history: History, deployment: Deployment) -> Record:
     """The newest deploy history record of this project and environment."""
     records = history.records()
     if not records:
+        ref = history.target_ref
+        where = "" if ref is None else f" for {public_url(ref.origin)}"
         raise DeployError(
-            f"no deploy recorded for {deployment.project} in {history.path}",
+            f"no deploy recorded for {deployment.project} in {history.path}{where}",
             hint="run `podkit apply` first; in CI, keep .podkit/ between runs (the state artifact)",
         )
     return records[-1]

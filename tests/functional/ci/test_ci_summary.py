@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import pytest
@@ -48,3 +49,18 @@ def test_summary_without_a_deploy_says_what_to_do(
     assert main(["ci", "summary", "--env", "staging"]) == 1
     err = capsys.readouterr().err
     assert "no deploy recorded" in err and "podkit apply" in err
+
+
+def test_summary_for_another_target_does_not_show_this_ones_release(
+    project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert main(["apply", "--env", "staging", "--image", IMAGE + "3" * 64, "--yes"]) == 0
+    capsys.readouterr()
+    with socket.socket() as probe:  # a port nothing listens on: another RunPod
+        probe.bind(("127.0.0.1", 0))
+        elsewhere = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    monkeypatch.setenv("PODKIT_TARGET", elsewhere)
+    assert main(["ci", "summary", "--env", "staging", "--json"]) == 1
+    printed = capsys.readouterr()
+    assert "no deploy recorded" in printed.err and elsewhere in printed.err
+    assert IMAGE not in printed.out + printed.err
