@@ -26,7 +26,7 @@ from typing import Any
 from podkit.deploy.model import DesiredState, Resource, Scope
 from podkit.deploy.sensitive import Fingerprinter, fingerprinted, throwaway
 from podkit.errors import DeployError
-from podkit.redact import scrub_data
+from podkit.redact import public_url, scrub_data
 
 HISTORY_DIR = Path(".podkit") / "history"
 DESTROY = "destroy"
@@ -44,7 +44,8 @@ class TargetRef:
     @classmethod
     def of(cls, origin: str, api_key: str) -> TargetRef:
         digest = hashlib.sha256(f"podkit-account:{api_key}".encode()).hexdigest()
-        return cls(origin.rstrip("/"), f"acct-{digest[:12]}")
+        # Credentials in the target URL (a proxy's) are not part of which RunPod it is.
+        return cls(public_url(origin).rstrip("/"), f"acct-{digest[:12]}")
 
     def __str__(self) -> str:
         return f"{self.origin} ({self.account})"

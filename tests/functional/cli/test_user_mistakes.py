@@ -84,3 +84,15 @@ def test_a_mistyped_job_id_is_not_said_to_have_expired_only(
     error = error_document(capsys, "job", verb, "no-such-job", "--env", "staging")
     assert "no-such-job" in error["message"] and "mistyped" in error["message"]
     assert "job id" in error["hint"]
+
+
+def test_credentials_in_the_target_url_do_not_make_it_another_target(
+    project: Path, local_runpod: LocalRunPod, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["apply", "--env", "staging", "--yes"]) == 0
+    capsys.readouterr()
+    credentialed = local_runpod.url.replace("http://", "http://proxy-user:proxy-pass@")
+    assert main(["history", "--env", "staging", "--target", credentialed, "--json"]) == 0
+    out = capsys.readouterr().out
+    assert [r["number"] for r in json.loads(out)["records"]] == [1]
+    assert "proxy-pass" not in out
