@@ -110,6 +110,11 @@ def parse_input(raw: str | None, action: str | None) -> dict[str, Any]:
                     f"cannot read --input file {path}: {exc.strerror}",
                     hint="give an existing JSON file as --input @path/to/input.json",
                 ) from exc
+            except UnicodeDecodeError as exc:
+                raise ConfigError(
+                    f"--input file {path} is not UTF-8 text (byte {exc.start})",
+                    hint="give a JSON file saved as UTF-8 text",
+                ) from exc
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:

@@ -58,7 +58,7 @@ def init(
         raise ConfigError(
             f"--type {kind!r} is not a kind of endpoint", hint="use queue or load_balancer"
         )
-    dest, handler = find_handler(directory.resolve())
+    dest, handler = find_handler(_resolved(directory))
     if handler is not None and kind != "queue":
         raise ConfigError(
             f"{dest / handler} is a queue handler (it calls runpod.serverless.start); "
@@ -102,3 +102,13 @@ def init(
         "`make test` and `make serve`" if kind == "load_balancer" else "`make test` and `make demo`"
     )
     console.print(f"next: cd into it, then {follow}")
+
+
+def _resolved(directory: Path) -> Path:
+    try:
+        return directory.resolve()
+    except (OSError, RuntimeError) as exc:  # RuntimeError: a symlink loop (Python < 3.13)
+        raise ConfigError(
+            f"{directory}: cannot follow the path ({exc})",
+            hint="pass a directory, or a handler file, that the path really leads to",
+        ) from exc

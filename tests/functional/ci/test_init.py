@@ -63,6 +63,17 @@ def test_init_under_a_file_is_an_error_naming_the_directory(
     assert (tmp_path / "taken").read_text() == "x"
 
 
+def test_init_on_a_symlink_loop_is_an_error_naming_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "a").symlink_to(tmp_path / "b")
+    (tmp_path / "b").symlink_to(tmp_path / "a")
+    assert main(["init", str(tmp_path / "a"), "--json"]) == 1
+    captured = capsys.readouterr()
+    assert str(tmp_path / "a") in json.loads(captured.out)["error"]["message"]
+    assert "Traceback" not in captured.err
+
+
 def test_the_scaffolded_config_is_valid_for_both_environments(tmp_path: Path) -> None:
     assert main(["init", str(tmp_path / "w"), "--registry", "gar"]) == 0
     for env in ("staging", "production"):

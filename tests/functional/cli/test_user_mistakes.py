@@ -96,3 +96,14 @@ def test_credentials_in_the_target_url_do_not_make_it_another_target(
     out = capsys.readouterr().out
     assert [r["number"] for r in json.loads(out)["records"]] == [1]
     assert "proxy-pass" not in out
+
+
+def test_an_input_file_that_is_not_utf8_is_an_error_naming_it(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["apply", "--env", "staging", "--yes"]) == 0
+    capsys.readouterr()
+    binary = project / "input.json"
+    binary.write_bytes(b"\xff\xfe{\x00}\x00")
+    error = error_document(capsys, "run", "gpu_info", "--env", "staging", "--input", f"@{binary}")
+    assert str(binary) in error["message"] and "UTF-8" in error["message"]
