@@ -87,7 +87,7 @@ def start(
         state_dir=_created(state_dir),
         quota=quota,
         allow_remote=allow_remote,
-        worker_command=shlex.split(worker_command) if worker_command else None,
+        worker_command=_split(worker_command),
         worker_cwd=worker_cwd,
     )
     try:
@@ -106,6 +106,17 @@ def start(
         pass
     finally:
         runpod.stop()
+
+
+def _split(worker_command: str | None) -> list[str] | None:
+    if not worker_command:
+        return None
+    try:
+        return shlex.split(worker_command)
+    except ValueError as exc:  # an unclosed quote
+        raise typer.BadParameter(
+            f"{exc}: quote it as a shell would", param_hint="'--worker-command'"
+        ) from exc
 
 
 def _check_ranges(port: int, quota: int) -> None:

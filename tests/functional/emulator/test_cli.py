@@ -146,3 +146,23 @@ def _announced_url(server: subprocess.Popen[str]) -> str:
         if line.rstrip() == "}":
             break
     return str(json.loads("".join(lines))["url"])
+
+
+def test_a_worker_command_with_an_unclosed_quote_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    args = ["emulator", "start", "--port", "0", "--worker-command", "python 'handler.py", "--json"]
+    assert main(args) == 1
+    error = json.loads(capsys.readouterr().out)["error"]
+    assert error["kind"] == "UsageError" and "--worker-command" in error["message"]
+
+
+def test_a_keys_file_that_is_not_utf8_is_named_without_its_bytes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    keys = tmp_path / "keys.txt"
+    keys.write_bytes(b"rpa_key\xff_secret\n")
+    args = ["emulator", "start", "--port", "0", "--api-keys-file", str(keys), "--json"]
+    assert main(args) == 1
+    out = capsys.readouterr().out
+    assert str(keys) in json.loads(out)["error"]["message"] and "secret" not in out

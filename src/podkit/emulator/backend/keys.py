@@ -108,6 +108,8 @@ def read_keys_file(path: Path) -> list[str]:
         lines = path.read_text(encoding="utf-8").splitlines()
     except OSError as exc:
         raise ValueError(f"cannot read the keys file {path}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:  # never quote the bytes: they may be a key
+        raise ValueError(f"the keys file {path} is not UTF-8 text (byte {exc.start})") from exc
     specs = [line.strip() for line in lines]
     return [s for s in specs if s and not s.startswith("#")]
 
