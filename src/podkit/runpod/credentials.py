@@ -58,6 +58,12 @@ def _from_file(path: Path, profile: str) -> str | None:
         return None
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:  # never quote the bytes: they hold keys
+        why = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise ConfigError(
+            f"{path}: cannot read the credentials file ({why})",
+            hint='fix the file (TOML, [default] api_key = "...") or set RUNPOD_API_KEY',
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(
             f"{path}: not valid TOML ({exc})", hint="fix the file or set RUNPOD_API_KEY"

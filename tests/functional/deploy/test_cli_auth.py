@@ -122,3 +122,13 @@ def test_a_key_no_header_can_carry_is_refused_without_showing_it(
     assert says(out, "the API key in RUNPOD_API_KEY holds a space, a line break or a non-ASCII")
     assert "second_line" not in out and "ключ" not in out and "rpa a b" not in out
     assert "Traceback" not in out
+
+
+def test_a_credentials_file_that_is_not_text_is_named_without_its_bytes(
+    keyed: LocalRunPod, tmp_path: Path, capsys
+) -> None:  # type: ignore[no-untyped-def]
+    profile = tmp_path / "no-credentials.toml"
+    profile.write_bytes(b'[default]\napi_key = "' + OWNER.encode() + b'\xff"\n')
+    code, out = podkit(capsys, None, "plan")
+    assert code == 1 and says(out, f"{profile}: cannot read the credentials file (not UTF-8")
+    assert "Traceback" not in out
