@@ -131,13 +131,15 @@ class _WriteSteps:
         if kind is not KeyboardInterrupt or self.finished:
             return
         where = f" --env {self.env}" if self.env else ""
+        look = "status" if self.command == "destroy" else "plan"
         if not self.started:
             err_console.print("interrupted before the first write: nothing changed")
             return
         err_console.print(
             f"interrupted during '{escape(self.started[-1])}': the writes before it stay, that "
             "one may or may not have been made, and no history record was written; "
-            f"`podkit plan{where}` shows what is left, `podkit {self.command}{where}` finishes it",
+            f"`podkit {look}{where}` shows what is left, `podkit {self.command}{where}` "
+            "finishes it",
             soft_wrap=True,
         )
 
