@@ -131,7 +131,7 @@ class _WriteSteps:
         if kind is not KeyboardInterrupt or self.finished:
             return
         where = f" --env {self.env}" if self.env else ""
-        look = "status" if self.command == "destroy" else "plan"
+        look = "plan" if self.command == "apply" else "status"
         if not self.started:
             err_console.print("interrupted before the first write: nothing changed")
             return
