@@ -58,6 +58,11 @@ MODULES: dict[str, tuple[str, list[str]]] = {
         "src/podkit/worker/transfer/journal.py",
         ["tests/functional/sync/test_journal.py", "tests/functional/sync/test_lease.py"],
     ),
+    "lock": (
+        "src/podkit/deploy/lock.py",
+        ["tests/functional/deploy/test_lock.py", "tests/functional/deploy/test_lock_edges.py",
+         "tests/functional/deploy/test_concurrent_applies.py"],
+    ),
     "http": (
         "src/podkit/_http.py",
         ["tests/unit/test_http_retry.py", "tests/unit/test_http_policy.py",

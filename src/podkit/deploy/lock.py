@@ -308,20 +308,26 @@ class _Heartbeat(threading.Thread):
         super().__init__(name="podkit-deploy-lock", daemon=True)
         self._lock = lock
         self.info = info
+        self.interval = lock.ttl / 3
         self._stopped = threading.Event()
 
     def run(self) -> None:
-        while not self._stopped.wait(self._lock.ttl / 3):
-            try:
-                self.info = self._lock.renew(self.info)
-            except NotFoundError:
-                self._lock._progress(
-                    f"the deploy lock of {self._lock.scope.owner} was removed while this deploy "
-                    "held it (`podkit unlock`?); another deploy may now start"
-                )
-                return
-            except PodkitError:
-                continue  # the next beat tries again, well before the lock expires
+        while not self._stopped.wait(self.interval) and self.beat():
+            pass
+
+    def beat(self) -> bool:
+        """Renew once; False once the lock is gone and renewing is pointless."""
+        try:
+            self.info = self._lock.renew(self.info)
+        except NotFoundError:
+            self._lock._progress(
+                f"the deploy lock of {self._lock.scope.owner} was removed while this deploy "
+                "held it (`podkit unlock`?); another deploy may now start"
+            )
+            return False
+        except PodkitError:
+            pass  # the next beat tries again, well before the lock expires
+        return True
 
     def stop(self) -> None:
         self._stopped.set()

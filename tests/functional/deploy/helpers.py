@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from podkit.config import Deployment, load_config
+from podkit.deploy.lock import DeployLock
+from podkit.deploy.model import Scope
 from podkit.runpod import ApiKey, RunPodClient, connect
 
 DIGEST_A = "sha256:" + "a" * 64
@@ -68,3 +70,30 @@ def inventory(url: str, key: ApiKey, api: str) -> dict[str, list[str]]:
             "template": sorted(t.name for t in c.templates.list()),
             "endpoint": sorted(e.name or "" for e in c.endpoints.list()),
         }
+
+
+SCOPE = Scope("gpu-worker", "staging")  # the deploy lock's scope in the lock tests
+
+
+class Clock:
+    """A clock that only moves when someone sleeps on it."""
+
+    def __init__(self, now: float = 1_000_000.0) -> None:
+        self.now = now
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def lock_for(c: RunPodClient, clock: Clock, who: str, **kw: Any) -> tuple[DeployLock, list[str]]:
+    """A deploy lock on `clock` for holder `who`, and the list its progress lines go to."""
+    said: list[str] = []
+    lock = DeployLock(
+        c, SCOPE, holder=who, clock=clock, sleep=clock.sleep, progress=said.append, **kw
+    )
+    return lock, said

@@ -11,36 +11,19 @@ import pytest
 from podkit.cli.main import main
 from podkit.deploy import service
 from podkit.deploy.lock import DeployLock, current, describe_holder, lock_name
-from podkit.deploy.model import Scope
 from podkit.emulator.server import LocalRunPod
 from podkit.errors import DeployError
-from podkit.runpod import ApiKey, RunPodClient
-from tests.functional.deploy.helpers import client, inventory, load, new_key, write_config
-
-SCOPE = Scope("gpu-worker", "staging")
-
-
-class Clock:
-    """A clock that only moves when someone sleeps on it."""
-
-    def __init__(self, now: float = 1_000_000.0) -> None:
-        self.now = now
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
-
-
-def lock_for(c: RunPodClient, clock: Clock, who: str, **kw: float) -> tuple[DeployLock, list[str]]:
-    said: list[str] = []
-    lock = DeployLock(
-        c, SCOPE, holder=who, clock=clock, sleep=clock.sleep, progress=said.append, **kw
-    )
-    return lock, said
+from podkit.runpod import ApiKey
+from tests.functional.deploy.helpers import (
+    SCOPE,
+    Clock,
+    client,
+    inventory,
+    load,
+    lock_for,
+    new_key,
+    write_config,
+)
 
 
 @pytest.mark.parametrize("api", ["v2", "v1"])
