@@ -72,6 +72,9 @@ def check(rp: LocalRunPod, key: str, codes: list[int], trial: str) -> None:
     assert locks == [], f"{trial}: the deploy lock was left behind"
 
 
+# A safety net, never reached by a working lock: a wait that never ends fails here instead of
+# at the suite's limit (os._exit, so no spinning apply thread keeps the run alive).
+@pytest.mark.timeout(120, method="thread")
 @pytest.mark.parametrize(("layout", "api"), [("same", "v2"), ("copies", "v2"), ("same", "v1")])
 def test_two_applies_in_process(
     local_runpod: LocalRunPod,

@@ -25,6 +25,10 @@ from tests.functional.deploy.helpers import (
     write_config,
 )
 
+# A safety net, never reached by a working lock: a wait that never ends fails here in seconds
+# instead of at the suite's limit (os._exit, so no spinning thread keeps the run alive).
+pytestmark = pytest.mark.timeout(30, method="thread")
+
 
 @pytest.mark.parametrize("api", ["v2", "v1"])
 def test_a_live_holder_makes_the_next_wait_then_time_out(

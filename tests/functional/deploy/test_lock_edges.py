@@ -33,6 +33,10 @@ from podkit.runpod import ApiKey, RunPodClient
 from podkit.runpod.types import v2 as t2
 from tests.functional.deploy.helpers import SCOPE, Clock, client, lock_for, new_key
 
+# A safety net, never reached by a working lock: a wait that never ends fails here in seconds
+# instead of at the suite's limit (os._exit, so no spinning thread keeps the run alive).
+pytestmark = pytest.mark.timeout(30, method="thread")
+
 T0 = "1970-01-12 13:46:40 UTC"  # Clock()'s start
 NAME = "pk-gpu-worker-staging-deploy-lock"
 
