@@ -105,13 +105,13 @@ class LockInfo:
     def from_env(cls, template_id: str, env: Mapping[str, str]) -> LockInfo:
         def number(key: str) -> float:
             try:
-                return float(env.get(key, "0"))
-            except ValueError:
-                return 0.0  # unreadable: treat as long expired
+                return float(env[key])
+            except (KeyError, ValueError):
+                return 0.0  # missing or unreadable: treat as long expired
 
         return cls(
             id=template_id,
-            owner=env.get(LOCK_ENV, "?"),
+            owner=env[LOCK_ENV],  # every lock template carries it (`LockStore.list`)
             holder=env.get("PODKIT_LOCK_HOLDER", "unknown holder"),
             since=number("PODKIT_LOCK_SINCE"),
             expires=number("PODKIT_LOCK_EXPIRES"),

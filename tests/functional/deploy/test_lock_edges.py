@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import copy
 import getpass
+import json
 import os
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
 
 import httpx
@@ -25,6 +27,7 @@ from podkit.deploy.lock import (
     describe_holder,
     lock_name,
     unlock,
+    when,
 )
 from podkit.deploy.model import Scope
 from podkit.emulator.server import LocalRunPod
@@ -48,9 +51,12 @@ class Stepping(httpx.HTTPTransport):
         super().__init__()
         self.step = step
         self.sent: list[str] = []
+        self.created: list[dict[str, object]] = []  # the bodies of template creates
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         self.sent.append(f"{request.method} {request.url.path}")
+        if request.method == "POST" and request.url.path.endswith("/templates"):
+            self.created.append(json.loads(request.read()))
         self.step(request.method, request.url.path)
         return super().handle_request(request)
 
@@ -71,10 +77,11 @@ def c(local_runpod: LocalRunPod, key: ApiKey) -> Iterator[RunPodClient]:
 
 
 def stepping(
-    rp: LocalRunPod, key: ApiKey, step: Callable[[str, str], None]
+    rp: LocalRunPod, key: ApiKey, step: Callable[[str, str], None], api: str = "v2"
 ) -> tuple[RunPodClient, Stepping]:
     transport = Stepping(step)
-    return client(rp.url, key, transport=transport, sleep=no_sleep, retry=NO_RETRY), transport
+    seams = {"transport": transport, "sleep": no_sleep, "retry": NO_RETRY}
+    return client(rp.url, key, api, **seams), transport
 
 
 def lock_templates(rp: LocalRunPod, key: ApiKey) -> dict[str, dict[str, object]]:
@@ -104,8 +111,14 @@ def test_the_lock_is_one_inert_template_with_its_holder_and_times(
     local_runpod: LocalRunPod, key: ApiKey, api: str
 ) -> None:
     clock = Clock(1_000_000.123456)
-    with client(local_runpod.url, key, api) as api_client:
+    api_client, transport = stepping(local_runpod, key, lambda method, path: None, api)
+    with api_client:
         info = lock_for(api_client, clock, "ci run 3")[0].acquire()
+    [sent] = transport.created  # said outright, whatever the platform's defaults
+    if api == "v1":
+        assert sent["isServerless"] is False
+    else:
+        assert sent["startSsh"] is False and sent["startJupyter"] is False
     assert lock_name(SCOPE) == NAME
     [template] = lock_templates(local_runpod, key).values()
     assert template["image"] == "podkit/deploy-lock" and template["serverless"] is False
@@ -197,27 +210,32 @@ def test_a_new_holder_is_announced_and_waited_for_afresh(c: RunPodClient) -> Non
     ]
 
 
-def test_a_lock_freed_between_two_looks_is_taken_after_a_short_pause(
+def test_a_lock_freed_between_two_looks_is_tried_again_after_a_short_pause(
     local_runpod: LocalRunPod, key: ApiKey, c: RunPodClient
 ) -> None:
     clock = Clock()
-    lock_for(c, clock, "ci run 1")[0].acquire()
-    lists = 0
+    other = lock_for(c, clock, "ci run 1")[0]
+    other.acquire()
+    looks = 0
 
-    def free_before_second_list(method: str, path: str) -> None:
-        nonlocal lists
+    def churn(method: str, path: str) -> None:
+        """Three times: the holder's look finds the lock freed, and before the waiter tries
+        again another deploy takes it; then it stays free."""
+        nonlocal looks
         if method == "GET" and path == "/v2/templates":
-            lists += 1
-            if lists == 2:  # after the refused create's look, before the holder's
+            looks += 1
+            if looks % 2 == 0:  # after the refused create's look, before the holder's
                 unlock(c, SCOPE)
+        elif method == "POST" and 2 <= looks < 6:
+            other.acquire()
 
-    api, transport = stepping(local_runpod, key, free_before_second_list)
+    api, transport = stepping(local_runpod, key, churn)
     with api:
         waiter, said = lock_for(api, clock, "laptop", timeout=0)
         info = waiter.acquire()
     assert info.holder == "laptop" and said == []
-    assert len(clock.slept) == 1 and 0 <= clock.slept[0] <= 0.5
-    assert transport.sent.count("POST /v2/templates") == 2
+    assert len(clock.slept) == 3 and all(0 <= s <= 0.5 for s in clock.slept)
+    assert transport.sent.count("POST /v2/templates") == 4
 
 
 def test_twin_locks_make_the_new_holder_back_off(local_runpod: LocalRunPod, key: ApiKey) -> None:
@@ -444,3 +462,38 @@ def test_a_holder_without_a_user_name_is_unknown(monkeypatch: pytest.MonkeyPatch
 
 def test_a_lock_without_a_holder_describes_this_process(c: RunPodClient) -> None:
     assert DeployLock(c, SCOPE).holder == describe_holder()
+
+
+def test_times_are_told_in_utc_whatever_the_local_zone(
+    monkeypatch: pytest.MonkeyPatch, c: RunPodClient
+) -> None:
+    monkeypatch.setenv("TZ", "IST-5:30")  # a laptop in India
+    time.tzset()
+    try:
+        assert when(1_000_000.0) == T0
+        lock_for(c, Clock(), "ci run 1")[0].acquire()
+        waiter, said = lock_for(c, Clock(), "laptop", timeout=1)
+        with pytest.raises(DeployError, match="expires by itself at 1970-01-12 13:56:40 UTC"):
+            waiter.acquire()
+        assert said == [
+            f"waiting for the deploy lock of gpu-worker/staging held by ci run 1 since {T0}"
+        ]
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
+def test_a_live_lock_without_a_nonce_is_still_announced(c: RunPodClient) -> None:
+    env = {
+        "PODKIT_LOCK": "gpu-worker/staging",
+        "PODKIT_LOCK_HOLDER": "hand-made",
+        "PODKIT_LOCK_SINCE": "1000000",
+        "PODKIT_LOCK_EXPIRES": "1003600",
+    }
+    c.templates.create(t2.TemplateCreate(name=NAME, image="podkit/deploy-lock", env=env))
+    waiter, said = lock_for(c, Clock(), "laptop", timeout=1)
+    with pytest.raises(DeployError, match="held by hand-made"):
+        waiter.acquire()
+    assert said == [
+        f"waiting for the deploy lock of gpu-worker/staging held by hand-made since {T0}"
+    ]
