@@ -45,6 +45,7 @@ DEFAULT_TTL_S = 600.0  # a crashed holder's lock frees itself after this long
 DEFAULT_TIMEOUT_S = 900.0
 LOCK_IMAGE = "podkit/deploy-lock"  # templates need an image; this one is never run
 POLL_S = (0.5, 10.0)  # first and longest wait between looks at a held lock
+MAX_CHURN = 10  # past the timeout, the most looks in a row that find the lock just freed
 _UNKNOWN = (ServerError, TransportError)
 
 Progress = Callable[[str], None]
@@ -200,14 +201,19 @@ class DeployLock:
         deadline = self._clock() + self.timeout
         announced: str | None = None
         pause = POLL_S[0]
+        churn = 0  # looks in a row that found the lock freed after a create was refused
         while True:
             mine = self._try_create(self._mine())
             if mine is not None:
                 return mine
             held = self._holder()
             if held is None:
+                churn += 1
+                if churn > MAX_CHURN and self._clock() >= deadline:
+                    raise self._churned(churn)
                 self._sleep(random.uniform(0, POLL_S[0]))  # freed meanwhile: try again soon
                 continue
+            churn = 0
             if held.expired(self._clock()):
                 self._progress(
                     f"the deploy lock of {self.scope.owner} held by {held.holder} expired at "
@@ -268,6 +274,14 @@ class DeployLock:
             f"deploy is dead, free the lock with `{self.unlock_command}`",
             hint=f"or wait longer (--lock-timeout); the lock expires by itself at "
             f"{when(held.expires)} unless its holder is still running",
+        )
+
+    def _churned(self, looks: int) -> DeployError:
+        return DeployError(
+            f"gave up on the deploy lock of {self.scope.owner} after {self.timeout:g} s: "
+            f"{looks} looks in a row found it freed, yet each create of it was refused",
+            hint="other deploys are taking and freeing the lock quickly, or the API refuses "
+            "the lock template for another reason; run the same command again",
         )
 
     def renew(self, info: LockInfo) -> LockInfo:

@@ -21,6 +21,7 @@ import pytest
 
 from podkit._http import NO_RETRY
 from podkit.deploy.lock import (
+    MAX_CHURN,
     DeployLock,
     _Heartbeat,
     current,
@@ -236,6 +237,36 @@ def test_a_lock_freed_between_two_looks_is_tried_again_after_a_short_pause(
     assert info.holder == "laptop" and said == []
     assert len(clock.slept) == 3 and all(0 <= s <= 0.5 for s in clock.slept)
     assert transport.sent.count("POST /v2/templates") == 4
+
+
+def test_a_lock_that_keeps_being_freed_and_taken_ends_at_the_timeout(
+    local_runpod: LocalRunPod, key: ApiKey, c: RunPodClient
+) -> None:
+    """A create refused every time and a look that always finds the lock free again: the wait
+    ends once the timeout has passed and `MAX_CHURN` looks in a row saw the same."""
+    clock = Clock()
+    other = lock_for(c, clock, "ci run 1")[0]
+
+    looks = 0
+
+    def churn(method: str, path: str) -> None:
+        """Before each create the other deploy takes the lock; the look after the refusal
+        sees it held, and before the holder's look it is freed: forever."""
+        nonlocal looks
+        if method == "POST" and path == "/v2/templates":
+            other.acquire()
+        elif method == "GET" and path == "/v2/templates":
+            looks += 1
+            if looks % 2 == 0:
+                unlock(c, SCOPE)
+
+    api, transport = stepping(local_runpod, key, churn)
+    with api:
+        waiter, _ = lock_for(api, clock, "laptop", timeout=0)
+        with pytest.raises(DeployError, match=f"{MAX_CHURN + 1} looks in a row found it freed"):
+            waiter.acquire()
+    assert len(clock.slept) == MAX_CHURN
+    assert transport.sent.count("POST /v2/templates") > MAX_CHURN
 
 
 def test_twin_locks_make_the_new_holder_back_off(local_runpod: LocalRunPod, key: ApiKey) -> None:
