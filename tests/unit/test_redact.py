@@ -7,7 +7,7 @@ import json
 import locale
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -15,6 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from podkit.cli.console import RedactingConsole
+from podkit.errors import ConfigError
 from podkit.redact import (
     REDACTED,
     RawOut,
@@ -399,3 +400,20 @@ def test_raw_out_to_a_text_only_stream(monkeypatch: pytest.MonkeyPatch) -> None:
         out.write(chunk)
     out.write(b"", final=True)
     assert text.getvalue() == f"\ufffdPNG token {REDACTED} €"
+
+
+@pytest.mark.parametrize("write", [write_file, append_file])
+def test_a_path_that_cannot_be_written_is_the_users_error_naming_it(
+    tmp_path: Path, write: Callable[[Path, str], None]
+) -> None:
+    """Under a plain file: `OSError` with a `strerror`, shown as a ConfigError (not a trace)."""
+    (tmp_path / "plain").write_text("")
+    target = tmp_path / "plain" / "summary.md"
+    with pytest.raises(ConfigError) as caught:
+        write(target, "text")
+    assert caught.value.message == f"cannot write {target}: Not a directory"
+    assert caught.value.hint == (
+        "give a file path in an existing directory you can write to "
+        "(--markdown, $GITHUB_STEP_SUMMARY)"
+    )
+    assert isinstance(caught.value.__cause__, NotADirectoryError)
