@@ -116,6 +116,7 @@ class Response:
         self.redirect_url = ""  # of a complete `whole` 3xx
         self.complete = False
         self._error: TransportError | None = None
+        self.tag: object = None  # the caller's, for a `whole` one `step` reports complete
 
     def _on_header(self, line: bytes) -> None:
         if line.startswith(b"HTTP/"):
@@ -226,6 +227,7 @@ class Response:
                 raise TransportError("no data within the stall timeout")
 
     def _release(self) -> None:
+        self.tag = None  # no cycle with the caller's object once it is done
         lane, self._lane = self._lane, None
         if lane is not None:
             lane.give_back(self._easy, kept=self.complete and self._error is None)
@@ -245,6 +247,7 @@ class _Lane:
         self._configure = configure
         self._idle: list[pycurl.Curl] = []
         self._active: dict[pycurl.Curl, Response] = {}
+        self._finished: list[Response] = []  # `whole` ones complete since the last `step`
 
     def start(
         self,
@@ -280,8 +283,9 @@ class _Lane:
         self._configure(easy)
         return easy
 
-    def step(self) -> None:
-        """Move every transfer of this thread on; wait for its sockets when nothing moved."""
+    def step(self) -> list[Response]:
+        """Move every transfer of this thread on; wait for its sockets when nothing moved.
+        The `whole` transfers that completed, so a loop of many need not look at them all."""
         multi = self.multi
         while True:
             code, _ = multi.perform()
@@ -296,18 +300,25 @@ class _Lane:
                 if code != pycurl.E_CALL_MULTI_PERFORM:
                     break
             self._collect()
+        finished, self._finished = self._finished, []
+        return finished
 
     def _collect(self) -> None:
+        active = self._active
         while True:
             queued, done, failed = self.multi.info_read()
             for easy in done:
-                if easy in self._active:
-                    self._active[easy]._finish(0, "")
+                self._finish(active.get(easy), 0, "")
             for easy, code, message in failed:
-                if easy in self._active:
-                    self._active[easy]._finish(code, message)
+                self._finish(active.get(easy), code, message)
             if not queued:
                 return
+
+    def _finish(self, response: Response | None, code: int, message: str) -> None:
+        if response is not None:
+            response._finish(code, message)
+            if response._whole:
+                self._finished.append(response)
 
     def give_back(self, easy: pycurl.Curl, *, kept: bool) -> None:
         """Take a transfer off the multi handle (an unfinished one loses its connection)."""
@@ -429,9 +440,10 @@ class Pool:
 
         return lane.start(setup, self._timeout, self._clock, whole=whole)
 
-    def step(self) -> None:
-        """Move every transfer of the calling thread on (waiting at most a poll's length)."""
-        self._lane().step()
+    def step(self) -> list[Response]:
+        """Move every transfer of the calling thread on (waiting at most a poll's length);
+        the `whole` ones that completed."""
+        return self._lane().step()
 
     def _lane(self) -> _Lane:
         lane: _Lane | None = getattr(self._local, "lane", None)

@@ -20,7 +20,7 @@ import random
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from urllib.parse import urljoin, urlsplit
 
 from podkit._http import RetryPolicy, retry_after_seconds
@@ -97,6 +97,7 @@ class Pending:
         self, wire: _curl.Response, url: str, headers: dict[str, str], hops: int, at_most: int
     ) -> None:
         self._wire = wire
+        wire.tag = self
         self.at_most = at_most
         self.url = _safe(url)
         self.target = url  # the URL asked for, for the next hop of a redirect
@@ -221,9 +222,10 @@ class Fetcher:
         wire = self._pool.begin("GET", target, headers, whole=pending.at_most)
         return Pending(wire, target, headers, pending.hops + 1, pending.at_most)
 
-    def step(self) -> None:
-        """Move the calling thread's transfers on, waiting at most a poll's length for data."""
-        self._pool.step()
+    def step(self) -> list[Pending]:
+        """Move the calling thread's transfers on, waiting at most a poll's length for data;
+        the ones that completed (the body all in, or the transfer failed)."""
+        return [cast(Pending, wire.tag) for wire in self._pool.step()]
 
     def _get_range(self, url: str, headers: dict[str, str]) -> Response:
         """A byte range of a file whose earlier range was redirected (a Hugging Face download

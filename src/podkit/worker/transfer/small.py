@@ -1,6 +1,7 @@
 """Small files in one loop: one pool thread keeps a window of whole-file GETs in flight on
-its libcurl multi handle, holds each body in memory (at most `BATCHED_MAX` bytes), verifies
-it there, writes it to a temp file and renames it into place.
+its libcurl multi handle and holds each body in memory (at most `BATCHED_MAX` bytes); a
+thread of its own verifies each, writes it to a temp file and renames it into place
+(`landing.py`), so the loop's thread does little but drive libcurl.
 
 Sixteen threads each driving one blocking transfer spend much of a small file's CPU waking
 up, handing the GIL over and polling one socket each; one loop spends it on the transfers,
@@ -11,39 +12,31 @@ which retries with backoff, follows redirects, and fails or restarts as for any 
 
 from __future__ import annotations
 
-import contextlib
-import os
 import time
 from collections import deque
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Protocol
 
+from podkit.worker.transfer import landing
 from podkit.worker.transfer._fetch import Fetcher, FetchError, Pending
-from podkit.worker.transfer.jobs import FileJob, Outcome, SyncOptions
-from podkit.worker.transfer.journal import temp_name
-from podkit.worker.transfer.owner import Owner
-from podkit.worker.transfer.progress import Tracker
-from podkit.worker.transfer.verify import Crc32c
+from podkit.worker.transfer.jobs import FileJob
+from podkit.worker.transfer.landing import Body, Lander
 
-# A body this size at most is held in memory: a window of 64 is 16 MiB at worst.
+# A body this size at most is held in memory: a window of 64 is 16 MiB at worst, and as
+# much again may wait to land.
 BATCHED_MAX = 256 * 1024
+BACKLOG_MAX = 64 * BATCHED_MAX
+STALL_LOOK = 0.1  # seconds between two looks for stalled transfers (at most)
 
 
-class Host(Protocol):
+class Host(landing.Host, Protocol):
     """What the loop needs of the runner."""
 
-    options: SyncOptions
     fetcher: Fetcher
-    tracker: Tracker
-    owner: Owner
 
     def window(self) -> int: ...
     def past_deadline(self) -> bool: ...
-    def start(self, job: FileJob) -> None: ...
     def defer(self, job: FileJob) -> None: ...
-    def fail(self, job: FileJob, message: str) -> None: ...
-    def finish(self, job: FileJob, placed: os.stat_result | None = None) -> None: ...
 
 
 @dataclass
@@ -74,31 +67,50 @@ class SmallFiles:
         self._host = host
         self._queue = deque(jobs)
         self._flying: dict[Pending, _Flight] = {}
+        self._looked_at = 0.0
 
     def run(self) -> None:
-        host = self._host
+        lander = Lander(self._host)
         try:
-            while self._queue or self._flying:
-                if host.past_deadline():
-                    self._stop_all()
-                    return
-                self._refill()
-                if not self._flying:
-                    continue
-                host.fetcher.step()
-                now = time.monotonic()
-                for pending, flight in list(self._flying.items()):
-                    if pending.complete:
-                        del self._flying[pending]
-                        self._land_guarded(pending, flight)
-                    elif flight.stalled(pending.progress, now, host.options.stall_timeout):
-                        del self._flying[pending]
-                        pending.close()
-                        host.start(flight.job)  # the one-file path retries it, with backoff
+            self._loop(lander)
         finally:  # after an error in this loop, the one-file path takes what is left
             self._hand_back_flying()
             while self._queue:
-                host.start(self._queue.popleft())
+                self._host.start(self._queue.popleft())
+            lander.close()
+
+    def _loop(self, lander: Lander) -> None:
+        host = self._host
+        while self._queue or self._flying:
+            if host.past_deadline():
+                self._stop_all()
+                return
+            if lander.backlog < BACKLOG_MAX:
+                self._refill()
+            if not self._flying:
+                if self._queue:
+                    time.sleep(0.001)  # the bodies handed over land meanwhile
+                continue
+            bodies: list[Body] = []
+            for pending in host.fetcher.step():
+                flight = self._flying.pop(pending, None)
+                if flight is not None:
+                    self._land(pending, flight, bodies)
+            if bodies:
+                lander.put(bodies)
+            self._look_for_stalls()
+
+    def _look_for_stalls(self) -> None:
+        now = time.monotonic()
+        timeout = self._host.options.stall_timeout
+        if now - self._looked_at < min(STALL_LOOK, timeout / 4):
+            return
+        self._looked_at = now
+        for pending, flight in list(self._flying.items()):
+            if flight.stalled(pending.progress, now, timeout):
+                del self._flying[pending]
+                pending.close()
+                self._host.start(flight.job)  # the one-file path retries it, with backoff
 
     def _refill(self) -> None:
         host = self._host
@@ -117,47 +129,20 @@ class SmallFiles:
             self._flying[pending] = _Flight(job, job.epoch, time.monotonic())
             room -= 1
 
-    def _land_guarded(self, pending: Pending, flight: _Flight) -> None:
-        try:
-            self._land(pending, flight)
-        except Exception as exc:  # a bug fails its file, as the pool's guard does, not the loop
-            pending.close()
-            message = f"internal error: {type(exc).__name__}: {exc}"
-            flight.job.set_outcome(Outcome.FAILED, message)
-
-    def _land(self, pending: Pending, flight: _Flight) -> None:
-        """Verify and place a finished transfer's file, follow its redirect, or give the job
-        back to the one-file path."""
-        host, job = self._host, flight.job
+    def _land(self, pending: Pending, flight: _Flight, bodies: list[Body]) -> None:
+        """Hand a finished transfer's body over for landing, follow its redirect, or give
+        the job back to the one-file path."""
+        job = flight.job
         if not job.active(flight.epoch):
             pending.close()
-            return
-        if pending.status != 200:
+        elif pending.status != 200:
             pending.close()
             self._follow_or_hand_back(pending, flight)
-            return
-        try:
-            body = pending.body()
-        except FetchError:
-            host.start(job)
-            return
-        wrong = _mismatches(job, body)
-        if wrong:
-            job.verify_failures += 1
-            if job.verify_failures >= host.options.verify_attempts:
-                host.fail(job, f"{pending.url}: {wrong} mismatch after {job.verify_failures}"
-                          " downloads")  # fmt: skip
-            else:
-                host.start(job)
-            return
-        try:
-            placed = _place(job.final, temp_name(job.final, host.owner.tag()), body)
-        except OSError as exc:
-            host.fail(job, f"writing under {job.final.parent}: {exc.strerror or exc}")
-            return
-        job.bytes_fetched += len(body)
-        host.tracker.add(len(body), job.remote.path)
-        host.finish(job, placed)
+        else:
+            try:
+                bodies.append(Body(job, flight.epoch, pending.url, pending.body()))
+            except FetchError:
+                self._host.start(job)
 
     def _follow_or_hand_back(self, pending: Pending, flight: _Flight) -> None:
         try:
@@ -184,37 +169,3 @@ class SmallFiles:
             pending.close()
             if flight.job.active(flight.epoch):
                 self._host.start(flight.job)
-
-
-def _mismatches(job: FileJob, body: bytes) -> str:
-    """The checks the body fails, in words ("" when it passes)."""
-    expected = job.remote.expected
-    hashers = expected.streaming_hashers()
-    if expected.crc32c:
-        hashers["crc32c"] = Crc32c()
-    for hasher in hashers.values():
-        hasher.update(body)
-    wrong = expected.mismatches({name: h.hexdigest() for name, h in hashers.items()})
-    if len(body) != job.remote.size:
-        wrong.append("size")
-    return ", ".join(wrong)
-
-
-def _place(final: Path, temp: Path, body: bytes) -> os.stat_result:
-    """Write a verified body to `temp` and rename it to `final`; the stat the state file
-    records (a rename keeps size and mtime)."""
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
-    try:
-        try:
-            view = memoryview(body)
-            while view:
-                view = view[os.write(fd, view) :]
-            placed = os.fstat(fd)
-        finally:
-            os.close(fd)
-        temp.replace(final)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            temp.unlink()
-        raise
-    return placed
