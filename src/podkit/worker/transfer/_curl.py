@@ -26,7 +26,7 @@ import re
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from urllib.parse import quote
 
 import pycurl
@@ -239,6 +239,49 @@ class Response:
         self._release()
 
 
+class _Setup:
+    """One request's options: those of the request itself, set on every use of a handle, and
+    those a reused handle keeps while they stay the same (`options`, compared)."""
+
+    def __init__(
+        self,
+        url: str,
+        lines: list[str],
+        options: tuple[str, bool, CaBundle | None, str],
+        proxies: Proxies,
+    ) -> None:
+        self.url = url
+        self.lines = lines
+        self.options = options
+        self._proxies = proxies
+
+    def request(self, easy: pycurl.Curl) -> None:
+        easy.setopt(pycurl.URL, self.url)
+        easy.setopt(pycurl.HTTPHEADER, self.lines)
+
+    def options_for(self, easy: pycurl.Curl) -> None:
+        method, decode, bundle, proxy = self.options
+        if method == "HEAD":
+            easy.setopt(pycurl.NOBODY, 1)
+        else:
+            easy.setopt(pycurl.HTTPGET, 1)
+            if method != "GET":
+                easy.setopt(pycurl.CUSTOMREQUEST, method)
+        if method in ("GET", "HEAD"):
+            easy.unsetopt(pycurl.CUSTOMREQUEST)
+        if decode:
+            easy.setopt(pycurl.ACCEPT_ENCODING, "")
+        else:
+            easy.unsetopt(pycurl.ACCEPT_ENCODING)
+        easy.setopt(pycurl.HTTP_CONTENT_DECODING, 1 if decode else 0)
+        if bundle is not None:
+            _trust(easy, bundle)
+        # Always set: "" keeps libcurl from reading the process environment itself.
+        easy.setopt(pycurl.PROXY, proxy)
+        if proxy:
+            easy.setopt(pycurl.NOPROXY, self._proxies.no_proxy)
+
+
 class _Lane:
     """One thread's multi handle, its kept-alive connections and idle easy handles."""
 
@@ -247,11 +290,12 @@ class _Lane:
         self._configure = configure
         self._idle: list[pycurl.Curl] = []
         self._active: dict[pycurl.Curl, Response] = {}
+        self._set_for: dict[pycurl.Curl, Hashable] = {}  # what each handle's options were for
         self._finished: list[Response] = []  # `whole` ones complete since the last `step`
 
     def start(
         self,
-        easy_setup: Callable[[pycurl.Curl], None],
+        setup: _Setup,
         stall: float,
         clock: Callable[[], float],
         whole: int | None = None,
@@ -262,13 +306,19 @@ class _Lane:
         it)."""
         easy = self._idle.pop() if self._idle else self._new_easy()
         response = Response(self, easy, stall, clock, whole=whole is not None)
-        easy_setup(easy)
-        # Many transfers at once on one multi handle wait for the first connection to say
-        # whether it multiplexes (HTTP/2) rather than each making one: one TLS handshake.
-        easy.setopt(pycurl.PIPEWAIT, 0 if whole is None else 1)
-        # 0 is no limit; a longer body (announced, or as it arrives) fails the transfer.
-        easy.setopt(pycurl.MAXFILESIZE_LARGE, 0 if whole is None else max(1, whole))
+        setup.request(easy)
+        options = (setup.options, whole is None)
+        if self._set_for.get(easy) != options:  # a reused handle keeps what it was set to
+            self._set_for[easy] = options
+            setup.options_for(easy)
+            # Many transfers at once on one multi handle wait for the first connection to
+            # say whether it multiplexes (HTTP/2) rather than each making one: one handshake.
+            easy.setopt(pycurl.PIPEWAIT, 0 if whole is None else 1)
+            if whole is None:
+                easy.setopt(pycurl.MAXFILESIZE_LARGE, 0)  # no limit
         if whole is not None:
+            # A longer body (announced, or as it arrives) fails the transfer.
+            easy.setopt(pycurl.MAXFILESIZE_LARGE, max(1, whole))
             easy.setopt(pycurl.HEADERFUNCTION, len)  # len(line): "all of it taken"
             easy.setopt(pycurl.WRITEFUNCTION, response._chunks.append)
         else:
@@ -331,6 +381,7 @@ class _Lane:
         else:
             # A transfer cut short may leave its connection in an unknown state: a fresh
             # easy handle, and the multi handle closes the connection it no longer tracks.
+            self._set_for.pop(easy, None)
             easy.close()
 
     def close(self) -> None:
@@ -339,11 +390,12 @@ class _Lane:
         for easy in self._idle:
             easy.close()
         self._idle.clear()
+        self._set_for.clear()
         self.multi.close()
 
 
 def _trust(easy: pycurl.Curl, bundle: CaBundle) -> None:
-    # Set on every https request: an easy handle may have served plain http before. libcurl
+    # Set with every https request's options: a handle may have served plain http before. libcurl
     # keeps the parsed store per multi handle, so this costs no re-read of the file.
     if bundle.file:
         easy.setopt(pycurl.CAINFO, bundle.file)
@@ -407,38 +459,14 @@ class Pool:
         moves it on with the others, and it is `complete` once its body is all in.
         `whole`: see `_Lane.start` (no headers but the status, the body whole by `body()`,
         at most `whole` bytes of it)."""
-        for name, value in headers.items():
-            if "\r" in value or "\n" in value or "\r" in name or "\n" in name:
-                raise ValueError(f"header {name!r} holds a line break")
-        bundle = self._ca_bundle() if url[:6].lower() == "https:" else None
-        lane = self._lane()
         lines = [f"{name}: {value}" for name, value in headers.items()]
+        for line in lines:
+            if "\r" in line or "\n" in line:
+                raise ValueError(f"header {line.partition(':')[0]!r} holds a line break")
+        bundle = self._ca_bundle() if url[:6].lower() == "https:" else None
         proxy = self._proxies.for_url(url)
-
-        def setup(easy: pycurl.Curl) -> None:
-            easy.setopt(pycurl.URL, quote_url(url))
-            easy.setopt(pycurl.HTTPHEADER, lines)
-            if method == "HEAD":
-                easy.setopt(pycurl.NOBODY, 1)
-            else:
-                easy.setopt(pycurl.HTTPGET, 1)
-                if method != "GET":
-                    easy.setopt(pycurl.CUSTOMREQUEST, method)
-            if method in ("GET", "HEAD"):
-                easy.unsetopt(pycurl.CUSTOMREQUEST)
-            if decode:
-                easy.setopt(pycurl.ACCEPT_ENCODING, "")
-            else:
-                easy.unsetopt(pycurl.ACCEPT_ENCODING)
-            easy.setopt(pycurl.HTTP_CONTENT_DECODING, 1 if decode else 0)
-            if bundle is not None:
-                _trust(easy, bundle)
-            # Always set: "" keeps libcurl from reading the process environment itself.
-            easy.setopt(pycurl.PROXY, proxy)
-            if proxy:
-                easy.setopt(pycurl.NOPROXY, self._proxies.no_proxy)
-
-        return lane.start(setup, self._timeout, self._clock, whole=whole)
+        setup = _Setup(quote_url(url), lines, (method, decode, bundle, proxy), self._proxies)
+        return self._lane().start(setup, self._timeout, self._clock, whole=whole)
 
     def step(self) -> list[Response]:
         """Move every transfer of the calling thread on (waiting at most a poll's length);
