@@ -40,7 +40,7 @@ class Host(Protocol):
     def finish(self, job: FileJob, placed: os.stat_result | None = None) -> None: ...
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Body:
     """A complete 200 of the loop: the job it is for, of which epoch, from where."""
 
