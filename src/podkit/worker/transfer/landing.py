@@ -1,12 +1,14 @@
-"""Where the small-file loop's bodies land: one thread of its own verifies each body in
-memory, writes it to its temp, renames it into place and books it (state, progress, outcome),
-so the loop's thread only drives libcurl. hashlib and the file calls let go of the GIL, so the
-two run at once on two cores.
+"""Where the small-file loop's bodies land: each is verified in memory, written to its temp,
+renamed into place and booked (state, progress, outcome).
 
 A body that fails its checksum, or cannot be written, goes back to the runner's one-file path
-(`Host.start`), which fetches it again and fails it there in its own words if it must. The
-thread never leaves a file half-written under its final name: the temp is renamed only once
-it is all written, and removed on any failure.
+(`Host.start`), which fetches it again and fails it there in its own words if it must. Nothing
+is ever left half-written under its final name: the temp is renamed only once it is all
+written, and removed on any failure.
+
+This runs in the loop's own thread. A thread of its own for it (the loop handing each step's
+bodies over in one batch) was measured and dropped: on two shared cores it cost more CPU per
+file and gave fewer files/s (bench/RESULTS.md, run N5).
 """
 
 from __future__ import annotations
@@ -16,9 +18,6 @@ from __future__ import annotations
 # ruff: noqa: PTH105, PTH108
 import contextlib
 import os
-import queue
-import threading
-from dataclasses import dataclass
 from typing import Protocol
 
 from podkit.worker.transfer.jobs import FileJob, Outcome, SyncOptions
@@ -40,66 +39,24 @@ class Host(Protocol):
     def finish(self, job: FileJob, placed: os.stat_result | None = None) -> None: ...
 
 
-@dataclass(slots=True)
-class Body:
-    """A complete 200 of the loop: the job it is for, of which epoch, from where."""
-
-    job: FileJob
-    epoch: int
-    url: str
-    data: bytes
-
-
-class Lander:
-    """One thread that lands the bodies handed to it, a batch at a time, in order."""
-
-    def __init__(self, host: Host) -> None:
-        self._host = host
-        self._inbox: queue.SimpleQueue[list[Body] | None] = queue.SimpleQueue()
-        self.sent = 0  # bytes handed over (written by the loop's thread only)
-        self.landed = 0  # bytes done with (written by this thread only)
-        self._thread = threading.Thread(target=self._run, name="podkit-sync-land", daemon=True)
-        self._thread.start()
-
-    @property
-    def backlog(self) -> int:
-        """Bytes handed over and not yet landed: memory held besides the loop's window."""
-        return self.sent - self.landed
-
-    def put(self, bodies: list[Body]) -> None:
-        self.sent += sum(len(body.data) for body in bodies)
-        self._inbox.put(bodies)
-
-    def close(self) -> None:
-        """Land what was handed over, then end the thread."""
-        self._inbox.put(None)
-        self._thread.join()
-
-    def _run(self) -> None:
-        while (bodies := self._inbox.get()) is not None:
-            for body in bodies:
-                land_guarded(self._host, body)
-                self.landed += len(body.data)
-
-
-def land_guarded(host: Host, body: Body) -> None:
+def land_guarded(host: Host, job: FileJob, epoch: int, url: str, data: bytes) -> None:
     try:
-        land(host, body)
-    except Exception as exc:  # a bug fails its file, as the pool's guard does, not the thread
-        body.job.set_outcome(Outcome.FAILED, f"internal error: {type(exc).__name__}: {exc}")
+        land(host, job, epoch, url, data)
+    except Exception as exc:  # a bug fails its file, as the pool's guard does, not the loop
+        job.set_outcome(Outcome.FAILED, f"internal error: {type(exc).__name__}: {exc}")
 
 
-def land(host: Host, body: Body) -> None:
-    """Verify a body, then place and book its file; a mismatch or a write that fails goes
-    back to the one-file path (a file that never matches fails after the verify attempts)."""
-    job, data = body.job, body.data
-    if not job.active(body.epoch):
+def land(host: Host, job: FileJob, epoch: int, url: str, data: bytes) -> None:
+    """Verify the body of `url`, then place and book its file; a mismatch or a write that
+    fails goes back to the one-file path (a file that never matches fails after the verify
+    attempts)."""
+    if not job.active(epoch):
         return
     wrong = _mismatches(job, data)
     if wrong:
         job.verify_failures += 1
         if job.verify_failures >= host.options.verify_attempts:
-            host.fail(job, f"{body.url}: {wrong} mismatch after {job.verify_failures} downloads")
+            host.fail(job, f"{url}: {wrong} mismatch after {job.verify_failures} downloads")
         else:
             host.start(job)
         return

@@ -1,7 +1,6 @@
 """Small files in one loop: one pool thread keeps a window of whole-file GETs in flight on
-its libcurl multi handle and holds each body in memory (at most `BATCHED_MAX` bytes); a
-thread of its own verifies each, writes it to a temp file and renames it into place
-(`landing.py`), so the loop's thread does little but drive libcurl.
+its libcurl multi handle, holds each body in memory (at most `BATCHED_MAX` bytes), verifies
+it there, writes it to a temp file and renames it into place (`landing.py`).
 
 Sixteen threads each driving one blocking transfer spend much of a small file's CPU waking
 up, handing the GIL over and polling one socket each; one loop spends it on the transfers,
@@ -20,12 +19,10 @@ from typing import Protocol
 from podkit.worker.transfer import landing
 from podkit.worker.transfer._fetch import Fetcher, FetchError, Pending
 from podkit.worker.transfer.jobs import FileJob
-from podkit.worker.transfer.landing import Body, Lander
+from podkit.worker.transfer.landing import land_guarded
 
-# A body this size at most is held in memory: a window of 64 is 16 MiB at worst, and as
-# much again may wait to land.
+# A body this size at most is held in memory: a window of 64 is 16 MiB at worst.
 BATCHED_MAX = 256 * 1024
-BACKLOG_MAX = 64 * BATCHED_MAX
 STALL_LOOK = 0.1  # seconds between two looks for stalled transfers (at most)
 
 
@@ -70,35 +67,24 @@ class SmallFiles:
         self._looked_at = 0.0
 
     def run(self) -> None:
-        lander = Lander(self._host)
+        host = self._host
         try:
-            self._loop(lander)
+            while self._queue or self._flying:
+                if host.past_deadline():
+                    self._stop_all()
+                    return
+                self._refill()
+                if not self._flying:
+                    continue
+                for pending in host.fetcher.step():  # only those that completed
+                    flight = self._flying.pop(pending, None)
+                    if flight is not None:
+                        self._land(pending, flight)
+                self._look_for_stalls()
         finally:  # after an error in this loop, the one-file path takes what is left
             self._hand_back_flying()
             while self._queue:
-                self._host.start(self._queue.popleft())
-            lander.close()
-
-    def _loop(self, lander: Lander) -> None:
-        host = self._host
-        while self._queue or self._flying:
-            if host.past_deadline():
-                self._stop_all()
-                return
-            if lander.backlog < BACKLOG_MAX:
-                self._refill()
-            if not self._flying:
-                if self._queue:
-                    time.sleep(0.001)  # the bodies handed over land meanwhile
-                continue
-            bodies: list[Body] = []
-            for pending in host.fetcher.step():
-                flight = self._flying.pop(pending, None)
-                if flight is not None:
-                    self._land(pending, flight, bodies)
-            if bodies:
-                lander.put(bodies)
-            self._look_for_stalls()
+                host.start(self._queue.popleft())
 
     def _look_for_stalls(self) -> None:
         now = time.monotonic()
@@ -129,9 +115,9 @@ class SmallFiles:
             self._flying[pending] = _Flight(job, job.epoch, time.monotonic())
             room -= 1
 
-    def _land(self, pending: Pending, flight: _Flight, bodies: list[Body]) -> None:
-        """Hand a finished transfer's body over for landing, follow its redirect, or give
-        the job back to the one-file path."""
+    def _land(self, pending: Pending, flight: _Flight) -> None:
+        """Land a finished transfer's body, follow its redirect, or give the job back to the
+        one-file path."""
         job = flight.job
         if not job.active(flight.epoch):
             pending.close()
@@ -140,9 +126,11 @@ class SmallFiles:
             self._follow_or_hand_back(pending, flight)
         else:
             try:
-                bodies.append(Body(job, flight.epoch, pending.url, pending.body()))
+                body = pending.body()
             except FetchError:
                 self._host.start(job)
+                return
+            land_guarded(self._host, job, flight.epoch, pending.url, body)
 
     def _follow_or_hand_back(self, pending: Pending, flight: _Flight) -> None:
         try:

@@ -1,6 +1,6 @@
-"""The landing thread of the small-file loop: what it is handed lands verified under its final
-name, or goes back to the one-file path; nothing half-written is ever left under a final
-name, nor any temp, whatever fails on the way."""
+"""Landing the small-file loop's bodies: each lands verified under its final name, or goes
+back to the one-file path; nothing half-written is ever left under a final name, nor any
+temp, whatever fails on the way."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 from podkit.config.models import parse_source
 from podkit.worker.transfer.https import HttpsSource
 from podkit.worker.transfer.jobs import FileJob, Outcome, SyncOptions
-from podkit.worker.transfer.landing import Body, Lander
+from podkit.worker.transfer.landing import land_guarded
 from podkit.worker.transfer.owner import Owner
 from podkit.worker.transfer.progress import Tracker
 from podkit.worker.transfer.remote import RemoteFile
@@ -55,12 +55,12 @@ def _job(root: Path, path: str, data: bytes) -> FileJob:
     return FileJob(0, source, remote, root / path)
 
 
-def _land(books: Books, bodies: list[Body]) -> None:
-    lander = Lander(books)
-    lander.put(bodies[: len(bodies) // 2])
-    lander.put(bodies[len(bodies) // 2 :])
-    lander.close()
-    assert lander.backlog == 0
+Body = tuple[FileJob, bytes]
+
+
+def _land(books: Books, bodies: list[Body], epoch: int = 0) -> None:
+    for job, data in bodies:
+        land_guarded(books, job, epoch, f"{URL}/{job.remote.path}", data)
 
 
 def _names(root: Path) -> list[str]:
@@ -73,7 +73,7 @@ def test_verified_bodies_land_under_their_final_names_with_the_stat_recorded(
     books = Books()
     datas = {f"f{i}.bin": os.urandom(1000 + i) for i in range(20)}
     jobs = {name: _job(tmp_path, name, data) for name, data in datas.items()}
-    _land(books, [Body(jobs[name], 0, URL, data) for name, data in datas.items()])
+    _land(books, [(jobs[name], data) for name, data in datas.items()])
     assert {name: (tmp_path / name).read_bytes() for name in datas} == datas
     assert _names(tmp_path) == sorted(datas)  # no temp left
     for name, placed in books.finished.items():
@@ -90,9 +90,9 @@ def test_a_body_that_fails_its_checksum_goes_back_to_the_one_file_path_then_fail
     good = os.urandom(500)
     job = _job(tmp_path, "m.bin", good)
     flipped = bytes([good[0] ^ 1]) + good[1:]
-    _land(books, [Body(job, 0, URL, flipped)])
+    _land(books, [(job, flipped)])
     assert books.started == ["m.bin"] and not books.failed
-    _land(books, [Body(job, 0, URL, flipped)])
+    _land(books, [(job, flipped)])
     assert "sha256 mismatch after 2 downloads" in books.failed["m.bin"]
     assert _names(tmp_path) == []  # nothing of a body that does not verify is ever written
 
@@ -106,7 +106,7 @@ def test_a_write_that_fails_goes_back_to_the_one_file_path_and_leaves_nothing(
     (tmp_path / "b.bin").mkdir()  # a folder where the file goes: the rename fails
     taken = _job(tmp_path, "b.bin", data)
     fine = _job(tmp_path, "c.bin", data)
-    _land(books, [Body(gone, 0, URL, data), Body(taken, 0, URL, data), Body(fine, 0, URL, data)])
+    _land(books, [(gone, data), (taken, data), (fine, data)])
     assert books.started == ["missing/dir/a.bin", "b.bin"]
     assert gone.outcome == taken.outcome == Outcome.RUNNING  # the one-file path decides
     assert list(books.finished) == ["c.bin"]
@@ -114,13 +114,13 @@ def test_a_write_that_fails_goes_back_to_the_one_file_path_and_leaves_nothing(
     assert (tmp_path / "b.bin").is_dir()
 
 
-def test_a_bug_while_booking_fails_that_file_and_the_thread_lands_the_rest(
+def test_a_bug_while_booking_fails_that_file_and_the_others_land(
     tmp_path: Path,
 ) -> None:
     books = Books(broken="f3.bin")
     datas = {f"f{i}.bin": os.urandom(300) for i in range(6)}
     jobs = {name: _job(tmp_path, name, data) for name, data in datas.items()}
-    _land(books, [Body(jobs[name], 0, URL, data) for name, data in datas.items()])
+    _land(books, [(jobs[name], data) for name, data in datas.items()])
     assert jobs["f3.bin"].outcome == Outcome.FAILED
     assert jobs["f3.bin"].error == "internal error: RuntimeError: booking failed"
     assert sorted(books.finished) == sorted(set(datas) - {"f3.bin"})
@@ -137,6 +137,6 @@ def test_a_body_of_a_job_stopped_meanwhile_is_dropped_unwritten(tmp_path: Path, 
         job.epoch += 1  # the body is of the attempt before
     else:
         job.set_outcome(Outcome.DEFERRED, "stopped before the deadline")
-    _land(books, [Body(job, 0, URL, data)])
+    _land(books, [(job, data)])
     assert not books.started and not books.finished and not books.failed
     assert _names(tmp_path) == []
