@@ -13,7 +13,7 @@ file and gave fewer files/s (bench/RESULTS.md, run N5).
 
 from __future__ import annotations
 
-# Path strings on purpose: a Path made, parsed and printed per small file cost a third of
+# Path strings on purpose: a Path made, parsed and printed per small file cost about a third of
 # landing it.
 # ruff: noqa: PTH105, PTH108
 import contextlib
