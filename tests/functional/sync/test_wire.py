@@ -444,3 +444,43 @@ def test_a_loop_body_longer_than_allowed_fails_announced_or_not(
     for pending in pendings:
         with pytest.raises(RetryableFetchError):
             pending.body()
+
+
+def test_a_step_reports_each_completed_loop_transfer_once(
+    serve: Callable[[Callable[[Seen], Answer]], ScriptedServer], fetcher: Fetcher
+) -> None:
+    server = serve(lambda seen: (_ok(seen.target.encode()), "keep"))
+    pendings = [fetcher.start(f"{server.url}/f{i}", {}, at_most=100) for i in range(5)]
+    reported: list[Pending] = []
+    deadline = time.monotonic() + 10
+    while len(reported) < len(pendings):
+        assert time.monotonic() < deadline, "transfers still running after 10 s"
+        reported += fetcher.step()
+    assert sorted(map(id, reported)) == sorted(map(id, pendings))
+    assert [p.body() for p in pendings] == [f"/f{i}".encode() for i in range(5)]
+    assert fetcher.step() == []
+
+
+def test_a_kept_handle_serves_each_kind_of_request_with_that_kinds_options(
+    serve: Callable[[Callable[[Seen], Answer]], ScriptedServer], fetcher: Fetcher
+) -> None:
+    # One thread, one connection: the same easy handle serves a loop GET, a listing (asked
+    # for compressed, decoded) and a streamed data GET (as served), in turn, twice.
+    document = json.dumps({"items": list(range(300))}).encode()
+    packed = gzip.compress(document)
+
+    def script(seen: Seen) -> Answer:
+        if seen.target == "/list" and "gzip" in seen.headers.get("accept-encoding", ""):
+            head = f"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: {len(packed)}"
+            return f"{head}\r\n\r\n".encode() + packed, "keep"
+        return _ok(f"body of {seen.target}".encode()), "keep"
+
+    server = serve(script)
+    for round in range(2):
+        loop = fetcher.start(f"{server.url}/small{round}", {}, at_most=100)
+        _all_in(fetcher, [loop])
+        assert loop.body() == f"body of /small{round}".encode()
+        assert fetcher.json(f"{server.url}/list", {}) == json.loads(document)
+        assert _get(fetcher, f"{server.url}/data") == b"body of /data"
+    assert ["accept-encoding" in s.headers for s in server.seen] == [False, True, False] * 2
+    assert {s.connection for s in server.seen} == {1}
