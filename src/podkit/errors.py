@@ -107,3 +107,16 @@ class JobWaitTimeout(JobError):
     def __init__(self, message: str, *, job_id: str, hint: str | None = None) -> None:
         super().__init__(message, hint=hint)
         self.job_id = job_id
+
+
+class Interrupted(BaseException):
+    """Ctrl-C, after the command said what it left behind (the job that keeps running, the
+    writes that stay). Not a KeyboardInterrupt: nothing on its way out takes it for a fresh
+    one, and the entry point adds no line of its own (only the `--json` error document).
+
+    `said=False`: Ctrl-C that no command explained; the entry point says "interrupted".
+    """
+
+    def __init__(self, *, said: bool = True) -> None:
+        super().__init__()
+        self.said = said

@@ -12,12 +12,9 @@ from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
-import typer
-
 from podkit._http import HttpClient
 from podkit.cli._jobs_common import interrupted
-from podkit.errors import JobError
-from podkit.runpod.job_outcome import EXIT_INTERRUPTED
+from podkit.errors import Interrupted, JobError
 from podkit.runpod.job_target import api_key
 from podkit.runpod.job_types import Job, JobStatus
 from podkit.runpod.jobs import JobsClient, JobUpdate
@@ -124,7 +121,7 @@ def sync_on_endpoint(
     except KeyboardInterrupt:
         job_id = submitted[-1].id if submitted else None
         interrupted(client, job_id, target, interactive=interactive)
-        raise typer.Exit(EXIT_INTERRUPTED) from None
+        raise Interrupted from None
 
 
 def execution_timeout_s(

@@ -8,13 +8,16 @@ is scrubbed once more on its way to the stream.
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterable
 from typing import IO, Any
 
+import typer
 from rich.console import Console, ConsoleOptions, RenderableType
 from rich.segment import Segment
 from rich.text import Text
 
+from podkit.errors import PodkitError
 from podkit.redact import redacting, scrub, scrub_data
 
 
@@ -50,3 +53,17 @@ def print_json(data: Any) -> None:
     """Print machine-readable output on stdout, unstyled (and scrubbed)."""
     text = json.dumps(scrub_data(data), indent=2, sort_keys=True, default=str)
     console.out(text, highlight=False)
+
+
+def confirm(question: str, yes: bool, refusal: type[PodkitError]) -> None:
+    """Ask `question` on stderr (stdout stays for `--json`); "no" exits 1. With no terminal
+    to ask on, refuse with `refusal` naming --yes, before anything is done."""
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise refusal(
+            f"{question} needs confirmation and stdin is not a terminal",
+            hint="pass --yes to confirm non-interactively (CI)",
+        )
+    if not typer.confirm(question, default=False, err=True):
+        raise typer.Exit(1)

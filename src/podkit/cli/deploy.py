@@ -8,7 +8,6 @@ change them: `plan` speaks of infrastructure; `podkit models sync` fetches model
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,7 @@ from rich.markup import escape
 from podkit.cli._jobs_common import parse_duration, project_history
 from podkit.cli._plan_models import DEFAULT_TIMEOUT_S, check_models
 from podkit.cli.app import app
-from podkit.cli.console import console, err_console, print_json
+from podkit.cli.console import confirm, console, err_console, print_json
 from podkit.cli.lock import LOCK_TIMEOUT, deploy_lock
 from podkit.cli.options import API, CONFIG, ENV, TARGET, duration
 from podkit.cli.release_gate import release_gate
@@ -32,7 +31,7 @@ from podkit.deploy.plan import Plan
 from podkit.deploy.preflight import DEFAULT_WORKER_QUOTA
 from podkit.deploy.render import plan_markdown, plan_table, plan_to_dict
 from podkit.deploy.status import read_status, render_status
-from podkit.errors import DeployError
+from podkit.errors import DeployError, Interrupted
 from podkit.redact import append_file
 from podkit.runpod import RunPodClient, connect
 
@@ -130,6 +129,10 @@ class _WriteSteps:
     def __exit__(self, kind: type[BaseException] | None, *rest: object) -> None:
         if kind is not KeyboardInterrupt or self.finished:
             return
+        self._say_where_it_stopped()
+        raise Interrupted from None
+
+    def _say_where_it_stopped(self) -> None:
         where = f" --env {self.env}" if self.env else ""
         look = "plan" if self.command == "apply" else "status"
         if not self.started:
@@ -145,15 +148,7 @@ class _WriteSteps:
 
 
 def _confirm(question: str, yes: bool) -> None:
-    if yes:
-        return
-    if not sys.stdin.isatty():
-        raise DeployError(
-            f"{question} needs confirmation and stdin is not a terminal",
-            hint="pass --yes to confirm non-interactively (CI)",
-        )
-    if not typer.confirm(question, default=False):
-        raise typer.Exit(1)
+    confirm(question, yes, DeployError)
 
 
 @app.command()

@@ -12,8 +12,13 @@ import typer
 SUCCESS = 0
 ERROR = 1  # a PodkitError, and a usage error (unknown option, bad value): never 2
 CHANGES = 2
+INTERRUPTED = 130  # Ctrl-C, any command
 
-_COMMON = {0: "success", 1: "error (bad input, bad podkit.toml, unknown option, refused request)"}
+_COMMON = {
+    0: "success",
+    1: "error (bad input, bad podkit.toml, unknown option, refused request)",
+    INTERRUPTED: "interrupted (Ctrl-C)",
+}
 _JOB = {
     0: "the job COMPLETED",
     3: "the job FAILED",
@@ -34,18 +39,20 @@ SPECIAL: dict[str, dict[int, str]] = {
         3: "the endpoint answered 4xx or 5xx",
         4: "no workers available after the retries",
     },
-    "test": {1: "a smoke test failed, or an error", 130: "interrupted (Ctrl-C)"},
+    "test": {
+        1: "a smoke test failed, or an error",
+        130: "interrupted (Ctrl-C): cancels the smoke jobs it started",
+    },
     "apply": {
         1: "an error (a crash loop or a failed --smoke gate included, after its rollback)",
         130: "interrupted (Ctrl-C): says what stays applied",
     },
-    "rollback": {130: "interrupted (Ctrl-C)"},
+    "rollback": {130: "interrupted (Ctrl-C): says where it stopped"},
     "history": {0: "the records shown (none is not an error)"},
     "models sync": {
         0: "everything in place",
         1: "a file failed, the sync stopped early, or an error",
         2: "with --dry-run: something is missing or stale",
-        130: "interrupted (Ctrl-C)",
     },
 }
 

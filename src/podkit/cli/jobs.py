@@ -12,7 +12,6 @@ from typing import Any
 
 import typer
 from rich.markup import escape
-from rich.prompt import Confirm
 
 from podkit.cli._jobs_common import (
     interactive,
@@ -25,13 +24,18 @@ from podkit.cli._jobs_common import (
     say,
 )
 from podkit.cli.app import app
-from podkit.cli.console import console, err_console, print_json
+from podkit.cli.console import confirm, console, err_console, print_json
 from podkit.cli.job_display import JobDisplay
 from podkit.cli.options import CONFIG, ENDPOINT, ENV, TARGET, duration
 from podkit.cli.options import job_id as job_id_arg
-from podkit.errors import JobWaitTimeout
-from podkit.runpod.job_outcome import EXIT_INTERRUPTED, EXIT_STILL_RUNNING, outcome, timings
-from podkit.runpod.job_types import Job, JobPolicy
+from podkit.errors import ConfigError, Interrupted, JobError, JobWaitTimeout
+from podkit.runpod.job_outcome import EXIT_STILL_RUNNING, outcome, timings
+from podkit.runpod.job_types import (
+    EXECUTION_TIMEOUT_RANGE_S,
+    TTL_RANGE_S,
+    Job,
+    JobPolicy,
+)
 from podkit.runpod.jobs import JobsClient
 
 job_app = typer.Typer(help="Follow, cancel and retry jobs on an endpoint.", no_args_is_help=True)
@@ -54,15 +58,15 @@ def run_command(
     async_: bool = typer.Option(False, "--async", help="Queue the job, print its id, return."),
     as_json: bool = JSON_OPTION,
     timeout: str | None = TIMEOUT_OPTION,
-    ttl: str | None = duration(None, "--ttl", "Job lifetime, queue + run (policy.ttl)"),
+    ttl: str | None = duration(None, "--ttl", "Job lifetime, queue + run, 10s..7d (policy.ttl)"),
     execution_timeout: str | None = duration(
-        None, "--execution-timeout", "This job's run-time limit (policy.executionTimeout)"
+        None, "--execution-timeout", "This job's run-time limit, 5s..7d (policy.executionTimeout)"
     ),
 ) -> None:
     """Run ACTION on the endpoint (a short /runsync, then polling); exit code from its end."""
     payload = parse_input(input_, action)
-    endpoint_id = resolve_endpoint(endpoint, env, config, target)
     policy = _policy(ttl, execution_timeout)
+    endpoint_id = resolve_endpoint(endpoint, env, config, target)
     with jobs_client(endpoint_id, target) as client:
         if async_:
             job = client.run(payload, policy=policy)
@@ -162,8 +166,7 @@ def purge_command(
 ) -> None:
     """Remove every queued job of the endpoint (running jobs are not touched)."""
     endpoint_id = resolve_endpoint(endpoint, env, config, target)
-    if not yes and not Confirm.ask(f"Remove all queued jobs of {endpoint_id}?", console=console):
-        raise typer.Exit(1)
+    confirm(f"Remove all queued jobs of {endpoint_id}?", yes, JobError)
     with jobs_client(endpoint_id, target) as client:
         removed = client.purge_queue()
     if as_json:
@@ -176,14 +179,31 @@ def purge_command(
 
 
 def _policy(ttl: str | None, execution_timeout: str | None) -> JobPolicy | None:
-    ttl_s = parse_duration(ttl, "--ttl")
-    exec_s = parse_duration(execution_timeout, "--execution-timeout")
+    ttl_s = _in_range(ttl, "--ttl", TTL_RANGE_S)
+    exec_s = _in_range(execution_timeout, "--execution-timeout", EXECUTION_TIMEOUT_RANGE_S)
     if ttl_s is None and exec_s is None:
         return None
     return JobPolicy(
         ttl=None if ttl_s is None else int(ttl_s * 1000),
         execution_timeout=None if exec_s is None else int(exec_s * 1000),
     )
+
+
+def _in_range(value: str | None, option: str, bounds: tuple[float, float]) -> float | None:
+    """A policy duration in seconds, refused before any request when the data plane would
+    answer 400 for it."""
+    seconds = parse_duration(value, option)
+    low, high = bounds
+    if seconds is not None and not low <= seconds <= high:
+        raise ConfigError(
+            f"{option} {value}: out of range; the platform takes {_span(low)}..{_span(high)}",
+            hint=f"give {option} between {_span(low)} and {_span(high)}, e.g. {option} 1h",
+        )
+    return seconds
+
+
+def _span(seconds: float) -> str:
+    return f"{seconds / 86400:g}d" if seconds >= 86400 else f"{seconds:g}s"
 
 
 def _follow(
@@ -214,7 +234,7 @@ def _follow(
         # A short /runsync submit holds the request for up to a second before the id is known.
         submitting = current is None and payload is not None
         interrupted(client, current, target, interactive=interactive(), submitting=submitting)
-        raise typer.Exit(EXIT_INTERRUPTED) from None
+        raise Interrupted from None
     except JobWaitTimeout as exc:
         say(f"[yellow]{escape(exc.message)}[/]")
         cmd = job_cmd("cancel", exc.job_id, client.endpoint_id, target)

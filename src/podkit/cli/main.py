@@ -1,51 +1,26 @@
-"""Console entry point and the one exit-code policy.
+"""Console entry point: everything printed passes the redaction filter, and Ctrl-C is exit 130.
 
-0: success. 1: a `PodkitError` (one actionable message, no traceback) or a usage error (an
-unknown option, a bad value): Terraform's convention, so 2 only ever means "the plan has
-changes". Commands add their own codes (see `podkit.cli.exit_codes`). Anything else is a
-bug and shows its traceback. With `--json`, an error of either kind is also written to
-stdout as `{"error": {...}}`, so a script that parses stdout gets a document on failure too.
+The exit-code policy itself lives in `podkit.cli.dispatch`, imported inside `main()`, so that
+Ctrl-C while the commands are still being imported is an interrupt like any other: one line
+on stderr ("interrupted", unless the command already said more), with `--json` an error
+document `{"error": {"kind": "Interrupted", ...}}` on stdout, exit 130 and no traceback.
 """
 
 from __future__ import annotations
 
 import functools
+import json
 import sys
 from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
-import typer
-from rich.markup import escape
-from typer._click.exceptions import ClickException
-
-from podkit.cli import exit_codes
-from podkit.cli.app import app
-from podkit.cli.console import err_console, print_json
-from podkit.errors import PodkitError
-from podkit.redact import redacting
+from podkit.errors import Interrupted
+from podkit.redact import redacting, scrub_data
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
-
-def report(exc: PodkitError) -> None:
-    """Print a PodkitError as one actionable line plus its hint."""
-    # Never wrapped: each problem stays one `FILE:LINE:COL: key: ...` line for editors and CI.
-    err_console.print(f"[bold red]error:[/] {escape(exc.message)}", soft_wrap=True)
-    if exc.hint:
-        err_console.print(f"  [yellow]hint:[/] {escape(exc.hint)}", soft_wrap=True)
-
-
-def report_json(exc: PodkitError) -> None:
-    """The same error as a JSON document on stdout, for `--json` callers."""
-    print_json({"error": {"kind": type(exc).__name__, "message": exc.message, "hint": exc.hint}})
-
-
-def report_usage_json(exc: ClickException) -> None:
-    """A usage error as the same JSON document, kind `UsageError`."""
-    ctx = getattr(exc, "ctx", None)
-    hint = f"see `{ctx.command_path} --help`" if ctx is not None else "see `podkit --help`"
-    print_json({"error": {"kind": "UsageError", "message": exc.format_message(), "hint": hint}})
+EXIT_INTERRUPTED = 130  # podkit.cli.exit_codes.INTERRUPTED, without importing typer first
 
 
 def redacted_output(run: Callable[P, R]) -> Callable[P, R]:
@@ -68,23 +43,27 @@ def main(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code; all it prints passes the redaction filter."""
     args = sys.argv[1:] if argv is None else argv
     try:
-        result = app(args=args, prog_name="podkit", standalone_mode=False)
-    except PodkitError as exc:
-        report(exc)
-        if "--json" in args:
-            report_json(exc)
-        return 1
-    except typer.Exit as exc:
-        return exc.exit_code
-    except ClickException as exc:
-        exc.show()
-        if "--json" in args:
-            report_usage_json(exc)
-        return exit_codes.ERROR
-    except (typer.Abort, KeyboardInterrupt):
-        err_console.print("aborted")
-        return 130
-    return result if isinstance(result, int) else 0
+        from podkit.cli.dispatch import dispatch  # here: behind the Ctrl-C handler
+
+        return dispatch(args)
+    except Interrupted as exc:
+        report_interrupt(args, said=exc.said)
+    except KeyboardInterrupt:  # while the commands were still being imported
+        report_interrupt(args, said=False)
+    return EXIT_INTERRUPTED
+
+
+def report_interrupt(args: list[str], *, said: bool) -> None:
+    """Ctrl-C: one line on stderr unless the command `said` more; the `--json` document."""
+    if not said:
+        sys.stderr.write("interrupted\n")
+        sys.stderr.flush()
+    if "--json" in args:
+        hint = "stderr says what the interrupt left behind" if said else None
+        error = {"kind": "Interrupted", "message": "interrupted (Ctrl-C)", "hint": hint}
+        sys.stdout.write(json.dumps(scrub_data({"error": error}), indent=2, sort_keys=True))
+        sys.stdout.write("\n")
+        sys.stdout.flush()
 
 
 def run() -> None:

@@ -19,7 +19,7 @@ from podkit.config import Deployment
 from podkit.config.local import LocalWorker
 from podkit.deploy import service
 from podkit.deploy.history import FAILED_ON, History
-from podkit.errors import ConfigError, DeployError, PodkitError
+from podkit.errors import ConfigError, DeployError, Interrupted, PodkitError
 from podkit.runpod import RunPodClient, connect
 from podkit.runpod.crash_watch import CrashWatch, SeenWorker
 from podkit.runpod.jobs import JobsClient
@@ -113,7 +113,7 @@ def release_gate(
                     )
             except KeyboardInterrupt:
                 _interrupted(jobs, submitted, applied, version)
-                raise
+                raise Interrupted from None
         progress(f"release v{version} is live on {endpoint_id}" + (" and passed" if smoke else ""))
         if not smoke and not passed.rollout.workers_total:
             # Nothing ran it yet: with no warm workers the first job starts the first one.

@@ -23,7 +23,13 @@ from podkit.cli.options import CONFIG, ENDPOINT, ENV, TARGET, duration
 from podkit.errors import ConfigError
 from podkit.redact import RawOut
 from podkit.runpod.credentials import load_api_key
-from podkit.runpod.lb_requests import NO_WORKERS, ColdStartRetry, LbClient, base_url
+from podkit.runpod.lb_requests import (
+    NO_WORKERS,
+    ColdStartRetry,
+    LbClient,
+    base_url,
+    request_path,
+)
 
 EXIT_HTTP_ERROR = 3
 EXIT_NO_WORKERS = 4
@@ -138,13 +144,13 @@ def _decoded(answer: Response) -> object:
 
 def _method_and_path(first: str, second: str | None, data: str | None) -> tuple[str, str]:
     if second is None:
-        return ("POST" if data is not None else "GET"), first
+        return ("POST" if data is not None else "GET"), request_path(first)
     method = first.upper()
     if method not in METHODS:
         raise ConfigError(
             f"{first!r} is not an HTTP method", hint=f"use one of {', '.join(sorted(METHODS))}"
         )
-    return method, second
+    return method, request_path(second)
 
 
 def _body(data: str | None) -> bytes | None:
@@ -170,6 +176,14 @@ def _headers(raw: list[str], data: str | None) -> dict[str, str]:
             raise ConfigError(
                 f"--header {item!r} is not 'Name: value'",
                 hint="e.g. -H 'Accept: text/event-stream'",
+            )
+        if name.strip().lower() == "authorization":
+            raise ConfigError(
+                "--header Authorization: podkit sends the RunPod API key (from RUNPOD_API_KEY) "
+                "as Authorization, and the platform's load balancer needs it to let the "
+                "request through to the workers",
+                hint="drop this --header; give the worker's own credential under another "
+                "header name (e.g. -H 'X-Api-Key: ...')",
             )
         headers[name.strip()] = value.strip()
     if data is not None and not any(k.lower() == "content-type" for k in headers):

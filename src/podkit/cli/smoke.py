@@ -10,16 +10,17 @@ from pathlib import Path
 
 import typer
 
-from podkit.cli._jobs_common import (
-    parse_duration,
-    resolve_endpoint,
-)
+from podkit.cli._jobs_common import parse_duration, resolve_endpoint, say
 from podkit.cli._smoke_client import smoke_client
 from podkit.cli.app import app
 from podkit.cli.options import CONFIG, ENDPOINT, ENV, TARGET
+from podkit.cli.release_gate import cancel_jobs
 from podkit.cli.smoke_run import run_and_report
 from podkit.config import SmokeTest, load_config
-from podkit.errors import ConfigError, DeployError
+from podkit.errors import ConfigError, DeployError, Interrupted
+from podkit.runpod.jobs import JobsClient
+from podkit.runpod.lb_requests import LbClient
+from podkit.smoke import SmokeResult
 from podkit.smoke.report import summary_line
 
 
@@ -41,15 +42,23 @@ def test_command(
     """Run the smoke tests of podkit.toml: each twice (cold, then warm), checked and timed."""
     loaded = load_config(config, env=env)
     tests = select_tests(loaded.deployment.smoke, only, config)
+    wait_timeout = parse_duration(timeout, "--timeout")
     endpoint_id = resolve_endpoint(endpoint, env, config, target)
+    submitted: list[str] = []
     with smoke_client(endpoint_id, target) as client:
-        results = run_and_report(
-            client,
-            tests,
-            markdown_file=markdown_file,
-            as_json=as_json,
-            wait_timeout=parse_duration(timeout, "--timeout"),
-        )
+        try:
+            results = run_and_report(
+                client,
+                tests,
+                markdown_file=markdown_file,
+                as_json=as_json,
+                wait_timeout=wait_timeout,
+                on_job=lambda job_id: _note(submitted, job_id),
+            )
+        except KeyboardInterrupt:
+            _cancel_left(client, submitted, "interrupted")
+            raise Interrupted from None
+        _cancel_left(client, unfinished(results), f"--timeout {timeout} passed")
     if not all(result.passed for result in results):
         if as_json:  # the results document on stdout says which failed; one document only
             raise typer.Exit(1)
@@ -58,6 +67,26 @@ def test_command(
             + "; ".join(f"{r.name}: {r.failures[0]}" for r in results if not r.passed),
             hint="see the table above and `podkit logs` for the worker's side",
         )
+
+
+def _note(submitted: list[str], job_id: str) -> None:
+    if job_id not in submitted:
+        submitted.append(job_id)
+
+
+def _cancel_left(client: JobsClient | LbClient, submitted: list[str], why: str) -> None:
+    """Cancel the smoke jobs still queued or running, so none is left on the endpoint."""
+    cancelled = cancel_jobs(client, submitted)
+    if cancelled:
+        say(f"{why}: cancelled smoke job(s) {', '.join(cancelled)} on {client.endpoint_id}")
+    elif why == "interrupted":
+        say("interrupted: no smoke job was left queued or running")
+
+
+def unfinished(results: Sequence[SmokeResult]) -> list[str]:
+    """The jobs podkit stopped waiting for (still queued or running when it gave up)."""
+    attempts = [a for r in results for a in (r.cold, r.warm) if a is not None]
+    return [a.job_id for a in attempts if a.status == "NOT_FINISHED" and a.job_id]
 
 
 def select_tests(tests: Sequence[SmokeTest], only: Sequence[str], config: Path) -> list[SmokeTest]:

@@ -109,6 +109,11 @@ class EndpointHealth(_Wire):
     workers: dict[str, int] = Field(default_factory=dict)
 
 
+# What the data plane takes in a job's policy, in seconds (outside it answers 400).
+TTL_RANGE_S = (10.0, 7 * 86400.0)
+EXECUTION_TIMEOUT_RANGE_S = (5.0, 7 * 86400.0)
+
+
 @dataclass(frozen=True)
 class JobPolicy:
     """The per-job `policy` of `/run` and `/runsync`, all durations in milliseconds."""

@@ -105,7 +105,7 @@ class LbClient:
         on_cold_start: ColdStart | None = None,
     ) -> Iterator[Response]:
         """The answer, open for streaming; "no workers available" is retried first."""
-        path = path if path.startswith("/") else f"/{path}"
+        path = request_path(path)
         check_headers(headers or {})
         attempts = max(1, self.retry.attempts)
         for attempt in range(1, attempts + 1):
@@ -119,6 +119,11 @@ class LbClient:
                     continue
                 yield response
                 return
+
+
+def request_path(path: str) -> str:
+    """The path as it is sent: always from the root (`health` -> `/health`)."""
+    return path if path.startswith("/") else f"/{path}"
 
 
 def check_headers(headers: Mapping[str, str]) -> None:

@@ -6,10 +6,12 @@ Each one ends in exit 1 with one actionable error (a JSON document on stdout und
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from podkit.cli.main import main
@@ -107,3 +109,53 @@ def test_an_input_file_that_is_not_utf8_is_an_error_naming_it(
     binary.write_bytes(b"\xff\xfe{\x00}\x00")
     error = error_document(capsys, "run", "gpu_info", "--env", "staging", "--input", f"@{binary}")
     assert str(binary) in error["message"] and "UTF-8" in error["message"]
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "bounds"),
+    [
+        ("--ttl", "0", "10s..7d"),
+        ("--ttl", "30d", "10s..7d"),
+        ("--execution-timeout", "99d", "5s..7d"),
+        ("--execution-timeout", "1s", "5s..7d"),
+    ],
+)
+def test_a_job_policy_the_platform_refuses_is_refused_before_any_request(
+    project: Path,
+    local_runpod: LocalRunPod,
+    capsys: pytest.CaptureFixture[str],
+    option: str,
+    value: str,
+    bounds: str,
+) -> None:
+    assert main(["apply", "--env", "staging", "--yes"]) == 0
+    endpoint_id = _endpoint_id(capsys)
+    error = error_document(capsys, "run", "gpu_info", "--env", "staging", option, value)
+    assert error["kind"] == "ConfigError"
+    assert f"{option} {value}" in error["message"] and bounds in error["message"]
+    health = httpx.get(
+        f"{local_runpod.url}/v2/{endpoint_id}/health",
+        headers={"Authorization": f"Bearer {KEY}"},
+        timeout=10,
+    ).json()
+    assert sum(health["jobs"].values()) == 0  # no job was submitted
+
+
+def _endpoint_id(capsys: pytest.CaptureFixture[str]) -> str:
+    capsys.readouterr()
+    assert main(["job", "purge-queue", "--env", "staging", "--yes", "--json"]) == 0
+    endpoint_id: str = json.loads(capsys.readouterr().out)["endpoint"]
+    return endpoint_id
+
+
+def test_purge_queue_without_a_terminal_refuses_without_yes(
+    project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert main(["apply", "--env", "staging", "--yes"]) == 0
+    capsys.readouterr()
+    monkeypatch.setattr("sys.stdin", io.StringIO("y\n"))  # piped: an answer, not a terminal
+    error = error_document(capsys, "job", "purge-queue", "--env", "staging")
+    assert "needs confirmation and stdin is not a terminal" in error["message"]
+    assert "--yes" in error["hint"]
+    assert main(["job", "purge-queue", "--env", "staging", "--yes", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["removed"] == 0

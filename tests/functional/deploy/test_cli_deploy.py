@@ -175,4 +175,5 @@ def test_ctrl_c_among_the_writes_says_where_it_stopped_and_what_to_run(
     assert "interrupted during 'create endpoint gpu-worker-staging'" in said
     assert "no history record was written" in said
     assert "`podkit apply --env staging` finishes it" in said
+    assert "interrupted" not in seen.splitlines()  # its own account, not doubled by a bare line
     assert "Traceback" not in seen and KEY not in seen

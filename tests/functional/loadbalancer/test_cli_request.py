@@ -140,3 +140,33 @@ def test_a_job_for_a_load_balancer_names_its_type_and_podkit_request(
     assert "not allowed for LB API" in err  # what the platform said, kept for the record
     assert f"`podkit request METHOD PATH --endpoint {made['id']}`" in err
     assert "Traceback" not in err
+
+
+def test_a_path_without_its_slash_is_shown_as_it_is_sent(
+    cli_env: Path, create_lb: CreateLb, capfd: pytest.CaptureFixture[str]
+) -> None:
+    made = create_lb("cli-slash", workers={"min": 0, "max": 1, "idleTimeout": 60})
+    code, out, err = run(capfd, "request", "echo/s", "--endpoint", made["id"], "--json")
+    assert code == 0, err
+    answer = json.loads(out)
+    assert answer["path"] == "/echo/s" and answer["body"]["method"] == "GET"
+    assert "from GET /echo/s" in err
+    code, out, err = run(capfd, "request", "PUT", "echo/s", "-d", "x", "--endpoint", made["id"])
+    assert code == 0 and "from PUT /echo/s" in err
+
+
+@pytest.mark.parametrize("header", ["Authorization: Bearer sekrit-value", "authorization:sekrit"])
+def test_an_authorization_header_is_refused_naming_where_the_key_comes_from(
+    cli_env: Path, create_lb: CreateLb, capfd: pytest.CaptureFixture[str], header: str
+) -> None:
+    made = create_lb("cli-auth", workers={"min": 0, "max": 1, "idleTimeout": 60})
+    code, out, err = run(capfd, "request", "/echo/a", "-H", header, "--endpoint", made["id"])
+    said = " ".join(err.split())
+    assert code == exit_codes.ERROR, out + err
+    assert "--header Authorization" in said and "RUNPOD_API_KEY" in said
+    assert "sekrit" not in out + err  # the value given is never repeated
+    code, out, _ = run(
+        capfd, "request", "/echo/a", "-H", header, "--endpoint", made["id"], "--json"
+    )
+    assert code == exit_codes.ERROR
+    assert json.loads(out)["error"]["kind"] == "ConfigError"

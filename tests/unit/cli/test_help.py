@@ -13,7 +13,8 @@ import typer
 from typer._click import Command
 from typer.core import TyperGroup
 
-from podkit.cli.main import app, main
+from podkit.cli.app import app
+from podkit.cli.main import main
 
 _BOX = re.compile(r"[│╭╮╰╯─]+")
 
