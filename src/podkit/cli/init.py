@@ -17,7 +17,7 @@ from podkit.scaffold.project import (
     render_project,
     write_project,
 )
-from podkit.scaffold.workflow import REGISTRIES
+from podkit.scaffold.workflow import REGISTRIES, check_action
 
 
 @app.command("init")
@@ -58,6 +58,7 @@ def init(
         raise ConfigError(
             f"--type {kind!r} is not a kind of endpoint", hint="use queue or load_balancer"
         )
+    check_action(action)
     dest, handler = find_handler(_resolved(directory))
     if handler is not None and kind != "queue":
         raise ConfigError(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from podkit.config.durations import parse_duration
+from podkit.config.problems import clip_values
 from podkit.config.schema import Deployment, split_image
 from podkit.errors import ConfigError
 
@@ -19,7 +20,7 @@ _NUMBER = re.compile(r"^\d+(?:\.\d+)?$")
 
 def _refuse(option: str, message: str) -> ConfigError:
     what, _, fix = message.partition("; ")
-    return ConfigError(f"{option}: {what}; {fix or 'see --help'}")
+    return ConfigError(clip_values(f"{option}: {what}; {fix or 'see --help'}"))
 
 
 def check_image(value: str | None, option: str = "--image") -> str | None:

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from podkit.config import load_balancer
 from podkit.config.locator import KeyLocator
-from podkit.config.messages import RESERVED_KEYS, describe, key_of
+from podkit.config.messages import RESERVED_KEYS, describe, key_of, kind_of
 from podkit.config.models import ModelSource
 from podkit.config.problems import Problem, raise_all
 from podkit.config.schema import Deployment
@@ -159,13 +159,35 @@ class _Checker:
     def validate(
         self, env: str | None, overlay: Mapping[str, Any], overrides: Sequence[str]
     ) -> Deployment | None:
+        if overrides:
+            return self._validate_with_overrides(env, overlay, overrides)
+        return self._validate(env, overlay, ())
+
+    def _validate_with_overrides(
+        self, env: str | None, overlay: Mapping[str, Any], overrides: Sequence[str]
+    ) -> Deployment | None:
+        """Validate with `--set` applied; a problem that the file alone does not have is the
+        command line's, so it is reported against `--set`, never against a file line."""
+        start = len(self.problems)
+        self._validate(env, overlay, ())
+        of_file = {(p.key, p.what) for p in self.problems[start:]}
+        del self.problems[start:]
+        deployment = self._validate(env, overlay, overrides)
+        for index in range(start, len(self.problems)):
+            problem = self.problems[index]
+            if problem.where != "--set" and (problem.key, problem.what) not in of_file:
+                self.problems[index] = _on_command_line(problem.key, problem.what, problem.fix)
+        return deployment
+
+    def _validate(
+        self, env: str | None, overlay: Mapping[str, Any], overrides: Sequence[str]
+    ) -> Deployment | None:
         merged = _deep_merge(self.base, overlay) if env else dict(self.base)
         cli: set[Loc] = set()
         for item in overrides:
-            parsed = self._override(item)
+            parsed = self._override(item, merged)
             if parsed is not None:
-                _set_path(merged, *parsed)
-                cli.add(parsed[0])
+                cli.add(_set_path(merged, *parsed))
         for key in sorted(RESERVED_KEYS & merged.keys()):
             self.add((key,), "unknown key", "delete it; --env chooses the environment", env=env)
         if env:
@@ -192,21 +214,25 @@ class _Checker:
     def _record(self, loc: Loc, error: Any, env: str | None, cli: set[Loc]) -> None:
         what, fix = describe(Deployment, loc, error)
         if any(loc[: len(o)] == o for o in cli):
-            self.problems.append(Problem("--set", 0, 0, key_of(loc), what, fix))
+            self.problems.append(_on_command_line(key_of(loc), what, fix))
         else:
             self.add(loc, what, fix, env=env)
 
-    def _override(self, item: str) -> tuple[Loc, Any] | None:
+    def _override(self, item: str, merged: Mapping[str, Any]) -> tuple[Loc, Any] | None:
         key, sep, text = item.partition("=")
         if not sep or not key.strip():
             self.problems.append(
-                Problem(
-                    "--set", 0, 0, "", f"{item!r} is not KEY=VALUE",
+                _on_command_line(
+                    "", f"{item!r} is not KEY=VALUE",
                     'write it as --set endpoint.gpu_types=["NVIDIA H100 80GB HBM3"]',
                 )
             )  # fmt: skip
             return None
         loc: Loc = tuple(part.strip() for part in key.strip().split("."))
+        refusal = _refuse_key(loc, merged)
+        if refusal is not None:
+            self.problems.append(_on_command_line(key.strip(), *refusal))
+            return None
         try:
             value = tomllib.loads(f"v = {text}")["v"]
         except tomllib.TOMLDecodeError:
@@ -214,6 +240,36 @@ class _Checker:
         if is_secret_key_name(str(loc[-1])) or looks_like_secret_value(text):
             register(value if isinstance(value, str) else text)
         return loc, value
+
+
+def _on_command_line(key: str, what: str, fix: str) -> Problem:
+    return Problem("--set", 0, 0, key, what, fix)
+
+
+def _refuse_key(loc: Loc, merged: Mapping[str, Any]) -> tuple[str, str] | None:
+    """(what, fix) for a `--set` key that cannot name one value of the file, else None."""
+    if any(part == "" for part in loc):
+        return "empty key part", "write KEY as dotted names, e.g. --set endpoint.workers_max=5"
+    if loc[0] in ("env", *RESERVED_KEYS):
+        return (
+            "environments cannot be set",
+            "choose one with --env NAME (an [env.NAME] table of podkit.toml)",
+        )
+    node: Any = merged
+    for end, part in enumerate(loc[:-1], start=1):
+        node = node.get(part) if isinstance(node, Mapping) else None
+        if node is None:
+            return None
+        where = ".".join(str(p) for p in loc[:end])
+        if isinstance(node, list):
+            return (
+                f"{where} is a list",
+                "list entries cannot be set with --set; edit podkit.toml, or an "
+                "[env.NAME] table chosen with --env",
+            )
+        if not isinstance(node, Mapping):
+            return f"{where} is {kind_of(node)}, not a table", f"set it whole: --set {where}=..."
+    return None
 
 
 _ENV_NAME_FIX = "use lowercase letters, digits and '-' (at most 31), e.g. [env.staging]"
@@ -232,15 +288,20 @@ def _holds(tree: Any, loc: Loc) -> bool:
     return bool(loc)
 
 
-def _set_path(tree: dict[str, Any], loc: Loc, value: Any) -> None:
+def _set_path(tree: dict[str, Any], loc: Loc, value: Any) -> Loc:
+    """Set `loc` to `value`, making the tables on the way; the highest key it added or
+    replaced (a problem at or under it comes from this `--set`)."""
     node = tree
-    for part in loc[:-1]:
+    for end, part in enumerate(loc[:-1], start=1):
         child = node.get(str(part))
         if not isinstance(child, dict):
             child = {}
             node[str(part)] = child
+            _set_path(child, loc[end:], value)
+            return loc[:end]
         node = child
     node[str(loc[-1])] = value
+    return loc
 
 
 def _deep_merge(base: Mapping[str, Any], overlay: Mapping[str, Any]) -> dict[str, Any]:

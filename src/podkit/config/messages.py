@@ -174,7 +174,7 @@ def _wrong_type(
         except tomllib.TOMLDecodeError:
             parsed = None
         if parsed is not None and not isinstance(parsed, str):
-            return what, f"drop the quotes: {leaf} = {got}"
+            return what, f"drop the quotes: {leaf} = {got if len(got) <= 60 else '[...]'}"
     example = _EXAMPLE.get(expected, "...")
     return what, f"write it as {leaf} = {example}"
 

@@ -3,10 +3,13 @@
     podkit.toml:LINE:COL: key.path [env.NAME]: what is wrong, in words; the fix
 
 All problems of a file are raised together, sorted by position, at most `MAX_SHOWN` of them.
+A long value or key is shown by its first `CLIP_TO` characters and its length (never the
+file's name).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +17,25 @@ from pathlib import Path
 from podkit.errors import ConfigError
 
 MAX_SHOWN = 20
+CLIP_TO = 60
+_LONG_QUOTED = re.compile(rf"'([^'\n]{{{CLIP_TO + 1},}})'|\"([^\"\n]{{{CLIP_TO + 1},}})\"")
+
+
+def clip_values(text: str) -> str:
+    """`'<first 60 characters>...' (5000 characters)` for each long quoted value of a message,
+    so a pasted file or a runaway `--set` value cannot flood the terminal."""
+
+    def clip(found: re.Match[str]) -> str:
+        quoted = found.group(1) or found.group(2)
+        quote = found.group(0)[0]
+        return f"{quote}{quoted[:CLIP_TO]}...{quote} ({len(quoted)} characters)"
+
+    return _LONG_QUOTED.sub(clip, text)
+
+
+def clip_key(key: str) -> str:
+    """A key path longer than a line: its first 60 characters and its length."""
+    return key if len(key) <= CLIP_TO + 20 else f"{key[:CLIP_TO]}... ({len(key)} characters)"
 
 
 @dataclass(frozen=True)
@@ -29,8 +51,9 @@ class Problem:
     scope: str = ""
 
     def __str__(self) -> str:
-        head = f"{self.where}: {self.key}{self.scope}: " if self.key else f"{self.where}: "
-        return f"{head}{self.what}; {self.fix}"
+        key = clip_key(self.key)
+        head = f"{self.where}: {key}{self.scope}: " if key else f"{self.where}: "
+        return head + clip_values(f"{self.what}; {self.fix}")
 
     @property
     def identity(self) -> tuple[str, str, str]:

@@ -80,13 +80,53 @@ def _resource_json(r: Resource, fingerprint: Fingerprinter) -> dict[str, Any]:
     }
 
 
-def _resource_from(data: dict[str, Any]) -> Resource:
+class _BadField(Exception):
+    """A field of the history file that is missing or of the wrong kind."""
+
+    def __init__(self, field: str, what: str) -> None:
+        super().__init__(f"{field} {what}")
+        self.field, self.what = field, what
+
+
+_KINDS: dict[type, str] = {
+    str: "text", int: "a whole number", list: "a list", dict: "an object", type(None): "null"
+}  # fmt: skip
+_MISSING = object()
+
+
+def _kind(value: Any) -> str:
+    return "true/false" if isinstance(value, bool) else _KINDS.get(type(value), "a number")
+
+
+def _field(
+    data: Any, key: str | int, kind: type | tuple[type, ...], at: str, default: Any = _MISSING
+) -> Any:
+    """`data[key]` when it is of `kind`, else `_BadField` naming `at` (the field's path)."""
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    value = data.get(key, default) if isinstance(data, dict) else data[key]
+    if value is _MISSING:
+        raise _BadField(at, "is missing")
+    if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+        wanted = " or ".join(_KINDS[k] for k in kinds)
+        raise _BadField(at, f"must be {wanted}, not {_kind(value)}")
+    return value
+
+
+def _items(
+    data: dict[str, Any], key: str, kind: type, at: str, default: Any = _MISSING
+) -> list[Any]:
+    """The entries of the list `data[key]`, each checked to be of `kind`."""
+    values = _field(data, key, list, f"{at}.{key}", default)
+    return [_field(values, n, kind, f"{at}.{key}[{n}]") for n in range(len(values))]
+
+
+def _resource_from(data: dict[str, Any], at: str) -> Resource:
     return Resource(
-        kind=data["kind"],
-        name=data["name"],
-        fields=data["fields"],
-        secret_fields=frozenset(data.get("secret_fields", [])),
-        write_only=frozenset(data.get("write_only", [])),
+        kind=_field(data, "kind", str, f"{at}.kind"),
+        name=_field(data, "name", str, f"{at}.name"),
+        fields=_field(data, "fields", dict, f"{at}.fields"),
+        secret_fields=frozenset(_items(data, "secret_fields", str, at, [])),
+        write_only=frozenset(_items(data, "write_only", str, at, [])),
     )
 
 
@@ -135,28 +175,43 @@ class History:
             return []
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
-            return [self._record(item) for item in data["records"]]
-        except (ValueError, KeyError, TypeError) as exc:
-            raise DeployError(
-                f"{self.path}: unreadable deploy history ({exc})",
-                hint="restore it from version control, or move it aside to start afresh",
-            ) from None
+        except (ValueError, OSError) as exc:
+            raise self._unreadable(f"it is not JSON ({exc})") from None
+        if not isinstance(data, dict):
+            raise self._unreadable(f"it must be an object with a records list, not {_kind(data)}")
+        try:
+            items = _items(data, "records", dict, "")
+            return [self._record(item, f"records[{n}]") for n, item in enumerate(items)]
+        except _BadField as bad:
+            raise self._unreadable(f"field {bad.field.lstrip('.')} {bad.what}") from None
 
-    def _record(self, item: dict[str, Any]) -> Record:
+    def _unreadable(self, why: str) -> DeployError:
+        return DeployError(
+            f"{self.path}: unreadable deploy history: {why}",
+            hint=f"fix that in the file, or move it aside (mv {self.path} {self.path}.bad; the "
+            "next apply starts a new history); `podkit history` lists the records once it reads",
+        )
+
+    def _record(self, item: dict[str, Any], at: str) -> Record:
+        api = _field(item, "api", str, f"{at}.api")
+        image = _field(item, "image", str, f"{at}.image")
+        resources = _items(item, "resources", dict, at)
         desired = DesiredState(
             scope=self.scope,
-            api=item["api"],
-            image=item["image"],
-            resources=tuple(_resource_from(r) for r in item["resources"]),
+            api=api,
+            image=image,
+            resources=tuple(
+                _resource_from(r, f"{at}.resources[{n}]") for n, r in enumerate(resources)
+            ),
         )
         return Record(
-            number=item["number"],
-            applied_at=item["applied_at"],
-            api=item["api"],
-            image=item["image"],
-            source=item.get("source", "apply"),
+            number=_field(item, "number", int, f"{at}.number"),
+            applied_at=_field(item, "applied_at", str, f"{at}.applied_at"),
+            api=api,
+            image=image,
+            source=_field(item, "source", str, f"{at}.source", "apply"),
             desired=desired,
-            endpoint_id=item.get("endpoint_id"),
+            endpoint_id=_field(item, "endpoint_id", (str, type(None)), f"{at}.endpoint_id", None),
             target=_target_from(item.get("target")),
         )
 

@@ -10,7 +10,8 @@ Rules:
 - owned objects that are no longer desired are deleted, except volumes (kept, noted);
 - two or more owned objects of one desired name (from concurrent applies before the deploy
   lock, or a lost create answer) are never adopted silently: the plan fails naming every copy,
-  and `--keep ID` picks the one to keep and deletes the others;
+  and `--keep ID` picks the one to keep and deletes the others; a `--keep` id that is not
+  one of those copies is refused (a typo must not pass silently);
 - references are compared by id too: an endpoint attached to a copy that `--keep` lets go
   is moved onto the kept copy (`volume.id`/`template.id` old -> new) before that copy is
   deleted; a copy that an endpoint podkit does not own uses is never deleted (refused);
@@ -115,6 +116,29 @@ def _duplicates(desired: DesiredState, snapshot: Snapshot, keep: frozenset[str])
             hint="keep one of each with `podkit apply --keep ID` (repeatable; it deletes the "
             "other copies, a volume's data with it, and needs --force), or delete the extra "
             "copies in the RunPod console",
+        )
+
+
+def _stray_keeps(desired: DesiredState, snapshot: Snapshot, keep: frozenset[str]) -> None:
+    """Fail on a `--keep` id that is not a copy of a duplicated owned object."""
+    copies: list[str] = []
+    for resource in sorted(desired.resources, key=lambda r: r.key):
+        owned = [
+            c.id or "?"
+            for c in snapshot.named(resource.kind, resource.name)
+            if c.owner == desired.scope.owner
+        ]
+        copies.extend(owned if len(owned) > 1 else [])
+    stray = sorted(keep.difference(copies))
+    if stray:
+        listing = (
+            f"the duplicated ids are {', '.join(sorted(copies))}" if copies else "there are none"
+        )
+        raise DeployError(
+            f"--keep {', '.join(repr(s) for s in stray)} names no duplicated object of "
+            f"{desired.scope.owner} ({listing})",
+            hint="give --keep only the id of one copy of a duplicated object (`podkit plan` "
+            "names the copies), or leave --keep out",
         )
 
 
@@ -258,6 +282,7 @@ def plan(
             changes.append(Delete(dup, reason=f"duplicate of {kept} (--keep)"))
         changes.extend(_converge(resource, remote, bound))
     changes.extend(_orphans(desired, snapshot, claimed))
+    _stray_keeps(desired, snapshot, keep)
     all_notes = (*notes, *_volume_notes(desired, snapshot), *_move_notes(changes))
     return Plan(
         scope=desired.scope,

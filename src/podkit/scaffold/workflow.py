@@ -7,6 +7,7 @@ of the template: it flows from the build step's output at run time.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from importlib import resources
 
@@ -113,6 +114,28 @@ def registry(key: str) -> Registry:
         ) from None
 
 
+_NAME = r"[A-Za-z0-9_.\-]+"
+_USES = re.compile(
+    rf"^(?:[A-Za-z0-9][A-Za-z0-9\-]{{0,38}}/{_NAME}(?:/{_NAME})*@[A-Za-z0-9_.\-/]+"
+    rf"|\./(?:{_NAME}(?:/{_NAME})*)?"
+    rf"|docker://[A-Za-z0-9_.\-/:@]+)(?: +#[^\r\n]*)?\Z"
+)
+ACTION_EXAMPLE = "acme/podkit@0123456789abcdef0123456789abcdef01234567"
+
+
+def check_action(value: str | None) -> str | None:
+    """A GitHub Actions `uses:` reference (OWNER/REPO[/PATH]@REF, ./PATH or docker://IMAGE,
+    maybe followed by a ` # comment`) given as `--action`, or ConfigError naming the option."""
+    parts = value.split(" ")[0].split("/") if value is not None else []
+    if value is None or (_USES.match(value) and ".." not in parts and "." not in parts[1:]):
+        return value
+    raise ConfigError(
+        f"--action {value!r} is not a GitHub Actions `uses:` reference",
+        hint=f"write OWNER/REPO[/PATH]@REF (e.g. --action {ACTION_EXAMPLE}), ./PATH or "
+        "docker://IMAGE",
+    )
+
+
 def render_workflow(registry_key: str = "ghcr", *, action: str | None = None) -> str:
     """The deploy workflow for `registry_key`, ready to write to `.github/workflows/`.
 
@@ -129,7 +152,7 @@ def render_workflow(registry_key: str = "ghcr", *, action: str | None = None) ->
     for name, block in blocks.items():
         text = text.replace(f"@@{name}@@\n", f"{block}\n" if block else "")
     words = {"SECRETS_NOTE": reg.secrets_note, "REGISTRY_TITLE": reg.title}
-    words["ACTION"] = action or release_action()
+    words["ACTION"] = check_action(action) or release_action()
     for name, word in words.items():
         text = text.replace(f"@@{name}@@", word)
     if "@@" in text:

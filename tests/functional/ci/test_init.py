@@ -203,3 +203,14 @@ def _released() -> bool:
     from importlib import metadata
 
     return metadata.distribution("podkit").read_text("direct_url.json") is None
+
+
+def test_an_action_that_is_no_uses_reference_is_refused_before_writing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dest = tmp_path / "w"
+    assert main(["init", str(dest), "--action", "bad action"]) == 1
+    err = capsys.readouterr().err
+    assert "--action 'bad action' is not a GitHub Actions `uses:` reference" in err
+    assert "OWNER/REPO[/PATH]@REF" in err and "--action acme/podkit@" in err
+    assert not dest.exists()

@@ -47,6 +47,28 @@ def test_a_duplicate_volume_fails_the_plan_until_one_is_kept(
     assert inventory(local_runpod.url, project, "v2")["volume"] == [first.name]
 
 
+def test_a_keep_that_names_no_duplicate_is_refused_by_plan_and_apply(
+    local_runpod: LocalRunPod, project: ApiKey, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["apply", "--env", "staging", "--yes"]) == 0
+    capsys.readouterr()
+    for command in (["plan", "--no-models"], ["apply", "--yes"]):
+        assert main([*command, "--env", "staging", "--keep", "../x"]) == 1
+        err = " ".join(capsys.readouterr().err.split())
+        assert "--keep '../x' names no duplicated object" in err and "(there are none)" in err
+    with client(local_runpod.url, project) as c:
+        (first,) = c.network_volumes.list()
+        body = t2.NetworkVolumeCreate(name=first.name, size=first.size, data_center="EU-RO-1")
+        second = c.network_volumes.create(body)
+    assert main(["apply", "--env", "staging", "--yes", "--force", "--keep", first.id,
+                 "--keep", "../x"]) == 1  # fmt: skip
+    err = " ".join(capsys.readouterr().err.split())
+    listed = ", ".join(sorted([first.id or "", second.id or ""]))
+    assert "--keep '../x' names no duplicated object" in err
+    assert f"(the duplicated ids are {listed})" in err
+    assert len(inventory(local_runpod.url, project, "v2")["volume"]) == 2  # nothing deleted
+
+
 def test_a_duplicate_endpoint_is_reported_by_id(
     local_runpod: LocalRunPod, project: ApiKey, capsys: pytest.CaptureFixture[str]
 ) -> None:

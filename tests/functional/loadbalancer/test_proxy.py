@@ -125,6 +125,17 @@ def test_chunked_and_server_sent_events_stream_through(
     assert data == ["data: 0", "data: 1", "data: 2"]
 
 
+@pytest.mark.parametrize("path", ["/echo/once", "/chunks"])
+def test_date_and_server_come_once_from_the_platform(
+    api: httpx.Client, endpoint: dict[str, Any], path: str
+) -> None:
+    with api.stream("GET", endpoint["requestUrls"]["base"] + path) as response:
+        response.read()
+    assert response.status_code == 200
+    assert len(response.headers.get_list("date")) == 1, response.headers.raw
+    assert response.headers.get_list("server") == ["uvicorn"], response.headers.raw
+
+
 def test_websockets_pass_through(endpoint: dict[str, Any]) -> None:
     url = endpoint["requestUrls"]["base"].replace("http://", "ws://") + "/ws"
 

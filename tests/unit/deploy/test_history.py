@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -73,3 +75,52 @@ def test_after_a_destroy_rollback_brings_back_the_last_release_and_skips_failed_
     gone = history.append_destroy("v2", "ep")
     assert gone.destroyed and history.last_destroy() == gone
     assert history.target(None).number == 4  # what ran last, recreated
+
+
+@pytest.mark.parametrize(
+    ("damage", "field", "what"),
+    [
+        (lambda d: d["records"][0].update(resources=7), "records[0].resources",
+         "must be a list, not a whole number"),
+        (lambda d: d["records"][0].pop("api"), "records[0].api", "is missing"),
+        (lambda d: d["records"][0]["resources"][0].update(kind=None),
+         "records[0].resources[0].kind", "must be text, not null"),
+        (lambda d: d["records"][0]["resources"][0].update(secret_fields=[1]),
+         "records[0].resources[0].secret_fields[0]", "must be text, not a whole number"),
+        (lambda d: d["records"][0].update(number="1"), "records[0].number",
+         "must be a whole number, not text"),
+        (lambda d: d["records"][0].update(number=True), "records[0].number",
+         "must be a whole number, not true/false"),
+        (lambda d: d.update(records={"a": 1}), "records", "must be a list, not an object"),
+        (lambda d: d["records"].append(3), "records[1]", "must be an object, not a whole number"),
+        (lambda d: d.pop("records"), "records", "is missing"),
+    ],
+)  # fmt: skip
+def test_a_damaged_record_names_the_file_and_the_field_and_how_to_recover(
+    tmp_path: Path, catalog: list[GpuType], damage: Any, field: str, what: str
+) -> None:
+    history = History(build_desired(deployment(), api="v2", catalog=catalog).scope, tmp_path)
+    history.append(build_desired(deployment(), api="v2", catalog=catalog), source="apply",
+                   endpoint_id="ep1")  # fmt: skip
+    data = json.loads(history.path.read_text())
+    damage(data)
+    history.path.write_text(json.dumps(data))
+    with pytest.raises(DeployError) as caught:
+        history.records()
+    assert caught.value.message == (
+        f"{history.path}: unreadable deploy history: field {field} {what}"
+    )
+    hint = caught.value.hint or ""
+    assert f"mv {history.path} {history.path}.bad" in hint and "`podkit history`" in hint
+
+
+def test_a_history_that_is_not_an_object_is_named_as_such(
+    tmp_path: Path, catalog: list[GpuType]
+) -> None:
+    history = History(build_desired(deployment(), api="v2", catalog=catalog).scope, tmp_path)
+    history.path.parent.mkdir(parents=True)
+    history.path.write_text("[1, 2]")
+    with pytest.raises(
+        DeployError, match=r"history: it must be an object with a records list, not a list\n"
+    ):
+        history.records()

@@ -139,6 +139,24 @@ def test_keep_chooses_the_copy_and_deletes_the_others(catalog: list[GpuType]) ->
     assert ("endpoint", "gpu-worker-staging", "ep0") in result.bindings
 
 
+def test_a_keep_that_names_no_duplicate_is_refused(catalog: list[GpuType]) -> None:
+    desired = build_desired(deployment(), api="v2", catalog=catalog)
+    vol, ep = live(desired).resources
+    with pytest.raises(DeployError) as caught:
+        plan(desired, Snapshot((vol, ep)), keep=frozenset({"../x"}))
+    assert caught.value.message == (
+        "--keep '../x' names no duplicated object of gpu-worker/staging (there are none)"
+    )
+    assert "leave --keep out" in (caught.value.hint or "")
+    twins = (vol, replace(vol, id="vol0"), ep)
+    with pytest.raises(DeployError) as caught:
+        plan(desired, Snapshot(twins), keep=frozenset({"vol0", "ep1"}))
+    assert caught.value.message == (
+        "--keep 'ep1' names no duplicated object of gpu-worker/staging "
+        "(the duplicated ids are vol0, vol1)"
+    )
+
+
 def test_volume_shrink_and_move_are_refused(catalog: list[GpuType]) -> None:
     desired = build_desired(deployment(), api="v2", catalog=catalog)
     vol, ep = live(desired).resources

@@ -3,7 +3,8 @@
 For every generated case (desired state, snapshot, `--keep` ids), `plan` either refuses with a
 reason that really holds (a same-named object podkit does not own; an owned volume that would
 shrink or move; two or more owned copies of one object with not exactly one of them kept; a
-copy `--keep` lets go that an endpoint podkit does not own is attached to), or returns a plan
+copy `--keep` lets go that an endpoint podkit does not own is attached to; a `--keep` id that
+is no copy of a duplicated object), or returns a plan
 that, played against the snapshot by `remote_model.apply_plan` (which checks ownership,
 volumes and dependency order at every step, following references by id), converges: the
 result holds exactly one owned copy of each desired object, matching it, and planning again
@@ -188,7 +189,7 @@ def _attached(draw: st.DrawFn, resource: Resource, objects: list[Resource]) -> R
 @st.composite
 def _keep(draw: st.DrawFn, desired: DesiredState, snapshot: Snapshot) -> frozenset[str]:
     """`--keep` ids: per duplicated object none, one (most often) or two of its copies, and
-    sometimes an id of any object, duplicated or not."""
+    now and then an id of any object, duplicated or not (refused unless it is a copy)."""
     keep: set[str] = set()
     for copies in _duplicate_groups(desired, snapshot).values():
         how_many = draw(st.sampled_from([0, 1, 1, 1, 1, 1, 1, 2]))
@@ -217,6 +218,12 @@ def _unresolved(desired: DesiredState, snapshot: Snapshot, keep: frozenset[str])
     ]
 
 
+def _stray(desired: DesiredState, snapshot: Snapshot, keep: frozenset[str]) -> set[str]:
+    """`--keep` ids that are no copy of a duplicated object."""
+    copies = {rid for ids in _duplicate_groups(desired, snapshot).values() for rid in ids}
+    return set(keep) - copies
+
+
 def _read_back(resource: Resource) -> dict[str, Any]:
     return {k: v for k, v in resource.fields.items() if k not in resource.write_only}
 
@@ -224,8 +231,11 @@ def _read_back(resource: Resource) -> dict[str, Any]:
 def _refusal_holds(
     error: DeployError, desired: DesiredState, snapshot: Snapshot, keep: frozenset[str]
 ) -> bool:
-    """The planner refused: one of its five reasons must really be there."""
+    """The planner refused: one of its six reasons must really be there."""
     text = str(error)
+    if "names no duplicated object" in text:
+        stray = _stray(desired, snapshot, keep)
+        return bool(stray) and all(repr(rid) in text for rid in stray)
     unresolved = _unresolved(desired, snapshot, keep)
     if "exist more than once" in text and unresolved:
         return all(f"({ids})" in text for ids in unresolved)  # every copy is named
@@ -264,7 +274,9 @@ def _used_by_others(desired: DesiredState, snapshot: Snapshot, keep: frozenset[s
 def _must_refuse(desired: DesiredState, snapshot: Snapshot, keep: frozenset[str]) -> bool:
     """A same-named object exists and none of them is podkit's, podkit owns several and
     `keep` does not pick one, or a copy `keep` lets go is used by an endpoint podkit does
-    not own: no plan may be made."""
+    not own, or a `keep` id is no copy at all: no plan may be made."""
+    if _stray(desired, snapshot, keep):
+        return True
     if _unresolved(desired, snapshot, keep) or _used_by_others(desired, snapshot, keep):
         return True
     for want in desired.resources:
@@ -387,6 +399,7 @@ def test_the_properties_reach_every_kind_of_change() -> None:
             result = plan(desired, snapshot, keep=keep)
         except DeployError as error:
             reasons = ("would break", "not owned", "grow", "cannot move", "more than once")
+            reasons += ("no duplicated object",)
             refusals.add(next(w for w in reasons if w in str(error)))
             return
         actions.update(_kind_of_change(c) for c in result.changes)
@@ -400,7 +413,10 @@ def test_the_properties_reach_every_kind_of_change() -> None:
         "duplicate endpoint", "duplicate template", "duplicate volume",
         "move to the kept volume", "move to the kept template",
     }  # fmt: skip
-    assert refusals == {"not owned", "grow", "cannot move", "more than once", "would break"}
+    assert refusals == {
+        "not owned", "grow", "cannot move", "more than once", "would break",
+        "no duplicated object",
+    }  # fmt: skip
 
 
 def _kind_of_change(change: Create | Update | Delete) -> str:

@@ -105,7 +105,7 @@ def test_keep_must_pick_exactly_one_copy_of_each_duplicated_object(
     for keep, named in [
         ({"vol1"}, "endpoint gpu-worker-staging (ep0, ep1)"),
         ({"vol1", "vol0", "ep0"}, "volume pk-gpu-worker-staging-models (vol0, vol1)"),
-        ({"vol1", "nope"}, "endpoint gpu-worker-staging (ep0, ep1)"),
+        ({"vol1", "nope"}, "endpoint gpu-worker-staging (ep0, ep1)"),  # the copies first
     ]:
         with pytest.raises(DeployError) as err:
             plan(desired, snapshot, keep=frozenset(keep))
@@ -119,18 +119,25 @@ def test_a_duplicate_volume_alone_is_refused_and_keep_deletes_only_the_twin(
     snapshot = Snapshot((replace(vol, id="vol0"), vol, ep))
     with pytest.raises(DeployError, match=r"volume pk-gpu-worker-staging-models \(vol0, vol1\)"):
         plan(desired, snapshot)
-    result = plan(desired, snapshot, keep=frozenset({"vol1", "ep1"}))
+    result = plan(desired, snapshot, keep=frozenset({"vol1"}))
     (change,) = result.changes
     assert isinstance(change, Delete) and change.resource.id == "vol0"
     assert change.reason == "duplicate of vol1 (--keep)"
 
 
-def test_keep_naming_objects_that_are_not_duplicated_changes_nothing(
-    desired: DesiredState,
-) -> None:
+def test_keep_naming_objects_that_are_not_duplicated_is_refused(desired: DesiredState) -> None:
     vol, ep = _live(desired)
-    snapshot = Snapshot((vol, ep))
-    assert plan(desired, snapshot, keep=frozenset({"vol1", "ep1", "elsewhere"})).changes == ()
+    for snapshot, keep, listing in [
+        (Snapshot((vol, ep)), {"vol1", "ep1", "elsewhere"}, "there are none"),
+        (Snapshot((replace(vol, id="vol0"), vol, ep)), {"vol1", "ep1"},
+         "the duplicated ids are vol0, vol1"),
+    ]:  # fmt: skip
+        with pytest.raises(DeployError) as err:
+            plan(desired, snapshot, keep=frozenset(keep))
+        stray = ", ".join(repr(k) for k in sorted(keep - {"vol1"} if "vol0" in listing else keep))
+        assert err.value.message == (
+            f"--keep {stray} names no duplicated object of gpu-worker/staging ({listing})"
+        )
 
 
 @pytest.mark.parametrize(("remote_gb", "action"), [(49, "update"), (50, None), (51, "refuse")])

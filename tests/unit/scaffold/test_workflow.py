@@ -173,3 +173,47 @@ def test_one_concurrency_group_per_environment_and_nothing_cancelled(
     assert interpolate(group, ctx) == f"podkit-deploy-{environment}"
     assert interpolate(doc["env"]["PODKIT_ENV"], ctx) == environment
     assert doc["concurrency"]["cancel-in-progress"] is False
+
+
+@pytest.mark.parametrize(
+    "uses",
+    [
+        "acme/podkit@0123456789abcdef0123456789abcdef01234567",
+        "acme/podkit@v1.2.3",
+        "acme/podkit@v1.2.3 # podkit 1.2.3",
+        "acme/monorepo/actions/deploy@release/2026-12",
+        "./",
+        "./.github/actions/podkit",
+        "docker://ghcr.io/acme/podkit:1.0",
+        "docker://alpine@sha256:" + "a" * 64,
+    ],
+)
+def test_a_valid_uses_reference_is_written_as_given(uses: str) -> None:
+    assert f"uses: {uses}\n" in render_workflow(action=uses)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "bad action",
+        "acme/podkit",
+        "podkit@v1",
+        "acme/podkit@",
+        "@v1",
+        "acme//podkit@v1",
+        "acme/podkit@v1#pinned",
+        "acme/podkit@v1\n  run: curl evil",
+        "acme/../x@v1",
+        "../x",
+        "./../x",
+        "docker://",
+        "docker://alpine latest",
+        "https://github.com/acme/podkit@v1",
+        "",
+    ],
+)
+def test_an_action_that_is_no_uses_reference_is_refused(bad: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        render_workflow(action=bad)
+    assert str(err.value.message).startswith(f"--action {bad!r} is not a GitHub Actions")
+    assert "OWNER/REPO[/PATH]@REF (e.g. --action acme/podkit@" in (err.value.hint or "")

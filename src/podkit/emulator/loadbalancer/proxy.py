@@ -29,6 +29,9 @@ HOP_BY_HOP = frozenset(
     {b"connection", b"keep-alive", b"transfer-encoding", b"te", b"trailer", b"upgrade"}
     | {b"proxy-authorization", b"proxy-authenticate", b"host", b"content-length"}
 )
+# Date and Server of an answer are the platform's (its HTTP server sets them on every
+# response); the worker's own would arrive doubled.
+SET_BY_PLATFORM = frozenset({b"date", b"server"})
 # The RunPod key authenticates the caller to the platform; it is not the worker's business.
 NOT_FORWARDED = HOP_BY_HOP | {b"authorization"}
 NO_WORKERS = "no workers available"
@@ -163,7 +166,8 @@ class LoadBalancerMiddleware:
         )
         response = await client.send(request, stream=True)
         try:
-            out = [(k, v) for k, v in response.headers.raw if k.lower() not in HOP_BY_HOP]
+            dropped = HOP_BY_HOP | SET_BY_PLATFORM
+            out = [(k, v) for k, v in response.headers.raw if k.lower() not in dropped]
             if "content-length" in response.headers:
                 out.append((b"content-length", response.headers["content-length"].encode()))
             start = {"type": "http.response.start", "status": response.status_code}
