@@ -120,16 +120,20 @@ def _duplicates(desired: DesiredState, snapshot: Snapshot, keep: frozenset[str])
 
 
 def _stray_keeps(desired: DesiredState, snapshot: Snapshot, keep: frozenset[str]) -> None:
-    """Fail on a `--keep` id that is not a copy of a duplicated owned object."""
+    """Fail on a `--keep` id that is no owned copy of a desired object (a typo, another
+    project's id). The id of an object that is no longer duplicated is accepted, so the same
+    command runs again once the other copies are gone."""
+    owned: list[str] = []
     copies: list[str] = []
     for resource in sorted(desired.resources, key=lambda r: r.key):
-        owned = [
+        ids = [
             c.id or "?"
             for c in snapshot.named(resource.kind, resource.name)
             if c.owner == desired.scope.owner
         ]
-        copies.extend(owned if len(owned) > 1 else [])
-    stray = sorted(keep.difference(copies))
+        owned.extend(ids)
+        copies.extend(ids if len(ids) > 1 else [])
+    stray = sorted(keep.difference(owned))
     if stray:
         listing = (
             f"the duplicated ids are {', '.join(sorted(copies))}" if copies else "there are none"

@@ -45,6 +45,8 @@ def test_a_duplicate_volume_fails_the_plan_until_one_is_kept(
     assert main(["apply", "--env", "staging", "--yes", *keep]) == 0
     assert main(["plan", "--env", "staging", "--no-models"]) == 0
     assert inventory(local_runpod.url, project, "v2")["volume"] == [first.name]
+    assert main(["apply", "--env", "staging", "--yes", *keep]) == 0  # the same command again
+    assert inventory(local_runpod.url, project, "v2")["volume"] == [first.name]
 
 
 def test_a_keep_that_names_no_duplicate_is_refused_by_plan_and_apply(

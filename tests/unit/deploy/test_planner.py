@@ -150,9 +150,9 @@ def test_a_keep_that_names_no_duplicate_is_refused(catalog: list[GpuType]) -> No
     assert "leave --keep out" in (caught.value.hint or "")
     twins = (vol, replace(vol, id="vol0"), ep)
     with pytest.raises(DeployError) as caught:
-        plan(desired, Snapshot(twins), keep=frozenset({"vol0", "ep1"}))
+        plan(desired, Snapshot(twins), keep=frozenset({"vol0", "ep1", "ep9"}))
     assert caught.value.message == (
-        "--keep 'ep1' names no duplicated object of gpu-worker/staging "
+        "--keep 'ep9' names no duplicated object of gpu-worker/staging "
         "(the duplicated ids are vol0, vol1)"
     )
 

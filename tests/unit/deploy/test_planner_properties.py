@@ -219,9 +219,9 @@ def _unresolved(desired: DesiredState, snapshot: Snapshot, keep: frozenset[str])
 
 
 def _stray(desired: DesiredState, snapshot: Snapshot, keep: frozenset[str]) -> set[str]:
-    """`--keep` ids that are no copy of a duplicated object."""
-    copies = {rid for ids in _duplicate_groups(desired, snapshot).values() for rid in ids}
-    return set(keep) - copies
+    """`--keep` ids that are no owned copy of a desired object (duplicated or not)."""
+    owned = {rid for want in desired.resources for rid in _owned_ids(snapshot, want)}
+    return set(keep) - owned
 
 
 def _read_back(resource: Resource) -> dict[str, Any]:

@@ -125,19 +125,26 @@ def test_a_duplicate_volume_alone_is_refused_and_keep_deletes_only_the_twin(
     assert change.reason == "duplicate of vol1 (--keep)"
 
 
-def test_keep_naming_objects_that_are_not_duplicated_is_refused(desired: DesiredState) -> None:
+def test_keep_naming_an_id_podkit_does_not_own_here_is_refused(desired: DesiredState) -> None:
     vol, ep = _live(desired)
+    foreign = replace(ep, id="ep7", name="someone-else", owner=None)
     for snapshot, keep, listing in [
-        (Snapshot((vol, ep)), {"vol1", "ep1", "elsewhere"}, "there are none"),
-        (Snapshot((replace(vol, id="vol0"), vol, ep)), {"vol1", "ep1"},
+        (Snapshot((vol, ep, foreign)), {"vol1", "ep7", "elsewhere"}, "there are none"),
+        (Snapshot((replace(vol, id="vol0"), vol, ep)), {"vol1", "typo"},
          "the duplicated ids are vol0, vol1"),
     ]:  # fmt: skip
         with pytest.raises(DeployError) as err:
             plan(desired, snapshot, keep=frozenset(keep))
-        stray = ", ".join(repr(k) for k in sorted(keep - {"vol1"} if "vol0" in listing else keep))
+        stray = ", ".join(repr(k) for k in sorted(keep - {"vol1"}))
         assert err.value.message == (
             f"--keep {stray} names no duplicated object of gpu-worker/staging ({listing})"
         )
+
+
+def test_keep_naming_objects_no_longer_duplicated_changes_nothing(desired: DesiredState) -> None:
+    """The same `apply --keep ID` run again once the other copies are gone (a CI rerun)."""
+    vol, ep = _live(desired)
+    assert plan(desired, Snapshot((vol, ep)), keep=frozenset({"vol1", "ep1"})).changes == ()
 
 
 @pytest.mark.parametrize(("remote_gb", "action"), [(49, "update"), (50, None), (51, "refuse")])
