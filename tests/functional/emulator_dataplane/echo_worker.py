@@ -44,9 +44,19 @@ def _result(job):
     return {"echo": data.get("echo"), "worker": os.environ.get("RUNPOD_POD_ID")}
 
 
+async def _gate(path):
+    """Hold the job until the test creates `path` (at most two minutes)."""
+    for _ in range(2400):
+        if Path(path).exists():
+            return
+        await asyncio.sleep(0.05)
+
+
 async def async_handler(job):
     _record(job)
     data = job["input"]
+    if isinstance(data, dict) and data.get("wait_for"):
+        await _gate(data["wait_for"])
     if isinstance(data, dict) and data.get("progress"):
         runpod.serverless.progress_update(job, data["progress"])
     if isinstance(data, dict) and data.get("sleep"):

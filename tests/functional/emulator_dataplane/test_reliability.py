@@ -15,23 +15,20 @@ from tests.functional.emulator_dataplane.harness import Served, wait_until
 JOBS = 1_000
 
 
-def _submit_all(client: httpx.Client) -> list[str]:
-    return [
-        client.post("/v2/bulk/run", json={"input": {"echo": n, "sleep": 0.2}}).json()["id"]
-        for n in range(JOBS)
-    ]
+def _submit_all(client: httpx.Client, gate: Path) -> list[str]:
+    """JOBS jobs; the first one waits for `gate`, so its worker surely holds it when killed."""
+    inputs = [{"echo": n, "sleep": 0.2} for n in range(JOBS)]
+    inputs[0]["wait_for"] = str(gate)
+    return [client.post("/v2/bulk/run", json={"input": i}).json()["id"] for i in inputs]
 
 
-def _kill_a_busy_worker(served: Served) -> str:
-    def busy() -> str | None:
-        for worker_id in served.plane.supervisor.live_worker_ids("bulk"):
-            record = served.plane.backend.worker(worker_id)
-            if record is not None and record.jobs:
-                return worker_id
-        return None
+def _kill_the_worker_running(served: Served, client: httpx.Client, job_id: str) -> str:
+    def running() -> bool:
+        return bool(client.get(f"/v2/bulk/status/{job_id}").json()["status"] == "IN_PROGRESS")
 
-    worker_id: str = wait_until(busy, timeout=30, every=0.01)
-    assert served.plane.kill_worker(worker_id)
+    wait_until(running, timeout=60, every=0.05)
+    worker_id = served.plane.kill_worker_running("bulk", job_id)
+    assert worker_id is not None
     return worker_id
 
 
@@ -45,9 +42,11 @@ def test_thousand_jobs_with_a_worker_killed_mid_run(served: Served, tmp_path: Pa
     )
     wait_until(lambda: served.plane.backend.health("bulk")["workers"]["idle"] == 5, timeout=30)
     with served.client() as client:
-        ids = _submit_all(client)
+        gate = tmp_path / "gate"
+        ids = _submit_all(client, gate)
         wait_until(lambda: client.get("/v2/bulk/health").json()["jobs"]["completed"] > 100)
-        killed = _kill_a_busy_worker(served)
+        killed = _kill_the_worker_running(served, client, ids[0])
+        gate.touch()  # the first job's retry runs through
 
         def drained() -> bool:
             jobs = client.get("/v2/bulk/health").json()["jobs"]
@@ -70,5 +69,5 @@ def test_thousand_jobs_with_a_worker_killed_mid_run(served: Served, tmp_path: Pa
     rerun = {job_id for job_id, count in runs.items() if count > 1}
     announced = {job_id for job_id, body in bodies.items() if body.get("retries")}
     assert rerun <= announced == held
-    assert health["jobs"]["retried"] == len(announced) > 0
+    assert ids[0] in held and health["jobs"]["retried"] == len(announced) > 0
     assert all(bodies[job_id]["workerId"] != killed for job_id in held)
