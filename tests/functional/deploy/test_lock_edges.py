@@ -243,8 +243,9 @@ def test_a_lock_that_keeps_being_freed_and_taken_ends_at_the_timeout(
     local_runpod: LocalRunPod, key: ApiKey, c: RunPodClient
 ) -> None:
     """A create refused every time and a look that always finds the lock free again: the wait
-    ends once the timeout has passed and `MAX_CHURN` looks in a row saw the same."""
-    clock = Clock()
+    ends once the timeout has passed and `MAX_CHURN` looks in a row saw the same. The clock
+    stands still (sleeps are only recorded), so the deadline is reached, not passed."""
+    clock = StillClock()
     other = lock_for(c, clock, "ci run 1")[0]
 
     looks = 0
@@ -263,10 +264,57 @@ def test_a_lock_that_keeps_being_freed_and_taken_ends_at_the_timeout(
     api, transport = stepping(local_runpod, key, churn)
     with api:
         waiter, _ = lock_for(api, clock, "laptop", timeout=0)
-        with pytest.raises(DeployError, match=f"{MAX_CHURN + 1} looks in a row found it freed"):
+        with pytest.raises(DeployError) as caught:
             waiter.acquire()
+    assert caught.value.message == (
+        f"gave up on the deploy lock of {SCOPE.owner} after 0 s: {MAX_CHURN + 1} looks in a "
+        "row found it freed, yet each create of it was refused"
+    )
+    assert caught.value.hint == (
+        "other deploys are taking and freeing the lock quickly, or the API refuses the lock "
+        "template for another reason; run the same command again"
+    )
     assert len(clock.slept) == MAX_CHURN
     assert transport.sent.count("POST /v2/templates") > MAX_CHURN
+
+
+class StillClock(Clock):
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+
+
+def test_a_holder_seen_between_two_runs_of_freed_looks_starts_the_count_again(
+    local_runpod: LocalRunPod, key: ApiKey, c: RunPodClient
+) -> None:
+    """`MAX_CHURN` freed looks, one look at an expired lock (taken over), `MAX_CHURN` freed
+    looks again, then the create goes through: no run was longer than the limit."""
+    clock = Clock()
+    other = lock_for(c, clock, "ci run 1")[0]
+    stale = lock_for(c, clock, "crashed run", ttl=0)[0]
+    script = ["freed"] * MAX_CHURN + ["expired"] + ["freed"] * MAX_CHURN + ["free"]
+    step = {"index": -1, "gets": 0}
+
+    def churn(method: str, path: str) -> None:
+        if path != "/v2/templates":
+            return
+        if method == "POST":
+            step["index"], step["gets"] = step["index"] + 1, 0
+            phase = script[step["index"]]
+            if phase != "free":
+                (other if phase == "freed" else stale).acquire()  # taken before our create
+        elif method == "GET":
+            step["gets"] += 1
+            if step["gets"] == 2 and script[step["index"]] == "freed":
+                unlock(c, SCOPE)  # freed before the look at its holder
+            elif step["gets"] == 2 and script[step["index"]] == "expired":
+                clock.now += 2  # past its expiry, stored to the second
+
+    api, _ = stepping(local_runpod, key, churn)
+    with api:
+        waiter, said = lock_for(api, clock, "laptop", timeout=0)
+        info = waiter.acquire()
+    assert info.holder == "laptop" and step["index"] == len(script) - 1
+    assert [line for line in said if "expired" in line] != []
 
 
 def test_twin_locks_make_the_new_holder_back_off(local_runpod: LocalRunPod, key: ApiKey) -> None:
