@@ -8,6 +8,7 @@ import base64
 import hashlib
 import os
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -167,6 +168,20 @@ def test_ca_lookup_order_system_then_certifi(tmp_path: Path) -> None:
         find_ca_bundle({"CURL_CA_BUNDLE": str(tmp_path / "gone")}, (str(system),))
 
 
+def _logged_requests(nginx: Nginx, path: str, count: int) -> list[tuple[str, str, str]]:
+    """(protocol, session reused, connection) of the requests for `path` in nginx's TLS log,
+    once `count` are there: nginx logs an HTTP/2 request when its stream closes, which may come
+    after the client has the whole body (bounded wait; a missing line fails the test)."""
+    mine: list[tuple[str, str, str]] = []
+    for _ in range(200):
+        lines = [line.split() for line in nginx.tls_log.read_text().splitlines()]
+        mine = [(proto, reused, conn) for proto, reused, conn, logged in lines if logged == path]
+        if len(mine) >= count:
+            break
+        time.sleep(0.05)
+    return mine
+
+
 def test_https_speaks_http2_where_offered_and_threads_resume_one_tls_session(
     sync_nginx: Nginx,
 ) -> None:
@@ -186,8 +201,7 @@ def test_https_speaks_http2_where_offered_and_threads_resume_one_tls_session(
             thread.join()
     finally:
         fetcher.close()
-    lines = [line.split() for line in sync_nginx.tls_log.read_text().splitlines()]
-    mine = [(proto, reused, conn) for proto, reused, conn, path in lines if path == "/h2.bin"]
+    mine = _logged_requests(sync_nginx, "/h2.bin", 3)
     assert [proto for proto, _, _ in mine] == ["HTTP/2.0"] * 3
     assert len({conn for _, _, conn in mine}) == 3
     assert [reused for _, reused, _ in mine] == [".", "r", "r"]
