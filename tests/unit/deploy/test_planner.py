@@ -147,7 +147,10 @@ def test_a_keep_that_names_no_duplicate_is_refused(catalog: list[GpuType]) -> No
     assert caught.value.message == (
         "--keep '../x' names no duplicated object of gpu-worker/staging (there are none)"
     )
-    assert "leave --keep out" in (caught.value.hint or "")
+    assert caught.value.hint == (
+        "give --keep only the id of one copy of a duplicated object (`podkit plan` names the "
+        "copies), or leave --keep out"
+    )
     twins = (vol, replace(vol, id="vol0"), ep)
     with pytest.raises(DeployError) as caught:
         plan(desired, Snapshot(twins), keep=frozenset({"vol0", "ep1", "ep9"}))
