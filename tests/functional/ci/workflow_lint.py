@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 BIN = Path(sys.executable).parent
+RUFF = ["--isolated", "--no-cache", "--line-length", "100", "--target-version", "py311"]
 
 
 def tool(name: str) -> Path:
@@ -57,3 +58,22 @@ def assert_clean(workflow: Path) -> None:
         assert done.returncode == 0, f"{name} on {workflow}:\n{report}"
         if name == "zizmor":
             assert "No findings to report" in report, report
+
+
+def project_lint_commands(*paths: str) -> list[list[str]]:
+    """hadolint on a scaffold's Dockerfile and ruff (check, format) on `paths` of it."""
+    return [
+        [str(BIN / "hadolint"), "Dockerfile"],
+        [str(BIN / "ruff"), "check", *RUFF, "--select", "E,F,W,I,B,UP,SIM,RUF", *paths],
+        [str(BIN / "ruff"), "format", *RUFF, "--check", *paths],
+    ]
+
+
+def assert_project_clean(project: Path) -> None:
+    """A scaffolded project: its workflow, Dockerfile and Python pass their linters."""
+    assert_clean(project / ".github" / "workflows" / "deploy.yml")
+    for cmd in project_lint_commands("."):
+        done = subprocess.run(
+            cmd, cwd=project, capture_output=True, text=True, timeout=60, check=False
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
