@@ -71,65 +71,52 @@ def request_command(
     )
     seconds = parse_duration(timeout, "--timeout") or 330.0
     started = time.monotonic()
-    with LbClient(base, load_api_key().reveal(), retry=retry, timeout_s=seconds) as client:
+    with (
+        LbClient(base, load_api_key().reveal(), retry=retry, timeout_s=seconds) as client,
+        client.request(method, path, body=body, headers=headers, on_cold_start=_cold) as answer,
+    ):
         if as_json:
-            status, text = _send_json(client, method, path, body, headers, started)
+            _print_whole(answer, method, path, started)
         else:
-            status, text = _send(client, method, path, body, headers, include=include)
+            _stream(answer, include=include)
+        status = answer.status_code
+        text = answer.text if status >= 400 else ""  # both ways read an error whole
     say(f"HTTP {status} in {time.monotonic() - started:.2f} s from {method} {path}")
     if status >= 400:
         raise typer.Exit(EXIT_NO_WORKERS if NO_WORKERS in text[:500] else EXIT_HTTP_ERROR)
 
 
-def _send(
-    client: LbClient,
-    method: str,
-    path: str,
-    body: bytes | None,
-    headers: dict[str, str],
-    *,
-    include: bool,
-) -> tuple[int, str]:
-    """Write the answer to stdout as it arrives; (status, the body if it was read whole)."""
-    with client.request(method, path, body=body, headers=headers, on_cold_start=_cold) as answer:
-        if include:
-            say(f"HTTP {answer.status_code} {answer.reason_phrase}")
-            for name, value in answer.headers.items():
-                say(f"{name}: {value}")
-        out = RawOut()
-        if answer.status_code >= 400:  # an error is read whole, to tell who answered
-            answer.read()
-            out.write(answer.content, final=True)
-            return answer.status_code, answer.text
-        for chunk in answer.iter_bytes():
-            out.write(chunk)
-        out.write(b"", final=True)
-        return answer.status_code, ""
-
-
-def _send_json(
-    client: LbClient,
-    method: str,
-    path: str,
-    body: bytes | None,
-    headers: dict[str, str],
-    started: float,
-) -> tuple[int, str]:
-    """Print the whole answer as one JSON document; (status, body text)."""
-    with client.request(method, path, body=body, headers=headers, on_cold_start=_cold) as answer:
+def _stream(answer: Response, *, include: bool) -> None:
+    """Write the answer to stdout as it arrives (an error is read whole, to tell who
+    answered)."""
+    if include:
+        say(f"HTTP {answer.status_code} {answer.reason_phrase}")
+        for name, value in answer.headers.items():
+            say(f"{name}: {value}")
+    out = RawOut()
+    if answer.status_code >= 400:
         answer.read()
-        print_json(
-            {
-                "method": method,
-                "path": path,
-                "status": answer.status_code,
-                "reason": answer.reason_phrase,
-                "headers": dict(answer.headers.items()),
-                "body": _decoded(answer),
-                "seconds": round(time.monotonic() - started, 3),
-            }
-        )
-        return answer.status_code, answer.text
+        out.write(answer.content, final=True)
+        return
+    for chunk in answer.iter_bytes():
+        out.write(chunk)
+    out.write(b"", final=True)
+
+
+def _print_whole(answer: Response, method: str, path: str, started: float) -> None:
+    """Print the whole answer as one JSON document."""
+    answer.read()
+    print_json(
+        {
+            "method": method,
+            "path": path,
+            "status": answer.status_code,
+            "reason": answer.reason_phrase,
+            "headers": dict(answer.headers.items()),
+            "body": _decoded(answer),
+            "seconds": round(time.monotonic() - started, 3),
+        }
+    )
 
 
 def _decoded(answer: Response) -> object:
