@@ -205,3 +205,41 @@ def test_https_speaks_http2_where_offered_and_threads_resume_one_tls_session(
     assert [proto for proto, _, _ in mine] == ["HTTP/2.0"] * 3
     assert len({conn for _, _, conn in mine}) == 3
     assert [reused for _, reused, _ in mine] == [".", "r", "r"]
+
+
+def test_byte_ranges_stream_over_http11_while_whole_gets_and_metadata_take_http2(
+    sync_nginx: Nginx,
+) -> None:
+    # Each on a thread of its own: a thread reuses its kept-alive connection whatever it speaks.
+    data = os.urandom(200_000)
+    (sync_nginx.www / "ranged.bin").write_bytes(data)
+    url = f"{sync_nginx.https_url}/ranged.bin"
+    fetcher = Fetcher(2, environ={"PODKIT_CA_BUNDLE": str(sync_nginx.cert)})
+    seen: list[tuple[int, str, bytes]] = []
+
+    def ranged() -> None:
+        with fetcher.open(url, {"Range": "bytes=1000-150999"}) as response:
+            seen.append(
+                (response.status, response.http_version, b"".join(iter(response.read, b"")))
+            )
+
+    def whole() -> None:
+        with fetcher.open(url, {}) as response:
+            seen.append(
+                (response.status, response.http_version, b"".join(iter(response.read, b"")))
+            )
+
+    def head() -> None:
+        response = fetcher.head(url, {})
+        seen.append((response.status, response.http_version, b""))
+
+    try:
+        for work in (ranged, whole, head):
+            thread = threading.Thread(target=work)
+            thread.start()
+            thread.join()
+    finally:
+        fetcher.close()
+    assert seen == [(206, "1.1", data[1000:151000]), (200, "2", data), (200, "2", b"")]
+    logged = _logged_requests(sync_nginx, "/ranged.bin", 3)
+    assert [proto for proto, _, _ in logged] == ["HTTP/1.1", "HTTP/2.0", "HTTP/2.0"]

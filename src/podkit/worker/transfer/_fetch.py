@@ -81,6 +81,13 @@ class Response:
         except OSError as exc:
             raise RetryableFetchError(f"reading {self.url} failed: {_describe(exc)}") from exc
 
+    def read_blocks(self, amount: int = READ_BLOCK) -> list[bytes]:
+        """Up to `amount` bytes as the blocks they arrived in; [] at the end of the body."""
+        try:
+            return self._wire.read_blocks(amount)
+        except OSError as exc:
+            raise RetryableFetchError(f"reading {self.url} failed: {_describe(exc)}") from exc
+
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())
 
@@ -252,7 +259,9 @@ class Fetcher:
         left_origin = False
         for _ in range(MAX_REDIRECTS + 1):
             try:
-                wire = self._pool.request(method, url, headers, decode=decode)
+                wire = self._pool.request(
+                    method, url, headers, decode=decode, http2="Range" not in headers
+                )
             except _curl.UntrustedCertificate as exc:
                 raise FetchError(
                     f"{_safe(url)}: the server's TLS certificate is not trusted ({exc})",

@@ -1,0 +1,64 @@
+"""How a byte range's blocks reach the temp file: the front a server sent before our range is
+dropped, a claim cuts the tail, and pwritev writes any number of blocks at their offset."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from podkit.worker.transfer.streaming import _IOV_MAX, _drop_front, _first, _pwrite_all
+
+BLOCKS = [b"abc", b"defgh", b"i", b"jklmnop"]
+
+
+@pytest.mark.parametrize("skip", range(0, 19))
+def test_dropping_the_front_keeps_exactly_the_bytes_after_it(skip: int) -> None:
+    kept, left = _drop_front(list(BLOCKS), skip)
+    whole = b"".join(BLOCKS)
+    assert b"".join(kept) == whole[skip:]
+    assert left == max(0, skip - len(whole))
+    assert all(kept)  # no empty block is passed on
+
+
+@pytest.mark.parametrize("size", range(0, 19))
+def test_the_first_bytes_of_the_blocks_are_cut_where_the_claim_ends(size: int) -> None:
+    assert b"".join(_first(list(BLOCKS), size)) == b"".join(BLOCKS)[:size]
+
+
+def test_more_blocks_than_one_pwritev_takes_land_in_order_at_their_offset(tmp_path: Path) -> None:
+    blocks = [bytes([i % 251]) * (i % 7 + 1) for i in range(3 * _IOV_MAX + 5)]
+    target = tmp_path / "temp"
+    target.write_bytes(b"-" * 10)
+    fd = os.open(target, os.O_WRONLY)
+    try:
+        _pwrite_all(fd, list(blocks), 10)
+    finally:
+        os.close(fd)
+    assert target.read_bytes() == b"-" * 10 + b"".join(blocks)
+
+
+def test_short_writes_resume_where_they_stopped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The kernel may write less than asked (a signal, a full disk's last blocks): each call
+    # here writes at most 7 bytes, through the real system call.
+    real = os.pwritev
+    calls: list[int] = []
+
+    def short(fd: int, buffers: list[bytes], offset: int) -> int:
+        joined = b"".join(buffers)[:7]
+        calls.append(len(joined))
+        return real(fd, [joined], offset)
+
+    monkeypatch.setattr("podkit.worker.transfer.streaming.os.pwritev", short)
+    target = tmp_path / "temp"
+    target.write_bytes(b"")
+    fd = os.open(target, os.O_WRONLY)
+    try:
+        _pwrite_all(fd, list(BLOCKS), 3)
+    finally:
+        os.close(fd)
+    assert target.read_bytes() == b"\0" * 3 + b"".join(BLOCKS)
+    assert calls == [7, 7, 2]
