@@ -56,7 +56,7 @@ mutate: $(STAMP)
 	$(PY) scripts/mutate.py $(MODULES)
 
 bench: $(STAMP)
-	bash scripts/test-deps.sh
+	bash scripts/test-deps.sh gcc libc6-dev rclone
 	$(PY) -m bench
 
 # Long-run check (not in test or bench): jobs of 15 minutes complete; SOAK_S=seconds to change.

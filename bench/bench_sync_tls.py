@@ -3,10 +3,11 @@ seconds per GiB each spent (the engine: this process's user + system time; a pee
 read from the kernel when it exits).
 
 The bench makes a CA and a certificate for 127.0.0.1 signed by it; nginx serves HTTPS with it
-on an uncapped port and on one capped at 40 MiB/s per connection (`limit_rate` counts per
-request); every client trusts the CA (`PODKIT_CA_BUNDLE`, `--cacert`, `--ca-certificate`,
-`--ca-cert`). HTTP/2 is offered; the engine takes it, aria2c speaks HTTP/1.1, curl and rclone
-take what they do by default.
+on an uncapped port and on one capped at 40 MiB/s per connection (the kernel paces each
+connection, see `tls_bed`); every client trusts the CA (`PODKIT_CA_BUNDLE`, `--cacert`,
+`--ca-certificate`, `--ca-cert`). HTTP/2 is offered; the engine takes it for small files and
+metadata and streams byte ranges over HTTP/1.1, aria2c speaks HTTP/1.1, curl and rclone take
+what they do by default.
 
 S1  one 1 GiB file: N = 1 on the uncapped port (one stream's CPU cost over TLS), N = 4, 8, 16
     on the capped one: engine vs aria2c -xN -sN -k1M vs rclone --multi-thread-streams N.

@@ -1,9 +1,16 @@
 """The HTTPS bench bed: a CA the bench makes, nginx serving TLS with a certificate it signed
-(static files uncapped and capped at 40 MiB/s per request, and fake-gcs-server behind TLS)."""
+(static files uncapped and capped at 40 MiB/s per connection, and fake-gcs-server behind TLS).
+
+The cap is the kernel's: every connection accepted on the capped port is paced
+(SO_MAX_PACING_RATE, set by `pace.c`, which the bench builds with the C compiler and preloads
+into nginx). nginx's own `limit_rate` counts per request and lets each request send a
+second's worth at once, so a client that asks for 16 MiB ranges one after another on a
+kept-alive HTTP/1.1 connection was never capped by it, while one long request was."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -30,8 +37,26 @@ def make_ca(directory: Path) -> tuple[Path, Path, Path]:
     return ca, cert, key
 
 
+CAP = 40 * 1024 * 1024  # bytes per second, per connection on the capped port
+PACER = Path(__file__).with_name("pace.c")
+
+
+def build_pacer(directory: Path) -> Path:
+    """The pacing library (`pace.c`), built with the C compiler into `directory`."""
+    compiler = shutil.which("cc") or shutil.which("gcc")
+    if compiler is None:
+        raise SystemExit("the bench paces its capped port with a C library: install gcc")
+    library = directory / "pace.so"
+    subprocess.run(
+        [compiler, "-O2", "-shared", "-fPIC", "-o", str(library), str(PACER), "-ldl"],
+        check=True,
+        capture_output=True,
+    )
+    return library
+
+
 class TlsNginx:
-    """nginx on three HTTPS ports: `www/` uncapped and capped at 40 MiB/s per request, and
+    """nginx on three HTTPS ports: `www/` uncapped and capped at 40 MiB/s per connection, and
     fake-gcs-server (plain HTTP on loopback) behind TLS."""
 
     def __init__(self, root: Path) -> None:
@@ -79,13 +104,18 @@ class TlsNginx:
                 sendfile on; keepalive_requests 100000; keepalive_timeout 60;
                 default_type application/octet-stream; ssl_session_cache shared:bench:10m;
                 server {{ listen 127.0.0.1:{self.port} ssl http2; {tls} }}
-                server {{ listen 127.0.0.1:{self.capped_port} ssl http2; limit_rate 40m; {tls} }}
+                server {{ listen 127.0.0.1:{self.capped_port} ssl http2; {tls} }}
                 server {{ listen 127.0.0.1:{self.gcs_port} ssl http2; {gcs} }}
                 upstream keep {{ server 127.0.0.1:{self.gcs_upstream}; keepalive 32; }}
             }}""")  # fmt: skip
+        paced = {
+            "LD_PRELOAD": str(build_pacer(self.root)),
+            "PACED_PORT": str(self.capped_port),
+            "PACING_RATE": str(CAP),
+        }
         self.proc = subprocess.Popen(
             ["nginx", "-c", str(conf), "-p", str(self.root), "-e", str(self.root / "error.log")],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ, **paced},
         )  # fmt: skip
         for port in (self.port, self.capped_port, self.gcs_port):
             wait_for_port(port, self.proc)
