@@ -27,16 +27,21 @@ def test_the_first_bytes_of_the_blocks_are_cut_where_the_claim_ends(size: int) -
     assert b"".join(_first(list(BLOCKS), size)) == b"".join(BLOCKS)[:size]
 
 
-def test_more_blocks_than_one_pwritev_takes_land_in_order_at_their_offset(tmp_path: Path) -> None:
-    blocks = [bytes([i % 251]) * (i % 7 + 1) for i in range(3 * _IOV_MAX + 5)]
-    target = tmp_path / "temp"
-    target.write_bytes(b"-" * 10)
+def _written(target: Path, before: bytes, blocks: list[bytes]) -> bytes:
+    """The file after `_pwrite_all` wrote the blocks at the end of `before`."""
+    target.write_bytes(before)
     fd = os.open(target, os.O_WRONLY)
     try:
-        _pwrite_all(fd, list(blocks), 10)
+        _pwrite_all(fd, list(blocks), len(before))
     finally:
         os.close(fd)
-    assert target.read_bytes() == b"-" * 10 + b"".join(blocks)
+    return target.read_bytes()
+
+
+def test_more_blocks_than_one_pwritev_takes_land_in_order_at_their_offset(tmp_path: Path) -> None:
+    # More than the kernel's 1,024 buffers per call: one pwritev of them all would fail.
+    blocks = [bytes([i % 251]) * (i % 7 + 1) for i in range(3 * _IOV_MAX + 5)]
+    assert _written(tmp_path / "temp", b"-" * 10, blocks) == b"-" * 10 + b"".join(blocks)
 
 
 def test_short_writes_resume_where_they_stopped(
@@ -53,12 +58,5 @@ def test_short_writes_resume_where_they_stopped(
         return real(fd, [joined], offset)
 
     monkeypatch.setattr("podkit.worker.transfer.streaming.os.pwritev", short)
-    target = tmp_path / "temp"
-    target.write_bytes(b"")
-    fd = os.open(target, os.O_WRONLY)
-    try:
-        _pwrite_all(fd, list(BLOCKS), 3)
-    finally:
-        os.close(fd)
-    assert target.read_bytes() == b"\0" * 3 + b"".join(BLOCKS)
+    assert _written(tmp_path / "temp", b"...", BLOCKS) == b"..." + b"".join(BLOCKS)
     assert calls == [7, 7, 2]
