@@ -1,6 +1,7 @@
 """Model sync benchmarks S1-S4, each with its peers measured in the same run.
 
-S1  one 1 GiB file from nginx capped at 40 MiB/s per connection, N = 1, 4, 8, 16, 32
+S1  one 1 GiB file from nginx capped at 40 MiB/s per connection (the kernel paces each
+    connection on the throttled port, see `tls_bed`), N = 1, 4, 8, 16, 32
     connections: the engine vs aria2c -xN -sN (aria2c stops at 16), against the ideal
     min(N x cap, CPU ceiling); the ceiling is the engine's best on the uncapped port.
 S1+ one 300 MiB file on 16 connections: its 16 MiB chunks are not a multiple of them, so
@@ -41,12 +42,13 @@ from pathlib import Path
 
 from tests.functional.sync.testbed import FakeGcs, Nginx, write_hf_repo
 
+from bench.tls_bed import pacing
 from podkit.config.models import ModelSource
 from podkit.worker.transfer import SyncOptions, sync_models
 from podkit.worker.transfer.scaling import AUTO_LIMIT, AUTO_START
 
 MiB = 1024 * 1024
-CAP = 40 * MiB  # nginx limit_rate 40m
+CAP = 40 * MiB  # per connection on the throttled port (tls_bed.pacing)
 QUICK = os.environ.get("BENCH_SYNC_QUICK") == "1"
 ONLY = {s.strip().upper() for s in os.environ.get("BENCH_SYNC_ONLY", "").split(",") if s.strip()}
 RUNS = int(os.environ.get("BENCH_SYNC_RUNS", "3"))
@@ -286,7 +288,9 @@ def s3_s4_hf(nginx: Nginx, work: Path) -> None:
 
 def main() -> None:
     work = _scratch()
-    nginx = Nginx(work / "nginx").start()
+    nginx = Nginx(work / "nginx", limit_rate="0")  # no cap per request: the kernel's per connection
+    nginx.env = pacing(work, nginx.ports.throttled)
+    nginx.start()
     try:
         print(f"host: {os.cpu_count()} CPUs; data and destinations on {work}")
         if _wanted("S1"):

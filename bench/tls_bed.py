@@ -55,6 +55,12 @@ def build_pacer(directory: Path) -> Path:
     return library
 
 
+def pacing(directory: Path, port: int, rate: int = CAP) -> dict[str, str]:
+    """The environment that makes nginx pace every connection it accepts on `port`."""
+    return {"LD_PRELOAD": str(build_pacer(directory)), "PACED_PORT": str(port),
+            "PACING_RATE": str(rate)}  # fmt: skip
+
+
 class TlsNginx:
     """nginx on three HTTPS ports: `www/` uncapped and capped at 40 MiB/s per connection, and
     fake-gcs-server (plain HTTP on loopback) behind TLS."""
@@ -108,11 +114,7 @@ class TlsNginx:
                 server {{ listen 127.0.0.1:{self.gcs_port} ssl http2; {gcs} }}
                 upstream keep {{ server 127.0.0.1:{self.gcs_upstream}; keepalive 32; }}
             }}""")  # fmt: skip
-        paced = {
-            "LD_PRELOAD": str(build_pacer(self.root)),
-            "PACED_PORT": str(self.capped_port),
-            "PACING_RATE": str(CAP),
-        }
+        paced = pacing(self.root, self.capped_port)
         self.proc = subprocess.Popen(
             ["nginx", "-c", str(conf), "-p", str(self.root), "-e", str(self.root / "error.log")],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ, **paced},

@@ -97,6 +97,7 @@ class Nginx:
         self.ports = NginxPorts(free_port(), free_port(), free_port(), free_port())
         self.proc: subprocess.Popen[bytes] | None = None
         self.cert, self.key = make_cert(root)
+        self.env: dict[str, str] = {}  # added to nginx's environment (the bench's pacing)
 
     @property
     def url(self) -> str:
@@ -169,7 +170,7 @@ class Nginx:
         self.proc = subprocess.Popen(
             [self.binary, "-c", str(conf), "-p", str(self.root),
              "-e", str(self.root / "error.log")],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ, **self.env},
         )  # fmt: skip
         for port in (self.ports.http, self.ports.throttled, self.ports.https, self.ports.slow):
             wait_for_port(port, self.proc)
