@@ -5,6 +5,7 @@ certificates trusted (each variable, in its order, and certifi as the last resor
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import os
 import threading
@@ -217,24 +218,18 @@ def test_byte_ranges_stream_over_http11_while_whole_gets_and_metadata_take_http2
     fetcher = Fetcher(2, environ={"PODKIT_CA_BUNDLE": str(sync_nginx.cert)})
     seen: list[tuple[int, str, bytes]] = []
 
-    def ranged() -> None:
-        with fetcher.open(url, {"Range": "bytes=1000-150999"}) as response:
-            seen.append(
-                (response.status, response.http_version, b"".join(iter(response.read, b"")))
-            )
-
-    def whole() -> None:
-        with fetcher.open(url, {}) as response:
-            seen.append(
-                (response.status, response.http_version, b"".join(iter(response.read, b"")))
-            )
+    def get(headers: dict[str, str]) -> None:
+        with fetcher.open(url, headers) as response:
+            body = b"".join(iter(response.read, b""))
+            seen.append((response.status, response.http_version, body))
 
     def head() -> None:
         response = fetcher.head(url, {})
         seen.append((response.status, response.http_version, b""))
 
     try:
-        for work in (ranged, whole, head):
+        ranged, whole = {"Range": "bytes=1000-150999"}, {}
+        for work in (functools.partial(get, ranged), functools.partial(get, whole), head):
             thread = threading.Thread(target=work)
             thread.start()
             thread.join()
