@@ -147,7 +147,7 @@ class Streamer:
         read: Callable[[int], list[bytes]],
         fd: int,
         segment: Segment,
-        skip: int = 0,
+        skip: int,
     ) -> None:
         """Write body bytes at the segment's position up to its end, dropping the first
         `skip` (a server that ignored Range). Blocks are written as they arrived, several
