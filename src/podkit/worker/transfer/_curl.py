@@ -1,11 +1,12 @@
 """The transfer engine's wire: libcurl through pycurl.
 
-Each thread of the engine drives its own libcurl multi handle, and a response's body is pulled
-by `read()`: the calling thread runs the multi handle only while it holds fewer bytes than it
-asked for, so a request takes no lock and a slow disk holds the socket back as a blocking read
-would. One run takes what the socket holds (its receive buffer, a few MiB at most), so that is
-what a transfer may hold unread; pausing libcurl instead (CURL_WRITEFUNC_PAUSE) was measured
-to stall a capped HTTP/1.1 stream for a timer's length after every resume (3 MB/s).
+Each thread of the engine drives its own libcurl multi handle, and a response's body is
+pulled by `read_blocks()`: the calling thread runs the multi handle only while it holds fewer
+bytes than it asked for, so a request takes no lock and a slow disk holds the socket back as a
+blocking read would. One run takes what the socket holds (its receive buffer, a few MiB at
+most), so that is what a transfer may hold unread; pausing libcurl instead
+(CURL_WRITEFUNC_PAUSE) was measured to stall a capped HTTP/1.1 stream for a timer's length
+after every resume (3 MB/s).
 The multi handle keeps the thread's connections alive between requests (one thread, one set
 of connections, as the connection budget counts them); one share handle lets every thread
 resume the TLS sessions and reuse the DNS answers of the others.
@@ -95,7 +96,7 @@ def quote_url(url: str) -> str:
 
 
 class Response:
-    """A response whose body is read with `read()`; b'' once the body is complete."""
+    """A response whose body is read with `read_blocks()`; [] once the body is complete."""
 
     def __init__(
         self,
@@ -195,10 +196,6 @@ class Response:
         if not self._head_done:
             self._release()
             raise self._error or TransportError("the connection closed before the response")
-
-    def read(self, amount: int) -> bytes:
-        blocks = self.read_blocks(amount)
-        return blocks[0] if len(blocks) == 1 else b"".join(blocks)
 
     def read_blocks(self, amount: int) -> list[bytes]:
         """Up to `amount` bytes of the body as libcurl handed them over (no copy to join

@@ -76,10 +76,8 @@ class Response:
         self._wire = wire
 
     def read(self, amount: int = READ_BLOCK) -> bytes:
-        try:
-            return self._wire.read(amount)
-        except OSError as exc:
-            raise RetryableFetchError(f"reading {self.url} failed: {_describe(exc)}") from exc
+        blocks = self.read_blocks(amount)
+        return blocks[0] if len(blocks) == 1 else b"".join(blocks)
 
     def read_blocks(self, amount: int = READ_BLOCK) -> list[bytes]:
         """Up to `amount` bytes as the blocks they arrived in; [] at the end of the body."""
