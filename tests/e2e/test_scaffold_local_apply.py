@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -40,16 +42,26 @@ def user_shell(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     return tmp_path
 
 
-def test_a_load_balancer_project_passes_apply_smoke_then_answers_predict(
-    user_shell: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
-) -> None:
-    assert podkit(capfd, "init", "chat-api", "--type", "load_balancer")[0] == 0
-    monkeypatch.chdir(user_shell / "chat-api")
+@contextmanager
+def applied(
+    capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, shell: Path, *init: str
+) -> Iterator[str]:
+    """`podkit init NAME ...` in the shell, then `apply --wait --smoke` from the project on a
+    local RunPod that stays up in the block; yields what apply printed on stderr."""
+    assert podkit(capfd, "init", *init)[0] == 0
+    monkeypatch.chdir(shell / init[0])
     with LocalRunPod() as local:
         monkeypatch.setenv("PODKIT_TARGET", local.url)
         apply = ["apply", "--env", "staging", "--yes", "--wait", "--smoke", "--image", IMAGE]
         code, _, err = podkit(capfd, *apply)
         assert code == exit_codes.SUCCESS, err
+        yield err
+
+
+def test_a_load_balancer_project_passes_apply_smoke_then_answers_predict(
+    user_shell: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    with applied(capfd, monkeypatch, user_shell, "chat-api", "--type", "load_balancer") as err:
         assert "run `python -u app.py` in" in err and "passed" in err
         request = ["request", "POST", "/predict", "-d", '{"text": "hello there"}']
         code, out, err = podkit(capfd, *request, "--env", "staging")
@@ -60,13 +72,7 @@ def test_a_load_balancer_project_passes_apply_smoke_then_answers_predict(
 def test_a_queue_project_passes_apply_smoke_then_runs_its_action(
     user_shell: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    assert podkit(capfd, "init", "speech")[0] == 0
-    monkeypatch.chdir(user_shell / "speech")
-    with LocalRunPod() as local:
-        monkeypatch.setenv("PODKIT_TARGET", local.url)
-        apply = ["apply", "--env", "staging", "--yes", "--wait", "--smoke", "--image", IMAGE]
-        code, _, err = podkit(capfd, *apply)
-        assert code == exit_codes.SUCCESS, err
+    with applied(capfd, monkeypatch, user_shell, "speech") as err:
         assert "run `python -u -m podkit.worker` in" in err
         run = ["run", "predict", "--input", '{"text": "one two three"}', "--env", "staging"]
         code, out, err = podkit(capfd, *run, "--json")
