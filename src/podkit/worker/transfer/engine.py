@@ -268,8 +268,9 @@ def _sync(
     preflight_space(volume_dir, needed, options.space_margin, label)
     # By name first: one Path per directory, not one per file.
     named = {(job.entry, job.remote.path.rpartition("/")[0]) for job in jobs}
+    root = volume_dir.resolve()
     for directory in {dests[index] / below for index, below in named}:
-        _prepare(directory, options)
+        _prepare(directory, root, options)
     owner = Owner.me(run_id)
     book = _StateBook(dests, [entry.source for entry in entries], owner)
     total = sum(job.remote.size for job in jobs)
@@ -282,8 +283,15 @@ def _sync(
     return _report(jobs, reports, fetcher, started, connections)
 
 
-def _prepare(directory: Path, options: SyncOptions) -> None:
-    """Create a destination directory and clear temps that dead workers left in it."""
+def _prepare(directory: Path, root: Path, options: SyncOptions) -> None:
+    """Create a destination directory and clear temps that dead workers left in it; refuse
+    one that a symlink on the volume leads outside `root` (nothing is written there)."""
+    inside = directory.resolve()
+    if inside != root and root not in inside.parents:
+        raise TransferError(
+            f"{directory} resolves outside the volume (to {inside})",
+            hint="remove the symlink on the volume, or exclude those files in [[models]]",
+        )
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
