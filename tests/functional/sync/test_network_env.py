@@ -77,14 +77,28 @@ def test_a_proxy_that_refuses_its_credentials_fails_at_once_and_shows_none(
     assert proxy.credentials == [expected]  # sent to the proxy, once: not retried
 
 
-def test_a_proxy_that_is_down_is_named_in_the_error(sync_nginx: Nginx, volume: Path) -> None:
+def test_a_proxy_that_is_down_is_named_in_the_error_and_its_variable_in_the_hint(
+    sync_nginx: Nginx, volume: Path
+) -> None:
     proxy = ConnectProxy()
     proxy.stop()  # its port is closed now
     entry, _ = _model(sync_nginx, "down.bin")
     env = {"PODKIT_CA_BUNDLE": str(sync_nginx.cert), "HTTPS_PROXY": proxy.url}
     fast = replace(OPTIONS, retry=RetryPolicy(attempts=2, base_delay=0.01, max_delay=0.02))
-    with pytest.raises(TransferError, match=r"over proxy 127\.0\.0\.1"):
+    with pytest.raises(TransferError, match=r"over proxy 127\.0\.0\.1") as caught:
         sync_models([entry], volume, options=fast, env=env)
+    assert "HTTPS_PROXY" in (caught.value.hint or "") and "NO_PROXY" in (caught.value.hint or "")
+
+
+def test_a_failure_past_the_proxy_keeps_the_sources_own_hint(
+    sync_nginx: Nginx, volume: Path, proxy: ConnectProxy
+) -> None:
+    entry = ModelSource(source=f"{sync_nginx.https_url}/absent.bin", destination="m/absent.bin")
+    env = {"PODKIT_CA_BUNDLE": str(sync_nginx.cert), "HTTPS_PROXY": proxy.url}
+    with pytest.raises(TransferError) as caught:
+        sync_models([entry], volume, options=OPTIONS, env=env)
+    assert "HTTP 404" in caught.value.message
+    assert "HTTPS_PROXY" not in (caught.value.hint or "")
 
 
 @pytest.mark.parametrize("no_proxy", ["127.0.0.1", "localhost,127.0.0.0/8", "*"])

@@ -21,7 +21,7 @@ reader looks. Redirects are not followed here: the engine decides
 which headers may follow a request to another origin.
 
 Every transport failure is an OSError (`TransportError`; `UntrustedCertificate` and
-`ProxyRefused` are the ones another try cannot fix).
+`ProxyRefused` are the ones another try cannot fix; `ProxyFailed`, one at the proxy).
 """
 
 from __future__ import annotations
@@ -72,11 +72,16 @@ class UntrustedCertificate(TransportError):
     """The server's TLS certificate does not chain to a trusted CA (or does not name the host)."""
 
 
-class ProxyRefused(TransportError):
+class ProxyFailed(TransportError):
+    """The failure was at the proxy (its name does not resolve, it refuses the connection, or
+    its tunnel broke): the proxy variables are what to check."""
+
+
+class ProxyRefused(ProxyFailed):
     """The proxy answered the CONNECT with 407 (or 403): its credentials, or its rules."""
 
 
-def _proxy_failure(code: int, message: str) -> TransportError | None:
+def _proxy_failure(code: int, message: str) -> ProxyFailed | None:
     """A failure at the proxy, in libcurl's words (which name the proxy's host, never its
     user or password; any `user:password@` left in them is cut out anyway)."""
     if "proxy" not in message.lower() and "CONNECT" not in message:
@@ -84,7 +89,7 @@ def _proxy_failure(code: int, message: str) -> TransportError | None:
     words = _USERINFO.sub("//", message)
     if "CONNECT tunnel failed, response 407" in message or "response 403" in message:
         return ProxyRefused(words)
-    return TransportError(words if code else "the proxy failed")
+    return ProxyFailed(words if code else "the proxy failed")
 
 
 def quote_url(url: str) -> str:

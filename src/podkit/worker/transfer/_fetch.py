@@ -39,6 +39,10 @@ READ_BLOCK = 256 * 1024
 USER_AGENT = "podkit-sync"
 # Never sent on to another origin: a redirect to a CDN gets a signed URL, not our token.
 _ORIGIN_BOUND = frozenset({"authorization", "cookie", "proxy-authorization"})
+_PROXY_HINT = (
+    "check the proxy that https_proxy / HTTPS_PROXY (http_proxy for http://, or ALL_PROXY) "
+    "names, or list the host in NO_PROXY to go direct"
+)
 # A remembered redirect target answering these is asked no more (an expired signature).
 _REFUSED = frozenset({400, 401, 403, 404, 410})
 
@@ -59,9 +63,14 @@ class RetryableFetchError(FetchError):
     """A reset, a stall, a short body, 429 or 5xx: worth another try after a backoff."""
 
     def __init__(
-        self, message: str, *, status: int | None = None, retry_after: str | None = None
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        retry_after: str | None = None,
+        hint: str | None = None,
     ) -> None:
-        super().__init__(message, status=status)
+        super().__init__(message, status=status, hint=hint)
         self.retry_after = retry_after
 
 
@@ -274,7 +283,8 @@ class Fetcher:
                 ) from exc
             except OSError as exc:
                 raise RetryableFetchError(
-                    f"{method} {_safe(url)} failed: {_describe(exc)}"
+                    f"{method} {_safe(url)} failed: {_describe(exc)}",
+                    hint=_PROXY_HINT if isinstance(exc, _curl.ProxyFailed) else None,
                 ) from exc
             location = wire.headers.get("location")
             if wire.status not in REDIRECT_STATUSES or not location:
