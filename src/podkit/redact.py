@@ -186,8 +186,11 @@ def _google_credentials(path: str) -> set[str]:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return set()
-    if not isinstance(data, dict):
-        return set()
+    return google_credential_secrets(data) if isinstance(data, dict) else set()
+
+
+def google_credential_secrets(data: Mapping[str, object]) -> set[str]:
+    """The private fields of a Google credentials JSON (service account, authorized user)."""
     found = {str(data[k]).strip() for k in _GOOGLE_PRIVATE if data.get(k)}
     # A PEM's body lines can show up alone (a log that split it); register each.
     pem = str(data.get("private_key", ""))

@@ -26,6 +26,7 @@ TOKEN_SHAPES: tuple[re.Pattern[str], ...] = (
     re.compile(r"\bglpat-[A-Za-z0-9_\-]{20,}"),  # GitLab
     re.compile(r"\bxox[abposr]-[A-Za-z0-9\-]{10,}"),  # Slack
     re.compile(r"\bya29\.[A-Za-z0-9_\-]{20,}"),  # Google OAuth access tokens
+    re.compile(r"\beyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]*"),  # JWTs
     re.compile(
         r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|\Z)", re.S
     ),

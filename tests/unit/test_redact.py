@@ -64,6 +64,9 @@ def test_shapes_are_removed(text: str) -> None:
         "AKIA" + "ABCDEFGHIJKLMNOP",
         "rpa_" + "Z9" * 15,
         "sk-" + "proj_" + "q" * 30,
+        "ya29." + "a0Af" * 8,
+        "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ3b3JrZXIifQ.c2lnbmF0dXJl-_x",  # a JWT (signed)
+        "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ3b3JrZXIifQ.",  # a JWT (unsigned)
         PEM,
     ],
 )

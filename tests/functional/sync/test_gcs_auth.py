@@ -13,21 +13,24 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, quote
 
 import pytest
 
 from podkit.config.models import ModelSource
+from podkit.errors import TransferError
 from podkit.worker.transfer import SyncOptions, sync_models
 from tests.functional.sync.faultproxy import FaultProxy
 from tests.functional.sync.testbed import FakeGcs
 
 TOKEN = "ya29.local-test-token"
+_ECHOED = ("assertion", "subject_token", "client_secret", "refresh_token")
 
 
 class _TokenEndpoint:
     def __init__(self) -> None:
         self.grants: list[dict[str, list[str]]] = []
+        self.echo = False  # refuse every grant, quoting it back (as a careless server might)
         endpoint = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -36,15 +39,21 @@ class _TokenEndpoint:
 
             def do_POST(self) -> None:
                 length = int(self.headers["Content-Length"])
-                endpoint.grants.append(parse_qs(self.rfile.read(length).decode()))
-                answer = {
+                posted = self.rfile.read(length).decode()
+                endpoint.grants.append(parse_qs(posted))
+                answer: dict[str, object] = {
                     "access_token": TOKEN,
                     "expires_in": 3600,
                     "token_type": "Bearer",
                     "issued_token_type": "urn:ietf:params:oauth:token-type:access_token",
                 }
+                if endpoint.echo:  # the credentials first, before any cut of the message
+                    grant = endpoint.grants[-1]
+                    quoted = [grant[name][0] for name in _ECHOED if name in grant]
+                    words = f"refused {' '.join(quoted)} in {posted}"
+                    answer = {"error": "invalid_grant", "error_description": words}
                 body = json.dumps(answer).encode()
-                self.send_response(200)
+                self.send_response(400 if endpoint.echo else 200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
@@ -67,9 +76,7 @@ def test_service_account_key_from_the_environment(
     tmp_path: Path, fake_gcs: FakeGcs, token_endpoint: _TokenEndpoint
 ) -> None:
     pytest.importorskip("google.auth.transport.requests")
-    key = subprocess.run(
-        ["openssl", "genrsa", "2048"], check=True, capture_output=True, text=True
-    ).stdout
+    key = _rsa_key()
     info = {
         "type": "service_account",
         "project_id": "local",
@@ -95,6 +102,68 @@ def test_service_account_key_from_the_environment(
     assert proxy.stats.authorization and set(proxy.stats.authorization) == {f"Bearer {TOKEN}"}
     shown = json.dumps(report.as_dict())
     assert TOKEN not in shown and "PRIVATE KEY" not in shown
+
+
+def _rsa_key() -> str:
+    return subprocess.run(
+        ["openssl", "genrsa", "2048"], check=True, capture_output=True, text=True
+    ).stdout
+
+
+def test_a_refused_grant_is_shown_in_google_auths_words_without_the_secrets_it_echoes(
+    tmp_path: Path, fake_gcs: FakeGcs, token_endpoint: _TokenEndpoint
+) -> None:
+    token_endpoint.echo = True
+    key = _rsa_key()
+    subject = tmp_path / "subject.jwt"
+    subject.write_text("eyJhbGciOiJub25lIn0.eyJzdWIiOiJzZWNyZXQtd29ya2VyIn0.")
+    kinds = {
+        "service_account": {
+            "private_key_id": "k1",
+            "private_key": key,
+            "client_email": "sync@local.iam.gserviceaccount.com",
+            "token_uri": token_endpoint.url,
+        },
+        "external_account": {
+            "audience": "//iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/"
+            "pool/providers/runpod",
+            "subject_token_type": "urn:ietf:params:oauth:token-type:jwt",
+            "token_url": token_endpoint.url,
+            "credential_source": {"file": str(subject)},
+        },
+    }
+    fake_gcs.bucket("refused-models")
+    entry = ModelSource(source="gs://refused-models/w/", destination="p")
+    for kind, fields in kinds.items():
+        env = {
+            "STORAGE_EMULATOR_HOST": fake_gcs.url,
+            "PODKIT_GCS_CREDENTIALS_JSON": json.dumps({"type": kind, **fields}),
+        }
+        with pytest.raises(TransferError) as caught:
+            sync_models([entry], tmp_path, options=SyncOptions(fsync=False), env=env)
+        message = caught.value.message
+        assert "could not get a token" in message and "invalid_grant" in message, message
+        assert "refused" in message, message  # the server's own words, up to the secrets
+        grant = token_endpoint.grants.pop()
+        secrets = [
+            grant.get("assertion", [""])[0],  # the JWT signed with the key
+            grant.get("subject_token", [""])[0],
+            *key.splitlines()[1:-1],
+        ]
+        for secret in filter(None, secrets):  # not even the start of one
+            assert secret[:16] not in message and quote(secret, safe="")[:16] not in message
+
+
+def test_an_incomplete_credentials_json_names_its_missing_fields(
+    tmp_path: Path, fake_gcs: FakeGcs
+) -> None:
+    info = {"type": "authorized_user", "client_secret": "Cl1ent-s3cret-value"}
+    env = {"STORAGE_EMULATOR_HOST": fake_gcs.url, "PODKIT_GCS_CREDENTIALS_JSON": json.dumps(info)}
+    entry = ModelSource(source="gs://any-models/w/", destination="p")
+    with pytest.raises(TransferError) as caught:
+        sync_models([entry], tmp_path, options=SyncOptions(fsync=False), env=env)
+    assert "missing fields" in caught.value.message and "refresh_token" in caught.value.message
+    assert "Cl1ent-s3cret-value" not in caught.value.message
 
 
 def _sync_with(env: dict[str, str], fake_gcs: FakeGcs, tmp_path: Path) -> tuple[Any, FaultProxy]:

@@ -1,6 +1,8 @@
 """Credentials from the environment: a GCS token, AWS keys, a Hugging Face token.
 
-Values live only in memory and in request headers; `repr` and errors never show them.
+Values live only in memory and in request headers; `repr` never shows them, and an error
+quotes google-auth's words only with every secret of the environment, of the credentials JSON
+and of any token shape masked.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from podkit.errors import TransferError
+from podkit.redact import Redactor, google_credential_secrets
 
 GCS_SCOPE = "https://www.googleapis.com/auth/devstorage.read_only"
 
@@ -64,6 +67,7 @@ class GcsToken:
     names a metadata server."""
 
     def __init__(self, env: dict[str, str]) -> None:
+        self._env = env
         self._static = env.get("GCS_OAUTH_TOKEN", "")
         self._info = _credentials_info(env)
         emulated = bool(env.get("STORAGE_EMULATOR_HOST")) and not env.get("GCE_METADATA_HOST")
@@ -101,7 +105,7 @@ class GcsToken:
             self._creds.refresh(request)
         except Exception as exc:
             raise TransferError(
-                f"GCS credentials could not get a token ({type(exc).__name__})",
+                f"GCS credentials could not get a token ({self._in_words(exc)})",
                 hint="check the credentials JSON (or the workload's identity) and its access "
                 "to the bucket",
             ) from None
@@ -109,13 +113,22 @@ class GcsToken:
         expiry = getattr(self._creds, "expiry", None)
         self._expires = expiry.timestamp() if expiry else time.time() + 3000
 
+    def _in_words(self, exc: Exception) -> str:
+        """google-auth's words for a failure, on one line and at most 300 characters, with
+        the secrets of the environment and of the credentials JSON (and any token) masked."""
+        redactor = Redactor(self._env)
+        for value in google_credential_secrets(self._info or {}):
+            redactor.register(value)
+        words = redactor.scrub(" ".join(str(exc).split()))
+        return f"{type(exc).__name__}: {words[:300]}" if words else type(exc).__name__
+
     def _load(self, google_auth: Any) -> Any:
         if self._info is not None:
             try:
                 return _from_info(google_auth, self._info)
             except Exception as exc:
                 raise TransferError(
-                    f"the GCS credentials JSON could not be loaded ({type(exc).__name__})",
+                    f"the GCS credentials JSON could not be loaded ({self._in_words(exc)})",
                     hint="check that the JSON is complete (a key file, or a credential "
                     "configuration from gcloud iam workload-identity-pools)",
                 ) from None
