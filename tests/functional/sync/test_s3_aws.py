@@ -1,7 +1,8 @@
 """S3 through botocore: a dotted bucket on moto, the credential chain (a named profile in a
-shared credentials file), and a bucket in another region than the one configured (a small S3
-fake on loopback that answers like AWS: 301 with `x-amz-bucket-region` to a wrong signature
-scope; moto does not check regions)."""
+shared credentials file, container credentials, a web identity exchanged at a loopback STS),
+and a bucket in another region than the one configured (a small S3 fake on loopback that
+answers like AWS: 301 with `x-amz-bucket-region` to a wrong signature scope; moto does not
+check regions)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -146,3 +148,126 @@ def test_a_missing_profile_fails_naming_it_and_no_secret(
     assert "absent" in text and "AWS_PROFILE" in text
     assert "profile-secret" not in text
     assert fake_s3.seen == []
+
+
+class _Issuer:
+    """A loopback credentials issuer: ECS's container endpoint (GET, JSON) and STS's
+    AssumeRoleWithWebIdentity (POST, XML); records what each request carried."""
+
+    def __init__(self) -> None:
+        self.requests: list[tuple[str, dict[str, str], str]] = []  # (method, headers, body)
+        issuer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                issuer.requests.append(("GET", dict(self.headers), ""))
+                self._send(
+                    f'{{"AccessKeyId": "ASIACONTAINER", "SecretAccessKey": "container-secret", '
+                    f'"Token": "container-session", "Expiration": "{_IN_AN_HOUR}"}}',
+                    "application/json",
+                )
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"])).decode()
+                issuer.requests.append(("POST", dict(self.headers), body))
+                self._send(
+                    "<AssumeRoleWithWebIdentityResponse><AssumeRoleWithWebIdentityResult>"
+                    "<Credentials><AccessKeyId>ASIAWEBIDENTITY</AccessKeyId>"
+                    "<SecretAccessKey>web-secret</SecretAccessKey>"
+                    "<SessionToken>web-session</SessionToken>"
+                    f"<Expiration>{_IN_AN_HOUR}</Expiration></Credentials>"
+                    "</AssumeRoleWithWebIdentityResult></AssumeRoleWithWebIdentityResponse>",
+                    "text/xml",
+                )
+
+            def _send(self, text: str, kind: str) -> None:
+                body = text.encode()
+                self.send_response(200)
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+_IN_AN_HOUR = (datetime.now(UTC) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@pytest.fixture
+def issuer() -> Iterator[_Issuer]:
+    running = _Issuer()
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def no_profile(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No keys, profile or metadata service: only what a test sets is in the chain."""
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_REGION", "eu-central-1")
+
+
+def test_container_credentials_sign_every_request(
+    fake_s3: FakeS3, issuer: _Issuer, no_profile: None, monkeypatch: pytest.MonkeyPatch,
+    volume: Path,
+) -> None:  # fmt: skip
+    monkeypatch.setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", f"{issuer.url}/v2/credentials")
+    monkeypatch.setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN", "container-auth-token")
+    entry = ModelSource(source="s3://bkt/m", destination="ecs")
+    report = sync_models([entry], volume, options=OPTIONS, env={"AWS_ENDPOINT_URL_S3": fake_s3.url})
+    assert report.status == "ok", report.message
+    assert (volume / "ecs/a.bin").read_bytes() == fake_s3.objects["m/a.bin"]
+    assert [(m, h.get("Authorization")) for m, h, _ in issuer.requests] == [
+        ("GET", "container-auth-token")
+    ]
+    assert {seen[1] for seen in fake_s3.seen} == {"ASIACONTAINER"}
+    assert "container-secret" not in str(report.as_dict())
+
+
+def test_a_web_identity_token_is_exchanged_at_sts_for_the_role(
+    fake_s3: FakeS3, issuer: _Issuer, no_profile: None, monkeypatch: pytest.MonkeyPatch,
+    volume: Path, tmp_path: Path,
+) -> None:  # fmt: skip
+    token = tmp_path / "token"
+    token.write_text("eyJhbGciOiJub25lIn0.eyJzdWIiOiJzeW5jIn0.")
+    monkeypatch.setenv("AWS_WEB_IDENTITY_TOKEN_FILE", str(token))
+    monkeypatch.setenv("AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/model-sync")
+    monkeypatch.setenv("AWS_ENDPOINT_URL_STS", issuer.url)
+    entry = ModelSource(source="s3://bkt/m", destination="irsa")
+    report = sync_models([entry], volume, options=OPTIONS, env={"AWS_ENDPOINT_URL_S3": fake_s3.url})
+    assert report.status == "ok", report.message
+    assert (volume / "irsa/b.json").read_bytes() == b"{}"
+    [(method, _, body)] = issuer.requests
+    assert method == "POST" and "Action=AssumeRoleWithWebIdentity" in body
+    assert "WebIdentityToken=eyJhbGciOiJub25lIn0" in body and "model-sync" in body
+    assert {seen[1] for seen in fake_s3.seen} == {"ASIAWEBIDENTITY"}
+
+
+def test_a_web_identity_token_file_that_is_missing_is_named_before_any_request(
+    fake_s3: FakeS3, issuer: _Issuer, no_profile: None, monkeypatch: pytest.MonkeyPatch,
+    volume: Path, tmp_path: Path,
+) -> None:  # fmt: skip
+    missing = tmp_path / "projected/token"
+    monkeypatch.setenv("AWS_WEB_IDENTITY_TOKEN_FILE", str(missing))
+    monkeypatch.setenv("AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/model-sync")
+    monkeypatch.setenv("AWS_ENDPOINT_URL_STS", issuer.url)
+    entry = ModelSource(source="s3://bkt/m", destination="irsa")
+    with pytest.raises(TransferError) as caught:
+        sync_models([entry], volume, options=OPTIONS, env={"AWS_ENDPOINT_URL_S3": fake_s3.url})
+    assert str(missing) in caught.value.message and "could not be loaded" in caught.value.message
+    assert "AWS_WEB_IDENTITY_TOKEN_FILE" in (caught.value.hint or "")
+    assert issuer.requests == [] and fake_s3.seen == []

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from podkit.errors import TransferError
-from podkit.worker.transfer.credentials import aws_keys
+from podkit.worker.transfer.credentials import aws_keys, in_words
 
 DEFAULT_REGION = "us-east-1"
 
@@ -25,6 +25,7 @@ class AwsAuth:
     botocore refreshes temporary ones)."""
 
     def __init__(self, env: Mapping[str, str]) -> None:
+        self._env = env
         self._keys = aws_keys(dict(env))
         self._profile = env.get("AWS_PROFILE") or None
         self._lock = threading.Lock()
@@ -54,8 +55,12 @@ class AwsAuth:
         from botocore.auth import S3SigV4Auth
         from botocore.awsrequest import AWSRequest
 
+        try:  # temporary credentials (web identity, a container's) are fetched here
+            frozen = credentials.get_frozen_credentials()
+        except Exception as exc:
+            raise self._unloaded(exc) from None
         request = AWSRequest(method=method, url=url)
-        S3SigV4Auth(credentials.get_frozen_credentials(), "s3", region).add_auth(request)
+        S3SigV4Auth(frozen, "s3", region).add_auth(request)
         return {name: str(value) for name, value in request.headers.items()}
 
     def _lookup(self) -> Any:
@@ -76,11 +81,14 @@ class AwsAuth:
         try:
             return self._botocore_session().get_credentials()
         except Exception as exc:
-            raise TransferError(
-                f"AWS credentials could not be loaded ({type(exc).__name__}: {_first_line(exc)})",
-                hint="set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or fix AWS_PROFILE and "
-                "the files it names",
-            ) from None
+            raise self._unloaded(exc) from None
+
+    def _unloaded(self, exc: Exception) -> TransferError:
+        return TransferError(
+            f"AWS credentials could not be loaded ({in_words(exc, self._env)})",
+            hint="set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or fix AWS_PROFILE, "
+            "AWS_WEB_IDENTITY_TOKEN_FILE / AWS_ROLE_ARN or the files they name",
+        )
 
     def _botocore_session(self) -> Any:
         if self._session is None:
@@ -92,8 +100,3 @@ class AwsAuth:
                 ) from exc
             self._session = botocore.session.Session(profile=self._profile)
         return self._session
-
-
-def _first_line(exc: Exception) -> str:
-    # botocore's messages name files and profiles, never the secret values themselves.
-    return str(exc).splitlines()[0][:200] if str(exc) else ""

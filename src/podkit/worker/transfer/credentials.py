@@ -11,6 +11,7 @@ import json
 import os
 import threading
 import time
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,16 @@ def aws_keys(env: dict[str, str]) -> AwsKeys | None:
     if not access:
         return None
     return AwsKeys(access, secret, env.get("AWS_SESSION_TOKEN", ""))
+
+
+def in_words(exc: Exception, env: Mapping[str, str], secrets: Iterable[str] = ()) -> str:
+    """A credential library's words for a failure, on one line and at most 300 characters,
+    with the secrets of the environment, `secrets` and any token shape masked."""
+    redactor = Redactor(env)
+    for value in secrets:
+        redactor.register(value)
+    words = redactor.scrub(" ".join(str(exc).split()))
+    return f"{type(exc).__name__}: {words[:300]}" if words else type(exc).__name__
 
 
 def hf_token(env: dict[str, str]) -> str:
@@ -114,13 +125,7 @@ class GcsToken:
         self._expires = expiry.timestamp() if expiry else time.time() + 3000
 
     def _in_words(self, exc: Exception) -> str:
-        """google-auth's words for a failure, on one line and at most 300 characters, with
-        the secrets of the environment and of the credentials JSON (and any token) masked."""
-        redactor = Redactor(self._env)
-        for value in google_credential_secrets(self._info or {}):
-            redactor.register(value)
-        words = redactor.scrub(" ".join(str(exc).split()))
-        return f"{type(exc).__name__}: {words[:300]}" if words else type(exc).__name__
+        return in_words(exc, self._env, google_credential_secrets(self._info or {}))
 
     def _load(self, google_auth: Any) -> Any:
         if self._info is not None:
