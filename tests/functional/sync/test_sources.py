@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
+import socket
 from dataclasses import replace
 from pathlib import Path
 
@@ -141,6 +142,27 @@ def test_an_untrusted_certificate_fails_at_once_and_names_the_fix(
     message = f"{caught.value.message} {caught.value.hint or ''}"
     assert "not trusted" in message and "PODKIT_CA_BUNDLE" in message
     assert not (volume / "tls" / "private.bin").exists()
+
+
+@pytest.mark.parametrize("kind", ["gs", "s3", "hf", "https"])
+def test_a_store_that_does_not_answer_is_a_reachability_hint_not_a_bucket_one(
+    volume: Path, kind: str
+) -> None:
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        closed = f"127.0.0.1:{free.getsockname()[1]}"
+    source, env = {
+        "gs": ("gs://models-z/w", {"STORAGE_EMULATOR_HOST": closed}),
+        "s3": ("s3://models-z/w", {"AWS_ENDPOINT_URL_S3": f"http://{closed}"}),
+        "hf": ("hf://org/repo@main", {"HF_ENDPOINT": f"http://{closed}"}),
+        "https": (f"http://{closed}/w.bin", {}),
+    }[kind]
+    fast = replace(SMALL, retry=RetryPolicy(attempts=2, base_delay=0.01, max_delay=0.02))
+    entry = ModelSource(source=source, destination="gone")
+    with pytest.raises(TransferError) as caught:
+        sync_models([entry], volume, options=fast, env=env)
+    assert "connection refused" in caught.value.message
+    assert "check that the host answers from here" in (caught.value.hint or "")
 
 
 def test_https_wrong_sha256_fails_and_leaves_nothing(sync_nginx: Nginx, volume: Path) -> None:

@@ -43,6 +43,10 @@ _PROXY_HINT = (
     "check the proxy that https_proxy / HTTPS_PROXY (http_proxy for http://, or ALL_PROXY) "
     "names, or list the host in NO_PROXY to go direct"
 )
+_UNREACHED_HINT = (
+    "check that the host answers from here (its name and port, the network, a firewall); "
+    "behind a proxy, name it in HTTPS_PROXY"
+)
 # A remembered redirect target answering these is asked no more (an expired signature).
 _REFUSED = frozenset({400, 401, 403, 404, 410})
 
@@ -284,7 +288,7 @@ class Fetcher:
             except OSError as exc:
                 raise RetryableFetchError(
                     f"{method} {_safe(url)} failed: {_describe(exc)}",
-                    hint=_PROXY_HINT if isinstance(exc, _curl.ProxyFailed) else None,
+                    hint=_PROXY_HINT if isinstance(exc, _curl.ProxyFailed) else _UNREACHED_HINT,
                 ) from exc
             location = wire.headers.get("location")
             if wire.status not in REDIRECT_STATUSES or not location:

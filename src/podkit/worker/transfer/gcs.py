@@ -16,6 +16,7 @@ from podkit.config.models import ParsedSource
 from podkit.errors import TransferError
 from podkit.worker.transfer._fetch import Fetcher, FetchError
 from podkit.worker.transfer.credentials import GcsToken
+from podkit.worker.transfer.endpoints import endpoint_from
 from podkit.worker.transfer.remote import RemoteFile, safe_relative
 from podkit.worker.transfer.verify import Expected, gcs_crc32c_hex
 
@@ -23,10 +24,7 @@ DEFAULT_ENDPOINT = "https://storage.googleapis.com"
 
 
 def gcs_endpoint(env: dict[str, str]) -> str:
-    host = env.get("STORAGE_EMULATOR_HOST", "").rstrip("/")
-    if not host:
-        return DEFAULT_ENDPOINT
-    return host if "://" in host else f"http://{host}"
+    return endpoint_from(env, ("STORAGE_EMULATOR_HOST",), bare_host=True) or DEFAULT_ENDPOINT
 
 
 class GcsSource:

@@ -16,6 +16,7 @@ from podkit.config.models import ParsedSource
 from podkit.errors import TransferError
 from podkit.worker.transfer._fetch import Fetcher, FetchError, raise_for_status
 from podkit.worker.transfer.credentials import hf_token
+from podkit.worker.transfer.endpoints import endpoint_from
 from podkit.worker.transfer.remote import RemoteFile, safe_relative
 from podkit.worker.transfer.verify import Expected
 
@@ -32,7 +33,7 @@ class HfSource:
         self.repo = parsed.repo
         self.revision = parsed.revision
         self.label = f"hf://{parsed.repo}@{parsed.revision}"
-        self.endpoint = (env.get("HF_ENDPOINT") or DEFAULT_ENDPOINT).rstrip("/")
+        self.endpoint = endpoint_from(env, ("HF_ENDPOINT",)) or DEFAULT_ENDPOINT
         self._token = hf_token(env)
 
     def headers(self, url: str) -> dict[str, str]:

@@ -21,6 +21,7 @@ from podkit.config.models import ParsedSource
 from podkit.errors import TransferError
 from podkit.worker.transfer._fetch import Fetcher, FetchError, raise_for_status
 from podkit.worker.transfer.aws import AwsAuth
+from podkit.worker.transfer.endpoints import endpoint_from
 from podkit.worker.transfer.remote import RemoteFile, safe_relative
 from podkit.worker.transfer.verify import Expected
 
@@ -56,7 +57,7 @@ class S3Source:
         self.prefix = parsed.prefix
         self.label = f"s3://{parsed.bucket}/{parsed.prefix}"
         self.auth = AwsAuth(env)
-        self._endpoint = env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL") or ""
+        self._endpoint = endpoint_from(env, ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"))
         self._set_region(self.auth.default_region())
 
     def _set_region(self, region: str) -> None:

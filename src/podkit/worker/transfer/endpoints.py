@@ -1,0 +1,35 @@
+"""The store a source talks to, when the environment points it elsewhere: `HF_ENDPOINT` (a
+mirror), `STORAGE_EMULATOR_HOST` (a GCS emulator), `AWS_ENDPOINT_URL_S3` / `AWS_ENDPOINT_URL`
+(an S3-compatible store). A value that is not an http(s) URL with a host fails at once, naming
+the variable, rather than as a request to nowhere that blames the bucket or the repo.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from urllib.parse import urlsplit
+
+from podkit.config.models import redact_url
+from podkit.errors import TransferError
+
+
+def endpoint_from(
+    env: Mapping[str, str], names: tuple[str, ...], *, bare_host: bool = False
+) -> str:
+    """The first of `names` that is set, without a trailing slash ("" when none is);
+    `bare_host`: `host:port` alone means `http://host:port` (as the GCS libraries read it)."""
+    name, value = next(((n, env[n].strip()) for n in names if env.get(n, "").strip()), ("", ""))
+    if not value:
+        return ""
+    url = value if "://" in value or not bare_host else f"http://{value}"
+    try:
+        parts = urlsplit(url)
+        valid = parts.scheme in ("http", "https") and bool(parts.hostname) and parts.port != 0
+    except ValueError:  # a port that is not a number
+        valid = False
+    if not valid or parts.query or parts.fragment:
+        raise TransferError(
+            f"{name}={redact_url(value)} is not an http(s) URL of a host",
+            hint=f"set {name} to https://host[:port] (or unset it to use the default store)",
+        )
+    return url.rstrip("/")
