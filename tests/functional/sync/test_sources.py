@@ -15,7 +15,7 @@ import pytest
 from podkit._http import RetryPolicy
 from podkit.config.models import ModelSource
 from podkit.errors import TransferError
-from podkit.worker.transfer import SyncOptions, sync_models
+from podkit.worker.transfer import SyncOptions, plan_models, sync_models
 from tests.functional.sync.faultproxy import Fault, FaultProxy
 from tests.functional.sync.testbed import FakeGcs, Moto, Nginx, write_hf_repo
 
@@ -219,6 +219,39 @@ def test_a_file_in_the_way_of_the_destination_is_one_clear_error(
     entry = ModelSource(source=f"{sync_nginx.url}/inway.bin", destination="blocked/sub")
     with pytest.raises(TransferError, match=r"cannot create .*blocked/sub"):
         sync_models([entry], volume, options=SMALL, env={})
+
+
+@pytest.mark.parametrize("size", [1000, 3 * MiB])  # the small-file loop, the ranged path
+def test_a_folder_in_the_way_of_a_file_fails_that_file_in_words(
+    sync_nginx: Nginx, volume: Path, size: int
+) -> None:
+    (sync_nginx.www / "blocked.bin").write_bytes(b"b" * size)
+    (volume / "in-way/blocked.bin/kept").mkdir(parents=True)
+    entry = ModelSource(source=f"{sync_nginx.url}/blocked.bin", destination="in-way")
+    report = sync_models([entry], volume, options=SMALL, env={})
+    assert report.status == "failed"
+    [(path, error)] = report.entries[0].failed.items()
+    assert path == "blocked.bin" and "internal error" not in error
+    assert f"cannot write {volume}/in-way/blocked.bin on the volume" in error
+    assert "a directory is in the way of the file" in error
+    assert (volume / "in-way/blocked.bin/kept").is_dir()
+
+
+def test_two_entries_that_put_one_file_are_refused_before_a_byte_is_written(
+    sync_nginx: Nginx, volume: Path
+) -> None:
+    (sync_nginx.www / "twice.bin").write_bytes(b"t" * 1000)
+    entries = [
+        ModelSource(source=f"{sync_nginx.url}/twice.bin", destination=destination)
+        for destination in ("shared/", "/runpod-volume/shared")
+    ]
+    for attempt in (plan_models, sync_models):
+        with pytest.raises(TransferError) as caught:
+            attempt(entries, volume, env={})
+        message = str(caught.value)
+        assert f"two [[models]] entries put a file at {volume}/shared/twice.bin" in message
+        assert "destination 'shared/'" in message
+    assert not (volume / "shared").exists()
 
 
 def test_https_server_that_refuses_head(

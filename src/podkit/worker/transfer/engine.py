@@ -12,7 +12,7 @@ import shutil
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -25,6 +25,7 @@ from podkit.worker.transfer.hf import HfSource
 from podkit.worker.transfer.https import HttpsSource
 from podkit.worker.transfer.jobs import FileJob, Outcome, SyncOptions
 from podkit.worker.transfer.journal import sweep_orphans
+from podkit.worker.transfer.overlap import refuse_overlaps
 from podkit.worker.transfer.owner import ACTIVE_RUNS, Owner
 from podkit.worker.transfer.plan import Action, LocalStat, Plan, make_plan
 from podkit.worker.transfer.progress import ProgressCallback, Tracker
@@ -226,9 +227,13 @@ def plan_models(
     fetcher = Fetcher(connections, environ=environment)
     summary: list[dict[str, object]] = []
     try:
-        for entry in entries:
-            dest = destination_dir(volume_dir, entry)
-            plan, _ = plan_entry(entry, make_source(entry, environment), dest, fetcher)
+        dests = [destination_dir(volume_dir, entry) for entry in entries]
+        plans = [
+            plan_entry(entry, make_source(entry, environment), dest, fetcher)[0]
+            for entry, dest in zip(entries, dests, strict=True)
+        ]
+        refuse_overlaps(_placed(entries, dests, plans))
+        for entry, plan in zip(entries, plans, strict=True):
             changes = [s for s in plan.steps if s.action is not Action.SKIP]
             summary.append(
                 {
@@ -310,10 +315,14 @@ def _collect(
     reports: list[EntryReport],
 ) -> list[FileJob]:
     """Plan every entry; one job per file that is not already current."""
+    sources = [make_source(entry, env) for entry in entries]
+    plans = [
+        plan_entry(entry, source, dest, fetcher)[0]
+        for entry, source, dest in zip(entries, sources, dests, strict=True)
+    ]
+    refuse_overlaps(_placed(entries, dests, plans))
     jobs: list[FileJob] = []
-    for index, entry in enumerate(entries):
-        source = make_source(entry, env)
-        plan, _ = plan_entry(entry, source, dests[index], fetcher)
+    for index, (source, plan) in enumerate(zip(sources, plans, strict=True)):
         reports[index].files = len(plan.steps)
         reports[index].skipped = len(plan.of(Action.SKIP))
         jobs += [
@@ -325,6 +334,20 @@ def _collect(
             if step.action is not Action.SKIP
         ]  # fmt: skip
     return jobs
+
+
+def _placed(
+    entries: list[ModelSource], dests: list[Path], plans: list[Plan]
+) -> list[tuple[str, Path, Iterator[str]]]:
+    """What `refuse_overlaps` checks: per entry, its label, folder and file paths."""
+    return [
+        (f"{entry.label} (destination {entry.destination!r})", dest, _paths(plan))
+        for entry, dest, plan in zip(entries, dests, plans, strict=True)
+    ]
+
+
+def _paths(plan: Plan) -> Iterator[str]:
+    return (step.remote.path for step in plan.steps)
 
 
 SPLIT_CEILING = 256 * 1024 * 1024

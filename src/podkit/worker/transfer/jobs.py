@@ -104,6 +104,18 @@ class FileJob:
             return True
 
 
+def failed_in_words(exc: Exception) -> str:
+    """Why a file failed, for its report: an OSError is the volume's answer (full, read-only,
+    a directory in the way), in the system's words with the path; anything else is a bug."""
+    if not isinstance(exc, OSError):
+        return f"internal error: {type(exc).__name__}: {exc}"
+    path = exc.filename2 if exc.filename2 is not None else exc.filename
+    reason = exc.strerror or type(exc).__name__
+    if isinstance(exc, IsADirectoryError):
+        reason = "a directory is in the way of the file (remove it, or choose another destination)"
+    return f"cannot write {path} on the volume: {reason}" if path else f"the volume: {reason}"
+
+
 CHUNK_ALIGN = 64 * 1024
 
 

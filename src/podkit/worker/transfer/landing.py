@@ -20,7 +20,7 @@ import contextlib
 import os
 from typing import Protocol
 
-from podkit.worker.transfer.jobs import FileJob, Outcome, SyncOptions
+from podkit.worker.transfer.jobs import FileJob, Outcome, SyncOptions, failed_in_words
 from podkit.worker.transfer.journal import TEMP_SUFFIX
 from podkit.worker.transfer.owner import Owner
 from podkit.worker.transfer.progress import Tracker
@@ -42,8 +42,8 @@ class Host(Protocol):
 def land_guarded(host: Host, job: FileJob, epoch: int, url: str, data: bytes) -> None:
     try:
         land(host, job, epoch, url, data)
-    except Exception as exc:  # a bug fails its file, as the pool's guard does, not the loop
-        job.set_outcome(Outcome.FAILED, f"internal error: {type(exc).__name__}: {exc}")
+    except Exception as exc:  # fails its file, as the pool's guard does, not the loop
+        job.set_outcome(Outcome.FAILED, failed_in_words(exc))
 
 
 def land(host: Host, job: FileJob, epoch: int, url: str, data: bytes) -> None:

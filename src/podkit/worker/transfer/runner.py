@@ -28,6 +28,7 @@ from podkit.worker.transfer.jobs import (
     Outcome,
     SyncOptions,
     chunk_size_for,
+    failed_in_words,
     split_chunks,
 )
 from podkit.worker.transfer.journal import Journal, adopt_or_create, temp_name
@@ -125,10 +126,10 @@ class Runner:
     def _guard(self, fn: Callable[..., None], *args: object) -> None:
         try:
             fn(*args)
-        except Exception as exc:  # a bug must not hang the pool; the job reports it
+        except Exception as exc:  # the volume refused, or a bug: the job reports it, no hang
             job = args[0] if args else None
             if isinstance(job, FileJob):
-                job.set_outcome(Outcome.FAILED, f"internal error: {type(exc).__name__}: {exc}")
+                job.set_outcome(Outcome.FAILED, failed_in_words(exc))
         finally:
             with self._cond:
                 self._pending -= 1
