@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
@@ -23,7 +24,10 @@ def parse_duration(value: object) -> float:
     if isinstance(value, bool):
         raise ValueError(f"{str(value).lower()} is not a duration; {DURATION_FIX}")
     if isinstance(value, int | float):
-        seconds = float(value)
+        try:
+            seconds = float(value)
+        except OverflowError:  # an int beyond any float
+            seconds = math.inf
     elif isinstance(value, str):
         compact = value.replace(" ", "").lower()
         if not _WHOLE.match(compact):
@@ -31,9 +35,16 @@ def parse_duration(value: object) -> float:
         seconds = sum(float(n) * _UNITS[unit] for n, unit in _PART.findall(compact))
     else:
         raise ValueError(f"{_kind(value)} is not a duration; {DURATION_FIX}")
+    if not math.isfinite(seconds):
+        raise ValueError(f"{_shown(value)} is not a finite duration; {DURATION_FIX}")
     if seconds < 0:
         raise ValueError(f"{value!r} is negative; a duration is 0 or more ({DURATION_FIX})")
     return seconds
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:20]}...{text[-8:]} ({len(text)} characters)"
 
 
 def format_duration(seconds: float) -> str:

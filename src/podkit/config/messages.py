@@ -116,6 +116,8 @@ def describe(root: type[BaseModel], loc: Loc, error: Any) -> tuple[str, str]:
         return _out_of_range(field, got, shown, leaf)
     if kind == "literal_error":
         return _not_allowed(field, got, shown)
+    if kind == "finite_number":
+        return f"must be a finite number, not {got}", f"write it as {leaf} = {_EXAMPLE['a number']}"
     if kind in ("string_too_short", "too_short"):
         return "must not be empty", f"give {leaf} a value, or delete the line"
     if kind in ("string_too_long", "too_long"):

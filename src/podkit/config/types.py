@@ -41,4 +41,4 @@ ProjectName = Annotated[str, AfterValidator(check_project)]
 class Section(BaseModel):
     """Base of every podkit.toml section: unknown keys are errors, no type coercion."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
