@@ -328,3 +328,70 @@ def test_relayed_worker_logs_never_show_a_secret(canary: Canary, local_runpod: L
     code, out, _ = canary("logs", "--json")
     assert code == 0 and len(out.splitlines()) == len(lines)
     canary.assert_clean()
+
+
+MODELS = """\
+project = "canary"
+
+[image]
+ref = "ghcr.io/acme/worker:1@sha256:{digest}"
+
+[endpoint]
+gpu_types = ["NVIDIA GeForce RTX 4090"]
+
+[[models]]
+source = "{source}"
+destination = "models/m"
+"""
+
+
+def test_local_model_syncs_that_fail_never_show_a_secret(
+    canary: Canary, local_runpod: LocalRunPod, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every store's error path with credentials in the environment: a key that does not load,
+    a refused connection, a proxy with a password that is down; plus the commands that read
+    the deploy history and the lock."""
+    closed = f"127.0.0.1:{_closed_port()}"
+    google = Path("google.json").resolve()  # a key that does not load (its PEM is no key)
+    google.write_text(
+        json.dumps(
+            {
+                "type": "service_account",
+                "private_key": PEM,
+                "private_key_id": f"{CANARY}KeyId",
+                "client_email": "sync@canary.iam.gserviceaccount.com",
+                "token_uri": f"http://{closed}/token",
+            }
+        )
+    )
+    canary.inputs.add(google)
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(google))
+    monkeypatch.setenv("PODKIT_HTTPS_TOKEN", f"{CANARY}-https-token")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    stores = {
+        "gs://canary-models/m": ({"STORAGE_EMULATOR_HOST": closed}, "Unable to load PEM"),
+        "s3://canary-models/m": ({"AWS_ENDPOINT_URL_S3": f"http://{closed}"}, "refused"),
+        "hf://org/canary@main": ({"HF_ENDPOINT": f"http://{closed}"}, "refused"),
+        f"http://{closed}/w.bin": ({}, "refused"),
+        f"https://{closed}/w.bin": (
+            {"HTTPS_PROXY": f"http://proxy:{CANARY}Px@{closed}"},
+            "over proxy 127.0.0.1",
+        ),
+    }
+    config = Path("models.toml").resolve()
+    canary.inputs.add(config)
+    for source, (env, words) in stores.items():
+        config.write_text(MODELS.format(digest=DIGEST_A, source=source))
+        with monkeypatch.context() as scoped:
+            for name, value in env.items():
+                scoped.setenv(name, value)
+            # --timeout: the retries of a refused listing stop at the deadline.
+            argv = ("models", "sync", "-c", str(config), "--local", "volume", "--timeout", "1s")
+            for json_flag in ((), ("--json",)):
+                code, out, err = canary(*argv, *json_flag)
+                assert code == 1 and words in err, (source, out, err)
+    assert canary("apply", "--yes", *TOKEN_1)[0] == 0
+    for more in (("history",), ("history", "--json"), ("unlock",), ("unlock", "--json")):
+        canary(*more)
+    canary.check_files()
+    canary.assert_clean()

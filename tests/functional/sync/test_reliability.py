@@ -365,6 +365,32 @@ def test_deadline_stops_cleanly_and_the_next_run_resumes(
     assert _leftovers(volume) == []
 
 
+@pytest.mark.parametrize("deadline", [None, 20.0])
+def test_a_listing_retries_no_later_than_the_deadline(
+    fault_proxy: FaultProxy, volume: Path, deadline: float | None
+) -> None:
+    fault_proxy.add(Fault("status", status=503, match="listed.bin", count=100, retry_after="7"))
+    entry = ModelSource(source=f"{fault_proxy.url}/listed.bin", destination="listed")
+    now = [1000.0]  # the sync's clock, moved by the waits it takes (none is slept for real)
+
+    def wait(seconds: float) -> None:
+        waits.append(seconds)
+        now[0] += seconds
+
+    waits: list[float] = []
+    options = replace(
+        OPTIONS,
+        retry=RetryPolicy(attempts=6, base_delay=0.01, max_delay=60.0),
+        sleep=wait,
+        clock=lambda: now[0],
+        deadline=None if deadline is None else now[0] + deadline,
+    )
+    with pytest.raises(TransferError, match="503"):
+        sync_models([entry], volume, options=options, env={})
+    # Retry-After: 7 each time; with 20 s left, a third wait would end past the deadline.
+    assert waits == ([7.0] * 5 if deadline is None else [7.0, 7.0])
+
+
 def test_disk_space_preflight_fails_before_any_download(sync_nginx: Nginx, volume: Path) -> None:
     (sync_nginx.www / "space.bin").write_bytes(b"z" * 4096)
     entry = ModelSource(source=f"{sync_nginx.url}/space.bin", destination="space")

@@ -173,9 +173,11 @@ class Fetcher:
         sleep: Callable[[float], None] = time.sleep,
         environ: Mapping[str, str] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        time_left: Callable[[], float] | None = None,
     ) -> None:
         """`environ` (the process environment by default) names the proxies and CA bundle;
-        `clock` times the stall timeout."""
+        `clock` times the stall timeout; `time_left` (seconds until the sync's deadline) keeps
+        a metadata request from waiting for a retry past it."""
         env = dict(os.environ if environ is None else environ)
         self._pool = _curl.Pool(
             timeout=stall_timeout,
@@ -188,6 +190,7 @@ class Fetcher:
         self._moved: dict[str, tuple[str, bool]] = {}  # URL -> (where it redirected, left origin)
         self._retry = retry
         self._sleep = sleep
+        self._time_left = time_left
         self._rng = random.Random()
 
     def close(self) -> None:
@@ -336,12 +339,15 @@ class Fetcher:
             try:
                 return call()
             except RetryableFetchError as exc:
-                if attempt == self._retry.attempts:
-                    raise
                 delay = retry_after_seconds(exc.retry_after, time.time())
                 if delay is None:
                     delay = self._retry.backoff(attempt, self._rng)
-                self._sleep(min(delay, self._retry.max_delay))
+                wait = min(delay, self._retry.max_delay)
+                if attempt == self._retry.attempts or (
+                    self._time_left is not None and wait >= self._time_left()
+                ):
+                    raise
+                self._sleep(wait)
         raise AssertionError("unreachable")
 
 

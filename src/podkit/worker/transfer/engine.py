@@ -12,7 +12,7 @@ import shutil
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -202,6 +202,7 @@ def sync_models(
         retry=options.retry,
         sleep=options.sleep,
         environ=environment,
+        time_left=_time_left(options),
     )
     run_id = uuid.uuid4().hex
     ACTIVE_RUNS.add(run_id)
@@ -210,6 +211,12 @@ def sync_models(
     finally:
         ACTIVE_RUNS.discard(run_id)
         fetcher.close()
+
+
+def _time_left(options: SyncOptions) -> Callable[[], float] | None:
+    """Seconds until the sync's deadline, on its clock (None: no deadline)."""
+    deadline, clock = options.deadline, options.clock
+    return None if deadline is None else lambda: deadline - clock()
 
 
 def plan_models(
