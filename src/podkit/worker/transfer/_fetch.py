@@ -33,6 +33,12 @@ T = TypeVar("T")
 RETRYABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 MAX_REDIRECTS = 5
+# A listing page or a revision record (decoded): real ones are a few MiB at most.
+MAX_DOCUMENT = 256 * 1024 * 1024
+NOT_THE_STORE = (
+    "check that the request reaches the store itself (HF_ENDPOINT, STORAGE_EMULATOR_HOST, "
+    "AWS_ENDPOINT_URL_S3 where set), not a proxy's or a login page"
+)
 # One read, one wake-up of the reading thread: 256 KiB is a progress (and deadline) check
 # every 6 ms on a 40 MiB/s stream; 64 KiB to 1 MiB measured the same on S2 (within noise).
 READ_BLOCK = 256 * 1024
@@ -308,8 +314,16 @@ class Fetcher:
         raise FetchError(f"{_safe(url)}: more than {MAX_REDIRECTS} redirects")
 
     def json(self, url: str, headers: Mapping[str, str], method: str = "GET") -> Any:
-        """GET (or another method) a JSON document; raises FetchError with the status."""
-        return json.loads(self.text(url, headers, method=method))
+        """GET (or another method) a JSON document; raises FetchError with the status, or
+        for an answer that is not JSON."""
+        text = self.text(url, headers, method=method)
+        try:
+            return json.loads(text)
+        except ValueError:
+            raise FetchError(
+                f"{_safe(url)} answered {len(text)} characters that are not JSON",
+                hint=NOT_THE_STORE,
+            ) from None
 
     def text(self, url: str, headers: Mapping[str, str], method: str = "GET") -> str:
         """A metadata document (listing, revision), retried on 429/5xx/resets."""
@@ -317,8 +331,7 @@ class Fetcher:
         def once() -> str:
             with self.open(url, headers, data=False, method=method) as response:
                 raise_for_status(response)
-                body = b"".join(iter(response.read, b""))
-            return body.decode("utf-8")
+                return read_document(response)
 
         return self.retrying(once)
 
@@ -349,6 +362,28 @@ class Fetcher:
                     raise
                 self._sleep(wait)
         raise AssertionError("unreachable")
+
+
+def read_document(response: Response) -> str:
+    """The body of a metadata answer as text: FetchError beyond `MAX_DOCUMENT` bytes or for
+    bytes that are not UTF-8 (a page from something other than the store, most likely)."""
+    body: list[bytes] = []
+    size = 0
+    for block in iter(response.read, b""):
+        size += len(block)
+        if size > MAX_DOCUMENT:
+            raise FetchError(
+                f"{response.url} answered a listing page or record of more than "
+                f"{MAX_DOCUMENT:,} bytes",
+                hint=NOT_THE_STORE,
+            )
+        body.append(block)
+    try:
+        return b"".join(body).decode("utf-8")
+    except UnicodeDecodeError:
+        raise FetchError(
+            f"{response.url} answered {size} bytes that are not UTF-8 text", hint=NOT_THE_STORE
+        ) from None
 
 
 def raise_for_status(response: Response, *, expected: tuple[int, ...] = (200,)) -> None:

@@ -29,7 +29,7 @@ from podkit.worker.transfer.overlap import refuse_overlaps
 from podkit.worker.transfer.owner import ACTIVE_RUNS, Owner
 from podkit.worker.transfer.plan import Action, LocalStat, Plan, make_plan
 from podkit.worker.transfer.progress import ProgressCallback, Tracker
-from podkit.worker.transfer.remote import Source, select
+from podkit.worker.transfer.remote import Source, listed, select
 from podkit.worker.transfer.runner import Runner
 from podkit.worker.transfer.s3 import S3Source
 from podkit.worker.transfer.state import Recorded, Written, load_state, save_state
@@ -97,7 +97,7 @@ def plan_entry(
     entry: ModelSource, source: Source, dest: Path, fetcher: Fetcher
 ) -> tuple[Plan, dict[str, Recorded]]:
     """List the source, apply the globs, and compare with the state file and the files."""
-    remote = select(source.list_files(fetcher), entry.include, entry.exclude)
+    remote = select(listed(source, fetcher), entry.include, entry.exclude)
     recorded = load_state(dest)
     return make_plan(remote, recorded, local_stats(dest, [item.path for item in remote])), recorded
 

@@ -7,7 +7,8 @@ from fnmatch import fnmatchcase
 from typing import Protocol
 
 from podkit.errors import TransferError
-from podkit.worker.transfer._fetch import Fetcher
+from podkit.worker.transfer._fetch import NOT_THE_STORE, Fetcher, FetchError
+from podkit.worker.transfer.credentials import in_words
 from podkit.worker.transfer.verify import Expected
 
 
@@ -45,6 +46,21 @@ class Source(Protocol):
     def refresh(self, fetcher: Fetcher, old: RemoteFile) -> RemoteFile | None:
         """The current version of a file that changed mid-download; None if it is gone."""
         ...
+
+
+def listed(source: Source, fetcher: Fetcher) -> list[RemoteFile]:
+    """`source.list_files`, with an answer the source cannot read as a listing (valid JSON or
+    XML of another shape, a record without a field it needs) one TransferError naming it."""
+    try:
+        return source.list_files(fetcher)
+    except FetchError as exc:  # one a source did not word itself
+        raise TransferError(f"{source.label}: {exc}", hint=exc.hint or NOT_THE_STORE) from None
+    except (KeyError, IndexError, TypeError, AttributeError, ValueError, SyntaxError) as exc:
+        raise TransferError(
+            f"{source.label}: the store answered a listing podkit cannot read "
+            f"({in_words(exc, {})})",
+            hint=NOT_THE_STORE,
+        ) from None
 
 
 _UNSAFE_PARTS = frozenset({"", ".", ".."})

@@ -19,7 +19,7 @@ from urllib.parse import quote, unquote
 
 from podkit.config.models import ParsedSource
 from podkit.errors import TransferError
-from podkit.worker.transfer._fetch import Fetcher, FetchError, raise_for_status
+from podkit.worker.transfer._fetch import Fetcher, FetchError, raise_for_status, read_document
 from podkit.worker.transfer.aws import AwsAuth
 from podkit.worker.transfer.endpoints import endpoint_from
 from podkit.worker.transfer.remote import RemoteFile, safe_relative
@@ -118,7 +118,7 @@ class S3Source:
             if response.status in _REGION_ANSWERS and region and region != self.region:
                 raise _WrongRegion(region)
             raise_for_status(response)
-            return b"".join(iter(response.read, b"")).decode("utf-8")
+            return read_document(response)
 
     def _remote(
         self, fetcher: Fetcher, key: str, size: int, etag: str, relative: str
