@@ -134,5 +134,9 @@ def execution_timeout_s(
         answer = http.request("GET", f"/v2/serverless/{endpoint_id}")
     if answer.status_code != 200:
         return None
-    timeout_ms = answer.json().get("timeout")
+    try:
+        body = answer.json()
+    except ValueError:  # not the API: the job's own calls will say so
+        return None
+    timeout_ms = body.get("timeout") if isinstance(body, dict) else None
     return float(timeout_ms) / 1000 if isinstance(timeout_ms, int | float) else None

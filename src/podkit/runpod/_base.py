@@ -117,15 +117,21 @@ class ApiBase:
 
     def parse(self, model: type[M], data: Any, what: str) -> M:
         """Validate a response body into its model, or fail naming the object."""
-        try:
-            return model.model_validate(data)
-        except ValidationError as exc:
-            raise ServerError(
-                f"{what}: the response does not match the expected {model.__name__} shape: "
-                f"{exc.error_count()} problem(s), first: {exc.errors()[0]['msg']} at "
-                f"{'.'.join(str(p) for p in exc.errors()[0]['loc'])}",
-                hint="the API may have changed; upgrade podkit or report the response",
-            ) from None
+        return parse_response(model, data, what)
+
+
+def parse_response(model: type[M], data: Any, what: str) -> M:
+    """Validate a response body into its model, or raise ServerError naming the object."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ServerError(
+            f"{what}: the response does not match the expected {model.__name__} shape: "
+            f"{exc.error_count()} problem(s), first: {exc.errors()[0]['msg']} at "
+            f"{'.'.join(str(p) for p in exc.errors()[0]['loc'])}",
+            hint="the API may have changed, or the target is not a RunPod API; check --target, "
+            "or upgrade podkit and report the response",
+        ) from None
 
 
 def dump(body: BaseModel) -> dict[str, Any]:

@@ -32,6 +32,7 @@ from podkit.errors import (
     TransportError,
 )
 from podkit.redact import public_url, register
+from podkit.runpod._base import M, parse_response
 from podkit.runpod.credentials import redact
 from podkit.runpod.job_target import dataplane_url
 from podkit.runpod.job_types import EndpointHealth, Job, JobPolicy, StreamChunk
@@ -144,7 +145,7 @@ class JobsClient:
     ) -> Job:
         """Queue a job (`POST /run`); returns at once with its id, IN_QUEUE."""
         body = _request_body(job_input, policy, webhook)
-        return Job.model_validate(self._call("POST", "/run", json=body))
+        return self._job(self._call("POST", "/run", json=body))
 
     def runsync(
         self,
@@ -165,19 +166,19 @@ class JobsClient:
         http_timeout = (params.get("wait", RUNSYNC_DEFAULT_WAIT_S * 1000) / 1000) + 30
         body = _request_body(job_input, policy, None)
         data = self._call("POST", "/runsync", json=body, params=params, timeout=http_timeout)
-        return Job.model_validate(data)
+        return self._job(data)
 
     def status(self, job_id: str) -> Job:
         """The job's current state (`GET /status/{id}`); 404 -> `JobExpiredError`."""
         try:
-            return Job.model_validate(self._call("GET", f"/status/{job_id}"))
+            return self._job(self._call("GET", f"/status/{job_id}"))
         except NotFoundError as exc:
             raise self._expired(job_id) from exc
 
     def stream(self, job_id: str) -> StreamChunk:
         """One `/stream/{id}` poll: the state and the chunks produced since the last one."""
         try:
-            return StreamChunk.model_validate(self._call("GET", f"/stream/{job_id}"))
+            return self._parse(StreamChunk, self._call("GET", f"/stream/{job_id}"))
         except NotFoundError as exc:
             raise self._expired(job_id) from exc
 
@@ -185,7 +186,7 @@ class JobsClient:
         """Cancel a queued or running job (`POST /cancel/{id}`)."""
         data = self._call("POST", f"/cancel/{job_id}")
         data.setdefault("id", job_id)
-        return Job.model_validate(data)
+        return self._job(data)
 
     def retry(self, job_id: str) -> Job:
         """Queue a FAILED or TIMED_OUT job again under the same id (`POST /retry/{id}`)."""
@@ -196,11 +197,11 @@ class JobsClient:
             "results expire (30 min after /run)",
         )
         data.setdefault("id", job_id)
-        return Job.model_validate(data)
+        return self._job(data)
 
     def health(self) -> EndpointHealth:
         """Job counters and worker counts (`GET /health`)."""
-        return EndpointHealth.model_validate(self._call("GET", "/health"))
+        return self._parse(EndpointHealth, self._call("GET", "/health"))
 
     def purge_queue(self) -> int:
         """Remove every queued job (`POST /purge-queue`); returns how many were removed."""
@@ -314,10 +315,27 @@ class JobsClient:
     ) -> dict[str, Any]:
         full = f"/{self.endpoint_id}{path}"
         response = self._http.request(method, full, json=json, params=params, timeout=timeout)
-        if response.is_success:
+        if not response.is_success:
+            raise self._error(response, method, full, hint)
+        try:
             data = response.json() if response.content else {}
-            return data if isinstance(data, dict) else {"output": data}
-        raise self._error(response, method, full, hint)
+        except ValueError:
+            raise ServerError(
+                f"{method} {public_url(self.base_url)}{full} answered {response.status_code} "
+                "with a body that is not JSON",
+                status=response.status_code,
+                method=method,
+                url=full,
+                hint="the target may not be a RunPod API (a proxy's or a login page?); "
+                "check --target",
+            ) from None
+        return data if isinstance(data, dict) else {"output": data}
+
+    def _job(self, data: dict[str, Any]) -> Job:
+        return self._parse(Job, data)
+
+    def _parse(self, model: type[M], data: dict[str, Any]) -> M:
+        return parse_response(model, data, f"endpoint {self.endpoint_id}")
 
     def _auth_hint(self, code: int) -> str:
         if code == 401:

@@ -162,8 +162,11 @@ class WorkerLogs:
         code = response.status_code
         try:
             body = response.json()
-            detail = str(body.get("detail") or body.get("message") or body.get("error") or body)
         except ValueError:
+            body = None
+        if isinstance(body, dict):
+            detail = str(body.get("detail") or body.get("message") or body.get("error") or body)
+        else:
             detail = response.text.strip()[:300]
         message = f"GET {path} -> {code}: {detail}"
         if code in (401, 403):

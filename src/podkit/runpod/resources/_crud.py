@@ -12,6 +12,7 @@ from urllib.parse import quote
 
 from pydantic import BaseModel
 
+from podkit.errors import ServerError
 from podkit.runpod._base import ApiBase, dump
 
 T = TypeVar("T", bound=BaseModel)
@@ -79,9 +80,17 @@ class Collection(Generic[T, C, U]):
     def list(self) -> list[T]:
         """Every object of this kind the key can see (the API does not paginate)."""
         data: Any = self._api.request("GET", self.path)
-        items = data.get(self.list_key, []) if self.list_key and isinstance(data, dict) else data
-        if not isinstance(items, list):
-            items = []
+        items = data.get(self.list_key) if self.list_key and isinstance(data, dict) else data
+        if not isinstance(items, list):  # not an empty list: a list that cannot be read
+            shape = f'{{"{self.list_key}": [...]}}' if self.list_key else "a JSON list"
+            raise ServerError(
+                f"GET {self.path} answered {type(data).__name__ if data is not None else 'nothing'}"
+                f", not {shape}: the {self.what} list cannot be read",
+                status=200,
+                method="GET",
+                url=self.path,
+                hint="the target may not be a RunPod API, or the API changed; check --target",
+            )
         return [self._api.parse(self.model, item, f"{self.what} list") for item in items]
 
     def get(self, resource_id: str) -> T:
