@@ -30,12 +30,24 @@ ref = "ghcr.io/acme/worker:1@sha256:{digest}"
 [endpoint]
 gpu_types = ["NVIDIA GeForce RTX 4090"]
 
+[[smoke]]
+name = "gpu"
+input = {{ action = "gpu_info" }}
+expect_keys = ["gpus"]
+max_execution = "20s"
+
 [[models]]
 source = "https://example.com/w.bin"
 destination = "models"
 """.format(digest="a" * 64)
 COMMANDS = [
     ("plan", "--no-models"),
+    ("plan", "--no-models", "--api", "v1"),
+    ("apply", "--yes", "--api", "v1"),
+    ("status", "--api", "v1"),
+    ("logs", "--endpoint", "ep-1"),
+    ("test", "--endpoint", "ep-1"),
+    ("request", "GET", "/ping", "--endpoint", "ep-1"),
     ("status", "--json"),
     ("apply", "--yes"),
     ("destroy", "--yes"),
