@@ -48,8 +48,9 @@ class Served:
         return httpx.Client(base_url=self.url, headers=headers, timeout=30)
 
 
-def wait_until(probe: Callable[[], Any], timeout: float = 20.0, every: float = 0.05) -> Any:
-    """Poll `probe` until it returns something truthy (bounded in time)."""
+def wait_until(probe: Callable[[], Any], timeout: float = 60.0, every: float = 0.05) -> Any:
+    """Poll `probe` until it returns something truthy (bounded in time: a worker process may
+    take long to start while the whole suite loads two cores)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = probe()
