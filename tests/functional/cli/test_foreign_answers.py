@@ -5,14 +5,13 @@ deployed"."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
 from podkit.cli.main import main
+from tests.functional.answering import Answering, answering
 
 BODIES = {
     "login page": b"<!doctype html><html><body><form>Sign in</form></body></html>",
@@ -61,42 +60,15 @@ COMMANDS = [
 ]
 
 
-class _Foreign:
-    """Answers every request, whatever its method and path, 200 with `body`."""
-
-    def __init__(self) -> None:
-        self.body = b""
-        foreign = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-            def _answer(self) -> None:
-                self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(foreign.body)))
-                self.end_headers()
-                self.wfile.write(foreign.body)
-
-            do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _answer
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-
 @pytest.fixture(scope="module")
-def foreign() -> Iterator[_Foreign]:
-    server = _Foreign()
-    yield server
-    server.server.shutdown()
-    server.server.server_close()
+def foreign() -> Iterator[Answering]:
+    with answering() as running:
+        yield running
 
 
 @pytest.mark.parametrize("answer", sorted(BODIES))
 def test_every_command_ends_in_one_error_line_on_a_foreign_answer(
-    foreign: _Foreign,
+    foreign: Answering,
     answer: str,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,

@@ -5,9 +5,7 @@ nothing written."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -15,6 +13,7 @@ import pytest
 from podkit.config.models import ModelSource
 from podkit.errors import TransferError
 from podkit.worker.transfer import _fetch, sync_models
+from tests.functional.answering import Answering, answering
 from tests.functional.sync.test_sources import SMALL
 
 BODIES = {
@@ -28,36 +27,10 @@ BODIES = {
 }
 
 
-class _Answering:
-    """Answers every request 200 with `body` (settable)."""
-
-    def __init__(self) -> None:
-        self.body = b""
-        answering = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(answering.body)))
-                self.end_headers()
-                self.wfile.write(answering.body)
-
-            do_HEAD = do_GET
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.address = f"127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-
 @pytest.fixture(scope="module")
-def answering() -> Iterator[_Answering]:
-    server = _Answering()
-    yield server
-    server.server.shutdown()
-    server.server.server_close()
+def server() -> Iterator[Answering]:
+    with answering() as running:
+        yield running
 
 
 def _store(kind: str, address: str) -> tuple[str, dict[str, str]]:
@@ -71,10 +44,10 @@ def _store(kind: str, address: str) -> tuple[str, dict[str, str]]:
 @pytest.mark.parametrize("kind", ["gs", "s3", "hf"])
 @pytest.mark.parametrize("answer", sorted(BODIES))
 def test_a_foreign_answer_is_one_error_naming_the_source(
-    answering: _Answering, volume: Path, kind: str, answer: str
+    server: Answering, volume: Path, kind: str, answer: str
 ) -> None:
-    answering.body = BODIES[answer]
-    source, env = _store(kind, answering.address)
+    server.body = BODIES[answer]
+    source, env = _store(kind, server.address)
     entry = ModelSource(source=source, destination="foreign")
     with pytest.raises(TransferError) as caught:
         sync_models([entry], volume, options=SMALL, env=env)
@@ -85,10 +58,10 @@ def test_a_foreign_answer_is_one_error_naming_the_source(
 
 @pytest.mark.parametrize("kind", ["gs", "s3", "hf"])
 def test_a_page_of_the_wrong_kind_points_at_the_endpoint(
-    answering: _Answering, volume: Path, kind: str
+    server: Answering, volume: Path, kind: str
 ) -> None:
-    answering.body = BODIES["login page"]
-    source, env = _store(kind, answering.address)
+    server.body = BODIES["login page"]
+    source, env = _store(kind, server.address)
     with pytest.raises(TransferError) as caught:
         sync_models([ModelSource(source=source, destination="f")], volume, options=SMALL, env=env)
     assert "store itself" in (caught.value.hint or "")
@@ -96,10 +69,10 @@ def test_a_page_of_the_wrong_kind_points_at_the_endpoint(
 
 
 def test_a_document_larger_than_any_listing_is_refused_while_it_arrives(
-    answering: _Answering, volume: Path, monkeypatch: pytest.MonkeyPatch
+    server: Answering, volume: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(_fetch, "MAX_DOCUMENT", 64 * 1024)
-    answering.body = b"[" + b"0, " * 100_000 + b"0]"
-    source, env = _store("gs", answering.address)
+    server.body = b"[" + b"0, " * 100_000 + b"0]"
+    source, env = _store("gs", server.address)
     with pytest.raises(TransferError, match="of more than 65,536 bytes"):
         sync_models([ModelSource(source=source, destination="f")], volume, options=SMALL, env=env)
