@@ -52,12 +52,15 @@ def _endpoint_status(client: RunPodClient, endpoint_id: str, kind: Any = None) -
     return out
 
 
-def _image(snapshot: Snapshot, endpoint: Resource) -> str | None:
+def endpoint_image(snapshot: Snapshot, endpoint: Resource) -> str | None:
     """The endpoint's image (v2: on the endpoint; v1: on the template it runs)."""
     if endpoint.fields.get("image"):
         return str(endpoint.fields["image"])
-    template = snapshot.named("template", str(endpoint.fields.get("template")))
-    return str(template[0].fields.get("image")) if template else None
+    # By the id the endpoint runs: two copies of a template (a crashed apply) share its name.
+    used = endpoint.refs.get("template")
+    templates = [r for r in snapshot.of_kind("template") if used and r.id == used]
+    templates = templates or snapshot.named("template", str(endpoint.fields.get("template")))
+    return str(templates[0].fields.get("image")) if templates else None
 
 
 def read_status(
@@ -67,7 +70,7 @@ def read_status(
     scope = scope_of(deployment)
     snapshot = read_snapshot(client, scope)
     endpoints = [
-        {"id": r.id, "name": r.name, "image": _image(snapshot, r),
+        {"id": r.id, "name": r.name, "image": endpoint_image(snapshot, r),
          "workers_min": r.fields.get("workers.min"), "workers_max": r.fields.get("workers.max"),
          **_endpoint_status(client, r.id or "", r.fields.get("type"))}
         for r in snapshot.owned(scope)
