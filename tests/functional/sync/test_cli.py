@@ -79,6 +79,21 @@ def test_a_local_volume_on_a_file_is_refused_by_its_option(
     assert taken.read_text() == "mine\n"
 
 
+@pytest.mark.parametrize("value", ["", "  "])
+def test_an_empty_local_volume_is_refused_not_read_as_here(
+    tmp_path: Path,
+    hf_env: Nginx,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    value: str,
+) -> None:
+    config = _config(tmp_path, hf_env, "cli/empty")
+    monkeypatch.chdir(tmp_path)
+    assert main(["models", "sync", "-c", str(config), "--local", value]) == 1
+    assert "--local is empty" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == [config.name]
+
+
 def test_the_summary_names_the_connections_it_fetched_on(
     tmp_path: Path, hf_env: Nginx, capsys: pytest.CaptureFixture[str]
 ) -> None:
