@@ -19,7 +19,7 @@ from podkit.cli._plan_models import DEFAULT_TIMEOUT_S, check_models
 from podkit.cli.app import app
 from podkit.cli.console import confirm, console, err_console, print_json
 from podkit.cli.lock import LOCK_TIMEOUT, deploy_lock
-from podkit.cli.options import API, CONFIG, ENV, TARGET, duration
+from podkit.cli.options import API, CONFIG, ENV, TARGET, duration, local_dir
 from podkit.cli.release_gate import release_gate
 from podkit.config import Deployment, load_config
 from podkit.config.cli_values import check_image
@@ -168,9 +168,7 @@ def plan(
     no_models: bool = typer.Option(
         False, "--no-models", help="Do not check the \\[\\[models]] on the endpoint's volume."
     ),
-    local: Path | None = typer.Option(
-        None, "--local", help="Check the \\[\\[models]] against DIR here (as /runpod-volume)."
-    ),
+    local: str | None = local_dir("Check the \\[\\[models]] against DIR here (as /runpod-volume)."),
     models_timeout: str = duration(
         "2m", "--models-timeout", "Limit for the models dry run on the endpoint"
     ),
@@ -188,7 +186,7 @@ def plan(
         deployment,
         prepared.plan,
         target=target,
-        local=local,
+        local=None if local is None else Path(local),
         skip=no_models,
         timeout=parse_duration(models_timeout, "--models-timeout") or DEFAULT_TIMEOUT_S,
     )

@@ -25,7 +25,7 @@ from rich.progress import (
 from rich.table import Table
 
 from podkit.cli.console import console, err_console, print_json
-from podkit.cli.options import CONFIG, ENDPOINT, ENV, TARGET, duration
+from podkit.cli.options import CONFIG, ENDPOINT, ENV, TARGET, duration, local_dir
 from podkit.config.cli_values import check_duration
 from podkit.config.models import ModelSource
 from podkit.deploy.models_view import size_text
@@ -96,12 +96,7 @@ class Bars:
 def sync(
     config: Path = CONFIG,
     env: str | None = ENV,
-    local: str | None = typer.Option(
-        None,
-        "--local",
-        metavar="<path>",
-        help="Sync into DIR here (DIR stands in for /runpod-volume).",
-    ),
+    local: str | None = local_dir("Sync into DIR here (DIR stands in for /runpod-volume)."),
     endpoint: str | None = ENDPOINT,
     target: str | None = TARGET,
     connections: str = typer.Option(
@@ -136,7 +131,7 @@ def sync(
         job_input["timeout_s"] = timeout
     bars = None if json_out else Bars()
     if local is not None:
-        report = _run_local(models, _local_dir(local), setting, timeout, dry_run, bars)
+        report = _run_local(models, Path(local), setting, timeout, dry_run, bars)
     else:
         report = _run_remote(job_input, endpoint, (config, env, target), bars)
     _show(report, json_out)
@@ -150,16 +145,6 @@ def _connection_setting(value: str) -> ConnectionSetting:
     raise typer.BadParameter(
         f"{value!r} is neither a number from 1 to 64 nor auto", param_hint="'--connections'"
     )
-
-
-def _local_dir(value: str) -> Path:
-    """--local DIR; an empty value is refused rather than read as the current directory."""
-    if not value.strip():
-        raise ConfigError(
-            "--local is empty",
-            hint="give the directory that stands in for /runpod-volume (--local . for here)",
-        )
-    return Path(value)
 
 
 def _run_local(

@@ -11,7 +11,7 @@ from typing import Any
 import typer
 
 from podkit.config import DEFAULT_FILE
-from podkit.config.cli_values import check_duration, check_id
+from podkit.config.cli_values import check_duration, check_id, check_local_dir
 from podkit.errors import ConfigError
 
 
@@ -34,6 +34,16 @@ def duration(default: str | None, flag: str, help: str) -> Any:
         return value
 
     return typer.Option(default, flag, callback=check, help=f"{help} (90s, 10m, 1h or seconds).")
+
+
+def _local_dir(value: str | None) -> str | None:
+    return check_local_dir(value, "--local")
+
+
+def local_dir(help: str) -> Any:
+    """--local DIR (text: typer would read "" as the current directory before the check): a
+    directory here standing in for /runpod-volume; never empty."""
+    return typer.Option(None, "--local", metavar="<path>", callback=_local_dir, help=help)
 
 
 def job_id(help: str = "The job id.") -> str:

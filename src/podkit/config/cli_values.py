@@ -64,6 +64,18 @@ def check_duration(value: str | None, option: str) -> float | None:
         raise _refuse(option, str(exc)) from None
 
 
+def check_local_dir(value: str | None, option: str = "--local") -> str | None:
+    """A directory standing in for /runpod-volume: never empty (Path("") is the current
+    directory; an empty value is more likely a variable that is not set)."""
+    if value is not None and not value.strip():
+        raise _refuse(
+            option,
+            "an empty path; give the directory that stands in for /runpod-volume "
+            f"({option} . for this one)",
+        )
+    return value
+
+
 def check_id(value: str | None, option: str) -> str | None:
     """An endpoint or job id: letters, digits, '-' and '_' (it goes into a URL path)."""
     if value is not None and not _ID.match(value):

@@ -90,7 +90,7 @@ def test_an_empty_local_volume_is_refused_not_read_as_here(
     config = _config(tmp_path, hf_env, "cli/empty")
     monkeypatch.chdir(tmp_path)
     assert main(["models", "sync", "-c", str(config), "--local", value]) == 1
-    assert "--local is empty" in capsys.readouterr().err
+    assert "--local: an empty path; give the directory" in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == [config.name]
 
 
