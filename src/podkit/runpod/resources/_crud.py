@@ -82,10 +82,10 @@ class Collection(Generic[T, C, U]):
         data: Any = self._api.request("GET", self.path)
         items = data.get(self.list_key) if self.list_key and isinstance(data, dict) else data
         if not isinstance(items, list):  # not an empty list: a list that cannot be read
-            shape = f'{{"{self.list_key}": [...]}}' if self.list_key else "a JSON list"
+            shape = f'{{"{self.list_key}": [...]}}' if self.list_key else "[...]"
             raise ServerError(
-                f"GET {self.path} answered {type(data).__name__ if data is not None else 'nothing'}"
-                f", not {shape}: the {self.what} list cannot be read",
+                f"GET {self.path} answered {_json_kind(data)}, not {shape}: the {self.what} "
+                "list cannot be read",
                 status=200,
                 method="GET",
                 url=self.path,
@@ -107,3 +107,11 @@ class Collection(Generic[T, C, U]):
 
     def delete(self, resource_id: str) -> None:
         self._api.request("DELETE", self._one(resource_id))
+
+
+def _json_kind(data: Any) -> str:
+    """What a JSON document is, in words."""
+    if data is None:
+        return "nothing"
+    kinds = {dict: "an object", list: "a list", str: "a string", bool: "true/false"}
+    return kinds.get(type(data), "a number")
