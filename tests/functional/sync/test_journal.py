@@ -11,12 +11,15 @@ from pathlib import Path
 import pytest
 
 from podkit.worker.transfer.journal import (
+    NAME_MAX,
     Journal,
     adopt_or_create,
     journal_name,
+    side_stem,
     sweep_orphans,
     temp_name,
 )
+from podkit.worker.transfer.lease import lease_path
 from podkit.worker.transfer.owner import ACTIVE_RUNS, Owner
 
 STALE = 60.0
@@ -58,6 +61,32 @@ def test_names_are_hidden_siblings_of_the_final_file(tmp_path: Path) -> None:
     final = tmp_path / "m" / "w.bin"
     assert temp_name(final, "t1") == tmp_path / "m" / ".w.bin.t1.incomplete"
     assert journal_name(final, "t1") == tmp_path / "m" / ".w.bin.t1.journal"
+
+
+LONG = "w" * 240 + ".safetensors"  # 252 bytes: a valid name, but not with a suffix added
+
+
+@pytest.mark.parametrize("name", [LONG, "é" * 120 + ".bin", "model[1]*?.bin"])
+def test_a_dead_owners_journal_is_adopted_whatever_the_files_name(
+    tmp_path: Path, me: Owner, name: str
+) -> None:
+    final = tmp_path / name
+    old_journal, old_temp = _write_journal(final, "0therhst-4242-dead0", chunk=3)
+    _age(old_journal)
+    journal = adopt_or_create(final, "v1", 10, 4, me, stale_after=STALE)
+    assert journal.done == {0: 11, 2: 33} and not old_temp.exists()
+    journal.save()
+    scratch = journal.path.with_name(journal.path.name + ".w")
+    for side in (journal.path, journal.temp, scratch, lease_path(final)):
+        assert len(os.fsencode(side.name)) <= NAME_MAX, side.name
+    assert temp_name(final, "t") != temp_name(tmp_path / (name + "x"), "t")
+
+
+def test_a_name_with_room_for_the_suffixes_is_kept_whole_in_its_side_files() -> None:
+    fits = "w" * (NAME_MAX - 64)
+    assert side_stem(fits) == fits
+    assert side_stem(fits + "w").startswith("w" * 100) and "~" in side_stem(fits + "w")
+    assert side_stem(LONG) == side_stem(LONG)  # stable: a later run finds the journal
 
 
 def test_save_writes_the_whole_record_atomically(tmp_path: Path, me: Owner) -> None:

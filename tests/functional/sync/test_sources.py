@@ -237,6 +237,22 @@ def test_a_folder_in_the_way_of_a_file_fails_that_file_in_words(
     assert (volume / "in-way/blocked.bin/kept").is_dir()
 
 
+@pytest.mark.parametrize("size", [1000, 3 * MiB])  # the small-file loop, the ranged path
+def test_a_name_near_the_filesystems_limit_lands(
+    sync_nginx: Nginx, volume: Path, size: int
+) -> None:
+    name = f"{'n' * 240}-{size}.bin"  # under 255 bytes; its temp's and journal's are not
+    data = os.urandom(size)
+    (sync_nginx.www / name).write_bytes(data)
+    entry = ModelSource(source=f"{sync_nginx.url}/{name}", destination="long")
+    report = sync_models([entry], volume, options=SMALL, env={})
+    assert report.status == "ok", report.message
+    assert (volume / "long" / name).read_bytes() == data
+    assert sorted(p.name for p in (volume / "long").iterdir()) == sorted(
+        [name, ".podkit-sync-state.json"]
+    )
+
+
 def test_two_entries_that_put_one_file_are_refused_before_a_byte_is_written(
     sync_nginx: Nginx, volume: Path
 ) -> None:

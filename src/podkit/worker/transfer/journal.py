@@ -9,9 +9,11 @@ keeps its verified chunks and fetches the rest. Journals for another version are
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 from dataclasses import dataclass, field
+from glob import escape as glob_escape
 from pathlib import Path
 
 from podkit.worker.transfer.owner import Owner, owner_alive, tag_alive
@@ -19,14 +21,32 @@ from podkit.worker.transfer.owner import Owner, owner_alive, tag_alive
 TEMP_SUFFIX = ".incomplete"
 JOURNAL_SUFFIX = ".journal"
 SCRATCH_SUFFIX = ".w"
+NAME_MAX = 255  # bytes in one path component (Linux, and the filesystems volumes use)
+# What a side file adds to a file's name at most: `.{name}.{tag}.journal.w` adds 43 bytes,
+# a lease's own temp (`.{.name.podkit-lease}.{tag}.incomplete`) 58.
+SIDE_ROOM = 64
+
+
+def side_stem(name: str) -> str:
+    """The part of a side file's name (temp, journal, lease) that stands for the file `name`:
+    the name itself, or for one too long to take the additions within `NAME_MAX`, its start
+    and a digest of the whole (the same every time, so a later run finds the journal)."""
+    if len(name) * 4 + SIDE_ROOM <= NAME_MAX:  # the common case, without encoding
+        return name
+    encoded = os.fsencode(name)
+    if len(encoded) + SIDE_ROOM <= NAME_MAX:
+        return name
+    digest = hashlib.sha256(encoded).hexdigest()[:16]
+    head = encoded[: NAME_MAX - SIDE_ROOM - len(digest) - 1].decode("utf-8", "ignore")
+    return f"{head}~{digest}"
 
 
 def temp_name(final: Path, tag: str) -> Path:
-    return final.with_name(f".{final.name}.{tag}{TEMP_SUFFIX}")
+    return final.with_name(f".{side_stem(final.name)}.{tag}{TEMP_SUFFIX}")
 
 
 def journal_name(final: Path, tag: str) -> Path:
-    return final.with_name(f".{final.name}.{tag}{JOURNAL_SUFFIX}")
+    return final.with_name(f".{side_stem(final.name)}.{tag}{JOURNAL_SUFFIX}")
 
 
 @dataclass
@@ -82,7 +102,8 @@ def adopt_or_create(
     """
     tag = me.tag()
     mine = Journal(journal_name(final, tag), temp_name(final, tag), key, size, chunk_size, me)
-    for candidate in sorted(final.parent.glob(f".{final.name}.*{JOURNAL_SUFFIX}")):
+    stem = glob_escape(side_stem(final.name))
+    for candidate in sorted(final.parent.glob(f".{stem}.*{JOURNAL_SUFFIX}")):
         data = _read(candidate)
         if data is None or not _dead(data, candidate, stale_after):
             continue
@@ -109,7 +130,7 @@ def _temp_of(journal: Path, final: Path, data: dict[str, object]) -> Path | None
     name = data.get("temp")
     if not isinstance(name, str) or "/" in name:
         return None
-    if not (name.startswith(f".{final.name}.") and name.endswith(TEMP_SUFFIX)):
+    if not (name.startswith(f".{side_stem(final.name)}.") and name.endswith(TEMP_SUFFIX)):
         return None
     return journal.with_name(name)
 

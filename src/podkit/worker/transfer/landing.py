@@ -21,7 +21,7 @@ import os
 from typing import Protocol
 
 from podkit.worker.transfer.jobs import FileJob, Outcome, SyncOptions, failed_in_words
-from podkit.worker.transfer.journal import TEMP_SUFFIX
+from podkit.worker.transfer.journal import TEMP_SUFFIX, side_stem
 from podkit.worker.transfer.owner import Owner
 from podkit.worker.transfer.progress import Tracker
 from podkit.worker.transfer.verify import Crc32c
@@ -89,7 +89,7 @@ def _place(final: str, tag: str, body: bytes) -> os.stat_result:
     file) and rename it to `final`; the stat the state file records (a rename keeps size and
     mtime)."""
     folder, sep, name = final.rpartition(os.sep)
-    temp = f"{folder}{sep}.{name}.{tag}{TEMP_SUFFIX}"
+    temp = f"{folder}{sep}.{side_stem(name)}.{tag}{TEMP_SUFFIX}"
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
     try:
         try:

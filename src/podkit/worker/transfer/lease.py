@@ -13,14 +13,14 @@ import os
 import time
 from pathlib import Path
 
-from podkit.worker.transfer.journal import temp_name
+from podkit.worker.transfer.journal import side_stem, temp_name
 from podkit.worker.transfer.owner import Owner, owner_alive
 
 LEASE_SUFFIX = ".podkit-lease"
 
 
 def lease_path(final: Path) -> Path:
-    return final.with_name(f".{final.name}{LEASE_SUFFIX}")
+    return final.with_name(f".{side_stem(final.name)}{LEASE_SUFFIX}")
 
 
 def acquire(final: Path, me: Owner, *, stale_after: float) -> bool:
