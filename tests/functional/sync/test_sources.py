@@ -253,6 +253,24 @@ def test_a_name_near_the_filesystems_limit_lands(
     )
 
 
+def test_a_state_file_that_cannot_be_written_is_one_error_after_the_files_land(
+    sync_nginx: Nginx, volume: Path
+) -> None:
+    (sync_nginx.www / "stated.bin").write_bytes(b"s" * 1000)
+    (volume / "stated/.podkit-sync-state.json").mkdir(parents=True)  # in the way
+    entry = ModelSource(source=f"{sync_nginx.url}/stated.bin", destination="stated")
+    with pytest.raises(TransferError) as caught:
+        sync_models([entry], volume, options=SMALL, env={})
+    assert "cannot write the sync state" in caught.value.message
+    assert "Is a directory" in caught.value.message
+    assert "files are in place" in (caught.value.hint or "")
+    assert (volume / "stated/stated.bin").read_bytes() == b"s" * 1000
+    assert sorted(p.name for p in (volume / "stated").iterdir()) == [
+        ".podkit-sync-state.json",
+        "stated.bin",
+    ]
+
+
 def test_two_entries_that_put_one_file_are_refused_before_a_byte_is_written(
     sync_nginx: Nginx, volume: Path
 ) -> None:

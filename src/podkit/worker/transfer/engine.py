@@ -32,7 +32,7 @@ from podkit.worker.transfer.progress import ProgressCallback, Tracker
 from podkit.worker.transfer.remote import Source, listed, select
 from podkit.worker.transfer.runner import Runner
 from podkit.worker.transfer.s3 import S3Source
-from podkit.worker.transfer.state import Recorded, Written, load_state, save_state
+from podkit.worker.transfer.state import Recorded, Written, load_state, save_state, state_path
 
 PARTIAL_HINT = (
     "re-run the sync (verified chunks are kept) or raise the endpoint's execution timeout"
@@ -168,20 +168,35 @@ class _StateBook:
             if due:
                 self._last = time.monotonic()  # other threads keep recording meanwhile
         if due:
-            self.flush()
+            self.flush(final=False)
 
-    def flush(self) -> None:
+    def flush(self, *, final: bool = True) -> None:
+        """Write what was recorded. A state file that cannot be written keeps its batch for
+        the next flush; the final one raises TransferError (the files are in place, but a
+        later sync would have to hash them again to know it)."""
         # The batch is swapped under the short lock and written under the write lock, so
         # the pool's threads never wait on a state-file write to record a finished file.
+        failed: list[str] = []
         with self._write_lock:
             with self._lock:
                 batches, self._pending = self._pending, [{} for _ in self._dests]
                 self._last = time.monotonic()
             for index, batch in enumerate(batches):
-                self._written[index] = save_state(
-                    self._dests[index], self._labels[index], batch, self._owner.tag(),
-                    self._written[index],
-                )  # fmt: skip
+                try:
+                    self._written[index] = save_state(
+                        self._dests[index], self._labels[index], batch, self._owner.tag(),
+                        self._written[index],
+                    )  # fmt: skip
+                except OSError as exc:
+                    with self._lock:
+                        self._pending[index] = batch | self._pending[index]
+                    failed.append(f"{state_path(self._dests[index])}: {exc.strerror or exc}")
+        if failed and final:
+            raise TransferError(
+                f"cannot write the sync state {'; '.join(failed)}",
+                hint="the files are in place; make the state file writable (a regular file "
+                "the worker may replace), then run the sync again to record them",
+            )
 
 
 def sync_models(

@@ -8,6 +8,7 @@ by checksum rather than downloading again.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from dataclasses import dataclass
@@ -90,12 +91,17 @@ def save_state(
     text = f'{{"version":1,"source":{json.dumps(source)},"files":{{{files}}}}}'
     destination.mkdir(parents=True, exist_ok=True)
     temp = destination / f".podkit-sync-state.{tag}.incomplete"
-    with temp.open("w") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-        stamp = _stamp(os.fstat(handle.fileno()))
-    temp.replace(state_path(destination))
+    try:
+        with temp.open("w") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+            stamp = _stamp(os.fstat(handle.fileno()))
+        temp.replace(state_path(destination))
+    except OSError:
+        with contextlib.suppress(OSError):
+            temp.unlink()
+        raise
     return Written(stamp, encoded)
 
 
