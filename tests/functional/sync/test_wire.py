@@ -282,6 +282,26 @@ def test_a_redirect_loop_stops_with_an_error_that_names_no_secret(
     assert len(server.seen) == 6
 
 
+@pytest.mark.parametrize("status", [403, 404])
+def test_a_redirect_to_a_url_with_a_password_never_shows_it(
+    serve: Callable[[Callable[[Seen], Answer]], ScriptedServer], fetcher: Fetcher, status: int
+) -> None:
+    def answer(seen: Seen) -> Answer:
+        if seen.target.startswith("/start"):
+            port = server.port
+            location = f"http://cdn:pa55w0rd@127.0.0.1:{port}/signed?sig=s3cret"
+            return f"HTTP/1.1 302 Found\r\nLocation: {location}\r\n".encode() + (
+                b"Content-Length: 0\r\n\r\n"
+            ), "keep"
+        return f"HTTP/1.1 {status} No\r\nContent-Length: 0\r\n\r\n".encode(), "keep"
+
+    server = serve(answer)
+    with pytest.raises(FetchError) as caught:
+        fetcher.text(f"{server.url}/start", {})
+    assert f"HTTP {status}" in str(caught.value)
+    assert "pa55w0rd" not in str(caught.value) and "s3cret" not in str(caught.value)
+
+
 def test_a_refused_connection_is_retryable_and_names_no_query(fetcher: Fetcher) -> None:
     probe = socket.create_server(("127.0.0.1", 0))
     port = probe.getsockname()[1]

@@ -32,4 +32,12 @@ def endpoint_from(
             f"{name}={redact_url(value)} is not an http(s) URL of a host",
             hint=f"set {name} to https://host[:port] (or unset it to use the default store)",
         )
+    if parts.username is not None or parts.password is not None:
+        raise TransferError(
+            f"{name}={redact_url(value)} holds a user and password, which every message "
+            "naming a file's URL would carry",
+            hint=f"set {name} to https://host[:port] and the store's credentials in their own "
+            "variables (HF_TOKEN, AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, a GCS credentials "
+            "JSON)",
+        )
     return url.rstrip("/")

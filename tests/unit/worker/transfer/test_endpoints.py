@@ -65,3 +65,12 @@ def test_credentials_in_a_bad_value_are_not_shown() -> None:
     with pytest.raises(TransferError) as caught:
         endpoint_from({"HF_ENDPOINT": "ftp://me:pa55word@mirror/?token=t0ken"}, ("HF_ENDPOINT",))
     assert "pa55word" not in caught.value.message and "t0ken" not in caught.value.message
+
+
+@pytest.mark.parametrize("value", ["https://me:pa55word@mirror.local", "https://me@mirror.local"])
+def test_a_user_in_the_url_is_refused_without_showing_it(value: str) -> None:
+    with pytest.raises(TransferError) as caught:
+        endpoint_from({"HF_ENDPOINT": value}, ("HF_ENDPOINT",))
+    assert "holds a user and password" in caught.value.message
+    assert "pa55word" not in caught.value.message and "me@" not in caught.value.message
+    assert "HF_TOKEN" in (caught.value.hint or "")
