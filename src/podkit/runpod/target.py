@@ -52,8 +52,9 @@ def _origin(url: str) -> str:
         )
     try:
         parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises on a port that is not a number in range
-    except ValueError as exc:
+        if parts.port == 0:  # urlsplit takes it; nothing can listen there
+            raise ValueError("port 0 is no port to connect to")
+    except ValueError as exc:  # also a port that is not a number in range
         raise ConfigError(
             f"target {shown!r} is not a valid URL ({exc})", hint="use --target http://HOST:PORT"
         ) from None

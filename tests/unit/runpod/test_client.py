@@ -141,6 +141,7 @@ def test_targets() -> None:
         ("http://127.0.0.1:1/#frag", "query string or fragment"),
         ("http://:8765", "names no host"),
         ("http://127.0.0.1:99999", "not a valid URL"),
+        ("http://127.0.0.1:0", "port 0 is no port"),
         ("http://[::1", "not a valid URL"),
     ],
 )
