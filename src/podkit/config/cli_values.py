@@ -64,7 +64,7 @@ def check_duration(value: str | None, option: str) -> float | None:
         raise _refuse(option, str(exc)) from None
 
 
-def check_local_dir(value: str | None, option: str = "--local") -> str | None:
+def check_local_dir(value: str | None, option: str) -> str | None:
     """A directory standing in for /runpod-volume: never empty (Path("") is the current
     directory; an empty value is more likely a variable that is not set)."""
     if value is not None and not value.strip():

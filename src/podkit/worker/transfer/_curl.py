@@ -86,10 +86,15 @@ def _proxy_failure(code: int, message: str) -> ProxyFailed | None:
     user or password; any `user:password@` left in them is cut out anyway)."""
     if "proxy" not in message.lower() and "CONNECT" not in message:
         return None
-    words = _USERINFO.sub("//", message)
+    words = without_userinfo(message)
     if "CONNECT tunnel failed, response 407" in message or "response 403" in message:
         return ProxyRefused(words)
     return ProxyFailed(words if code else "the proxy failed")
+
+
+def without_userinfo(text: str) -> str:
+    """`text` with every `user:password@` of a URL in it cut out."""
+    return _USERINFO.sub("//", text) if "@" in text else text
 
 
 def quote_url(url: str) -> str:

@@ -17,7 +17,6 @@ import functools
 import json
 import os
 import random
-import re
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -54,7 +53,6 @@ _UNREACHED_HINT = (
     "check that the host answers from here (its name and port, the network, a firewall); "
     "behind a proxy, name it in HTTPS_PROXY"
 )
-_USERINFO = re.compile(r"//[^/@]*@")
 # A remembered redirect target answering these is asked no more (an expired signature).
 _REFUSED = frozenset({400, 401, 403, 404, 410})
 
@@ -420,8 +418,7 @@ def _origin(url: str) -> tuple[str, str, int] | None:
 def _safe(url: str) -> str:
     """A URL for messages: the query is dropped (it may carry a signature or token), and so
     is a `user:password@` (a redirect may point at one)."""
-    shown = url.split("?", 1)[0]
-    return _USERINFO.sub("//", shown) if "@" in shown else shown
+    return _curl.without_userinfo(url.split("?", 1)[0])
 
 
 def _describe(exc: OSError) -> str:
