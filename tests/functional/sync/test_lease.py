@@ -11,7 +11,7 @@ from pathlib import Path
 
 from podkit.worker.transfer import lease
 from podkit.worker.transfer.journal import sweep_orphans
-from podkit.worker.transfer.owner import ACTIVE_RUNS, Owner
+from podkit.worker.transfer.owner import ACTIVE_RUNS, HOST, Owner
 
 ROOT = Path(__file__).resolve().parents[3]
 # Takes and gives back the lease of one file as fast as it can, until killed.
@@ -62,3 +62,59 @@ def test_kill_9_while_taking_the_lease_never_leaves_an_empty_one(tmp_path: Path)
     # A private file of a killed taker is an orphan temp: the next sync's sweep removes it.
     sweep_orphans(tmp_path, stale_after=60.0)
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".incomplete")] == []
+
+
+# Waits for a file name on stdin, tries to take its lease once, answers yes or no; a lease it
+# takes stays held (this process is alive) so the others of the round must see it live.
+CONTENDER = """
+import os, sys
+from pathlib import Path
+from podkit.worker.transfer import lease
+from podkit.worker.transfer.owner import Owner
+me = Owner.me(f"contender{os.getpid()}")
+print("ready", flush=True)
+for line in sys.stdin:
+    took = lease.acquire(Path(line.strip()), me, stale_after=60.0)
+    print("yes" if took else "no", flush=True)
+"""
+
+
+def test_workers_breaking_a_dead_lease_together_leave_it_to_one(tmp_path: Path) -> None:
+    """A crashed worker's lease, found by several at once: exactly one of them takes over.
+
+    Breaking by unlinking the path let a slow breaker remove the lease a fast one had just
+    taken in its place, and both downloaded the file. Every other round a worker has also
+    died while breaking it, leaving its guard behind."""
+    dead = Owner(HOST, 2**22 + 7, "1", "crashed")  # a pid above the kernel's limit: never running
+    contenders = [
+        subprocess.Popen(
+            [sys.executable, "-c", CONTENDER],
+            cwd=ROOT,
+            text=True,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        )
+        for _ in range(6)
+    ]
+    try:
+        for proc in contenders:
+            assert proc.stdout is not None and proc.stdout.readline() == "ready\n"
+        for round_number in range(150):
+            final = tmp_path / f"shard-{round_number}.bin"
+            lease.lease_path(final).write_text(json.dumps(dead.as_dict()))
+            if round_number % 2:
+                guard = lease.lease_path(final).with_name(f".{final.name}.podkit-lease-break")
+                guard.write_text(json.dumps(dead.as_dict()))
+            for proc in contenders:
+                assert proc.stdin is not None
+                proc.stdin.write(f"{final}\n")
+                proc.stdin.flush()
+            answers = [proc.stdout.readline().strip() for proc in contenders if proc.stdout]
+            assert answers.count("yes") == 1, (round_number, answers)
+            holder = Owner.from_dict(json.loads(lease.lease_path(final).read_text()))
+            assert holder.pid == contenders[answers.index("yes")].pid
+    finally:
+        for proc in contenders:
+            proc.kill()
+            proc.wait(timeout=30)
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.endswith(".podkit-lease")) == []

@@ -3,6 +3,11 @@
 Correctness never depends on it (network filesystems may grant locks to everyone): unique
 temps, verification and an atomic rename carry it. The lease is an `O_EXCL`-created file
 holding its owner; a dead or silent owner's lease is broken and taken over.
+
+Breaking happens under a second lease, the guard, so that of several workers finding the same
+stale lease one takes it over, and none removes the fresh lease another has just put in its
+place. A guard whose holder died is itself broken by renaming it aside and checking that what
+was renamed is still the stale one.
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ from podkit.worker.transfer.journal import side_stem, temp_name
 from podkit.worker.transfer.owner import Owner, owner_alive
 
 LEASE_SUFFIX = ".podkit-lease"
+GUARD_SUFFIX = "-break"
+_Seen = tuple[int, bytes, float]  # inode, content and mtime of one lease, read together
 
 
 def lease_path(final: Path) -> Path:
@@ -30,13 +37,73 @@ def acquire(final: Path, me: Owner, *, stale_after: float) -> bool:
         try:
             _create(path, me)
         except FileExistsError:
-            if held_by_live_owner(path, stale_after=stale_after):
+            seen = _read(path)
+            if seen is None:
+                continue  # given back meanwhile
+            if _alive(seen, stale_after):
                 return False
-            with contextlib.suppress(FileNotFoundError):
-                path.unlink()
-            continue
+            return _take_over(path, seen, me, stale_after=stale_after)
         return True
     return False
+
+
+def _take_over(path: Path, stale: _Seen, me: Owner, *, stale_after: float) -> bool:
+    """Replace the stale lease `stale` with ours, holding the guard while doing it."""
+    guard = path.with_name(path.name + GUARD_SUFFIX)
+    if not _hold(guard, me, stale_after=stale_after):
+        return False  # another worker is taking it over
+    try:
+        current = _read(path)
+        if current is not None:
+            if current[:2] != stale[:2]:
+                return False  # taken over already
+            path.unlink()
+        _create(path, me)
+        return True
+    except FileExistsError:
+        return False
+    finally:
+        _give_back(guard, me)
+
+
+def _hold(guard: Path, me: Owner, *, stale_after: float) -> bool:
+    for _ in range(2):
+        try:
+            _create(guard, me)
+            return True
+        except FileExistsError:
+            seen = _read(guard)
+            if seen is not None and (_alive(seen, stale_after) or not _set_aside(guard, seen, me)):
+                return False
+    return False
+
+
+def _set_aside(path: Path, stale: _Seen, me: Owner) -> bool:
+    """Remove the stale file `stale` at `path`; False if `path` had become another's.
+
+    The rename is atomic, so of several workers doing this one gets the stale file; one that
+    got a fresh file instead puts it back."""
+    private = temp_name(path, me.tag())
+    try:
+        path.rename(private)
+    except FileNotFoundError:
+        return True
+    moved = _read(private)
+    if moved is not None and moved[:2] != stale[:2]:
+        with contextlib.suppress(FileExistsError):
+            os.link(private, path)
+    private.unlink()
+    return moved is None or moved[:2] == stale[:2]
+
+
+def _read(path: Path) -> _Seen | None:
+    """A lease as it was at one moment (content and inode of the same open file)."""
+    try:
+        with path.open("rb") as handle:
+            stat = os.fstat(handle.fileno())
+            return stat.st_ino, handle.read(), stat.st_mtime
+    except FileNotFoundError:
+        return None
 
 
 def _create(path: Path, me: Owner) -> None:
@@ -60,22 +127,25 @@ def _create(path: Path, me: Owner) -> None:
 
 
 def held_by_live_owner(path: Path, *, stale_after: float) -> bool:
+    seen = _read(path)
+    return seen is not None and _alive(seen, stale_after)
+
+
+def _alive(seen: _Seen, stale_after: float) -> bool:
+    _, content, mtime = seen
     try:
-        owner = Owner.from_dict(json.loads(path.read_text()))
-        mtime = path.stat().st_mtime
-    except FileNotFoundError:
-        return False
-    except (OSError, ValueError, KeyError, TypeError):
+        owner = Owner.from_dict(json.loads(content))
+    except (ValueError, KeyError, TypeError):
         # Being written right now, or left empty by a crash: held until it goes stale.
-        try:
-            return time.time() - path.stat().st_mtime < stale_after
-        except FileNotFoundError:
-            return False
+        return time.time() - mtime < stale_after
     return owner_alive(owner, mtime, stale_after=stale_after)
 
 
 def release(final: Path, me: Owner) -> None:
-    path = lease_path(final)
+    _give_back(lease_path(final), me)
+
+
+def _give_back(path: Path, me: Owner) -> None:
     try:
         owner = Owner.from_dict(json.loads(path.read_text()))
     except (OSError, ValueError, KeyError, TypeError):
