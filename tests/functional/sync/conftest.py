@@ -14,6 +14,7 @@ from typing import TypeVar
 import pytest
 
 from tests.functional.sync.faultproxy import FaultProxy
+from tests.functional.sync.scripted import Answer, ScriptedServer, Seen
 from tests.functional.sync.testbed import FakeGcs, MissingTool, Moto, Nginx
 
 T = TypeVar("T")
@@ -63,3 +64,16 @@ def volume(tmp_path: Path) -> Path:
     path = tmp_path / "volume"
     path.mkdir()
     return path
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[[Callable[[Seen], Answer]], ScriptedServer]]:
+    servers: list[ScriptedServer] = []
+
+    def start(script: Callable[[Seen], Answer]) -> ScriptedServer:
+        servers.append(ScriptedServer(script))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.stop()

@@ -1,15 +1,16 @@
 """The transfer engine's wire: libcurl through pycurl.
 
-Each thread of the engine drives its own libcurl multi handle, and a response's body is
-pulled by `read_blocks()`: the calling thread runs the multi handle only while it holds fewer
-bytes than it asked for, so a request takes no lock and a slow disk holds the socket back as a
-blocking read would. One run takes what the socket holds (its receive buffer, a few MiB at
-most), so that is what a transfer may hold unread; pausing libcurl instead
-(CURL_WRITEFUNC_PAUSE) was measured to stall a capped HTTP/1.1 stream for a timer's length
-after every resume (3 MB/s).
-The multi handle keeps the thread's connections alive between requests (one thread, one set
-of connections, as the connection budget counts them); one share handle lets every thread
-resume the TLS sessions and reuse the DNS answers of the others.
+Metadata requests and small files: each thread of the engine drives its own libcurl multi
+handle, and a response's body is pulled by `read_blocks()`: the calling thread runs the multi
+handle only while it holds fewer bytes than it asked for, so a request takes no lock and a slow
+disk holds the socket back as a blocking read would. One run takes what the socket holds (its
+receive buffer, a few MiB at most), so that is what a transfer may hold unread; pausing
+libcurl instead (CURL_WRITEFUNC_PAUSE) was measured to stall a capped HTTP/1.1 stream for a
+timer's length after every resume (3 MB/s). The multi handle keeps the thread's connections
+alive between requests (one thread, one set of connections, as the connection budget counts
+them). Byte-range streams (`driven`) all run on one loop thread instead (`_driver`), their
+bodies handed to the sink each caller gives. One share handle lets every multi handle resume
+the TLS sessions and reuse the DNS answers of the others.
 
 What libcurl brings: proxies (`proxies` reads them from the sync's environment as curl
 would), content decoding where a caller asks for it, happy eyeballs (IPv6 and IPv4
@@ -31,12 +32,16 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Hashable
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 import pycurl
 
 from podkit.worker.transfer.proxies import Proxies
 from podkit.worker.transfer.trust import CaBundle
+
+if TYPE_CHECKING:
+    from podkit.worker.transfer._driver import Driver
 
 # One write callback per this many bytes at most: fewer trips into Python per MiB.
 _BUFFER = 512 * 1024
@@ -207,6 +212,14 @@ class Response:
             self._release()
             raise self._error or TransportError("the connection closed before the response")
 
+    def drain(self, sink: Callable[[list[bytes]], bool]) -> None:
+        """Hand the body to `sink` until it returns True (it wants no more) or the body ends
+        (then it is called with [] once); the transport's failure is raised."""
+        while True:
+            blocks = self.read_blocks(_BUFFER)
+            if sink(blocks) or not blocks:
+                return
+
     def read_blocks(self, amount: int) -> list[bytes]:
         """Up to `amount` bytes of the body as libcurl handed them over (no copy to join
         them; `os.pwritev` writes them in one call); [] once the body is complete."""
@@ -314,19 +327,27 @@ class _Lane:
         self._set_for: dict[pycurl.Curl, Hashable] = {}  # what each handle's options were for
         self._finished: list[Response] = []  # `whole` ones complete since the last `step`
 
+    @property
+    def active(self) -> bool:
+        return bool(self._active)
+
     def start(
         self,
         setup: _Setup,
         stall: float,
         clock: Callable[[], float],
         whole: int | None = None,
+        make: Callable[[_Lane, pycurl.Curl], Response] | None = None,
     ) -> Response:
         """A transfer on this thread's multi handle. `whole`: the body is only taken whole
         (`Response.body`), at most that many bytes, and only the status is kept of the head,
         so libcurl hands both to C callables instead of Python methods (small files feel
-        it)."""
+        it). `make`: builds the response (a driven one) instead of a plain `Response`."""
         easy = self._idle.pop() if self._idle else self._new_easy()
-        response = Response(self, easy, stall, clock, whole=whole is not None)
+        if make is not None:
+            response = make(self, easy)
+        else:
+            response = Response(self, easy, stall, clock, whole=whole is not None)
         setup.request(easy)
         options = (setup.options, whole is None)
         if self._set_for.get(easy) != options:  # a reused handle keeps what it was set to
@@ -357,20 +378,11 @@ class _Lane:
     def step(self) -> list[Response]:
         """Move every transfer of this thread on; wait for its sockets when nothing moved.
         The `whole` transfers that completed, so a loop of many need not look at them all."""
-        multi = self.multi
-        while True:
-            code, _ = multi.perform()
-            if code != pycurl.E_CALL_MULTI_PERFORM:
-                break
-        self._collect()
-        wait = multi.timeout()
+        drive_multi(self)
+        wait = self.multi.timeout()
         if wait != 0:
-            multi.select(_POLL if wait < 0 else min(_POLL, wait / 1000))
-            while True:
-                code, _ = multi.perform()
-                if code != pycurl.E_CALL_MULTI_PERFORM:
-                    break
-            self._collect()
+            self.multi.select(_POLL if wait < 0 else min(_POLL, wait / 1000))
+            drive_multi(self)
         finished, self._finished = self._finished, []
         return finished
 
@@ -415,6 +427,17 @@ class _Lane:
         self.multi.close()
 
 
+def drive_multi(lane: _Lane) -> None:
+    """Let libcurl move every transfer of the lane as far as its sockets allow now, and mark
+    the ones that ended."""
+    multi = lane.multi
+    while True:
+        code, _ = multi.perform()
+        if code != pycurl.E_CALL_MULTI_PERFORM:
+            break
+    lane._collect()
+
+
 def _trust(easy: pycurl.Curl, bundle: CaBundle) -> None:
     # Set with every https request's options: a handle may have served plain http before. libcurl
     # keeps the parsed store per multi handle, so this costs no re-read of the file.
@@ -453,6 +476,7 @@ class Pool:
         self._share.setopt(pycurl.SH_SHARE, pycurl.LOCK_DATA_DNS)
         self._local = threading.local()
         self._lanes: set[_Lane] = set()
+        self._driver: Driver | None = None
         self._lock = threading.Lock()
 
     def request(
@@ -463,6 +487,7 @@ class Pool:
         *,
         decode: bool = False,
         http2: bool = True,
+        driven: bool = False,
     ) -> Response:
         """Send a request; the response once its headers are in (the body still to read).
 
@@ -472,7 +497,11 @@ class Pool:
         which has a connection of its own either way and costs less CPU per byte over
         HTTP/1.1 (a callback per 16 KiB TLS record, not per 8-16 KiB DATA frame, and no flow
         control to answer).
+        `driven`: a long stream for the loop thread, its body taken by `Response.drain`.
         """
+        if driven:
+            setup = self._setup(method, url, headers, decode=decode, http2=http2)
+            return self._driven().start(setup, self._timeout, self._clock)
         response = self.begin(method, url, headers, decode=decode, http2=http2)
         response.wait_for_head()
         return response
@@ -491,6 +520,12 @@ class Pool:
         moves it on with the others, and it is `complete` once its body is all in.
         `whole`: see `_Lane.start` (no headers but the status, the body whole by `body()`,
         at most `whole` bytes of it)."""
+        setup = self._setup(method, url, headers, decode=decode, http2=http2)
+        return self._lane().start(setup, self._timeout, self._clock, whole=whole)
+
+    def _setup(
+        self, method: str, url: str, headers: dict[str, str], *, decode: bool, http2: bool
+    ) -> _Setup:
         lines = [f"{name}: {value}" for name, value in headers.items()]
         for line in lines:
             if "\r" in line or "\n" in line:
@@ -498,8 +533,15 @@ class Pool:
         bundle = self._ca_bundle() if url[:6].lower() == "https:" else None
         proxy = self._proxies.for_url(url)
         options = (method, decode, bundle, proxy, http2)
-        setup = _Setup(quote_url(url), lines, options, self._proxies)
-        return self._lane().start(setup, self._timeout, self._clock, whole=whole)
+        return _Setup(quote_url(url), lines, options, self._proxies)
+
+    def _driven(self) -> Driver:
+        with self._lock:
+            if self._driver is None:
+                from podkit.worker.transfer._driver import Driver
+
+                self._driver = Driver(self._configure)
+            return self._driver
 
     def step(self) -> list[Response]:
         """Move every transfer of the calling thread on (waiting at most a poll's length);
@@ -545,6 +587,9 @@ class Pool:
     def close(self) -> None:
         with self._lock:
             lanes, self._lanes = self._lanes, set()
+            driver = self._driver
+        if driver is not None:
+            driver.close()
         for lane in lanes:
             lane.close()
         self._share.close()

@@ -105,6 +105,14 @@ class Response:
         except OSError as exc:
             raise RetryableFetchError(f"reading {self.url} failed: {_describe(exc)}") from exc
 
+    def drain(self, sink: Callable[[list[bytes]], bool]) -> None:
+        """Hand the body to `sink` until it returns True or the body ends (see
+        `_curl.Response.drain`); what the sink raises comes through as it is."""
+        try:
+            self._wire.drain(sink)
+        except _curl.TransportError as exc:
+            raise RetryableFetchError(f"reading {self.url} failed: {_describe(exc)}") from exc
+
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())
 
@@ -261,27 +269,36 @@ class Fetcher:
         known = self._moved.get(url)
         if known is not None:
             target, left_origin = known
-            response = self._follow("GET", target, _bound(headers) if left_origin else headers)[0]
+            sent = _bound(headers) if left_origin else headers
+            response = self._follow("GET", target, sent, driven=True)[0]
             if response.status not in _REFUSED:
                 return response
             response.close()
             self._moved.pop(url, None)
-        response, final, left_origin = self._follow("GET", url, headers)
+        response, final, left_origin = self._follow("GET", url, headers, driven=True)
         if final != url and response.status == 206:
             self._moved[url] = (final, left_origin)
         return response
 
     def _follow(
-        self, method: str, url: str, headers: dict[str, str], *, decode: bool = False
+        self,
+        method: str,
+        url: str,
+        headers: dict[str, str],
+        *,
+        decode: bool = False,
+        driven: bool = False,
     ) -> tuple[Response, str, bool]:
         """The response at the end of the redirects, its URL, and whether it left the origin
-        (the credentials were dropped on the way)."""
+        (the credentials were dropped on the way). `driven`: a byte-range stream, moved on
+        by the loop thread (its body is taken by `Response.drain`)."""
         left_origin = False
         for _ in range(MAX_REDIRECTS + 1):
             try:
                 wire = self._pool.request(
-                    method, url, headers, decode=decode, http2="Range" not in headers
-                )
+                    method, url, headers, decode=decode, http2="Range" not in headers,
+                    driven=driven,
+                )  # fmt: skip
             except _curl.UntrustedCertificate as exc:
                 raise FetchError(
                     f"{_safe(url)}: the server's TLS certificate is not trusted ({exc})",

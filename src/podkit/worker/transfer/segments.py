@@ -5,9 +5,10 @@ A span is a chunk of a ranged file or a whole smaller file. It starts as one seg
 byte-range stream). When a connection has nothing left to do, it takes the back half of the
 segment that would take longest to finish: that segment stops at the cut, and a new one
 fetches the rest into the same temp. Each segment keeps the crc32c of what it wrote, so a
-retry resumes where it stopped and the span's crc32c is their combination. The first segment
-of a whole file also feeds the hashers that cannot be combined (sha256, md5); what later
-segments wrote is read back into them when the last one ends.
+retry resumes where it stopped and the span's crc32c is their combination. The hashers that
+cannot be combined (sha256, md5) read a whole file back when its last segment ends, on the
+thread that ends it: the streams' blocks all go through one loop thread (`_driver`), which
+hashing would hold up.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ SPLITTABLE = 2 * SPLIT_MIN_BYTES  # smaller whole files stay one plain stream
 class Segment:
     """Bytes [start, end), claimed by its stream up to `position`. A split lowers `end` under
     the same lock, so a block is either claimed before the cut or not at all. `crc` (when the
-    source records crc32c) and `hashers` cover [start, position)."""
+    source records crc32c) covers [start, position)."""
 
     start: int
     end: int
@@ -38,7 +39,6 @@ class Segment:
     began: float = 0.0  # clock() when it was created
     lock: threading.Lock = field(default_factory=threading.Lock)
     crc: Crc32c | None = None
-    hashers: list[Hasher] = field(default_factory=list)
 
     @property
     def remaining(self) -> int:
@@ -121,7 +121,7 @@ class Span:
 
 
 class WholeFile(Span):
-    """A whole file as one span: its temp, and the hashers its first segment feeds."""
+    """A whole file as one span: its temp, and the hashers that read it back once whole."""
 
     def __init__(
         self, temp: Path, size: int, *, crc32c: bool, hashers: dict[str, Hasher], now: float
@@ -129,7 +129,6 @@ class WholeFile(Span):
         super().__init__(0, size, crc32c=crc32c, now=now)
         self.temp = temp
         self.hashers = hashers
-        self.head.hashers = list(hashers.values())
 
     @classmethod
     def create(
@@ -139,13 +138,13 @@ class WholeFile(Span):
         return cls(temp, size, crc32c=crc32c, hashers=hashers, now=now)
 
     def digests(self) -> dict[str, str]:
-        """Read what came after the first segment into the hashers; every digest."""
+        """Read the file back into the hashers; every digest."""
         digests = {"crc32c": f"{self.crc32c():08x}"} if self.checks_crc32c else {}
         if not self.hashers:
             return digests
         fd = os.open(self.temp, os.O_RDONLY)
         try:
-            offset = self.head.end
+            offset = 0
             while offset < self.end:
                 block = os.pread(fd, min(READBACK_BLOCK, self.end - offset), offset)
                 if not block:

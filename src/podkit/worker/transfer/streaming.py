@@ -59,7 +59,7 @@ class Streamer:
 
     def part(self, job: FileJob, epoch: int, temp: Path, segment: Segment) -> int:
         """Fetch a segment of a span into `temp` from where it stands (a retry resumes: its
-        crc32c and hashers cover what it wrote); the bytes written by this attempt."""
+        crc32c covers what it wrote); the bytes written by this attempt."""
         fd = os.open(temp, os.O_WRONLY)
         try:
             return self.byte_range(job, epoch, fd, segment)
@@ -86,7 +86,12 @@ class Streamer:
             else:
                 raise_for_status(response, expected=(200,))
                 skip = start  # the server ignored Range: read past the bytes before ours
-            self._fill(job, epoch, response.read_blocks, fd, segment, skip)
+            response.drain(self._sink(job, epoch, fd, segment, skip))
+        if segment.position < segment.end:
+            raise RetryableFetchError(
+                f"{job.remote.url}: body ended after {segment.position - segment.start}"
+                f" of {segment.end - segment.start} bytes"
+            )
         return segment.position - start
 
     def whole(self, job: FileJob, temp: Path) -> int:
@@ -140,45 +145,38 @@ class Streamer:
             raise
         return written
 
-    def _fill(
-        self,
-        job: FileJob,
-        epoch: int,
-        read: Callable[[int], list[bytes]],
-        fd: int,
-        segment: Segment,
-        skip: int,
-    ) -> None:
-        """Write body bytes at the segment's position up to its end, dropping the first
-        `skip` (a server that ignored Range). Blocks are written as they arrived, several
-        in one `pwritev`, never joined into one copy."""
-        while segment.position < segment.end:
-            blocks = read(READ_BLOCK)
-            if not blocks:
-                raise RetryableFetchError(
-                    f"{job.remote.url}: body ended after {segment.position - segment.start}"
-                    f" of {segment.end - segment.start} bytes"
-                )
-            if skip:
-                blocks, skip = _drop_front(blocks, skip)
-            offset, take = segment.claim(sum(map(len, blocks)))
-            if take:
-                blocks = _first(blocks, take)
-                if segment.hashers and len(blocks) > 1:
-                    # sha256 and md5 let go of the GIL once per update: once per read, not
-                    # once per 16 KiB block, is worth the copy that joins them.
-                    blocks = [b"".join(blocks)]
-                _pwrite_all(fd, blocks, offset)
-                for block in blocks:
-                    if segment.crc is not None:
-                        segment.crc.update(block)
-                    for hasher in segment.hashers:
-                        hasher.update(block)
-                self.tracker.add(take, job.remote.path)
-            if self._past_deadline():
+    def _sink(
+        self, job: FileJob, epoch: int, fd: int, segment: Segment, skip: int
+    ) -> Callable[[list[bytes]], bool]:
+        """What takes a body's blocks for the segment: writes them at its position up to its
+        end, dropping the first `skip` bytes (a server that ignored Range), several blocks in
+        one `pwritev`, never joined into one copy. It runs on the wire's loop thread, once
+        per step that brought blocks (and now and then without: the deadline is checked),
+        and says when the segment is whole."""
+        skipping = skip
+        path, crc, tracker = job.remote.path, segment.crc, self.tracker
+        past_deadline = self._past_deadline
+
+        def take(blocks: list[bytes]) -> bool:
+            nonlocal skipping
+            if skipping and blocks:
+                blocks, skipping = _drop_front(blocks, skipping)
+            if blocks:
+                offset, size = segment.claim(sum(map(len, blocks)))
+                if size:
+                    blocks = _first(blocks, size)
+                    _pwrite_all(fd, blocks, offset)
+                    if crc is not None:
+                        for block in blocks:
+                            crc.update(block)
+                    tracker.add(size, path)
+            if past_deadline():
                 raise DeadlineReached
             if not job.active(epoch):
                 raise Superseded
+            return segment.position >= segment.end
+
+        return take
 
 
 def _drop_front(blocks: list[bytes], skip: int) -> tuple[list[bytes], int]:
