@@ -49,6 +49,7 @@ _UNSAFE_IN_URL = re.compile(r"[\x00-\x20\x7f-\U0010ffff]")
 _USERINFO = re.compile(r"//[^/@\s]*@")
 _HTTP2 = pycurl.CURL_HTTP_VERSION_2TLS  # HTTP/2 over TLS where offered, HTTP/1.1 otherwise
 _POLL = 0.5  # the longest wait in select(): the stall clock is checked at least this often
+IDLE_EVERY = 0.05  # seconds between two calls of a drain's `idle`
 
 # libcurl names that pycurl 7.49 does not export (values from curl/curl.h).
 _E_WEIRD_SERVER_REPLY = 8
@@ -212,13 +213,20 @@ class Response:
             self._release()
             raise self._error or TransportError("the connection closed before the response")
 
-    def drain(self, sink: Callable[[list[bytes]], bool]) -> None:
+    def drain(
+        self, sink: Callable[[list[bytes]], bool], idle: Callable[[], None] | None = None
+    ) -> None:
         """Hand the body to `sink` until it returns True (it wants no more) or the body ends
-        (then it is called with [] once); the transport's failure is raised."""
+        (then it is called with [] once); the transport's failure is raised. `idle` is called
+        now and then meanwhile (every `IDLE_EVERY` seconds at most)."""
+        idled_at = time.monotonic()
         while True:
             blocks = self.read_blocks(_BUFFER)
             if sink(blocks) or not blocks:
                 return
+            if idle is not None and time.monotonic() - idled_at >= IDLE_EVERY:
+                idle()
+                idled_at = time.monotonic()
 
     def read_blocks(self, amount: int) -> list[bytes]:
         """Up to `amount` bytes of the body as libcurl handed them over (no copy to join

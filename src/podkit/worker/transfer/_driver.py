@@ -24,6 +24,7 @@ from collections.abc import Callable
 import pycurl
 
 from podkit.worker.transfer._curl import (
+    IDLE_EVERY,
     Response,
     TransportError,
     _Lane,
@@ -114,10 +115,14 @@ class DrivenResponse(Response):
         self._kept_size -= size
         return blocks
 
-    def drain(self, sink: Sink) -> None:
+    def drain(self, sink: Sink, idle: Callable[[], None] | None = None) -> None:
         """Hand the body to `sink` on the loop thread until it wants no more or the body ends;
-        raise what the sink raised, or the transport's failure."""
+        raise what the sink raised, or the transport's failure. The caller runs `idle` every
+        `IDLE_EVERY` seconds meanwhile (hashing what the sink wrote, off the loop thread)."""
         self._driver.call(lambda: self._driver.attach(self, sink))
+        if idle is not None:
+            while not self.ended.wait(IDLE_EVERY):
+                idle()
         self._driver.wait(self.ended)
         if self.sink_error is not None:
             raise self.sink_error

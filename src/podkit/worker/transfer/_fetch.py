@@ -105,11 +105,13 @@ class Response:
         except OSError as exc:
             raise RetryableFetchError(f"reading {self.url} failed: {_describe(exc)}") from exc
 
-    def drain(self, sink: Callable[[list[bytes]], bool]) -> None:
-        """Hand the body to `sink` until it returns True or the body ends (see
-        `_curl.Response.drain`); what the sink raises comes through as it is."""
+    def drain(
+        self, sink: Callable[[list[bytes]], bool], idle: Callable[[], None] | None = None
+    ) -> None:
+        """Hand the body to `sink` until it returns True or the body ends, calling `idle` now
+        and then (see `_curl.Response.drain`); what the sink raises comes through as it is."""
         try:
-            self._wire.drain(sink)
+            self._wire.drain(sink, idle)
         except _curl.TransportError as exc:
             raise RetryableFetchError(f"reading {self.url} failed: {_describe(exc)}") from exc
 

@@ -364,10 +364,12 @@ class Runner:
         self._part_unit(fetching, fetching.span.head)
 
     def _part_unit(self, fetching: Fetching, segment: Segment) -> None:
-        job, epoch = fetching.job, fetching.epoch
+        job, epoch, span = fetching.job, fetching.epoch, fetching.span
+        # The thread waiting for a whole file's first segment hashes what it wrote meanwhile.
+        idle = span.hash_ahead if isinstance(span, WholeFile) and segment is span.head else None
         ok = False
         try:
-            get = partial(self.streamer.part, job, epoch, fetching.temp, segment)
+            get = partial(self.streamer.part, job, epoch, fetching.temp, segment, idle)
             ok = self._attempts(job, epoch, get) is not None
         finally:
             if fetching.span.part_ended(ok):

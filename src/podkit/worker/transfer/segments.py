@@ -6,13 +6,15 @@ byte-range stream). When a connection has nothing left to do, it takes the back 
 segment that would take longest to finish: that segment stops at the cut, and a new one
 fetches the rest into the same temp. Each segment keeps the crc32c of what it wrote, so a
 retry resumes where it stopped and the span's crc32c is their combination. The hashers that
-cannot be combined (sha256, md5) read a whole file back when its last segment ends, on the
-thread that ends it: the streams' blocks all go through one loop thread (`_driver`), which
-hashing would hold up.
+cannot be combined (sha256, md5) are fed off the wire's loop thread (`_driver`), which hashing
+would hold up: the thread waiting for a whole file's first segment reads back what it has
+written so far, now and then, and what later segments wrote is read back when the last one
+ends.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from dataclasses import dataclass, field
@@ -29,14 +31,16 @@ SPLITTABLE = 2 * SPLIT_MIN_BYTES  # smaller whole files stay one plain stream
 
 @dataclass(eq=False)
 class Segment:
-    """Bytes [start, end), claimed by its stream up to `position`. A split lowers `end` under
-    the same lock, so a block is either claimed before the cut or not at all. `crc` (when the
-    source records crc32c) covers [start, position)."""
+    """Bytes [start, end), claimed by its stream up to `position` and written up to `written_to`
+    (a claim comes before its write). A split lowers `end` under the same lock, so a block is
+    either claimed before the cut or not at all. `crc` (when the source records crc32c) covers
+    [start, position)."""
 
     start: int
     end: int
     position: int
     began: float = 0.0  # clock() when it was created
+    written_to: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
     crc: Crc32c | None = None
 
@@ -73,7 +77,7 @@ class Span:
 
     def _segment(self, start: int, end: int, now: float) -> Segment:
         crc = Crc32c() if self.checks_crc32c else None
-        return Segment(start, end, start, began=now, lock=self._lock, crc=crc)
+        return Segment(start, end, start, began=now, written_to=start, lock=self._lock, crc=crc)
 
     @property
     def head(self) -> Segment:
@@ -129,6 +133,7 @@ class WholeFile(Span):
         super().__init__(0, size, crc32c=crc32c, now=now)
         self.temp = temp
         self.hashers = hashers
+        self._hashed = 0  # the hashers have read [0, _hashed)
 
     @classmethod
     def create(
@@ -137,21 +142,35 @@ class WholeFile(Span):
         os.close(os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666))
         return cls(temp, size, crc32c=crc32c, hashers=hashers, now=now)
 
+    def hash_ahead(self) -> None:
+        """Feed the hashers what the first segment has written since the last call (from the
+        page cache: it was just written). Only the thread fetching that segment calls this,
+        while it waits for it; what is left is read by `digests`."""
+        if self.hashers:
+            with contextlib.suppress(OSError):  # gone with a restart; `digests` reports it
+                self._hash_to(self.head.written_to)
+
     def digests(self) -> dict[str, str]:
-        """Read the file back into the hashers; every digest."""
+        """Read the rest of the file back into the hashers; every digest."""
         digests = {"crc32c": f"{self.crc32c():08x}"} if self.checks_crc32c else {}
         if not self.hashers:
             return digests
+        self._hash_to(self.end)
+        return digests | {name: hasher.hexdigest() for name, hasher in self.hashers.items()}
+
+    def _hash_to(self, end: int) -> None:
+        offset = self._hashed
+        if offset >= end:
+            return
         fd = os.open(self.temp, os.O_RDONLY)
         try:
-            offset = 0
-            while offset < self.end:
-                block = os.pread(fd, min(READBACK_BLOCK, self.end - offset), offset)
+            while offset < end:
+                block = os.pread(fd, min(READBACK_BLOCK, end - offset), offset)
                 if not block:
                     raise OSError(f"{self.temp.name} is shorter than expected")
                 for hasher in self.hashers.values():
                     hasher.update(block)
                 offset += len(block)
+                self._hashed = offset
         finally:
             os.close(fd)
-        return digests | {name: hasher.hexdigest() for name, hasher in self.hashers.items()}

@@ -57,17 +57,33 @@ class Streamer:
         self.tracker = tracker
         self._past_deadline = past_deadline
 
-    def part(self, job: FileJob, epoch: int, temp: Path, segment: Segment) -> int:
+    def part(
+        self,
+        job: FileJob,
+        epoch: int,
+        temp: Path,
+        segment: Segment,
+        idle: Callable[[], None] | None = None,
+    ) -> int:
         """Fetch a segment of a span into `temp` from where it stands (a retry resumes: its
-        crc32c covers what it wrote); the bytes written by this attempt."""
+        crc32c covers what it wrote); the bytes written by this attempt. `idle` runs now and
+        then while the segment streams (see `byte_range`)."""
         fd = os.open(temp, os.O_WRONLY)
         try:
-            return self.byte_range(job, epoch, fd, segment)
+            return self.byte_range(job, epoch, fd, segment, idle)
         finally:
             os.close(fd)
 
-    def byte_range(self, job: FileJob, epoch: int, fd: int, segment: Segment) -> int:
-        """Fetch the segment from its position as a byte range; the bytes it wrote."""
+    def byte_range(
+        self,
+        job: FileJob,
+        epoch: int,
+        fd: int,
+        segment: Segment,
+        idle: Callable[[], None] | None = None,
+    ) -> int:
+        """Fetch the segment from its position as a byte range; the bytes it wrote. The
+        blocks are written on the wire's loop thread; this thread runs `idle` meanwhile."""
         remote = job.remote
         start, end = segment.position, segment.end
         if start >= end:
@@ -86,7 +102,7 @@ class Streamer:
             else:
                 raise_for_status(response, expected=(200,))
                 skip = start  # the server ignored Range: read past the bytes before ours
-            response.drain(self._sink(job, epoch, fd, segment, skip))
+            response.drain(self._sink(job, epoch, fd, segment, skip), idle)
         if segment.position < segment.end:
             raise RetryableFetchError(
                 f"{job.remote.url}: body ended after {segment.position - segment.start}"
@@ -166,6 +182,7 @@ class Streamer:
                 if size:
                     blocks = _first(blocks, size)
                     _pwrite_all(fd, blocks, offset)
+                    segment.written_to = offset + size
                     if crc is not None:
                         for block in blocks:
                             crc.update(block)

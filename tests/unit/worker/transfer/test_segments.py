@@ -3,13 +3,15 @@ how the segments' crc32c add up to the span's; and chunk sizes that fill whole r
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import os
+from pathlib import Path
 
 import pytest
 
 from podkit.worker.transfer.jobs import chunk_size_for, split_chunks
-from podkit.worker.transfer.segments import MAX_SEGMENTS, SPLIT_MIN_BYTES, Span
+from podkit.worker.transfer.segments import MAX_SEGMENTS, SPLIT_MIN_BYTES, Span, WholeFile
 from podkit.worker.transfer.verify import crc32c_of
 
 MiB = 1024 * 1024
@@ -98,6 +100,38 @@ def test_the_crc32c_of_a_split_span_is_that_of_its_bytes() -> None:
         write(index, 16 * MiB)
     assert span.written() == 12 * MiB
     assert span.crc32c() == crc32c_of(data)
+
+
+def _write(whole: WholeFile, segment_index: int, data: bytes, size: int) -> None:
+    """Claim and write `size` bytes of a segment, as the wire's sink does."""
+    segment = whole.segments[segment_index]
+    offset, taken = segment.claim(size)
+    with whole.temp.open("r+b") as handle:
+        handle.seek(offset)
+        handle.write(data[offset : offset + taken])
+    segment.written_to = offset + taken
+
+
+def test_hashing_ahead_reads_only_what_is_written_and_the_digest_covers_every_segment(
+    tmp_path: Path,
+) -> None:
+    data = os.urandom(12 * MiB)
+    whole = WholeFile.create(
+        tmp_path / "shard.bin", len(data), crc32c=False,
+        hashers={"sha256": hashlib.sha256()}, now=0.0,
+    )  # fmt: skip
+    head = whole.head
+    head.claim(1 * MiB)  # claimed, not written yet (the zeros of a sparse file)
+    whole.hash_ahead()
+    head.position = 0
+    _write(whole, 0, data, 3 * MiB)
+    whole.hash_ahead()
+    tail = whole.split(now=1.0)
+    assert tail is not None
+    _write(whole, 0, data, head.end - head.position)
+    _write(whole, 1, data, tail.end - tail.start)
+    whole.hash_ahead()
+    assert whole.digests() == {"sha256": hashlib.sha256(data).hexdigest()}
 
 
 @pytest.mark.parametrize(
