@@ -1,5 +1,6 @@
 """A scripted HTTP server on loopback: each request answered with bytes a test writes, sent
-in pieces where it says, then the connection kept, closed or held silent."""
+in pieces where it says, then the connection kept, closed or held silent; and a clock that
+moves at each reading, for stall timeouts."""
 
 from __future__ import annotations
 
@@ -91,3 +92,14 @@ class ScriptedServer:
     def stop(self) -> None:
         self._stop.set()
         self._listener.close()
+
+
+class Ticks:
+    """A clock that moves `step` seconds each time it is read."""
+
+    def __init__(self, step: float) -> None:
+        self.step, self.now = step, 0.0
+
+    def __call__(self) -> float:
+        self.now += self.step
+        return self.now

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from podkit.worker.transfer._fetch import Fetcher, FetchError, Pending, RetryableFetchError
-from tests.functional.sync.scripted import Answer, ScriptedServer, Seen
+from tests.functional.sync.scripted import Answer, ScriptedServer, Seen, Ticks
 
 
 @pytest.fixture
@@ -122,17 +122,6 @@ def test_a_short_body_is_a_retryable_error(
     )
     with pytest.raises(RetryableFetchError, match="60 bytes short"):
         _get(fetcher, f"{server.url}/short")
-
-
-class Ticks:
-    """A clock that moves `step` seconds each time it is read."""
-
-    def __init__(self, step: float) -> None:
-        self.step, self.now = step, 0.0
-
-    def __call__(self) -> float:
-        self.now += self.step
-        return self.now
 
 
 def test_a_stalled_body_fails_once_the_stall_timeout_passed_on_the_fetchers_clock(

@@ -13,7 +13,7 @@ from collections.abc import Callable
 import pytest
 
 from podkit.worker.transfer._fetch import Fetcher, RetryableFetchError
-from tests.functional.sync.scripted import Answer, ScriptedServer, Seen
+from tests.functional.sync.scripted import Answer, ScriptedServer, Seen, Ticks
 
 DATA = os.urandom(3_000_000)
 LOOP = "podkit-sync-wire"
@@ -152,17 +152,6 @@ def test_a_short_range_body_is_a_retryable_error(
             _collect(fetcher, f"{server.url}/data", 0, 99_999)
     finally:
         fetcher.close()
-
-
-class Ticks:
-    """A clock that moves `step` seconds each time it is read."""
-
-    def __init__(self, step: float) -> None:
-        self.step, self.now = step, 0.0
-
-    def __call__(self) -> float:
-        self.now += self.step
-        return self.now
 
 
 @pytest.mark.parametrize("then", ["head", "body"])
