@@ -9,6 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from podkit.worker.transfer import lease
 from podkit.worker.transfer.journal import sweep_orphans
 from podkit.worker.transfer.owner import ACTIVE_RUNS, HOST, Owner
@@ -18,6 +20,8 @@ ROOT = Path(__file__).resolve().parents[3]
 CHURN = """
 import os, sys
 from pathlib import Path
+
+import pytest
 from podkit.worker.transfer import lease
 from podkit.worker.transfer.owner import Owner
 final, me = Path(sys.argv[1]), Owner.me(f"churn{os.getpid()}")
@@ -72,6 +76,8 @@ def test_kill_9_while_taking_the_lease_never_leaves_an_empty_one(tmp_path: Path)
 CONTENDER = """
 import os, sys
 from pathlib import Path
+
+import pytest
 from podkit.worker.transfer import lease
 from podkit.worker.transfer.owner import Owner
 me = Owner.me(f"contender{os.getpid()}")
@@ -121,3 +127,17 @@ def test_workers_breaking_a_dead_lease_together_leave_it_to_one(tmp_path: Path) 
             proc.kill()
             proc.wait(timeout=30)
     assert sorted(p.name for p in tmp_path.iterdir() if not p.name.endswith(".podkit-lease")) == []
+
+
+def test_a_lease_that_cannot_be_read_is_held_until_stale_and_then_fails_in_words(
+    tmp_path: Path,
+) -> None:
+    # Something else in the lease's place (here a folder): read as a lease being written.
+    final = tmp_path / "model.bin"
+    lease.lease_path(final).mkdir()
+    me = Owner.me("run-dir")
+    assert lease.held_by_live_owner(lease.lease_path(final), stale_after=60.0)
+    assert not lease.acquire(final, me, stale_after=60.0)
+    with pytest.raises(IsADirectoryError):  # the runner fails the file in these words
+        lease.acquire(final, me, stale_after=0.0)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".model.bin.podkit-lease"]

@@ -97,13 +97,20 @@ def _set_aside(path: Path, stale: _Seen, me: Owner) -> bool:
 
 
 def _read(path: Path) -> _Seen | None:
-    """A lease as it was at one moment (content and inode of the same open file)."""
+    """A lease as it was at one moment (content and inode of the same open file). One that
+    cannot be read reads as empty: held until it goes stale, like one being written."""
     try:
         with path.open("rb") as handle:
             stat = os.fstat(handle.fileno())
             return stat.st_ino, handle.read(), stat.st_mtime
     except FileNotFoundError:
         return None
+    except OSError:
+        try:
+            stat = path.stat()
+        except OSError:
+            return None
+        return stat.st_ino, b"", stat.st_mtime
 
 
 def _create(path: Path, me: Owner) -> None:

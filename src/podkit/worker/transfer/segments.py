@@ -125,7 +125,7 @@ class Span:
 
 
 class WholeFile(Span):
-    """A whole file as one span: its temp, and the hashers that read it back once whole."""
+    """A whole file as one span: its temp, and the hashers that read it back as it is written."""
 
     def __init__(
         self, temp: Path, size: int, *, crc32c: bool, hashers: dict[str, Hasher], now: float
