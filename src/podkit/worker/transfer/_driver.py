@@ -285,7 +285,7 @@ class Driver:
                 self._nap(now)
                 self._sleep(self._lane.multi.timeout())
         except BaseException as exc:  # a bug: every waiting thread hears of it, none hangs
-            self._stop_all(LoopStopped(f"the transfer loop failed: {exc!r}"))
+            self._stop_all(LoopStopped(f"the transfer loop failed ({type(exc).__name__})"))
             raise
         self._stop_all(LoopStopped("the transfer loop has stopped"))
 
