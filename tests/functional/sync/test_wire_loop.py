@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import errno
 import os
+import resource
 import threading
 import time
 from collections.abc import Callable
@@ -206,3 +207,27 @@ def test_closing_the_fetcher_wakes_a_caller_waiting_on_the_loop(
     assert time.monotonic() - started < 10  # not the 60 s stall timeout
     assert len(failures) == 1 and isinstance(failures[0], RetryableFetchError)
     assert "loop has stopped" in str(failures[0])
+
+
+def test_the_loop_works_when_the_process_has_more_than_1024_files_open(
+    serve: Callable[[Callable[[Seen], Answer]], ScriptedServer],
+) -> None:
+    # A worker with many files open: the loop's wake-up pipe is opened above 1,023, where
+    # select() refuses a descriptor.
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = 1300
+    if soft < wanted:
+        assert hard >= wanted, f"RLIMIT_NOFILE hard limit {hard} is below {wanted}"
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+    held = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]
+    server = serve(_ranges)
+    fetcher = Fetcher(1, environ={})
+    try:
+        body, _ = _collect(fetcher, f"{server.url}/data", 0, 99_999)
+    finally:
+        fetcher.close()
+        for fd in held:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    assert max(held) > 1023
+    assert body == DATA[:100_000]

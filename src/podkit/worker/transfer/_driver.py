@@ -155,6 +155,60 @@ class DrivenResponse(Response):
         return length.isdigit() and self._received >= int(length)
 
 
+_Fds = tuple[list[int], list[int], list[int]]  # to read, to write, exceptional (`fdset`)
+
+
+class _Waits:
+    """What the loop waits on: libcurl's sockets as its `fdset` names them, and the pipe that
+    wakes it for a command, in `poll` objects. `select` refuses a descriptor above 1,023, and
+    the pipe is opened wherever the process has room: in a worker with many files open, there.
+    """
+
+    def __init__(self, wake: int) -> None:
+        self._wake = wake
+        self._pipe = select.poll()
+        self._pipe.register(wake, select.POLLIN)
+        self._all = select.poll()
+        self._all.register(wake, select.POLLIN)
+        self._fds: _Fds = ([], [], [])
+        self._masks: dict[int, int] = {}
+
+    def nap(self, seconds: float) -> None:
+        """Wait `seconds`, in whole milliseconds (poll's, rounded down: rounded up, a short nap
+        cost rate), unless a command comes (its wake-up is left for `sockets`)."""
+        milliseconds = int(seconds * 1000)
+        if milliseconds:
+            self._pipe.poll(milliseconds)
+
+    def command(self) -> None:
+        """Wait for a command, however long."""
+        self._pipe.poll()
+        self._emptied()
+
+    def sockets(self, fds: _Fds, seconds: float) -> None:
+        """Wait for one of the sockets or a command, at most `seconds`."""
+        if fds != self._fds:  # most steps wait on the same sockets as the last
+            self._watch(fds)
+        if any(fd == self._wake for fd, _ in self._all.poll(seconds * 1000)):
+            self._emptied()
+
+    def _emptied(self) -> None:
+        with contextlib.suppress(BlockingIOError):
+            os.read(self._wake, 4096)
+
+    def _watch(self, fds: _Fds) -> None:
+        masks: dict[int, int] = {}
+        for group, flag in zip(fds, (select.POLLIN, select.POLLOUT, select.POLLPRI), strict=True):
+            for fd in group:
+                masks[fd] = masks.get(fd, 0) | flag
+        for fd in self._masks.keys() - masks.keys():
+            self._all.unregister(fd)
+        for fd, mask in masks.items():
+            if self._masks.get(fd) != mask:
+                self._all.register(fd, mask)
+        self._fds, self._masks = fds, masks
+
+
 class Driver:
     """The loop thread, started on the first request and stopped by `close`."""
 
@@ -165,6 +219,7 @@ class Driver:
         self._wake_read, self._wake_write = os.pipe()
         os.set_blocking(self._wake_read, False)
         os.set_blocking(self._wake_write, False)
+        self._waits = _Waits(self._wake_read)
         self._watched: set[DrivenResponse] = set()  # waiting for a head, draining or lingering
         self._thread: threading.Thread | None = None
         self._stopped = False
@@ -305,24 +360,15 @@ class Driver:
         self._stepped_at = now
         if not taken or taken >= _STEP_BYTES or self._full:
             return
-        nap = min(_NAP_MAX, since * (_STEP_BYTES / taken - 1))
-        if nap > 0.0001:
-            select.select([self._wake_read], [], [], nap)
+        self._waits.nap(min(_NAP_MAX, since * (_STEP_BYTES / taken - 1)))
 
     def _sleep(self, timeout_ms: int | None) -> None:
         """Wait for libcurl's sockets (at most its timeout) or a command."""
-        wake = self._wake_read
         if timeout_ms is None:
-            ready, _, _ = select.select([wake], [], [])
+            self._waits.command()
         elif timeout_ms != 0:
-            reading, writing, failing = self._lane.multi.fdset()
             wait = _POLL if timeout_ms < 0 else min(_POLL, timeout_ms / 1000)
-            ready, _, _ = select.select([*reading, wake], writing, failing, min(wait, _LOOK_EVERY))
-        else:
-            return
-        if wake in ready:
-            with contextlib.suppress(BlockingIOError):
-                os.read(wake, 4096)
+            self._waits.sockets(self._lane.multi.fdset(), min(wait, _LOOK_EVERY))
 
     def _serve(self, response: DrivenResponse, now: float, *, look: bool = False) -> None:
         """Hand a response's news to its waiter: the head, blocks for the sink or the
