@@ -1,7 +1,9 @@
 """The bounded pool: every unit (a segment of a chunk of a large file or of a whole file, a
 file in one stream, or the loop that fetches the small files many at once, `small.py`) runs
 on one of `connections` threads, so the connection budget is global across files and
-sources: the loop keeps in flight what the other units leave of it (`window`).
+sources: the loop keeps in flight what the other units leave of it (`window`). A segment's
+bytes move on the wire's one loop thread (`_driver.py`) while its unit's thread waits for
+them (hashing a whole file as it is written), then journals, verifies or retries.
 
 Each file goes to a unique temp, is verified, then `os.replace`d into place; nothing partial
 is ever visible under a final name. Ranged files keep a chunk journal for resume.
