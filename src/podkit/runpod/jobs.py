@@ -145,7 +145,7 @@ class JobsClient:
     ) -> Job:
         """Queue a job (`POST /run`); returns at once with its id, IN_QUEUE."""
         body = _request_body(job_input, policy, webhook)
-        return self._job(self._call("POST", "/run", json=body))
+        return self._parse(Job, self._call("POST", "/run", json=body))
 
     def runsync(
         self,
@@ -166,12 +166,12 @@ class JobsClient:
         http_timeout = (params.get("wait", RUNSYNC_DEFAULT_WAIT_S * 1000) / 1000) + 30
         body = _request_body(job_input, policy, None)
         data = self._call("POST", "/runsync", json=body, params=params, timeout=http_timeout)
-        return self._job(data)
+        return self._parse(Job, data)
 
     def status(self, job_id: str) -> Job:
         """The job's current state (`GET /status/{id}`); 404 -> `JobExpiredError`."""
         try:
-            return self._job(self._call("GET", f"/status/{job_id}"))
+            return self._parse(Job, self._call("GET", f"/status/{job_id}"))
         except NotFoundError as exc:
             raise self._expired(job_id) from exc
 
@@ -186,7 +186,7 @@ class JobsClient:
         """Cancel a queued or running job (`POST /cancel/{id}`)."""
         data = self._call("POST", f"/cancel/{job_id}")
         data.setdefault("id", job_id)
-        return self._job(data)
+        return self._parse(Job, data)
 
     def retry(self, job_id: str) -> Job:
         """Queue a FAILED or TIMED_OUT job again under the same id (`POST /retry/{id}`)."""
@@ -197,7 +197,7 @@ class JobsClient:
             "results expire (30 min after /run)",
         )
         data.setdefault("id", job_id)
-        return self._job(data)
+        return self._parse(Job, data)
 
     def health(self) -> EndpointHealth:
         """Job counters and worker counts (`GET /health`)."""
@@ -330,9 +330,6 @@ class JobsClient:
                 "check --target",
             ) from None
         return data if isinstance(data, dict) else {"output": data}
-
-    def _job(self, data: dict[str, Any]) -> Job:
-        return self._parse(Job, data)
 
     def _parse(self, model: type[M], data: dict[str, Any]) -> M:
         return parse_response(model, data, f"endpoint {self.endpoint_id}")

@@ -250,11 +250,8 @@ def plan_models(
     summary: list[dict[str, object]] = []
     try:
         dests = [destination_dir(volume_dir, entry) for entry in entries]
-        plans = [
-            plan_entry(entry, make_source(entry, environment), dest, fetcher)[0]
-            for entry, dest in zip(entries, dests, strict=True)
-        ]
-        refuse_overlaps(_placed(entries, dests, plans))
+        sources = [make_source(entry, environment) for entry in entries]
+        plans = _plan_all(entries, sources, dests, fetcher)
         for entry, plan in zip(entries, plans, strict=True):
             changes = [s for s in plan.steps if s.action is not Action.SKIP]
             summary.append(
@@ -338,11 +335,7 @@ def _collect(
 ) -> list[FileJob]:
     """Plan every entry; one job per file that is not already current."""
     sources = [make_source(entry, env) for entry in entries]
-    plans = [
-        plan_entry(entry, source, dest, fetcher)[0]
-        for entry, source, dest in zip(entries, sources, dests, strict=True)
-    ]
-    refuse_overlaps(_placed(entries, dests, plans))
+    plans = _plan_all(entries, sources, dests, fetcher)
     jobs: list[FileJob] = []
     for index, (source, plan) in enumerate(zip(sources, plans, strict=True)):
         reports[index].files = len(plan.steps)
@@ -358,14 +351,21 @@ def _collect(
     return jobs
 
 
-def _placed(
-    entries: list[ModelSource], dests: list[Path], plans: list[Plan]
-) -> list[tuple[str, Path, Iterator[str]]]:
-    """What `refuse_overlaps` checks: per entry, its label, folder and file paths."""
-    return [
-        (f"{entry.label} (destination {entry.destination!r})", dest, _paths(plan))
-        for entry, dest, plan in zip(entries, dests, plans, strict=True)
+def _plan_all(
+    entries: list[ModelSource], sources: list[Source], dests: list[Path], fetcher: Fetcher
+) -> list[Plan]:
+    """Plan every entry, refusing files that would land on each other across or within them."""
+    plans = [
+        plan_entry(entry, source, dest, fetcher)[0]
+        for entry, source, dest in zip(entries, sources, dests, strict=True)
     ]
+    refuse_overlaps(
+        [
+            (f"{entry.label} (destination {entry.destination!r})", dest, _paths(plan))
+            for entry, dest, plan in zip(entries, dests, plans, strict=True)
+        ]
+    )
+    return plans
 
 
 def _paths(plan: Plan) -> Iterator[str]:
