@@ -436,3 +436,39 @@ def test_a_second_worker_waits_for_the_lease_and_downloads_nothing(
     assert second.entries[0].bytes_fetched < len(files["model.safetensors"])
     _check_visible(volume / "lease", files)
     assert _leftovers(volume) == []
+
+
+def test_a_second_worker_takes_a_file_without_checksums_as_the_first_recorded_it(
+    sync_nginx: Nginx, fault_proxy: FaultProxy, volume: Path
+) -> None:
+    # A plain HTTPS file has no checksum to verify it by after the wait: the waiting worker
+    # used to download it again. The lease holder writes its state before giving the lease
+    # back, and the waiting worker reads it, as a sync starting then would.
+    data = random.Random(12).randbytes(12 * MiB)
+    (sync_nginx.www / "plain").mkdir(exist_ok=True)
+    (sync_nginx.www / "plain" / "weights.bin").write_bytes(data)
+    fault_proxy.add(Fault("delay", count=1000, match="weights.bin", seconds=0.3))
+    options = {"connections": 2, "chunk_size": MiB, "range_threshold": 2 * MiB, "fsync": False}
+    first = _spawn(
+        {
+            "entries": [{"source": f"{fault_proxy.url}/plain/weights.bin", "destination": "p"}],
+            "volume": str(volume),
+            "env": {},
+            "options": options,
+        }
+    )
+    deadline = time.monotonic() + 20
+    lease_file = volume / "p" / ".weights.bin.podkit-lease"
+    while not lease_file.exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert lease_file.exists(), first.stderr.read() if first.stderr else ""
+    entry = ModelSource(source=f"{sync_nginx.url}/plain/weights.bin", destination="p")
+    second = sync_models([entry], volume, options=replace(OPTIONS, connections=2), env={})
+    out, err = first.communicate(timeout=30)
+    assert first.returncode == 0, err
+    assert json.loads(out)["status"] == "ok"
+    assert second.status == "ok", second.message
+    assert second.entries[0].bytes_fetched == 0 and second.data_requests == 0
+    assert second.entries[0].checked == 1
+    assert _sha((volume / "p" / "weights.bin").read_bytes()) == _sha(data)
+    assert _leftovers(volume) == []

@@ -27,7 +27,7 @@ from podkit.worker.transfer.jobs import FileJob, Outcome, SyncOptions
 from podkit.worker.transfer.journal import sweep_orphans
 from podkit.worker.transfer.overlap import refuse_overlaps
 from podkit.worker.transfer.owner import ACTIVE_RUNS, Owner
-from podkit.worker.transfer.plan import Action, LocalStat, Plan, make_plan
+from podkit.worker.transfer.plan import Action, LocalStat, Plan, decide, make_plan
 from podkit.worker.transfer.progress import ProgressCallback, Tracker
 from podkit.worker.transfer.remote import Source, listed, select
 from podkit.worker.transfer.runner import Runner
@@ -161,10 +161,15 @@ class _StateBook:
         self._last = time.monotonic()
         self._interval = interval
 
+    def destination(self, job: FileJob) -> Path:
+        return self._dests[job.entry]
+
     def record(self, job: FileJob, record: Recorded) -> None:
+        """Book a verified file. One under a lease is written at once: another worker waiting
+        for that lease reads the state file when it is given back."""
         with self._lock:
             self._pending[job.entry][job.remote.path] = record
-            due = time.monotonic() - self._last >= self._interval
+            due = job.leased or time.monotonic() - self._last >= self._interval
             if due:
                 self._last = time.monotonic()  # other threads keep recording meanwhile
         if due:
@@ -411,8 +416,7 @@ def _run(
             for job in waiting:
                 if job.outcome == Outcome.WAITING:
                     job.outcome = Outcome.RUNNING
-                    job.check_first = job.final.exists()
-                    runner.start(job)
+                    _after_wait(job, book.destination(job), runner)
             runner.wait()
     except BaseException:
         runner.stop.set()  # interrupted: running ranges stop, verified chunks stay journaled
@@ -421,6 +425,19 @@ def _run(
         stop.set()
         runner.close()
     return runner.connections
+
+
+def _after_wait(job: FileJob, dest: Path, runner: Runner) -> None:
+    """Go on with a file another worker held, as a sync starting now would: current when that
+    worker recorded it (it flushes its state before giving the lease back), checked by
+    checksum when present but not recorded, fetched otherwise."""
+    path = job.remote.path
+    step = decide(job.remote, load_state(dest).get(path), local_stats(dest, [path])[path])
+    if step.action is Action.SKIP:
+        runner.adopt(job)
+        return
+    job.check_first = step.action is Action.CHECK
+    runner.start(job)
 
 
 def _heartbeat(runner: Runner, stop: threading.Event) -> None:

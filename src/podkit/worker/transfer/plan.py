@@ -50,11 +50,12 @@ def make_plan(
     local: dict[str, LocalStat | None],
 ) -> Plan:
     """Decide per file, in a stable order (sorted by path)."""
-    steps = [_decide(item, recorded.get(item.path), local.get(item.path)) for item in remote]
+    steps = [decide(item, recorded.get(item.path), local.get(item.path)) for item in remote]
     return Plan(tuple(sorted(steps, key=lambda step: step.remote.path)))
 
 
-def _decide(item: RemoteFile, record: Recorded | None, stat: LocalStat | None) -> Step:
+def decide(item: RemoteFile, record: Recorded | None, stat: LocalStat | None) -> Step:
+    """What to do with one file, from its listing, its record and its local stat."""
     if stat is None:
         return Step(Action.FETCH, item, "missing")
     size, mtime_ns = stat

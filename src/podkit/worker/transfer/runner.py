@@ -406,13 +406,19 @@ class Runner:
         except OSError:
             digests = {}
         if digests and not expected.mismatches(digests):
-            self._record(job, record_for(job.final, job.remote.key))
-            self.tracker.add(job.remote.size)
-            job.set_outcome(Outcome.DONE)
-            self.tracker.file_done(job.remote.path)
+            self.adopt(job)
             return
         job.check_first = False
         self.start(job)
+
+    def adopt(self, job: FileJob) -> None:
+        """Take the file in place as this job's result (it matched its checksums, or another
+        worker placed and recorded it): recorded, counted, done, with no byte fetched."""
+        job.check_first = True  # reported as checked, not fetched
+        self._record(job, record_for(job.final, job.remote.key))
+        self.tracker.add(job.remote.size)
+        job.set_outcome(Outcome.DONE)
+        self.tracker.file_done(job.remote.path)
 
     # -- shared steps -------------------------------------------------------------------
 
