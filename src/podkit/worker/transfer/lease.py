@@ -7,7 +7,8 @@ holding its owner; a dead or silent owner's lease is broken and taken over.
 Breaking happens under a second lease, the guard, so that of several workers finding the same
 stale lease one takes it over, and none removes the fresh lease another has just put in its
 place. A guard whose holder died is itself broken by renaming it aside and checking that what
-was renamed is still the stale one.
+was renamed is still the stale one; a holder whose fresh guard was renamed aside instead
+leaves the lease alone.
 """
 
 from __future__ import annotations
@@ -53,6 +54,8 @@ def _take_over(path: Path, stale: _Seen, me: Owner, *, stale_after: float) -> bo
     if not _hold(guard, me, stale_after=stale_after):
         return False  # another worker is taking it over
     try:
+        if not _held_by(guard, me):
+            return False  # set aside by a worker that found a stale guard: try again later
         current = _read(path)
         if current is not None:
             if current[:2] != stale[:2]:
@@ -81,17 +84,16 @@ def _hold(guard: Path, me: Owner, *, stale_after: float) -> bool:
 def _set_aside(path: Path, stale: _Seen, me: Owner) -> bool:
     """Remove the stale file `stale` at `path`; False if `path` had become another's.
 
-    The rename is atomic, so of several workers doing this one gets the stale file; one that
-    got a fresh file instead puts it back."""
+    The rename is atomic, so of several workers doing this one gets the stale file. One that
+    got a fresh guard instead removed it: its holder sees that before it touches the lease
+    (`_take_over`). Putting it back could bring back a guard its holder had given back
+    meanwhile, left there for good."""
     private = temp_name(path, me.tag())
     try:
         path.rename(private)
     except FileNotFoundError:
         return True
     moved = _read(private)
-    if moved is not None and moved[:2] != stale[:2]:
-        with contextlib.suppress(FileExistsError):
-            os.link(private, path)
     private.unlink()
     return moved is None or moved[:2] == stale[:2]
 
@@ -153,13 +155,16 @@ def release(final: Path, me: Owner) -> None:
 
 
 def _give_back(path: Path, me: Owner) -> None:
-    try:
-        owner = Owner.from_dict(json.loads(path.read_text()))
-    except (OSError, ValueError, KeyError, TypeError):
-        return
-    if owner == me:
+    if _held_by(path, me):
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
+
+
+def _held_by(path: Path, me: Owner) -> bool:
+    try:
+        return Owner.from_dict(json.loads(path.read_text())) == me
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
 
 
 def touch(final: Path) -> None:
