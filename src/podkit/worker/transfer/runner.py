@@ -81,7 +81,7 @@ class Runner:
         self.tracker = tracker
         self.owner = owner
         self._record = record
-        self.streamer = Streamer(fetcher, tracker, self.past_deadline)
+        self.streamer = Streamer(fetcher, tracker, self.past_deadline, options.clock)
         self._pool = Pool(
             max(1, options.connections), "podkit-sync",
             on_idle=self._offer_split, on_exit=fetcher.release_thread,
@@ -392,7 +392,7 @@ class Runner:
         for fetching in live:
             if not fetching.job.active(fetching.epoch):
                 continue
-            tail = fetching.span.split(now)
+            tail = fetching.span.split(now, self.streamer.answer_seconds)
             if tail is not None:
                 self.submit(self._part_unit, fetching, tail)
                 return

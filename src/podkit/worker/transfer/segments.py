@@ -23,10 +23,12 @@ from pathlib import Path
 from podkit.worker.transfer.verify import READBACK_BLOCK, Crc32c, Hasher, combine_chunks
 
 MiB = 1024 * 1024
-SPLIT_MIN_BYTES = 2 * MiB  # a segment with less to come is not worth a request
-SPLIT_MIN_SECONDS = 0.05  # nor one that will finish sooner than this at its rate
+SPLIT_MIN_BYTES = 512 * 1024  # a segment with less to come is not worth a request
+# Nor one that finishes sooner than this at its rate, or than twice the time a request takes
+# to answer (the new segment's bytes start that much later: a split gains only past it).
+SPLIT_MIN_SECONDS = 0.015
 MAX_SEGMENTS = 8  # per span
-SPLITTABLE = 2 * SPLIT_MIN_BYTES  # smaller whole files stay one plain stream
+SPLITTABLE = 4 * MiB  # smaller whole files stay one plain stream
 
 
 @dataclass(eq=False)
@@ -87,9 +89,11 @@ class Span:
         """How long its slowest segment still needs (0 when none can tell yet)."""
         return max((s.seconds_left(now) or 0.0 for s in self.segments), default=0.0)
 
-    def split(self, now: float) -> Segment | None:
-        """Cut the segment that needs longest in two; the new back half is returned to be
-        fetched by the caller. None when no segment is worth it."""
+    def split(self, now: float, answer: float = 0.0) -> Segment | None:
+        """Cut the segment that needs longest in two; the new back part is returned to be
+        fetched by the caller. `answer`: the seconds a request takes to answer, which the new
+        segment loses before its first byte, so the cut leaves it that much less and both
+        parts end together. None when no segment is worth it."""
         with self._lock:
             if not self.ok or len(self.segments) >= MAX_SEGMENTS:
                 return None
@@ -98,9 +102,11 @@ class Span:
             if not candidates:
                 return None
             left, victim = max(candidates, key=lambda pair: pair[0])
-            if victim.remaining < SPLIT_MIN_BYTES or left < SPLIT_MIN_SECONDS:
+            remaining = victim.remaining
+            if remaining < SPLIT_MIN_BYTES or left < max(SPLIT_MIN_SECONDS, 2 * answer):
                 return None
-            tail = self._segment(victim.end - victim.remaining // 2, victim.end, now)
+            lost = int(remaining * answer / left)  # what the victim writes while the tail waits
+            tail = self._segment(victim.end - (remaining - lost) // 2, victim.end, now)
             victim.end = tail.start
             self.segments.append(tail)
             self.running += 1

@@ -52,10 +52,15 @@ class Streamer:
         fetcher: Fetcher,
         tracker: Tracker,
         past_deadline: Callable[[], bool],
+        clock: Callable[[], float],
     ) -> None:
         self.fetcher = fetcher
         self.tracker = tracker
         self._past_deadline = past_deadline
+        self._clock = clock
+        # How long a byte range takes to answer (a moving average, `clock` seconds): what
+        # splitting a segment loses before the new part's first byte.
+        self.answer_seconds = 0.0
 
     def part(
         self,
@@ -90,7 +95,9 @@ class Streamer:
             return 0
         headers = {**job.source.headers(remote.url), **dict(remote.pin_headers)}
         headers["Range"] = f"bytes={start}-{end - 1}"
+        asked = self._clock()
         with self.fetcher.open(remote.url, headers) as response:
+            self.answer_seconds += (self._clock() - asked - self.answer_seconds) / 4
             self._check_changed(job, response.status)
             if response.status == 206:
                 span, _, total = (response.header("Content-Range") or "").partition("/")

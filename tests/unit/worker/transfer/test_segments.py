@@ -24,7 +24,7 @@ def _streaming(size: int, written: int, elapsed: float) -> Span:
     return span
 
 
-def test_a_split_gives_away_the_back_half_of_what_is_left() -> None:
+def test_a_split_with_no_answer_time_gives_away_the_back_half_of_what_is_left() -> None:
     whole = _streaming(64 * MiB, 16 * MiB, elapsed=1.0)
     tail = whole.split(now=1.0)
     assert tail is not None
@@ -47,9 +47,9 @@ def test_the_stream_that_would_finish_last_is_the_one_split() -> None:
 def test_no_split_before_a_rate_is_known_or_when_the_rest_is_small_or_quick() -> None:
     assert _streaming(64 * MiB, 0, elapsed=1.0).split(now=1.0) is None  # no bytes yet
     almost = _streaming(64 * MiB, 64 * MiB - SPLIT_MIN_BYTES + 1, elapsed=1.0)
-    assert almost.split(now=1.0) is None  # under 2 MiB to go
+    assert almost.split(now=1.0) is None  # under SPLIT_MIN_BYTES to go
     quick = _streaming(64 * MiB, 32 * MiB, elapsed=0.01)
-    assert quick.split(now=0.01) is None  # 32 MiB left at 3 GiB/s: done in 10 ms
+    assert quick.split(now=0.01) is None  # 32 MiB left at 3 GiB/s: done in 10 ms (under 15)
     assert (almost.running, quick.running) == (1, 1)
 
 
@@ -150,3 +150,18 @@ def test_chunks_fill_whole_rounds_of_the_connections(
     chunks = split_chunks(size, chunk)
     assert len(chunks) == count and chunks[-1][1] == size
     assert len(chunks) % connections == 0 or connections == 1
+
+
+def test_a_split_leaves_the_new_part_less_by_what_the_old_writes_while_it_waits() -> None:
+    whole = _streaming(64 * MiB, 16 * MiB, elapsed=1.0)  # 16 MiB/s: 48 MiB left take 3 s
+    tail = whole.split(now=1.0, answer=0.5)
+    assert tail is not None
+    # The old part writes 8 MiB in the 0.5 s the new one waits; the other 40 are shared.
+    assert (tail.start, tail.end) == (44 * MiB, 64 * MiB)
+    assert whole.head.end == 44 * MiB
+
+
+def test_no_split_when_the_rest_takes_less_than_two_answers() -> None:
+    slow_to_answer = _streaming(64 * MiB, 16 * MiB, elapsed=1.0)  # 3 s to go
+    assert slow_to_answer.split(now=1.0, answer=1.6) is None
+    assert slow_to_answer.split(now=1.0, answer=1.4) is not None
