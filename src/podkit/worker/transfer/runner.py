@@ -383,7 +383,7 @@ class Runner:
         fetching.done(fetching.span, ok)
 
     def _offer_split(self) -> None:
-        """Give an idle connection the back half of the slowest segment in flight."""
+        """Give an idle connection the back part of the slowest segment in flight."""
         if not self._fetching or self.past_deadline():
             return
         now = self.options.clock()

@@ -2,9 +2,10 @@
 a sync arrive over every connection instead of the slowest few.
 
 A span is a chunk of a ranged file or a whole smaller file. It starts as one segment (one
-byte-range stream). When a connection has nothing left to do, it takes the back half of the
-segment that would take longest to finish: that segment stops at the cut, and a new one
-fetches the rest into the same temp. Each segment keeps the crc32c of what it wrote, so a
+byte-range stream). When a connection has nothing left to do, it takes the back part of the
+segment that would take longest to finish (half of it, less what the segment writes while the
+new request is answered): that segment stops at the cut, and a new one fetches the rest into
+the same temp. Each segment keeps the crc32c of what it wrote, so a
 retry resumes where it stopped and the span's crc32c is their combination. The hashers that
 cannot be combined (sha256, md5) are fed off the wire's loop thread (`_driver`), which hashing
 would hold up: the thread waiting for a whole file's first segment reads back what it has
