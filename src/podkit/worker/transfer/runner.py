@@ -392,7 +392,7 @@ class Runner:
         for fetching in live:
             if not fetching.job.active(fetching.epoch):
                 continue
-            tail = fetching.span.split(now, self.streamer.answer_seconds)
+            tail = fetching.span.split(now, self.streamer.answers.shortest())
             if tail is not None:
                 self.submit(self._part_unit, fetching, tail)
                 return

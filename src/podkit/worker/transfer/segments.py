@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,6 +31,26 @@ SPLIT_MIN_BYTES = 512 * 1024  # a segment with less to come is not worth a reque
 SPLIT_MIN_SECONDS = 0.015
 MAX_SEGMENTS = 8  # per span
 SPLITTABLE = 4 * MiB  # smaller whole files stay one plain stream
+ANSWERS_KEPT = 8
+
+
+class AnswerTimes:
+    """How long byte ranges take to answer: the shortest of the last few. The first ones of a
+    sync also open their connections (TCP, TLS), which a split on a connection already open
+    does not wait for; a mean of them would hold back splits the whole sync long."""
+
+    def __init__(self) -> None:
+        self._kept: deque[float] = deque(maxlen=ANSWERS_KEPT)
+        self._lock = threading.Lock()
+
+    def add(self, seconds: float) -> None:
+        with self._lock:
+            self._kept.append(seconds)
+
+    def shortest(self) -> float:
+        """Seconds (0 before the first answer)."""
+        with self._lock:
+            return min(self._kept, default=0.0)
 
 
 @dataclass(eq=False)

@@ -21,7 +21,7 @@ from podkit.worker.transfer._fetch import (
 )
 from podkit.worker.transfer.jobs import FileJob
 from podkit.worker.transfer.progress import Tracker
-from podkit.worker.transfer.segments import Segment
+from podkit.worker.transfer.segments import AnswerTimes, Segment
 from podkit.worker.transfer.verify import Crc32c, Hasher
 
 _IOV_MAX = 512  # blocks per pwritev: the kernel takes 1,024 at most (UIO_MAXIOV)
@@ -58,9 +58,7 @@ class Streamer:
         self.tracker = tracker
         self._past_deadline = past_deadline
         self._clock = clock
-        # How long a byte range takes to answer (a moving average, `clock` seconds): what
-        # splitting a segment loses before the new part's first byte.
-        self.answer_seconds = 0.0
+        self.answers = AnswerTimes()  # what splitting a segment loses before its first byte
 
     def part(
         self,
@@ -97,7 +95,7 @@ class Streamer:
         headers["Range"] = f"bytes={start}-{end - 1}"
         asked = self._clock()
         with self.fetcher.open(remote.url, headers) as response:
-            self.answer_seconds += (self._clock() - asked - self.answer_seconds) / 4
+            self.answers.add(self._clock() - asked)
             self._check_changed(job, response.status)
             if response.status == 206:
                 span, _, total = (response.header("Content-Range") or "").partition("/")

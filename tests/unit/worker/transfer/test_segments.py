@@ -11,7 +11,14 @@ from pathlib import Path
 import pytest
 
 from podkit.worker.transfer.jobs import chunk_size_for, split_chunks
-from podkit.worker.transfer.segments import MAX_SEGMENTS, SPLIT_MIN_BYTES, Span, WholeFile
+from podkit.worker.transfer.segments import (
+    ANSWERS_KEPT,
+    MAX_SEGMENTS,
+    SPLIT_MIN_BYTES,
+    AnswerTimes,
+    Span,
+    WholeFile,
+)
 from podkit.worker.transfer.verify import crc32c_of
 
 MiB = 1024 * 1024
@@ -165,3 +172,14 @@ def test_no_split_when_the_rest_takes_less_than_two_answers() -> None:
     slow_to_answer = _streaming(64 * MiB, 16 * MiB, elapsed=1.0)  # 3 s to go
     assert slow_to_answer.split(now=1.0, answer=1.6) is None
     assert slow_to_answer.split(now=1.0, answer=1.4) is not None
+
+
+def test_the_answer_time_is_the_shortest_of_the_last_few() -> None:
+    answers = AnswerTimes()
+    assert answers.shortest() == 0.0  # before any: splits wait for no answer
+    for seconds in (0.040, 0.035, 0.002, 0.003):  # handshakes first, then a kept connection
+        answers.add(seconds)
+    assert answers.shortest() == 0.002
+    for _ in range(ANSWERS_KEPT):
+        answers.add(0.010)  # the server slowed down: the fast answers age out
+    assert answers.shortest() == 0.010
