@@ -345,14 +345,12 @@ def _collect(
     for index, (source, plan) in enumerate(zip(sources, plans, strict=True)):
         reports[index].files = len(plan.steps)
         reports[index].skipped = len(plan.of(Action.SKIP))
+        directory = str(dests[index])
         jobs += [
-            FileJob(
-                index, source, step.remote, dests[index] / step.remote.path,
-                check_first=step.action is Action.CHECK,
-            )
+            FileJob(index, source, step.remote, directory, check_first=step.action is Action.CHECK)
             for step in plan.steps
             if step.action is not Action.SKIP
-        ]  # fmt: skip
+        ]
     return jobs
 
 

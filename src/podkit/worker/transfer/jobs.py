@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Callable
@@ -69,12 +70,14 @@ class Outcome:
 
 @dataclass(eq=False)
 class FileJob:
-    """A file to fetch (or check) for one `[[models]]` entry."""
+    """A file to fetch (or check) for one `[[models]]` entry, to land at `target`: the
+    entry's destination directory and the file's relative path, joined as a string (the small
+    files never need it as a Path; making one per file cost a tenth of a 16 KiB file's time)."""
 
     entry: int
     source: Source
     remote: RemoteFile
-    final: Path
+    directory: str
     check_first: bool = False
     epoch: int = 0
     outcome: str = Outcome.RUNNING
@@ -88,6 +91,14 @@ class FileJob:
     leased: bool = False
     hasher: PrefixHasher | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @functools.cached_property
+    def target(self) -> str:
+        return f"{self.directory}/{self.remote.path}"
+
+    @functools.cached_property
+    def final(self) -> Path:
+        return Path(self.target)
 
     def active(self, epoch: int) -> bool:
         return self.epoch == epoch and self.outcome == Outcome.RUNNING

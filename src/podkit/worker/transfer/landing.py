@@ -24,7 +24,6 @@ from podkit.worker.transfer.jobs import FileJob, Outcome, SyncOptions, failed_in
 from podkit.worker.transfer.journal import TEMP_SUFFIX, side_stem
 from podkit.worker.transfer.owner import Owner
 from podkit.worker.transfer.progress import Tracker
-from podkit.worker.transfer.verify import Crc32c
 
 
 class Host(Protocol):
@@ -61,7 +60,7 @@ def land(host: Host, job: FileJob, epoch: int, url: str, data: bytes) -> None:
             host.start(job)
         return
     try:
-        placed = _place(os.fspath(job.final), host.owner.tag(), data)
+        placed = _place(job.target, host.owner.tag(), data)
     except OSError:
         host.start(job)  # the one-file path writes it again, or fails it in its own words
         return
@@ -72,13 +71,7 @@ def land(host: Host, job: FileJob, epoch: int, url: str, data: bytes) -> None:
 
 def _mismatches(job: FileJob, body: bytes) -> str:
     """The checks the body fails, in words ("" when it passes)."""
-    expected = job.remote.expected
-    hashers = expected.streaming_hashers()
-    if expected.crc32c:
-        hashers["crc32c"] = Crc32c()
-    for hasher in hashers.values():
-        hasher.update(body)
-    wrong = expected.mismatches({name: h.hexdigest() for name, h in hashers.items()})
+    wrong = job.remote.expected.body_mismatches(body)
     if len(body) != job.remote.size:
         wrong.append("size")
     return ", ".join(wrong)

@@ -128,6 +128,29 @@ def test_streaming_hashers_compute_the_real_digests() -> None:
     }
 
 
+def _true_digests(data: bytes) -> dict[str, str]:
+    return {
+        "crc32c": f"{google_crc32c.value(data):08x}",
+        "md5": hashlib.md5(data).hexdigest(),
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "git_sha1": hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest(),
+        "crc32": f"{zlib.crc32(data):08x}",
+    }
+
+
+def test_a_whole_body_is_judged_by_every_checksum_given_in_a_fixed_order() -> None:
+    data = RND.randbytes(16 * 1024)
+    true = _true_digests(data)
+    assert Expected(size=len(data), **true).body_mismatches(data) == []
+    assert Expected(size=len(data)).body_mismatches(data) == []  # nothing given: nothing judged
+    for name in true:
+        wrong = Expected(size=len(data), **{**true, name: "0" * len(true[name])})
+        assert wrong.body_mismatches(data) == [name]
+    flipped = bytes([data[0] ^ 1]) + data[1:]
+    assert Expected(size=len(data), **true).body_mismatches(flipped) == list(true)
+    assert Expected(size=0, **_true_digests(b"")).body_mismatches(b"") == []
+
+
 def test_crc32_pads_to_eight_digits() -> None:
     hasher = Expected(size=1, crc32="a").streaming_hashers()["crc32"]
     hasher.update(b'"')  # zlib.crc32 of this byte is 0x0762ae69: one leading zero

@@ -52,7 +52,7 @@ def _job(root: Path, path: str, data: bytes) -> FileJob:
     expected = Expected(len(data), sha256=hashlib.sha256(data).hexdigest())
     remote = RemoteFile(path, f"{URL}/{path}", len(data), "v1", expected)
     source = HttpsSource(parse_source(URL), {}, None)
-    return FileJob(0, source, remote, root / path)
+    return FileJob(0, source, remote, str(root))
 
 
 Body = tuple[FileJob, bytes]
