@@ -3,9 +3,9 @@
 one bed, alternated. CPU is user + system seconds: the engine's from `getrusage(RUSAGE_SELF)`
 around `sync_models` in a process of its own, curl's from the kernel when it exits.
 
-`BENCH_SYNC_BASELINE=/path/to/src` also runs the engine of another source tree (e.g.
-`git archive <rev> src | tar -x -C /tmp/base`, then `/tmp/base/src`) on the same bed, so a
-change is measured against the code before it where wall-clock figures are not reliable.
+`BENCH_SYNC_BASELINE=/path/to/src` also runs the engine of another source tree on the same bed
+(`bench.trees`), so a change is measured against the code before it where wall-clock figures
+are not reliable.
 
 Run: `python -m bench.sync_cpu` (`BENCH_SYNC_FILES=10000`, `BENCH_SYNC_RUNS=3`).
 """
@@ -25,46 +25,19 @@ from tests.functional.sync.testbed import write_hf_repo
 
 from bench.bench_sync import _scratch
 from bench.tls_bed import TlsNginx
+from bench.trees import Run, run_in, timed_sync, trees
 
 FILES = int(os.environ.get("BENCH_SYNC_FILES", "10000"))
 RUNS = int(os.environ.get("BENCH_SYNC_RUNS", "3"))
-BASELINE = os.environ.get("BENCH_SYNC_BASELINE", "")
-HERE = Path(__file__).resolve().parents[1]
-Run = tuple[float, float, float]  # wall seconds, user CPU seconds, system CPU seconds
 
 
 def _engine_once(spec: dict[str, str]) -> None:
-    """In a child process: one untimed sync, then one timed; prints the timed one."""
     from podkit.config.models import ModelSource
-    from podkit.worker.transfer import SyncOptions, sync_models
+    from podkit.worker.transfer import SyncOptions
 
-    dest = Path(spec["dest"])
     entry = [ModelSource(source="hf://bench/many", destination="s3")]
     env = {"HF_ENDPOINT": spec["endpoint"], "PODKIT_CA_BUNDLE": spec["ca"]}
-    options = SyncOptions(fsync=False, connections=16)
-    for _ in range(2):  # the first warms up (imports, the CA store)
-        shutil.rmtree(dest, ignore_errors=True)
-        dest.mkdir(parents=True)
-        before, start = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
-        report = sync_models(entry, dest, options=options, env=env)
-        seconds, after = time.perf_counter() - start, resource.getrusage(resource.RUSAGE_SELF)
-        if report.status != "ok":
-            raise SystemExit(f"engine run failed: {report.message}")
-    user, system = after.ru_utime - before.ru_utime, after.ru_stime - before.ru_stime
-    import podkit
-
-    print(json.dumps({"run": [seconds, user, system], "podkit": podkit.__file__}))
-
-
-def _engine(src: Path, spec: dict[str, str]) -> Run:
-    env = {**os.environ, "PYTHONPATH": f"{src}{os.pathsep}{HERE}"}
-    argv = [sys.executable, "-m", "bench.sync_cpu", json.dumps(spec)]
-    out = subprocess.run(argv, check=True, capture_output=True, text=True, env=env, cwd=HERE)
-    result = json.loads(out.stdout.strip().splitlines()[-1])
-    if not result["podkit"].startswith(str(src)):
-        raise SystemExit(f"the engine came from {result['podkit']}, not from {src}")
-    seconds, user, system = result["run"]
-    return seconds, user, system
+    timed_sync(entry, Path(spec["dest"]), SyncOptions(fsync=False, connections=16), env)
 
 
 def _curl(ca: Path, config: Path, dest: Path) -> Run:
@@ -102,14 +75,12 @@ def main() -> None:
         config = work / "s3.curl"
         config.write_text("".join(f'url = "{base}/{name}"\noutput = "{name}"\n' for name in files))
         spec = {"dest": str(work / "e"), "endpoint": f"{nginx.url}/hf", "ca": str(nginx.ca)}
-        trees = {"engine (this tree)": HERE / "src"}
-        if BASELINE:
-            trees = {f"engine ({BASELINE})": Path(BASELINE), **trees}
-        results: dict[str, list[Run]] = {name: [] for name in [*trees, "curl --parallel 16"]}
+        engines = trees()
+        results: dict[str, list[Run]] = {name: [] for name in [*engines, "curl --parallel 16"]}
         _curl(nginx.ca, config, work / "c")  # untimed
         for _ in range(RUNS):
-            for name, src in trees.items():
-                results[name].append(_engine(src, spec))
+            for name, src in engines.items():
+                results[name].append(run_in(src, "bench.sync_cpu", spec))
             results["curl --parallel 16"].append(_curl(nginx.ca, config, work / "c"))
         print(f"{FILES} x 16 KiB from the HF mirror over HTTPS (median of {RUNS}, alternated)")
         for name, runs in results.items():
