@@ -23,14 +23,8 @@ from collections.abc import Callable
 
 import pycurl
 
-from podkit.worker.transfer._curl import (
-    IDLE_EVERY,
-    Response,
-    TransportError,
-    _Lane,
-    _Setup,
-    drive_multi,
-)
+from podkit.worker.transfer._curl import _Lane, _Setup, drive_multi
+from podkit.worker.transfer._response import IDLE_EVERY, Response, TransportError
 from podkit.worker.transfer.pool import as_bulk_work
 
 Sink = Callable[[list[bytes]], bool]  # takes a response's blocks; True: wants no more

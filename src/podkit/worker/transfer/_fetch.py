@@ -24,7 +24,7 @@ from typing import Any, TypeVar, cast
 from urllib.parse import urljoin, urlsplit
 
 from podkit._http import RetryPolicy, retry_after_seconds
-from podkit.worker.transfer import _curl
+from podkit.worker.transfer import _curl, _response
 from podkit.worker.transfer.proxies import proxies_from
 from podkit.worker.transfer.trust import CaBundle, CaBundleError, find_ca_bundle
 
@@ -87,7 +87,7 @@ class RetryableFetchError(FetchError):
 class Response:
     """A streaming response; `read()` returns b'' at the end of the body."""
 
-    def __init__(self, wire: _curl.Response, url: str) -> None:
+    def __init__(self, wire: _response.Response, url: str) -> None:
         self.status = wire.status
         self.http_version = wire.http_version
         self.headers: Mapping[str, str] = wire.headers  # names in lower case
@@ -109,10 +109,10 @@ class Response:
         self, sink: Callable[[list[bytes]], bool], idle: Callable[[], None] | None = None
     ) -> None:
         """Hand the body to `sink` until it returns True or the body ends, calling `idle` now
-        and then (see `_curl.Response.drain`); what the sink raises comes through as it is."""
+        and then (see `_response.Response.drain`); what the sink raises comes through as it is."""
         try:
             self._wire.drain(sink, idle)
-        except _curl.TransportError as exc:
+        except _response.TransportError as exc:
             raise RetryableFetchError(f"reading {self.url} failed: {_describe(exc)}") from exc
 
     def header(self, name: str) -> str | None:
@@ -128,7 +128,7 @@ class Pending:
     held in memory: for small files, many at once in one loop."""
 
     def __init__(
-        self, wire: _curl.Response, url: str, headers: dict[str, str], hops: int, at_most: int
+        self, wire: _response.Response, url: str, headers: dict[str, str], hops: int, at_most: int
     ) -> None:
         self._wire = wire
         wire.tag = self
@@ -301,13 +301,13 @@ class Fetcher:
                     method, url, headers, decode=decode, http2="Range" not in headers,
                     driven=driven,
                 )  # fmt: skip
-            except _curl.UntrustedCertificate as exc:
+            except _response.UntrustedCertificate as exc:
                 raise FetchError(
                     f"{_safe(url)}: the server's TLS certificate is not trusted ({exc})",
                     hint="for a private CA, set PODKIT_CA_BUNDLE (or SSL_CERT_FILE) to its "
                     "certificate (PEM file)",
                 ) from exc
-            except _curl.ProxyRefused as exc:
+            except _response.ProxyRefused as exc:
                 raise FetchError(
                     f"{_safe(url)}: the proxy refused the tunnel ({exc})",
                     hint="check the user and password in HTTPS_PROXY (or ALL_PROXY), or list "
@@ -316,7 +316,7 @@ class Fetcher:
             except OSError as exc:
                 raise RetryableFetchError(
                     f"{method} {_safe(url)} failed: {_describe(exc)}",
-                    hint=_PROXY_HINT if isinstance(exc, _curl.ProxyFailed) else _UNREACHED_HINT,
+                    hint=_PROXY_HINT if isinstance(exc, _response.ProxyFailed) else _UNREACHED_HINT,
                 ) from exc
             location = wire.headers.get("location")
             if wire.status not in REDIRECT_STATUSES or not location:
@@ -437,11 +437,11 @@ def _origin(url: str) -> tuple[str, str, int] | None:
 def _safe(url: str) -> str:
     """A URL for messages: the query is dropped (it may carry a signature or token), and so
     is a `user:password@` (a redirect may point at one)."""
-    return _curl.without_userinfo(url.split("?", 1)[0])
+    return _response.without_userinfo(url.split("?", 1)[0])
 
 
 def _describe(exc: OSError) -> str:
     """A transport failure in words, without the request (its headers may hold secrets)."""
-    if isinstance(exc, _curl.TransportError):
+    if isinstance(exc, _response.TransportError):
         return str(exc)
     return type(exc).__name__
