@@ -32,7 +32,8 @@ from podkit.worker.transfer.progress import ProgressCallback, Tracker
 from podkit.worker.transfer.remote import Source, listed, select
 from podkit.worker.transfer.runner import Runner
 from podkit.worker.transfer.s3 import S3Source
-from podkit.worker.transfer.state import Recorded, Written, load_state, save_state, state_path
+from podkit.worker.transfer.state import Recorded, load_state
+from podkit.worker.transfer.state_book import StateBook
 
 PARTIAL_HINT = (
     "re-run the sync (verified chunks are kept) or raise the endpoint's execution timeout"
@@ -146,64 +147,6 @@ def _size(count: int) -> str:
     return f"{value:.1f} TiB"
 
 
-class _StateBook:
-    """Collects verified files per entry and flushes them to the state files, at most every
-    `interval` seconds and at the end."""
-
-    def __init__(
-        self, dests: list[Path], labels: list[str], owner: Owner, interval: float = 2.0
-    ) -> None:
-        self._dests, self._labels, self._owner = dests, labels, owner
-        self._pending: list[dict[str, Recorded]] = [{} for _ in dests]
-        self._written: list[Written | None] = [None for _ in dests]  # under _write_lock
-        self._lock = threading.Lock()  # guards _pending and _last
-        self._write_lock = threading.Lock()  # one writer of the state files at a time
-        self._last = time.monotonic()
-        self._interval = interval
-
-    def destination(self, job: FileJob) -> Path:
-        return self._dests[job.entry]
-
-    def record(self, job: FileJob, record: Recorded) -> None:
-        """Book a verified file. One under a lease is written at once: another worker waiting
-        for that lease reads the state file when it is given back."""
-        with self._lock:
-            self._pending[job.entry][job.remote.path] = record
-            due = job.leased or time.monotonic() - self._last >= self._interval
-            if due:
-                self._last = time.monotonic()  # other threads keep recording meanwhile
-        if due:
-            self.flush(final=False)
-
-    def flush(self, *, final: bool = True) -> None:
-        """Write what was recorded. A state file that cannot be written keeps its batch for
-        the next flush; the final one raises TransferError (the files are in place, but a
-        later sync would have to hash them again to know it)."""
-        # The batch is swapped under the short lock and written under the write lock, so
-        # the pool's threads never wait on a state-file write to record a finished file.
-        failed: list[str] = []
-        with self._write_lock:
-            with self._lock:
-                batches, self._pending = self._pending, [{} for _ in self._dests]
-                self._last = time.monotonic()
-            for index, batch in enumerate(batches):
-                try:
-                    self._written[index] = save_state(
-                        self._dests[index], self._labels[index], batch, self._owner.tag(),
-                        self._written[index],
-                    )  # fmt: skip
-                except OSError as exc:
-                    with self._lock:
-                        self._pending[index] = batch | self._pending[index]
-                    failed.append(f"{state_path(self._dests[index])}: {exc.strerror or exc}")
-        if failed and final:
-            raise TransferError(
-                f"cannot write the sync state {'; '.join(failed)}",
-                hint="the files are in place; make the state file writable (a regular file "
-                "the worker may replace), then run the sync again to record them",
-            )
-
-
 def sync_models(
     entries: list[ModelSource],
     volume_dir: Path,
@@ -301,7 +244,7 @@ def _sync(
     for directory in {dests[index] / below for index, below in named}:
         _prepare(directory, root, options)
     owner = Owner.me(run_id)
-    book = _StateBook(dests, [entry.source for entry in entries], owner)
+    book = StateBook(dests, [entry.source for entry in entries], owner)
     total = sum(job.remote.size for job in jobs)
     tracker.begin(total, len(jobs))
     connections = _run(jobs, split_policy(options, total), fetcher, tracker, owner, book)
@@ -397,7 +340,7 @@ def _run(
     fetcher: Fetcher,
     tracker: Tracker,
     owner: Owner,
-    book: _StateBook,
+    book: StateBook,
 ) -> int:
     """Run every job; the connection budget it ended with."""
     runner = Runner(options, fetcher, tracker, owner, book.record)
