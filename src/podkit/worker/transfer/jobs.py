@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from podkit._http import RetryPolicy
+from podkit._http import RetryPolicy, retry_after_seconds
 from podkit.worker.transfer.journal import Journal
 from podkit.worker.transfer.remote import RemoteFile, Source
 from podkit.worker.transfer.verify import PrefixHasher
@@ -58,6 +58,15 @@ class SyncOptions:
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
     budget: Callable[[int, int], Budget] | None = None
+
+    def pause(self, delay: float, retry_after: str | None) -> None:
+        """Sleep before a retry: what the server's Retry-After asks, else `delay`; never
+        longer than the retry policy's longest, nor past the deadline."""
+        hinted = retry_after_seconds(retry_after, 0.0) if retry_after else None
+        wait = min(hinted if hinted is not None else delay, self.retry.max_delay)
+        if self.deadline is not None:
+            wait = max(0.0, min(wait, self.deadline - self.clock()))
+        self.sleep(wait)
 
 
 class Outcome:

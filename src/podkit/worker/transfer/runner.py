@@ -3,7 +3,8 @@ file in one stream, or the loop that fetches the small files many at once, `smal
 on one of `connections` threads, so the connection budget is global across files and
 sources: the loop keeps in flight what the other units leave of it (`window`). A segment's
 bytes move on the wire's one loop thread (`_driver.py`) while its unit's thread waits for
-them (hashing a whole file as it is written), then journals, verifies or retries.
+them (hashing a whole file as it is written), then journals, verifies or retries; idle
+threads split the slowest span in flight (`spans.py`).
 
 Each file goes to a unique temp, is verified, then `os.replace`d into place; nothing partial
 is ever visible under a final name. Ranged files keep a chunk journal for resume.
@@ -17,11 +18,9 @@ import random
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-from podkit._http import retry_after_seconds
 from podkit.worker.transfer import lease
 from podkit.worker.transfer._fetch import Fetcher, FetchError, RetryableFetchError
 from podkit.worker.transfer.jobs import (
@@ -38,8 +37,9 @@ from podkit.worker.transfer.owner import Owner
 from podkit.worker.transfer.pool import Pool
 from podkit.worker.transfer.progress import Tracker
 from podkit.worker.transfer.scaling import Scaler
-from podkit.worker.transfer.segments import SPLITTABLE, Segment, Span, WholeFile
+from podkit.worker.transfer.segments import SPLITTABLE, Span, WholeFile
 from podkit.worker.transfer.small import SmallFiles, batched
+from podkit.worker.transfer.spans import Fetching, Spans
 from podkit.worker.transfer.state import Recorded, record_for
 from podkit.worker.transfer.streaming import (
     ChecksumMismatch,
@@ -52,17 +52,6 @@ from podkit.worker.transfer.verify import PrefixHasher, combine_chunks, readback
 
 _RNG = random.Random()
 SCALE_EVERY = 0.05  # seconds between two looks at the rate while the budget may grow
-
-
-@dataclass(eq=False)
-class Fetching:
-    """A span in flight: the file its segments write into, and what its last part calls."""
-
-    job: FileJob
-    epoch: int
-    span: Span
-    temp: Path
-    done: Callable[[Span, bool], None]
 
 
 class Runner:
@@ -82,17 +71,16 @@ class Runner:
         self.owner = owner
         self._record = record
         self.streamer = Streamer(fetcher, tracker, self.past_deadline, options.clock)
+        self.spans = Spans(self)
         self._pool = Pool(
             max(1, options.connections), "podkit-sync",
-            on_idle=self._offer_split, on_exit=fetcher.release_thread,
+            on_idle=self.spans.offer_split, on_exit=fetcher.release_thread,
         )  # fmt: skip
         self._pending = 0
         self._cond = threading.Condition()
         self.waiting: list[FileJob] = []
         self.active: set[FileJob] = set()  # jobs holding a journal or lease (heartbeat)
         self._active_lock = threading.Lock()
-        self._fetching: set[Fetching] = set()  # spans in flight, which idle threads may split
-        self._fetching_lock = threading.Lock()
         self.stop = threading.Event()  # set on Ctrl-C: stop like at the deadline, keep chunks
         self._closing = threading.Event()
         self._scaling: threading.Thread | None = None
@@ -149,8 +137,7 @@ class Runner:
             self._scaling.join()
         # After a stop, queued units are dropped; running ones end at their next block.
         self._pool.shutdown(cancel=self.stop.is_set())
-        for fetching in list(self._fetching):  # a dropped unit's span: nobody else ends it
-            self._span_ended(fetching, ok=False)
+        self.spans.end_all()  # a dropped unit's span: nobody else ends it
 
     def start_all(self, jobs: list[FileJob]) -> None:
         """Queue jobs, small files last and together: one unit fetches them in one loop."""
@@ -160,6 +147,10 @@ class Runner:
                 self.start(job)
         if small:
             self.submit(SmallFiles(self, small).run)
+
+    def fill(self) -> None:
+        """Wake the pool's threads without a unit of their own (they split a span in flight)."""
+        self._pool.fill()
 
     def window(self) -> int:
         """How many transfers the small-file loop may keep in flight: the budget less the
@@ -235,7 +226,7 @@ class Runner:
             start, end = job.chunks[index]
         span = Span(start, end, crc32c=bool(job.remote.expected.crc32c), now=self.options.clock())
         done = partial(self._chunk_ended, job, epoch, journal, index)
-        self._fetch_span(Fetching(job, epoch, span, journal.temp, done))
+        self.spans.fetch(Fetching(job, epoch, span, journal.temp, done))
 
     def _chunk_ended(
         self, job: FileJob, epoch: int, journal: Journal, index: int, span: Span, ok: bool
@@ -303,7 +294,7 @@ class Runner:
         temp = temp_name(job.final, self.owner.tag())
         placed: os.stat_result | None = None
         try:
-            if self._attempts(job, epoch, lambda: self.streamer.whole(job, temp)) is None:
+            if self.attempts(job, epoch, lambda: self.streamer.whole(job, temp)) is None:
                 return
             placed = self._place_whole(job, temp)
         finally:
@@ -326,7 +317,7 @@ class Runner:
             self.fail(job, f"writing under {job.final.parent}: {exc.strerror or exc}")
             return
         done = partial(self._whole_ended, job, epoch, whole)
-        self._fetch_span(Fetching(job, epoch, whole, whole.temp, done))
+        self.spans.fetch(Fetching(job, epoch, whole, whole.temp, done))
 
     def _whole_ended(self, job: FileJob, epoch: int, whole: WholeFile, _: Span, ok: bool) -> None:
         """Verify and place the file, or drop its temp."""
@@ -357,46 +348,6 @@ class Runner:
             return None
         return self._place_whole(job, whole.temp)
 
-    # -- spans: chunks and whole files, split for idle connections (segments.py) ----------
-
-    def _fetch_span(self, fetching: Fetching) -> None:
-        with self._fetching_lock:
-            self._fetching.add(fetching)
-        self._pool.fill()  # threads without a unit of their own split this span
-        self._part_unit(fetching, fetching.span.head)
-
-    def _part_unit(self, fetching: Fetching, segment: Segment) -> None:
-        job, epoch, span = fetching.job, fetching.epoch, fetching.span
-        # The thread waiting for a whole file's first segment hashes what it wrote meanwhile.
-        idle = span.hash_ahead if isinstance(span, WholeFile) and segment is span.head else None
-        ok = False
-        try:
-            get = partial(self.streamer.part, job, epoch, fetching.temp, segment, idle)
-            ok = self._attempts(job, epoch, get) is not None
-        finally:
-            if fetching.span.part_ended(ok):
-                self._span_ended(fetching, fetching.span.ok)
-
-    def _span_ended(self, fetching: Fetching, ok: bool) -> None:
-        with self._fetching_lock:
-            self._fetching.discard(fetching)
-        fetching.done(fetching.span, ok)
-
-    def _offer_split(self) -> None:
-        """Give an idle connection the back part of the slowest segment in flight."""
-        if not self._fetching or self.past_deadline():
-            return
-        now = self.options.clock()
-        with self._fetching_lock:
-            live = sorted(self._fetching, key=lambda f: f.span.seconds_left(now), reverse=True)
-        for fetching in live:
-            if not fetching.job.active(fetching.epoch):
-                continue
-            tail = fetching.span.split(now, self.streamer.answers.shortest())
-            if tail is not None:
-                self.submit(self._part_unit, fetching, tail)
-                return
-
     # -- checks of present files --------------------------------------------------------
 
     def _check_unit(self, job: FileJob, epoch: int) -> None:
@@ -422,7 +373,7 @@ class Runner:
 
     # -- shared steps -------------------------------------------------------------------
 
-    def _attempts(self, job: FileJob, epoch: int, fn: Callable[[], int]) -> int | None:
+    def attempts(self, job: FileJob, epoch: int, fn: Callable[[], int]) -> int | None:
         """Run `fn` with retries; None when the job stopped (failed, deferred, restarted)."""
         policy = self.options.retry
         for attempt in range(1, policy.attempts + 1):
@@ -450,7 +401,7 @@ class Runner:
                 if attempt == policy.attempts:
                     self.fail(job, f"{exc} (after {attempt} attempts)")
                     return None
-                self._backoff(policy.backoff(attempt, _RNG), exc.retry_after)
+                self.options.pause(policy.backoff(attempt, _RNG), exc.retry_after)
             except FetchError as exc:
                 self.fail(job, str(exc))
                 return None
@@ -459,14 +410,6 @@ class Runner:
                     self.fail(job, f"writing under {job.final.parent}: {exc.strerror or exc}")
                 return None
         return None
-
-    def _backoff(self, delay: float, retry_after: str | None) -> None:
-        hinted = retry_after_seconds(retry_after, 0.0) if retry_after else None
-        wait = min(hinted if hinted is not None else delay, self.options.retry.max_delay)
-        deadline = self.options.deadline
-        if deadline is not None:
-            wait = max(0.0, min(wait, deadline - self.options.clock()))
-        self.options.sleep(wait)
 
     def _restart(self, job: FileJob, epoch: int, *, refresh: bool) -> None:
         with job.lock:
