@@ -62,7 +62,7 @@ class SyncOptions:
     def pause(self, delay: float, retry_after: str | None) -> None:
         """Sleep before a retry: what the server's Retry-After asks, else `delay`; never
         longer than the retry policy's longest, nor past the deadline."""
-        hinted = retry_after_seconds(retry_after, 0.0) if retry_after else None
+        hinted = retry_after_seconds(retry_after, time.time())  # an HTTP date is wall time
         wait = min(hinted if hinted is not None else delay, self.retry.max_delay)
         if self.deadline is not None:
             wait = max(0.0, min(wait, self.deadline - self.clock()))
