@@ -307,6 +307,10 @@ class Fetcher:
                     hint="for a private CA, set PODKIT_CA_BUNDLE (or SSL_CERT_FILE) to its "
                     "certificate (PEM file)",
                 ) from exc
+            except _response.ProxyUnusable as exc:
+                raise FetchError(
+                    f"{_safe(url)}: the proxy cannot be used ({exc})", hint=_PROXY_HINT
+                ) from exc
             except _response.ProxyRefused as exc:
                 raise FetchError(
                     f"{_safe(url)}: the proxy refused the tunnel ({exc})",
@@ -322,7 +326,10 @@ class Fetcher:
             if wire.status not in REDIRECT_STATUSES or not location:
                 return Response(wire, _safe(url)), url, left_origin
             wire.close()
-            target = urljoin(url, location)
+            try:
+                target = urljoin(url, _location(location))
+            except ValueError:
+                raise FetchError(f"{_safe(url)} redirected to a URL that is not valid") from None
             if _origin(target) is None:
                 raise FetchError(f"{_safe(url)} redirected to a URL that is not http(s)")
             if _origin(target) != _origin(url):
@@ -365,6 +372,9 @@ class Fetcher:
 
         return self.retrying(once)
 
+    def past_deadline(self) -> bool:
+        return self._time_left is not None and self._time_left() <= 0
+
     def retrying(self, call: Callable[[], T]) -> T:
         """Run a metadata request under the retry policy (backoff with jitter, Retry-After)."""
         for attempt in range(1, self._retry.attempts + 1):
@@ -381,6 +391,28 @@ class Fetcher:
                     raise
                 self._sleep(wait)
         raise AssertionError("unreachable")
+
+
+class Pages:
+    """The pages of one listing: each page's token (or next URL) is new, and no page is asked
+    for once the sync's deadline has passed; a store that hands the same token back again
+    would otherwise be listed for ever."""
+
+    def __init__(self, fetcher: Fetcher) -> None:
+        self._fetcher = fetcher
+        self._seen: set[str] = set()
+
+    def next(self, token: str) -> None:
+        """Before asking for the page after `token`; FetchError if it was asked for already
+        or the deadline passed."""
+        if token in self._seen:
+            raise FetchError(
+                "the listing handed back a page it had already given",
+                hint=NOT_THE_STORE,
+            )
+        self._seen.add(token)
+        if self._fetcher.past_deadline():
+            raise FetchError("the sync's deadline passed while listing")
 
 
 def read_document(response: Response) -> str:
@@ -418,8 +450,27 @@ def raise_for_status(response: Response, *, expected: tuple[int, ...] = (200,)) 
 
 
 def _bound(headers: dict[str, str]) -> dict[str, str]:
-    """The headers that may follow a request to another origin."""
-    return {k: v for k, v in headers.items() if k.lower() not in _ORIGIN_BOUND}
+    """The headers that may follow a request to another origin: no credentials, and none of
+    a signed S3 request's (its session token among them)."""
+    return {
+        k: v
+        for k, v in headers.items()
+        if k.lower() not in _ORIGIN_BOUND and not k.lower().startswith("x-amz-")
+    }
+
+
+def _location(value: str) -> str:
+    """A Location header as the server sent it: its bytes beyond ASCII (headers are read as
+    latin-1, a byte a character) percent-encoded as they came, so a UTF-8 name stays one."""
+    if value.isascii():
+        return value
+    return "".join(c if ord(c) < 128 else f"%{ord(c):02X}" for c in value)
+
+
+def same_origin(url: str, other: str) -> bool:
+    """True when both are http(s) URLs of one scheme, host and port."""
+    origin = _origin(url)
+    return origin is not None and origin == _origin(other)
 
 
 def _origin(url: str) -> tuple[str, str, int] | None:

@@ -10,18 +10,19 @@ from __future__ import annotations
 import functools
 import json
 import re
-from urllib.parse import quote
+from urllib.parse import quote, urljoin
 
 from podkit.config.models import ParsedSource
 from podkit.errors import TransferError
-from podkit.worker.transfer._fetch import Fetcher, FetchError, raise_for_status
+from podkit.worker.transfer._fetch import Fetcher, FetchError, Pages, raise_for_status, same_origin
 from podkit.worker.transfer.credentials import hf_token
 from podkit.worker.transfer.endpoints import endpoint_from
 from podkit.worker.transfer.remote import RemoteFile, safe_relative
 from podkit.worker.transfer.verify import Expected
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
-_NEXT = re.compile(r'<([^>]+)>;\s*rel="next"')
+_LINK = re.compile(r"<([^>]*)>((?:\s*;[^,;]*)*)")
+_REL = re.compile(r'\brel\s*=\s*("[^"]*"|[^\s;,]+)', re.IGNORECASE)
 
 
 class HfSource:
@@ -62,19 +63,22 @@ class HfSource:
     def _tree(self, fetcher: Fetcher, commit: str) -> list[dict[str, object]]:
         url: str | None = f"{self.endpoint}/api/models/{self.repo}/tree/{commit}?recursive=true"
         items: list[dict[str, object]] = []
-        while url:
-            page = functools.partial(self._page, fetcher, url)
-            try:
-                body, link = fetcher.retrying(page)
-            except FetchError as exc:
-                raise TransferError(f"{self.label}: listing failed: {exc}") from None
-            items.extend(json.loads(body))
-            match = _NEXT.search(link)
-            url = match.group(1) if match else None
+        pages = Pages(fetcher)
+        try:
+            while url:
+                body, link = fetcher.retrying(functools.partial(self._page, fetcher, url))
+                items.extend(json.loads(body))
+                url = next_link(link, url)
+                if url:
+                    pages.next(url)
+        except FetchError as exc:
+            raise TransferError(f"{self.label}: listing failed: {exc}") from None
         return items
 
     def _page(self, fetcher: Fetcher, url: str) -> tuple[bytes, str]:
-        with fetcher.open(url, self.headers(url), data=False) as response:
+        # The token goes only to the endpoint's own origin, wherever a page's link points.
+        headers = self.headers(url) if same_origin(url, self.endpoint) else {}
+        with fetcher.open(url, headers, data=False) as response:
             raise_for_status(response)
             return b"".join(iter(response.read, b"")), response.header("Link") or ""
 
@@ -98,3 +102,13 @@ class HfSource:
 
     def refresh(self, fetcher: Fetcher, old: RemoteFile) -> RemoteFile | None:
         return old  # commit-addressed: the content cannot change under the same URL
+
+
+def next_link(header: str, page_url: str) -> str | None:
+    """The `rel="next"` target of a Link header (RFC 8288: the relation quoted or not, among
+    other parameters, the target relative to the page), or None."""
+    for target, params in _LINK.findall(header):
+        for rel in _REL.findall(params):
+            if "next" in rel.strip('"').lower().split():
+                return urljoin(page_url, str(target).strip())
+    return None
