@@ -77,6 +77,27 @@ def test_a_proxy_that_refuses_its_credentials_fails_at_once_and_shows_none(
     assert proxy.credentials == [expected]  # sent to the proxy, once: not retried
 
 
+@pytest.mark.parametrize(
+    "password", ["pa ss-CANARY", "p/ss-CANARY", "p@ss-CANARY"], ids=["space", "slash", "at"]
+)
+def test_a_proxy_url_that_does_not_parse_fails_at_once_and_shows_no_password(
+    sync_nginx: Nginx, volume: Path, password: str
+) -> None:
+    entry, _ = _model(sync_nginx, "unparsed.bin")
+    env = {
+        "PODKIT_CA_BUNDLE": str(sync_nginx.cert),
+        "HTTPS_PROXY": f"http://worker:{password}@127.0.0.1:1",
+    }
+    slept: list[float] = []
+    options = replace(OPTIONS, sleep=slept.append)
+    with pytest.raises(TransferError, match="proxy cannot be used") as caught:
+        sync_models([entry], volume, options=options, env=env)
+    text = f"{caught.value.message} {caught.value.hint}"
+    assert "CANARY" not in text and "worker:" not in text
+    assert "HTTPS_PROXY" in text
+    assert slept == []  # another try cannot mend the variable
+
+
 def test_a_proxy_that_is_down_is_named_in_the_error_and_its_variable_in_the_hint(
     sync_nginx: Nginx, volume: Path
 ) -> None:

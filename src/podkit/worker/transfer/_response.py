@@ -23,7 +23,10 @@ if TYPE_CHECKING:
 BUFFER = 512 * 1024
 IDLE_EVERY = 0.05  # seconds between two calls of a drain's `idle`
 _USERINFO = re.compile(r"//[^/@\s]*@")
-_E_WEIRD_SERVER_REPLY = 8  # a libcurl name that pycurl 7.49 does not export (curl/curl.h)
+_QUOTED_WITH_AT = re.compile(r"'[^']*@[^']*'|\"[^\"]*@[^\"]*\"")
+# libcurl names that pycurl 7.49 does not export (values from curl/curl.h).
+_E_WEIRD_SERVER_REPLY = 8
+_E_TOO_LARGE = 100
 
 _IN_WORDS = {
     pycurl.E_COULDNT_RESOLVE_HOST: "the host name does not resolve",
@@ -35,6 +38,7 @@ _IN_WORDS = {
     pycurl.E_RECV_ERROR: "connection reset by the server",
     pycurl.E_SSL_CONNECT_ERROR: "the TLS handshake failed",
     _E_WEIRD_SERVER_REPLY: "an answer that is not HTTP",
+    _E_TOO_LARGE: "an answer whose headers are larger than any store sends",
     pycurl.E_BAD_CONTENT_ENCODING: "a body that does not decode as its Content-Encoding says",
 }
 _UNTRUSTED = frozenset({pycurl.E_PEER_FAILED_VERIFICATION, pycurl.E_SSL_CACERT_BADFILE})
@@ -57,14 +61,22 @@ class ProxyRefused(ProxyFailed):
     """The proxy answered the CONNECT with 407 (or 403): its credentials, or its rules."""
 
 
+class ProxyUnusable(ProxyFailed):
+    """The proxy URL cannot be used as written (its syntax, its scheme)."""
+
+
 def _proxy_failure(code: int, message: str) -> ProxyFailed | None:
-    """A failure at the proxy, in libcurl's words (which name the proxy's host, never its
-    user or password; any `user:password@` left in them is cut out anyway)."""
-    if "proxy" not in message.lower() and "CONNECT" not in message:
+    """A failure at the proxy, in libcurl's words, less any proxy URL they quote (it may
+    carry a user and password that no pattern can cut out reliably: a password may hold a
+    space, a slash or an @) and any `user:password@` left."""
+    lowered = message.lower()
+    if "proxy" not in lowered and "CONNECT" not in message:
         return None
-    words = without_userinfo(message)
+    words = without_userinfo(_QUOTED_WITH_AT.sub("(the proxy URL)", message))
     if "CONNECT tunnel failed, response 407" in message or "response 403" in message:
         return ProxyRefused(words)
+    if "proxy syntax" in lowered or "proxy scheme" in lowered:
+        return ProxyUnusable(words)
     return ProxyFailed(words if code else "the proxy failed")
 
 

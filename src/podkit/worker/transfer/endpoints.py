@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
-from podkit.config.models import redact_url
 from podkit.errors import TransferError
 
 
@@ -29,15 +28,26 @@ def endpoint_from(
         valid = False
     if not valid or parts.query or parts.fragment:
         raise TransferError(
-            f"{name}={redact_url(value)} is not an http(s) URL of a host",
+            f"{name}={_shown(value)} is not an http(s) URL of a host",
             hint=f"set {name} to https://host[:port] (or unset it to use the default store)",
         )
     if parts.username is not None or parts.password is not None:
         raise TransferError(
-            f"{name}={redact_url(value)} holds a user and password, which every message "
+            f"{name}={_shown(value)} holds a user and password, which every message "
             "naming a file's URL would carry",
             hint=f"set {name} to https://host[:port] and the store's credentials in their own "
             "variables (HF_TOKEN, AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, a GCS credentials "
             "JSON)",
         )
     return url.rstrip("/")
+
+
+def _shown(value: str) -> str:
+    """The value for a message: all before its last @ masked (a user and password, whatever
+    they hold: a slash, a space, another @), and any query or fragment cut."""
+    shown = value.split("?", 1)[0].split("#", 1)[0]
+    if "@" in shown:
+        scheme, sep, _ = shown.partition("://")
+        host = shown.rsplit("@", 1)[1]
+        shown = f"{scheme}://***@{host}" if sep and "@" not in scheme else f"***@{host}"
+    return shown + ("?***" if "?" in value or "#" in value else "")

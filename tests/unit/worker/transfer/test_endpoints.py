@@ -74,3 +74,22 @@ def test_a_user_in_the_url_is_refused_without_showing_it(value: str) -> None:
     assert "holds a user and password" in caught.value.message
     assert "pa55word" not in caught.value.message and "me@" not in caught.value.message
     assert "HF_TOKEN" in (caught.value.hint or "")
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "http://user:p/CANARY@127.0.0.1:9000",
+        "user:p/CANARY@127.0.0.1:9000",
+        "http://user:p@CANARY@127.0.0.1:9000",
+        "http://user:pa CANARY@127.0.0.1:9000",
+        "https://127.0.0.1:9000/?sig=CANARY",
+        "https://127.0.0.1:9000/#token=CANARY",
+    ],
+)
+def test_a_refused_endpoint_is_named_without_its_user_password_or_query(value: str) -> None:
+    with pytest.raises(TransferError) as caught:
+        endpoint_from({"AWS_ENDPOINT_URL_S3": value}, S3, bare_host=True)
+    text = f"{caught.value.message} {caught.value.hint}"
+    assert "AWS_ENDPOINT_URL_S3=" in text and "127.0.0.1:9000" in text
+    assert "CANARY" not in text
