@@ -148,6 +148,9 @@ def test_retry_after_is_honoured_and_capped(header: str, slept: float) -> None:
         ("Thu, 01 Jan 1970 00:16:30 GMT", 0.0),  # in the past: no wait
         ("Thu, 01 Jan 1970 00:16:50 GMT", 10.0),
         ("not a date", None),
+        ("\u00b2", None),  # a digit to str.isdigit, not to float()
+        ("\u0663", None),  # ARABIC-INDIC DIGIT THREE
+        ("1 Jan 99999999999 00:00:00 GMT", None),  # past any clock
     ],
 )
 def test_retry_after_forms(value: str | None, seconds: float | None) -> None:
