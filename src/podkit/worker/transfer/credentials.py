@@ -1,8 +1,10 @@
 """Credentials from the environment: a GCS token, AWS keys, a Hugging Face token.
 
-Values live only in memory and in request headers; `repr` never shows them, and an error
-quotes google-auth's words only with every secret of the environment, of the credentials JSON
-and of any token shape masked.
+Values are read with the whitespace around them cut (a token pasted with its newline would be a
+header podkit cannot send, a key with one a signature that never matches). They live only in
+memory and in request headers; `repr` never shows them, and an error quotes google-auth's words
+only with every secret of the environment, of the credentials JSON and of any token shape
+masked.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import threading
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +34,7 @@ class AwsKeys:
 
 def aws_keys(env: dict[str, str]) -> AwsKeys | None:
     """AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (/ AWS_SESSION_TOKEN); None for anonymous."""
-    access, secret = env.get("AWS_ACCESS_KEY_ID", ""), env.get("AWS_SECRET_ACCESS_KEY", "")
+    access, secret = env_value(env, "AWS_ACCESS_KEY_ID"), env_value(env, "AWS_SECRET_ACCESS_KEY")
     if bool(access) != bool(secret):
         raise TransferError(
             "only one of AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY is set",
@@ -39,7 +42,12 @@ def aws_keys(env: dict[str, str]) -> AwsKeys | None:
         )
     if not access:
         return None
-    return AwsKeys(access, secret, env.get("AWS_SESSION_TOKEN", ""))
+    return AwsKeys(access, secret, env_value(env, "AWS_SESSION_TOKEN"))
+
+
+def env_value(env: Mapping[str, str], name: str) -> str:
+    """A credential from the environment without the whitespace around it ("" when unset)."""
+    return env.get(name, "").strip()
 
 
 def in_words(exc: Exception, env: Mapping[str, str], secrets: Iterable[str] = ()) -> str:
@@ -53,7 +61,7 @@ def in_words(exc: Exception, env: Mapping[str, str], secrets: Iterable[str] = ()
 
 
 def hf_token(env: dict[str, str]) -> str:
-    return env.get("HF_TOKEN") or env.get("HUGGING_FACE_HUB_TOKEN") or ""
+    return env_value(env, "HF_TOKEN") or env_value(env, "HUGGING_FACE_HUB_TOKEN")
 
 
 # The JSON credential types google-auth loads (`google.auth.load_credentials_from_dict`).
@@ -79,7 +87,7 @@ class GcsToken:
 
     def __init__(self, env: dict[str, str]) -> None:
         self._env = env
-        self._static = env.get("GCS_OAUTH_TOKEN", "")
+        self._static = env_value(env, "GCS_OAUTH_TOKEN")
         self._info = _credentials_info(env)
         emulated = bool(env.get("STORAGE_EMULATOR_HOST")) and not env.get("GCE_METADATA_HOST")
         self._chain = not self._static and self._info is None and not emulated
@@ -122,7 +130,7 @@ class GcsToken:
             ) from None
         self._token = str(self._creds.token)
         expiry = getattr(self._creds, "expiry", None)
-        self._expires = expiry.timestamp() if expiry else time.time() + 3000
+        self._expires = expiry_seconds(expiry) if expiry else time.time() + 3000
 
     def _in_words(self, exc: Exception) -> str:
         return in_words(exc, self._env, google_credential_secrets(self._info or {}))
@@ -142,6 +150,15 @@ class GcsToken:
         except google_auth.exceptions.DefaultCredentialsError:
             return None
         return creds
+
+
+def expiry_seconds(expiry: datetime) -> float:
+    """A token's expiry as seconds since the epoch. google-auth's is a naive datetime in UTC:
+    read as local time, it would be off by the machine's UTC offset (a token refreshed for
+    every request east of Greenwich, trusted hours after it expired west of it)."""
+    if expiry.tzinfo is None:
+        expiry = expiry.replace(tzinfo=UTC)
+    return expiry.timestamp()
 
 
 def _from_info(google_auth: Any, info: dict[str, object]) -> Any:

@@ -11,6 +11,7 @@ from urllib.parse import unquote, urlsplit
 from podkit.config.models import ParsedSource
 from podkit.errors import TransferError
 from podkit.worker.transfer._fetch import Fetcher, FetchError, Response, raise_for_status
+from podkit.worker.transfer.credentials import env_value
 from podkit.worker.transfer.remote import RemoteFile, safe_relative
 from podkit.worker.transfer.verify import Expected
 
@@ -24,7 +25,7 @@ class HttpsSource:
         self.url = parsed.url
         self.label = parsed.url
         self.sha256 = sha256 or ""
-        self._token = env.get("PODKIT_HTTPS_TOKEN", "")
+        self._token = env_value(env, "PODKIT_HTTPS_TOKEN")
 
     def headers(self, url: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self._token}"} if self._token else {}
@@ -39,7 +40,8 @@ class HttpsSource:
             ) from None
         if size is None:
             raise TransferError(
-                f"{self.label}: the server sends no Content-Length",
+                f"{self.label}: the server does not tell the file's size (no Content-Length, "
+                "or a range's Content-Range with the total as *)",
                 hint="serve the file with a known length (a static file server does)",
             )
         etag = response.header("ETag") or ""
@@ -65,14 +67,21 @@ class HttpsSource:
                 self.url, {**self.headers(self.url), "Range": "bytes=0-0"}, data=False
             ) as ranged:
                 raise_for_status(ranged, expected=(200, 206))
-                total = (ranged.header("Content-Range") or "").rpartition("/")[2]
-                if ranged.status == 206 and total.isdigit():
-                    return int(total), ranged
-                length = ranged.header("Content-Length")
-                return (int(length) if length and length.isdigit() else None), ranged
+                return _ranged_size(ranged), ranged
         raise_for_status(response)
         length = response.header("Content-Length")
         return (int(length) if length and length.isdigit() else None), response
 
     def refresh(self, fetcher: Fetcher, old: RemoteFile) -> RemoteFile | None:
         return self.list_files(fetcher)[0]
+
+
+def _ranged_size(response: Response) -> int | None:
+    """The file's size from the answer to `Range: bytes=0-0`: a 206's Content-Range total (its
+    Content-Length is the range's, 1 byte), or a 200's Content-Length (the whole file); None
+    when neither tells it (`bytes 0-0/*`: the server does not know the total)."""
+    if response.status == 206:
+        total = (response.header("Content-Range") or "").rpartition("/")[2]
+        return int(total) if total.isdigit() else None
+    length = response.header("Content-Length")
+    return int(length) if length and length.isdigit() else None

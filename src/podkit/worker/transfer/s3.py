@@ -4,10 +4,11 @@ Single-part objects are verified by their md5 ETag; multipart ones by recomputin
 `md5(part md5s)-N` with the part size read from `HEAD ?partNumber=1`. A replaced object
 answers 412 to the pinned ETag and is restarted on its new version. Credentials, region and
 signing are botocore's (`aws`); a bucket in another region than the one configured answers
-with its own (`x-amz-bucket-region`), and the listing is asked again there. Buckets whose
-names hold dots are addressed path-style (a dotted virtual host does not match the wildcard
-certificate). AWS_ENDPOINT_URL_S3 (or AWS_ENDPOINT_URL) points at a compatible store or an
-emulator (path-style requests).
+with its own (`x-amz-bucket-region`), and the listing is asked again there (once: a region
+that keeps changing is an error). Listings are read by local names, whatever the namespace
+(GCS's XML API has its own). Buckets whose names hold dots are addressed path-style (a
+dotted virtual host does not match the wildcard certificate). AWS_ENDPOINT_URL_S3 (or
+AWS_ENDPOINT_URL) points at a compatible store or an emulator (path-style requests).
 """
 
 from __future__ import annotations
@@ -19,22 +20,30 @@ from urllib.parse import quote, unquote
 
 from podkit.config.models import ParsedSource
 from podkit.errors import TransferError
-from podkit.worker.transfer._fetch import Fetcher, FetchError, raise_for_status, read_document
+from podkit.worker.transfer._fetch import (
+    NOT_THE_STORE,
+    Fetcher,
+    FetchError,
+    Pages,
+    raise_for_status,
+    read_document,
+)
 from podkit.worker.transfer.aws import AwsAuth
 from podkit.worker.transfer.endpoints import endpoint_from
 from podkit.worker.transfer.remote import RemoteFile, safe_relative
 from podkit.worker.transfer.verify import Expected
 
-_NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
+# Elements by their local names: AWS answers in its 2006-03-01 namespace, other stores (GCS's
+# XML API, some emulators) in another one or in none.
+_ANY = "{*}"
 # A name that can be a DNS label under the wildcard certificate: no dots, no capitals.
 _VIRTUAL_HOSTABLE = re.compile(r"[a-z0-9][a-z0-9-]{1,61}[a-z0-9]")
 _REGION_ANSWERS = frozenset({301, 307, 400})  # PermanentRedirect, AuthorizationHeaderMalformed
-
-
-class _WrongRegion(Exception):
-    def __init__(self, region: str) -> None:
-        super().__init__(region)
-        self.region = region
+_LISTING_HINT = "check the bucket, AWS_REGION and the AWS keys (they need s3:ListBucket)"
+_DEADLINE_HINT = (
+    "give the sync more time (raise the endpoint's execution timeout, or --timeout), or "
+    "list a narrower prefix"
+)
 
 
 def s3_base_url(bucket: str, region: str, endpoint: str = "") -> str:
@@ -59,6 +68,8 @@ class S3Source:
         self.auth = AwsAuth(env)
         self._endpoint = endpoint_from(env, ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"))
         self._set_region(self.auth.default_region())
+        self._first_region = self.region
+        self._region_followed = False
 
     def _set_region(self, region: str) -> None:
         self.region = region
@@ -71,11 +82,7 @@ class S3Source:
         directory = (
             self.prefix if not self.prefix or self.prefix.endswith("/") else self.prefix + "/"
         )
-        try:
-            entries = self._list_prefix(fetcher, directory)
-        except _WrongRegion as moved:
-            self._set_region(moved.region)
-            entries = self._list_prefix(fetcher, directory)
+        entries = self._list_prefix(fetcher, directory)
         if not entries and directory != self.prefix:
             name = self.prefix.rsplit("/", 1)[-1]
             found = [e for e in self._list_prefix(fetcher, self.prefix) if e[0] == self.prefix]
@@ -88,37 +95,48 @@ class S3Source:
 
     def _list_prefix(self, fetcher: Fetcher, prefix: str) -> list[tuple[str, int, str]]:
         entries: list[tuple[str, int, str]] = []
+        pages = Pages(fetcher)
         token = ""
-        while True:
-            query = {"list-type": "2", "prefix": prefix, "max-keys": "1000"}
-            if token:
-                query["continuation-token"] = token
-            url = f"{self.base}/?{_aws_query(query)}"
-            try:
-                root = ET.fromstring(fetcher.retrying(functools.partial(self._page, fetcher, url)))
-            except FetchError as exc:
-                raise TransferError(
-                    f"{self.label}: listing failed: {exc}",
-                    hint=exc.hint
-                    or "check the bucket, AWS_REGION and the AWS keys (they need s3:ListBucket)",
-                ) from None
-            for item in root.iter(f"{_NS}Contents"):
-                key = item.findtext(f"{_NS}Key") or ""
-                size = int(item.findtext(f"{_NS}Size") or 0)
-                etag = (item.findtext(f"{_NS}ETag") or "").strip()
-                entries.append((key, size, etag))
-            token = root.findtext(f"{_NS}NextContinuationToken") or ""
-            if root.findtext(f"{_NS}IsTruncated") != "true" or not token:
-                return entries
+        try:
+            while True:
+                query = {"list-type": "2", "prefix": prefix, "max-keys": "1000"}
+                if token:
+                    pages.next(token)
+                    query["continuation-token"] = token
+                page = fetcher.retrying(functools.partial(self._page, fetcher, _aws_query(query)))
+                root = _listing(page)
+                entries.extend(_contents(root))
+                token = root.findtext(f"{_ANY}NextContinuationToken") or ""
+                if root.findtext(f"{_ANY}IsTruncated") != "true" or not token:
+                    return entries
+        except FetchError as exc:
+            late = exc.status is None and fetcher.past_deadline()
+            hint = exc.hint or (_DEADLINE_HINT if late else _LISTING_HINT)
+            raise TransferError(f"{self.label}: listing failed: {exc}", hint=hint) from None
 
-    def _page(self, fetcher: Fetcher, url: str) -> str:
-        """One listing page; a bucket of another region says which (once per source)."""
-        with fetcher.open(url, self.headers(url), data=False) as response:
-            region = response.header("x-amz-bucket-region")
-            if response.status in _REGION_ANSWERS and region and region != self.region:
-                raise _WrongRegion(region)
-            raise_for_status(response)
-            return read_document(response)
+    def _page(self, fetcher: Fetcher, query: str) -> str:
+        """One listing page; a bucket of another region says which, and is asked again there
+        (once per source: a region that keeps changing is an error)."""
+        while True:
+            url = f"{self.base}/?{query}"
+            with fetcher.open(url, self.headers(url), data=False) as response:
+                region = response.header("x-amz-bucket-region")
+                if response.status not in _REGION_ANSWERS or not region or region == self.region:
+                    raise_for_status(response)
+                    return read_document(response)
+            self._follow_region(region)
+
+    def _follow_region(self, region: str) -> None:
+        if self._region_followed:
+            raise FetchError(
+                f"the bucket's region keeps changing: asked in {self._first_region}, it named "
+                f"{self.region}, and asked there, {region}",
+                hint="set AWS_REGION to the bucket's region, and check that "
+                "AWS_ENDPOINT_URL_S3 (where set) reaches one store, not a proxy in front of "
+                "several",
+            )
+        self._region_followed = True
+        self._set_region(region)
 
     def _remote(
         self, fetcher: Fetcher, key: str, size: int, etag: str, relative: str
@@ -155,6 +173,31 @@ class S3Source:
             return None
         _, size, etag = found[0]
         return self._remote(fetcher, name, size, etag, old.path)
+
+
+def _listing(page: str) -> ET.Element:
+    """A ListObjectsV2 page as XML; FetchError for XML of another kind (a proxy's, an error
+    document answered with 200), which would otherwise read as an empty listing."""
+    root = ET.fromstring(page)
+    if root.tag.rpartition("}")[2] != "ListBucketResult":
+        raise FetchError(
+            f"the store answered a <{root.tag.rpartition('}')[2]}> document, not an S3 listing "
+            "(ListBucketResult)",
+            hint=NOT_THE_STORE,
+        )
+    return root
+
+
+def _contents(root: ET.Element) -> list[tuple[str, int, str]]:
+    """(key, size, ETag) of each object of a listing page."""
+    return [
+        (
+            item.findtext(f"{_ANY}Key") or "",
+            int(item.findtext(f"{_ANY}Size") or 0),
+            (item.findtext(f"{_ANY}ETag") or "").strip(),
+        )
+        for item in root.iterfind(f"{_ANY}Contents")
+    ]
 
 
 def _aws_query(query: dict[str, str]) -> str:
