@@ -4,6 +4,7 @@ and what Ctrl-C does to a job that runs remotely (`podkit run`, `podkit models s
 from __future__ import annotations
 
 import json
+import math
 import sys
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,8 @@ from rich.prompt import Confirm
 
 from podkit.cli.console import err_console
 from podkit.config import Deployment, load_config
-from podkit.config.cli_values import check_duration
+from podkit.config.cli_values import ID, check_duration
+from podkit.config.syntax import NotAFile, read_at_most
 from podkit.deploy import service
 from podkit.deploy.history import History, TargetRef
 from podkit.errors import ConfigError
@@ -22,6 +24,9 @@ from podkit.runpod.credentials import load_api_key
 from podkit.runpod.job_target import dataplane_url
 from podkit.runpod.jobs import JobsClient
 from podkit.runpod.target import resolve_target
+
+# The largest job input the platform takes (/runsync: 20 MB; /run takes 10 MB).
+MAX_INPUT_BYTES = 20_000_000
 
 
 def resolve_endpoint(
@@ -38,8 +43,7 @@ def resolve_endpoint(
         )
     deployment = load_config(config, env=env).deployment
     history = project_history(config, deployment, target)
-    records = history.records()
-    found = records[-1].endpoint_id if records and not records[-1].destroyed else None
+    found = _history_endpoint(history)
     if not found:
         with connect("v2", target=target) as client:
             found = service.deployed_endpoint_id(client, deployment)
@@ -59,6 +63,21 @@ def resolve_endpoint(
         hint=_elsewhere(config, env, target)
         or "deploy it with `podkit apply`, or pass --endpoint ID",
     )
+
+
+def _history_endpoint(history: History) -> str | None:
+    """The endpoint id of the latest live deploy in the history, checked like --endpoint: it
+    goes into URL paths, and the file is a plain file anyone can edit."""
+    records = history.records()
+    found = records[-1].endpoint_id if records and not records[-1].destroyed else None
+    if found is not None and not ID.match(found):
+        raise ConfigError(
+            f"{history.path}: record #{records[-1].number} names endpoint {found!r}, which is "
+            "not an id (ids are letters, digits, '-' and '_')",
+            hint=f"fix endpoint_id in that file, or move it aside (mv {history.path} "
+            f"{history.path}.bad), or pass --endpoint ID",
+        )
+    return found
 
 
 def project_history(config: Path, deployment: Deployment, target: str | None) -> History:
@@ -96,37 +115,14 @@ def jobs_client(endpoint_id: str, target: str | None) -> JobsClient:
 
 def parse_input(raw: str | None, action: str | None) -> dict[str, Any]:
     """`--input` (inline JSON or `@file`) merged with the action into the job's input."""
-    data: Any = {}
+    data: dict[str, Any] = {}
     if raw:
         source = "--input"
         text = raw
         if raw.startswith("@"):
-            path = Path(raw[1:])
-            source = str(path)
-            try:
-                text = path.read_text(encoding="utf-8")
-            except OSError as exc:
-                raise ConfigError(
-                    f"cannot read --input file {path}: {exc.strerror}",
-                    hint="give an existing JSON file as --input @path/to/input.json",
-                ) from exc
-            except UnicodeDecodeError as exc:
-                raise ConfigError(
-                    f"--input file {path} is not UTF-8 text (byte {exc.start})",
-                    hint="give a JSON file saved as UTF-8 text",
-                ) from exc
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ConfigError(
-                f"{source} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
-                hint='pass a JSON object, e.g. --input \'{"path": "/runpod-volume"}\'',
-            ) from exc
-        if not isinstance(data, dict):
-            raise ConfigError(
-                f"{source} must be a JSON object, got {type(data).__name__}",
-                hint='wrap the value in an object, e.g. --input \'{"path": "/runpod-volume"}\'',
-            )
+            source = f"--input file {raw[1:]}"
+            text = _input_file(Path(raw[1:]))
+        data = _json_object(text, source)
     if action is None:
         return dict(data)
     if "action" in data and data["action"] != action:
@@ -135,6 +131,83 @@ def parse_input(raw: str | None, action: str | None) -> dict[str, Any]:
             hint="drop `action` from --input; the ACTION argument sets it",
         )
     return {"action": action, **{k: v for k, v in data.items() if k != "action"}}
+
+
+def _input_file(path: Path) -> str:
+    """The text of `--input @path`: a regular file, at most MAX_INPUT_BYTES, UTF-8."""
+    try:
+        data = read_at_most(path, MAX_INPUT_BYTES)
+    except NotAFile as exc:
+        raise ConfigError(
+            f"--input file {path} is {exc.kind}, not a file",
+            hint="give a JSON file as --input @path/to/input.json, or the JSON itself",
+        ) from None
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot read --input file {path}: {exc.strerror or exc}",
+            hint="give an existing JSON file as --input @path/to/input.json",
+        ) from None
+    if len(data) > MAX_INPUT_BYTES:
+        raise ConfigError(
+            f"--input file {path} is larger than {MAX_INPUT_BYTES // 1_000_000} MB, the most a "
+            "job's input may be",
+            hint="put large data in storage (a volume, a bucket) and pass its path in --input",
+        )
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"--input file {path} is not UTF-8 text (byte {exc.start})",
+            hint="give a JSON file saved as UTF-8 text",
+        ) from None
+
+
+def _json_object(text: str, source: str) -> dict[str, Any]:
+    """A JSON object in plain JSON: NaN, Infinity and numbers out of float range refused."""
+    hint = 'pass a JSON object, e.g. --input \'{"path": "/runpod-volume"}\''
+    try:
+        data = json.loads(text, parse_constant=_no_constant, parse_float=_finite)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(
+            f"{source} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
+            hint=hint,
+        ) from None
+    except _NotFinite as exc:
+        raise ConfigError(
+            f"{source} holds {exc.args[0]}, which is no JSON number (JSON has no NaN or "
+            "Infinity, and a number must fit a double)",
+            hint="write a finite number, or the value as text in quotes",
+        ) from None
+    except ValueError as exc:  # an integer of more digits than Python converts
+        raise ConfigError(
+            f"{source} holds a number podkit cannot read ({exc})", hint=hint
+        ) from None
+    except RecursionError:
+        raise ConfigError(
+            f"{source} is nested too deeply to read (lists or objects hundreds deep)",
+            hint=hint,
+        ) from None
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"{source} must be a JSON object, got {type(data).__name__}",
+            hint='wrap the value in an object, e.g. --input \'{"path": "/runpod-volume"}\'',
+        )
+    return data
+
+
+class _NotFinite(ValueError):
+    """A NaN, an Infinity or a number too large for a double in --input."""
+
+
+def _no_constant(name: str) -> float:
+    raise _NotFinite(name)
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _NotFinite(text if len(text) <= 40 else f"{text[:40]}... ({len(text)} characters)")
+    return value
 
 
 def parse_duration(value: str | None, option: str) -> float | None:

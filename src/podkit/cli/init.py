@@ -12,6 +12,7 @@ from podkit.errors import ConfigError
 from podkit.scaffold.project import (
     KINDS,
     ProjectSpec,
+    explicit_name,
     find_handler,
     project_name,
     render_project,
@@ -25,7 +26,12 @@ def init(
     directory: Path = typer.Argument(
         Path(), help="Where to create the project, or an existing runpod handler file to adopt."
     ),
-    name: str | None = typer.Option(None, "--name", help="Project name (default: DIR's name)."),
+    name: str | None = typer.Option(
+        None,
+        "--name",
+        help="Project name: lowercase letters, digits and '-', at most 40 (default: DIR's "
+        "name, made into one).",
+    ),
     registry: str = typer.Option(
         "ghcr", "--registry", help=f"Container registry for CI: {', '.join(REGISTRIES)}."
     ),
@@ -67,7 +73,7 @@ def init(
             hint="drop --type to adopt it, or pass a directory without a runpod handler",
         )
     spec = ProjectSpec(
-        project_name(name or dest.name),
+        explicit_name(name) if name is not None else project_name(dest.name),
         registry,
         pip_spec,
         action=action,

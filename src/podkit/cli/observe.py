@@ -60,11 +60,11 @@ def logs_command(
     """Print worker logs from the v2 log stream (all active workers unless --worker)."""
     if source not in (None, "container", "system"):
         raise ConfigError(f"--source {source!r} is not known", hint="use container or system")
+    since_ts = since_timestamp(since)
     endpoint_id = resolve_endpoint(endpoint, env, config, target)
     with connect("v2", target=target) as client:
         worker_ids = [worker] if worker else _active_workers(client, endpoint_id)
         logs = WorkerLogs(client.http, api_key(), endpoint_id)
-        since_ts = since_timestamp(since)
         lines = (
             _follow_all(logs, worker_ids, since_ts, tail, source)
             if follow
@@ -174,14 +174,32 @@ def _report_health(
 
 
 def since_timestamp(value: str | None) -> str | None:
-    """`--since` as RFC 3339: a duration counts back from now; a timestamp passes through."""
+    """`--since` as RFC 3339 in UTC: a duration counts back from now; a timestamp is checked
+    (a date and time that exist, with Z or an offset; none means UTC) and passed on."""
     if value is None:
         return None
-    if _RFC3339.match(value.strip()):
-        return value.strip()
-    seconds = parse_duration(value, "--since") or 0.0
-    moment = datetime.now(UTC) - timedelta(seconds=seconds)
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    text = value.strip()
+    try:
+        moment = _moment(text) if _RFC3339.match(text) else _ago(text)
+        return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    except (OverflowError, ValueError):
+        raise ConfigError(
+            f"--since {text!r} is not a time podkit can read: a date and time that exist, "
+            "after the year 1",
+            hint="give how long ago (10m, 2h, 7d) or an RFC 3339 time (2026-06-01T12:00:00Z)",
+        ) from None
+
+
+def _moment(text: str) -> datetime:
+    if text[-1:] in ("Z", "z"):
+        text = text[:-1] + "+00:00"
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _ago(text: str) -> datetime:
+    seconds = parse_duration(text, "--since") or 0.0
+    return datetime.now(UTC) - timedelta(seconds=seconds)
 
 
 def _workers(client: RunPodClient, endpoint_id: str) -> list[WorkerView]:

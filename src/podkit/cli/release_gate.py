@@ -14,7 +14,7 @@ from pathlib import Path
 
 from podkit.cli._smoke_client import smoke_client
 from podkit.cli.console import console, err_console
-from podkit.cli.smoke_run import run_and_report
+from podkit.cli.smoke_run import check_report_paths, run_and_report
 from podkit.config import Deployment
 from podkit.config.local import LocalWorker
 from podkit.deploy import service
@@ -57,6 +57,8 @@ def release_gate(
             "--smoke was given but podkit.toml has no [[smoke]] tests",
             hint='add one, e.g. [[smoke]] name = "gpu" input = { action = "gpu_info" }',
         )
+    if smoke:
+        check_report_paths(markdown)
 
     def hook(applied: service.Applied) -> None:
         endpoint_id = applied.endpoint_id

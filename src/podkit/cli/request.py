@@ -20,6 +20,7 @@ from podkit.cli._jobs_common import parse_duration, resolve_endpoint, say
 from podkit.cli.app import app
 from podkit.cli.console import print_json
 from podkit.cli.options import CONFIG, ENDPOINT, ENV, TARGET, duration
+from podkit.config.syntax import NotAFile, read_at_most
 from podkit.errors import ConfigError
 from podkit.redact import RawOut
 from podkit.runpod.credentials import load_api_key
@@ -33,6 +34,8 @@ from podkit.runpod.lb_requests import (
 
 EXIT_HTTP_ERROR = 3
 EXIT_NO_WORKERS = 4
+# The most a load-balancing endpoint takes in one request (the platform's 30 MB).
+MAX_BODY_BYTES = 30_000_000
 METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
 
 
@@ -147,12 +150,24 @@ def _body(data: str | None) -> bytes | None:
         return data.encode()
     path = Path(data[1:])
     try:
-        return path.read_bytes()
+        body = read_at_most(path, MAX_BODY_BYTES)
+    except NotAFile as exc:
+        raise ConfigError(
+            f"--data file {path} is {exc.kind}, not a file",
+            hint="give a file as --data @path/to/body.json, or the body itself",
+        ) from None
     except OSError as exc:
         raise ConfigError(
-            f"cannot read --data file {path}: {exc.strerror}",
+            f"cannot read --data file {path}: {exc.strerror or exc}",
             hint="give an existing file as --data @path/to/body.json",
-        ) from exc
+        ) from None
+    if len(body) > MAX_BODY_BYTES:
+        raise ConfigError(
+            f"--data file {path} is larger than {MAX_BODY_BYTES // 1_000_000} MB, the most a "
+            "load-balancing endpoint takes in one request",
+            hint="put large data in storage (a volume, a bucket) and send its path",
+        )
+    return body
 
 
 def _headers(raw: list[str], data: str | None) -> dict[str, str]:
@@ -183,7 +198,7 @@ def _is_json(data: str) -> bool:
         return data.endswith(".json")
     try:
         json.loads(data)
-    except ValueError:
+    except (ValueError, RecursionError):
         return False
     return True
 

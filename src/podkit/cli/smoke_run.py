@@ -6,6 +6,7 @@ Shared by `podkit test` and the gated `podkit apply --smoke`; no command lives h
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from rich.markup import escape
 from podkit.cli.console import console, err_console, print_json
 from podkit.cli.job_display import progress_text
 from podkit.config import SmokeTest
+from podkit.errors import ConfigError
 from podkit.redact import append_file, write_file
 from podkit.runpod.jobs import JobsClient, JobUpdate, ProgressCallback
 from podkit.runpod.lb_requests import LbClient
@@ -39,12 +41,20 @@ def run_and_report(
     `on_job(job_id)` hears of every job a test submitted (to cancel them after Ctrl-C); a
     load-balancing endpoint's tests are HTTP requests and submit none.
     """
+    check_report_paths(markdown_file)
     if isinstance(client, LbClient):
         results = run_http_smoke(client, tests)
     else:
         progress = _job_progress(on_job)
         results = run_smoke(client, tests, wait_timeout=wait_timeout, on_update=progress)
     endpoint_id = client.endpoint_id
+    # The files first: a failure to write them is then the one document `--json` prints.
+    text = markdown(results, endpoint_id, heading)
+    if markdown_file is not None:
+        write_file(markdown_file, text)
+    summary = _summary_file()
+    if summary is not None:
+        append_file(summary, text)
     if as_json:
         print_json({"endpoint": endpoint_id, "results": [r.to_json() for r in results]})
     else:
@@ -52,13 +62,41 @@ def run_and_report(
         for result in results:
             for failure in result.failures:
                 out.print(f"[red]FAIL[/] {escape(result.name)}: {escape(failure)}", soft_wrap=True)
-    text = markdown(results, endpoint_id, heading)
-    if markdown_file is not None:
-        write_file(markdown_file, text)
-    summary = os.environ.get("GITHUB_STEP_SUMMARY")
-    if summary:
-        append_file(Path(summary), text)
     return results
+
+
+def check_report_paths(markdown_file: Path | None) -> None:
+    """Before a test runs (or a release is applied): `--markdown` and `$GITHUB_STEP_SUMMARY`
+    name files that can be written, so the report is not lost after the tests ran."""
+    if markdown_file is not None:
+        _check_writable(markdown_file, "--markdown")
+    summary = _summary_file()
+    if summary is not None:
+        _check_writable(summary, "$GITHUB_STEP_SUMMARY")
+
+
+def _summary_file() -> Path | None:
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    return Path(summary) if summary else None
+
+
+def _check_writable(path: Path, option: str) -> None:
+    hint = f"give {option} a file path in an existing directory you can write to"
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        mode = None
+    except OSError as exc:
+        raise ConfigError(
+            f"{option} {path}: cannot use it ({exc.strerror or exc})", hint=hint
+        ) from None
+    if mode is not None and (stat.S_ISDIR(mode) or stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)):
+        kind = "a directory" if stat.S_ISDIR(mode) else "a pipe or socket"
+        raise ConfigError(f"{option} {path} is {kind}, not a file", hint=hint)
+    if mode is None and not path.parent.is_dir():
+        raise ConfigError(f"{option} {path}: no directory {path.parent} to write it in", hint=hint)
+    if not os.access(path if mode is not None else path.parent, os.W_OK):
+        raise ConfigError(f"{option} {path}: cannot write it (permission denied)", hint=hint)
 
 
 def _progress(test: SmokeTest, phase: str) -> ProgressCallback:

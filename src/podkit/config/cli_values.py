@@ -14,7 +14,7 @@ from podkit.config.problems import clip_values
 from podkit.config.schema import Deployment, split_image
 from podkit.errors import ConfigError
 
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,127}$")
+ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,127}$")
 _NUMBER = re.compile(r"^\d+(?:\.\d+)?$")
 
 
@@ -78,7 +78,7 @@ def check_local_dir(value: str | None, option: str) -> str | None:
 
 def check_id(value: str | None, option: str) -> str | None:
     """An endpoint or job id: letters, digits, '-' and '_' (it goes into a URL path)."""
-    if value is not None and not _ID.match(value):
+    if value is not None and not ID.match(value):
         raise _refuse(
             option,
             f"{value!r} is not an id; ids are letters, digits, '-' and '_' (copy it from "

@@ -237,6 +237,15 @@ class _Checker:
             value = tomllib.loads(f"v = {text}")["v"]
         except tomllib.TOMLDecodeError:
             value = text
+        except RecursionError:
+            self.problems.append(
+                _on_command_line(
+                    key.strip(),
+                    "the value's lists or tables are nested too deeply to read",
+                    "check the brackets of the value (no podkit.toml value is nested that deep)",
+                )
+            )
+            return None
         if is_secret_key_name(str(loc[-1])) or looks_like_secret_value(text):
             register(value if isinstance(value, str) else text)
         return loc, value

@@ -85,7 +85,16 @@ def _parse_bucket(kind: SourceKind, value: str, rest: str) -> ParsedSource:
 
 
 def _parse_https(value: str) -> ParsedSource:
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+        port = parts.port  # a port that is not a number in 0..65535 raises here
+    except ValueError:
+        raise ValueError(
+            f"{value!r} is not a valid URL (its host or port cannot be read); write "
+            "https://host/path/to/file or https://host:PORT/path with a port of 1 to 65535"
+        ) from None
+    if port == 0:
+        raise ValueError(f"{value!r}: port 0 is no port to connect to; use 1 to 65535")
     if parts.username or parts.password or parts.query:
         raise ValueError(
             "credentials or a query in an https source are not allowed; "
@@ -120,7 +129,11 @@ def _check_relative(path: str, *, what: str, allow_empty: bool = False) -> str:
         if allow_empty:
             return path
         raise ValueError(f"{what} is empty; give a path")
-    if path.startswith("/") or "\\" in path or "\x00" in path:
+    if "\\" in path:
+        raise ValueError(f"{what} {path!r} holds a backslash; separate folders with /")
+    if "\x00" in path:
+        raise ValueError(f"{what} {path!r} holds a NUL character; remove it")
+    if path.startswith("/"):
         raise ValueError(f"{what} {path!r} is not a relative path; drop the leading /")
     if any(part in ("..", ".") for part in path.split("/")):
         raise ValueError(

@@ -18,7 +18,14 @@ from podkit.errors import ConfigError
 
 MAX_SHOWN = 20
 CLIP_TO = 60
-_LONG_QUOTED = re.compile(rf"'([^'\n]{{{CLIP_TO + 1},}})'|\"([^\"\n]{{{CLIP_TO + 1},}})\"")
+# A value as `repr` quotes it: the opening quote starts the text or follows a space or an
+# opening bracket, so the closing quote of one value is never read as the opening of the next
+# (the prose between two short values is no value); escapes such as \' stay inside.
+_OPENS = r"(?<![^\s(\[{=:,])"
+_LONG_QUOTED = re.compile(
+    rf"{_OPENS}'((?:[^'\\\n]|\\.){{{CLIP_TO + 1},}})'"
+    rf'|{_OPENS}"((?:[^"\\\n]|\\.){{{CLIP_TO + 1},}})"'
+)
 
 
 def clip_values(text: str) -> str:

@@ -71,18 +71,20 @@ NOTES = {
     "local.worker_command": "local RunPod only: what its workers run instead of podkit's "
     "worker (as the Dockerfile's `CMD`), in the directory of podkit.toml, a first word "
     "`python` being the Python podkit runs on; `apply` sets it; ignored on RunPod",
-    "[[smoke]].expect": "dotted output paths and the values they must equal",
+    "[[smoke]].expect": "dotted output paths and the values they must equal (JSON values: "
+    "no dates, times, nan or inf)",
     "[[smoke]].expect_keys": "dotted output paths that must exist",
-    "[[smoke]].input": "a queue endpoint's job input (or `path`, not both)",
+    "[[smoke]].input": "a queue endpoint's job input (or `path`, not both); JSON values: no "
+    "dates, times, nan or inf",
     "[[smoke]].method": "load balancer: default GET, POST with a `body`",
-    "[[smoke]].path": "load balancer: the request path, e.g. `/ping`",
-    "[[smoke]].body": "load balancer: sent as JSON",
+    "[[smoke]].path": "load balancer: the request path, e.g. `/ping`; no `.` or `..` segments",
+    "[[smoke]].body": "load balancer: sent as JSON (no dates, times, nan or inf)",
     "[[smoke]].expect_http_status": "load balancer: the status the answer must have",
     "[[smoke]].max_latency": "load balancer: seconds, the whole request",
     "source": "`gs://bucket/prefix`, `s3://bucket/prefix`, `https://host/path/file` "
     "(`http://` on loopback only), `hf://org/repo[@revision]` (default revision `main`)",
     "destination": "a directory under the volume: relative (`models/x`) or absolute under "
-    "`/runpod-volume`; no `.` or `..` segments",
+    "`/runpod-volume`; no `.` or `..` segments, backslashes or NUL",
     "include": "globs on the path below the prefix; only matching files are synced "
     "(`*` also matches `/`)",
     "exclude": "globs; matching files are skipped",

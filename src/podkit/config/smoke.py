@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any, Literal
+from urllib.parse import unquote
 
 from pydantic import Field, ValidationInfo, field_validator
 
@@ -10,6 +13,14 @@ from podkit.config.types import Seconds, Section
 
 JobStatus = Literal["COMPLETED", "FAILED", "CANCELLED", "TIMED_OUT"]
 HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
+_SEGMENT_SPLIT = re.compile(r"[/\\]")
+
+
+def has_dot_segment(path: str) -> bool:
+    """Whether a request path holds a `.` or `..` segment (percent-encoded too): joined to an
+    endpoint's URL it would climb out of the endpoint's own prefix. The query is not looked at."""
+    route = path.partition("?")[0].partition("#")[0]
+    return any(part in (".", "..") for part in _SEGMENT_SPLIT.split(unquote(route)))
 
 
 class SmokeTest(Section):
@@ -47,6 +58,30 @@ class SmokeTest(Section):
             )
         if value is not None and has_path:
             raise ValueError("and path are both set; keep input for a job, path for a request")
+        return value
+
+    @field_validator("path")
+    @classmethod
+    def _stays_on_the_endpoint(cls, value: str | None) -> str | None:
+        if value is not None and has_dot_segment(value):
+            raise ValueError(
+                "has a '.' or '..' segment, which would leave the endpoint's own URL; write "
+                "the path the worker serves without them"
+            )
+        return value
+
+    @field_validator("input", "body", "expect")
+    @classmethod
+    def _json_values(cls, value: Any) -> Any:
+        """What is sent (input, body) or compared with a JSON answer (expect) must be JSON:
+        TOML's dates and times, nan and inf have no JSON form."""
+        try:
+            json.dumps(value, allow_nan=False)
+        except (TypeError, ValueError, RecursionError):
+            raise ValueError(
+                "must be JSON values: no dates, times, nan or inf; write a date or time as "
+                'text in quotes ("1979-05-27T07:32:00Z") and numbers as finite numbers'
+            ) from None
         return value
 
     @property

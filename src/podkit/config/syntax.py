@@ -7,7 +7,9 @@ the likely fix: close the string, straight quotes, an inline table on one line, 
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -24,21 +26,59 @@ UTF8_FIX = "save the file as UTF-8 text (in most editors: Save As, encoding UTF-
 
 
 def read_text(file: Path) -> str:
-    """The file's text; ConfigError for a missing, unreadable, binary or non-UTF-8 file."""
+    """The file's text; ConfigError for a missing, unreadable, binary or non-UTF-8 file, and for
+    one that is not a regular file (a FIFO would wait for ever, /dev/zero never ends)."""
     try:
-        data = file.read_bytes()
+        data = read_at_most(file, MAX_BYTES)
     except FileNotFoundError:
         raise ConfigError(
             f"{file}: no such file", hint="run `podkit init` to create one, or pass --config PATH"
+        ) from None
+    except NotAFile as exc:
+        raise ConfigError(
+            f"{file}: {exc.kind}, not a file; check that --config names your podkit.toml"
         ) from None
     except OSError as exc:
         raise ConfigError(f"{file}: cannot read it ({exc.strerror}); check --config") from None
     if len(data) > MAX_BYTES:
         raise ConfigError(
-            f"{file}:1:1: the file is {len(data) // 1024} KiB, far larger than a podkit.toml "
-            f"(at most {MAX_BYTES // 1024} KiB); check that --config names your podkit.toml"
+            f"{file}:1:1: the file is larger than {MAX_BYTES // 2**20} MiB, far more than a "
+            "podkit.toml holds (a few KB); check that --config names your podkit.toml"
         )
     return _decode(file, data)
+
+
+class NotAFile(OSError):
+    """The path names a directory, a FIFO, a device or a socket: nothing to read a file from."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(kind)
+        self.kind = kind
+
+
+def read_at_most(file: Path, limit: int) -> bytes:
+    """The first `limit + 1` bytes of a regular file (more than `limit` says "too large"),
+    never blocking on a FIFO; NotAFile for anything but a regular file, OSError otherwise."""
+    fd = os.open(file, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise NotAFile(_kind_of(mode))
+    except OSError:
+        os.close(fd)
+        raise
+    with os.fdopen(fd, "rb") as handle:
+        return handle.read(limit + 1)
+
+
+def _kind_of(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "a socket" if stat.S_ISSOCK(mode) else "not a regular file"
 
 
 def _decode(file: Path, data: bytes) -> str:
@@ -71,6 +111,23 @@ def parse_toml(file: Path, text: str) -> dict[str, Any]:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(_syntax_message(file, text, str(exc))) from None
+    except RecursionError:
+        raise ConfigError(_too_deep(file, text)) from None
+
+
+def _too_deep(file: Path, text: str) -> str:
+    """Lists or tables nested hundreds deep: the parser gives up; name the deepest line."""
+    lines = text.splitlines() or [""]
+    line = max(range(1, len(lines) + 1), key=lambda n: _openers(lines[n - 1]))
+    return (
+        f"{file}:{line}:1: {_key_at(lines, line)}: not valid TOML: lists or tables are nested "
+        "too deeply to read; no podkit.toml value is nested that deep, so check the brackets "
+        "on that line"
+    )
+
+
+def _openers(line: str) -> int:
+    return line.count("[") + line.count("{")
 
 
 def _syntax_message(file: Path, text: str, error: str) -> str:

@@ -177,6 +177,8 @@ class History:
             data = json.loads(self.path.read_text(encoding="utf-8"))
         except (ValueError, OSError) as exc:
             raise self._unreadable(f"it is not JSON ({exc})") from None
+        except RecursionError:
+            raise self._unreadable("its lists or objects are nested too deeply to read") from None
         if not isinstance(data, dict):
             raise self._unreadable(f"it must be an object with a records list, not {_kind(data)}")
         try:

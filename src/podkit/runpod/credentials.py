@@ -68,6 +68,11 @@ def _from_file(path: Path, profile: str) -> str | None:
         raise ConfigError(
             f"{path}: not valid TOML ({exc})", hint="fix the file or set RUNPOD_API_KEY"
         ) from None
+    except RecursionError:
+        raise ConfigError(
+            f"{path}: not valid TOML (lists or tables nested too deeply to read)",
+            hint='fix the file (TOML, [default] api_key = "...") or set RUNPOD_API_KEY',
+        ) from None
     table = data.get(profile)
     if not isinstance(table, dict):
         return None

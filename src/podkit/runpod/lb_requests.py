@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from podkit._http import BaseTransport, HttpClient, Response
+from podkit.config.smoke import has_dot_segment
 from podkit.errors import ConfigError
 from podkit.runpod.client import connect
 from podkit.runpod.types import v2
@@ -122,7 +123,14 @@ class LbClient:
 
 
 def request_path(path: str) -> str:
-    """The path as it is sent: always from the root (`health` -> `/health`)."""
+    """The path as it is sent: always from the root (`health` -> `/health`); ConfigError for
+    a `.` or `..` segment, which would climb out of the endpoint's URL prefix."""
+    if has_dot_segment(path):
+        raise ConfigError(
+            f"path {path!r} has a '.' or '..' segment (%2e counts too): requests go to paths "
+            "of the endpoint's own workers, and these would leave them",
+            hint="write the path the worker serves, without '.' or '..' segments",
+        )
     return path if path.startswith("/") else f"/{path}"
 
 

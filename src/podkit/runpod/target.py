@@ -44,7 +44,7 @@ RUNPOD = Target(
 def _origin(url: str) -> str:
     url = url.strip()
     REDACTOR.register_url(url)  # a password or token in it is never shown from here on
-    shown = public_url(url) if "@" not in url.partition("?")[0] else "(with credentials)"
+    shown = _shown(url)
     if not url.startswith(("http://", "https://")):
         raise ConfigError(
             f"target {shown!r} is not an http(s) URL",
@@ -70,6 +70,13 @@ def _origin(url: str) -> str:
             hint="use --target http://HOST:PORT",
         )
     return url.rstrip("/")
+
+
+def _shown(url: str) -> str:
+    """The URL as an error may show it: no query or fragment (either may carry a token, and
+    neither belongs in a target) and no userinfo."""
+    base = url.partition("#")[0].partition("?")[0]
+    return public_url(base) if "@" not in base else "(with credentials)"
 
 
 def resolve_target(value: str | None = None, environ: Mapping[str, str] | None = None) -> Target:

@@ -7,10 +7,12 @@ first and refuses to overwrite anything unless asked, so a refused run writes no
 from __future__ import annotations
 
 import re
+import stat
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from podkit.config.problems import clip_key
 from podkit.errors import ConfigError
 from podkit.scaffold.source import installed_action, installed_requirement
 from podkit.scaffold.workflow import registry, render_workflow
@@ -102,6 +104,21 @@ def project_name(raw: str) -> str:
     return name
 
 
+def explicit_name(raw: str) -> str:
+    """`--name` as given: the rule of podkit.toml's `project`, never silently changed."""
+    if _NAME_OK.match(raw):
+        return raw
+    try:
+        suggestion = f", e.g. --name {project_name(raw)}"
+    except ConfigError:
+        suggestion = ""
+    raise ConfigError(
+        f"--name {clip_key(raw)!r} is not a valid project name; use lowercase letters, digits "
+        f"and '-' (at most 40, starting with a letter or digit){suggestion}",
+        hint="the name goes into every object podkit creates, so podkit does not change it",
+    )
+
+
 def render_project(spec: ProjectSpec) -> dict[str, str]:
     """Every file of the new project, by relative path."""
     reg = registry(spec.registry)
@@ -138,14 +155,15 @@ def find_handler(path: Path) -> tuple[Path, str | None]:
     `path` is a handler file, or a directory: its `handler.py`, else the one top-level `*.py`
     that calls `runpod.serverless.start(...)`.
     """
-    if path.is_file():
+    mode = _mode(path)
+    if mode is not None and stat.S_ISREG(mode):
         if not _starts_sdk(path):
             raise ConfigError(
                 f"{path} is not a directory, nor a handler that calls runpod.serverless.start(...)",
                 hint="pass a new or existing directory, or the file that starts your handler",
             )
         return path.parent, path.name
-    if not path.is_dir():
+    if mode is None or not stat.S_ISDIR(mode):
         return path, None
     preferred = path / "handler.py"
     if preferred.is_file() and _starts_sdk(preferred):
@@ -157,6 +175,20 @@ def find_handler(path: Path) -> tuple[Path, str | None]:
             hint="pass the one to deploy: podkit init PATH/TO/handler.py",
         )
     return path, (found[0] if found else None)
+
+
+def _mode(path: Path) -> int | None:
+    """The path's file mode, None if nothing is there; ConfigError if the system refuses the
+    path itself (a name too long, a loop of links, no permission to look)."""
+    try:
+        return path.stat().st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except OSError as exc:
+        raise ConfigError(
+            f"{clip_key(str(path))}: cannot create a project there ({exc.strerror or exc})",
+            hint="pass a directory path the system accepts (each name at most 255 bytes)",
+        ) from None
 
 
 def _starts_sdk(path: Path) -> bool:
