@@ -41,6 +41,8 @@ def _result(job):
         return {"refresh_worker": True, "echo": data.get("echo")}
     if data.get("env"):
         return {name: os.environ.get(name) for name in data["env"]}
+    if data.get("nan"):
+        return {"value": float("nan")}  # the SDK's json.dumps writes it as NaN
     return {"echo": data.get("echo"), "worker": os.environ.get("RUNPOD_POD_ID")}
 
 

@@ -13,6 +13,7 @@ import queue
 import threading
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from podkit._http import NO_RETRY, HttpClient
 from podkit.errors import TransportError
@@ -67,19 +68,32 @@ class WebhookSender:
             if item is None:
                 return
             url, body = item
-            if self._deliver(url, body):
+            try:
+                delivered = self._deliver(url, body)
+            except Exception:  # one delivery that cannot be made never stops the others
+                delivered = False
+            if delivered:
                 self.delivered += 1
             else:
                 self.failed += 1
 
     def _deliver(self, url: str, body: dict[str, Any]) -> bool:
-        with HttpClient(url, timeout=self.timeout_s, retry=NO_RETRY) as client:
+        origin, target = _split(url)
+        with HttpClient(origin, timeout=self.timeout_s, retry=NO_RETRY) as client:
             for attempt in range(ATTEMPTS):
                 if attempt and self._sleep(self.retry_s):
                     return False  # closing
                 try:
-                    if client.request("POST", "", json=body).status_code == 200:
+                    if client.request("POST", target, json=body).status_code == 200:
                         return True
                 except TransportError:
                     continue
         return False
+
+
+def _split(url: str) -> tuple[str, str]:
+    """The URL's origin, and its path and query as given: POSTed to exactly (a client built
+    on the whole URL would add a `/` to its path, or to its query)."""
+    parts = urlsplit(url)
+    target = parts.path or "/"
+    return f"{parts.scheme}://{parts.netloc}", f"{target}?{parts.query}" if parts.query else target

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import math
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -24,11 +25,23 @@ WorkerHandler = Callable[[Request, str, str], Awaitable[Response]]
 
 
 def read_json(raw: bytes) -> Any:
-    """Parse a JSON body (the SDK sends JSON text as form-urlencoded)."""
+    """Parse a JSON body (the SDK sends JSON text as form-urlencoded), strictly: NaN,
+    Infinity and numbers beyond a double are no JSON, and no answer could carry them back."""
     try:
-        return json.loads(raw or b"null")
-    except ValueError:
+        return json.loads(raw or b"null", parse_constant=_no_constant, parse_float=_finite)
+    except (ValueError, RecursionError):
         raise JobsError(400, "the request body is not valid JSON") from None
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} is beyond a double")
+    return value
 
 
 def _guard(
@@ -82,7 +95,10 @@ def worker_routes(backend: JobsBackend, waiters: Waiters) -> list[Route]:
         return JSONResponse({"jobsToStop": stops})
 
     async def job_done(request: Request, endpoint_id: str, worker_id: str) -> Response:
-        body = read_json(await request.body())
+        try:
+            body = read_json(await request.body())
+        except JobsError:  # a handler's output with NaN in it: the job fails, it does not hang
+            body = {"error": "the handler's result is not valid JSON (NaN and Infinity are not)"}
         backend.job_done(endpoint_id, worker_id, request.path_params["job_id"], body)
         return JSONResponse({})
 
