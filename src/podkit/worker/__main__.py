@@ -47,6 +47,12 @@ def load_action_modules(modules: list[str]) -> None:
                 "check --actions / PODKIT_ACTIONS and that the module is on PYTHONPATH\n"
             )
             raise SystemExit(2) from None
+        except Exception as exc:  # a syntax error, a bad @action, a failure at import
+            sys.stderr.write(
+                f"podkit worker: action module {name!r} failed to load "
+                f"({type(exc).__name__}: {exc}); fix the module, then start the worker again\n"
+            )
+            raise SystemExit(2) from None
 
 
 def main() -> None:

@@ -52,10 +52,7 @@ def create_app(reg: Registry | None = None) -> Starlette:
         return await _run(actions, request.path_params["name"], await _body(request), request)
 
     async def short(request: Request) -> Response:
-        params: dict[str, Any] = dict(request.query_params)
-        if "recursive" in params:
-            params["recursive"] = params["recursive"].lower() in ("1", "true", "yes")
-        return await _run(actions, SHORT_FORMS[request.url.path], params, request)
+        return await _run(actions, SHORT_FORMS[request.url.path], _query(request), request)
 
     async def sync(request: Request) -> Response:
         return await _run(actions, "sync_models", await _body(request), request)
@@ -68,6 +65,23 @@ def create_app(reg: Registry | None = None) -> Starlette:
         Route("/models/sync", sync, methods=["POST"]),
     ]
     return Starlette(routes=routes)
+
+
+_TRUE, _FALSE = ("1", "true", "yes"), ("0", "false", "no")
+_WHOLE = ("limit", "max_depth")
+
+
+def _query(request: Request) -> dict[str, Any]:
+    """A short form's query as the action's input: `limit` and `max_depth` as whole numbers,
+    `recursive` as a yes/no word; anything else is left as text for the action's own check to
+    refuse in words."""
+    params: dict[str, Any] = dict(request.query_params)
+    for name, value in params.items():
+        if name in _WHOLE and value.isascii() and value.isdigit() and len(value) <= 18:
+            params[name] = int(value)
+        elif name == "recursive" and value.lower() in _TRUE + _FALSE:
+            params[name] = value.lower() in _TRUE
+    return params
 
 
 async def _body(request: Request) -> Any:

@@ -19,6 +19,7 @@ import heapq
 import json
 import os
 import stat
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -58,7 +59,7 @@ def decode_cursor(spec: ListingSpec, cursor: str) -> Key:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         data = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
-    except (ValueError, binascii.Error, UnicodeError):
+    except (ValueError, binascii.Error, UnicodeError, RecursionError):
         raise bad from None
     if not isinstance(data, dict) or data.get("v") != 1:
         raise bad
@@ -93,22 +94,25 @@ class SnapshotCache:
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._items: OrderedDict[tuple[int, ...], tuple[float, list[Child]]] = OrderedDict()
+        self._lock = threading.Lock()  # jobs list in threads of their own, at once
 
     def get(self, key: tuple[int, ...]) -> list[Child] | None:
         """The snapshot for `key` if it is fresh."""
-        item = self._items.get(key)
-        if item is None or self._clock() - item[0] > SNAPSHOT_TTL_S:
-            self._items.pop(key, None)
-            return None
-        self._items.move_to_end(key)
-        return item[1]
+        with self._lock:
+            item = self._items.get(key)
+            if item is None or self._clock() - item[0] > SNAPSHOT_TTL_S:
+                self._items.pop(key, None)
+                return None
+            self._items.move_to_end(key)
+            return item[1]
 
     def put(self, key: tuple[int, ...], children: list[Child]) -> None:
         """Keep `children` for `key`, dropping the oldest snapshot beyond `SNAPSHOTS_KEPT`."""
-        self._items[key] = (self._clock(), children)
-        self._items.move_to_end(key)
-        while len(self._items) > SNAPSHOTS_KEPT:
-            self._items.popitem(last=False)
+        with self._lock:
+            self._items[key] = (self._clock(), children)
+            self._items.move_to_end(key)
+            while len(self._items) > SNAPSHOTS_KEPT:
+                self._items.popitem(last=False)
 
 
 SNAPSHOTS = SnapshotCache()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import re
 from typing import Any
 
@@ -62,9 +63,12 @@ def _value(raw: str, convert: type[Any]) -> Any:
     if convert is str:
         return text
     try:
-        return convert(float(text)) if convert is int else convert(text)
-    except ValueError:
+        value = convert(float(text)) if convert is int else convert(text)
+    except (ValueError, OverflowError):  # not a number, or inf/nan for a whole one
         return None
+    if isinstance(value, float) and not math.isfinite(value):
+        return None  # no JSON form
+    return value
 
 
 def parse_query(text: str) -> list[dict[str, Any]]:
@@ -73,14 +77,18 @@ def parse_query(text: str) -> list[dict[str, Any]]:
     `[N/A]` and `[Not Supported]` become None; rows with the wrong column count are skipped.
     """
     gpus = []
-    for row in csv.reader(io.StringIO(text), skipinitialspace=True):
-        if len(row) != len(QUERY_FIELDS):
-            continue
-        gpu = {}
-        for field, raw in zip(QUERY_FIELDS, row, strict=True):
-            key, convert = _COLUMNS[field]
-            gpu[key] = _value(raw, convert)
-        gpus.append(gpu)
+    rows = csv.reader(io.StringIO(text), skipinitialspace=True)
+    try:
+        for row in rows:
+            if len(row) != len(QUERY_FIELDS):
+                continue
+            gpu = {}
+            for field, raw in zip(QUERY_FIELDS, row, strict=True):
+                key, convert = _COLUMNS[field]
+                gpu[key] = _value(raw, convert)
+            gpus.append(gpu)
+    except csv.Error:  # a field past csv's limit: the rows before it stand
+        pass
     return gpus
 
 

@@ -85,6 +85,11 @@ class Registry:
         """Decorator: register an `async def handler(params, ctx)` as action `name`."""
         if not name or not name.replace("_", "").isalnum():
             raise ValueError(f"worker action name {name!r} must be letters, digits and '_'")
+        if not (isinstance(input_model, type) and issubclass(input_model, BaseModel)):
+            raise TypeError(
+                f"worker action {name!r}: input_model must be a pydantic BaseModel class, "
+                f"not {input_model!r}"
+            )
 
         def decorate(func: F) -> F:
             probe: Any = func  # keep F's type: narrowing would erase it

@@ -90,6 +90,26 @@ def test_bad_input_names_the_field(worker: tuple[httpx.Client, Path]) -> None:
     assert unknown.status_code == 404 and "valid actions" in unknown.json()["error"]
 
 
+def test_the_short_listing_takes_its_numbers_and_words_from_the_query(
+    worker: tuple[httpx.Client, Path],
+) -> None:
+    client, volume_dir = worker
+    deep = volume_dir / "models" / "a" / "b"
+    deep.mkdir(parents=True, exist_ok=True)
+    (deep / "deep.bin").write_bytes(b"x")
+    query = {"path": "/runpod-volume/models", "recursive": "yes", "max_depth": "1", "limit": "1"}
+    page = client.get("/files", params=query)
+    assert page.status_code == 200, page.text
+    listed = page.json()
+    assert len(listed["files"]) + len(listed["directories"]) == 1 and listed["next_cursor"]
+    everything = client.get("/files", params={**query, "max_depth": "5", "limit": "100"}).json()
+    assert "/runpod-volume/models/a/b/deep.bin" in [f["path"] for f in everything["files"]]
+    shallow = client.get("/files", params={**query, "limit": "100"}).json()
+    assert "/runpod-volume/models/a/b/deep.bin" not in [f["path"] for f in shallow["files"]]
+    vague = client.get("/files", params={**query, "recursive": "maybe"})
+    assert vague.status_code == 400 and "recursive" in vague.json()["error"]
+
+
 def test_model_sync_streams_progress_then_the_result(
     worker: tuple[httpx.Client, Path], files_server: tuple[str, Path]
 ) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+
 from tests.functional.worker.sdk import FIXTURES, run_test_input, worker_env
 
 
@@ -89,3 +91,38 @@ def test_a_missing_volume_dir_names_the_setting_to_fix_but_not_the_local_path(
     error = str(shot.result["error"])
     assert "allowed root /runpod-volume does not exist" in error
     assert "PODKIT_VOLUME_DIR" in error and "never-made" not in error
+
+
+@pytest.mark.parametrize("module", ["broken_actions", "syntax_actions"])
+def test_an_action_module_that_fails_to_load_is_one_clear_line(tmp_path: Path, module: str) -> None:
+    mine = tmp_path / "mods"
+    mine.mkdir()
+    (mine / "syntax_actions.py").write_text("def half(:\n", encoding="utf-8")
+    env = _env(tmp_path)
+    env["PYTHONPATH"] = f"{mine}{os.pathsep}{env['PYTHONPATH']}"
+    shot = run_test_input({}, env, "--actions", module)
+    assert shot.returncode == 2
+    assert f"action module {module!r} failed to load" in shot.log
+    assert "Traceback" not in shot.log
+
+
+def test_an_nvidia_smi_that_cannot_run_is_a_clear_job_error(tmp_path: Path) -> None:
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "nvidia-smi").write_bytes(b"\x7fELF\x02not a program")
+    (fake / "nvidia-smi").chmod(0o755)
+    shot = run_test_input({"action": "gpu_info"}, _env(tmp_path, PATH=f"{fake}:/usr/bin:/bin"))
+    assert shot.returncode == 1
+    assert shot.result is not None
+    assert shot.result["error"].startswith("nvidia-smi could not be started")
+    assert "Traceback" not in shot.log
+
+
+@pytest.mark.parametrize("field", ["timeout_s", "margin_s", "progress_every_s"])
+def test_a_sync_number_past_any_clock_is_refused_by_name(tmp_path: Path, field: str) -> None:
+    models = [{"source": "https://127.0.0.1:1/m.bin", "destination": "/runpod-volume/m"}]
+    job = {"action": "sync_models", "models": models, field: 10**400}
+    shot = run_test_input(job, _env(tmp_path))
+    assert shot.returncode == 1
+    assert shot.result is not None and field in shot.result["error"]
+    assert "Traceback" not in shot.log

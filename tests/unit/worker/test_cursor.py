@@ -42,3 +42,9 @@ def test_garbage_is_refused() -> None:
     for junk in ["!!!", "e30", base64.urlsafe_b64encode(b"\xff\xfe").decode()]:
         with pytest.raises(WorkerInputError):
             decode_cursor(SPEC, junk)
+
+
+def test_a_cursor_nested_past_any_parser_is_refused_in_words() -> None:
+    cursor = base64.urlsafe_b64encode(b"[" * 12_000).decode()
+    with pytest.raises(WorkerInputError, match="field 'cursor'"):
+        decode_cursor(SPEC, cursor)

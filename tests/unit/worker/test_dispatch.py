@@ -87,3 +87,9 @@ def test_sync_handlers_and_duplicates_are_refused() -> None:
         @reg.action("one")
         async def other(params: NoInput, ctx: ActionContext) -> None:
             return None
+
+
+def test_an_input_model_that_is_not_a_pydantic_model_is_refused_at_registration() -> None:
+    registry = Registry()
+    with pytest.raises(TypeError, match="input_model must be a pydantic BaseModel"):
+        registry.action("odd", input_model=dict)  # type: ignore[arg-type]

@@ -67,3 +67,17 @@ def test_failure_summary_takes_the_first_message() -> None:
     text = nvidia_smi.summarise_failure(9, "\n  NVIDIA-SMI has failed\nmore\n", "")
     assert text == "nvidia-smi failed (exit 9): NVIDIA-SMI has failed"
     assert nvidia_smi.summarise_failure(1, "", "") == "nvidia-smi failed (exit 1) without a message"
+
+
+def test_numbers_without_a_json_form_become_none() -> None:
+    fields = len(nvidia_smi.QUERY_FIELDS)
+    for odd in ("inf", "-inf", "nan", "1e400"):
+        row = ", ".join([odd] * fields)
+        (gpu,) = nvidia_smi.parse_query(row + "\n")
+        assert all(v is None or isinstance(v, str) for v in gpu.values()), (odd, gpu)
+
+
+def test_a_field_past_the_csv_limit_keeps_the_rows_before_it() -> None:
+    good = ", ".join(["1"] * len(nvidia_smi.QUERY_FIELDS))
+    text = f"{good}\n" + "x" * 200_000 + "\n"
+    assert len(nvidia_smi.parse_query(text)) == 1

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 from podkit.worker.listing import SNAPSHOT_TTL_S, SNAPSHOTS_KEPT, SnapshotCache
 
 
@@ -35,3 +37,24 @@ def test_only_the_most_recent_snapshots_are_kept() -> None:
     assert cache.get((0,)) is None
     assert cache.get((1,)) is None
     assert cache.get((SNAPSHOTS_KEPT + 1,)) == []
+
+
+def test_threads_getting_and_putting_at_once_never_fail() -> None:
+    cache = SnapshotCache()
+    failures: list[BaseException] = []
+
+    def churn(seed: int) -> None:
+        try:
+            for i in range(20_000):
+                key = ((seed + i) % 8,)
+                if cache.get(key) is None:
+                    cache.put(key, [])
+        except BaseException as exc:  # what the test is looking for
+            failures.append(exc)
+
+    threads = [threading.Thread(target=churn, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []

@@ -39,9 +39,15 @@ async def run_nvidia_smi(*args: str, timeout: float = TIMEOUT_S) -> tuple[int, s
         raise WorkerActionError(
             NO_DRIVER, hint="run on a GPU worker; locally this is expected with no GPU"
         )
-    proc = await asyncio.create_subprocess_exec(
-        exe, *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
-    )
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            exe, *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+        )
+    except OSError as exc:  # there, but not a program this container can run
+        raise WorkerActionError(
+            f"nvidia-smi could not be started ({exc.strerror or exc})",
+            hint="check the NVIDIA driver the container sees (nvidia-smi on PATH must run)",
+        ) from None
     try:
         out, err = await asyncio.wait_for(proc.communicate(), timeout)
     except TimeoutError:

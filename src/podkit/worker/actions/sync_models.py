@@ -24,6 +24,8 @@ from podkit.errors import TransferError, WorkerActionError
 from podkit.worker.paths import roots_from_env
 from podkit.worker.registry import ActionContext, action
 
+MAX_SECONDS = 7 * 86_400  # a week: past any execution timeout an endpoint takes
+
 
 class SyncModelsInput(BaseModel):
     """The models to place, plus tuning."""
@@ -32,9 +34,9 @@ class SyncModelsInput(BaseModel):
 
     models: list[ModelSource] = Field(min_length=1, max_length=256)
     connections: Annotated[StrictInt, Field(ge=1, le=64)] | Literal["auto"] = "auto"
-    timeout_s: StrictFloat | StrictInt | None = Field(default=None, gt=0)
-    margin_s: StrictFloat | StrictInt | None = Field(default=None, ge=0)
-    progress_every_s: StrictFloat | StrictInt = Field(default=2.0, ge=0.1)
+    timeout_s: StrictFloat | StrictInt | None = Field(default=None, gt=0, le=MAX_SECONDS)
+    margin_s: StrictFloat | StrictInt | None = Field(default=None, ge=0, le=MAX_SECONDS)
+    progress_every_s: StrictFloat | StrictInt = Field(default=2.0, ge=0.1, le=3600)
     dry_run: StrictBool = False
 
 
