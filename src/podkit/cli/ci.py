@@ -69,7 +69,8 @@ def target_history(config: Path, deployment: Deployment, target: str | None) -> 
 
 
 def latest_record(history: History, deployment: Deployment) -> Record:
-    """The newest deploy history record of this project and environment."""
+    """The newest deploy history record of this project and environment; a destroy is an
+    error (nothing is live to summarize)."""
     records = history.records()
     if not records:
         ref = history.target_ref
@@ -78,7 +79,16 @@ def latest_record(history: History, deployment: Deployment) -> Record:
             f"no deploy recorded for {deployment.project} in {history.path}{where}",
             hint="run `podkit apply` first; in CI, keep .podkit/ between runs (the state artifact)",
         )
-    return records[-1]
+    latest = records[-1]
+    if latest.destroyed:
+        where = f" (env {deployment.environment})" if deployment.environment else ""
+        raise DeployError(
+            f"the endpoint {deployment.endpoint_name!r} of project {deployment.project}{where} "
+            f"was destroyed on {latest.applied_at[:10]} by history #{latest.number}: no live "
+            "release to summarize",
+            hint="run `podkit apply` to deploy it again (or `podkit rollback`), then summarize",
+        )
+    return latest
 
 
 def live_endpoint(

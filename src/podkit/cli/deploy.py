@@ -26,6 +26,7 @@ from podkit.config.cli_values import check_image
 from podkit.config.cli_values import require_digest as check_digest
 from podkit.config.local import local_worker
 from podkit.deploy import service
+from podkit.deploy.history import History, Record
 from podkit.deploy.models_view import ModelsCheck, models_markdown, models_table, models_to_dict
 from podkit.deploy.plan import Plan
 from podkit.deploy.preflight import DEFAULT_WORKER_QUOTA
@@ -368,6 +369,7 @@ def destroy(
         _client(api, target) as client,
         deploy_lock(client, deployment, env, lock_timeout).held(),
     ):
+        caught_up: Record | None = None
         plan, snapshot = service.prepare_destroy(
             client, service.scope_for(deployment), volumes=volumes
         )
@@ -380,10 +382,26 @@ def destroy(
                 steps.finished = True
             gone = [c.resource.id for c in plan.changes if c.resource.kind == "endpoint"]
             history.append_destroy(client.api, gone[0] if gone else None)
+        else:
+            caught_up = _finish_destroy_record(history, client.api)
     if as_json:
         print_json(plan_to_dict(plan))
     elif plan.has_changes:
         console.print(f"[green]destroyed[/] {plan.summary.replace(' to delete', '')} object(s)")
+    elif caught_up is not None:
+        console.print(
+            f"nothing owned is left; recorded the destroy an interrupted run did not record "
+            f"as history #{caught_up.number}"
+        )
+
+
+def _finish_destroy_record(history: History, api: str) -> Record | None:
+    """Nothing owned is left to delete: when the history still ends on a live deploy, an
+    earlier destroy stopped after its deletes and before its record; write that record."""
+    records = history.records()
+    if not records or records[-1].destroyed:
+        return None
+    return history.append_destroy(api, records[-1].endpoint_id)
 
 
 @app.command()

@@ -9,7 +9,7 @@ saying what failed and what runs now.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from podkit.cli._smoke_client import smoke_client
@@ -108,7 +108,13 @@ def release_gate(
                         read_rollout=read_rollout,
                         run_tests=run_tests,
                         rollback=lambda: roll_back(
-                            client, history, applied, progress, rollout_timeout, local_worker
+                            client,
+                            history,
+                            applied,
+                            progress,
+                            rollout_timeout,
+                            local_worker,
+                            current_env=deployment.worker.env,
                         ),
                         version=version,
                         rollout_timeout=rollout_timeout,
@@ -143,10 +149,16 @@ def roll_back(
     progress: Progress,
     rollout_timeout: float,
     local_worker: LocalWorker | None = None,
+    *,
+    current_env: Mapping[str, str] | None = None,
 ) -> str:
     """Re-apply the history record before the one this apply wrote, wait until the workers
-    run it again, and describe what runs now."""
-    if not applied.plan.has_changes or applied.record is None:
+    run it again, and describe what runs now.
+
+    `current_env` is podkit.toml's `worker.env`: the values of the inline secrets that the
+    record holds as fingerprints (see `podkit.deploy.sensitive`).
+    """
+    if applied.record is None:
         return "nothing rolled back: this apply changed nothing, the release was already live"
     current = applied.record.number
     earlier = [record for record in history.records() if record.number < current]
@@ -160,7 +172,7 @@ def roll_back(
         )
     previous = earlier[-1]
     progress(f"rolling back to history record #{previous.number} ({previous.image})")
-    prepared = service.prepare_rollback(client, history, previous.number)
+    prepared = service.prepare_rollback(client, history, previous.number, current_env)
     rolled = service.apply_prepared(
         client,
         prepared,

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from podkit.config import Deployment, load_balancer
@@ -159,10 +160,13 @@ def _v1_endpoint(
 ) -> Resource:
     """v1: the endpoint runs the template; GPU type ids; flashboot cannot be read back."""
     ep = deployment.endpoint
-    fields = fields | {"template": template.name, "gpu.types": types_for(deployment, catalog)}
-    if ep.datacenters:  # v1 reports all datacenters when none were chosen: compare only if set
-        fields["data_centers"] = sorted(ep.datacenters)
-    fields["flashboot"] = ep.flashboot
+    fields = fields | {
+        "template": template.name,
+        "gpu.types": types_for(deployment, catalog),
+        # `[]`: none chosen, which v1 stores as every data center (read back as `[]` too)
+        "data_centers": sorted(ep.datacenters),
+        "flashboot": ep.flashboot,
+    }
     return Resource(
         "endpoint", deployment.endpoint_name, fields, write_only=frozenset({"flashboot"})
     )
@@ -174,10 +178,12 @@ def _v2_endpoint(
     fields: dict[str, Any],
     secret: frozenset[str],
 ) -> Resource:
-    """v2: the endpoint carries its container; pools minus excluded types."""
+    """v2: the endpoint carries its container; pools minus excluded types. `args` is always
+    set (`""`: none), so removing it from podkit.toml removes it from the endpoint."""
     ep = deployment.endpoint
     pools, excluded = pools_for(deployment, catalog)
     fields = fields | {
+        "args": deployment.worker.args or "",
         "type": "QUEUE" if ep.type == "queue" else "LOAD_BALANCER",
         "gpu.pools": pools,
         "gpu.excluded": excluded,
@@ -185,6 +191,18 @@ def _v2_endpoint(
         "data_centers": sorted(ep.datacenters),
     }
     return Resource("endpoint", deployment.endpoint_name, fields, secret)
+
+
+def complete(desired: DesiredState) -> DesiredState:
+    """A recorded desired state with the endpoint fields that older records left out when
+    unset (v2 `args`, v1 `data_centers`) set to their empty value, so a rollback to such a
+    record removes them from the endpoint instead of leaving whatever is there."""
+    defaults: dict[str, Any] = {"args": ""} if desired.api == "v2" else {"data_centers": []}
+    resources = tuple(
+        replace(r, fields=defaults | dict(r.fields)) if r.kind == "endpoint" else r
+        for r in desired.resources
+    )
+    return replace(desired, resources=resources)
 
 
 def _volume(deployment: Deployment, scope: Scope) -> Resource | None:

@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from podkit.deploy.desired import complete
 from podkit.deploy.model import DesiredState, Resource, Scope
 from podkit.deploy.sensitive import Fingerprinter, fingerprinted, throwaway
 from podkit.errors import DeployError
@@ -247,6 +248,23 @@ class History:
         empty = DesiredState(scope=self.scope, api=api, image="", resources=())
         return self.append(empty, source=DESTROY, endpoint_id=endpoint_id)
 
+    def behind(
+        self, desired: DesiredState, endpoint_id: str | None, fingerprint: Fingerprinter
+    ) -> bool:
+        """Whether the latest record of this target is not `desired` (image or settings) as
+        deployed on `endpoint_id`: an apply that stopped after its writes and before its
+        record (a crash, Ctrl-C) left the history behind what runs."""
+        records = self.records()
+        if not records:
+            return True
+        latest = records[-1]
+        if latest.destroyed or (latest.api, latest.image) != (desired.api, desired.image):
+            return True
+        if endpoint_id is not None and latest.endpoint_id not in (None, endpoint_id):
+            return True
+        recorded = complete(latest.desired)  # a record older than a field reads as unset
+        return bool(_as_recorded(recorded, fingerprint) != _as_recorded(desired, fingerprint))
+
     def last_destroy(self) -> Record | None:
         """The latest record when it is a destroy (nothing deployed since), else None."""
         records = self.records()
@@ -317,6 +335,16 @@ class History:
             f"no history record #{to} for {self.scope.owner} (records: {known})",
             hint="pick one of the listed numbers (`podkit history`)",
         )
+
+
+def _as_recorded(desired: DesiredState, fingerprint: Fingerprinter) -> Any:
+    """The resources' names and fields as a record stores them (fingerprinted, scrubbed,
+    through JSON); which fields are masked is how they are shown, not what runs."""
+    resources = [
+        {k: v for k, v in _resource_json(r, fingerprint).items() if k in ("kind", "name", "fields")}
+        for r in desired.resources
+    ]
+    return json.loads(json.dumps(scrub_data(resources), sort_keys=True))
 
 
 def _failed(records: list[Record]) -> set[int]:

@@ -135,6 +135,25 @@ class LockStore:
         ]
         return sorted(found, key=lambda info: info.id)
 
+    def check_not_squatted(self) -> None:
+        """Raise naming the template that holds the lock's name without being a lock (no
+        `PODKIT_LOCK`): no deploy can take the lock while it is there, and `podkit unlock`
+        leaves it alone, since podkit never deletes what it did not make."""
+        others = [
+            t
+            for t in self._client.templates.list()
+            if t.name == self.name and LOCK_ENV not in t.env
+        ]
+        if others:
+            ids = ", ".join(sorted(t.id for t in others))
+            raise DeployError(
+                f"template {self.name} ({ids}) is not a podkit deploy lock (its env has no "
+                f"{LOCK_ENV}), yet it holds the lock's name: no apply, rollback or destroy of "
+                "this project and environment can take the lock while it is there",
+                hint=f"rename or delete template {ids} in the RunPod console (`podkit unlock` "
+                "frees only podkit's own lock), then run the same command again",
+            )
+
     def create(self, info: LockInfo) -> str:
         c = self._client
         if isinstance(c, RunPodV1):
@@ -243,6 +262,7 @@ class DeployLock:
             except InvalidRequestError as exc:
                 if self.store.list():
                     return None  # the name is taken: someone holds the lock
+                self.store.check_not_squatted()
                 refused = exc  # freed since, or refused for another reason: try again
                 continue
             locks = self.store.list()
@@ -354,6 +374,8 @@ def unlock(client: RunPodClient, scope: Scope) -> list[LockInfo]:
     freed = store.list()
     for info in freed:
         store.delete(info.id)
+    if not freed:
+        store.check_not_squatted()
     return freed
 
 

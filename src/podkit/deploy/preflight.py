@@ -98,7 +98,7 @@ def _routing(inputs: Inputs, report: Report) -> None:
 
 
 def _quota(inputs: Inputs, report: Report) -> None:
-    quota = inputs.worker_quota or DEFAULT_WORKER_QUOTA
+    quota = DEFAULT_WORKER_QUOTA if inputs.worker_quota is None else inputs.worker_quota
     endpoint = inputs.desired.get("endpoint")
     if endpoint is None:
         return

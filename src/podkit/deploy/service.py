@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from podkit.config import Deployment
 from podkit.config.local import LocalWorker
 from podkit.deploy import planner
-from podkit.deploy.desired import build_desired, scope_of
+from podkit.deploy.desired import build_desired, complete, scope_of
 from podkit.deploy.executor import ApplyResult, Executor, Progress, silent
 from podkit.deploy.history import History, Record
 from podkit.deploy.local_worker import set_local_worker
@@ -125,12 +125,12 @@ def apply_prepared(
     result = Executor(client, progress=progress).apply(prepared.plan, prepared.snapshot)
     record = None
     endpoint_id = result.id_of("endpoint")
-    if prepared.plan.has_changes or not history.records():
+    fingerprint = fingerprinter(client, history.scope.project)
+    # With no changes the deployment already is `desired`; an interrupted earlier run may
+    # still have left the history behind it, and this run catches the history up.
+    if prepared.plan.has_changes or history.behind(prepared.desired, endpoint_id, fingerprint):
         record = history.append(
-            prepared.desired,
-            source=source,
-            endpoint_id=endpoint_id,
-            fingerprint=fingerprinter(client, history.scope.project),
+            prepared.desired, source=source, endpoint_id=endpoint_id, fingerprint=fingerprint
         )
     if endpoint_id is not None:
         set_local_worker(client, endpoint_id, local_worker, progress=progress)
@@ -158,7 +158,7 @@ def prepare_rollback(
             hint=f"run rollback with --api {record.api}",
         )
     fingerprint = fingerprinter(client, history.scope.project)
-    desired = restore(record.desired, current_env or {}, fingerprint, record.number)
+    desired = restore(complete(record.desired), current_env or {}, fingerprint, record.number)
     snapshot = read_snapshot(client, history.scope, registries=_uses_registry(desired))
     plan = planner.plan(desired, snapshot, notes=(f"rollback to #{record.number}",))
     return Prepared(None, desired, snapshot, Report(), plan)

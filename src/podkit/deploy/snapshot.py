@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from podkit.deploy import wire_v1, wire_v2
-from podkit.deploy.model import LOCK_ENV, OWNER_ENV, Resource, Scope, Snapshot
+from podkit.deploy.model import LOCK_ENV, Resource, Scope, Snapshot
 from podkit.runpod import RunPodClient, RunPodV1, RunPodV2
 
 
@@ -46,11 +46,12 @@ def _all_dcs_as_none(client: RunPodV2, endpoints: list[Resource]) -> list[Resour
 
 def owned_templates(client: RunPodV2, scope: Scope) -> list[Resource]:
     """Templates of this project and environment seen through v2 (a v1 deploy made them),
-    so a v2 `destroy` removes them too; the deploy lock's template is never among them."""
+    so a v2 `destroy` removes them too: those with the name prefix and `PODKIT_OWNER`, as
+    podkit makes them; the deploy lock's template is never among them."""
     return [
-        Resource("template", tpl.name, {}, id=tpl.id, owner=tpl.env.get(OWNER_ENV))
+        Resource("template", tpl.name, {}, id=tpl.id, owner=scope.owner)
         for tpl in client.templates.list()
-        if tpl.env.get(OWNER_ENV) == scope.owner and LOCK_ENV not in tpl.env
+        if wire_v1.template_owner(tpl.name, tpl.env) == scope.owner and LOCK_ENV not in tpl.env
     ]
 
 

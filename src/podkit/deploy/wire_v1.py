@@ -6,6 +6,7 @@ import shlex
 from collections.abc import Mapping
 from typing import Any
 
+from podkit.config.catalog import DATACENTERS as ALL_DATA_CENTERS
 from podkit.deploy.model import OWNER_ENV, Resource, Scope, flatten_env
 from podkit.deploy.plan import FieldChange
 from podkit.runpod.types import v1 as t
@@ -31,7 +32,19 @@ def template_resource(tpl: t.Template, names: Names) -> Resource:
     }
     if tpl.docker_start_cmd:
         fields["args"] = shlex.join(tpl.docker_start_cmd)
-    return Resource("template", tpl.name, fields, id=tpl.id, owner=tpl.env.get(OWNER_ENV))
+    return Resource(
+        "template", tpl.name, fields, id=tpl.id, owner=template_owner(tpl.name, tpl.env)
+    )
+
+
+def template_owner(name: str, env: Mapping[str, str]) -> str | None:
+    """The project/env owning a template: its `PODKIT_OWNER`, and only when the name carries
+    that owner's prefix (`pk-<project>-<env>-`) too, as every template podkit makes does."""
+    owner = env.get(OWNER_ENV)
+    if owner is None or "/" not in owner:
+        return None
+    project, _, environment = owner.partition("/")
+    return owner if name.startswith(Scope(project, environment).prefix) else None
 
 
 def endpoint_resource(ep: t.Endpoint, names: Names, owners: Mapping[str, str | None]) -> Resource:
@@ -47,13 +60,19 @@ def endpoint_resource(ep: t.Endpoint, names: Names, owners: Mapping[str, str | N
         "scaler.type": ep.scaler_type,
         "scaler.value": ep.scaler_value,
         "timeout_ms": ep.execution_timeout_ms,
-        "data_centers": sorted(ep.data_center_ids),
+        "data_centers": _chosen(ep.data_center_ids),
         "volume": names.get(volumes[0], volumes[0]) if volumes else None,
     }
     refs = {"template": ep.template_id} if ep.template_id else {}
     refs |= {"volume": volumes[0]} if volumes else {}
     owner = ep.env.get(OWNER_ENV) or owners.get(ep.template_id or "")
     return Resource("endpoint", ep.name or "", fields, id=ep.id, owner=owner, refs=refs)
+
+
+def _chosen(data_centers: list[str]) -> list[str]:
+    """v1 stores "none chosen" as every data center: read that back as none (`[]`), as the
+    v2 snapshot does, so the desired `[]` compares equal and a narrower list is drift."""
+    return [] if set(ALL_DATA_CENTERS) <= set(data_centers) else sorted(data_centers)
 
 
 def volume_create(r: Resource) -> t.NetworkVolumeCreate:
@@ -102,8 +121,8 @@ def _endpoint_fields(r: Resource, ids: Ids) -> dict[str, Any]:
         out["idle_timeout"] = f["workers.idle_timeout"]
     if f.get("cuda.allowed"):
         out["allowed_cuda_versions"] = list(f["cuda.allowed"])
-    if f.get("data_centers"):
-        out["data_center_ids"] = list(f["data_centers"])
+    if "data_centers" in f:  # none chosen: v1's own default, every data center
+        out["data_center_ids"] = list(f["data_centers"]) or list(ALL_DATA_CENTERS)
     return {k: v for k, v in out.items() if v is not None}
 
 

@@ -30,6 +30,7 @@ def endpoint_resource(ep: t.Endpoint, names: Names) -> Resource:
         "scaler.type": ep.scaling.type,
         "scaler.value": _scaler_value(ep.scaling),
         "timeout_ms": ep.timeout,
+        "args": ep.args or "",
         "flashboot": ep.flashboot != "OFF",
         "data_centers": sorted(ep.data_center_ids),
         "volume": names.get(ep.network_volumes[0], ep.network_volumes[0])
@@ -39,8 +40,6 @@ def endpoint_resource(ep: t.Endpoint, names: Names) -> Resource:
     }
     if ep.workers.idle_timeout is not None:
         fields["workers.idle_timeout"] = ep.workers.idle_timeout
-    if ep.args:
-        fields["args"] = ep.args
     if ep.ports:
         fields["ports"] = list(ep.ports)
     if ep.gpu is not None:
@@ -117,6 +116,7 @@ def endpoint_create(r: Resource, ids: Ids) -> t.EndpointCreate:
 def endpoint_update(r: Resource, changes: tuple[FieldChange, ...], ids: Ids) -> t.EndpointUpdate:
     """A PATCH with only the changed groups (maps and arrays are replaced whole)."""
     changed = {c.field.split(".")[0] for c in changes}
+    f = r.fields
     full = endpoint_create(r, ids)
     body = t.EndpointUpdate()
     simple = {
@@ -128,6 +128,8 @@ def endpoint_update(r: Resource, changes: tuple[FieldChange, ...], ids: Ids) -> 
     for group, attr in simple.items():
         if group in changed:
             setattr(body, attr, getattr(full, attr))
+    if "args" in changed:
+        body.args = f.get("args") or ""  # `""` removes them (None would leave them as they are)
     if changed & {"gpu", "cuda"} and full.gpu is not None:
         gpu = full.gpu
         # Pools and exclusions travel together; CUDA set and floor must not both be set.

@@ -32,7 +32,7 @@ from podkit.deploy.lock import (
 )
 from podkit.deploy.model import Scope
 from podkit.emulator.server import LocalRunPod
-from podkit.errors import DeployError, InvalidRequestError
+from podkit.errors import DeployError
 from podkit.runpod import ApiKey, RunPodClient
 from podkit.runpod.types import v2 as t2
 from tests.functional.deploy.helpers import SCOPE, Clock, client, lock_for, new_key
@@ -396,15 +396,19 @@ def test_a_create_never_answered_gives_up_after_four_tries(
     assert lock_templates(local_runpod, key) == {}
 
 
-def test_a_foreign_template_of_the_lock_name_is_not_a_lock_and_refuses_the_create(
+def test_a_foreign_template_of_the_lock_name_is_not_a_lock_and_is_named_with_what_to_do(
     local_runpod: LocalRunPod, key: ApiKey, c: RunPodClient
 ) -> None:
-    c.templates.create(t2.TemplateCreate(name=NAME, image="someone/else:1", env={"A": "1"}))
-    assert current(c, SCOPE) is None and unlock(c, SCOPE) == []
+    made = c.templates.create(t2.TemplateCreate(name=NAME, image="someone/else:1", env={"A": "1"}))
+    assert current(c, SCOPE) is None
+    with pytest.raises(DeployError, match=f"template {NAME}") as freeing:
+        unlock(c, SCOPE)
+    assert made.id in freeing.value.message
     api, transport = stepping(local_runpod, key, lambda method, path: None)
-    with api, pytest.raises(InvalidRequestError):
+    with api, pytest.raises(DeployError, match="is not a podkit deploy lock"):
         lock_for(api, Clock(), "me")[0].acquire()
-    assert transport.sent.count("POST /v2/templates") == 4
+    assert transport.sent.count("POST /v2/templates") == 1
+    assert [t.id for t in c.templates.list()] == [made.id]  # never deleted
 
 
 def test_an_unreadable_lock_counts_as_long_expired(c: RunPodClient) -> None:

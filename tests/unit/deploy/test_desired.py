@@ -36,7 +36,7 @@ def test_owner_marks_and_secret_fields(catalog: list[GpuType]) -> None:
     assert template.secret_fields == {"env.HF_TOKEN"}
     assert endpoint.fields["template"] == template.name
     assert endpoint.write_only == {"flashboot"}
-    assert "data_centers" not in endpoint.fields  # v1 reports all 26 when none were chosen
+    assert endpoint.fields["data_centers"] == []  # none chosen: every one (v1 lists all 26)
 
 
 def test_request_count_queue_endpoints_carry_no_idle_timeout(catalog: list[GpuType]) -> None:
