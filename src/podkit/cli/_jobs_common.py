@@ -13,9 +13,9 @@ from rich.markup import escape
 from rich.prompt import Confirm
 
 from podkit.cli.console import err_console
+from podkit.cli.option_files import read_option_file
 from podkit.config import Deployment, load_config
 from podkit.config.cli_values import ID, check_duration
-from podkit.config.syntax import NotAFile, read_at_most
 from podkit.deploy import service
 from podkit.deploy.history import History, TargetRef
 from podkit.errors import ConfigError
@@ -135,24 +135,10 @@ def parse_input(raw: str | None, action: str | None) -> dict[str, Any]:
 
 def _input_file(path: Path) -> str:
     """The text of `--input @path`: a regular file, at most MAX_INPUT_BYTES, UTF-8."""
-    try:
-        data = read_at_most(path, MAX_INPUT_BYTES)
-    except NotAFile as exc:
-        raise ConfigError(
-            f"--input file {path} is {exc.kind}, not a file",
-            hint="give a JSON file as --input @path/to/input.json, or the JSON itself",
-        ) from None
-    except OSError as exc:
-        raise ConfigError(
-            f"cannot read --input file {path}: {exc.strerror or exc}",
-            hint="give an existing JSON file as --input @path/to/input.json",
-        ) from None
-    if len(data) > MAX_INPUT_BYTES:
-        raise ConfigError(
-            f"--input file {path} is larger than {MAX_INPUT_BYTES // 1_000_000} MB, the most a "
-            "job's input may be",
-            hint="put large data in storage (a volume, a bucket) and pass its path in --input",
-        )
+    data = read_option_file(
+        path, "--input", MAX_INPUT_BYTES, example="path/to/input.json",
+        most="the most a job's input may be",
+    )  # fmt: skip
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:

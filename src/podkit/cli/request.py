@@ -19,8 +19,8 @@ from podkit._http import Response
 from podkit.cli._jobs_common import parse_duration, resolve_endpoint, say
 from podkit.cli.app import app
 from podkit.cli.console import print_json
+from podkit.cli.option_files import read_option_file
 from podkit.cli.options import CONFIG, ENDPOINT, ENV, TARGET, duration
-from podkit.config.syntax import NotAFile, read_at_most
 from podkit.errors import ConfigError
 from podkit.redact import RawOut
 from podkit.runpod.credentials import load_api_key
@@ -148,26 +148,10 @@ def _body(data: str | None) -> bytes | None:
         return None
     if not data.startswith("@"):
         return data.encode()
-    path = Path(data[1:])
-    try:
-        body = read_at_most(path, MAX_BODY_BYTES)
-    except NotAFile as exc:
-        raise ConfigError(
-            f"--data file {path} is {exc.kind}, not a file",
-            hint="give a file as --data @path/to/body.json, or the body itself",
-        ) from None
-    except OSError as exc:
-        raise ConfigError(
-            f"cannot read --data file {path}: {exc.strerror or exc}",
-            hint="give an existing file as --data @path/to/body.json",
-        ) from None
-    if len(body) > MAX_BODY_BYTES:
-        raise ConfigError(
-            f"--data file {path} is larger than {MAX_BODY_BYTES // 1_000_000} MB, the most a "
-            "load-balancing endpoint takes in one request",
-            hint="put large data in storage (a volume, a bucket) and send its path",
-        )
-    return body
+    return read_option_file(
+        Path(data[1:]), "--data", MAX_BODY_BYTES, example="path/to/body.json",
+        most="the most a load-balancing endpoint takes in one request",
+    )  # fmt: skip
 
 
 def _headers(raw: list[str], data: str | None) -> dict[str, str]:

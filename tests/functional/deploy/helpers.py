@@ -6,6 +6,9 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from podkit.cli.main import main
 from podkit.config import Deployment, load_config
 from podkit.deploy.lock import DeployLock
 from podkit.deploy.model import Scope
@@ -46,6 +49,23 @@ def write_config(folder: Path, *, image: str = IMAGE_A, workers_max: int = 2) ->
     path = folder / "podkit.toml"
     path.write_text(CONFIG.format(image=image, workers_max=workers_max), encoding="utf-8")
     return path
+
+
+def cli_project(url: str, folder: Path, monkeypatch: pytest.MonkeyPatch, key: str) -> Path:
+    """`folder` as a project with podkit.toml, the CLI pointed at the local RunPod at `url`
+    with an account of its own (`key` and the folder's name)."""
+    monkeypatch.setenv("PODKIT_TARGET", url)
+    monkeypatch.setenv("RUNPOD_API_KEY", key + folder.name)
+    monkeypatch.chdir(folder)
+    write_config(folder)
+    return folder
+
+
+def run_staging(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
+    """A podkit command on env staging: its exit code and all it printed, on one line."""
+    code = main([*argv, "--env", "staging"])
+    captured = capsys.readouterr()
+    return code, " ".join((captured.out + captured.err).split())
 
 
 def load(path: Path, env: str | None = "staging", **overrides: Any) -> Deployment:

@@ -15,7 +15,7 @@ from podkit.emulator.server import LocalRunPod
 from podkit.runpod import ApiKey, RunPodV1, RunPodV2
 from podkit.runpod.types import v1 as t1
 from podkit.runpod.types import v2 as t2
-from tests.functional.deploy.helpers import client, write_config
+from tests.functional.deploy.helpers import cli_project, client, run_staging
 
 KEY = "rpa_FIELDS_canary_0123456789"
 ARGS = 'worker.args="python -u handler.py --fast"'
@@ -23,22 +23,12 @@ ARGS = 'worker.args="python -u handler.py --fast"'
 
 @pytest.fixture
 def project(local_runpod: LocalRunPod, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("PODKIT_TARGET", local_runpod.url)
-    monkeypatch.setenv("RUNPOD_API_KEY", KEY + tmp_path.name)
-    monkeypatch.chdir(tmp_path)
-    write_config(tmp_path)
-    return tmp_path
+    return cli_project(local_runpod.url, tmp_path, monkeypatch, KEY)
 
 
 @pytest.fixture
 def key(project: Path) -> ApiKey:
     return ApiKey(KEY + project.name, "test")
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
-    code = main([*argv, "--env", "staging"])
-    captured = capsys.readouterr()
-    return code, " ".join((captured.out + captured.err).split())
 
 
 def v2_args(url: str, key: ApiKey) -> str | None:
@@ -51,42 +41,42 @@ def v2_args(url: str, key: ApiKey) -> str | None:
 def test_removing_worker_args_removes_them_from_the_endpoint(
     project: Path, local_runpod: LocalRunPod, key: ApiKey, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert run(capsys, "apply", "--yes", "--set", ARGS)[0] == 0
+    assert run_staging(capsys, "apply", "--yes", "--set", ARGS)[0] == 0
     assert v2_args(local_runpod.url, key) == "python -u handler.py --fast"
-    code, said = run(capsys, "plan")
+    code, said = run_staging(capsys, "plan")
     assert code == 2 and "args" in said
-    assert run(capsys, "apply", "--yes")[0] == 0
+    assert run_staging(capsys, "apply", "--yes")[0] == 0
     assert not v2_args(local_runpod.url, key)
-    assert run(capsys, "plan")[0] == 0
+    assert run_staging(capsys, "plan")[0] == 0
 
 
 def test_args_set_behind_podkits_back_are_drift_that_apply_repairs(
     project: Path, local_runpod: LocalRunPod, key: ApiKey, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert run(capsys, "apply", "--yes")[0] == 0
+    assert run_staging(capsys, "apply", "--yes")[0] == 0
     with client(local_runpod.url, key) as c:
         assert isinstance(c, RunPodV2)
         [endpoint] = c.endpoints.list()
         c.endpoints.update(endpoint.id, t2.EndpointUpdate(args="sleep infinity"))
-    code, said = run(capsys, "plan")
+    code, said = run_staging(capsys, "plan")
     assert code == 2 and "args" in said and "sleep infinity" in said
-    assert run(capsys, "apply", "--yes")[0] == 0
+    assert run_staging(capsys, "apply", "--yes")[0] == 0
     assert not v2_args(local_runpod.url, key)
 
 
 def test_rollback_to_a_record_without_args_removes_them(
     project: Path, local_runpod: LocalRunPod, key: ApiKey, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert run(capsys, "apply", "--yes")[0] == 0
-    assert run(capsys, "apply", "--yes", "--set", ARGS)[0] == 0
-    assert run(capsys, "rollback", "--yes", "--to", "1")[0] == 0
+    assert run_staging(capsys, "apply", "--yes")[0] == 0
+    assert run_staging(capsys, "apply", "--yes", "--set", ARGS)[0] == 0
+    assert run_staging(capsys, "rollback", "--yes", "--to", "1")[0] == 0
     assert not v2_args(local_runpod.url, key)
 
 
 def test_rollback_to_a_record_written_before_args_were_recorded_removes_them(
     project: Path, local_runpod: LocalRunPod, key: ApiKey, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert run(capsys, "apply", "--yes")[0] == 0
+    assert run_staging(capsys, "apply", "--yes")[0] == 0
     path = project / ".podkit" / "history" / "gpu-worker-staging.json"
     history = json.loads(path.read_text())
     for resource in history["records"][0]["resources"]:
@@ -94,8 +84,8 @@ def test_rollback_to_a_record_written_before_args_were_recorded_removes_them(
     path.write_text(json.dumps(history))
     assert main(["apply", "--env", "staging", "--yes", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["history_record"] is None  # nothing new ran
-    assert run(capsys, "apply", "--yes", "--set", ARGS)[0] == 0
-    assert run(capsys, "rollback", "--yes", "--to", "1")[0] == 0
+    assert run_staging(capsys, "apply", "--yes", "--set", ARGS)[0] == 0
+    assert run_staging(capsys, "rollback", "--yes", "--to", "1")[0] == 0
     assert not v2_args(local_runpod.url, key)
 
 
@@ -109,27 +99,27 @@ def v1_data_centers(url: str, key: ApiKey) -> list[str]:
 def test_v1_data_centers_narrowed_behind_podkits_back_are_drift_that_apply_repairs(
     project: Path, local_runpod: LocalRunPod, key: ApiKey, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert run(capsys, "apply", "--yes", "--api", "v1")[0] == 0
-    assert run(capsys, "plan", "--api", "v1")[0] == 0  # every DC reads as none chosen
+    assert run_staging(capsys, "apply", "--yes", "--api", "v1")[0] == 0
+    assert run_staging(capsys, "plan", "--api", "v1")[0] == 0  # every DC reads as none chosen
     with client(local_runpod.url, key, "v1") as c:
         assert isinstance(c, RunPodV1)
         [endpoint] = c.endpoints.list()
         c.endpoints.update(endpoint.id, t1.EndpointUpdate(data_center_ids=["EU-RO-1"]))
-    code, said = run(capsys, "plan", "--api", "v1")
+    code, said = run_staging(capsys, "plan", "--api", "v1")
     assert code == 2 and "data_centers" in said and "EU-RO-1" in said
-    assert run(capsys, "plan", "--api", "v2")[0] == 2  # both generations see it
-    assert run(capsys, "apply", "--yes", "--api", "v1")[0] == 0
+    assert run_staging(capsys, "plan", "--api", "v2")[0] == 2  # both generations see it
+    assert run_staging(capsys, "apply", "--yes", "--api", "v1")[0] == 0
     assert v1_data_centers(local_runpod.url, key) == sorted(DATACENTERS)
-    assert run(capsys, "plan", "--api", "v1")[0] == 0
-    assert run(capsys, "plan", "--api", "v2")[0] == 0
+    assert run_staging(capsys, "plan", "--api", "v1")[0] == 0
+    assert run_staging(capsys, "plan", "--api", "v2")[0] == 0
 
 
 def test_v1_removing_the_data_centers_of_podkit_toml_allows_every_one_again(
     project: Path, local_runpod: LocalRunPod, key: ApiKey, capsys: pytest.CaptureFixture[str]
 ) -> None:
     chosen = ("--set", 'endpoint.datacenters=["EU-RO-1"]')
-    assert run(capsys, "apply", "--yes", "--api", "v1", *chosen)[0] == 0
+    assert run_staging(capsys, "apply", "--yes", "--api", "v1", *chosen)[0] == 0
     assert v1_data_centers(local_runpod.url, key) == ["EU-RO-1"]
-    assert run(capsys, "plan", "--api", "v1")[0] == 2
-    assert run(capsys, "apply", "--yes", "--api", "v1")[0] == 0
+    assert run_staging(capsys, "plan", "--api", "v1")[0] == 2
+    assert run_staging(capsys, "apply", "--yes", "--api", "v1")[0] == 0
     assert v1_data_centers(local_runpod.url, key) == sorted(DATACENTERS)

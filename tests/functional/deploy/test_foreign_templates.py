@@ -8,12 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from podkit.cli.main import main
 from podkit.emulator.server import LocalRunPod
 from podkit.runpod import ApiKey, RunPodV1, RunPodV2
 from podkit.runpod.types import v1 as t1
 from podkit.runpod.types import v2 as t2
-from tests.functional.deploy.helpers import client, write_config
+from tests.functional.deploy.helpers import cli_project, client, run_staging
 
 KEY = "rpa_FOREIGN_canary_0123456789"
 OWNER = {"PODKIT_OWNER": "gpu-worker/staging"}
@@ -21,22 +20,12 @@ OWNER = {"PODKIT_OWNER": "gpu-worker/staging"}
 
 @pytest.fixture
 def project(local_runpod: LocalRunPod, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("PODKIT_TARGET", local_runpod.url)
-    monkeypatch.setenv("RUNPOD_API_KEY", KEY + tmp_path.name)
-    monkeypatch.chdir(tmp_path)
-    write_config(tmp_path)
-    return tmp_path
+    return cli_project(local_runpod.url, tmp_path, monkeypatch, KEY)
 
 
 @pytest.fixture
 def key(project: Path) -> ApiKey:
     return ApiKey(KEY + project.name, "test")
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
-    code = main([*argv, "--env", "staging"])
-    captured = capsys.readouterr()
-    return code, " ".join((captured.out + captured.err).split())
 
 
 def template_names(url: str, key: ApiKey) -> list[str]:
@@ -50,8 +39,8 @@ def test_destroy_keeps_a_template_that_only_carries_the_owner_env(
     with client(local_runpod.url, key) as c:
         assert isinstance(c, RunPodV2)
         c.templates.create(t2.TemplateCreate(name="user-tpl", image="me/mine:1", env=OWNER))
-    assert run(capsys, "apply", "--yes")[0] == 0
-    code, said = run(capsys, "destroy", "--yes")
+    assert run_staging(capsys, "apply", "--yes")[0] == 0
+    code, said = run_staging(capsys, "destroy", "--yes")
     assert code == 0 and "user-tpl" not in said
     assert template_names(local_runpod.url, key) == ["user-tpl"]
 
@@ -63,10 +52,10 @@ def test_a_v1_apply_keeps_a_template_that_only_carries_the_owner_env(
         assert isinstance(c, RunPodV1)
         body = t1.TemplateCreate(name="user-tpl", image_name="me/mine:1", env=OWNER)
         c.templates.create(body)
-    code, said = run(capsys, "plan", "--api", "v1")
+    code, said = run_staging(capsys, "plan", "--api", "v1")
     assert code == 2 and "user-tpl" not in said
-    assert run(capsys, "apply", "--yes", "--api", "v1")[0] == 0
-    assert run(capsys, "destroy", "--yes", "--api", "v1")[0] == 0
+    assert run_staging(capsys, "apply", "--yes", "--api", "v1")[0] == 0
+    assert run_staging(capsys, "destroy", "--yes", "--api", "v1")[0] == 0
     assert template_names(local_runpod.url, key) == ["user-tpl"]
 
 
@@ -77,16 +66,16 @@ def test_a_template_squatting_the_lock_name_is_named_with_what_to_do(
     with client(local_runpod.url, key) as c:
         assert isinstance(c, RunPodV2)
         squatter = c.templates.create(t2.TemplateCreate(name=name, image="me/mine:1")).id
-    code, said = run(capsys, "apply", "--yes")
+    code, said = run_staging(capsys, "apply", "--yes")
     assert code == 1
     assert f"template {name} ({squatter}) is not a podkit deploy lock" in said
     assert f"rename or delete template {squatter} in the RunPod console" in said
-    code, said = run(capsys, "unlock")
+    code, said = run_staging(capsys, "unlock")
     assert code == 1 and f"template {name} ({squatter}) is not a podkit deploy lock" in said
     assert template_names(local_runpod.url, key) == [name]  # never deleted by podkit
 
 
 def test_a_worker_quota_of_zero_is_zero(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, said = run(capsys, "plan", "--worker-quota", "0")
+    code, said = run_staging(capsys, "plan", "--worker-quota", "0")
     assert code == 1
     assert "worker quota: other endpoints hold 0 of 0 workers" in said

@@ -13,18 +13,14 @@ from podkit.deploy import service
 from podkit.deploy.executor import Executor
 from podkit.emulator.server import LocalRunPod
 from podkit.runpod import ApiKey
-from tests.functional.deploy.helpers import IMAGE_A, IMAGE_B, client, load, write_config
+from tests.functional.deploy.helpers import IMAGE_A, IMAGE_B, cli_project, client, load
 
 KEY = "rpa_CATCHUP_canary_0123456789"
 
 
 @pytest.fixture
 def project(local_runpod: LocalRunPod, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("PODKIT_TARGET", local_runpod.url)
-    monkeypatch.setenv("RUNPOD_API_KEY", KEY + tmp_path.name)
-    monkeypatch.chdir(tmp_path)
-    write_config(tmp_path)
-    return tmp_path
+    return cli_project(local_runpod.url, tmp_path, monkeypatch, KEY)
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
