@@ -22,7 +22,7 @@ def _value(value: Any) -> str:
     if value is None:
         return "-"
     if isinstance(value, str):
-        return value
+        return value or '""'  # an empty value (no args) is shown, not a blank cell
     return json.dumps(value)
 
 
@@ -104,15 +104,16 @@ def plan_table(plan: Plan) -> RenderableType:
         style = STYLES[change.action]
         r = change.resource
         label = f"{r.name}" + (f" ({r.id})" if change.action == "delete" and r.id else "")
-        rows = _fields(change) or [{"field": getattr(change, "reason", ""), "old": "", "new": ""}]
-        for i, row in enumerate(rows):
+        fields = _fields(change)
+        cells = [(row["field"], _value(row["old"]), _value(row["new"])) for row in fields]
+        for i, (field, old, new) in enumerate(cells or [(getattr(change, "reason", ""), "", "")]):
             table.add_row(
                 Text(SYMBOLS[change.action], style=style) if i == 0 else "",
                 r.kind if i == 0 else "",
                 label if i == 0 else "",
-                row["field"],
-                _value(row["old"]) if row["old"] != "" else "",
-                Text(_value(row["new"]), style=style) if row["new"] != "" else "",
+                field,
+                old,
+                Text(new, style=style),
             )
     parts: list[RenderableType] = [table] if plan.changes else [Text(title)]
     line = cost_line(plan.cost)
@@ -144,6 +145,4 @@ def plan_markdown(plan: Plan) -> str:
 
 
 def _md(value: Any) -> str:
-    if value == "":
-        return ""
     return "`" + _value(value).replace("|", "\\|").replace("`", "'") + "`"

@@ -62,6 +62,15 @@ def test_markdown_is_a_table_with_summary_and_cost(catalog: list[GpuType]) -> No
     assert "Estimated cost:" in md
 
 
+def test_an_empty_value_is_shown_as_empty_not_as_a_blank_cell(catalog: list[GpuType]) -> None:
+    desired = build_desired(deployment(), api="v2", catalog=catalog)
+    created = plan(desired, Snapshot(()), prices={"ADA_24": 1.0})
+    rows = [[cell.strip() for cell in line.split("│")] for line in _terminal(created).splitlines()]
+    (args,) = [row for row in rows if row[4:5] == ["args"]]
+    assert args[5:7] == ["-", '""']
+    assert '| args | `-` | `""` |' in plan_markdown(created)
+
+
 def test_no_changes_renders_plainly(catalog: list[GpuType]) -> None:
     desired = build_desired(deployment(), api="v2", catalog=catalog)
     live = Snapshot(
