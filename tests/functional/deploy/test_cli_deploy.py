@@ -170,7 +170,7 @@ def test_ctrl_c_among_the_writes_says_where_it_stopped_and_what_to_run(
             seen += proc.stderr.readline()
         proc.send_signal(signal.SIGINT)
         seen += proc.stderr.read()
-        assert proc.wait(timeout=60) == 130
+        assert proc.wait(timeout=60) == 130, seen
     said = " ".join(seen.split())
     assert "interrupted during 'create endpoint gpu-worker-staging'" in said
     assert "no history record was written" in said
