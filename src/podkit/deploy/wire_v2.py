@@ -120,7 +120,7 @@ def endpoint_update(r: Resource, changes: tuple[FieldChange, ...], ids: Ids) -> 
     full = endpoint_create(r, ids)
     body = t.EndpointUpdate()
     simple = {
-        "image": "image", "args": "args", "ports": "ports", "disk_gb": "disk",
+        "image": "image", "ports": "ports", "disk_gb": "disk",
         "registry": "registry", "timeout_ms": "timeout",
         "flashboot": "flashboot", "data_centers": "data_center_ids",
         "volume": "network_volumes", "env": "env", "workers": "workers", "scaler": "scaling",
@@ -128,8 +128,8 @@ def endpoint_update(r: Resource, changes: tuple[FieldChange, ...], ids: Ids) -> 
     for group, attr in simple.items():
         if group in changed:
             setattr(body, attr, getattr(full, attr))
-    if "args" in changed:
-        body.args = f.get("args") or ""  # `""` removes them (None would leave them as they are)
+    if "args" in changed:  # not from `full`: a create omits none, a PATCH must send `""`
+        body.args = f.get("args") or ""
     if changed & {"gpu", "cuda"} and full.gpu is not None:
         gpu = full.gpu
         # Pools and exclusions travel together; CUDA set and floor must not both be set.
