@@ -412,7 +412,11 @@ class Pages:
             )
         self._seen.add(token)
         if self._fetcher.past_deadline():
-            raise FetchError("the sync's deadline passed while listing")
+            raise FetchError(
+                "the sync's deadline passed while listing",
+                hint="give the sync more time (raise the endpoint's execution timeout, or "
+                "--timeout), or list a narrower prefix",
+            )
 
 
 def read_document(response: Response) -> str:

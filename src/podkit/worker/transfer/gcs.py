@@ -21,10 +21,6 @@ from podkit.worker.transfer.remote import RemoteFile, safe_relative
 from podkit.worker.transfer.verify import Expected, gcs_crc32c_hex
 
 DEFAULT_ENDPOINT = "https://storage.googleapis.com"
-_DEADLINE_HINT = (
-    "give the sync more time (raise the endpoint's execution timeout, or --timeout), or "
-    "list a narrower prefix"
-)
 
 
 def gcs_endpoint(env: dict[str, str]) -> str:
@@ -71,7 +67,10 @@ class GcsSource:
         while True:
             query = {"prefix": prefix, "maxResults": "1000"}
             if token:
-                self._next_page(fetcher, pages, token)
+                try:
+                    pages.next(token)
+                except FetchError as exc:
+                    raise _listing_error(self.label, exc) from None
                 query["pageToken"] = token
             url = f"{self._objects}?{urlencode(query)}"
             page = self._json(fetcher, url)
@@ -80,15 +79,6 @@ class GcsSource:
             token = str(page.get("nextPageToken") or "")
             if not token:
                 return items
-
-    def _next_page(self, fetcher: Fetcher, pages: Pages, token: str) -> None:
-        """Before the page after `token`: a token handed back again, or the deadline passed,
-        ends the listing in words."""
-        try:
-            pages.next(token)
-        except FetchError as exc:
-            late = exc.hint is None and fetcher.past_deadline()
-            raise _listing_error(self.label, exc, _DEADLINE_HINT if late else None) from None
 
     def _json(self, fetcher: Fetcher, url: str) -> dict[str, object]:
         try:
@@ -138,8 +128,8 @@ def _object_path(name: str) -> str:
     return name.replace("/", "%2F") if _PLAIN_NAME.fullmatch(name) else quote(name, safe="")
 
 
-def _listing_error(label: str, exc: FetchError, hint: str | None = None) -> TransferError:
-    hint = hint or "check the bucket name and that the credentials may list it"
+def _listing_error(label: str, exc: FetchError) -> TransferError:
+    hint = "check the bucket name and that the credentials may list it"
     if exc.status in (401, 403):
         hint = "set PODKIT_GCS_CREDENTIALS_JSON (credentials JSON) with storage.objects.list"
     return TransferError(f"{label}: listing failed: {exc}", hint=exc.hint or hint)

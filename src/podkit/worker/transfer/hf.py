@@ -72,7 +72,7 @@ class HfSource:
                 if url:
                     pages.next(url)
         except FetchError as exc:
-            raise TransferError(f"{self.label}: listing failed: {exc}") from None
+            raise TransferError(f"{self.label}: listing failed: {exc}", hint=exc.hint) from None
         return items
 
     def _page(self, fetcher: Fetcher, url: str) -> tuple[bytes, str]:

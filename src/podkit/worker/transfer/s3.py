@@ -40,10 +40,6 @@ _ANY = "{*}"
 _VIRTUAL_HOSTABLE = re.compile(r"[a-z0-9][a-z0-9-]{1,61}[a-z0-9]")
 _REGION_ANSWERS = frozenset({301, 307, 400})  # PermanentRedirect, AuthorizationHeaderMalformed
 _LISTING_HINT = "check the bucket, AWS_REGION and the AWS keys (they need s3:ListBucket)"
-_DEADLINE_HINT = (
-    "give the sync more time (raise the endpoint's execution timeout, or --timeout), or "
-    "list a narrower prefix"
-)
 
 
 def s3_base_url(bucket: str, region: str, endpoint: str = "") -> str:
@@ -110,9 +106,9 @@ class S3Source:
                 if root.findtext(f"{_ANY}IsTruncated") != "true" or not token:
                     return entries
         except FetchError as exc:
-            late = exc.status is None and fetcher.past_deadline()
-            hint = exc.hint or (_DEADLINE_HINT if late else _LISTING_HINT)
-            raise TransferError(f"{self.label}: listing failed: {exc}", hint=hint) from None
+            raise TransferError(
+                f"{self.label}: listing failed: {exc}", hint=exc.hint or _LISTING_HINT
+            ) from None
 
     def _page(self, fetcher: Fetcher, query: str) -> str:
         """One listing page; a bucket of another region says which, and is asked again there
