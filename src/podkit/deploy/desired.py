@@ -178,12 +178,14 @@ def _v2_endpoint(
     fields: dict[str, Any],
     secret: frozenset[str],
 ) -> Resource:
-    """v2: the endpoint carries its container; pools minus excluded types. `args` is always
-    set (`""`: none), so removing it from podkit.toml removes it from the endpoint."""
+    """v2: the endpoint carries its container; pools minus excluded types. `args` and `ports`
+    are always set (`""`, `[]`: none), so removing them from podkit.toml removes them from
+    the endpoint."""
     ep = deployment.endpoint
     pools, excluded = pools_for(deployment, catalog)
     fields = fields | {
         "args": deployment.worker.args or "",
+        "ports": fields.get("ports", []),
         "type": "QUEUE" if ep.type == "queue" else "LOAD_BALANCER",
         "gpu.pools": pools,
         "gpu.excluded": excluded,
@@ -195,9 +197,11 @@ def _v2_endpoint(
 
 def complete(desired: DesiredState) -> DesiredState:
     """A recorded desired state with the endpoint fields that older records left out when
-    unset (v2 `args`, v1 `data_centers`) set to their empty value, so a rollback to such a
-    record removes them from the endpoint instead of leaving whatever is there."""
-    defaults: dict[str, Any] = {"args": ""} if desired.api == "v2" else {"data_centers": []}
+    unset (v2 `args` and `ports`, v1 `data_centers`) set to their empty value, so a rollback
+    to such a record removes them from the endpoint instead of leaving whatever is there."""
+    defaults: dict[str, Any] = (
+        {"args": "", "ports": []} if desired.api == "v2" else {"data_centers": []}
+    )
     resources = tuple(
         replace(r, fields=defaults | dict(r.fields)) if r.kind == "endpoint" else r
         for r in desired.resources

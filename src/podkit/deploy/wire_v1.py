@@ -28,6 +28,7 @@ def template_resource(tpl: t.Template, names: Names) -> Resource:
         "registry": names.get(tpl.container_registry_auth_id, tpl.container_registry_auth_id)
         if tpl.container_registry_auth_id
         else None,
+        "ports": list(tpl.ports),
         **flatten_env(tpl.env),
     }
     if tpl.docker_start_cmd:
@@ -93,6 +94,7 @@ def template_create(r: Resource, ids: Ids) -> t.TemplateCreate:
         env=r.env(),
         is_serverless=True,
         volume_in_gb=0,  # serverless templates take no pod volume; the volume is on the endpoint
+        ports=list(f.get("ports") or []),  # omitted, v1 exposes a pod's Jupyter and SSH ports
     )
     if f.get("disk_gb"):
         body.container_disk_in_gb = f["disk_gb"]

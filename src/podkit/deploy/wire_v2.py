@@ -31,6 +31,7 @@ def endpoint_resource(ep: t.Endpoint, names: Names) -> Resource:
         "scaler.value": _scaler_value(ep.scaling),
         "timeout_ms": ep.timeout,
         "args": ep.args or "",
+        "ports": list(ep.ports or []),
         "flashboot": ep.flashboot != "OFF",
         "data_centers": sorted(ep.data_center_ids),
         "volume": names.get(ep.network_volumes[0], ep.network_volumes[0])
@@ -40,8 +41,6 @@ def endpoint_resource(ep: t.Endpoint, names: Names) -> Resource:
     }
     if ep.workers.idle_timeout is not None:
         fields["workers.idle_timeout"] = ep.workers.idle_timeout
-    if ep.ports:
-        fields["ports"] = list(ep.ports)
     if ep.gpu is not None:
         fields["gpu.excluded"] = sorted(ep.gpu.excluded_types)
         fields["gpu.pools"] = list(ep.gpu.pools)
@@ -120,7 +119,7 @@ def endpoint_update(r: Resource, changes: tuple[FieldChange, ...], ids: Ids) -> 
     full = endpoint_create(r, ids)
     body = t.EndpointUpdate()
     simple = {
-        "image": "image", "ports": "ports", "disk_gb": "disk",
+        "image": "image", "disk_gb": "disk",
         "registry": "registry", "timeout_ms": "timeout",
         "flashboot": "flashboot", "data_centers": "data_center_ids",
         "volume": "network_volumes", "env": "env", "workers": "workers", "scaler": "scaling",
@@ -128,8 +127,11 @@ def endpoint_update(r: Resource, changes: tuple[FieldChange, ...], ids: Ids) -> 
     for group, attr in simple.items():
         if group in changed:
             setattr(body, attr, getattr(full, attr))
-    if "args" in changed:  # not from `full`: a create omits none, a PATCH must send `""`
+    # Not from `full`: a create omits none, a PATCH must send the empty value to remove one.
+    if "args" in changed:
         body.args = f.get("args") or ""
+    if "ports" in changed:
+        body.ports = list(f.get("ports") or [])
     if changed & {"gpu", "cuda"} and full.gpu is not None:
         gpu = full.gpu
         # Pools and exclusions travel together; CUDA set and floor must not both be set.

@@ -1,5 +1,5 @@
-"""Fields podkit.toml may leave unset are still podkit's: v2 `worker.args` and v1 data
-centers. Removing one removes it, a change behind podkit's back shows in `plan` and `apply`
+"""Fields podkit.toml may leave unset are still podkit's: v2 `worker.args` and
+`worker.ports`, and v1 data centers. Removing one removes it, a change behind podkit's back shows in `plan` and `apply`
 repairs it, and a rollback to a record without one leaves none."""
 
 from __future__ import annotations
@@ -89,6 +89,29 @@ def test_rollback_to_a_record_written_before_args_were_recorded_removes_them(
     assert not v2_args(local_runpod.url, key)
 
 
+def v2_ports(url: str, key: ApiKey) -> list[str]:
+    with client(url, key) as c:
+        assert isinstance(c, RunPodV2)
+        [endpoint] = c.endpoints.list()
+        return list(endpoint.ports or [])
+
+
+def test_removing_worker_ports_removes_them_from_the_endpoint(
+    project: Path, local_runpod: LocalRunPod, key: ApiKey, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ports = ("--set", 'worker.ports=["8888/http"]')
+    assert run_staging(capsys, "apply", "--yes", *ports)[0] == 0
+    assert v2_ports(local_runpod.url, key) == ["8888/http"]
+    code, said = run_staging(capsys, "plan")
+    assert code == 2 and "ports" in said
+    assert run_staging(capsys, "apply", "--yes")[0] == 0
+    assert v2_ports(local_runpod.url, key) == []
+    assert run_staging(capsys, "plan")[0] == 0
+    assert run_staging(capsys, "apply", "--yes", *ports)[0] == 0
+    assert run_staging(capsys, "rollback", "--yes", "--to", "2")[0] == 0
+    assert v2_ports(local_runpod.url, key) == []
+
+
 def v1_data_centers(url: str, key: ApiKey) -> list[str]:
     with client(url, key, "v1") as c:
         assert isinstance(c, RunPodV1)
@@ -123,3 +146,21 @@ def test_v1_removing_the_data_centers_of_podkit_toml_allows_every_one_again(
     assert run_staging(capsys, "plan", "--api", "v1")[0] == 2
     assert run_staging(capsys, "apply", "--yes", "--api", "v1")[0] == 0
     assert v1_data_centers(local_runpod.url, key) == sorted(DATACENTERS)
+
+
+def v1_template_ports(url: str, key: ApiKey) -> list[str]:
+    with client(url, key, "v1") as c:
+        assert isinstance(c, RunPodV1)
+        [template] = [t for t in c.templates.list() if t.name.startswith("pk-")]
+        return list(template.ports)
+
+
+def test_v1_templates_expose_the_ports_of_podkit_toml_and_no_others(
+    project: Path, local_runpod: LocalRunPod, key: ApiKey, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run_staging(capsys, "apply", "--yes", "--api", "v1")[0] == 0
+    assert v1_template_ports(local_runpod.url, key) == []  # not v1's Jupyter and SSH defaults
+    ports = ("--set", 'worker.ports=["8000/http"]')
+    assert run_staging(capsys, "apply", "--yes", "--api", "v1", *ports)[0] == 0
+    assert v1_template_ports(local_runpod.url, key) == ["8000/http"]
+    assert run_staging(capsys, "plan", "--api", "v1", *ports)[0] == 0
