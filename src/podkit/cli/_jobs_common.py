@@ -47,6 +47,12 @@ def resolve_endpoint(
     if not found:
         with connect("v2", target=target) as client:
             found = service.deployed_endpoint_id(client, deployment)
+        if found is not None and not ID.match(found):
+            raise ConfigError(
+                f"the account's API names endpoint {deployment.endpoint_name!r} by {found!r}, "
+                "which is not an id (ids are letters, digits, '-' and '_')",
+                hint="check the API target (--target, PODKIT_TARGET), or pass --endpoint ID",
+            )
     if found:
         return found
     where = f" (env {env})" if env else ""
