@@ -74,6 +74,35 @@ def test_an_s3_listing_in_any_namespace_lands_its_files(
     assert (volume / "ns/w.bin").read_bytes() == DATA
 
 
+@pytest.mark.parametrize(
+    ("encoding", "key", "name"),
+    [("", "m/a+b%20c.bin", "a+b%20c.bin"), ("url", "m/a%2Bb+c%20d.bin", "a+b c d.bin")],
+    ids=["store-ignores-encoding-type", "url"],
+)
+def test_s3_keys_are_decoded_only_where_the_listing_says_they_were_encoded(
+    serve: Serve, volume: Path, encoding: str, key: str, name: str
+) -> None:
+    tag = f"<EncodingType>{encoding}</EncodingType>" if encoding else ""
+    page = (
+        f'<?xml version="1.0" encoding="UTF-8"?><ListBucketResult xmlns="{S3_NS}">'
+        f"<IsTruncated>false</IsTruncated>{tag}"
+        f"<Contents><Key>{key}</Key><Size>{len(DATA)}</Size><ETag>{ETAG}</ETag></Contents>"
+        "</ListBucketResult>"
+    ).encode()
+
+    def script(seen: Seen) -> Answer:
+        if "list-type=2" in seen.target:
+            assert "encoding-type=url" in seen.target
+            return _answer(200, page), "keep"
+        return _answer(200, DATA, {"ETag": ETAG}), "keep"
+
+    server = serve(script)
+    entry = ModelSource(source="s3://bkt/m/", destination="enc")
+    report = sync_models([entry], volume, options=SMALL, env=_s3_env(server))
+    assert report.status == "ok", report.message
+    assert [p.name for p in (volume / "enc").iterdir() if not p.name.startswith(".")] == [name]
+
+
 def test_s3_xml_that_is_not_a_listing_is_an_error_not_an_empty_bucket(
     serve: Serve, volume: Path
 ) -> None:

@@ -43,6 +43,28 @@ def test_a_dotted_bucket_syncs_path_style(moto_s3: Moto, volume: Path) -> None:
     assert (volume / "dotted/w.bin").read_bytes() == data
 
 
+ODD_KEYS = ["a\x01b.bin", "with space.bin", "plus+sign.bin", "100%.bin", "é/ü.bin", "a&<b>.bin"]
+
+
+def test_object_names_xml_cannot_carry_land_under_their_own_names(
+    moto_s3: Moto, volume: Path
+) -> None:
+    s3 = moto_s3.client()
+    s3.create_bucket(Bucket="odd-keys")  # type: ignore[attr-defined]
+    for key in ODD_KEYS:
+        s3.put_object(Bucket="odd-keys", Key=f"m/{key}", Body=key.encode())  # type: ignore[attr-defined]
+    env = {
+        "AWS_ENDPOINT_URL_S3": moto_s3.url,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing-secret",
+    }
+    entry = ModelSource(source="s3://odd-keys/m", destination="odd")
+    report = sync_models([entry], volume, options=OPTIONS, env=env)
+    assert report.status == "ok", report.message
+    for key in ODD_KEYS:
+        assert (volume / "odd" / key).read_bytes() == key.encode()
+
+
 @dataclass
 class FakeS3:
     """One bucket in `region` holding `objects`; records (access key, region) per request."""

@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 import re
 import xml.etree.ElementTree as ET
-from urllib.parse import quote, unquote
+from urllib.parse import quote, unquote, unquote_plus
 
 from podkit.config.models import ParsedSource
 from podkit.errors import TransferError
@@ -95,7 +95,13 @@ class S3Source:
         token = ""
         try:
             while True:
-                query = {"list-type": "2", "prefix": prefix, "max-keys": "1000"}
+                # Keys come URL-encoded: a control character in one is not allowed in XML 1.0.
+                query = {
+                    "list-type": "2",
+                    "prefix": prefix,
+                    "max-keys": "1000",
+                    "encoding-type": "url",
+                }
                 if token:
                     pages.next(token)
                     query["continuation-token"] = token
@@ -185,15 +191,27 @@ def _listing(page: str) -> ET.Element:
 
 
 def _contents(root: ET.Element) -> list[tuple[str, int, str]]:
-    """(key, size, ETag) of each object of a listing page."""
+    """(key, size, ETag) of each object of a listing page; keys decoded where the store says
+    it encoded them (a store that ignores `encoding-type` sends them as they are)."""
+    encoded = root.findtext(f"{_ANY}EncodingType") == "url"
     return [
         (
-            item.findtext(f"{_ANY}Key") or "",
+            _key(item.findtext(f"{_ANY}Key") or "", encoded),
             int(item.findtext(f"{_ANY}Size") or 0),
             (item.findtext(f"{_ANY}ETag") or "").strip(),
         )
         for item in root.iterfind(f"{_ANY}Contents")
     ]
+
+
+def _key(text: str, encoded: bool) -> str:
+    try:
+        return unquote_plus(text, errors="strict") if encoded else text
+    except UnicodeDecodeError:
+        raise FetchError(
+            f"the listing names an object {text!r} that is not URL-encoded UTF-8",
+            hint=NOT_THE_STORE,
+        ) from None
 
 
 def _aws_query(query: dict[str, str]) -> str:
