@@ -6,7 +6,8 @@ The SDK's own flags (`--test_input`, `--rp_serve_api`, ...) pass through untouch
 `PODKIT_ACTIONS=mod,mod` names user modules too. The SDK is imported first, without its
 import-time CPU probe (a ~1.1 s subprocess whose only consumer is `--rp_debugger`'s
 "processor" field; see `sdk_import`), and only then the action modules, which therefore find
-the real py-cpuinfo. `PODKIT_SKIP_CPUINFO=false` keeps the probe.
+the real py-cpuinfo. `PODKIT_SKIP_CPUINFO=false` keeps the probe. The worker's stdout and
+stderr mask secrets (`podkit.redact`), as the CLI's do.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import importlib
 import os
 import sys
 
+from podkit.redact import redacting
 from podkit.worker.sdk_import import import_runpod
 
 
@@ -57,6 +59,9 @@ def load_action_modules(modules: list[str]) -> None:
 
 def main() -> None:
     """Register the actions; serve them over HTTP (`--http`) or via `runpod.serverless.start`."""
+    # Everything the worker logs (the SDK's job lines, uvicorn, an action's prints) passes
+    # the secret filter: the environment's secrets and credentials in URLs never reach the log.
+    sys.stdout, sys.stderr = redacting(sys.stdout), redacting(sys.stderr)
     modules = pop_actions_arg(sys.argv)
     modules += os.environ.get("PODKIT_ACTIONS", "").split(",")
     runpod = import_runpod()

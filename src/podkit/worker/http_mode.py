@@ -22,7 +22,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from podkit.errors import PodkitError, WorkerInputError
-from podkit.worker.dispatch import describe_validation, error_result
+from podkit.worker.dispatch import describe_validation, error_result, json_result, masked_crash
 from podkit.worker.registry import ActionContext, Registry, registry
 
 DEFAULT_PORT = 80
@@ -107,16 +107,32 @@ async def _run(reg: Registry, name: str, params: Any, request: Request) -> Respo
         text = describe_validation(name, act.input_model, exc)  # type: ignore[arg-type]
         return JSONResponse({"error": text}, status_code=400)
     if "text/event-stream" in request.headers.get("accept", ""):
-        return StreamingResponse(_events(act.handler, parsed), media_type="text/event-stream")
+        events = _events(act.handler, name, parsed)
+        return StreamingResponse(events, media_type="text/event-stream")
     try:
-        result = await act.handler(parsed, ActionContext(job={"id": "http"}))
+        # No one listens for progress on a plain request (and there is no job to post it to).
+        ctx = ActionContext(job={"id": "http"}, on_progress=_ignore)
+        result = await _call(act.handler, name, parsed, ctx)
     except PodkitError as exc:
         status = 400 if isinstance(exc, WorkerInputError) else 500
         return JSONResponse(error_result(exc), status_code=status)
     return JSONResponse(result, status_code=500 if _failed(result) else 200)
 
 
-async def _events(handler: Any, parsed: Any) -> AsyncIterator[bytes]:
+async def _call(handler: Any, name: str, parsed: Any, ctx: ActionContext) -> Any:
+    """The action's result as JSON data, secrets masked (see `dispatch.json_result`)."""
+    try:
+        return json_result(name, await handler(parsed, ctx))
+    except PodkitError:
+        raise
+    except Exception as exc:
+        stand_in = masked_crash(name, exc)
+        if stand_in is None:
+            raise
+        raise stand_in from None
+
+
+async def _events(handler: Any, name: str, parsed: Any) -> AsyncIterator[bytes]:
     """Progress events as the action reports them, then one `result` (or `error`) event."""
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[Any] = asyncio.Queue()
@@ -125,7 +141,7 @@ async def _events(handler: Any, parsed: Any) -> AsyncIterator[bytes]:
         loop.call_soon_threadsafe(queue.put_nowait, update)
 
     task = asyncio.create_task(
-        handler(parsed, ActionContext(job={"id": "http"}, on_progress=report))
+        _call(handler, name, parsed, ActionContext(job={"id": "http"}, on_progress=report))
     )
     while not task.done() or not queue.empty():
         getter = asyncio.create_task(queue.get())
@@ -142,6 +158,10 @@ async def _events(handler: Any, parsed: Any) -> AsyncIterator[bytes]:
 
 def _event(kind: str, data: Any) -> bytes:
     return f"event: {kind}\ndata: {json.dumps(data, default=str)}\n\n".encode()
+
+
+def _ignore(update: Any) -> None:
+    return None
 
 
 def _failed(result: Any) -> bool:

@@ -52,6 +52,8 @@ _MISSING = {
     "[unknown error]",
     "[insufficient permissions]",
 }
+# A decimal number, with the unit a driver that ignores `nounits` appends.
+_NUMBER = re.compile(r"([-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)\s*(?:MiB|%|W|C)?", re.ASCII)
 _CUDA = re.compile(r"CUDA Version:\s*([0-9][0-9.]*)")
 _DRIVER = re.compile(r"Driver Version:\s*([0-9][0-9.]*)")
 
@@ -62,9 +64,12 @@ def _value(raw: str, convert: type[Any]) -> Any:
         return None
     if convert is str:
         return text
+    number = _NUMBER.fullmatch(text)
+    if number is None:  # not a number nvidia-smi writes (garbage, hex, `1_000`)
+        return None
     try:
-        value = convert(float(text)) if convert is int else convert(text)
-    except (ValueError, OverflowError):  # not a number, or inf/nan for a whole one
+        value = convert(float(number.group(1))) if convert is int else convert(number.group(1))
+    except (ValueError, OverflowError):  # past a float, or inf for a whole one
         return None
     if isinstance(value, float) and not math.isfinite(value):
         return None  # no JSON form

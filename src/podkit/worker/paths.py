@@ -216,17 +216,23 @@ def _open_step(target: Target, name: str, dir_fd: int | None, *, last: bool) -> 
     try:
         return os.open(name, _DIR_FLAGS if last else _WALK_FLAGS, dir_fd=dir_fd)
     except OSError as exc:
-        if last and exc.errno == errno.ENOTDIR and _is_plain_file(name, dir_fd):
+        kind = _non_directory(name, dir_fd) if last and exc.errno == errno.ENOTDIR else None
+        if kind is not None:
             raise WorkerInputError(
-                f"path {target.virtual!r} is a file, not a directory",
+                f"path {target.virtual!r} is {kind}, not a directory",
                 hint="list its parent directory to see its size and modification time",
             ) from None
         raise _walk_error(exc, target.virtual) from None
 
 
-def _is_plain_file(name: str, dir_fd: int | None) -> bool:
+def _non_directory(name: str, dir_fd: int | None) -> str | None:
+    """What stands at `name` when it is neither a directory nor a link, in words."""
     try:
         st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
     except OSError:
-        return False
-    return stat.S_ISREG(st.st_mode)
+        return None
+    if stat.S_ISREG(st.st_mode):
+        return "a file"
+    if stat.S_ISDIR(st.st_mode) or stat.S_ISLNK(st.st_mode):
+        return None
+    return "a special file (a FIFO, socket or device)"

@@ -14,6 +14,8 @@ from typing import Any, TypeVar, cast
 
 from pydantic import BaseModel, ConfigDict
 
+from podkit.redact import scrub_data
+
 JsonDict = dict[str, Any]
 
 
@@ -37,7 +39,8 @@ class ActionContext:
         return str(self.job.get("id", ""))
 
     def progress(self, update: Any) -> None:
-        """Report progress for this job (`runpod.serverless.progress_update`)."""
+        """Report progress for this job (`runpod.serverless.progress_update`), secrets masked."""
+        update = scrub_data(update)
         if self.on_progress is not None:
             self.on_progress(update)
             return

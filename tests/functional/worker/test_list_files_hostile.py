@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 import pytest
@@ -100,3 +101,13 @@ def test_recursive_listing_shows_links_without_following_them(worker: WorkerSetu
     assert SECRET not in json.dumps(body)
     assert not any("secret.txt" in p or p.endswith("/sub") for p in every_path)
     assert "/runpod-volume/models/sd/unet.safetensors" in every_path
+
+
+def test_special_files_are_named_as_such_and_never_opened(worker: WorkerSetup) -> None:
+    special = worker.workspace / "special"
+    special.mkdir()
+    os.mkfifo(special / "fifo")
+    listed = worker.api.runsync({"action": "list_files", "path": str(special)})
+    assert listed["output"]["files"][0]["type"] == "other"
+    body = worker.api.runsync({"action": "list_files", "path": str(special / "fifo")})
+    _assert_refused(body, "is a special file (a FIFO, socket or device), not a directory")

@@ -126,3 +126,32 @@ def test_a_sync_number_past_any_clock_is_refused_by_name(tmp_path: Path, field: 
     assert shot.returncode == 1
     assert shot.result is not None and field in shot.result["error"]
     assert "Traceback" not in shot.log
+
+
+@pytest.mark.parametrize(
+    ("job", "words"),
+    [
+        ({"action": "gpu_info"}, None),
+        (
+            {"action": "sync_models", "dry_run": True, "models": [
+                {"source": "https://127.0.0.1:1/m.bin", "destination": "/runpod-volume/m"}
+            ]},
+            "/runpod-volume is not mounted on this worker",
+        ),
+    ],
+)  # fmt: skip
+def test_a_volume_dir_with_a_name_too_long_is_not_a_traceback(
+    tmp_path: Path, job: dict[str, object], words: str | None
+) -> None:
+    env = _env(tmp_path, PODKIT_VOLUME_DIR=str(tmp_path / ("v" * 300)))
+    env["PATH"] = f"{FIXTURES / 'nvidia_smi'}{os.pathsep}{env.get('PATH', '')}"
+    env["FAKE_NVIDIA_SMI_STATE"] = str(tmp_path / "no-state-file")  # the default table
+    shot = run_test_input(job, env)
+    assert "Traceback" not in shot.log
+    assert shot.result is not None
+    if words is None:
+        assert shot.returncode == 0, shot.log
+        assert shot.result["output"]["volume"]["mounted"] is False
+    else:
+        assert shot.returncode == 1
+        assert str(shot.result["error"]).startswith(words)

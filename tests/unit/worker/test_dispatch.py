@@ -93,3 +93,45 @@ def test_an_input_model_that_is_not_a_pydantic_model_is_refused_at_registration(
     registry = Registry()
     with pytest.raises(TypeError, match="input_model must be a pydantic BaseModel"):
         registry.action("odd", input_model=dict)  # type: ignore[arg-type]
+
+
+def _with_model_registry() -> Registry:
+    reg = Registry()
+
+    @reg.action("greet", input_model=Greet)
+    async def greet(params: Greet, ctx: ActionContext) -> str:
+        return params.name
+
+    return reg
+
+
+def test_a_long_or_odd_field_name_is_shown_short_on_one_line() -> None:
+    job = {"id": "j1", "input": {"action": "greet", "name": "x", "k" * 5000 + "\n": 1}}
+    error = asyncio.run(handle_job(job, _with_model_registry()))["error"]
+    assert "\n" not in error and len(error) < 400
+    assert "field '" + "k" * 64 + "...': Extra inputs are not permitted" in error
+
+
+def test_many_bad_fields_are_summed_up() -> None:
+    extra = {f"f{i}": i for i in range(50)}
+    job = {"id": "j1", "input": {"action": "greet", "name": "x", **extra}}
+    error = asyncio.run(handle_job(job, _with_model_registry()))["error"]
+    assert error.count("Extra inputs are not permitted") == 10
+    assert "and 40 more" in error
+
+
+def test_a_field_name_that_is_not_text_is_named_as_such() -> None:
+    job = {"id": "j1", "input": {"action": "greet", "name": "x", "\ud800": 1}}
+    error = asyncio.run(handle_job(job, _with_model_registry()))["error"]
+    assert error.startswith("field '\\\\ud800' of the job input is not valid text")
+
+
+def test_a_string_with_a_lone_surrogate_has_no_json_form() -> None:
+    reg = Registry()
+
+    @reg.action("odd")
+    async def odd(params: NoInput, ctx: ActionContext) -> str:
+        return "caf\udce9"
+
+    error = asyncio.run(handle_job({"id": "j1", "input": {"action": "odd"}}, reg))["error"]
+    assert error.startswith("action 'odd' returned a value with no JSON form")

@@ -81,3 +81,15 @@ def test_a_field_past_the_csv_limit_keeps_the_rows_before_it() -> None:
     good = ", ".join(["1"] * len(nvidia_smi.QUERY_FIELDS))
     text = f"{good}\n" + "x" * 200_000 + "\n"
     assert len(nvidia_smi.parse_query(text)) == 1
+
+
+def test_units_a_driver_appends_are_read_and_odd_numbers_are_not() -> None:
+    fields = "0, NVIDIA H100, GPU-1, 81559 MiB, 1_000, 0x10, 3 %, \u0663, 70.5 W, 700.00 W"
+    row = f"{fields}, Disabled, 570"
+    [gpu] = nvidia_smi.parse_query(row + "\n")
+    assert gpu["memory_total_mib"] == 81559
+    assert gpu["utilization_gpu_percent"] == 3
+    assert (gpu["power_draw_w"], gpu["power_limit_w"]) == (70.5, 700.0)
+    assert gpu["memory_used_mib"] is None  # `1_000` is not how nvidia-smi writes a number
+    assert gpu["memory_free_mib"] is None
+    assert gpu["temperature_c"] is None  # a digit of another script

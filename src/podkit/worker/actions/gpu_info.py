@@ -51,12 +51,14 @@ async def run_nvidia_smi(*args: str, timeout: float = TIMEOUT_S) -> tuple[int, s
     try:
         out, err = await asyncio.wait_for(proc.communicate(), timeout)
     except TimeoutError:
-        proc.kill()
-        await proc.wait()
         raise WorkerActionError(
             f"nvidia-smi did not answer within {timeout:.0f} s",
             hint="the driver may be hung; recycle this worker",
         ) from None
+    finally:  # timed out, or the job was cancelled: no nvidia-smi is left behind
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
     return proc.returncode or 0, out.decode(errors="replace"), err.decode(errors="replace")
 
 
@@ -70,7 +72,10 @@ def volume_state(env: dict[str, str] | None = None) -> dict[str, Any]:
     """Whether the network volume directory is there, and on what kind of filesystem."""
     env = dict(os.environ) if env is None else env
     real = env.get("PODKIT_VOLUME_DIR") or VOLUME_ROOT
-    mounted = Path(real).is_dir()
+    try:
+        mounted = Path(real).is_dir()
+    except OSError:  # a name too long, no permission: not a volume this worker can use
+        mounted = False
     state: dict[str, Any] = {"path": VOLUME_ROOT, "mounted": mounted}
     if mounted:
         state.update(mounts.describe(os.path.realpath(real), mounts.read_mounts()))
