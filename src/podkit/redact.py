@@ -6,8 +6,8 @@ Two kinds of knowledge, applied together by `scrub`:
   given with `--set` under a secret-looking key) are `register`ed when read; the environment
   is read on every call: `RUNPOD_API_KEY`, any variable whose name looks secret (TOKEN,
   SECRET, PASSWORD, KEY, CREDENTIAL, AUTH...) or whose value looks like a token, the
-  credentials of `PODKIT_TARGET` / `PODKIT_LOCAL_URL`, and the private fields of the JSON
-  file `GOOGLE_APPLICATION_CREDENTIALS` names;
+  credentials of any URL in a variable (`PODKIT_TARGET`, `HTTPS_PROXY`...), and the private
+  fields of the JSON file `GOOGLE_APPLICATION_CREDENTIALS` names (or holds, given inline);
 - *shapes*: `Bearer` / `Basic` header values, URL userinfo (`user:pass@`),
   credential-like query parameters (`token`, `key`, `sig`, `X-Amz-Signature`...), secret-looking
   `NAME=value` assignments, and the known token shapes of `podkit.secret_shapes` (hf_, ghp_,
@@ -58,7 +58,6 @@ _HEADER = re.compile(
 _ASSIGNMENT = re.compile(r"\b([A-Z][A-Z0-9_]*)=([^\s\"'&;,]+)")
 # `KEY=VALUE`, `TOKEN=...`, `HF_TOKEN=$HF_TOKEN`, `X={{ RUNPOD_SECRET_x }}`: no value.
 _PLACEHOLDER = re.compile(r"[A-Z][A-Z_]*|\.\.\.|<[^>]*>|\*\*\*|\$.*|\{\{.*")
-_ENV_URLS = ("PODKIT_TARGET", "PODKIT_LOCAL_URL")
 _GOOGLE_PRIVATE = ("private_key", "private_key_id", "client_secret", "refresh_token")
 _NOT_SECRETS = frozenset({"true", "false", "null", "none", "yes", "no", "on", "off"})
 
@@ -156,8 +155,10 @@ def environment_secrets(environ: Mapping[str, str]) -> set[str]:
         value = value.strip()
         if name == "RUNPOD_API_KEY" or _env_value_is_secret(name, value):
             found |= set(_forms(value))
-    for name in _ENV_URLS:
-        found |= url_secrets(environ.get(name, ""))
+        if "://" in value:  # PODKIT_TARGET, HTTPS_PROXY, DATABASE_URL: a password in a URL
+            found |= url_secrets(value)
+        if value.startswith("{"):  # credentials JSON given inline instead of as a file
+            found |= _inline_credentials(name, value)
     found |= _google_credentials(environ.get("GOOGLE_APPLICATION_CREDENTIALS", ""))
     return {v for v in found if len(v) >= MIN_SECRET_LEN and v.lower() not in _NOT_SECRETS}
 
@@ -171,6 +172,21 @@ def _env_value_is_secret(name: str, value: str) -> bool:
 
 
 _FILE_NAMES = re.compile(r"(_FILE|_PATH|_DIR|CREDENTIALS)$")
+
+
+def _inline_credentials(name: str, value: str) -> set[str]:
+    """A JSON object in a variable (GOOGLE_APPLICATION_CREDENTIALS set to the key file's text
+    rather than its path): the whole text and its private fields, as they may be shown alone."""
+    try:
+        data = json.loads(value)
+    except (ValueError, RecursionError):  # not JSON, or nested past the parser
+        return set()
+    if not isinstance(data, dict):
+        return set()
+    private = google_credential_secrets(data)
+    if private or name == "GOOGLE_APPLICATION_CREDENTIALS":
+        private |= set(_forms(value))
+    return private
 
 
 def _names_a_file(name: str, value: str) -> bool:
@@ -206,7 +222,8 @@ def url_secrets(url: str) -> set[str]:
         parts = urllib.parse.urlsplit(url.strip())
     except ValueError:
         return set()
-    found = {parts.password} if parts.password else set()
+    # As written and decoded: a client sends `p%40ss` as `p@ss` and may show it so.
+    found = {parts.password, urllib.parse.unquote(parts.password)} if parts.password else set()
     params = urllib.parse.parse_qsl(parts.query)
     found |= {v for k, v in params if re.fullmatch(CREDENTIAL_PARAMS, k, re.IGNORECASE)}
     return {v for v in found if len(v) >= MIN_SECRET_LEN}

@@ -395,3 +395,44 @@ def test_local_model_syncs_that_fail_never_show_a_secret(
         canary(*more)
     canary.check_files()
     canary.assert_clean()
+
+
+def test_credentials_given_inline_or_in_proxy_urls_never_show(
+    canary: Canary, local_runpod: LocalRunPod, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GOOGLE_APPLICATION_CREDENTIALS holding the key file's text instead of its path (a CI
+    secret pasted whole), a proxy password written percent-encoded, a session token, and the
+    step summary of a GitHub job: on the error paths that name them, and on a deploy."""
+    closed = f"127.0.0.1:{_closed_port()}"
+    key = {
+        "type": "authorized_user",
+        "client_id": "sync.apps.googleusercontent.com",
+        "client_secret": f"{CANARY}ClientSecret",
+        "refresh_token": f"{CANARY}RefreshToken",
+    }
+    summary = Path("step-summary.md").resolve()
+    for name, value in {
+        "GOOGLE_APPLICATION_CREDENTIALS": json.dumps(key, indent=2),
+        "HTTPS_PROXY": f"http://proxy:{CANARY}%2FPx@{closed}",
+        "AWS_SESSION_TOKEN": f"{CANARY}SessionToken",
+        "GITHUB_STEP_SUMMARY": str(summary),
+    }.items():
+        monkeypatch.setenv(name, value)
+    config = Path("models.toml").resolve()
+    canary.inputs.add(config)
+    stores = {
+        "gs://canary-models/m": "GOOGLE_APPLICATION_CREDENTIALS",
+        f"https://{closed}/w.bin": "over proxy 127.0.0.1",
+    }
+    for source, words in stores.items():
+        config.write_text(MODELS.format(digest=DIGEST_A, source=source))
+        argv = ("models", "sync", "-c", str(config), "--local", "volume", "--timeout", "1s")
+        for json_flag in ((), ("--json",)):
+            code, out, err = canary(*argv, *json_flag)
+            assert code == 1 and words in err, (source, out, err)
+    assert canary("apply", "--yes", *TOKEN_1)[0] == 0
+    assert canary("test")[0] == 0
+    assert canary("ci", "summary", "--markdown", str(summary))[0] == 0
+    assert summary.read_text()
+    canary.check_files()
+    canary.assert_clean()

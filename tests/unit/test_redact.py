@@ -160,6 +160,10 @@ def test_ordinary_output_is_left_alone() -> None:
         ({"PODKIT_LOCAL_URL": "http://u:k3y9@127.0.0.1:2/"}, "k3y9"),
         ({"AWS_SECRET_ACCESS_KEY": "/K7MDENG/bPxRfiCYEXAMPLEKEY"}, "/K7MDENG/bPxRfiCYEXAMPLEKEY"),
         ({"GITHUB_CREDENTIALS": "gh-s3cr3t-value"}, "gh-s3cr3t-value"),
+        ({"HTTPS_PROXY": "http://proxy:px-s3cr3t@127.0.0.1:3128"}, "px-s3cr3t"),
+        ({"all_proxy": "socks5://u:px%2Fs3cr3t@127.0.0.1:1080"}, "px/s3cr3t"),
+        ({"DATABASE_URL": "postgres://app:pg-s3cr3t@127.0.0.1/app"}, "pg-s3cr3t"),
+        ({"AWS_ENDPOINT_URL_S3": "http://127.0.0.1:9/?X-Amz-Signature=sig-s3cr3t"}, "sig-s3cr3t"),
     ],
 )
 def test_environment_secrets_taken(environ: dict[str, str], secret: str) -> None:
@@ -184,6 +188,32 @@ def test_environment_secrets_taken(environ: dict[str, str], secret: str) -> None
 def test_environment_values_that_are_not_secrets(environ: dict[str, str]) -> None:
     """Too short, a plain word, or a path to a credentials file (its contents are the secret)."""
     assert environment_secrets(environ) == set()
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        {"type": "authorized_user", "client_secret": "cs-" + CANARY, "refresh_token": "rt-x1y2"},
+        {"type": "service_account", "private_key": PEM, "private_key_id": "kid-" + CANARY},
+    ],
+)
+def test_google_credentials_given_inline_rather_than_as_a_path(key: dict[str, str]) -> None:
+    """GOOGLE_APPLICATION_CREDENTIALS holding the key file's text: an error that names the
+    variable's value ("points at {...}") shows none of it."""
+    text = json.dumps(key, indent=2)
+    redactor = Redactor(environ={"GOOGLE_APPLICATION_CREDENTIALS": text})
+    private = [v for k, v in key.items() if k != "type"]
+    shown = redactor.scrub(f"GOOGLE_APPLICATION_CREDENTIALS points at {text}, unreadable")
+    assert shown == f"GOOGLE_APPLICATION_CREDENTIALS points at {REDACTED}, unreadable"
+    assert [redactor.scrub(value) for value in private] == [REDACTED] * len(private)
+
+
+def test_inline_json_without_private_fields_is_left_alone() -> None:
+    assert environment_secrets({"PODKIT_FAULTS": '{"rule": "POST /v2/*", "p": 0.25}'}) == set()
+
+
+def test_json_in_a_variable_nested_past_the_parser_is_not_credentials() -> None:
+    assert environment_secrets({"DEEP": '{"a":' * 100_000}) == set()
 
 
 @pytest.fixture

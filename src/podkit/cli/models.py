@@ -8,7 +8,6 @@ terminal, one JSON report with `--json`. Exit 0 when everything is in place, 1 o
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -50,10 +49,8 @@ def read_models(config: Path, env: str | None = None) -> list[ModelSource]:
     a file holding only `[[models]]` (handy with --local) is read on its own.
     """
     from podkit.config.loader import load_config, load_models_file
-    from podkit.config.syntax import parse_toml, read_text
 
-    data = parse_toml(config, read_text(config))
-    if "project" in data or env is not None:
+    if is_project_file(config) or env is not None:
         models = load_config(config, env=env).deployment.models
     else:
         models = load_models_file(config)
@@ -63,6 +60,14 @@ def read_models(config: Path, env: str | None = None) -> list[ModelSource]:
             hint="add a [[models]] table with source and destination (docs/models.md)",
         )
     return models
+
+
+def is_project_file(config: Path) -> bool:
+    """Whether the file is a whole podkit.toml (it names a project), read as the loader
+    reads it: UTF-8 with or without a byte order mark, every failure a ConfigError."""
+    from podkit.config.syntax import parse_toml, read_text
+
+    return "project" in parse_toml(config, read_text(config))
 
 
 class Bars:
@@ -187,7 +192,7 @@ def _run_remote(
     from podkit.cli._models_remote import execution_timeout_s, sync_on_endpoint
 
     config, env, target = where
-    if not endpoint and "project" not in tomllib.loads(config.read_text()):
+    if not endpoint and not is_project_file(config):
         raise ConfigError(
             f"no endpoint to sync on: {config} is not a project file and no --endpoint was given",
             hint="pass --endpoint ID (or PODKIT_ENDPOINT_ID), or --local DIR to sync here",

@@ -51,6 +51,10 @@ class LocalConfig(Section):
                 "must be a command line in quotes or a list of its words; write "
                 'worker_command = ["python", "app.py"]'
             )
+        if any("\x00" in word for word in words):
+            raise ValueError(
+                "holds a NUL character (\\u0000), which no command line can carry; remove it"
+            )
         if not words or not all(word.strip() for word in words):
             what = "has an empty word" if words else "names no command"
             raise ValueError(

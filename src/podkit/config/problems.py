@@ -70,10 +70,15 @@ class Problem:
 
 
 def raise_all(file: Path, problems: Iterable[Problem]) -> None:
-    """Raise one ConfigError listing every distinct problem, in file order; no-op if none."""
+    """Raise one ConfigError listing every distinct problem, in file order; no-op if none.
+
+    A problem of the base file that the environments inherit is shown without an
+    `[env.NAME]` scope, whichever environment was validated first."""
     seen: dict[tuple[str, str, str], Problem] = {}
     for problem in problems:
-        seen.setdefault(problem.identity, problem)
+        known = seen.get(problem.identity)
+        if known is None or (known.scope and not problem.scope):
+            seen[problem.identity] = problem
     if not seen:
         return
     ordered = sorted(seen.values(), key=lambda p: (p.line, p.col, p.key))

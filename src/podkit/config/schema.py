@@ -21,7 +21,11 @@ IMAGE_RE = re.compile(
     r"(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.\-]{0,127}))?"
     r"(?:@(?P<digest>[A-Za-z0-9]+:[0-9A-Za-z]+))?$"
 )
+MAX_IMAGE_NAME = 255  # the registry (OCI distribution) limit of a repository name
+REPOSITORY_RE = re.compile(r"^[A-Za-z0-9]+(?:[._\-/:@][A-Za-z0-9_.\-:]+)*$")
 SECRET_REF_RE = re.compile(r"^\{\{\s*RUNPOD_SECRET_[A-Za-z0-9_\-]+\s*\}\}$")
+# `${NAME}` or `$NAME` as a whole value: a shell reference, which no one expands in podkit.toml.
+SHELL_REF_RE = re.compile(r"^\s*\$(?:\{[A-Za-z_][A-Za-z0-9_]*\}|[A-Za-z_][A-Za-z0-9_]*)\s*$")
 SECRET_NAME_RE = re.compile(r"^[A-Za-z0-9_\-]+$")
 ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -48,6 +52,11 @@ def split_image(ref: str) -> tuple[str, str | None, str | None]:
             f"{ref!r} is not an image reference; write REGISTRY/REPO[:TAG][@sha256:<64 hex>], "
             "lowercase, without spaces"
         )
+    if len(match.group("name")) > MAX_IMAGE_NAME:
+        raise ValueError(
+            f"{ref!r} is not an image reference: its repository name is longer than "
+            f"{MAX_IMAGE_NAME} characters (the registries' limit); check the value"
+        )
     digest = match.group("digest")
     if digest is not None and not DIGEST_RE.match(digest):
         raise ValueError(
@@ -70,6 +79,24 @@ class ImageConfig(Section):
     def _check_ref(cls, value: str | None) -> str | None:
         if value is not None:
             split_image(value)
+        return value
+
+    @field_validator("repository")
+    @classmethod
+    def _check_repository(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        # Capitals pass: `podkit init` writes placeholders such as ghcr.io/OWNER/name.
+        if not REPOSITORY_RE.match(value) or len(value) > MAX_IMAGE_NAME:
+            raise ValueError(
+                f"{value!r} is not an image repository; write REGISTRY/REPO (at most "
+                f"{MAX_IMAGE_NAME} characters, without spaces), e.g. ghcr.io/acme/worker"
+            )
+        if "@" in value or ":" in value.rsplit("/", 1)[-1]:
+            raise ValueError(
+                f"{value!r} names a tag or digest, not a repository; write REGISTRY/REPO "
+                "(CI pushes it and passes --image REPO@sha256:... to apply)"
+            )
         return value
 
     @model_validator(mode="after")
@@ -113,6 +140,18 @@ class WorkerConfig(Section):
                     f"{key!r} is not an environment variable name; use letters, digits and "
                     "'_', not starting with a digit"
                 )
+            if "\x00" in value:
+                raise ValueError(
+                    f"the value of {key} holds a NUL character (\\u0000), which no process "
+                    "environment can carry; remove it"
+                )
+            if SHELL_REF_RE.match(value):
+                raise ValueError(
+                    f"the value of {key} is {value.strip()}, a shell variable that nothing "
+                    "expands (the worker would get that very text); for a secret write "
+                    f'worker.secrets.{key} = "<RunPod secret name>", for another value write '
+                    "it here or pass it with --set, where your shell expands it"
+                )
             if "{{" in value and not SECRET_REF_RE.match(value):
                 raise ValueError(
                     f"the value of {key} looks like a secret reference but is malformed; "
@@ -121,6 +160,15 @@ class WorkerConfig(Section):
             if is_inline_secret(key, value):
                 register(value)  # from here on, no output or file shows it
         return env
+
+    @field_validator("args")
+    @classmethod
+    def _check_args(cls, args: str) -> str:
+        if "\x00" in args:
+            raise ValueError(
+                "holds a NUL character (\\u0000), which no command line can carry; remove it"
+            )
+        return args
 
     @field_validator("secrets")
     @classmethod

@@ -21,6 +21,7 @@ _WHERE = re.compile(r"\s*\((?:at line (\d+), column (\d+)|at end of document)\)$
 _HEADER = re.compile(r"^\s*\[\[?\s*([^\]\[]*?)\s*\]?\]?\s*(?:#.*)?$")
 _KEY = re.compile(r"""^\s*([A-Za-z0-9_\-."' ]+?)\s*=""")
 _BARE = re.compile(r"^\s*([A-Za-z0-9_\-.]+)")
+_BARE_CR = re.compile(r"\r(?!\n)")
 _CURLY = "\u201c\u201d\u2018\u2019"
 UTF8_FIX = "save the file as UTF-8 text (in most editors: Save As, encoding UTF-8)"
 
@@ -82,6 +83,8 @@ def _kind_of(mode: int) -> str:
 
 
 def _decode(file: Path, data: bytes) -> str:
+    if data[:4] in (b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff"):
+        raise ConfigError(f"{file}:1:1: the file is UTF-32 text, not UTF-8; {UTF8_FIX}")
     if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
         raise ConfigError(f"{file}:1:1: the file is UTF-16 text, not UTF-8; {UTF8_FIX}")
     if b"\x00" in data:
@@ -110,9 +113,24 @@ def parse_toml(file: Path, text: str) -> dict[str, Any]:
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
+        bare = _BARE_CR.search(text)
+        if bare is not None:
+            raise ConfigError(_bare_cr(file, text, bare.start())) from None
         raise ConfigError(_syntax_message(file, text, str(exc))) from None
     except RecursionError:
         raise ConfigError(_too_deep(file, text)) from None
+
+
+def _bare_cr(file: Path, text: str, offset: int) -> str:
+    """A carriage return without a line feed (classic Mac OS line endings): TOML reads no
+    line break from it and allows it nowhere, so the whole file is one bad line to it."""
+    line = text.count("\n", 0, offset) + 1
+    col = offset - (text.rfind("\n", 0, offset) + 1) + 1
+    return (
+        f"{file}:{line}:{col}: not valid TOML: a carriage return (CR) without a line feed, "
+        "which TOML reads as no line break; save the file with LF (Unix) or CRLF (Windows) "
+        "line endings, and write a CR inside a string as \\r"
+    )
 
 
 def _too_deep(file: Path, text: str) -> str:

@@ -159,3 +159,25 @@ def test_purge_queue_without_a_terminal_refuses_without_yes(
     assert "--yes" in error["hint"]
     assert main(["job", "purge-queue", "--env", "staging", "--yes", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["removed"] == 0
+
+
+MODELS_ONLY = '[[models]]\nsource = "s3://canary-models/m"\ndestination = "models/m"\n'
+
+
+def test_a_podkit_toml_saved_with_a_byte_order_mark_reads_on_every_models_sync_path(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Windows editors start a UTF-8 file with a BOM; every command reads it as the loader
+    does: as a project file, or as a file of [[models]] only."""
+    bom = "\ufeff"
+    config = project / "podkit.toml"
+    config.write_text(bom + config.read_text() + MODELS_ONLY, encoding="utf-8")
+    assert main(["apply", "--env", "staging", "--yes"]) == 0
+    code = main(["models", "sync", "--env", "staging", "--dry-run"])
+    captured = capsys.readouterr()
+    assert code in (0, 1, 2) and "Traceback" not in captured.err
+    assert "no endpoint to sync on" not in captured.err  # read as the project file it is
+    models = project / "models.toml"
+    models.write_text(bom + MODELS_ONLY, encoding="utf-8")
+    error = error_document(capsys, "models", "sync", "-c", str(models), "--dry-run")
+    assert error["message"].startswith(f"no endpoint to sync on: {models} is not a project")

@@ -179,3 +179,104 @@ def test_a_destination_with_a_backslash_or_nul_names_it(
     text = BASE + f'[[models]]\nsource = "s3://bucket/p/"\ndestination = {destination}\n'
     message = refusal(tmp_path, text)
     assert words in message and "drop the leading /" not in message
+
+
+@pytest.mark.parametrize(
+    ("section", "key", "words"),
+    [
+        ('[worker.env]\nA = "x\\u0000y"', "worker.env", "the value of A holds a NUL character"),
+        ('[worker]\nargs = "--x\\u0000"', "worker.args", "holds a NUL character"),
+        (
+            '[local]\nworker_command = "python\\u0000 app.py"',
+            "local.worker_command",
+            "holds a NUL character",
+        ),
+        (
+            '[local]\nworker_command = ["python", "a\\u0000"]',
+            "local.worker_command",
+            "holds a NUL character",
+        ),
+    ],
+)
+def test_a_nul_that_no_process_can_be_given_is_refused_by_key(
+    tmp_path: Path, section: str, key: str, words: str
+) -> None:
+    """The worker's env, its args and its local command reach a process: a NUL would stop
+    the worker from starting, long after apply said it was done."""
+    message = refusal(tmp_path, BASE + section + "\n")
+    assert f"{key}: {words}" in message and "remove it" in message
+
+
+def test_a_nul_given_with_set_is_blamed_on_the_command_line(tmp_path: Path) -> None:
+    message = refusal(tmp_path, BASE, overrides=('worker.env.A="x\\u0000y"',))
+    assert message.startswith("--set: worker.env: the value of A holds a NUL character")
+
+
+@pytest.mark.parametrize(
+    ("repository", "words"),
+    [
+        ('""', "'' is not an image repository"),
+        ('"ghcr.io/acme/my worker"', "is not an image repository; write REGISTRY/REPO"),
+        ('"ghcr.io/acme/worker:latest"', "names a tag or digest, not a repository"),
+        (f'"ghcr.io/acme/worker@sha256:{"c" * 64}"', "names a tag or digest, not a repository"),
+        (f'"ghcr.io/{"a" * 300}"', "at most 255 characters"),
+    ],
+)
+def test_an_image_repository_that_is_no_repository_is_refused(
+    tmp_path: Path, repository: str, words: str
+) -> None:
+    text = BASE.replace("[endpoint]", f"repository = {repository}\n[endpoint]")
+    message = refusal(tmp_path, text)
+    assert "image.repository: " in message and words in message
+
+
+@pytest.mark.parametrize(
+    "repository", ["localhost:5000/acme/w", "ghcr.io/OWNER/demo", "docker.io/USERNAME/demo"]
+)
+def test_a_registry_port_or_a_placeholder_of_podkit_init_is_a_repository(
+    tmp_path: Path, repository: str
+) -> None:
+    path = tmp_path / "podkit.toml"
+    path.write_text(BASE.replace("[endpoint]", f'repository = "{repository}"\n[endpoint]'))
+    assert load_config(path).deployment.image.repository == repository
+
+
+def test_classic_mac_line_endings_are_named_with_the_fix(tmp_path: Path) -> None:
+    path = tmp_path / "podkit.toml"
+    path.write_bytes(BASE.replace("\n", "\r").encode())
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert str(caught.value).startswith(
+        f"{path}:1:17: not valid TOML: a carriage return (CR) without a line feed"
+    )
+    assert "save the file with LF (Unix) or CRLF (Windows) line endings" in str(caught.value)
+
+
+def test_windows_line_endings_and_a_byte_order_mark_are_read(tmp_path: Path) -> None:
+    path = tmp_path / "podkit.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + BASE.replace("\n", "\r\n").encode())
+    assert load_config(path).deployment.project == "demo"
+
+
+@pytest.mark.parametrize("codec", ["utf-32", "utf-32-be"])
+def test_a_utf32_file_is_named_as_such(tmp_path: Path, codec: str) -> None:
+    path = tmp_path / "podkit.toml"
+    path.write_bytes(("\ufeff" if codec.endswith("be") else "").encode(codec) + BASE.encode(codec))
+    with pytest.raises(ConfigError, match=r":1:1: the file is UTF-32 text, not UTF-8; save"):
+        load_config(path)
+
+
+@pytest.mark.parametrize("value", ["${HF_TOKEN}", "$HF_TOKEN", " ${HF_TOKEN} "])
+def test_a_shell_variable_as_an_env_value_is_refused_with_the_ways_to_pass_one(
+    tmp_path: Path, value: str
+) -> None:
+    """Nothing expands `${HF_TOKEN}` in podkit.toml: the worker would get the text itself."""
+    message = refusal(tmp_path, BASE + f'[worker.env]\nHF_TOKEN = "{value}"\n')
+    assert f"worker.env: the value of HF_TOKEN is {value.strip()}, a shell variable" in message
+    assert 'worker.secrets.HF_TOKEN = "<RunPod secret name>"' in message and "--set" in message
+
+
+def test_a_dollar_inside_a_longer_env_value_is_the_workers_business(tmp_path: Path) -> None:
+    path = tmp_path / "podkit.toml"
+    path.write_text(BASE + '[worker.env]\nA = "${HOME}/models"\nB = "$5 a month"\n')
+    assert load_config(path).deployment.worker.env == {"A": "${HOME}/models", "B": "$5 a month"}

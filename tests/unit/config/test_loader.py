@@ -118,6 +118,18 @@ def test_a_base_error_is_reported_once_and_an_overlay_error_names_its_table(
     ]
 
 
+@pytest.mark.parametrize("env", [None, "a", "b"])
+def test_a_base_error_names_no_environment_whichever_env_is_chosen(
+    tmp_path: Path, env: str | None
+) -> None:
+    path = write(tmp_path, BASE + "gpu_count = 0\n[env.a.endpoint]\n[env.b.endpoint]\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, env=env)
+    assert caught.value.message.splitlines() == [
+        f"{path}:8:1: endpoint.gpu_count: out of range (0): allowed 1..8; set gpu_count within 1..8"
+    ]
+
+
 def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
     path = write(tmp_path, BASE + "gpu_count = 0\nflashboot = 1\n")
     with pytest.raises(ConfigError) as caught:
