@@ -17,8 +17,9 @@ The sinks: `podkit.cli.console` (every console line and JSON document), `Redacti
 (stdout and stderr while the CLI runs), `RawOut` (the bytes `podkit request` passes on),
 `write_file` / `append_file` (Markdown, summaries) and `scrub_data` (history records).
 Nothing else in the CLI writes to a terminal or a file (tests/unit/test_redact.py fails on a
-new call site that does); the worker and the emulator run as their own processes with their
-own logs.
+new call site that does). The worker (`python -m podkit.worker`) puts its stdout and stderr
+behind `redacting` too, and passes every job result, error and progress update through
+`scrub_data`; the emulator runs as its own process with its own log.
 """
 
 from __future__ import annotations
@@ -36,8 +37,8 @@ from typing import IO, Any, TextIO, cast
 
 from podkit.errors import ConfigError
 from podkit.secret_shapes import (
+    ANY_TOKEN,
     CREDENTIAL_PARAMS,
-    TOKEN_SHAPES,
     is_secret_key_name,
     looks_like_secret_value,
 )
@@ -111,12 +112,16 @@ def _scrub(text: str, known: list[str]) -> str:
     for secret in known:
         if secret in text:
             text = text.replace(secret, REDACTED)
-    for shape in TOKEN_SHAPES:
-        text = shape.sub(REDACTED, text)
-    text = _USERINFO.sub(rf"\1{REDACTED}@", text)
-    text = _QUERY.sub(rf"\1{REDACTED}", text)
-    text = _HEADER.sub(_header, text)
-    return _ASSIGNMENT.sub(_assignment, text)
+    text = ANY_TOKEN.sub(REDACTED, text)
+    # Each pattern below needs a character or word that most text lacks: look for it first
+    # (a plain search is many times faster than a pattern over a long text).
+    if "@" in text:
+        text = _USERINFO.sub(rf"\1{REDACTED}@", text)
+    if "=" in text:
+        text = _QUERY.sub(rf"\1{REDACTED}", text)
+    if "earer" in text or "Basic" in text:
+        text = _HEADER.sub(_header, text)
+    return _ASSIGNMENT.sub(_assignment, text) if "=" in text else text
 
 
 def _scrub_data(data: Any, known: list[str]) -> Any:
