@@ -166,6 +166,39 @@ def test_an_incomplete_credentials_json_names_its_missing_fields(
     assert "Cl1ent-s3cret-value" not in caught.value.message
 
 
+def test_google_application_credentials_given_as_json_text_is_read_as_the_json(
+    tmp_path: Path, fake_gcs: FakeGcs, token_endpoint: _TokenEndpoint
+) -> None:
+    pytest.importorskip("google.auth.transport.requests")
+    info = {
+        "type": "service_account",
+        "project_id": "local",
+        "private_key_id": "k1",
+        "private_key": _rsa_key(),
+        "client_email": "sync@local.iam.gserviceaccount.com",
+        "token_uri": token_endpoint.url,
+    }
+    _, proxy = _sync_with({"GOOGLE_APPLICATION_CREDENTIALS": json.dumps(info)}, fake_gcs, tmp_path)
+    assert len(token_endpoint.grants) == 1
+    assert set(proxy.stats.authorization) == {f"Bearer {TOKEN}"}
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [("/no/such/key.json", "/no/such/key.json"), ("a\x00b", "a value that is no path"),
+     ("k" * 5000, "a value that is no path")],
+    ids=["missing", "nul", "too-long"],
+)  # fmt: skip
+def test_a_google_application_credentials_that_cannot_be_read_is_named_in_words(
+    tmp_path: Path, fake_gcs: FakeGcs, value: str, shown: str
+) -> None:
+    env = {"STORAGE_EMULATOR_HOST": fake_gcs.url, "GOOGLE_APPLICATION_CREDENTIALS": value}
+    entry = ModelSource(source="gs://any-models/w/", destination="p")
+    with pytest.raises(TransferError) as caught:
+        sync_models([entry], tmp_path, options=SyncOptions(fsync=False), env=env)
+    assert caught.value.message.startswith(f"GOOGLE_APPLICATION_CREDENTIALS points at {shown},")
+
+
 def _sync_with(env: dict[str, str], fake_gcs: FakeGcs, tmp_path: Path) -> tuple[Any, FaultProxy]:
     fake_gcs.bucket("private-models")
     fake_gcs.put("private-models", "w/a.bin", b"a" * 1000)

@@ -78,12 +78,12 @@ GCS_CREDENTIAL_TYPES = frozenset(
 
 class GcsToken:
     """A bearer token for GCS, from the first of: GCS_OAUTH_TOKEN; a credentials JSON in
-    PODKIT_GCS_CREDENTIALS_JSON or at GOOGLE_APPLICATION_CREDENTIALS (a service account, an
-    authorized user, an external account / workload identity federation, an impersonated
-    service account); google-auth's default chain (gcloud's application-default login, the
-    metadata server on Google Cloud). None of them: anonymous (a public bucket). Against an
-    emulator (STORAGE_EMULATOR_HOST) the default chain is asked only if GCE_METADATA_HOST
-    names a metadata server."""
+    PODKIT_GCS_CREDENTIALS_JSON or at GOOGLE_APPLICATION_CREDENTIALS (its path, or the JSON
+    itself; a service account, an authorized user, an external account / workload identity
+    federation, an impersonated service account); google-auth's default chain (gcloud's
+    application-default login, the metadata server on Google Cloud). None of them: anonymous
+    (a public bucket). Against an emulator (STORAGE_EMULATOR_HOST) the default chain is asked
+    only if GCE_METADATA_HOST names a metadata server."""
 
     def __init__(self, env: dict[str, str]) -> None:
         self._env = env
@@ -205,21 +205,30 @@ def _google_auth() -> tuple[Any, Any]:
     return google.auth, Request()
 
 
+def _read_named_file(named: str) -> str:
+    """The credentials file GOOGLE_APPLICATION_CREDENTIALS names; its path is shown in errors
+    only when it reads as a path (one line, no NUL, within the system's limits)."""
+    try:
+        return Path(named).read_text()
+    except (OSError, ValueError) as exc:  # ValueError: a NUL in the value
+        shown = named if named.isprintable() and len(named) <= 255 else "a value that is no path"
+        reason = getattr(exc, "strerror", None) or "not a file name"
+        raise TransferError(
+            f"GOOGLE_APPLICATION_CREDENTIALS points at {shown}, which cannot be read ({reason})",
+            hint="mount the credentials JSON there, or set PODKIT_GCS_CREDENTIALS_JSON",
+        ) from None
+
+
 def _credentials_info(env: dict[str, str]) -> dict[str, object] | None:
     """PODKIT_GCS_CREDENTIALS_JSON (the JSON itself) or GOOGLE_APPLICATION_CREDENTIALS (a path)."""
     raw = env.get("PODKIT_GCS_CREDENTIALS_JSON", "")
     where = "PODKIT_GCS_CREDENTIALS_JSON"
-    if not raw and env.get("GOOGLE_APPLICATION_CREDENTIALS"):
+    named = env.get("GOOGLE_APPLICATION_CREDENTIALS", "")
+    if not raw and named.lstrip().startswith("{"):  # the file's text given instead of its path
+        raw, where = named, "GOOGLE_APPLICATION_CREDENTIALS (given as JSON text)"
+    elif not raw and named:
         where = "GOOGLE_APPLICATION_CREDENTIALS"
-        path = Path(env["GOOGLE_APPLICATION_CREDENTIALS"])
-        try:
-            raw = path.read_text()
-        except OSError as exc:
-            raise TransferError(
-                f"GOOGLE_APPLICATION_CREDENTIALS points at {path}, which cannot be read "
-                f"({exc.strerror})",
-                hint="mount the credentials JSON there, or set PODKIT_GCS_CREDENTIALS_JSON",
-            ) from None
+        raw = _read_named_file(named)
     if not raw:
         return None
     try:
