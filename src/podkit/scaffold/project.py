@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import stat
+import unicodedata
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -94,8 +95,10 @@ class ProjectSpec:
 
 
 def project_name(raw: str) -> str:
-    """A valid podkit project name from a directory name ('My_Worker' -> 'my-worker')."""
-    name = re.sub(r"[^a-z0-9-]+", "-", raw.lower()).strip("-")[:40].strip("-")
+    """A valid podkit project name from a directory name ('My_Worker' -> 'my-worker',
+    'Wörker' -> 'worker': accents dropped rather than the letters that carry them)."""
+    ascii_text = unicodedata.normalize("NFKD", raw).encode("ascii", "ignore").decode()
+    name = re.sub(r"[^a-z0-9-]+", "-", ascii_text.lower()).strip("-")[:40].strip("-")
     if not _NAME_OK.match(name):
         raise ConfigError(
             f"cannot make a project name from {raw!r}",

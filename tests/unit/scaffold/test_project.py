@@ -23,6 +23,8 @@ from podkit.scaffold.workflow import render_workflow
         ("gpu-worker", "gpu-worker"),
         ("  x  ", "x"),
         ("a" * 50, "a" * 40),
+        ("Müller Modell", "muller-modell"),
+        ("ünï", "uni"),
     ],
 )
 def test_project_names_are_made_valid(raw: str, name: str) -> None:
