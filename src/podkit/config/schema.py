@@ -184,6 +184,11 @@ class WorkerConfig(Section):
     @field_validator("registry_auth")
     @classmethod
     def _check_registry_auth(cls, name: str | None) -> str | None:
+        if name is not None and not name.strip():
+            raise ValueError(
+                "is empty; name a registry credential on the RunPod account, or leave "
+                "worker.registry_auth out for a public image"
+            )
         if name is not None:
             _not_a_value("the value", name, "a registry credential on the RunPod account")
         return name

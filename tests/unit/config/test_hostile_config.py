@@ -280,3 +280,11 @@ def test_a_dollar_inside_a_longer_env_value_is_the_workers_business(tmp_path: Pa
     path = tmp_path / "podkit.toml"
     path.write_text(BASE + '[worker.env]\nA = "${HOME}/models"\nB = "$5 a month"\n')
     assert load_config(path).deployment.worker.env == {"A": "${HOME}/models", "B": "$5 a month"}
+
+
+@pytest.mark.parametrize("value", ["", "   "])
+def test_an_empty_registry_auth_is_refused_when_read_not_at_preflight(
+    tmp_path: Path, value: str
+) -> None:
+    message = refusal(tmp_path, BASE + f'[worker]\nregistry_auth = "{value}"\n')
+    assert "worker.registry_auth: is empty" in message and "public image" in message
