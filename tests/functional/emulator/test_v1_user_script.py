@@ -27,7 +27,8 @@ def test_v1_deploy_script(api: httpx.Client) -> None:
     assert refused.status_code == 400
     message = refused.json()["message"]
     assert "env" in message
-    assert '{"HF_HOME": "/runpod-volume/hf"}' in message  # the object form to send instead
+    assert '{"HF_HOME": "..."}' in message  # the object form to send instead, values unquoted
+    assert "/runpod-volume/hf" not in message  # an env value may be a secret
     assert "env[0]" not in message  # one clear complaint, not one per item
 
     created = api.post("/v1/templates", json={**template, "env": {"HF_HOME": "/runpod-volume/hf"}})

@@ -74,7 +74,7 @@ def test_the_user_script_end_to_end(local_runpod: LocalRunPod) -> None:
     }
     refused = api.post("/v1/templates", json={**tpl, "env": ["HF_HOME=/runpod-volume/hf"]})
     assert refused.status_code == 400
-    assert '{"HF_HOME": "/runpod-volume/hf"}' in refused.json()["message"]
+    assert '{"HF_HOME": "..."}' in refused.json()["message"]
     created = api.post("/v1/templates", json={**tpl, "env": {"HF_HOME": "/runpod-volume/hf"}})
     ep = api.post(
         "/v1/endpoints",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import httpx
@@ -159,6 +160,58 @@ def test_bad_bodies_and_payload_limits(served: Served, echo: str) -> None:
     assert bad_policy.status_code == 400 and "executionTimeout" in bad_policy.json()["error"]
     assert big.status_code == 413 and "10 MB" in big.json()["error"]
     assert unknown.status_code == 404
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"input": {"text": "a\\ud800b"}}',
+        b'{"input": {"t\\udfff": 1}}',
+        b'{"input": "\xed\xa0\x80"}',
+    ],
+    ids=["escaped", "in-a-key", "encoded"],
+)
+def test_input_with_an_unpaired_surrogate_is_refused_and_the_queue_keeps_working(
+    served: Served, echo: str, body: bytes
+) -> None:
+    with served.client() as client:
+        refused = client.post(f"/v2/{echo}/run", content=body)
+        assert refused.status_code == 400 and "surrogate" in refused.json()["error"]
+        paired = client.post(
+            f"/v2/{echo}/runsync", content=b'{"input": {"echo": "\\ud83d\\ude00"}}'
+        )
+    assert paired.json()["output"]["echo"] == "\U0001f600"
+
+
+# A worker that speaks the worker protocol itself and answers every job with a string no
+# UTF-8 encoder can write (the SDK cannot send one; any other client can).
+SURROGATE_WORKER = """
+import json, os, urllib.request
+pod, key = os.environ["RUNPOD_POD_ID"], os.environ["RUNPOD_AI_API_KEY"]
+def call(url, data=None):
+    request = urllib.request.Request(url, data=data, headers={"Authorization": key})
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        return answer.status, answer.read()
+take = os.environ["RUNPOD_WEBHOOK_GET_JOB"].replace("$ID", pod)
+done = os.environ["RUNPOD_WEBHOOK_POST_OUTPUT"].replace("$RUNPOD_POD_ID", pod)
+for _ in range(600):
+    status, raw = call(take)
+    if status == 200:
+        job = json.loads(raw)
+        call(done.replace("$ID", job["id"]), b'{"output": "\\\\ud800"}')
+"""
+
+
+def test_a_result_with_an_unpaired_surrogate_fails_its_job(served: Served) -> None:
+    command = [sys.executable, "-c", SURROGATE_WORKER]
+    served.endpoint("lone", workers_min=1, workers_max=1, worker_command=command)
+    with served.client() as client:
+        job = client.post("/v2/lone/run", json={"input": 1}).json()
+        final = _final(client, "lone", job["id"])
+        again = client.get(f"/v2/lone/status/{job['id']}")
+    assert final["status"] == "FAILED" and "not valid JSON" in final["error"]
+    assert again.status_code == 200
+    served.plane.endpoint_deleted("lone")
 
 
 def test_gpu_shim_answers_like_nvidia_smi_and_says_emulated(served: Served) -> None:

@@ -88,6 +88,26 @@ def test_a_worker_that_cannot_start_is_reported_and_retried_with_backoff(
     served.plane.endpoint_deleted("broken")
 
 
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [({"A=B": "x"}, "'A=B'"), ({"": "x"}, "''"), ({"TOKEN": "s3cret\0tail"}, "TOKEN")],
+)
+def test_an_env_no_process_can_have_is_reported_and_other_endpoints_keep_their_workers(
+    served: Served, caplog: pytest.LogCaptureFixture, env: dict[str, str], named: str
+) -> None:
+    served.endpoint("badenv", workers_min=1, workers_max=1, env=env)
+    with caplog.at_level(logging.WARNING, logger="podkit.emulator.dataplane"):
+        wait_until(lambda: "could not start worker command" in caplog.text, timeout=20)
+        served.endpoint("goodenv", workers_min=0, workers_max=1)
+        with served.client() as client:
+            body = client.post("/v2/goodenv/runsync", json={"input": {"echo": "on"}}).json()
+    assert body["status"] == "COMPLETED" and body["output"]["echo"] == "on"
+    assert named in caplog.text
+    assert "s3cret" not in caplog.text
+    served.plane.endpoint_deleted("badenv")
+    served.plane.endpoint_deleted("goodenv")
+
+
 def test_refresh_worker_result_recycles_the_worker(served: Served) -> None:
     served.endpoint("fresh", workers_min=1, workers_max=1)
     with served.client() as client:

@@ -23,7 +23,32 @@ def test_env_array_names_env_and_shows_the_object_form() -> None:
     body = {"name": "t", "image": "i", "env": [{"key": "A", "value": "1"}, "B=2"]}
     (msg,) = messages(V2, "POST", "/v2/templates", body)
     assert msg.startswith("$.env: must be an object of string values")
-    assert msg.endswith('send {"A": "1", "B": "2"} instead')
+    assert msg.endswith('send {"A": "...", "B": "..."} instead')
+
+
+@pytest.mark.parametrize(
+    ("doc", "path", "body"),
+    [
+        (V2, "/v2/templates", {"name": "t", "image": "i", "env": ["TOKEN=canary-7f3a"]}),
+        (V2, "/v2/templates", {"name": "t", "image": "i", "env": {"TOKEN": 7031977}}),
+        (V2, "/v2/templates", {"name": "t", "image": "i", "env": {"TOKEN": ["canary-7f3a"]}}),
+        (V2, "/v2/registries", {"name": "r", "username": "u", "password": ["canary-7f3a"]}),
+        (V2, "/v2/registries", {"name": "r", "username": ["canary-7f3a"], "password": "p"}),
+        (V1, "/containerregistryauth", {"name": "r", "username": "u", "password": 7031977}),
+        (
+            V1,
+            "/templates",
+            {"name": "t", "imageName": "i", "env": [{"key": "T", "value": "canary-7f3a"}]},
+        ),
+    ],
+)
+def test_env_values_and_credentials_are_never_quoted_back(
+    doc: str, path: str, body: dict[str, object]
+) -> None:
+    msgs = messages(doc, "POST", path, body)
+    assert msgs, "the body should break the schema"
+    assert not [m for m in msgs if "canary-7f3a" in m or "7031977" in m]
+    assert all(m.startswith("$.") for m in msgs)  # each still names the field
 
 
 def test_unknown_field_suggests_the_right_name() -> None:

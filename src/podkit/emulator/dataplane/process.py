@@ -27,6 +27,24 @@ INIT = Path(__file__).with_name("container_init.py")
 INIT_COMMAND = (sys.executable, "-I", "-S", str(INIT))
 
 
+def check_start(command: Sequence[str], env: Mapping[str, str], cwd: Path) -> None:
+    """Refuse what no process can be started with, naming it (values stay unquoted: an env
+    value may be a secret)."""
+    for name, value in env.items():
+        if not name or "=" in name or "\0" in name:
+            raise ValueError(
+                f"environment variable name {name!r} is not allowed (empty, or with '=' or a "
+                "NUL character); rename it in the endpoint's env"
+            )
+        if "\0" in value:
+            raise ValueError(
+                f"environment variable {name} holds a NUL character; remove it from the "
+                "endpoint's env"
+            )
+    if any("\0" in part for part in command) or "\0" in str(cwd):
+        raise ValueError("the worker command or its directory holds a NUL character")
+
+
 class WorkerProcess:
     """A running worker command; `kill()` acts on its whole process group."""
 
@@ -46,6 +64,7 @@ class WorkerProcess:
         self._lines: deque[LogLine] = deque(maxlen=max_lines)
         self._seq = 0
         self._lock = threading.Lock()
+        check_start(command, env, cwd)
         self._popen = subprocess.Popen(
             [*INIT_COMMAND, *command],
             env=dict(env),

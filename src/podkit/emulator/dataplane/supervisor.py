@@ -114,7 +114,10 @@ class Supervisor:
 
     def _loop(self) -> None:
         while not self._stop.wait(self.settings.supervise_interval_s):
-            self.tick()
+            try:
+                self.tick()
+            except Exception:  # a bad tick must not end supervision of every endpoint
+                log.exception("worker supervision tick failed")
 
     def tick(self) -> None:
         """One supervision round over all endpoints."""
@@ -129,8 +132,12 @@ class Supervisor:
                     self._drop_pool(endpoint_id)
             for endpoint_id in known:
                 runtime = self.backend.runtime(endpoint_id)
-                if runtime is not None:
+                if runtime is None:
+                    continue
+                try:
                     self._supervise(runtime, self._pools.setdefault(endpoint_id, _Pool()))
+                except Exception:  # one endpoint's failure leaves the others supervised
+                    log.exception("supervising the workers of endpoint %s failed", endpoint_id)
 
     # -- one endpoint ----------------------------------------------------------------------
 
@@ -269,7 +276,7 @@ class Supervisor:
                 self._cwd_of(runtime),
                 max_lines=self.settings.max_log_lines_per_worker,
             )
-        except OSError as exc:
+        except (OSError, ValueError) as exc:
             self.backend.worker_exited(record.id, None)
             pool.last_error = f"could not start worker command {command[0]!r}: {exc}"
             log.warning("%s (in %s)", pool.last_error, self._cwd_of(runtime))

@@ -8,8 +8,6 @@ Workers authenticate with their own token, sent raw in `Authorization` as the SD
 from __future__ import annotations
 
 import hmac
-import json
-import math
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -19,6 +17,7 @@ from starlette.routing import Route
 
 from podkit.emulator.dataplane.backend import JobsBackend, JobsError
 from podkit.emulator.dataplane.waiters import Waiters
+from podkit.emulator.jsonbody import loads_strict
 
 PREFIX = "/_worker/{endpoint_id}"
 WorkerHandler = Callable[[Request, str, str], Awaitable[Response]]
@@ -26,22 +25,12 @@ WorkerHandler = Callable[[Request, str, str], Awaitable[Response]]
 
 def read_json(raw: bytes) -> Any:
     """Parse a JSON body (the SDK sends JSON text as form-urlencoded), strictly: NaN,
-    Infinity and numbers beyond a double are no JSON, and no answer could carry them back."""
+    Infinity, numbers beyond a double and unpaired surrogates are no JSON, and no answer could
+    carry them back."""
     try:
-        return json.loads(raw or b"null", parse_constant=_no_constant, parse_float=_finite)
-    except (ValueError, RecursionError):
-        raise JobsError(400, "the request body is not valid JSON") from None
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
-def _finite(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise ValueError(f"{text} is beyond a double")
-    return value
+        return loads_strict(raw)
+    except ValueError as exc:
+        raise JobsError(400, f"the request body is not valid JSON ({exc})") from None
 
 
 def _guard(
@@ -98,7 +87,10 @@ def worker_routes(backend: JobsBackend, waiters: Waiters) -> list[Route]:
         try:
             body = read_json(await request.body())
         except JobsError:  # a handler's output with NaN in it: the job fails, it does not hang
-            body = {"error": "the handler's result is not valid JSON (NaN and Infinity are not)"}
+            body = {
+                "error": "the handler's result is not valid JSON (NaN, Infinity and unpaired "
+                "surrogates are not)"
+            }
         backend.job_done(endpoint_id, worker_id, request.path_params["job_id"], body)
         return JSONResponse({})
 

@@ -40,7 +40,7 @@ def _wrap(backend: Backend, fn: Admin) -> Callable[[Request], Awaitable[Response
         try:
             body = json.loads(raw) if raw else {}
             result = fn(backend, request, body)
-        except (ValueError, TypeError, KeyError) as exc:
+        except (ValueError, TypeError, KeyError, RecursionError) as exc:
             return JSONResponse({"message": f"bad admin request: {exc}"}, status_code=400)
         except BackendError as exc:
             return JSONResponse({"message": exc.message}, status_code=exc.status)

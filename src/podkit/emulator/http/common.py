@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,6 +12,7 @@ from starlette.responses import JSONResponse, Response
 
 from podkit.emulator.backend import Backend, BackendError
 from podkit.emulator.backend.ratelimit import Verdict
+from podkit.emulator.jsonbody import loads_strict
 from podkit.emulator.openapi import OpenApiDocument
 from podkit.emulator.openapi.messages import misplaced_hint
 from podkit.emulator.openapi.parameters import check_query
@@ -133,7 +133,7 @@ class Generation:
         if self.doc.request_ref(method, template) is None:
             return None
         try:
-            body = json.loads(await request.body() or b"null")
+            body = loads_strict(await request.body(), whole_floats_as_int=True)
         except ValueError as exc:
             return self.error(
                 400,

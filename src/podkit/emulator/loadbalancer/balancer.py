@@ -164,10 +164,13 @@ class LoadBalancer:
         with self._lock:
             targets = [(self._specs[e], self._pools[e]) for e in self._specs]
         for spec, pool in targets:
-            self._check_health(pool)
-            with self._lock:
-                if spec.endpoint_id in self._specs:
-                    self._supervise(self._specs[spec.endpoint_id], pool)
+            try:
+                self._check_health(pool)
+                with self._lock:
+                    if spec.endpoint_id in self._specs:
+                        self._supervise(self._specs[spec.endpoint_id], pool)
+            except Exception:  # one endpoint's failure leaves the others supervised
+                log.exception("supervising the workers of endpoint %s failed", spec.endpoint_id)
 
     def _check_health(self, pool: Pool) -> None:
         now = time.monotonic()
@@ -305,7 +308,7 @@ class LoadBalancer:
                 spec.worker_cwd or self.worker_cwd,
                 max_lines=self.settings.max_log_lines_per_worker,
             )
-        except OSError as exc:
+        except (OSError, ValueError) as exc:
             pool.last_error = f"could not start worker command {command[0]!r}: {exc}"
             log.warning("%s", pool.last_error)
             pool.failed_starts += 1

@@ -45,6 +45,8 @@ RENAMES = {
     "registry": "containerRegistryAuthId",
 }
 OBJECT_FORM = '{"KEY": "value"}'
+# Values that may be secrets: env values and registry credentials are never quoted back.
+SECRET_FIELDS = frozenset({"env", "password", "username", "accessSecret", "accessId"})
 # Fields that belong elsewhere: (resource kind, field) -> where they go. The first deploy
 # mistakes people make, per the references.
 _ON_ENDPOINT = "network volumes attach to the endpoint, not the template; send it on the endpoint"
@@ -155,7 +157,14 @@ def _explain(error: ValidationError, props: set[str]) -> list[Violation]:
         return [Violation(f"{loc}.{missing[0]}", missing[0], "required", msg)]
     if kind == "type":
         return [Violation(loc, name, "type", _type_message(loc, error))]
+    if _secret(error):
+        rule = f"{kind} {json.dumps(error.validator_value)}"
+        return [Violation(loc, name, "other", f"{loc}: the value breaks {rule}")]
     return [Violation(loc, name, "other", f"{loc}: {error.message}")]
+
+
+def _secret(error: ValidationError) -> bool:
+    return any(part in SECRET_FIELDS for part in error.absolute_path)
 
 
 def _unknown(loc: str, name: str, props: set[str]) -> str:
@@ -174,11 +183,14 @@ def _type_message(loc: str, error: ValidationError) -> str:
         msg = f"{loc}: must be an object of string values like {OBJECT_FORM}, not an array"
         converted = object_form(error.instance)
         if converted is not None:
-            msg += f"; send {json.dumps(converted)} instead"
+            shown = dict.fromkeys(converted, "...") if _secret(error) else converted
+            msg += f"; send {json.dumps(shown)} instead"
         return msg
     want = " or ".join(expected) if isinstance(expected, list) else expected
     if error.instance is None:
         return f"{loc}: expected {want}, got null"
+    if _secret(error):
+        return f"{loc}: expected {want}, got {got}"
     return f"{loc}: expected {want}, got {got} {json.dumps(error.instance)[:60]}"
 
 
