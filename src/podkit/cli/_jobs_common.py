@@ -15,7 +15,8 @@ from rich.prompt import Confirm
 from podkit.cli.console import err_console
 from podkit.cli.option_files import read_option_file
 from podkit.config import Deployment, load_config
-from podkit.config.cli_values import ID, check_duration
+from podkit.config.cli_values import ID, ID_RULE, check_duration
+from podkit.config.problems import clip_key
 from podkit.deploy import service
 from podkit.deploy.history import History, TargetRef
 from podkit.errors import ConfigError
@@ -49,8 +50,8 @@ def resolve_endpoint(
             found = service.deployed_endpoint_id(client, deployment)
         if found is not None and not ID.match(found):
             raise ConfigError(
-                f"the account's API names endpoint {deployment.endpoint_name!r} by {found!r}, "
-                "which is not an id (ids are letters, digits, '-' and '_')",
+                f"the account's API names endpoint {deployment.endpoint_name!r} by "
+                f"{clip_key(found)!r}, which is not an id ({ID_RULE})",
                 hint="check the API target (--target, PODKIT_TARGET), or pass --endpoint ID",
             )
     if found:
@@ -78,8 +79,8 @@ def _history_endpoint(history: History) -> str | None:
     found = records[-1].endpoint_id if records and not records[-1].destroyed else None
     if found is not None and not ID.match(found):
         raise ConfigError(
-            f"{history.path}: record #{records[-1].number} names endpoint {found!r}, which is "
-            "not an id (ids are letters, digits, '-' and '_')",
+            f"{history.path}: record #{records[-1].number} names endpoint "
+            f"{clip_key(found)!r}, which is not an id ({ID_RULE})",
             hint=f"fix endpoint_id in that file, or move it aside (mv {history.path} "
             f"{history.path}.bad), or pass --endpoint ID",
         )

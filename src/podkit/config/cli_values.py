@@ -15,6 +15,7 @@ from podkit.config.schema import Deployment, split_image
 from podkit.errors import ConfigError
 
 ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,127}$")
+ID_RULE = "ids are letters, digits, '-' and '_', at most 128 characters"
 _NUMBER = re.compile(r"^\d+(?:\.\d+)?$")
 
 
@@ -81,7 +82,6 @@ def check_id(value: str | None, option: str) -> str | None:
     if value is not None and not ID.match(value):
         raise _refuse(
             option,
-            f"{value!r} is not an id; ids are letters, digits, '-' and '_' (copy it from "
-            "`podkit status` or the console)",
+            f"{value!r} is not an id; {ID_RULE} (copy it from `podkit status` or the console)",
         )
     return value
