@@ -42,9 +42,6 @@ def test_an_endpoint_id_from_the_account_that_is_not_an_id_is_refused(
     captured = capsys.readouterr()
     assert code == 1 and "Traceback" not in captured.err
     error = json.loads(captured.out)["error"]
-    assert (
-        "names endpoint 'gpu-worker-staging' by '../../x', which is not an id" in (error["message"])
-    )
-    assert "--endpoint" in error["hint"]
+    assert "'../../x'" in error["message"] and "ids are letters, digits" in error["message"]
     sent = [r.path for r in local_runpod.recorder.responses[before:]]
     assert sent and not [path for path in sent if path.endswith(("/run", "/runsync"))]
