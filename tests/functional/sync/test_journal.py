@@ -316,3 +316,21 @@ def test_sweep_keeps_old_scratch_files_of_a_live_process_on_this_host(tmp_path: 
     _age(scratch, temp)
     assert sweep_orphans(tmp_path, stale_after=STALE) == 0
     assert scratch.exists() and temp.exists()
+
+
+def test_sweep_removes_a_dead_journal_whose_file_was_placed_and_keeps_the_rest(
+    tmp_path: Path, me: Owner
+) -> None:
+    # Killed between renaming the temp into place and removing the journal: nothing adopts it.
+    placed, gone = _write_journal(tmp_path / "a.bin", "0therhst-4242-dead0")
+    gone.unlink()
+    live, live_temp = _write_journal(tmp_path / "b.bin", me.tag(), owner=me)
+    live_temp.unlink()  # being adopted right now: its owner is alive
+    claimed, _ = _write_journal(tmp_path / "c.bin", "0therhst-4242-dead1")
+    renamed = journal_name(tmp_path / "c.bin", me.tag())
+    claimed.rename(renamed)  # between the two renames of a claim: it still names its old temp
+    kept, kept_temp = _write_journal(tmp_path / "d.bin", "0therhst-4242-dead2")
+    _age(placed, renamed, kept, kept_temp)  # the live owner's beats: it stays fresh
+    assert sweep_orphans(tmp_path, stale_after=STALE) == 1
+    assert not placed.exists()
+    assert live.exists() and renamed.exists() and kept.exists() and kept_temp.exists()

@@ -144,6 +144,21 @@ def test_an_untrusted_certificate_fails_at_once_and_names_the_fix(
     assert not (volume / "tls" / "private.bin").exists()
 
 
+def test_a_certificate_for_another_name_says_so_not_that_its_ca_is_untrusted(
+    sync_nginx: Nginx, volume: Path
+) -> None:
+    (sync_nginx.www / "named.bin").write_bytes(b"n" * 1000)
+    url = sync_nginx.https_url.replace("127.0.0.1", "localhost")  # the certificate: 127.0.0.1
+    entry = ModelSource(source=f"{url}/named.bin", destination="tls")
+    env = {"PODKIT_CA_BUNDLE": str(sync_nginx.cert)}  # its CA is trusted
+    with pytest.raises(TransferError) as caught:
+        sync_models([entry], volume, options=SMALL, env=env)
+    assert "for another host name" in caught.value.message
+    assert "PODKIT_CA_BUNDLE" not in (caught.value.hint or "")
+    assert "host name the certificate was issued for" in (caught.value.hint or "")
+    assert not (volume / "tls" / "named.bin").exists()
+
+
 @pytest.mark.parametrize("kind", ["gs", "s3", "hf", "https"])
 def test_a_store_that_does_not_answer_is_a_reachability_hint_not_a_bucket_one(
     volume: Path, kind: str

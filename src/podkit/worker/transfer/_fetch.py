@@ -302,11 +302,8 @@ class Fetcher:
                     driven=driven,
                 )  # fmt: skip
             except _response.UntrustedCertificate as exc:
-                raise FetchError(
-                    f"{_safe(url)}: the server's TLS certificate is not trusted ({exc})",
-                    hint="for a private CA, set PODKIT_CA_BUNDLE (or SSL_CERT_FILE) to its "
-                    "certificate (PEM file)",
-                ) from exc
+                what, hint = exc.in_words()
+                raise FetchError(f"{_safe(url)}: {what} ({exc})", hint=hint) from exc
             except _response.ProxyUnusable as exc:
                 raise FetchError(
                     f"{_safe(url)}: the proxy cannot be used ({exc})", hint=_PROXY_HINT

@@ -51,6 +51,20 @@ class TransportError(OSError):
 class UntrustedCertificate(TransportError):
     """The server's TLS certificate does not chain to a trusted CA (or does not name the host)."""
 
+    def in_words(self) -> tuple[str, str]:
+        """What is wrong with the certificate, and the next step."""
+        if "subject name" in str(self):  # libcurl: "... subject name ... target host name ..."
+            return (
+                "the server's TLS certificate is for another host name",
+                "write the host name the certificate was issued for in the URL, or give the "
+                "server a certificate for this name",
+            )
+        return (
+            "the server's TLS certificate is not trusted",
+            "for a private CA, set PODKIT_CA_BUNDLE (or SSL_CERT_FILE) to its certificate "
+            "(PEM file)",
+        )
+
 
 class ProxyFailed(TransportError):
     """The failure was at the proxy (its name does not resolve, it refuses the connection, or

@@ -23,8 +23,8 @@ from podkit.worker.transfer._fetch import Fetcher
 from podkit.worker.transfer.gcs import GcsSource
 from podkit.worker.transfer.hf import HfSource
 from podkit.worker.transfer.https import HttpsSource
-from podkit.worker.transfer.jobs import FileJob, Outcome, SyncOptions
-from podkit.worker.transfer.journal import sweep_orphans
+from podkit.worker.transfer.jobs import FileJob, Outcome, SyncOptions, in_words
+from podkit.worker.transfer.journal import reclaimable, sweep_orphans
 from podkit.worker.transfer.overlap import refuse_overlaps
 from podkit.worker.transfer.owner import ACTIVE_RUNS, Owner
 from podkit.worker.transfer.plan import Action, LocalStat, Plan, decide, make_plan
@@ -236,13 +236,18 @@ def _sync(
     reports = [EntryReport(entry.source, entry.destination) for entry in entries]
     jobs = _collect(entries, dests, env, fetcher, reports)
     label = entries[0].label if len(entries) == 1 else f"{len(entries)} [[models]] entries"
-    needed = sum(job.remote.size for job in jobs if not job.check_first)
-    preflight_space(volume_dir, needed, options.space_margin, label)
     # By name first: one Path per directory, not one per file.
     named = {(job.entry, job.remote.path.rpartition("/")[0]) for job in jobs}
     root = volume_dir.resolve()
-    for directory in {dests[index] / below for index, below in named}:
-        _prepare(directory, root, options)
+    directories = {dests[index] / below for index, below in named}
+    for directory in directories:
+        _inside(directory, root)
+    # Dead workers' temps go before the space is counted: they are not space the sync needs.
+    for directory in directories:
+        sweep_orphans(directory, stale_after=options.stale_after)
+    preflight_space(volume_dir, _needed(jobs, options), options.space_margin, label)
+    for directory in directories:
+        _create(directory)
     owner = Owner.me(run_id)
     book = StateBook(dests, [entry.source for entry in entries], owner)
     total = sum(job.remote.size for job in jobs)
@@ -255,23 +260,40 @@ def _sync(
     return _report(jobs, reports, fetcher, started, connections)
 
 
-def _prepare(directory: Path, root: Path, options: SyncOptions) -> None:
-    """Create a destination directory and clear temps that dead workers left in it; refuse
-    one that a symlink on the volume leads outside `root` (nothing is written there)."""
+def _inside(directory: Path, root: Path) -> None:
+    """Refuse a destination directory that a symlink on the volume leads outside `root`
+    (nothing is written or removed there)."""
     inside = directory.resolve()
     if inside != root and root not in inside.parents:
         raise TransferError(
             f"{directory} resolves outside the volume (to {inside})",
             hint="remove the symlink on the volume, or exclude those files in [[models]]",
         )
+
+
+def _create(directory: Path) -> None:
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise TransferError(
-            f"cannot create {directory} on the volume: {exc.strerror or exc}",
+            f"cannot create {directory} on the volume: {in_words(exc)}",
             hint="check that the path is a directory the worker may write (not a file)",
         ) from None
-    sweep_orphans(directory, stale_after=options.stale_after)
+
+
+def _needed(jobs: list[FileJob], options: SyncOptions) -> int:
+    """Bytes the sync will write: every file to fetch, less what dead workers' chunk journals
+    of those files already hold (resumed into, or deleted before the fetch). Only files
+    above the range threshold can have a journal."""
+    needed = 0
+    for job in jobs:
+        if job.check_first:
+            continue
+        size = job.remote.size
+        if size > options.range_threshold:
+            size -= min(size, reclaimable(job.final, stale_after=options.stale_after))
+        needed += size
+    return needed
 
 
 def _collect(

@@ -1,4 +1,6 @@
-"""A single file over HTTPS: size and ETag from a HEAD, `If-Match` pins the version.
+"""A single file over HTTPS: size and ETag from a HEAD, `If-Match` pins the version (a
+weak ETag or a Last-Modified is checked on every answer instead; with no validator and no
+sha256 the file is fetched in one stream, never as ranges that could mix two versions).
 
 Integrity comes from the Content-Length and, when the entry declares it, a sha256.
 PODKIT_HTTPS_TOKEN, when set, is sent as a bearer token.
@@ -45,9 +47,10 @@ class HttpsSource:
                 hint="serve the file with a known length (a static file server does)",
             )
         etag = response.header("ETag") or ""
+        modified = response.header("Last-Modified") or ""
         name = unquote(urlsplit(self.url).path.rsplit("/", 1)[-1])
-        strong = etag and not etag.startswith("W/")
-        version = etag or f"lm:{response.header('Last-Modified') or ''}"
+        version = etag or f"lm:{modified}"
+        pins, validators = _pins(etag, modified)
         return [
             RemoteFile(
                 path=safe_relative(name, source=self.label),
@@ -55,7 +58,9 @@ class HttpsSource:
                 size=size,
                 version=f"{version}:{self.sha256}",
                 expected=Expected(size=size, sha256=self.sha256),
-                pin_headers=(("If-Match", etag),) if strong else (),
+                pin_headers=pins,
+                validators=validators,
+                splittable=bool(etag or modified or self.sha256),
             )
         ]
 
@@ -74,6 +79,23 @@ class HttpsSource:
 
     def refresh(self, fetcher: Fetcher, old: RemoteFile) -> RemoteFile | None:
         return self.list_files(fetcher)[0]
+
+
+def _pins(
+    etag: str, modified: str
+) -> tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]:
+    """The request headers that pin the listed version, and the answer headers that must
+    repeat it: a strong ETag is pinned by If-Match (the server refuses another version with
+    412); a weak one cannot be (If-Match compares strongly), so each answer must carry it
+    unchanged, and a Last-Modified without a strong ETag is pinned by If-Unmodified-Since
+    and checked the same way."""
+    if etag and not etag.startswith("W/"):
+        return (("If-Match", etag),), ()
+    pins = (("If-Unmodified-Since", modified),) if modified else ()
+    checks = tuple(
+        (name, value) for name, value in (("ETag", etag), ("Last-Modified", modified)) if value
+    )
+    return pins, checks
 
 
 def _ranged_size(response: Response) -> int | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import functools
 import threading
 import time
@@ -113,7 +114,7 @@ class FileJob:
         return self.epoch == epoch and self.outcome == Outcome.RUNNING
 
     def ranged(self, threshold: int) -> bool:
-        return self.remote.size > threshold
+        return self.remote.splittable and self.remote.size > threshold
 
     def set_outcome(self, outcome: str, error: str = "") -> bool:
         """Move out of RUNNING once; False if another thread already did."""
@@ -130,10 +131,24 @@ def failed_in_words(exc: Exception) -> str:
     if not isinstance(exc, OSError):
         return f"internal error: {type(exc).__name__}: {exc}"
     path = exc.filename2 if exc.filename2 is not None else exc.filename
-    reason = exc.strerror or type(exc).__name__
+    reason = in_words(exc)
     if isinstance(exc, IsADirectoryError):
         reason = "a directory is in the way of the file (remove it, or choose another destination)"
     return f"cannot write {path} on the volume: {reason}" if path else f"the volume: {reason}"
+
+
+_NEXT_STEP = {
+    errno.ENOSPC: "free space on the volume or make it larger, then run the sync again",
+    errno.EDQUOT: "free space on the volume or raise its quota, then run the sync again",
+    errno.EROFS: "the volume is mounted read-only; mount it writable or choose another one",
+}
+
+
+def in_words(exc: OSError) -> str:
+    """The system's reason for a volume error, with the next step where one is known."""
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    step = _NEXT_STEP.get(exc.errno or 0)
+    return f"{reason} ({step})" if step else reason
 
 
 CHUNK_ALIGN = 64 * 1024

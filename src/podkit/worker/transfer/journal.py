@@ -71,8 +71,13 @@ class Journal:
             "done": {str(k): v for k, v in sorted(self.done.items())},
         }
         scratch = self.path.with_name(self.path.name + SCRATCH_SUFFIX)
-        scratch.write_text(json.dumps(body, separators=(",", ":")))
-        scratch.replace(self.path)
+        try:
+            scratch.write_text(json.dumps(body, separators=(",", ":")))
+            scratch.replace(self.path)
+        except OSError:  # the volume is full or refused it: no half-written scratch stays
+            with contextlib.suppress(OSError):
+                scratch.unlink()
+            raise
 
     def remove(self) -> None:
         for path in (self.path, self.temp):
@@ -166,14 +171,35 @@ def _discard(journal: Path, temp: Path | None) -> None:
                 path.unlink()
 
 
+def reclaimable(final: Path, *, stale_after: float) -> int:
+    """Bytes the temps of dead owners' journals for `final` hold on the volume: a fetch of
+    `final` resumes into them (same version) or deletes them (another), so they are space it
+    does not need again."""
+    held = 0
+    stem = glob_escape(side_stem(final.name))
+    for candidate in final.parent.glob(f".{stem}.*{JOURNAL_SUFFIX}"):
+        data = _read(candidate)
+        if data is None or not _dead(data, candidate, stale_after):
+            continue
+        temp = _temp_of(candidate, final, data)
+        with contextlib.suppress(OSError):
+            if temp is not None:
+                held += temp.stat().st_blocks * 512
+    return held
+
+
 def sweep_orphans(directory: Path, *, stale_after: float) -> int:
-    """Delete `.incomplete` temps of dead owners that have no journal (single-stream files)."""
+    """Delete `.incomplete` temps of dead owners that have no journal (single-stream files),
+    and journals of dead owners whose temp is gone (killed between placing the file and
+    removing its journal: nothing would ever adopt them)."""
     removed = 0
     if not directory.is_dir():
         return 0
     journals = {p.name for p in directory.glob(f".*{JOURNAL_SUFFIX}")}
+    temps = list(directory.glob(f".*{TEMP_SUFFIX}"))
+    removed += _sweep_journals(directory, journals, {t.name for t in temps}, stale_after)
     scratch = list(directory.glob(f".*{JOURNAL_SUFFIX}{SCRATCH_SUFFIX}"))
-    for temp in [*directory.glob(f".*{TEMP_SUFFIX}"), *scratch]:
+    for temp in [*temps, *scratch]:
         if temp.name.endswith(SCRATCH_SUFFIX):
             stem = temp.name[: -len(JOURNAL_SUFFIX + SCRATCH_SUFFIX)]
         else:
@@ -188,5 +214,25 @@ def sweep_orphans(directory: Path, *, stale_after: float) -> int:
         if not tag_alive(tag, mtime, stale_after=stale_after):
             with contextlib.suppress(FileNotFoundError):
                 temp.unlink()
+                removed += 1
+    return removed
+
+
+def _sweep_journals(
+    directory: Path, journals: set[str], temps: set[str], stale_after: float
+) -> int:
+    """Remove the journals of dead owners whose own temp is not in `temps`."""
+    removed = 0
+    for name in journals:
+        stem = name[: -len(JOURNAL_SUFFIX)]
+        if stem + TEMP_SUFFIX in temps:
+            continue
+        path = directory / name
+        data = _read(path)
+        if data is None or data.get("temp") != stem + TEMP_SUFFIX:
+            continue  # not a journal this engine wrote for that name: left alone
+        if _dead(data, path, stale_after):
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
                 removed += 1
     return removed

@@ -22,6 +22,12 @@ class RemoteFile:
     version: str  # identity of this content: generation, ETag, commit sha + oid
     expected: Expected
     pin_headers: tuple[tuple[str, str], ...] = field(default=())
+    # Headers each data answer must repeat where it carries them (a version no request can
+    # pin, such as a weak ETag): another value means the source changed under the download.
+    validators: tuple[tuple[str, str], ...] = field(default=())
+    # False where nothing tells two versions apart (no validator, no checksum): fetched in
+    # one stream, never as byte ranges that could come from different versions.
+    splittable: bool = True
 
     @property
     def key(self) -> str:

@@ -30,6 +30,7 @@ from podkit.worker.transfer.jobs import (
     SyncOptions,
     chunk_size_for,
     failed_in_words,
+    in_words,
     split_chunks,
 )
 from podkit.worker.transfer.journal import Journal, adopt_or_create, temp_name
@@ -118,8 +119,9 @@ class Runner:
             fn(*args)
         except Exception as exc:  # the volume refused, or a bug: the job reports it, no hang
             job = args[0] if args else None
-            if isinstance(job, FileJob):
-                job.set_outcome(Outcome.FAILED, failed_in_words(exc))
+            if isinstance(job, FileJob) and job.set_outcome(Outcome.FAILED, failed_in_words(exc)):
+                with contextlib.suppress(OSError):
+                    self._discard(job)  # its journal, temp and lease go, as for any failure
         finally:
             with self._cond:
                 self._pending -= 1
@@ -166,8 +168,8 @@ class Runner:
             try:
                 self._start_ranged(job)
             except OSError as exc:  # lease, journal or temp could not be written
-                self.fail(job, f"writing under {job.final.parent}: {exc.strerror or exc}")
-        elif job.remote.size >= SPLITTABLE:
+                self.fail(job, f"writing under {job.final.parent}: {in_words(exc)}")
+        elif job.remote.size >= SPLITTABLE and job.remote.splittable:
             self.submit(self._stream_unit, job, job.epoch)
         else:
             self.submit(self._whole_unit, job, job.epoch)
@@ -265,7 +267,7 @@ class Runner:
             size = journal.temp.stat().st_size
         except OSError as exc:
             if job.active(epoch):
-                self.fail(job, f"reading back {journal.temp.name}: {exc.strerror or exc}")
+                self.fail(job, f"reading back {journal.temp.name}: {in_words(exc)}")
             return
         wrong = expected.mismatches(digests) + (["size"] if size != expected.size else [])
         if wrong:
@@ -314,7 +316,7 @@ class Runner:
                 now=self.options.clock(),
             )  # fmt: skip
         except OSError as exc:
-            self.fail(job, f"writing under {job.final.parent}: {exc.strerror or exc}")
+            self.fail(job, f"writing under {job.final.parent}: {in_words(exc)}")
             return
         done = partial(self._whole_ended, job, epoch, whole)
         self.spans.fetch(Fetching(job, epoch, whole, whole.temp, done))
@@ -340,7 +342,7 @@ class Runner:
             digests = whole.digests()
             size = whole.temp.stat().st_size
         except OSError as exc:
-            self.fail(job, f"reading back {whole.temp.name}: {exc.strerror or exc}")
+            self.fail(job, f"reading back {whole.temp.name}: {in_words(exc)}")
             return None
         wrong = expected.mismatches(digests) + (["size"] if size != expected.size else [])
         if wrong:
@@ -407,7 +409,7 @@ class Runner:
                 return None
             except OSError as exc:
                 if job.active(epoch):  # otherwise a restart removed the temp under us
-                    self.fail(job, f"writing under {job.final.parent}: {exc.strerror or exc}")
+                    self.fail(job, f"writing under {job.final.parent}: {in_words(exc)}")
                 return None
         return None
 

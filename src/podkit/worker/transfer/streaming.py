@@ -16,6 +16,7 @@ from pathlib import Path
 from podkit.worker.transfer._fetch import (
     READ_BLOCK,
     Fetcher,
+    Response,
     RetryableFetchError,
     raise_for_status,
 )
@@ -96,7 +97,7 @@ class Streamer:
         asked = self._clock()
         with self.fetcher.open(remote.url, headers) as response:
             self.answers.add(self._clock() - asked)
-            self._check_changed(job, response.status)
+            self._check_changed(job, response)
             if response.status == 206:
                 span, _, total = (response.header("Content-Range") or "").partition("/")
                 if total.strip().isdigit() and int(total) != remote.size:
@@ -123,7 +124,7 @@ class Streamer:
         if remote.expected.crc32c:
             hashers["crc32c"] = Crc32c()
         with self.fetcher.open(remote.url, headers) as response:
-            self._check_changed(job, response.status)
+            self._check_changed(job, response)
             raise_for_status(response, expected=(200,))
             # A bare fd: no buffer object, no isatty/fstat probes. Small files are mostly
             # system calls, and each one is a GIL hand-off between the pool's threads.
@@ -142,9 +143,14 @@ class Streamer:
         job.bytes_fetched += written
         return written
 
-    def _check_changed(self, job: FileJob, status: int) -> None:
-        if status in job.source.changed_statuses:
+    def _check_changed(self, job: FileJob, response: Response) -> None:
+        if response.status in job.source.changed_statuses:
             raise SourceChanged
+        if response.status in (200, 206):
+            for name, value in job.remote.validators:
+                said = response.header(name)
+                if said is not None and said != value:
+                    raise SourceChanged
 
     def _write_body(
         self, job: FileJob, read: Callable[[int], bytes], fd: int, hashers: dict[str, Hasher]
