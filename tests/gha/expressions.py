@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -34,9 +35,45 @@ def truthy(value: Any) -> bool:
     return value not in (None, False, 0, "")
 
 
+_JSON_NUMBER = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?")
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return "object"
+
+
+def to_number(value: Any) -> float:
+    """GitHub's coercion: null 0, true 1, false 0, '' 0, a JSON number string its value,
+    anything else NaN."""
+    kind = _kind(value)
+    if kind in ("null", "boolean", "number"):
+        return float(value or 0)
+    if kind == "string":
+        text = value.strip()
+        if text == "":
+            return 0.0
+        return float(text) if _JSON_NUMBER.fullmatch(text) else math.nan
+    return math.nan
+
+
 def _equal(a: Any, b: Any) -> bool:
-    if isinstance(a, str) and isinstance(b, str):
-        return a.casefold() == b.casefold()  # GitHub compares strings ignoring case
+    """GitHub's loose `==`: same types compare as such (strings ignoring case, objects by
+    identity); different types compare as numbers, so `null == ''` and `'1' == 1` hold."""
+    kind = _kind(a)
+    if kind != _kind(b):
+        return to_number(a) == to_number(b)  # NaN equals nothing
+    if kind == "string":
+        return bool(a.casefold() == b.casefold())
+    if kind == "object":
+        return a is b
     return bool(a == b)
 
 

@@ -28,8 +28,29 @@ def test_the_environment_route(event: str, inputs: dict[str, Any], expected: str
 def test_comparisons_ignore_case_and_missing_paths_are_null() -> None:
     ctx = {"inputs": {"action": "Rollback"}}
     assert evaluate("inputs.action == 'rollback'", ctx) is True
-    assert evaluate("inputs.missing != ''", ctx) is True
+    assert evaluate("inputs.missing == null", ctx) is True
     assert evaluate("!inputs.missing", ctx) is True
+
+
+@pytest.mark.parametrize(
+    ("expr", "expected"),
+    [
+        ("inputs.missing != ''", False),  # null and '' both become 0
+        ("inputs.missing == 0", True),
+        ("'' == 0", True),
+        ("'1' == 1", True),
+        ("' 2.5 ' == 2.5", True),
+        ("true == 1", True),
+        ("false == ''", True),
+        ("'abc' == 0", False),
+        ("'abc' != 'ABC'", False),
+        ("inputs.missing != 'rollback'", True),
+        ("'NaN' == 'NaN'", True),  # two strings compare as strings
+        ("'x' == 'x' && 'y' != 0", True),
+    ],
+)
+def test_loose_equality_coerces_mixed_types_to_numbers(expr: str, expected: bool) -> None:
+    assert evaluate(expr, {"inputs": {}}) is expected
 
 
 def test_interpolation_and_quoted_quotes() -> None:

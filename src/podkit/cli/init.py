@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 
 import typer
 
 from podkit.cli.app import app
-from podkit.cli.console import console, print_json
+from podkit.cli.console import console, err_console, print_json
 from podkit.errors import ConfigError
 from podkit.scaffold.project import (
     KINDS,
@@ -88,6 +89,8 @@ def init(
             hint="pass a directory you can create and write to",
         ) from exc
     rel = [str(p.relative_to(dest)) for p in written]
+    for warning in _warnings(dest, handler):
+        err_console.print(f"warning: {warning}", soft_wrap=True)
     if as_json:
         print_json({"project": spec.name, "directory": str(dest), "files": rel, "adopted": handler})
         return
@@ -109,6 +112,29 @@ def init(
         "`make test` and `make serve`" if kind == "load_balancer" else "`make test` and `make demo`"
     )
     console.print(f"next: cd into it, then {follow}")
+
+
+def _warnings(dest: Path, handler: str | None) -> list[str]:
+    """What will not work as written: a handler that does not parse, a workflow GitHub will
+    not find (it reads .github/workflows at the repository's root only)."""
+    found: list[str] = []
+    if handler is not None:
+        try:
+            ast.parse((dest / handler).read_bytes(), filename=handler)
+        except (SyntaxError, ValueError, OSError) as exc:
+            where = f" (line {exc.lineno})" if isinstance(exc, SyntaxError) else ""
+            found.append(
+                f"{handler} does not parse as Python{where}: its tests and the worker fail "
+                "until it does"
+            )
+    root = next((d for d in (dest, *dest.parents) if (d / ".git").exists()), None)
+    if root is not None and root != dest:
+        found.append(
+            f"GitHub runs workflows only from {root / '.github' / 'workflows'}: move "
+            f"{dest.relative_to(root) / '.github' / 'workflows' / 'deploy.yml'} there and run "
+            f"its steps in {dest.relative_to(root)} (working-directory, build context)"
+        )
+    return found
 
 
 def _resolved(directory: Path) -> Path:

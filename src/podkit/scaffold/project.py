@@ -1,7 +1,9 @@
 """`podkit init`: the files of a new worker project, rendered and written safely.
 
-Rendering is pure (`render_project` -> {relative path: text}); writing checks every target
-first and refuses to overwrite anything unless asked, so a refused run writes nothing.
+Rendering is pure (`render_project` -> {relative path: text}); writing (`writer.py`) checks
+every target first and refuses to overwrite anything unless asked, so a refused run writes
+nothing. What the user gives (the podkit requirement, the Action, the handler's file name) is
+checked before it reaches a file: one line, no secret, nothing that breaks the file around it.
 """
 
 from __future__ import annotations
@@ -16,7 +18,19 @@ from pathlib import Path
 from podkit.config.problems import clip_key
 from podkit.errors import ConfigError
 from podkit.scaffold.source import installed_action, installed_requirement
-from podkit.scaffold.workflow import registry, render_workflow
+from podkit.scaffold.workflow import check_no_secret, fill, registry, render_workflow
+from podkit.scaffold.writer import write_project
+
+__all__ = [
+    "KINDS",
+    "ProjectSpec",
+    "explicit_name",
+    "find_handler",
+    "project_name",
+    "render_project",
+    "requirement_with_extra",
+    "write_project",
+]
 
 WORKFLOW_PATH = ".github/workflows/deploy.yml"
 # Template file (under templates/project/) -> where it goes in the new project.
@@ -125,16 +139,17 @@ def explicit_name(raw: str) -> str:
 def render_project(spec: ProjectSpec) -> dict[str, str]:
     """Every file of the new project, by relative path."""
     reg = registry(spec.registry)
-    pip_spec = spec.pip_spec or installed_requirement()
+    pip_spec = check_no_secret("--podkit-spec", spec.pip_spec or installed_requirement())
+    handler = _check_handler_name(spec.handler or "handler.py")
     words = {
         "PROJECT": spec.name,
         "IMAGE_REPOSITORY": IMAGE_REPOSITORY[reg.key].format(name=spec.name),
         "REGISTRY_TITLE": reg.title,
         "REGISTRY_SETUP": REGISTRY_SETUP[reg.key],
-        "PODKIT_WORKER_SPEC": _with_extra(pip_spec, "worker"),
-        "PODKIT_DEV_SPEC": _with_extra(pip_spec, "emulator"),
+        "PODKIT_WORKER_SPEC": requirement_with_extra(pip_spec, "worker"),
+        "PODKIT_DEV_SPEC": requirement_with_extra(pip_spec, "emulator"),
         "PODKIT_SPEC": pip_spec,
-        "HANDLER": spec.handler or "handler.py",
+        "HANDLER": handler,
     }
     templates = resources.files("podkit.scaffold").joinpath("templates")
     folder, names = KINDS[spec.kind]
@@ -142,12 +157,10 @@ def render_project(spec: ProjectSpec) -> dict[str, str]:
     if spec.handler is not None:
         del chosen["handler.py.tmpl"]
         chosen.update({n: (templates.joinpath("adopt", n), t) for n, t in ADOPT_FILES.items()})
-    files: dict[str, str] = {}
-    for source, target in chosen.values():
-        text = source.read_text(encoding="utf-8")
-        for key, value in words.items():
-            text = text.replace(f"@@{key}@@", value)
-        files[target] = text
+    files = {
+        target: fill(source.read_text(encoding="utf-8"), words)
+        for source, target in chosen.values()
+    }
     files[WORKFLOW_PATH] = render_workflow(reg.key, action=spec.action or installed_action())
     return files
 
@@ -201,30 +214,48 @@ def _starts_sdk(path: Path) -> bool:
         return False
 
 
-def _with_extra(spec: str, extra: str) -> str:
-    """`podkit==1.0` -> `podkit[extra]==1.0`, `podkit @ URL` -> `podkit[extra] @ URL`."""
-    m = re.match(r"^podkit(\s*(?:==|@).+)$", spec)
-    return f"podkit[{extra}]{m.group(1)}" if m else spec
+_REQUIREMENT = re.compile(
+    r"^podkit\s*(?:\[(?P<extras>[A-Za-z0-9_.,\s-]*)\])?(?P<rest>\s*(?:[=<>!~@;].*)?)$", re.I
+)
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://\S+$")
 
 
-def write_project(dest: Path, files: dict[str, str], *, force: bool = False) -> list[Path]:
-    """Write `files` under `dest`; refuse (writing nothing) if any exists, unless `force`."""
-    if dest.exists() and not dest.is_dir():
+def requirement_with_extra(spec: str, extra: str) -> str:
+    """The requirement `spec` (of podkit) with `extra` added: `podkit==1.0` ->
+    `podkit[extra]==1.0`, `podkit[a] @ URL` -> `podkit[a,extra] @ URL`, a bare URL ->
+    `podkit[extra] @ URL`; anything else is a ConfigError naming --podkit-spec."""
+    text = spec.strip()
+    if any(ord(c) < 32 or ord(c) == 127 for c in text) or not text:
         raise ConfigError(
-            f"{dest} exists and is not a directory", hint="pass a new or existing directory"
+            "--podkit-spec is not one requirement on one line",
+            hint="give one requirement, e.g. --podkit-spec 'podkit==1.2.3'",
         )
-    targets = {dest / rel: text for rel, text in files.items()}
-    if not force:
-        existing = [p for p in targets if p.exists()]
-        if existing:
-            shown = ", ".join(str(p.relative_to(dest)) for p in existing)
-            raise ConfigError(
-                f"{dest}: would overwrite {shown}",
-                hint="pick an empty directory, or pass --force to overwrite these files",
-            )
-    written: list[Path] = []
-    for path, text in targets.items():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-        written.append(path)
-    return written
+    m = _REQUIREMENT.match(text)
+    if m is not None:
+        extras = {e.strip() for e in (m.group("extras") or "").split(",") if e.strip()}
+        joined = ",".join(sorted(extras | {extra}))
+        rest = m.group("rest").strip()
+        sep = " " if rest.startswith(("@", ";")) else ""
+        return f"podkit[{joined}]{sep}{rest}"
+    if _URL.match(text):
+        return f"podkit[{extra}] @ {text}"
+    raise ConfigError(
+        f"--podkit-spec {clip_key(text)!r} is not a requirement of podkit",
+        hint="write podkit==VERSION, podkit @ URL, or a URL pip installs podkit from "
+        "(git+https://..., https://.../podkit.whl, file:///...)",
+    )
+
+
+# Characters that would break the string or comment a handler's file name is written into
+# (podkit.toml, the Dockerfile's CMD, the tests).
+_HANDLER_BAD = re.compile(r'["\\`\x00-\x1f\x7f]')
+
+
+def _check_handler_name(name: str) -> str:
+    if _HANDLER_BAD.search(name):
+        raise ConfigError(
+            f"the handler's file name {clip_key(name)!r} has a quote, a backslash, a backtick or "
+            "a control character, which podkit.toml, the Dockerfile and the tests cannot hold",
+            hint="rename the file (e.g. handler.py), then run podkit init again",
+        )
+    return name

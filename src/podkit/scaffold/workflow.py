@@ -11,8 +11,11 @@ import re
 from dataclasses import dataclass
 from importlib import resources
 
+from podkit.config.problems import clip_key
 from podkit.errors import ConfigError
+from podkit.redact import REDACTOR
 from podkit.scaffold.source import release_action
+from podkit.secret_shapes import has_url_credentials, looks_like_token
 
 _TEMPLATE = "templates/workflow/deploy.yml"
 
@@ -128,9 +131,9 @@ def check_action(value: str | None) -> str | None:
     maybe followed by a ` # comment`) given as `--action`, or ConfigError naming the option."""
     parts = value.split(" ")[0].split("/") if value is not None else []
     if value is None or (_USES.match(value) and ".." not in parts and "." not in parts[1:]):
-        return value
+        return check_no_secret("--action", value) if value is not None else None
     raise ConfigError(
-        f"--action {value!r} is not a GitHub Actions `uses:` reference",
+        f"--action {clip_key(value)!r} is not a GitHub Actions `uses:` reference",
         hint=f"write OWNER/REPO[/PATH]@REF (e.g. --action {ACTION_EXAMPLE}), ./PATH or "
         "docker://IMAGE",
     )
@@ -153,11 +156,47 @@ def render_workflow(registry_key: str = "ghcr", *, action: str | None = None) ->
         text = text.replace(f"@@{name}@@\n", f"{block}\n" if block else "")
     words = {"SECRETS_NOTE": reg.secrets_note, "REGISTRY_TITLE": reg.title}
     words["ACTION"] = check_action(action) or release_action()
-    for name, word in words.items():
-        text = text.replace(f"@@{name}@@", word)
-    if "@@" in text:
-        raise AssertionError(f"unfilled placeholder in {_TEMPLATE}")
-    return text
+    return fill(text, words)
+
+
+_PLACEHOLDER = re.compile(r"@@([A-Z_]+)@@")
+
+
+def fill(template: str, words: dict[str, str]) -> str:
+    """`template` with each `@@NAME@@` replaced by `words[NAME]`, in one pass: a value that
+    holds `@@...@@` itself is written as given, never filled again."""
+
+    def one(m: re.Match[str]) -> str:
+        try:
+            return words[m.group(1)]
+        except KeyError:
+            raise AssertionError(f"no value for the placeholder {m.group(0)}") from None
+
+    return _PLACEHOLDER.sub(one, template)
+
+
+# pip expands `${NAME}` in a requirements file from the environment: a reference, no secret.
+_ENV_REFERENCE = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}")
+
+
+def check_no_secret(option: str, value: str) -> str:
+    """`value`, unless it holds a secret (a value of the environment podkit treats as one, a
+    token, a password in a URL): it would be written into files that get committed."""
+    bare = _ENV_REFERENCE.sub("", value)
+    known = any(secret in value for secret in REDACTOR.known())
+    if known or looks_like_token(bare) or has_url_credentials(bare):
+        hint = (
+            "write ${NAME} where the token goes: pip reads it from the environment when it "
+            "installs (CI passes it as a secret)"
+            if option == "--podkit-spec"
+            else "leave the secret out of it"
+        )
+        raise ConfigError(
+            f"{option} holds a secret (a token or a password), and init would write it into "
+            "files that are meant to be committed",
+            hint=hint,
+        )
+    return value
 
 
 def _image_env(reg: Registry) -> str:

@@ -96,3 +96,42 @@ def test_the_action_installs_podkit_from_its_own_ref_into_a_venv(tmp_path: Path)
     assert podkit.is_file()
     assert __version__ in run.step("a").log
     assert run.step("b").outputs == {"exit-code": "0"}
+
+
+def test_every_line_of_the_set_file_is_an_override_the_last_and_crlf_ones_too(
+    tmp_path: Path,
+) -> None:
+    project = tmp_path / "repo"
+    project.mkdir()
+    (project / "podkit.toml").write_text(
+        'project = "w"\n[image]\nref = "ghcr.io/acme/w@sha256:' + "0" * 64 + '"\n'
+        '[endpoint]\ngpu_types = ["NVIDIA GeForce RTX 4090"]\n',
+        encoding="utf-8",
+    )
+    overrides = tmp_path / "overrides"
+    # Written by hand on Windows: CRLF line ends and no newline after the last line.
+    overrides.write_bytes(b"endpoint.workers_max=2\r\nendpoint.bogus_key=1")
+    plan = {"id": "plan", "uses": USES, "with": {"command": "plan", "set-file": str(overrides)}}
+    run = _run(tmp_path, [plan]).run_job("j")
+    log = run.step("plan").log
+    assert run.step("plan").outcome == "failure"
+    assert "endpoint.bogus_key: unknown key" in log, log
+    assert "workers_max" not in log.split("unknown key", 1)[0]  # the CRLF line was a good one
+    nofile = {"id": "nofile", "uses": USES, "with": {"command": "plan", "set-file": "nope"}}
+    run = _run(tmp_path, [nofile]).run_job("j")
+    assert run.step("nofile").outcome == "failure"
+    assert "set-file: no readable file at 'nope'" in run.step("nofile").log
+
+
+def test_exit_codes_or_markdown_written_another_way_stop_the_step_before_podkit_runs(
+    tmp_path: Path,
+) -> None:
+    for key, value, said in (
+        ("ok-exit-codes", "0,2", "ok-exit-codes: exit codes separated by spaces"),
+        ("markdown", "yes", 'markdown: "true" or "false"'),
+    ):
+        step = {"id": "s", "uses": USES, "with": {"command": "init", key: value, "args": "w"}}
+        run = _run(tmp_path, [step]).run_job("j")
+        assert run.step("s").outcome == "failure"
+        assert said in run.step("s").log
+        assert not (tmp_path / "repo" / "w").exists()

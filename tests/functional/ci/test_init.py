@@ -203,3 +203,30 @@ def test_an_action_that_is_no_uses_reference_is_refused_before_writing(
     assert "--action 'bad action' is not a GitHub Actions `uses:` reference" in err
     assert "OWNER/REPO[/PATH]@REF" in err and "--action acme/podkit@" in err
     assert not dest.exists()
+
+
+STREAMING = {
+    "generator": "def handler(job):\n    for i in range(3):\n        yield {'part': i}\n",
+    "async_generator": "async def handler(job):\n    for i in range(3):\n        yield i\n",
+}
+
+
+@pytest.mark.parametrize("kind", sorted(STREAMING))
+def test_an_adopted_streaming_handler_passes_its_own_handler_test(
+    tmp_path: Path, kind: str
+) -> None:
+    source = (
+        f"import runpod\n\n\n{STREAMING[kind]}\n\nif __name__ == '__main__':\n"
+        "    runpod.serverless.start({'handler': handler, 'return_aggregate_stream': True})\n"
+    )
+    (tmp_path / "handler.py").write_text(source)
+    assert main(["init", str(tmp_path), "--name", "w"]) == 0
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_handler.py"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr

@@ -68,3 +68,38 @@ def test_the_readme_keeps_the_two_command_setup() -> None:
     readme = render_project(ProjectSpec("w"))["README.md"]
     assert "make demo" in readme and "make test" in readme
     assert "RUNPOD_API_KEY" in readme
+
+
+@pytest.mark.parametrize(
+    ("spec", "worker", "dev"),
+    [
+        ("podkit==1.2", "podkit[worker]==1.2", "podkit[emulator]==1.2"),
+        ("podkit>=1,<2", "podkit[worker]>=1,<2", "podkit[emulator]>=1,<2"),
+        ("podkit~=1.2", "podkit[worker]~=1.2", "podkit[emulator]~=1.2"),
+        ("podkit", "podkit[worker]", "podkit[emulator]"),
+        ("podkit[worker]==1", "podkit[worker]==1", "podkit[emulator,worker]==1"),
+        ("podkit @ file:///src/podkit", "podkit[worker] @ file:///src/podkit", None),
+        ("git+https://example.invalid/podkit@v1", "podkit[worker] @ git+https://", None),
+    ],
+)
+def test_the_image_always_gets_the_worker_extra_and_the_tests_the_emulator(
+    spec: str, worker: str, dev: str | None
+) -> None:
+    files = render_project(ProjectSpec("w", pip_spec=spec))
+    assert worker in files["requirements.txt"]
+    assert (dev or worker.replace("worker", "emulator")) in files["requirements-dev.txt"]
+
+
+@pytest.mark.parametrize("spec", ["requests==2", "./podkit", "podkitx==1", "podkit==1\n-e ."])
+def test_a_spec_that_is_no_podkit_requirement_is_refused(spec: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        render_project(ProjectSpec("w", pip_spec=spec))
+    assert "--podkit-spec" in err.value.message
+
+
+@pytest.mark.parametrize("kind", ["queue", "load_balancer"])
+def test_env_files_stay_out_of_the_image_and_the_repository(kind: str) -> None:
+    # An adopted handler's image copies the whole directory (`COPY . .`).
+    files = render_project(ProjectSpec("w", kind=kind))
+    assert {".env", ".env.*"} <= set(files[".dockerignore"].splitlines())
+    assert ".env" in files[".gitignore"].splitlines()
