@@ -6,6 +6,7 @@ import ast
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 from podkit.cli.app import app
 from podkit.cli.console import console, err_console, print_json
@@ -73,6 +74,9 @@ def init(
             f"--type {kind} cannot adopt it",
             hint="drop --type to adopt it, or pass a directory without a runpod handler",
         )
+    # Adopting keeps what the repository already has (its Dockerfile, requirements, README...)
+    # and writes only what is missing; --force replaces them.
+    keep = handler is not None and not force
     spec = ProjectSpec(
         explicit_name(name) if name is not None else project_name(dest.name),
         registry,
@@ -80,28 +84,43 @@ def init(
         action=action,
         handler=handler,
         kind=kind,
+        own_requirements=keep and _lexists(dest / "requirements.txt"),
     )
     try:
-        written = write_project(dest, render_project(spec), force=force)
+        written, kept = write_project(dest, render_project(spec), force=force, keep=keep)
     except OSError as exc:
         raise ConfigError(
             f"cannot write the project into {dest}: {exc.strerror or exc}",
             hint="pass a directory you can create and write to",
         ) from exc
     rel = [str(p.relative_to(dest)) for p in written]
-    for warning in _warnings(dest, handler):
-        err_console.print(f"warning: {warning}", soft_wrap=True)
+    kept_rel = [str(p.relative_to(dest)) for p in kept]
+    for warning in _warnings(dest, handler) + kept_warnings(dest, handler, kept_rel):
+        err_console.print(f"warning: {escape(warning)}", soft_wrap=True)
     if as_json:
-        print_json({"project": spec.name, "directory": str(dest), "files": rel, "adopted": handler})
+        print_json(
+            {
+                "project": spec.name,
+                "directory": str(dest),
+                "files": rel,
+                "kept": kept_rel,
+                "adopted": handler,
+            }
+        )
         return
     if handler is not None:
         console.print(f"adopted {handler} in {dest} as project {spec.name} (left unchanged);")
-        console.print(f"the Dockerfile's CMD runs it: python -u {handler}")
+        if "Dockerfile" not in kept_rel:
+            console.print(f"the Dockerfile's CMD runs it: python -u {handler}")
         console.print("wrote:")
     else:
         console.print(f"created {spec.name} in {dest}:")
     for path in rel:
         console.print(f"  {path}")
+    if kept_rel:
+        console.print("kept as they are (yours; --force replaces them with podkit's):")
+        for path in kept_rel:
+            console.print(f"  {path}")
     if handler is not None:
         console.print(
             "podkit's built-ins (gpu_info, list_files, sync_models) beside your handler: "
@@ -111,7 +130,12 @@ def init(
     follow = (
         "`make test` and `make serve`" if kind == "load_balancer" else "`make test` and `make demo`"
     )
-    console.print(f"next: cd into it, then {follow}")
+    if "Makefile" in kept_rel:
+        follow = (
+            "install requirements-dev.txt in a virtual environment, then `python -m pytest "
+            "tests` and `python demo.py`"
+        )
+    console.print(f"next: cd into it, then {follow}", soft_wrap=True)
 
 
 def _warnings(dest: Path, handler: str | None) -> list[str]:
@@ -135,6 +159,33 @@ def _warnings(dest: Path, handler: str | None) -> list[str]:
             f"its steps in {dest.relative_to(root)} (working-directory, build context)"
         )
     return found
+
+
+def kept_warnings(dest: Path, handler: str | None, kept: list[str]) -> list[str]:
+    """What the user's own files kept in place may need for the project around them."""
+    found: list[str] = []
+    if handler is not None and "Dockerfile" in kept:
+        try:
+            dockerfile = (dest / "Dockerfile").read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            dockerfile = ""
+        if handler not in dockerfile:
+            found.append(
+                f"your Dockerfile does not name {handler}: its CMD must start the handler "
+                f'(e.g. CMD ["python", "-u", "{handler}"]), or set '
+                "[local] worker_command in podkit.toml to what it does run"
+            )
+    if "requirements.txt" in kept:
+        found.append(
+            "your requirements.txt is kept: requirements-dev.txt installs it with podkit's "
+            "worker and the local RunPod for the tests; add podkit[worker] to it if the "
+            "handler uses podkit's built-ins (with_builtins)"
+        )
+    return found
+
+
+def _lexists(path: Path) -> bool:
+    return path.is_symlink() or path.exists()
 
 
 def _resolved(directory: Path) -> Path:

@@ -106,6 +106,9 @@ class ProjectSpec:
     action: str | None = None
     handler: str | None = None  # an existing SDK handler (relative path) to adopt
     kind: str = "queue"  # or "load_balancer"
+    # The project keeps a requirements.txt of its own, without podkit's worker in it: the
+    # tests' requirements bring the worker (and the runpod SDK) themselves.
+    own_requirements: bool = False
 
 
 def project_name(raw: str) -> str:
@@ -147,7 +150,7 @@ def render_project(spec: ProjectSpec) -> dict[str, str]:
         "REGISTRY_TITLE": reg.title,
         "REGISTRY_SETUP": REGISTRY_SETUP[reg.key],
         "PODKIT_WORKER_SPEC": requirement_with_extra(pip_spec, "worker"),
-        "PODKIT_DEV_SPEC": requirement_with_extra(pip_spec, "emulator"),
+        "PODKIT_DEV_SPEC": _dev_requirement(pip_spec, spec.own_requirements),
         "PODKIT_SPEC": pip_spec,
         "HANDLER": handler,
     }
@@ -163,6 +166,11 @@ def render_project(spec: ProjectSpec) -> dict[str, str]:
     }
     files[WORKFLOW_PATH] = render_workflow(reg.key, action=spec.action or installed_action())
     return files
+
+
+def _dev_requirement(pip_spec: str, own_requirements: bool) -> str:
+    dev = requirement_with_extra(pip_spec, "emulator")
+    return requirement_with_extra(dev, "worker") if own_requirements else dev
 
 
 def find_handler(path: Path) -> tuple[Path, str | None]:

@@ -1,7 +1,9 @@
 """Writing a rendered project: every target checked before the first byte, all or nothing.
 
 A target that exists (a file, a link, even a dangling one) is the user's: it is only replaced
-with `force`, and then the link itself is replaced, never the file it points to. A folder the
+with `force`, and then the link itself is replaced, never the file it points to; with `keep`
+(adopting a handler into a repository that has its own Dockerfile or requirements) it is left
+as it is and only the missing files are written. A folder the
 project needs that is a file, or a link leading out of the project, is refused before anything
 is written. Each file is written beside its place and renamed into it, and a write that fails
 half-way takes back the files and folders it created.
@@ -18,9 +20,12 @@ from podkit.config.problems import clip_key
 from podkit.errors import ConfigError
 
 
-def write_project(dest: Path, files: dict[str, str], *, force: bool = False) -> list[Path]:
-    """Write `files` (relative path -> text) under `dest`; refuse, writing nothing, if one
-    exists (unless `force`) or cannot be written there."""
+def write_project(
+    dest: Path, files: dict[str, str], *, force: bool = False, keep: bool = False
+) -> tuple[list[Path], list[Path]]:
+    """Write `files` (relative path -> text) under `dest`: the paths written, and those kept
+    because they exist (with `keep`). Refuse, writing nothing, if one exists (unless `force`
+    or `keep`) or cannot be written there."""
     if dest.exists() and not dest.is_dir():
         raise ConfigError(
             f"{dest} exists and is not a directory", hint="pass a new or existing directory"
@@ -30,7 +35,9 @@ def write_project(dest: Path, files: dict[str, str], *, force: bool = False) -> 
     for path in targets:
         _check_place(dest, root, path)
     existing = [p for p in targets if _lexists(p)]
-    if existing and not force:
+    if keep and not force:
+        targets = {p: text for p, text in targets.items() if p not in existing}
+    elif existing and not force:
         shown = ", ".join(str(p.relative_to(dest)) for p in existing)
         raise ConfigError(
             f"{dest}: would overwrite {shown} (nothing was written)",
@@ -46,7 +53,7 @@ def write_project(dest: Path, files: dict[str, str], *, force: bool = False) -> 
     except OSError:
         _take_back(created)
         raise
-    return list(targets)
+    return list(targets), (existing if keep and not force else [])
 
 
 def _check_place(dest: Path, root: Path | None, path: Path) -> None:

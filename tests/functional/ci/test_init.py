@@ -163,6 +163,52 @@ def test_an_adopted_project_passes_its_linters_and_its_own_tests(tmp_path: Path)
     assert (dest / "handler.py").read_bytes() == user.read_bytes()
 
 
+def test_adopting_keeps_the_repositorys_own_files_and_passes_its_own_tests(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A worker repository has its Dockerfile, requirements and Makefile already: adopting
+    writes around them, keeps them byte for byte, and says so."""
+    dest = tmp_path / "w"
+    dest.mkdir()
+    user = Path(__file__).resolve().parents[2] / "fixtures" / "user_handler" / "handler.py"
+    own = {
+        "handler.py": user.read_bytes(),
+        "Dockerfile": b'FROM python:3.11-slim\nCOPY . /app\nCMD ["python", "/app/handler.py"]\n',
+        "requirements.txt": b"runpod\n",
+        "Makefile": b"build:\n\tdocker build .\n",
+        "README.md": b"# my worker\n",
+    }
+    for name, data in own.items():
+        (dest / name).write_bytes(data)
+    assert main(["init", str(dest), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert sorted(report["kept"]) == ["Dockerfile", "Makefile", "README.md", "requirements.txt"]
+    assert "podkit.toml" in report["files"] and "Dockerfile" not in report["files"]
+    for name, data in own.items():
+        assert (dest / name).read_bytes() == data
+    dev = (dest / "requirements-dev.txt").read_text()
+    assert "-r requirements.txt" in dev and "worker" in dev.split("podkit[", 1)[1].split("]")[0]
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"],
+        cwd=dest, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_adopting_warns_when_the_kept_dockerfile_does_not_start_the_handler(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "handler.py").write_text(HANDLER)
+    (tmp_path / "Dockerfile").write_text('FROM python:3.11\nCMD ["python", "serve.py"]\n')
+    assert main(["init", str(tmp_path), "--name", "w"]) == 0
+    captured = capsys.readouterr()
+    err = " ".join(captured.err.split())
+    assert "your Dockerfile does not name handler.py" in err and "worker_command" in err
+    assert "kept as they are" in captured.out and "the Dockerfile's CMD runs it" not in captured.out
+    assert main(["init", str(tmp_path), "--name", "w", "--force"]) == 0
+    assert 'CMD ["python", "-u", "handler.py"]' in (tmp_path / "Dockerfile").read_text()
+
+
 def test_a_fresh_project_installs_and_passes_make_test(tmp_path: Path) -> None:
     # What a user does next: `make test` on a fresh machine builds .venv from the project's
     # own requirements, which name where this podkit came from (never an unpublished pin).
