@@ -60,7 +60,8 @@ def init(
     """Create a worker project: handler, Dockerfile, podkit.toml, deploy workflow, tests.
 
     Next to a handler of your own (a file that calls `runpod.serverless.start`), init adopts
-    it: the handler stays byte for byte, and the Dockerfile's CMD runs it.
+    it: the handler stays byte for byte, the files the directory already has (Dockerfile,
+    requirements.txt...) are kept, and init writes the rest.
     """
     if kind not in KINDS:
         raise ConfigError(
