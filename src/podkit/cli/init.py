@@ -16,6 +16,7 @@ from podkit.scaffold.project import (
     ProjectSpec,
     explicit_name,
     find_handler,
+    handlers_below,
     project_name,
     render_project,
     write_project,
@@ -69,6 +70,14 @@ def init(
         )
     check_action(action)
     dest, handler = find_handler(_resolved(directory))
+    below = handlers_below(dest) if handler is None and dest.is_dir() and not force else []
+    if below:
+        raise ConfigError(
+            f"{dest} has no runpod handler at its top, but {', '.join(below)} is one "
+            "(nothing was written)",
+            hint=f"adopt it with `podkit init {below[0]}`, or pass --force to create a new "
+            "project here beside it",
+        )
     if handler is not None and kind != "queue":
         raise ConfigError(
             f"{dest / handler} is a queue handler (it calls runpod.serverless.start); "

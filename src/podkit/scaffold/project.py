@@ -8,6 +8,7 @@ checked before it reaches a file: one line, no secret, nothing that breaks the f
 
 from __future__ import annotations
 
+import ast
 import re
 import stat
 import unicodedata
@@ -26,6 +27,7 @@ __all__ = [
     "ProjectSpec",
     "explicit_name",
     "find_handler",
+    "handlers_below",
     "project_name",
     "render_project",
     "requirement_with_extra",
@@ -201,6 +203,27 @@ def find_handler(path: Path) -> tuple[Path, str | None]:
     return path, (found[0] if found else None)
 
 
+def handlers_below(path: Path, limit: int = 3) -> list[str]:
+    """Handlers one folder down (`src/handler.py`), which `podkit init DIR` does not adopt:
+    their relative paths, at most `limit` of them."""
+    found: list[str] = []
+    try:
+        folders = sorted(p for p in path.iterdir() if p.is_dir() and not p.name.startswith("."))
+    except OSError:
+        return found
+    for folder in folders:
+        if folder.name in {"tests", "node_modules", "venv"}:
+            continue
+        try:
+            files = sorted(folder.glob("*.py"))
+        except OSError:
+            continue
+        found += [str(f.relative_to(path)) for f in files if f.is_file() and _starts_sdk(f)]
+        if len(found) >= limit:
+            return found[:limit]
+    return found
+
+
 def _mode(path: Path) -> int | None:
     """The path's file mode, None if nothing is there; ConfigError if the system refuses the
     path itself (a name too long, a loop of links, no permission to look)."""
@@ -216,10 +239,32 @@ def _mode(path: Path) -> int | None:
 
 
 def _starts_sdk(path: Path) -> bool:
+    """Whether the file calls `runpod.serverless.start(...)` (in code: a mention in a comment
+    or a string does not count). A file Python cannot parse is judged by its text."""
     try:
-        return bool(SDK_START.search(path.read_text(encoding="utf-8", errors="replace")))
+        text = path.read_text(encoding="utf-8", errors="replace")
     except OSError:
         return False
+    if not SDK_START.search(text):
+        return False
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return True
+    return any(isinstance(node, ast.Call) and _is_sdk_start(node.func) for node in ast.walk(tree))
+
+
+def _is_sdk_start(func: ast.expr) -> bool:
+    """`runpod.serverless.start`, written out (however the call spaces it)."""
+    if not (isinstance(func, ast.Attribute) and func.attr == "start"):
+        return False
+    inner = func.value
+    return (
+        isinstance(inner, ast.Attribute)
+        and inner.attr == "serverless"
+        and isinstance(inner.value, ast.Name)
+        and inner.value.id == "runpod"
+    )
 
 
 _REQUIREMENT = re.compile(

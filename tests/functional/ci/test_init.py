@@ -276,3 +276,25 @@ def test_an_adopted_streaming_handler_passes_its_own_handler_test(
         check=False,
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_a_handler_one_folder_down_is_pointed_at_instead_of_writing_a_new_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "handler.py").write_text(HANDLER)
+    assert main(["init", str(tmp_path), "--name", "w"]) == 1
+    err = " ".join(capsys.readouterr().err.split())
+    assert "src/handler.py is one" in err and "podkit init src/handler.py" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["src"]
+
+
+def test_a_file_that_only_mentions_the_sdk_start_is_not_a_handler(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    notes = '"""Call runpod.serverless.start({...}) in handler.py."""\n# runpod.serverless.start(\n'
+    (tmp_path / "notes.py").write_text(notes)
+    assert main(["init", str(tmp_path), "--name", "w", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["adopted"] is None and "handler.py" in report["files"]
+    assert (tmp_path / "notes.py").read_text() == notes
