@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import importlib.metadata
+import re
 from pathlib import Path
 
 import typer
@@ -191,7 +193,39 @@ def kept_warnings(dest: Path, handler: str | None, kept: list[str]) -> list[str]
             "worker and the local RunPod for the tests; add podkit[worker] to it if the "
             "handler uses podkit's built-ins (with_builtins)"
         )
+        pinned = _runpod_pin(dest / "requirements.txt")
+        if pinned:
+            found.append(
+                f"your requirements.txt pins {pinned}; podkit's worker needs "
+                f"{_sdk_range()}: widen the pin if pip reports a conflict"
+            )
     return found
+
+
+def _runpod_pin(requirements: Path) -> str | None:
+    """The line of a requirements file that constrains the runpod SDK's version, if any."""
+    try:
+        lines = requirements.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        text = line.split("#", 1)[0].strip()
+        name = re.match(r"runpod\b\s*(\[[^\]]*\])?\s*([=<>!~].*)?$", text, re.IGNORECASE)
+        if name is not None and name.group(2):
+            return text
+    return None
+
+
+def _sdk_range() -> str:
+    """podkit's own requirement on the runpod SDK (from its installed metadata)."""
+    try:
+        requires = importlib.metadata.requires("podkit") or []
+    except importlib.metadata.PackageNotFoundError:
+        requires = []
+    for req in requires:
+        if req.startswith("runpod"):
+            return req.split(";", 1)[0].strip()
+    return "a recent runpod"
 
 
 def _lexists(path: Path) -> bool:

@@ -298,3 +298,14 @@ def test_a_file_that_only_mentions_the_sdk_start_is_not_a_handler(
     report = json.loads(capsys.readouterr().out)
     assert report["adopted"] is None and "handler.py" in report["files"]
     assert (tmp_path / "notes.py").read_text() == notes
+
+
+def test_adopting_a_requirements_file_that_pins_the_sdk_names_the_range_podkit_needs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "handler.py").write_text(HANDLER)
+    (tmp_path / "requirements.txt").write_text("torch==2.3.0\nrunpod==1.7.0  # pinned\n")
+    assert main(["init", str(tmp_path), "--name", "w"]) == 0
+    err = " ".join(capsys.readouterr().err.split())
+    assert "your requirements.txt pins runpod==1.7.0; podkit's worker needs runpod" in err
+    assert (tmp_path / "requirements.txt").read_text().startswith("torch==2.3.0\n")
