@@ -18,10 +18,14 @@ from typing import Any
 
 import httpx
 
-from podkit.errors import TransportError
+from podkit.errors import ServerError, TransportError
 from podkit.redact import public_url, scrub
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+# No RunPod answer comes near this (job payloads are capped at 20 MB); past it, or past
+# this many read timeouts for one body, the server is not answering like the API.
+MAX_BODY_BYTES = 64 * 2**20
+BODY_DEADLINE_FACTOR = 4
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "PATCH"})
 
 Response = httpx.Response
@@ -91,6 +95,7 @@ class HttpClient:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
         rng: random.Random | None = None,
+        max_body: int = MAX_BODY_BYTES,
     ) -> None:
         self._client = httpx.Client(
             base_url=base_url,
@@ -104,6 +109,7 @@ class HttpClient:
         self._sleep = sleep
         self._clock = clock
         self._rng = rng or random.Random()
+        self.max_body = max_body
         self.stats = RequestStats()
 
     def close(self) -> None:
@@ -135,13 +141,16 @@ class HttpClient:
             attempt += 1
             self.stats.record(method, path)
             try:
-                response = self._client.request(
-                    method,
-                    path,
-                    json=json,
-                    params=params,
-                    headers=headers,
-                    timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
+                response = self._send(
+                    self._client.build_request(
+                        method,
+                        path,
+                        json=json,
+                        params=params,
+                        headers=headers,
+                        timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
+                    ),
+                    timeout,
                 )
             except httpx.TransportError as exc:
                 never_sent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
@@ -166,6 +175,28 @@ class HttpClient:
                 self._wait(policy, attempt, response.headers.get("Retry-After"))
                 continue
             return response
+
+    def _send(self, request: httpx.Request, timeout: float | None) -> httpx.Response:
+        """Send and read the whole answer, bounded in size and in time: a server that
+        trickles its body a byte at a time, or sends one without end, is cut off."""
+        read = timeout if timeout is not None else self._client.timeout.read
+        limit = BODY_DEADLINE_FACTOR * (read if read is not None else 30.0)
+        deadline = self._clock() + limit
+        response = self._client.send(request, stream=True)
+        try:
+            declared = response.headers.get("Content-Length", "")
+            if declared.isascii() and declared.isdigit() and int(declared) > self.max_body:
+                raise _cut_off(request, self.max_body, limit)
+            chunks: list[bytes] = []
+            size = 0
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > self.max_body or self._clock() > deadline:
+                    raise _cut_off(request, self.max_body if size > self.max_body else 0, limit)
+                chunks.append(chunk)
+            return _whole(response, request, b"".join(chunks))
+        finally:
+            response.close()
 
     @contextmanager
     def stream(
@@ -223,6 +254,35 @@ class HttpClient:
         if delay is None:
             delay = policy.backoff(attempt, self._rng)
         self._sleep(min(delay, policy.max_delay))
+
+
+def _whole(answer: httpx.Response, request: httpx.Request, body: bytes) -> httpx.Response:
+    """The answer with its body read (and decoded: the encoding headers go)."""
+    dropped = {"content-encoding", "content-length", "transfer-encoding"}
+    headers = [(k, v) for k, v in answer.headers.multi_items() if k.lower() not in dropped]
+    reason = answer.extensions.get("reason_phrase")
+    extensions = {"reason_phrase": reason} if isinstance(reason, bytes) else {}
+    return httpx.Response(
+        answer.status_code, headers=headers, content=body, request=request, extensions=extensions
+    )
+
+
+def _cut_off(request: httpx.Request, over: int, limit: float) -> ServerError:
+    """An answer podkit stopped reading (`over` bytes, else late); the server may have
+    acted on the request."""
+    url = public_url(str(request.url))
+    why = (
+        f"its answer is larger than {over / 2**20:g} MiB"
+        if over
+        else f"its answer was still arriving after {limit:g} s"
+    )
+    return ServerError(
+        f"{request.method} {url}: {why}; podkit stopped reading it",
+        method=request.method,
+        url=url,
+        hint="the target may not be a RunPod API, or a proxy between is failing; check "
+        "--target and your network, then run the command again",
+    )
 
 
 def _is_loopback(base_url: str) -> bool:

@@ -35,3 +35,36 @@ def test_curl_commands_use_the_key_variable_and_parse_as_shell() -> None:
     assert "Authorization: Bearer $RUNPOD_API_KEY" in runsync
     body = runsync[runsync.index("-d") + 1]
     assert body == '{"input": {"action": "predict", "text": "it\'s here"}}'
+
+
+def _commands(text: str) -> list[list[str]]:
+    block = text.split("```sh\n", 1)[1].split("```", 1)[0]
+    lines = [c for c in block.replace("\\\n", " ").splitlines() if c.startswith("curl")]
+    return [shlex.split(c) for c in lines]
+
+
+HOSTILE = 'x"; touch /tmp/owned; echo "$(id)`id`'
+
+
+def test_a_hostile_value_stays_one_word_of_each_curl_command() -> None:
+    """An id or URL read back from a hand-edited history or a strange API answer cannot
+    turn a copied command into two."""
+    from dataclasses import replace
+
+    queue = replace(SUMMARY, endpoint_id=HOSTILE)
+    lb = replace(SUMMARY, base_url=f"https://{HOSTILE}", health_path="/p'ng")
+    for summary, wanted in ((queue, f"/v2/{HOSTILE}/runsync"), (lb, f"https://{HOSTILE}/")):
+        commands = _commands(render_summary(summary))
+        assert commands and all(c[0] == "curl" and ";" not in c for c in commands)
+        assert any(c[-1].endswith(wanted) or wanted in c[-1] for c in commands)
+    assert _commands(render_summary(lb))[-1][-1] == f"https://{HOSTILE}/p'ng"
+
+
+def test_a_hostile_value_stays_in_its_markdown_table_cell() -> None:
+    from dataclasses import replace
+
+    text = render_summary(replace(SUMMARY, image="a`b``c | x\n## Owned", release="|"))
+    rows = [line for line in text.splitlines() if line.startswith("| ")]
+    assert len(rows) == 5 and "## Owned" not in text.split("```sh")[0].splitlines()
+    assert "| image | ```a`b``c \\| x ## Owned``` |" in rows
+    assert "| release | `\\|` |" in rows

@@ -21,7 +21,7 @@ from podkit._http import (
     RetryPolicy,
     retry_after_seconds,
 )
-from podkit.errors import TransportError
+from podkit.errors import ServerError, TransportError
 
 POLICY = RetryPolicy(attempts=3, base_delay=1.0, max_delay=5.0)
 LOCAL = "http://127.0.0.1:9"
@@ -340,3 +340,72 @@ def test_a_transport_error_names_the_method_the_url_and_what_to_do(
     assert err.value.message == f"{method.upper()} {REMOTE}/v2/x failed: ReadError: reset"
     assert "s3cr3t-pw" not in str(err.value)
     assert err.value.hint == hint
+
+
+class Ticking:
+    """A clock that moves one second each time it is read."""
+
+    def __init__(self) -> None:
+        self.now = 1_000.0
+
+    def __call__(self) -> float:
+        self.now += 1.0
+        return self.now
+
+
+def _bounded(handler: object, clock: object = lambda: 1_000.0, **kw: object) -> HttpClient:
+    return HttpClient(
+        LOCAL,
+        transport=httpx.MockTransport(handler),  # type: ignore[arg-type]
+        sleep=lambda s: None,
+        clock=clock,  # type: ignore[arg-type]
+        retry=POLICY,
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_a_body_that_trickles_past_its_deadline_is_cut_off_not_waited_for(method: str) -> None:
+    """A server sending one byte per read timeout would have held podkit for ever."""
+    sent: list[int] = []
+
+    def trickle():  # type: ignore[no-untyped-def]
+        for n in range(10_000):
+            sent.append(n)
+            yield b" "
+
+    calls: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request.method)
+        return httpx.Response(200, content=trickle())
+
+    with pytest.raises(ServerError) as info:
+        _bounded(handler, clock=Ticking(), timeout=5.0).request(method, "/v2/x", timeout=2.0)
+    assert info.value.message == (
+        f"{method} {LOCAL}/v2/x: its answer was still arriving after 8 s; podkit stopped reading it"
+    )
+    assert calls == [method] and len(sent) < 20  # neither retried nor read to the end
+
+
+def test_a_body_over_the_size_limit_is_refused_declared_or_streamed() -> None:
+    declared = _bounded(lambda r: httpx.Response(200, headers={"Content-Length": "2000"}),
+                        max_body=1000)  # fmt: skip
+    with pytest.raises(ServerError, match=r"GET .*/x: its answer is larger than 0.000953674 MiB"):
+        declared.request("GET", "/x")
+    chunks = (b"[" + b"0," * 300 for _ in range(10))
+    streamed = _bounded(lambda r: httpx.Response(200, content=chunks), max_body=1000)
+    with pytest.raises(ServerError, match="its answer is larger than"):
+        streamed.request("GET", "/x")
+
+
+def test_a_read_answer_keeps_its_status_headers_and_decoded_body() -> None:
+    import gzip
+
+    packed = gzip.compress(b'{"ok": true}')
+    headers = {"Content-Encoding": "gzip", "Retry-After": "3", "Content-Type": "application/json"}
+    answer = _bounded(lambda r: httpx.Response(418, headers=headers, content=packed)).request(
+        "GET", "/x"
+    )
+    assert (answer.status_code, answer.reason_phrase) == (418, "I'm a teapot")
+    assert answer.json() == {"ok": True} and answer.headers["Retry-After"] == "3"

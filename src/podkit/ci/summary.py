@@ -7,6 +7,7 @@ the summary can be copied and shared; no key value ever reaches it.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +38,16 @@ def _shell_quote(text: str) -> str:
     return "'" + text.replace("'", "'\\''") + "'"
 
 
+def _cell(text: str) -> str:
+    """`text` as code in one Markdown table cell: on one line, its `|` escaped, fenced by
+    more backticks than it holds in a row (a value read from a file or the API)."""
+    flat = " ".join(str(text).split()).replace("|", "\\|")
+    longest = max((len(run) for run in re.findall(r"`+", flat)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if flat.startswith("`") or flat.endswith("`") else ""
+    return f"{fence}{pad}{flat}{pad}{fence}"
+
+
 def lb_curl_commands(s: DeploySummary) -> str:
     """Ready-to-copy calls of a load-balancing endpoint: one request, and its health path."""
     base = (s.base_url or "").rstrip("/")
@@ -50,10 +61,10 @@ def lb_curl_commands(s: DeploySummary) -> str:
         [
             "# a request straight to the workers (the first may meet a cold start: retry on",
             "# 'no workers available')",
-            f'{call} \\\n  "{base}{path}"',
+            f"{call} \\\n  {_shell_quote(base + path)}",
             "",
             "# the health path (200 ready, 204 initializing)",
-            f'curl -sS {auth} "{base}{s.health_path}"',
+            f"curl -sS {auth} {_shell_quote(base + s.health_path)}",
         ]
     )
 
@@ -69,14 +80,14 @@ def curl_commands(s: DeploySummary) -> str:
     return "\n".join(
         [
             "# run one job and wait for its result (up to 90 s)",
-            f'{post} \\\n  -d {body} \\\n  "{base}/runsync"',
+            f"{post} \\\n  -d {body} \\\n  {_shell_quote(base + '/runsync')}",
             "",
             "# start a long job, then poll its status with the returned id",
-            f'{post} \\\n  -d {body} \\\n  "{base}/run"',
-            f'curl -sS {auth} "{base}/status/JOB_ID"',
+            f"{post} \\\n  -d {body} \\\n  {_shell_quote(base + '/run')}",
+            f"curl -sS {auth} {_shell_quote(base + '/status/JOB_ID')}",
             "",
             "# workers and queue",
-            f'curl -sS {auth} "{base}/health"',
+            f"curl -sS {auth} {_shell_quote(base + '/health')}",
         ]
     )
 
@@ -85,10 +96,10 @@ def render_summary(s: DeploySummary) -> str:
     """The deploy summary as Markdown."""
     where = f"{s.project} ({s.environment})" if s.environment else s.project
     rows = [
-        ("endpoint id", f"`{s.endpoint_id}`"),
-        ("endpoint", f"`{s.endpoint_name}`"),
-        ("release", f"`{s.release}`" if s.release else "(unknown)"),
-        ("image", f"`{s.image}`" if s.image else "(unknown)"),
+        ("endpoint id", _cell(s.endpoint_id)),
+        ("endpoint", _cell(s.endpoint_name)),
+        ("release", _cell(s.release) if s.release else "(unknown)"),
+        ("image", _cell(s.image) if s.image else "(unknown)"),
     ]
     table = "\n".join(f"| {k} | {v} |" for k, v in rows)
     return (

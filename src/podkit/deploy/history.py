@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from podkit.deploy.desired import complete
-from podkit.deploy.model import DesiredState, Resource, Scope
+from podkit.deploy.model import OWNER_ENV, DesiredState, Resource, Scope
 from podkit.deploy.sensitive import Fingerprinter, fingerprinted, throwaway
 from podkit.errors import DeployError
 from podkit.redact import public_url, scrub_data
@@ -183,10 +184,20 @@ class History:
         if not isinstance(data, dict):
             raise self._unreadable(f"it must be an object with a records list, not {_kind(data)}")
         try:
+            self._check_scope(data)
             items = _items(data, "records", dict, "")
-            return [self._record(item, f"records[{n}]") for n, item in enumerate(items)]
+            records = [self._record(item, f"records[{n}]") for n, item in enumerate(items)]
         except _BadField as bad:
             raise self._unreadable(f"field {bad.field.lstrip('.')} {bad.what}") from None
+        return _numbered(records, self._unreadable)
+
+    def _check_scope(self, data: dict[str, Any]) -> None:
+        """A file copied from another project or environment is not this one's history."""
+        for key, ours in (("project", self.scope.project), ("env", self.scope.env)):
+            value = data.get(key, ours)
+            if value != ours:
+                raise _BadField(key, f"is {str(value)[:80]!r}, not {ours!r}: this is the "
+                                "history of another project or environment")  # fmt: skip
 
     def _unreadable(self, why: str) -> DeployError:
         return DeployError(
@@ -204,11 +215,15 @@ class History:
             api=api,
             image=image,
             resources=tuple(
-                _resource_from(r, f"{at}.resources[{n}]") for n, r in enumerate(resources)
+                self._owned(_resource_from(r, f"{at}.resources[{n}]"), f"{at}.resources[{n}]")
+                for n, r in enumerate(resources)
             ),
         )
+        number = _field(item, "number", int, f"{at}.number")
+        if number < 1:
+            raise _BadField(f"{at}.number", f"must be 1 or more, not {number}")
         return Record(
-            number=_field(item, "number", int, f"{at}.number"),
+            number=number,
             applied_at=_field(item, "applied_at", str, f"{at}.applied_at"),
             api=api,
             image=image,
@@ -217,6 +232,18 @@ class History:
             endpoint_id=_field(item, "endpoint_id", (str, type(None)), f"{at}.endpoint_id", None),
             target=_target_from(item.get("target")),
         )
+
+    def _owned(self, r: Resource, at: str) -> Resource:
+        """A recorded object of this project and environment; a rollback re-applies it, so
+        one of another (its owner marker, its name) would take that project's objects."""
+        owner = r.fields.get(f"env.{OWNER_ENV}", self.scope.owner)
+        if owner != self.scope.owner:
+            raise _BadField(f"{at}.fields.env.{OWNER_ENV}", f"is {str(owner)[:80]!r}, not "
+                            f"{self.scope.owner!r}: a record of another project")  # fmt: skip
+        if r.kind != "endpoint" and not r.name.startswith(self.scope.prefix):
+            raise _BadField(f"{at}.name", f"{r.name[:80]!r} does not start with "
+                            f"{self.scope.prefix!r}: a record of another project")  # fmt: skip
+        return r
 
     def append(
         self,
@@ -293,7 +320,7 @@ class History:
         text = json.dumps(scrub_data(payload), indent=2, sort_keys=True)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp.write_text(text + "\n", encoding="utf-8")
+            _write_new(tmp, text + "\n")
             tmp.replace(self.path)
         except OSError as exc:
             raise DeployError(
@@ -335,6 +362,26 @@ class History:
             f"no history record #{to} for {self.scope.owner} (records: {known})",
             hint="pick one of the listed numbers (`podkit history`)",
         )
+
+
+def _write_new(path: Path, text: str) -> None:
+    """Write `path` as a new file: one left in its place (a crashed run's, or a link planted
+    to make podkit write elsewhere) is removed first, never followed."""
+    path.unlink(missing_ok=True)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    with os.fdopen(os.open(path, flags, 0o644), "w", encoding="utf-8") as out:
+        out.write(text)
+
+
+def _numbered(records: list[Record], unreadable: Callable[[str], DeployError]) -> list[Record]:
+    """The records in the order of their numbers (a file edited by hand may mix them up);
+    two with one number cannot both be `rollback --to` that number."""
+    seen: set[int] = set()
+    for n, record in enumerate(records):
+        if record.number in seen:
+            raise unreadable(f"field records[{n}].number repeats #{record.number}")
+        seen.add(record.number)
+    return sorted(records, key=lambda r: r.number)
 
 
 def _as_recorded(desired: DesiredState, fingerprint: Fingerprinter) -> Any:

@@ -28,6 +28,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
+from podkit.deploy.lock_process import holder_gone, process_mark
 from podkit.deploy.model import LOCK_ENV, Scope
 from podkit.errors import (
     DeployError,
@@ -88,6 +89,7 @@ class LockInfo:
     since: float
     expires: float
     token: str
+    process: str = ""  # the holder's process (see `lock_process`), "" where not told
 
     def expired(self, now: float) -> bool:
         return now >= self.expires
@@ -100,7 +102,7 @@ class LockInfo:
             "PODKIT_LOCK_EXPIRES": str(round(self.expires, 3)),
             # Tells this holder's lock from another's; not a credential, so not named like one.
             "PODKIT_LOCK_NONCE": self.token,
-        }
+        } | ({"PODKIT_LOCK_PROCESS": self.process} if self.process else {})
 
     @classmethod
     def from_env(cls, template_id: str, env: Mapping[str, str]) -> LockInfo:
@@ -117,6 +119,7 @@ class LockInfo:
             since=number("PODKIT_LOCK_SINCE"),
             expires=number("PODKIT_LOCK_EXPIRES"),
             token=env.get("PODKIT_LOCK_NONCE", ""),
+            process=env.get("PODKIT_LOCK_PROCESS", ""),
         )
 
 
@@ -213,7 +216,8 @@ class DeployLock:
     def _mine(self) -> LockInfo:
         now = self._clock()
         token = secrets.token_hex(8)
-        return LockInfo("", self.scope.owner, self.holder, now, now + self.ttl, token)
+        mark = process_mark()
+        return LockInfo("", self.scope.owner, self.holder, now, now + self.ttl, token, mark)
 
     def acquire(self) -> LockInfo:
         """Take the lock, waiting up to `timeout` for a live holder; take over an expired one."""
@@ -233,10 +237,15 @@ class DeployLock:
                 self._sleep(random.uniform(0, POLL_S[0]))  # freed meanwhile: try again soon
                 continue
             churn = 0
-            if held.expired(self._clock()):
+            if held.expired(self._clock()) or holder_gone(held.process):
+                why = (
+                    f"expired at {when(held.expires)}"
+                    if held.expired(self._clock())
+                    else "was left by a process that no longer runs on this machine"
+                )
                 self._progress(
-                    f"the deploy lock of {self.scope.owner} held by {held.holder} expired at "
-                    f"{when(held.expires)}; taking it over"
+                    f"the deploy lock of {self.scope.owner} held by {held.holder} {why}; "
+                    "taking it over"
                 )
                 self.store.delete(held.id)
                 continue

@@ -78,10 +78,11 @@ def _check_volume(desired: Resource, remote: Resource) -> None:
 def _foreign(candidates: list[Resource], scope: Scope) -> None:
     if candidates and all(c.owner != scope.owner for c in candidates):
         found = candidates[0]
+        marker = "name prefix" if found.kind == "volume" else "PODKIT_OWNER"
+        why = f"its {marker} is {found.owner[:80]!r}" if found.owner else f"no {marker} marker"
         raise DeployError(
             f"a {found.kind} named {found.name!r} ({found.id}) exists but is not owned by "
-            f"{scope.owner} (no {'name prefix' if found.kind == 'volume' else 'PODKIT_OWNER'} "
-            "marker); podkit will not take it over",
+            f"{scope.owner} ({why}); podkit will not take it over",
             hint="rename or delete that object in the RunPod console, or change the name",
         )
 

@@ -8,7 +8,9 @@ words in the raised error, with the key redacted.
 
 from __future__ import annotations
 
+import re
 from typing import Any, TypeVar
+from urllib.parse import urljoin, urlsplit
 
 from pydantic import BaseModel, ValidationError
 
@@ -22,8 +24,10 @@ from podkit.errors import (
     ServerError,
 )
 from podkit.runpod.credentials import ApiKey, redact
+from podkit.runpod.types._common import is_object_id, shown_id
 
 M = TypeVar("M", bound=BaseModel)
+_ORIGIN = re.compile(r"[a-z][a-z0-9+.\-]{0,15}://[A-Za-z0-9.\-:\[\]]{1,255}")
 
 _HINTS = {
     401: "the API key from {source} was missing or refused; set a valid key there",
@@ -80,6 +84,8 @@ class ApiBase:
         response = self.http.request(method, path, json=json, params=params, headers=self._headers)
         if response.status_code >= 400:
             raise self._error(method, path, response)
+        if 300 <= response.status_code < 400:
+            raise self._redirected(method, path, response)
         if response.status_code == 204 or not response.content:
             return None
         try:
@@ -92,6 +98,21 @@ class ApiBase:
                 url=path,
                 hint="the target may not be a RunPod API; check --target",
             ) from None
+
+    def _redirected(self, method: str, path: str, response: Response) -> ServerError:
+        """A 3xx is never followed: the key would go wherever `Location` points."""
+        location = response.headers.get("Location", "")
+        where = redact(redirect_origin(location, self.http.base_url), [self._key.reveal()])
+        said = f"a redirect to {where}" if where else "a redirect or cache answer, not data"
+        return ServerError(
+            f"{method} {path} -> {response.status_code}: {said}; podkit does not follow "
+            "redirects, so the API key was not sent anywhere else",
+            status=response.status_code,
+            method=method,
+            url=path,
+            hint="the target is not the RunPod API itself (a proxy or a moved address?); "
+            "point --target / PODKIT_TARGET at the API's own origin",
+        )
 
     def _error(self, method: str, path: str, response: Response) -> ApiError:
         status = response.status_code
@@ -118,6 +139,32 @@ class ApiBase:
     def parse(self, model: type[M], data: Any, what: str) -> M:
         """Validate a response body into its model, or fail naming the object."""
         return parse_response(model, data, what)
+
+
+def path_id(value: str, what: str) -> str:
+    """An object id as one URL path segment; anything else ('..', '/', '?') is refused
+    before a request is built (it would name another path on the same host)."""
+    if not is_object_id(value):
+        raise InvalidRequestError(
+            f"{what} {shown_id(value)} is not an id (ids are letters, digits, '-' and '_'); "
+            "no request was sent",
+            hint="check where the id came from (the command line, the history, an API answer)",
+        )
+    return value
+
+
+def redirect_origin(location: str, base_url: str) -> str:
+    """Where a redirect points, as it may be shown: the origin only (no path, query or
+    userinfo, which may carry tokens); a relative one is on the target itself."""
+    try:
+        parts = urlsplit(urljoin(base_url, location.strip()))
+    except ValueError:
+        return "an unreadable address"
+    host = parts.netloc.rpartition("@")[2]
+    if not location.strip():
+        return ""
+    shown = f"{parts.scheme}://{host}"
+    return shown if _ORIGIN.fullmatch(shown) else "an unreadable address"
 
 
 def parse_response(model: type[M], data: Any, what: str) -> M:

@@ -13,6 +13,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from podkit.runpod.types._common import is_object_id, shown_id
+
 
 class JobStatus(StrEnum):
     """A job's state on the data plane."""
@@ -62,6 +64,13 @@ class Job(_Wire):
     def _alias_status(cls, value: Any) -> Any:
         if isinstance(value, str):
             return _STATUS_ALIASES.get(value.upper(), value.upper())
+        return value
+
+    @field_validator("id")
+    @classmethod
+    def _an_id(cls, value: str) -> str:
+        if not is_object_id(value):  # the next poll puts it into a URL path
+            raise ValueError(f"the job id {shown_id(value)} is not an id")
         return value
 
     @property

@@ -36,6 +36,7 @@ from podkit.runpod._base import M, parse_response
 from podkit.runpod.credentials import redact
 from podkit.runpod.job_target import dataplane_url
 from podkit.runpod.job_types import EndpointHealth, Job, JobPolicy, StreamChunk
+from podkit.runpod.types._common import is_object_id, shown_id
 
 RUN_RETENTION_S = 30 * 60
 RUNSYNC_RETENTION_S = 60
@@ -171,20 +172,20 @@ class JobsClient:
     def status(self, job_id: str) -> Job:
         """The job's current state (`GET /status/{id}`); 404 -> `JobExpiredError`."""
         try:
-            return self._parse(Job, self._call("GET", f"/status/{job_id}"))
+            return self._parse(Job, self._call("GET", f"/status/{_segment(job_id, 'job')}"))
         except NotFoundError as exc:
             raise self._expired(job_id) from exc
 
     def stream(self, job_id: str) -> StreamChunk:
         """One `/stream/{id}` poll: the state and the chunks produced since the last one."""
         try:
-            return self._parse(StreamChunk, self._call("GET", f"/stream/{job_id}"))
+            return self._parse(StreamChunk, self._call("GET", f"/stream/{_segment(job_id, 'job')}"))
         except NotFoundError as exc:
             raise self._expired(job_id) from exc
 
     def cancel(self, job_id: str) -> Job:
         """Cancel a queued or running job (`POST /cancel/{id}`)."""
-        data = self._call("POST", f"/cancel/{job_id}")
+        data = self._call("POST", f"/cancel/{_segment(job_id, 'job')}")
         data.setdefault("id", job_id)
         return self._parse(Job, data)
 
@@ -192,7 +193,7 @@ class JobsClient:
         """Queue a FAILED or TIMED_OUT job again under the same id (`POST /retry/{id}`)."""
         data = self._call(
             "POST",
-            f"/retry/{job_id}",
+            f"/retry/{_segment(job_id, 'job')}",
             hint="only FAILED or TIMED_OUT jobs can be retried, and only before their "
             "results expire (30 min after /run)",
         )
@@ -313,7 +314,7 @@ class JobsClient:
         timeout: float | None = None,
         hint: str | None = None,
     ) -> dict[str, Any]:
-        full = f"/{self.endpoint_id}{path}"
+        full = f"/{_segment(self.endpoint_id, 'endpoint')}{path}"
         response = self._http.request(method, full, json=json, params=params, timeout=timeout)
         if not response.is_success:
             raise self._error(response, method, full, hint)
@@ -449,3 +450,14 @@ def _server_message(response: Response) -> str:
             if isinstance(value, str) and value:
                 return value
     return str(data)[:300]
+
+
+def _segment(value: str, what: str) -> str:
+    """An id as one URL path segment; anything else ('..', '/') is refused unsent."""
+    if not is_object_id(value):
+        raise JobError(
+            f"{what} {shown_id(value)} is not an id (ids are letters, digits, '-' and '_'); "
+            "no request was sent",
+            hint=f"check the {what} id (an answer of the API that named it may be corrupt)",
+        )
+    return value

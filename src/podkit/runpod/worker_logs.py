@@ -13,10 +13,10 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
 
 from podkit._http import HttpClient, LineStream
 from podkit.errors import ApiError, AuthError, NotFoundError, RateLimitError
+from podkit.runpod._base import path_id
 
 RESTART_MARKERS = ("start container",)
 
@@ -154,8 +154,8 @@ class WorkerLogs:
                 self._sleep(reconnect_delay)
 
     def _path(self, worker_id: str) -> str:
-        endpoint = quote(self.endpoint_id, safe="")
-        return f"/v2/serverless/{endpoint}/workers/{quote(worker_id, safe='')}/logs"
+        endpoint = path_id(self.endpoint_id, "endpoint")
+        return f"/v2/serverless/{endpoint}/workers/{path_id(worker_id, 'worker')}/logs"
 
     def _error(self, stream: LineStream, path: str) -> ApiError:
         response = stream.read()

@@ -7,9 +7,10 @@ the orchestration is plain and the deployer keeps owning rollback:
    an older one (v2 `releases.rollout`). With no workers at all the release counts as rolled
    out: every new worker starts on it.
 2. `run_tests()`: the `[[smoke]]` tests against the endpoint.
-3. On a failed test, a rollout that never finishes, or workers that crash-loop (either step
-   raises `CrashLoopError`): `rollback()`, then a `DeployError` naming what failed and where
-   the endpoint stands now.
+3. On a failed test, a rollout that never finishes, workers that crash-loop (either step
+   raises `CrashLoopError`), or a step that fails outright (the API or the data plane
+   refuses, a job cannot be sent: the release is unverified): `rollback()`, then a
+   `DeployError` naming what failed and where the endpoint stands now.
 """
 
 from __future__ import annotations
@@ -104,12 +105,16 @@ def gate(
             sleep=sleep,
             clock=clock,
         )
-    except DeployError as exc:
+    except CrashLoopError as exc:
         raise _rolled_back(exc.message, rollback) from exc
+    except PodkitError as exc:  # a release that cannot be followed is not a verified one
+        raise _rolled_back(_unverified("its rollout", exc), rollback) from exc
     try:
         results = run_tests()
     except CrashLoopError as exc:
         raise _rolled_back(exc.message, rollback) from exc
+    except PodkitError as exc:  # a smoke test that cannot run has not passed
+        raise _rolled_back(_unverified(f"release v{version}", exc), rollback) from exc
     failed = [result for result in results if not result.passed]
     if failed:
         what = "; ".join(f"{r.name}: {r.failures[0]}" for r in failed)
@@ -118,6 +123,12 @@ def gate(
             rollback,
         )
     return GateResult(state, results)
+
+
+def _unverified(what: str, exc: PodkitError) -> str:
+    if isinstance(exc, DeployError):
+        return exc.message  # the gate's own words (a rollout past its timeout)
+    return f"could not verify {what}: {exc.message}"
 
 
 def _rolled_back(reason: str, rollback: Callable[[], str]) -> DeployError:

@@ -1,6 +1,6 @@
 """Fields podkit.toml may leave unset are still podkit's: v2 `worker.args` and
-`worker.ports`, and v1 data centers. Removing one removes it, a change behind podkit's back shows in `plan` and `apply`
-repairs it, and a rollback to a record without one leaves none."""
+`worker.ports`, and v1 data centers. Removing one removes it, a change behind podkit's back
+shows in `plan` and `apply` repairs it, and a rollback to a record without one leaves none."""
 
 from __future__ import annotations
 

@@ -30,6 +30,7 @@ from podkit.deploy.lock import (
     unlock,
     when,
 )
+from podkit.deploy.lock_process import process_mark
 from podkit.deploy.model import Scope
 from podkit.emulator.server import LocalRunPod
 from podkit.errors import DeployError
@@ -131,7 +132,7 @@ def test_the_lock_is_one_inert_template_with_its_holder_and_times(
         "PODKIT_LOCK_SINCE": "1000000.123",
         "PODKIT_LOCK_EXPIRES": "1000600.123",  # ten minutes unless told otherwise
         "PODKIT_LOCK_NONCE": info.token,
-    }
+    } | ({"PODKIT_LOCK_PROCESS": mark} if (mark := process_mark()) else {})  # who, on Linux
     assert info.id == template["id"] and len(info.token) == 16
     assert info.expires - info.since == 600
 

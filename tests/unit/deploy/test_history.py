@@ -124,3 +124,75 @@ def test_a_history_that_is_not_an_object_is_named_as_such(
         DeployError, match=r"history: it must be an object with a records list, not a list\n"
     ):
         history.records()
+
+
+def _two_records(tmp_path: Path, catalog: list[GpuType]) -> tuple[History, dict[str, Any]]:
+    history = History(build_desired(deployment(), api="v2", catalog=catalog).scope, tmp_path)
+    for image in IMAGES[:2]:
+        state = build_desired(deployment(), api="v2", catalog=catalog, image=image)
+        history.append(state, source="apply", endpoint_id="ep1")
+    return history, json.loads(history.path.read_text())
+
+
+def test_records_edited_out_of_order_read_and_number_in_order(
+    tmp_path: Path, catalog: list[GpuType]
+) -> None:
+    history, data = _two_records(tmp_path, catalog)
+    data["records"].reverse()
+    history.path.write_text(json.dumps(data))
+    assert [r.number for r in history.records()] == [1, 2]
+    assert history.target(None).image == IMAGES[0]  # #2 is the live one
+    state = build_desired(deployment(), api="v2", catalog=catalog, image=IMAGES[2])
+    assert history.append(state, source="apply", endpoint_id="ep1").number == 3  # not #2 again
+    assert [r.number for r in history.records()] == [1, 2, 3]
+
+
+@pytest.mark.parametrize(
+    ("damage", "field", "what"),
+    [
+        (lambda d: d["records"][1].update(number=1), "records[1].number", "repeats #1"),
+        (lambda d: d["records"][0].update(number=0), "records[0].number",
+         "must be 1 or more, not 0"),
+        (lambda d: d.update(project="other"), "project",
+         "is 'other', not 'gpu-worker': this is the history of another project or environment"),
+        (lambda d: d.update(env="prod"), "env", "is 'prod', not 'staging'"),
+        (lambda d: d["records"][1]["resources"][1]["fields"].update(
+            {"env.PODKIT_OWNER": "other/staging"}),
+         "records[1].resources[1].fields.env.PODKIT_OWNER",
+         "is 'other/staging', not 'gpu-worker/staging': a record of another project"),
+        (lambda d: d["records"][0]["resources"][0].update(name="pk-other-staging-models"),
+         "records[0].resources[0].name",
+         "'pk-other-staging-models' does not start with 'pk-gpu-worker-staging-'"),
+    ],
+)  # fmt: skip
+def test_a_record_numbered_twice_or_of_another_project_is_refused(
+    tmp_path: Path, catalog: list[GpuType], damage: Any, field: str, what: str
+) -> None:
+    """A rollback to such a record would have re-applied another project's owner marker
+    and volume onto this project's endpoint (which then belonged to neither)."""
+    history, data = _two_records(tmp_path, catalog)
+    assert [r["kind"] for r in data["records"][1]["resources"]] == ["volume", "endpoint"]
+    damage(data)
+    history.path.write_text(json.dumps(data))
+    with pytest.raises(DeployError) as caught:
+        history.target(1)
+    assert caught.value.message.startswith(f"{history.path}: unreadable deploy history: field ")
+    assert f"field {field} {what}" in caught.value.message
+
+
+def test_a_link_planted_where_the_history_is_staged_is_replaced_not_written_through(
+    tmp_path: Path, catalog: list[GpuType]
+) -> None:
+    """`.podkit/` travels between CI runs; a link in it must not make podkit overwrite a
+    file elsewhere (the staging file used to be opened through the link)."""
+    victim = tmp_path / "elsewhere.txt"
+    victim.write_text("keep me\n")
+    history = History(build_desired(deployment(), api="v2", catalog=catalog).scope, tmp_path)
+    history.path.parent.mkdir(parents=True)
+    staged = history.path.with_suffix(".json.incomplete")
+    staged.symlink_to(victim)
+    history.append(build_desired(deployment(), api="v2", catalog=catalog), source="apply",
+                   endpoint_id="ep1")  # fmt: skip
+    assert victim.read_text() == "keep me\n"
+    assert not staged.exists() and not staged.is_symlink()
+    assert not history.path.is_symlink() and [r.number for r in history.records()] == [1]

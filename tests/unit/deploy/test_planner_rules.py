@@ -193,7 +193,8 @@ def test_only_foreign_objects_of_that_name_are_refused_naming_one(
     strangers = tuple(replace(ep, id=f"ep{i}", owner=o) for i, o in enumerate(owners))
     with pytest.raises(DeployError, match=r"endpoint named 'gpu-worker-staging' \(ep0\)") as err:
         plan(desired, Snapshot((vol, *strangers)))
-    assert "not owned by gpu-worker/staging (no PODKIT_OWNER marker)" in str(err.value)
+    said = {None: "no PODKIT_OWNER marker", "other/staging": "its PODKIT_OWNER is 'other/staging'"}
+    assert f"not owned by gpu-worker/staging ({said[owners[0]]})" in str(err.value)
     assert err.value.hint == (
         "rename or delete that object in the RunPod console, or change the name"
     )

@@ -107,16 +107,78 @@ def test_lists_unwrap_v2_objects_and_v1_arrays() -> None:
     assert [v.data_center_id for v in c1.network_volumes.list()] == ["EU-RO-1"]
 
 
-def test_ids_are_url_encoded_and_update_sends_only_set_fields() -> None:
+def test_ids_go_into_the_path_and_update_sends_only_set_fields() -> None:
     seen: list[httpx.Request] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(request)
-        return httpx.Response(200, json={"id": "a b", "name": "n", "size": 30, "dataCenter": "X"})
+        return httpx.Response(
+            200, json={"id": "vol_A-1", "name": "n", "size": 30, "dataCenter": "X"}
+        )
 
-    client(handler).network_volumes.update("a b", v2.NetworkVolumeUpdate(size=30))
-    assert seen[0].url.raw_path == b"/v2/network-volumes/a%20b"
+    client(handler).network_volumes.update("vol_A-1", v2.NetworkVolumeUpdate(size=30))
+    assert seen[0].url.raw_path == b"/v2/network-volumes/vol_A-1"
     assert json.loads(seen[0].content) == {"size": 30}
+
+
+@pytest.mark.parametrize("bad", ["..", ".", "a b", "../serverless", "x/y", "x?y=1", "", "\x1b[2J"])
+def test_an_id_that_is_not_one_is_refused_before_any_request(bad: str) -> None:
+    seen: list[httpx.Request] = []
+    c = client(lambda r: seen.append(r) or httpx.Response(204))  # type: ignore[func-returns-value]
+    calls = (c.endpoints.delete, c.templates.get, c.network_volumes.delete, c.releases.list)
+    for call in (*calls, c.workers.list):
+        with pytest.raises(InvalidRequestError, match="is not an id"):
+            call(bad)
+    assert seen == []  # '..' would have become DELETE /v2, a 404 read as "already gone"
+
+
+@pytest.mark.parametrize("bad", ["..", "a/b", 7, None, "x" * 200])
+def test_a_listed_object_whose_id_cannot_be_one_fails_the_listing(bad: object) -> None:
+    good = {"id": "vol1", "name": "ok", "size": 20, "dataCenter": "EU-RO-1"}
+    wrong = {**good, "id": bad}
+    c = client(lambda r: httpx.Response(200, json={"networkVolumes": [good, wrong]}))
+    with pytest.raises(ServerError, match=r"network volume list, item 1: ") as info:
+        c.network_volumes.list()
+    assert len(info.value.message) < 400
+
+
+def test_a_created_object_whose_id_cannot_be_one_is_a_server_error() -> None:
+    answer = {"id": "../..", "name": "n", "size": 1, "dataCenter": "X"}
+    c = client(lambda r: httpx.Response(200, json=answer))
+    with pytest.raises(ServerError, match=r"new network volume: the API answered the id '\.\./"):
+        c.network_volumes.create(v2.NetworkVolumeCreate(name="n", size=1, data_center="X"))
+
+
+@pytest.mark.parametrize(
+    ("status", "location", "shown"),
+    [
+        (
+            302,
+            f"https://user:{KEY}@elsewhere.example:8443/steal?token={KEY}",
+            "https://elsewhere.example:8443",
+        ),
+        (301, "http://127.0.0.2/v2/serverless", "http://127.0.0.2"),
+        (307, "/v3/serverless", "http://127.0.0.1:9"),
+        (308, "http://[evil", "an unreadable address"),
+        (304, None, "a redirect or cache answer"),
+    ],
+)
+def test_a_redirect_is_never_followed_and_names_only_its_origin(
+    status: int, location: str | None, shown: str
+) -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        headers = {"Location": location} if location is not None else {}
+        return httpx.Response(status, headers=headers)
+
+    with pytest.raises(ServerError) as info:
+        client(handler).endpoints.list()
+    said = str(info.value)
+    assert f"-> {status}: " in said and shown in said and "not follow redirects" in said
+    assert KEY not in said and "token" not in said and "steal" not in said
+    assert [r.url.host for r in seen] == ["127.0.0.1"]
 
 
 def test_targets() -> None:

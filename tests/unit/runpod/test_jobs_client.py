@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from podkit._http import NO_RETRY, RetryPolicy
-from podkit.errors import AuthError, JobError, JobExpiredError, JobWaitTimeout
+from podkit.errors import AuthError, JobError, JobExpiredError, JobWaitTimeout, ServerError
 from podkit.runpod.job_target import api_key, dataplane_url
 from podkit.runpod.job_types import Job, JobPolicy, JobStatus
 from podkit.runpod.jobs import JobsClient, JobUpdate, PollPolicy
@@ -258,3 +258,34 @@ def test_an_error_body_that_echoes_the_key_is_quoted_without_it(status: int) -> 
     text = str(caught.value)
     assert plain not in text and "pw-in-url" not in text and "tk-in-url" not in text
     assert f"({status})" in text and "refused: auth=" in text and "***" in text
+
+
+@pytest.mark.parametrize("bad", ["../../serverless/x", "..", "a b", "j1?x=1"])
+def test_a_job_id_that_is_not_one_never_goes_into_a_path(bad: str) -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"id": bad, "status": "IN_QUEUE"})
+
+    c = _client(handler, retry=NO_RETRY)
+    with pytest.raises(ServerError, match="is not an id"):
+        c.execute({"x": 1})  # the answer's id would have been polled next
+    assert [r.url.path for r in seen] == ["/v2/ep1/runsync"]
+    for call in (c.status, c.stream, c.cancel, c.retry, c.wait):
+        with pytest.raises(JobError, match="is not an id"):
+            call(bad)
+    assert len(seen) == 1
+
+
+def test_an_endpoint_id_that_is_not_one_is_refused_unsent() -> None:
+    seen: list[httpx.Request] = []
+    c = JobsClient(
+        "../serverless",
+        api_key=SECRET,
+        base_url="http://127.0.0.1:9/v2",
+        transport=httpx.MockTransport(lambda r: seen.append(r) or httpx.Response(200)),  # type: ignore[func-returns-value]
+    )
+    with pytest.raises(JobError, match=r"endpoint '\.\./serverless' is not an id"):
+        c.health()
+    assert seen == []

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from podkit.errors import DeployError
+from podkit.errors import AuthError, DeployError, ServerError, TransportError
 from podkit.smoke import Attempt, SmokeResult
 from podkit.smoke.gate import RolloutState, gate
 
@@ -70,3 +70,45 @@ def test_a_rollout_that_never_finishes_rolls_back_without_testing() -> None:
     with pytest.raises(DeployError, match="did not roll out within 10 s"):
         steps.run()
     assert steps.calls[-1] == "rollback" and "test" not in steps.calls
+
+
+class Failing(Steps):
+    """Steps whose rollout read or smoke run raises instead of answering."""
+
+    def __init__(self, stage: str, error: Exception) -> None:
+        super().__init__([RolloutState(2, False)], [PASS])
+        self.stage, self.error = stage, error
+
+    def read(self) -> RolloutState:
+        state = super().read()
+        if self.stage == "read":
+            raise self.error
+        return state
+
+    def test(self) -> Sequence[SmokeResult]:
+        super().test()
+        if self.stage == "test":
+            raise self.error
+        return self.results
+
+
+@pytest.mark.parametrize(
+    ("stage", "error", "said"),
+    [
+        ("test", ServerError("POST /v2/ep/runsync failed (500): boom"),
+         "could not verify release v2: POST /v2/ep/runsync failed (500): boom"),
+        ("test", AuthError("POST /v2/ep/runsync was refused (401)"),
+         "could not verify release v2: POST /v2/ep/runsync was refused (401)"),
+        ("read", TransportError("GET /v2/serverless/ep/releases failed: ReadTimeout"),
+         "could not verify its rollout: GET /v2/serverless/ep/releases failed: ReadTimeout"),
+    ],
+)  # fmt: skip
+def test_a_step_that_fails_outright_leaves_the_release_unverified_and_rolls_back(
+    stage: str, error: Exception, said: str
+) -> None:
+    """A smoke test that could not even be sent had kept the new release live, untested."""
+    steps = Failing(stage, error)
+    with pytest.raises(DeployError) as info:
+        steps.run()
+    assert steps.calls[-1] == "rollback"
+    assert info.value.message == f"{said}; rolled back: release v1 is live again"

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
-from urllib.parse import quote
 
 from pydantic import BaseModel
 
 from podkit.errors import ServerError
-from podkit.runpod._base import ApiBase, dump
+from podkit.runpod._base import ApiBase, dump, path_id
+from podkit.runpod.types._common import is_object_id, shown_id
 
 T = TypeVar("T", bound=BaseModel)
 C = TypeVar("C", bound=BaseModel)
@@ -75,7 +75,19 @@ class Collection(Generic[T, C, U]):
         self._api = api
 
     def _one(self, resource_id: str) -> str:
-        return f"{self.path}/{quote(resource_id, safe='')}"
+        return f"{self.path}/{path_id(resource_id, self.what)}"
+
+    def _parsed(self, data: Any, where: str) -> T:
+        """The response as its model, its id checked: ids go into the next request's path."""
+        item = self._api.parse(self.model, data, where)
+        found = getattr(item, "id", None)
+        if not is_object_id(found):
+            raise ServerError(
+                f"{where}: the API answered the id {shown_id(found)}, which cannot be one "
+                "(ids are letters, digits, '-' and '_')",
+                hint="the target may not be a RunPod API, or the API changed; check --target",
+            )
+        return item
 
     def list(self) -> list[T]:
         """Every object of this kind the key can see (the API does not paginate)."""
@@ -91,19 +103,19 @@ class Collection(Generic[T, C, U]):
                 url=self.path,
                 hint="the target may not be a RunPod API, or the API changed; check --target",
             )
-        return [self._api.parse(self.model, item, f"{self.what} list") for item in items]
+        return [self._parsed(item, f"{self.what} list, item {n}") for n, item in enumerate(items)]
 
     def get(self, resource_id: str) -> T:
         data = self._api.request("GET", self._one(resource_id))
-        return self._api.parse(self.model, data, f"{self.what} {resource_id}")
+        return self._parsed(data, f"{self.what} {resource_id}")
 
     def create(self, body: C) -> T:
         data = self._api.request("POST", self.path, json=dump(body))
-        return self._api.parse(self.model, data, f"new {self.what}")
+        return self._parsed(data, f"new {self.what}")
 
     def update(self, resource_id: str, body: U) -> T:
         data = self._api.request("PATCH", self._one(resource_id), json=dump(body))
-        return self._api.parse(self.model, data, f"{self.what} {resource_id}")
+        return self._parsed(data, f"{self.what} {resource_id}")
 
     def delete(self, resource_id: str) -> None:
         self._api.request("DELETE", self._one(resource_id))

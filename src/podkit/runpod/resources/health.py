@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
 
 from podkit._http import HttpClient
-from podkit.runpod._base import ApiBase
+from podkit.runpod._base import ApiBase, path_id
 from podkit.runpod.credentials import ApiKey
 from podkit.runpod.target import Target
 from podkit.runpod.types._common import Response
@@ -29,5 +28,5 @@ def endpoint_health(target: Target, key: ApiKey, endpoint_id: str, **http: Any) 
     """`GET {data plane}/v2/{id}/health` (queue depth for `podkit status`)."""
     with HttpClient(target.data_plane, **http) as client:
         api = ApiBase(client, key)
-        data = api.request("GET", f"/v2/{quote(endpoint_id, safe='')}/health")
+        data = api.request("GET", f"/v2/{path_id(endpoint_id, 'endpoint')}/health")
         return api.parse(Health, data, f"health of endpoint {endpoint_id}")

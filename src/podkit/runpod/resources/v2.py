@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
 
-from podkit.runpod._base import ApiBase
+from podkit.runpod._base import ApiBase, path_id
 from podkit.runpod.resources._crud import Collection, Operation, crud_operations, register
 from podkit.runpod.types import v2 as t
 
@@ -63,7 +62,8 @@ class Releases:
         self._api = api
 
     def list(self, endpoint_id: str) -> t.ReleaseList:
-        data = self._api.request("GET", f"/v2/serverless/{quote(endpoint_id, safe='')}/releases")
+        endpoint = path_id(endpoint_id, "endpoint")
+        data = self._api.request("GET", f"/v2/serverless/{endpoint}/releases")
         return self._api.parse(t.ReleaseList, data, f"releases of endpoint {endpoint_id}")
 
 
@@ -74,7 +74,8 @@ class Workers:
         self._api = api
 
     def list(self, endpoint_id: str) -> t.WorkerList:
-        data = self._api.request("GET", f"/v2/serverless/{quote(endpoint_id, safe='')}/workers")
+        endpoint = path_id(endpoint_id, "endpoint")
+        data = self._api.request("GET", f"/v2/serverless/{endpoint}/workers")
         return self._api.parse(t.WorkerList, data, f"workers of endpoint {endpoint_id}")
 
 
