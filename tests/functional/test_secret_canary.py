@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import re
 import socket
+import subprocess
 import time
 from pathlib import Path
 
@@ -200,7 +201,7 @@ def test_deploy_lifecycle_never_shows_a_secret(canary: Canary, local_runpod: Loc
     target = ["--target", _credentialed(local_runpod.url)]
     code, out, _ = canary("ci", "summary", *target, "--json", "--markdown", "summary.md")
     curl = json.loads(out)["markdown"]
-    assert code == 0 and f'"{local_runpod.url}/v2/' in curl  # the target without credentials
+    assert code == 0 and f"'{local_runpod.url}/v2/" in curl  # the target without credentials
     assert "deploy:" not in curl and "token=" not in curl and "***" not in curl
     assert canary("ci", "summary")[0] == 0
     assert canary("destroy", "--yes", "--volumes")[0] == 0
@@ -404,11 +405,18 @@ def test_credentials_given_inline_or_in_proxy_urls_never_show(
     secret pasted whole), a proxy password written percent-encoded, a session token, and the
     step summary of a GitHub job: on the error paths that name them, and on a deploy."""
     closed = f"127.0.0.1:{_closed_port()}"
+    pem = subprocess.run(
+        ["openssl", "genrsa", "2048"], check=True, capture_output=True, text=True
+    ).stdout
     key = {
-        "type": "authorized_user",
-        "client_id": "sync.apps.googleusercontent.com",
+        "type": "service_account",  # its token_uri is honoured (an authorized user's is not)
+        "project_id": "canary",
+        "private_key_id": f"{CANARY}KeyId",
+        "private_key": pem,
+        "client_email": "sync@canary.iam.gserviceaccount.com",
         "client_secret": f"{CANARY}ClientSecret",
         "refresh_token": f"{CANARY}RefreshToken",
+        "token_uri": f"http://{closed}/token",  # the grant goes nowhere but loopback
     }
     summary = Path("step-summary.md").resolve()
     for name, value in {

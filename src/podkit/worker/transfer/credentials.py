@@ -88,7 +88,7 @@ class GcsToken:
     def __init__(self, env: dict[str, str]) -> None:
         self._env = env
         self._static = env_value(env, "GCS_OAUTH_TOKEN")
-        self._info = _credentials_info(env)
+        self._info, self._source = _credentials_info(env)
         emulated = bool(env.get("STORAGE_EMULATOR_HOST")) and not env.get("GCE_METADATA_HOST")
         self._chain = not self._static and self._info is None and not emulated
         self._lock = threading.Lock()
@@ -124,7 +124,8 @@ class GcsToken:
             self._creds.refresh(request)
         except Exception as exc:
             raise TransferError(
-                f"GCS credentials could not get a token ({self._in_words(exc)})",
+                f"GCS credentials from {self._source} could not get a token "
+                f"({self._in_words(exc)})",
                 hint="check the credentials JSON (or the workload's identity) and its access "
                 "to the bucket",
             ) from None
@@ -219,8 +220,9 @@ def _read_named_file(named: str) -> str:
         ) from None
 
 
-def _credentials_info(env: dict[str, str]) -> dict[str, object] | None:
-    """PODKIT_GCS_CREDENTIALS_JSON (the JSON itself) or GOOGLE_APPLICATION_CREDENTIALS (a path)."""
+def _credentials_info(env: dict[str, str]) -> tuple[dict[str, object] | None, str]:
+    """The credentials JSON of PODKIT_GCS_CREDENTIALS_JSON (the JSON itself) or
+    GOOGLE_APPLICATION_CREDENTIALS (a path, or the JSON itself), and where it came from."""
     raw = env.get("PODKIT_GCS_CREDENTIALS_JSON", "")
     where = "PODKIT_GCS_CREDENTIALS_JSON"
     named = env.get("GOOGLE_APPLICATION_CREDENTIALS", "")
@@ -230,10 +232,10 @@ def _credentials_info(env: dict[str, str]) -> dict[str, object] | None:
         where = "GOOGLE_APPLICATION_CREDENTIALS"
         raw = _read_named_file(named)
     if not raw:
-        return None
+        return None, "google-auth's default credentials"
     try:
         info = json.loads(raw)
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):
         raise TransferError(
             f"{where} is not valid JSON", hint="paste the whole credentials file"
         ) from None
@@ -244,7 +246,7 @@ def _credentials_info(env: dict[str, str]) -> dict[str, object] | None:
             hint="use a service-account key, `gcloud auth application-default login`'s file, "
             "or a workload identity federation configuration",
         )
-    return info
+    return info, where
 
 
 def environ() -> dict[str, str]:
