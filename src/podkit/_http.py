@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 
 from podkit.errors import ServerError, TransportError
+from podkit.proxy_env import proxy_problem
 from podkit.redact import public_url, scrub
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -97,13 +98,19 @@ class HttpClient:
         rng: random.Random | None = None,
         max_body: int = MAX_BODY_BYTES,
     ) -> None:
-        self._client = httpx.Client(
-            base_url=base_url,
-            headers=dict(headers or {}),
-            timeout=timeout,
-            transport=transport,
-            follow_redirects=False,
-        )
+        try:
+            self._client = httpx.Client(
+                base_url=base_url,
+                headers=dict(headers or {}),
+                timeout=timeout,
+                transport=transport,
+                follow_redirects=False,
+            )
+        except (ImportError, ValueError, httpx.InvalidURL) as exc:  # from a proxy variable
+            problem = proxy_problem()
+            if problem is None:
+                raise
+            raise problem from exc
         self.base_url = base_url
         self.retry = retry
         self._sleep = sleep
