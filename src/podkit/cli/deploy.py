@@ -270,7 +270,11 @@ def _guard_deletes(plan: Plan, force: bool) -> None:
         )
 
 
-def _report_applied(applied: service.Applied, as_json: bool) -> None:
+def _report_applied(
+    applied: service.Applied,
+    as_json: bool,
+    unchanged: str = "no changes: the deployment already matches podkit.toml",
+) -> None:
     record = applied.record
     data: dict[str, Any] = {
         "summary": applied.plan.summary,
@@ -283,7 +287,7 @@ def _report_applied(applied: service.Applied, as_json: bool) -> None:
         print_json(data)
         return
     if not applied.plan.has_changes:
-        console.print("no changes: the deployment already matches podkit.toml")
+        console.print(unchanged)
         return
     console.print(
         f"[green]applied[/] {applied.plan.summary}; endpoint {applied.endpoint_id}"
@@ -342,7 +346,7 @@ def rollback(
                 post_apply=steps.then(None),
                 local_worker=local_worker(deployment.local, config),
             )
-        _report_applied(applied, as_json)
+        _report_applied(applied, as_json, unchanged="no changes: that record is what is live")
 
 
 @app.command()

@@ -164,3 +164,12 @@ def test_v1_templates_expose_the_ports_of_podkit_toml_and_no_others(
     assert run_staging(capsys, "apply", "--yes", "--api", "v1", *ports)[0] == 0
     assert v1_template_ports(local_runpod.url, key) == ["8000/http"]
     assert run_staging(capsys, "plan", "--api", "v1", *ports)[0] == 0
+
+
+def test_a_rollback_to_the_live_record_says_so_not_that_podkit_toml_matches(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run_staging(capsys, "apply", "--yes")[0] == 0
+    code, said = run_staging(capsys, "rollback", "--yes", "--to", "1")
+    assert code == 0 and "no changes: that record is what is live" in said
+    assert "podkit.toml" not in said
