@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager, nullcontext
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from podkit._http import HttpClient
 from podkit.cli._jobs_common import interrupted
@@ -59,13 +61,75 @@ def run_remote(
             hint=LACKS_SYNC_HINT,
         )
     if job.status is JobStatus.COMPLETED:
-        output = job.output
-        return output if isinstance(output, dict) else {"status": "ok", "output": output}
+        return checked_report(job.output, where)
     if job.status is JobStatus.TIMED_OUT:
         raise JobError(f"{where} hit the execution timeout", hint=RESUME_HINT)
     raise JobError(
         f"{where} {job.status.value.lower()}: {job.error or ''}".rstrip(": "),
         hint="see `podkit logs` for the worker's side",
+    )
+
+
+class _Missing(BaseModel):
+    model_config = ConfigDict(strict=True)
+
+    path: str
+    reason: str
+
+
+class _PlanEntry(BaseModel):
+    model_config = ConfigDict(strict=True)
+
+    source: str
+    destination: str
+    current: int
+    to_fetch: list[_Missing]
+    bytes_to_fetch: int
+
+
+class _SyncEntry(BaseModel):
+    model_config = ConfigDict(strict=True)
+
+    source: str
+    destination: str
+    files: int
+    fetched: int
+    skipped: int
+    checked: int = 0
+    bytes_fetched: int
+    failed: dict[str, str] = {}
+
+
+class _Report(BaseModel):
+    status: Literal["ok", "partial", "failed", "plan"]
+    entries: list[dict[str, Any]]
+    message: str = ""
+
+
+def checked_report(output: Any, where: str) -> dict[str, Any]:
+    """The worker's report, checked for the fields podkit shows; a report of another shape
+    (another podkit version, or another handler's answer) is a JobError naming the field."""
+    try:
+        report = _Report.model_validate(output)
+        entry = _PlanEntry if report.status == "plan" else _SyncEntry
+        for index, item in enumerate(report.entries):
+            try:
+                entry.model_validate(item)
+            except ValidationError as exc:
+                raise _unreadable(where, exc, f"entries.{index}.") from None
+    except ValidationError as exc:
+        raise _unreadable(where, exc) from None
+    return dict(output)
+
+
+def _unreadable(where: str, exc: ValidationError, prefix: str = "") -> JobError:
+    problem = exc.errors()[0]
+    at = prefix + ".".join(str(part) for part in problem["loc"])
+    return JobError(
+        f"{where} answered a sync report podkit cannot read: {at.strip('.') or 'the report'}: "
+        f"{problem['msg']}",
+        hint="deploy a worker image built with this podkit version (`podkit apply`); "
+        "`podkit run sync_models --json` shows the answer whole",
     )
 
 

@@ -18,6 +18,7 @@ from rich.markup import escape
 from rich.spinner import Spinner
 from rich.text import Text
 
+from podkit.redact import scrub_data
 from podkit.runpod.job_outcome import seconds
 from podkit.runpod.job_types import Job, JobStatus
 from podkit.runpod.jobs import JobUpdate
@@ -29,7 +30,8 @@ def progress_text(value: Any) -> str:
         return value
     if isinstance(value, dict) and isinstance(value.get("message"), str):
         return str(value["message"])
-    return json.dumps(value, default=str, sort_keys=True)
+    # Scrubbed before encoding: an escaped secret (\u00e9, \") reads as no secret.
+    return json.dumps(scrub_data(value), default=str, sort_keys=True)
 
 
 class JobDisplay:

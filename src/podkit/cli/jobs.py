@@ -29,6 +29,7 @@ from podkit.cli.job_display import JobDisplay
 from podkit.cli.options import CONFIG, ENDPOINT, ENV, TARGET, duration
 from podkit.cli.options import job_id as job_id_arg
 from podkit.errors import ConfigError, Interrupted, JobError, JobWaitTimeout
+from podkit.redact import scrub_data
 from podkit.runpod.job_outcome import EXIT_STILL_RUNNING, outcome, timings
 from podkit.runpod.job_types import (
     EXECUTION_TIMEOUT_RANGE_S,
@@ -73,7 +74,10 @@ def run_command(
             _print_queued(job, endpoint_id, as_json)
             return
         display = JobDisplay(err_console, f"{action} on {endpoint_id}")
-        job = _follow(client, display, target, payload=payload, policy=policy, timeout=timeout)
+        job = _follow(
+            client, display, target, payload=payload, policy=policy, timeout=timeout,
+            as_json=as_json,
+        )  # fmt: skip
     _finish(job, endpoint_id, display, as_json)
 
 
@@ -91,7 +95,7 @@ def wait_command(
     endpoint_id = resolve_endpoint(endpoint, env, config, target)
     with jobs_client(endpoint_id, target) as client:
         display = JobDisplay(err_console, f"job {job_id} on {endpoint_id}")
-        job = _follow(client, display, target, job_id=job_id, timeout=timeout)
+        job = _follow(client, display, target, job_id=job_id, timeout=timeout, as_json=as_json)
     _finish(job, endpoint_id, display, as_json)
 
 
@@ -215,8 +219,10 @@ def _follow(
     policy: JobPolicy | None = None,
     job_id: str | None = None,
     timeout: str | None = None,
+    as_json: bool = False,
 ) -> Job:
-    """Submit (or attach to) a job and watch it; Ctrl-C offers to cancel it."""
+    """Submit (or attach to) a job and watch it; Ctrl-C offers to cancel it. When `timeout`
+    passes first, `as_json` prints the job as last seen (the one document on stdout)."""
     wait_s = parse_duration(timeout, "--timeout")
     try:
         with display:
@@ -236,11 +242,21 @@ def _follow(
         interrupted(client, current, target, interactive=interactive(), submitting=submitting)
         raise Interrupted from None
     except JobWaitTimeout as exc:
-        say(f"[yellow]{escape(exc.message)}[/]")
-        cmd = job_cmd("cancel", exc.job_id, client.endpoint_id, target)
-        say(f"  follow: `{job_cmd('wait', exc.job_id, client.endpoint_id, target)}`")
-        say(f"  cancel: `{cmd}`")
+        _still_running(exc, display.job, client.endpoint_id, target, as_json)
         raise typer.Exit(EXIT_STILL_RUNNING) from None
+
+
+def _still_running(
+    exc: JobWaitTimeout, last: Job | None, endpoint_id: str, target: str | None, as_json: bool
+) -> None:
+    """`--timeout` passed: with `--json` the job as last seen (still queued or running) is
+    the document on stdout; stderr says how to follow or cancel it."""
+    if as_json:
+        seen = last is not None and last.id == exc.job_id
+        print_json(last.to_wire() if last is not None and seen else {"id": exc.job_id})
+    say(f"[yellow]{escape(exc.message)}[/]")
+    say(f"  follow: `{job_cmd('wait', exc.job_id, endpoint_id, target)}`")
+    say(f"  cancel: `{job_cmd('cancel', exc.job_id, endpoint_id, target)}`")
 
 
 def _finish(job: Job, endpoint_id: str, display: JobDisplay, as_json: bool) -> None:
@@ -271,5 +287,5 @@ def _print_queued(job: Job, endpoint_id: str, as_json: bool) -> None:
 def _print_output(output: Any) -> None:
     if isinstance(output, str):
         console.out(output)
-    else:
-        console.out(json.dumps(output, indent=2, sort_keys=True, default=str))
+    else:  # scrubbed before encoding: an escaped secret (\u00e9, \") reads as no secret
+        console.out(json.dumps(scrub_data(output), indent=2, sort_keys=True, default=str))

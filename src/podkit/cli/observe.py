@@ -23,7 +23,8 @@ from podkit.cli.app import app
 from podkit.cli.console import console, err_console, print_json
 from podkit.cli.options import CONFIG, ENDPOINT, ENV, TARGET, duration
 from podkit.config.cli_values import check_duration, check_id
-from podkit.errors import ConfigError, NotFoundError
+from podkit.errors import ConfigError, Interrupted, NotFoundError
+from podkit.redact import scrub_data
 from podkit.runpod import RunPodClient, connect
 from podkit.runpod.diagnose import WorkerView, crash_looping, diagnose, worker_counts
 from podkit.runpod.job_target import api_key
@@ -74,8 +75,8 @@ def logs_command(
         try:
             for entry in lines:
                 _print_line(entry, colors, as_json, multi=len(worker_ids) > 1)
-        except KeyboardInterrupt:
-            return
+        except KeyboardInterrupt:  # the usual end of --follow, still an interrupt (130)
+            raise Interrupted(said=False) from None
 
 
 CRASH_LOOP_EXIT = 3
@@ -304,7 +305,7 @@ def _follow_all(
 
 def _print_line(entry: LogLine, colors: dict[str, str], as_json: bool, multi: bool) -> None:
     if as_json:
-        console.out(json.dumps(entry.to_json(), sort_keys=True))
+        console.out(json.dumps(scrub_data(entry.to_json()), sort_keys=True))
         return
     who = f"[{colors.get(entry.worker_id, 'white')}]{escape(entry.worker_id)}[/] " if multi else ""
     src = "[dim]sys[/] " if entry.source == "system" else ""

@@ -10,6 +10,7 @@ printed as one JSON document (status, headers, body, seconds).
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 
@@ -37,6 +38,14 @@ EXIT_NO_WORKERS = 4
 # The most a load-balancing endpoint takes in one request (the platform's 30 MB).
 MAX_BODY_BYTES = 30_000_000
 METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+# Headers that frame or route the request: a value of the user's would contradict the body
+# sent or send the request to another host.
+_FRAMING = {
+    "content-length": "from the body given with --data",
+    "transfer-encoding": "from the body given with --data",
+    "host": "from the endpoint's URL, which the platform routes by",
+}
 
 
 @app.command("request")
@@ -67,12 +76,11 @@ def request_command(
     """Send one HTTP request to a load-balancing endpoint; print the answer as it arrives."""
     method, path = _method_and_path(first, second, data)
     body, headers = _body(data), _headers(header, data)
+    wait_s = parse_duration(retry_wait, "--retry-wait")
+    retry = ColdStartRetry(attempts=retries + 1, wait_s=5.0 if wait_s is None else wait_s)
+    seconds = _answer_timeout(timeout)
     endpoint_id = resolve_endpoint(endpoint, env, config, target)
     base = base_url(endpoint_id, target)
-    retry = ColdStartRetry(
-        attempts=retries + 1, wait_s=parse_duration(retry_wait, "--retry-wait") or 5
-    )
-    seconds = parse_duration(timeout, "--timeout") or 330.0
     started = time.monotonic()
     with (
         LbClient(base, load_api_key().reveal(), retry=retry, timeout_s=seconds) as client,
@@ -132,15 +140,38 @@ def _decoded(answer: Response) -> object:
         return answer.text
 
 
+def _answer_timeout(text: str) -> float:
+    seconds = parse_duration(text, "--timeout")
+    if not seconds:  # 0 would give up before the first byte
+        raise ConfigError(
+            f"--timeout {text}: give how long to wait for an answer, more than 0",
+            hint="e.g. --timeout 60s (the platform ends a request after 330s)",
+        )
+    return seconds
+
+
 def _method_and_path(first: str, second: str | None, data: str | None) -> tuple[str, str]:
     if second is None:
-        return ("POST" if data is not None else "GET"), request_path(first)
+        return ("POST" if data is not None else "GET"), _path(first)
     method = first.upper()
     if method not in METHODS:
         raise ConfigError(
             f"{first!r} is not an HTTP method", hint=f"use one of {', '.join(sorted(METHODS))}"
         )
-    return method, request_path(second)
+    return method, _path(second)
+
+
+def _path(path: str) -> str:
+    """The path as sent; one with a control character (a line break, a tab) is refused, as
+    no URL carries it."""
+    found = next((char for char in path if char < " " or char == "\x7f"), None)
+    if found is not None:
+        shown = path if len(path) <= 80 else f"{path[:80]}..."
+        raise ConfigError(
+            f"path {shown!r} holds the control character {found!r}, which a URL cannot carry",
+            hint="percent-encode it (a line break is %0A, a tab %09), or drop it",
+        )
+    return request_path(path)
 
 
 def _body(data: str | None) -> bytes | None:
@@ -163,6 +194,7 @@ def _headers(raw: list[str], data: str | None) -> dict[str, str]:
                 f"--header {item!r} is not 'Name: value'",
                 hint="e.g. -H 'Accept: text/event-stream'",
             )
+        _check_name(name.strip())
         if name.strip().lower() == "authorization":
             raise ConfigError(
                 "--header Authorization: podkit sends the RunPod API key (from RUNPOD_API_KEY) "
@@ -175,6 +207,22 @@ def _headers(raw: list[str], data: str | None) -> dict[str, str]:
     if data is not None and not any(k.lower() == "content-type" for k in headers):
         headers["Content-Type"] = "application/json" if _is_json(data) else "text/plain"
     return headers
+
+
+def _check_name(name: str) -> None:
+    """A header name HTTP can carry (a token), and none podkit sets itself."""
+    if not _TOKEN.fullmatch(name):
+        shown = name if len(name) <= 60 else f"{name[:60]}..."
+        raise ConfigError(
+            f"--header {shown!r}: not a header name (letters, digits and !#$%&'*+-.^_`|~ "
+            "only: no spaces, no line breaks)",
+            hint="e.g. -H 'X-Request-Id: 42'",
+        )
+    if name.lower() in _FRAMING:
+        raise ConfigError(
+            f"--header {name}: podkit sets it itself ({_FRAMING[name.lower()]})",
+            hint="drop this --header",
+        )
 
 
 def _is_json(data: str) -> bool:

@@ -170,3 +170,34 @@ def test_an_authorization_header_is_refused_naming_where_the_key_comes_from(
     )
     assert code == exit_codes.ERROR
     assert json.loads(out)["error"]["kind"] == "ConfigError"
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["GET", "/echo/a\nb"], "holds the control character '\\n', which a URL cannot carry"),
+        (["GET", "/echo/a\tb"], "holds the control character '\\t'"),
+        (["/echo/\x7f"], "holds the control character '\\x7f'"),
+        (["GET", "/echo/x", "-H", "Bad Name: v"], "--header 'Bad Name': not a header name"),
+        (["POST", "/echo/x", "-d", "hi", "-H", "Content-Length: 99"], "podkit sets it itself"),
+        (["GET", "/echo/x", "-H", "Host: elsewhere.example"], "podkit sets it itself"),
+        (["GET", "/echo/x", "--timeout", "0"], "--timeout 0: give how long to wait"),
+    ],
+)
+def test_a_request_http_cannot_send_is_one_error_before_any_request(
+    cli_env: Path, capfd: pytest.CaptureFixture[str], argv: list[str], said: str
+) -> None:
+    code, out, err = run(capfd, "request", *argv, "--endpoint", "ep-none", "--json")
+    assert code == exit_codes.ERROR, err
+    assert said in json.loads(out)["error"]["message"]
+    assert "Traceback" not in err
+
+
+def test_a_zero_retry_wait_is_no_wait(
+    cli_env: Path, create_lb: CreateLb, capfd: pytest.CaptureFixture[str]
+) -> None:
+    made = create_lb("cli-nowait", workers={"min": 0, "max": 0, "idleTimeout": 1})
+    argv = ["request", "/echo/x", "--endpoint", made["id"], "--retries", "2", "--retry-wait", "0"]
+    code, _, err = run(capfd, *argv)
+    assert code == 4, err
+    assert "trying again in 0 s" in err

@@ -108,7 +108,7 @@ def test_ci_summary_shows_curl_commands_that_work(
     capsys.readouterr()
     assert main(["ci", "summary", "--json"]) == 0
     text = json.loads(capsys.readouterr().out)["markdown"]
-    assert f'"{base}/v1/models"' in text and "/runsync" not in text
+    assert f"'{base}/v1/models'" in text and "/runsync" not in text
     assert KEY not in text and "$RUNPOD_API_KEY" in text
     command = text.split("```sh\n")[1].split("\n\n")[0]  # the first call, comments and all
     done = subprocess.run(
