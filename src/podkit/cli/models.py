@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -242,7 +243,7 @@ def _show_report(report: dict[str, Any]) -> None:
         table.add_column(count, no_wrap=True)
     for entry in report.get("entries", []):
         table.add_row(
-            str(entry["source"]), str(entry["destination"]), str(entry["files"]),
+            escape(str(entry["source"])), escape(str(entry["destination"])), str(entry["files"]),
             str(entry["fetched"]), str(entry["skipped"] + entry.get("checked", 0)),
             size_text(entry["bytes_fetched"]), str(len(entry.get("failed", {}))),
         )  # fmt: skip
@@ -250,17 +251,18 @@ def _show_report(report: dict[str, Any]) -> None:
     if report.get("status") == "ok":
         budget = report.get("connections")  # absent from workers older than the auto budget
         on = f" on {budget} connections" if budget and report.get("data_requests") else ""
-        console.print(f"[green]ok[/]: {report.get('message', '')}{on}")
+        console.print(f"[green]ok[/]: {escape(str(report.get('message', '')))}{on}")
 
 
 def _show_plan(report: dict[str, Any]) -> None:
     for entry in report.get("entries", []):
         missing = entry["to_fetch"]
         console.print(
-            f"[bold]{entry['source']}[/] -> {entry['destination']}: {entry['current']} current, "
+            f"[bold]{escape(str(entry['source']))}[/] -> {escape(str(entry['destination']))}: "
+            f"{entry['current']} current, "
             f"{len(missing)} to fetch ({size_text(entry['bytes_to_fetch'])})"
         )
         for item in missing[:50]:
-            console.print(f"  + {item['path']} ({item['reason']})")
+            console.print(f"  + {escape(str(item['path']))} ({escape(str(item['reason']))})")
         if len(missing) > 50:
             console.print(f"  ... and {len(missing) - 50} more")

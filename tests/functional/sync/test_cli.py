@@ -262,3 +262,18 @@ def test_ctrl_c_stops_cleanly_and_the_next_run_finishes(
     again = subprocess.run([*args, "--local", str(volume), "--json"], capture_output=True)
     assert again.returncode == 0, again.stderr
     assert (volume / "c" / "ctrlc.bin").read_bytes() == data
+
+
+def test_names_with_brackets_are_shown_as_they_are_not_read_as_markup(
+    tmp_path: Path, hf_env: Nginx, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_hf_repo(hf_env.www, "cli/brackets", {"x[/]y.bin": b"1" * 100, "[bold]z.bin": b"2"})
+    config = _config(tmp_path, hf_env, "cli/brackets")
+    volume = tmp_path / "vol"
+    argv = ["models", "sync", "-c", str(config), "--local", str(volume)]
+    assert main([*argv, "--dry-run"]) == 2
+    said = capsys.readouterr().out
+    assert "+ x[/]y.bin (" in said and "+ [bold]z.bin (" in said
+    assert main(argv) == 0
+    assert "ok:" in capsys.readouterr().out
+    assert (volume / "models/cli/brackets/x[/]y.bin").read_bytes() == b"1" * 100
