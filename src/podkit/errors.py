@@ -104,9 +104,12 @@ class JobExpiredError(JobError):
 class JobWaitTimeout(JobError):
     """podkit stopped waiting for a job that is still queued or running remotely."""
 
-    def __init__(self, message: str, *, job_id: str, hint: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, job_id: str, hint: str | None = None, status: str = ""
+    ) -> None:
         super().__init__(message, hint=hint)
         self.job_id = job_id
+        self.status = status  # what the job was when podkit stopped waiting
 
 
 class Interrupted(BaseException):

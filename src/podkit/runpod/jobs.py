@@ -202,12 +202,27 @@ class JobsClient:
 
     def health(self) -> EndpointHealth:
         """Job counters and worker counts (`GET /health`)."""
-        return self._parse(EndpointHealth, self._call("GET", "/health"))
+        data = self._call("GET", "/health")
+        if not (isinstance(data.get("jobs"), dict) and isinstance(data.get("workers"), dict)):
+            raise self._unlike("GET", "/health", 'no "jobs" and "workers" counters')
+        return self._parse(EndpointHealth, data)
 
     def purge_queue(self) -> int:
         """Remove every queued job (`POST /purge-queue`); returns how many were removed."""
-        data = self._call("POST", "/purge-queue")
-        return int(data.get("removed", 0))
+        removed = self._call("POST", "/purge-queue").get("removed")
+        if not isinstance(removed, int) or isinstance(removed, bool) or removed < 0:
+            raise self._unlike("POST", "/purge-queue", 'no count of jobs "removed"')
+        return removed
+
+    def _unlike(self, method: str, path: str, lacking: str) -> ServerError:
+        """A 2xx answer without what the data plane always sends."""
+        return ServerError(
+            f"{method} {public_url(self.base_url)}/{self.endpoint_id}{path} answered with "
+            f"{lacking}",
+            method=method,
+            url=path,
+            hint="the target may not be a RunPod API (a proxy's or a login page?); check --target",
+        )
 
     # -- long jobs -----------------------------------------------------------------------
 
@@ -236,7 +251,12 @@ class JobsClient:
         if on_submit is not None:
             on_submit(job)
         left = None if timeout is None else max(0.0, timeout - (self._clock() - started))
-        return self.wait(job.id, timeout=left, on_update=on_update, first=job)
+        try:
+            return self.wait(job.id, timeout=left, on_update=on_update, first=job)
+        except JobWaitTimeout as exc:
+            if timeout is None or left == timeout:
+                raise
+            raise self._gave_up(job.id, exc.status, timeout) from None
 
     def wait(
         self,
@@ -265,7 +285,7 @@ class JobsClient:
                 return job
             remaining = None if timeout is None else timeout - update.elapsed
             if remaining is not None and remaining <= 0:
-                raise self._gave_up(job, timeout or 0.0)
+                raise self._gave_up(job.id, str(job.status), timeout or 0.0)
             if polled:  # the first look comes after `initial`, whatever the job says
                 interval = self.poll.after(interval, update.new_status or update.new_progress)
             polled = True
@@ -298,7 +318,7 @@ class JobsClient:
             if chunk.status.terminal and not outputs:
                 return
             if timeout is not None and self._clock() - started >= timeout:
-                raise self._gave_up(Job(id=job_id, status=chunk.status), timeout)
+                raise self._gave_up(job_id, str(chunk.status), timeout)
             interval = self.poll.after(interval, bool(outputs))
             self._sleep(interval)
 
@@ -398,13 +418,15 @@ class JobsClient:
             "`podkit run` polls for you",
         )
 
-    def _gave_up(self, job: Job, timeout: float) -> JobWaitTimeout:
+    def _gave_up(self, job_id: str, status: str, timeout: float) -> JobWaitTimeout:
+        waited = f"{timeout:.0f}" if timeout >= 10 or timeout == int(timeout) else f"{timeout:.1f}"
         return JobWaitTimeout(
-            f"job {job.id} is still {job.status} on endpoint {self.endpoint_id} after "
-            f"{timeout:g} s of waiting; it keeps running remotely",
-            job_id=job.id,
-            hint=f"follow it with `podkit job wait {job.id} --endpoint {self.endpoint_id}` "
-            f"or cancel it with `podkit job cancel {job.id} --endpoint {self.endpoint_id}`",
+            f"job {job_id} is still {status} on endpoint {self.endpoint_id} after "
+            f"{waited} s of waiting; it keeps running remotely",
+            job_id=job_id,
+            status=status,
+            hint=f"follow it with `podkit job wait {job_id} --endpoint {self.endpoint_id}` "
+            f"or cancel it with `podkit job cancel {job_id} --endpoint {self.endpoint_id}`",
         )
 
 

@@ -289,3 +289,30 @@ def test_an_endpoint_id_that_is_not_one_is_refused_unsent() -> None:
     with pytest.raises(JobError, match=r"endpoint '\.\./serverless' is not an id"):
         c.health()
     assert seen == []
+
+
+@pytest.mark.parametrize("body", [None, [], {"removed": "lots"}, {"status": "completed"}])
+def test_a_purge_answer_without_a_count_is_an_error_not_zero_removed(body: Any) -> None:
+    client = _client(lambda request: httpx.Response(200, json=body))
+    with pytest.raises(ServerError, match='no count of jobs "removed"'):
+        client.purge_queue()
+
+
+@pytest.mark.parametrize("body", [None, [], {"id": 5}, {"jobs": {}, "workers": []}])
+def test_a_health_answer_without_its_counters_is_an_error_not_all_zero(body: Any) -> None:
+    client = _client(lambda request: httpx.Response(200, json=body))
+    with pytest.raises(ServerError, match='no "jobs" and "workers" counters'):
+        client.health()
+
+
+def test_the_timeout_named_when_execute_gives_up_is_the_one_asked_for() -> None:
+    clock = FakeClock()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        clock.now += 0.25  # every answer takes a while, the submit's too
+        return httpx.Response(200, json={"id": "j7", "status": "IN_QUEUE"})
+
+    with pytest.raises(JobWaitTimeout) as info:
+        _client(handler, clock).execute({"a": 1}, timeout=2.0)
+    assert "is still IN_QUEUE on endpoint ep1 after 2 s of waiting" in str(info.value)
+    assert info.value.status == "IN_QUEUE"
