@@ -205,7 +205,7 @@ def _ago(text: str) -> datetime:
 
 def _workers(client: RunPodClient, endpoint_id: str) -> list[WorkerView]:
     listed = client.workers.list(endpoint_id).workers
-    return [WorkerView(w.id, w.status, None, w.is_stale) for w in listed]
+    return [WorkerView(w.id, w.status, w.uptime_seconds, w.is_stale) for w in listed]
 
 
 def _active_workers(client: RunPodClient, endpoint_id: str) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 import time
 
@@ -53,6 +54,7 @@ def test_a_ready_endpoint_reports_its_workers_and_no_findings(
     out = capsys.readouterr().out
     assert "completed 1" in out and "idle 1" in out
     assert "!" not in out
+    assert re.search(r"IDLE +up \d+ s", out), out  # the uptime the worker list reports
 
 
 def test_a_worker_that_died_before_ready_stays_listed_unhealthy_with_its_lifecycle_lines(

@@ -279,6 +279,7 @@ class Worker(Response):
     image: str | None = None
     gpu_type_id: str | None = None
     data_center_id: str | None = None
+    uptime_seconds: int | None = None  # null until the worker is placed and running
 
 
 class WorkerSummary(Response):
