@@ -15,8 +15,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from podkit._http import HttpClient
-from podkit.cli._jobs_common import interrupted
+from podkit.cli._crash_watching import check_while_queued, crash_watch
+from podkit.cli._jobs_common import interrupted, say
+from podkit.cli.release_gate import cancel_jobs
 from podkit.errors import Interrupted, JobError
+from podkit.runpod.crash_watch import CrashLoopError
 from podkit.runpod.job_target import api_key
 from podkit.runpod.job_types import Job, JobStatus
 from podkit.runpod.jobs import JobsClient, JobUpdate
@@ -40,12 +43,14 @@ def run_remote(
     on_progress: Callable[[dict[str, Any]], None],
     on_submit: Callable[[Job], None] | None = None,
     timeout: float | None = None,
+    on_update: Callable[[JobUpdate], None] | None = None,
 ) -> dict[str, Any]:
     """Submit `sync_models`, relay its progress, return the COMPLETED output (or raise).
 
-    `timeout` bounds the wait (JobWaitTimeout; the job keeps running remotely).
+    `timeout` bounds the wait (JobWaitTimeout; the job keeps running remotely); `on_update`
+    sees every look at the job.
     """
-    relay = _Relay(on_progress)
+    relay = _Relay(on_progress, on_update)
     job = client.execute(
         {"action": "sync_models", **job_input},
         on_update=relay,
@@ -143,11 +148,18 @@ def _not_understood(job: Job) -> bool:
 class _Relay:
     """Passes on sync progress; updates arrive in any order, so older ones are dropped."""
 
-    def __init__(self, on_progress: Callable[[dict[str, Any]], None]) -> None:
+    def __init__(
+        self,
+        on_progress: Callable[[dict[str, Any]], None],
+        on_update: Callable[[JobUpdate], None] | None = None,
+    ) -> None:
         self._on_progress = on_progress
+        self._on_update = on_update
         self._seq = 0
 
     def __call__(self, update: JobUpdate) -> None:
+        if self._on_update is not None:
+            self._on_update(update)
         progress = update.progress if update.progress is not None else update.job.output
         if update.job.status is not JobStatus.IN_PROGRESS or not isinstance(progress, dict):
             return
@@ -174,14 +186,26 @@ def sync_on_endpoint(
     """
     submitted: list[Job] = []
     try:
-        with display if display is not None else nullcontext():
+        with (
+            display if display is not None else nullcontext(),
+            crash_watch(client, target) as watch,
+        ):
             return run_remote(
                 job_input,
                 client=client,
                 on_progress=on_progress,
                 on_submit=submitted.append,
                 timeout=timeout,
+                on_update=lambda update: check_while_queued(watch, update),
             )
+    except CrashLoopError as exc:
+        job_id = submitted[-1].id if submitted else None
+        if job_id is not None and cancel_jobs(client, [job_id]):
+            say(f"the workers crash-loop: cancelled sync job {job_id} on {client.endpoint_id}")
+        where = f"sync job {job_id} on endpoint" if job_id else "the sync on endpoint"
+        raise CrashLoopError(
+            f"{where} {client.endpoint_id} cannot start: {exc.message}", hint=exc.hint
+        ) from None
     except KeyboardInterrupt:
         job_id = submitted[-1].id if submitted else None
         interrupted(client, job_id, target, interactive=interactive)

@@ -13,6 +13,7 @@ from typing import Any
 import typer
 from rich.markup import escape
 
+from podkit.cli._crash_watching import check_while_queued, crash_watch
 from podkit.cli._jobs_common import (
     interactive,
     interrupted,
@@ -28,8 +29,10 @@ from podkit.cli.console import confirm, console, err_console, print_json
 from podkit.cli.job_display import JobDisplay
 from podkit.cli.options import CONFIG, ENDPOINT, ENV, TARGET, duration
 from podkit.cli.options import job_id as job_id_arg
+from podkit.cli.release_gate import cancel_jobs
 from podkit.errors import ConfigError, Interrupted, JobError, JobWaitTimeout
 from podkit.redact import scrub_data
+from podkit.runpod.crash_watch import CrashLoopError
 from podkit.runpod.job_outcome import EXIT_STILL_RUNNING, outcome, timings
 from podkit.runpod.job_types import (
     EXECUTION_TIMEOUT_RANGE_S,
@@ -37,7 +40,7 @@ from podkit.runpod.job_types import (
     Job,
     JobPolicy,
 )
-from podkit.runpod.jobs import JobsClient
+from podkit.runpod.jobs import JobsClient, JobUpdate
 
 job_app = typer.Typer(help="Follow, cancel and retry jobs on an endpoint.", no_args_is_help=True)
 app.add_typer(job_app, name="job")
@@ -225,16 +228,23 @@ def _follow(
     passes first, `as_json` prints the job as last seen (the one document on stdout)."""
     wait_s = parse_duration(timeout, "--timeout")
     try:
-        with display:
+        with display, crash_watch(client, target) as watch:
+
+            def update(seen: JobUpdate) -> None:
+                display.update(seen)
+                check_while_queued(watch, seen)
+
             if job_id is not None:
-                return client.wait(job_id, timeout=wait_s, on_update=display.update)
+                return client.wait(job_id, timeout=wait_s, on_update=update)
             return client.execute(
                 payload,
                 policy=policy,
                 timeout=wait_s,
-                on_update=display.update,
+                on_update=update,
                 on_submit=display.submitted,
             )
+    except CrashLoopError as exc:
+        raise _stopped(client, display.job.id if display.job else job_id, exc, payload) from None
     except KeyboardInterrupt:
         current = display.job.id if display.job else job_id
         # A short /runsync submit holds the request for up to a second before the id is known.
@@ -244,6 +254,17 @@ def _follow(
     except JobWaitTimeout as exc:
         _still_running(exc, display.job, client.endpoint_id, target, as_json)
         raise typer.Exit(EXIT_STILL_RUNNING) from None
+
+
+def _stopped(
+    client: JobsClient, job_id: str | None, exc: CrashLoopError, submitted: Any
+) -> CrashLoopError:
+    """The workers crash-loop: a job this command submitted is cancelled (no worker would
+    ever take it); one it attached to is left as it is."""
+    where = f"job {job_id} on endpoint {client.endpoint_id}" if job_id else "the job"
+    if job_id and submitted is not None and cancel_jobs(client, [job_id]):
+        say(f"the workers crash-loop: cancelled job {job_id} on {client.endpoint_id}")
+    return CrashLoopError(f"{where} cannot start: {exc.message}", hint=exc.hint)
 
 
 def _still_running(

@@ -5,22 +5,21 @@ Exit codes: 0 all passed, 1 a test failed (or any other podkit error, usage erro
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 
 import typer
 
+from podkit.cli._crash_watching import crash_watch
 from podkit.cli._jobs_common import parse_duration, resolve_endpoint, say
 from podkit.cli._smoke_client import smoke_client
 from podkit.cli.app import app
 from podkit.cli.options import CONFIG, ENDPOINT, ENV, TARGET
-from podkit.cli.release_gate import cancel_jobs, last_lines
+from podkit.cli.release_gate import cancel_jobs
 from podkit.cli.smoke_run import run_and_report
 from podkit.config import SmokeTest, load_config
 from podkit.errors import ConfigError, DeployError, Interrupted
-from podkit.runpod import connect
-from podkit.runpod.crash_watch import CrashLoopError, CrashWatch, SeenWorker
+from podkit.runpod.crash_watch import CrashLoopError, CrashWatch
 from podkit.runpod.jobs import JobsClient
 from podkit.runpod.lb_requests import LbClient
 from podkit.smoke import SmokeResult
@@ -48,7 +47,7 @@ def test_command(
     wait_timeout = parse_duration(timeout, "--timeout")
     endpoint_id = resolve_endpoint(endpoint, env, config, target)
     submitted: list[str] = []
-    with smoke_client(endpoint_id, target) as client, _crash_watch(client, target) as watch:
+    with smoke_client(endpoint_id, target) as client, crash_watch(client, target) as watch:
         try:
             results = run_and_report(
                 client,
@@ -84,30 +83,6 @@ def _note(submitted: list[str], job_id: str, watch: CrashWatch | None) -> None:
         submitted.append(job_id)
     if watch is not None:
         watch.check()
-
-
-@contextmanager
-def _crash_watch(client: JobsClient | LbClient, target: str | None) -> Iterator[CrashWatch | None]:
-    """A watch on the queue endpoint's workers while its smoke jobs wait: a job waits IN_QUEUE
-    as long as `--timeout` allows when every worker dies before it is ready. None for a
-    load-balancing endpoint, whose tests are plain requests."""
-    if isinstance(client, LbClient):
-        yield None
-        return
-    endpoint_id = client.endpoint_id
-    with connect("v2", target=target) as control:
-
-        def listed() -> list[SeenWorker]:
-            workers = control.workers.list(endpoint_id).workers
-            return [SeenWorker(w.id, w.status, w.version, w.is_stale) for w in workers]
-
-        watch = CrashWatch(
-            listed,
-            lambda worker_id: last_lines(control, endpoint_id, worker_id),
-            version=None,
-        )
-        with watch:
-            yield watch
 
 
 def _cancel_left(client: JobsClient | LbClient, submitted: list[str], why: str) -> None:

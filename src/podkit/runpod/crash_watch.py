@@ -72,6 +72,10 @@ class CrashWatch:
         self._stop.set()
         self._thread.join(timeout=10)
 
+    def stop(self) -> None:
+        """Look no more (the jobs run: their workers started); the thread ends on its own."""
+        self._stop.set()
+
     def check(self) -> None:
         """Raise `CrashLoopError` once the watch has found a crash loop."""
         if self.finding is not None:

@@ -167,3 +167,35 @@ def test_smoke_tests_against_workers_that_die_at_start_stop_and_cancel_their_job
         assert client.get(f"/v2/{endpoint}/status/{job_id}").json()["status"] == "CANCELLED"
         assert client.delete(f"/v2/serverless/{endpoint}").status_code in (200, 204)
     assert SECRET_KEY not in out + err
+
+
+@pytest.mark.parametrize("command", ["run", "models sync"])
+def test_a_job_for_workers_that_die_at_start_stops_and_is_cancelled(
+    cli_env: str,
+    runpod_local: LocalRunPod,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    command: str,
+) -> None:
+    endpoint = create_endpoint(runpod_local, f"dies-{command.replace(' ', '-')}")
+    with api(runpod_local) as client:
+        broken = {"env": {**WORKER_ENV, "PODKIT_ACTIONS": "no_such_actions_module"}}
+        assert client.patch(f"/v2/serverless/{endpoint}", json=broken).status_code == 200
+    config = tmp_path / "podkit.toml"
+    config.write_text(MODELS)
+    argv = {
+        "run": ["run", "gpu_info", "--endpoint", endpoint, "--timeout", "10m"],
+        "models sync": ["models", "sync", "-c", str(config), "--endpoint", endpoint],
+    }[command]
+    # Without the watch the job would wait IN_QUEUE for ever (or the whole --timeout).
+    code = main([*argv, "--json"])
+    out, err = capsys.readouterr()
+    assert code == 1, err
+    error = json.loads(out)["error"]
+    assert error["kind"] == "CrashLoopError" and "cannot start" in error["message"]
+    assert "no_such_actions_module" in error["message"]  # the worker's last words
+    job_id = " ".join(err.split()).split(" job ", 1)[1].split(" ")[0]
+    with api(runpod_local) as client:
+        assert client.get(f"/v2/{endpoint}/status/{job_id}").json()["status"] == "CANCELLED"
+        assert client.delete(f"/v2/serverless/{endpoint}").status_code in (200, 204)
+    assert SECRET_KEY not in out + err
