@@ -9,7 +9,7 @@ import pytest
 
 from podkit._http import HttpClient
 from podkit.errors import ConfigError
-from podkit.proxy_env import proxy_problem
+from podkit.proxy_env import PROXY_VARIABLES, proxy_problem
 
 BAD = [
     ("HTTP_PROXY", "ftp://127.0.0.1:1", "has the scheme 'ftp'"),
@@ -24,14 +24,7 @@ if find_spec("socksio") is None:
 def test_a_proxy_httpx_cannot_use_is_named_in_words(
     monkeypatch: pytest.MonkeyPatch, name: str, value: str, words: str
 ) -> None:
-    for other in (
-        "HTTPS_PROXY",
-        "https_proxy",
-        "HTTP_PROXY",
-        "http_proxy",
-        "ALL_PROXY",
-        "all_proxy",
-    ):
+    for other in PROXY_VARIABLES:
         monkeypatch.delenv(other, raising=False)
     monkeypatch.setenv(name, value)
     with pytest.raises(ConfigError) as caught:
