@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import sys
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -28,6 +29,7 @@ from podkit.worker.registry import ActionContext, Registry, registry
 DEFAULT_PORT = 80
 DEFAULT_HEALTH_PATH = "/ping"
 SHORT_FORMS = {"/gpu": "gpu_info", "/files": "list_files", "/disk": "disk_usage"}
+TOO_DEEP = object()  # a body json cannot read without running out of stack
 
 
 def health_path() -> str:
@@ -92,6 +94,8 @@ async def _body(request: Request) -> Any:
         return json.loads(raw)
     except ValueError:
         return None  # refused below as not an object
+    except RecursionError:
+        return TOO_DEEP
 
 
 async def _run(reg: Registry, name: str, params: Any, request: Request) -> Response:
@@ -99,6 +103,9 @@ async def _run(reg: Registry, name: str, params: Any, request: Request) -> Respo
     if act is None:
         message = f"unknown action {name[:64]!r}; valid actions: {', '.join(reg.names())}"
         return JSONResponse({"error": message}, status_code=404)
+    if params is TOO_DEEP:
+        message = "the body nests JSON too deeply to read; send the action's input as a flat object"
+        return JSONResponse({"error": message}, 400)
     if not isinstance(params, dict):
         return JSONResponse({"error": "the body must be a JSON object (the action's input)"}, 400)
     try:
@@ -168,12 +175,27 @@ def _failed(result: Any) -> bool:
     return isinstance(result, dict) and "error" in result and len(result) == 1
 
 
+def port_from_env(name: str, default: int) -> int:
+    """A port from the environment; a value that is not one ends the worker with a line that
+    names the variable (not a traceback)."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    if raw.isascii() and raw.isdigit() and 0 < int(raw) < 65536:
+        return int(raw)
+    sys.stderr.write(
+        f"podkit worker: {name}={raw[:32]!r} is not a port; set {name} to a whole number "
+        "from 1 to 65535 (the port the endpoint's template exposes)\n"
+    )
+    raise SystemExit(2)
+
+
 def serve() -> None:
     """Serve on `PORT` (and `PORT_HEALTH` when it differs) until stopped."""
     import uvicorn
 
-    port = int(os.environ.get("PORT") or DEFAULT_PORT)
-    health = int(os.environ.get("PORT_HEALTH") or port)
+    port = port_from_env("PORT", DEFAULT_PORT)
+    health = port_from_env("PORT_HEALTH", port)
     host = os.environ.get("PODKIT_HTTP_HOST", "0.0.0.0")  # the container's network
     app = create_app()
     servers = [uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="info"))]

@@ -90,6 +90,16 @@ def test_bad_input_names_the_field(worker: tuple[httpx.Client, Path]) -> None:
     assert unknown.status_code == 404 and "valid actions" in unknown.json()["error"]
 
 
+@pytest.mark.parametrize("body", [b'{"a":' * 5_000, b"[" * 10_000 + b"]" * 10_000])
+def test_a_body_nested_past_reading_is_refused_in_words(
+    worker: tuple[httpx.Client, Path], body: bytes
+) -> None:
+    client, _ = worker
+    answer = client.post("/actions/list_files", content=body)
+    assert answer.status_code == 400, answer.text
+    assert "nests JSON too deeply" in answer.json()["error"]
+
+
 def test_the_short_listing_takes_its_numbers_and_words_from_the_query(
     worker: tuple[httpx.Client, Path],
 ) -> None:

@@ -10,7 +10,10 @@ endpoint are refused the way the platform refuses them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import Coroutine
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 from starlette.requests import Request
@@ -21,13 +24,14 @@ from podkit.emulator.backend import Backend
 from podkit.emulator.http.auth import AuthMiddleware, Target
 from podkit.emulator.http.common import api_key
 from podkit.emulator.loadbalancer.balancer import LOAD_BALANCER, LoadBalancer
-from podkit.emulator.loadbalancer.routing import LbTarget, lb_target, queue_target
+from podkit.emulator.loadbalancer.routing import LbTarget, lb_target, queue_target, raw_query
 from podkit.emulator.loadbalancer.websocket import relay_websocket
 from podkit.emulator.loadbalancer.workers import LbWorker
 
 HOP_BY_HOP = frozenset(
     {b"connection", b"keep-alive", b"transfer-encoding", b"te", b"trailer", b"upgrade"}
-    | {b"proxy-authorization", b"proxy-authenticate", b"host", b"content-length"}
+    | {b"proxy-authorization", b"proxy-authenticate", b"proxy-connection", b"host"}
+    | {b"content-length"}
 )
 # Date and Server of an answer are the platform's (its HTTP server sets them on every
 # response); the worker's own would arrive doubled.
@@ -50,6 +54,10 @@ class _Exchange:
 
 class _NoWorker(Exception):
     """No worker became ready within the wait."""
+
+
+class _ClientGone(Exception):
+    """The caller hung up before its request body was complete."""
 
 
 class _WorkerFailed(Exception):
@@ -111,19 +119,29 @@ class LoadBalancerMiddleware:
 
     async def _http(self, scope: Scope, receive: Receive, send: Send, target: LbTarget) -> None:
         settings = self.balancer.settings
-        body = await _read_body(receive, settings.max_payload_bytes)
+        try:  # a body that stops coming holds no connection for ever
+            async with asyncio.timeout(settings.request_timeout_s):
+                body = await _read_body(receive, settings.max_payload_bytes)
+        except _ClientGone:  # half a body is never handed to a worker
+            return
+        except TimeoutError:
+            await _error(408, "request body not received in time")(scope, receive, send)
+            return
         if body is None:
             mb = settings.max_payload_bytes / 1_000_000
             await _error(413, f"request payload exceeds {mb:g} MB")(scope, receive, send)
             return
         exchange = _Exchange()
         try:
-            await self._route(scope, send, target, body, exchange)
+            await _unless_disconnected(receive, self._route(scope, send, target, body, exchange))
         except TimeoutError:
             if not exchange.started:
                 await _error(504, "request timed out")(scope, receive, send)
         except _NoWorker:
-            await _error(503, NO_WORKERS)(scope, receive, send)
+            if self.balancer.endpoint_type(target.endpoint_id) is None:  # deleted meanwhile
+                await _error(404, f"endpoint {target.endpoint_id} not found")(scope, receive, send)
+            else:
+                await _error(503, NO_WORKERS)(scope, receive, send)
         except _WorkerFailed as exc:
             if not exchange.started:
                 await _error(502, str(exc))(scope, receive, send)
@@ -139,7 +157,7 @@ class LoadBalancerMiddleware:
                 raise _NoWorker
             try:  # the wait for a worker is not part of the request's processing time
                 async with asyncio.timeout(self.balancer.settings.request_timeout_s):
-                    await self._forward(scope, send, f"{worker.url}{target.path}", body, exchange)
+                    await self._forward(scope, send, worker, target, body, exchange)
                 return
             except httpx.HTTPError as exc:
                 dead = isinstance(exc, httpx.ConnectError) or await self._is_dead(worker)
@@ -156,14 +174,23 @@ class LoadBalancerMiddleware:
         raise _NoWorker
 
     async def _forward(
-        self, scope: Scope, send: Send, url: str, body: bytes, exchange: _Exchange
+        self,
+        scope: Scope,
+        send: Send,
+        worker: LbWorker,
+        target: LbTarget,
+        body: bytes,
+        exchange: _Exchange,
     ) -> None:
-        query = scope.get("query_string", b"").decode("latin-1")
-        headers = [(k, v) for k, v in scope["headers"] if k.lower() not in NOT_FORWARDED]
+        query = raw_query(scope)
+        raw = f"{target.path}?{query}" if query else target.path
+        url = httpx.URL(worker.url).copy_with(raw_path=raw.encode("ascii"))
+        headers = forwarded_headers(scope["headers"])
         client = self._http_client()
-        request = client.build_request(
-            scope["method"], url + (f"?{query}" if query else ""), headers=headers, content=body
-        )
+        request = client.build_request(scope["method"], url, headers=headers, content=body)
+        sent_names = {k.lower() for k, _ in headers} | {b"host", b"content-length"}
+        for name in [k for k, _ in request.headers.raw if k.lower() not in sent_names]:
+            del request.headers[name.decode("latin-1")]  # the client's defaults, not the caller's
         response = await client.send(request, stream=True)
         try:
             dropped = HOP_BY_HOP | SET_BY_PLATFORM
@@ -172,7 +199,14 @@ class LoadBalancerMiddleware:
                 out.append((b"content-length", response.headers["content-length"].encode()))
             start = {"type": "http.response.start", "status": response.status_code}
             limit = self.balancer.settings.max_payload_bytes
-            if int(response.headers.get("content-length") or SMALL + 1) <= min(SMALL, limit):
+            declared = int(response.headers.get("content-length") or SMALL + 1)
+            if declared > limit and scope["method"] != "HEAD":
+                # Said up front: a clear refusal, not a 200 cut off at the limit.
+                raise _WorkerFailed(
+                    f"worker {worker.id} answered {declared} bytes, over the "
+                    f"{limit / 1_000_000:g} MB response payload limit"
+                )
+            if declared <= min(SMALL, limit):
                 # A small answer: one message, not a stream (raw: content-encoding stays).
                 body = b"".join([chunk async for chunk in response.aiter_raw()])
                 await send({**start, "headers": out})
@@ -210,14 +244,49 @@ class LoadBalancerMiddleware:
         return self._client
 
 
+def forwarded_headers(raw: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """The caller's headers less the hop-by-hop ones (also those its `Connection` names) and
+    the platform's key."""
+    named = {
+        token.strip().lower()
+        for name, value in raw
+        if name.lower() == b"connection"
+        for token in value.split(b",")
+    }
+    return [(k, v) for k, v in raw if k.lower() not in NOT_FORWARDED and k.lower() not in named]
+
+
+async def _unless_disconnected(receive: Receive, exchange: Coroutine[Any, Any, None]) -> None:
+    """Run the exchange until it ends or the caller hangs up (then it is cancelled: the worker
+    sees its connection close, and a stream stops instead of running to its end)."""
+    relay = asyncio.ensure_future(exchange)
+    watch = asyncio.ensure_future(_disconnected(receive))
+    try:
+        await asyncio.wait({relay, watch}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (watch, relay):
+            if not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+    if not relay.cancelled():
+        relay.result()
+
+
+async def _disconnected(receive: Receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
 async def _read_body(receive: Receive, limit: int) -> bytes | None:
-    """The whole request body, or None once it passes `limit` bytes."""
+    """The whole request body, or None once it passes `limit` bytes; `_ClientGone` when the
+    caller hangs up before its end."""
     chunks: list[bytes] = []
     size = 0
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            break
+            raise _ClientGone
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:

@@ -12,10 +12,17 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, WebSocketException
 
 from podkit.emulator.loadbalancer.balancer import LoadBalancer
-from podkit.emulator.loadbalancer.routing import LbTarget
+from podkit.emulator.loadbalancer.routing import LbTarget, raw_query
 
 TRY_AGAIN_LATER = 1013
 INTERNAL_ERROR = 1011
+# The handshake's own headers: the relay makes its own handshake with the worker.
+HANDSHAKE = frozenset(
+    {b"host", b"connection", b"upgrade", b"authorization", b"proxy-authorization"}
+    | {b"sec-websocket-key", b"sec-websocket-version", b"sec-websocket-extensions"}
+    | {b"sec-websocket-protocol", b"sec-websocket-accept", b"content-length", b"user-agent"}
+    | {b"transfer-encoding", b"keep-alive", b"te", b"trailer", b"proxy-connection"}
+)
 
 
 async def relay_websocket(
@@ -28,11 +35,13 @@ async def relay_websocket(
     if worker is None:
         await send({"type": "websocket.close", "code": TRY_AGAIN_LATER})
         return
-    query = scope.get("query_string", b"").decode("latin-1")
+    query = raw_query(scope)
     url = f"ws://127.0.0.1:{worker.port}{target.path}" + (f"?{query}" if query else "")
     try:
         async with connect(
             url,
+            additional_headers=_headers(scope),
+            user_agent_header=_user_agent(scope),
             subprotocols=scope.get("subprotocols") or None,
             max_size=balancer.settings.max_payload_bytes,
             open_timeout=10,
@@ -40,9 +49,27 @@ async def relay_websocket(
             await send({"type": "websocket.accept", "subprotocol": upstream.subprotocol})
             await _pump(upstream, receive, send)
     except (OSError, WebSocketException, TimeoutError):
-        await send({"type": "websocket.close", "code": INTERNAL_ERROR})
+        with contextlib.suppress(OSError):  # the caller may be gone already
+            await send({"type": "websocket.close", "code": INTERNAL_ERROR})
     finally:
         balancer.release(worker)
+
+
+def _headers(scope: Scope) -> list[tuple[str, str]]:
+    """The caller's own headers (a worker's credential, a trace id) for the worker's handshake;
+    never the platform's key."""
+    raw: list[tuple[bytes, bytes]] = scope.get("headers", [])
+    return [
+        (k.decode("latin-1"), v.decode("latin-1")) for k, v in raw if k.lower() not in HANDSHAKE
+    ]
+
+
+def _user_agent(scope: Scope) -> str | None:
+    for name, value in scope.get("headers", []):
+        if name.lower() == b"user-agent":
+            agent: str = value.decode("latin-1")
+            return agent
+    return None
 
 
 async def _pump(upstream: ClientConnection, receive: Receive, send: Send) -> None:
@@ -51,7 +78,9 @@ async def _pump(upstream: ClientConnection, receive: Receive, send: Send) -> Non
     _, pending = await asyncio.wait({to_worker, to_client}, return_when=asyncio.FIRST_COMPLETED)
     for task in pending:
         task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, ConnectionClosed):
+    for task in (to_worker, to_client):
+        # Either side hanging up ends the relay; what it raised then is expected.
+        with contextlib.suppress(asyncio.CancelledError, ConnectionClosed, OSError):
             await task
 
 
@@ -74,5 +103,6 @@ async def _worker_to_client(upstream: ClientConnection, send: Send) -> None:
             await send(out)
         code = upstream.close_code or 1000
     except ConnectionClosed as exc:
-        code = exc.rcvd.code if exc.rcvd else 1000
+        # No close frame: the worker went away mid-session, which is no normal closure.
+        code = exc.rcvd.code if exc.rcvd else INTERNAL_ERROR
     await send({"type": "websocket.close", "code": code})
