@@ -154,6 +154,11 @@ class LocalRunPod:
         loadbalancer_settings: LoadBalancerSettings | None = None,
     ) -> None:
         self.server = EmulatorServer(None, host=host, port=port, allow_remote=allow_remote)
+        self.context = Context(
+            dataplane_settings=dataplane_settings,
+            loadbalancer_settings=loadbalancer_settings,
+            worker_cwd=_worker_cwd(worker_cwd) if worker_cwd is not None else None,
+        )
         self.backend = Backend(
             seed=seed,
             state_dir=state_dir,
@@ -161,13 +166,12 @@ class LocalRunPod:
             worker_command=worker_command,
             api_keys=api_keys,
         )
-        self.context = Context(
-            dataplane_settings=dataplane_settings,
-            loadbalancer_settings=loadbalancer_settings,
-            worker_cwd=_worker_cwd(worker_cwd) if worker_cwd is not None else None,
-        )
         self.recorder = Recorder() if record else None
-        self.app = create_app(self.backend, context=self.context, recorder=self.recorder)
+        try:
+            self.app = create_app(self.backend, context=self.context, recorder=self.recorder)
+        except BaseException:
+            self.backend.close()  # the --state-dir is free again for the next try
+            raise
         self.server.app = self.app
 
     @property
@@ -175,9 +179,13 @@ class LocalRunPod:
         return self.server.url
 
     def start(self) -> LocalRunPod:
-        self.server.start()
-        if self.context.dataplane is not None:
-            self.context.dataplane.start(self.url)  # workers need the origin to call back
+        try:
+            self.server.start()
+            if self.context.dataplane is not None:
+                self.context.dataplane.start(self.url)  # workers need the origin to call back
+        except BaseException:
+            self.stop()  # `with` calls no `__exit__` when `__enter__` fails
+            raise
         return self
 
     def stop(self) -> None:

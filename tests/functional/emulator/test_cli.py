@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from podkit.cli.main import main
+from podkit.emulator.server import LocalRunPod
 
 
 def test_non_loopback_host_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
@@ -166,3 +167,22 @@ def test_a_keys_file_that_is_not_utf8_is_named_without_its_bytes(
     assert main(args) == 1
     out = capsys.readouterr().out
     assert str(keys) in json.loads(out)["error"]["message"] and "secret" not in out
+
+
+def test_a_state_dir_another_emulator_serves_is_refused_and_left_alone(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with LocalRunPod(state_dir=tmp_path) as running:
+        headers = {"Authorization": "Bearer first"}
+        body = {"name": "kept", "imageName": "i"}
+        httpx.post(f"{running.url}/v1/templates", json=body, headers=headers).raise_for_status()
+        snapshot = (tmp_path / "state.json").read_bytes()
+
+        args = ["emulator", "start", "--port", "0", "--state-dir", str(tmp_path), "--json"]
+        assert main(args) == 1
+        error = json.loads(capsys.readouterr().out)["error"]
+        assert error["message"].startswith(f"--state-dir {tmp_path} is in use by another")
+        assert "another --state-dir" in error["hint"]
+        assert (tmp_path / "state.json").read_bytes() == snapshot
+        templates = httpx.get(f"{running.url}/v1/templates", headers=headers).json()
+        assert [t["name"] for t in templates] == ["kept"]

@@ -16,7 +16,7 @@ import pytest
 from podkit.emulator.dataplane import DataPlaneSettings, EndpointRuntime, JobsBackend, JobStatus
 from podkit.emulator.dataplane.core import JobsError
 from podkit.emulator.dataplane.jobs import MISSING, Job, JobPolicy
-from podkit.emulator.dataplane.store import HINT, JobStore
+from podkit.emulator.dataplane.store import HINT, JobStore, StoreWriteError
 from podkit.errors import EmulatorError
 
 POLICY = JobPolicy(execution_timeout_ms=600_000, ttl_ms=86_400_000)
@@ -311,3 +311,50 @@ def test_a_closed_store_refuses_further_changes(db: Path) -> None:
         backend.submit("ep", {"input": "late"})
     assert refused.value.status == 503
     assert [j.id for j in JobStore(db).read(0.0).jobs] == [kept]
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        "UPDATE jobs SET state = '{' WHERE id = 'b'",  # a torn row
+        "UPDATE jobs SET state = '[]' WHERE id = 'b'",  # JSON of another shape
+        "UPDATE jobs SET state = replace(state, 'IN_QUEUE', 'PARKED') WHERE id = 'b'",
+        "ALTER TABLE jobs RENAME COLUMN input TO payload",  # a table of another version
+    ],
+)
+def test_a_job_this_podkit_cannot_read_names_the_file_not_a_traceback(
+    db: Path, damage: str
+) -> None:
+    JobStore(db).write([_job("a", submitted_at=0.0), _job("b", submitted_at=0.0)], [], {}, 0.0)
+    with sqlite3.connect(db) as raw:
+        raw.execute(damage)
+
+    with pytest.raises(EmulatorError) as refused:
+        JobStore(db).read(0.0)
+    assert refused.value.message.startswith(f"{db} holds jobs this podkit cannot read (")
+    assert refused.value.hint == HINT
+
+
+def test_a_full_database_refuses_the_whole_write_and_takes_the_next_one(db: Path) -> None:
+    store = JobStore(db)
+    store.write([_job("small", submitted_at=0.0)], [], {}, 0.0)
+    (pages,) = store._db.execute("PRAGMA page_count").fetchone()
+    store._db.execute(f"PRAGMA max_page_count = {pages}")  # the disk is full from here
+    big = _job("big", submitted_at=0.0, output="x" * 100_000)
+
+    with pytest.raises(StoreWriteError) as refused:
+        store.write([big], ["small"], {"ep": (1, 0, 0)}, 0.0)
+    assert refused.value.message.startswith(f"cannot save jobs to {db} (")
+    assert "free space" in (refused.value.hint or "")
+    assert [j.id for j in JobStore(db).read(0.0).jobs] == ["small"]
+
+    store._db.execute("PRAGMA max_page_count = 1073741823")  # space again
+    store.write([big], ["small"], {"ep": (1, 0, 0)}, 0.0)
+    assert [j.id for j in JobStore(db).read(0.0).jobs] == ["big"]
+
+
+def test_a_state_folder_that_is_a_file_names_it(tmp_path: Path) -> None:
+    (tmp_path / "dataplane").write_text("")
+
+    with pytest.raises(EmulatorError, match=r"dataplane: cannot create the directory"):
+        JobStore(tmp_path / "dataplane" / "jobs.sqlite3")

@@ -19,6 +19,7 @@ from podkit.emulator.backend.ids import IdFactory
 from podkit.emulator.backend.keys import KeyRing
 from podkit.emulator.backend.ratelimit import RateLimits
 from podkit.emulator.backend.state import Account, Quirks, Record
+from podkit.emulator.backend.statelock import StateLock
 from podkit.emulator.runtime import (
     DEFAULT_WORKER_COMMAND,
     EndpointListener,
@@ -29,6 +30,8 @@ from podkit.errors import EmulatorError
 
 DEFAULT_QUOTA = 5
 SNAPSHOT_NAME = "state.json"
+SNAPSHOT_FORMAT = 1
+SNAPSHOT_HINT = "move the file away or pick another --state-dir"
 QUOTA_TEXT = "Max workers across all endpoints must not exceed your workers quota ({quota})"
 
 
@@ -61,8 +64,14 @@ class BackendCore:
         self.state_dir = Path(state_dir or tempfile.mkdtemp(prefix="podkit-emulator-"))
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self._persist = state_dir is not None
-        if self._persist:
-            self._load()
+        self._state_lock = StateLock(self.state_dir) if self._persist else None
+        if self._state_lock is not None:
+            self._state_lock.acquire()
+            try:
+                self._load()
+            except BaseException:
+                self._state_lock.release()
+                raise
 
     # -- accounts and locking ---------------------------------------------------------------
     def account(self, api_key: str) -> Account:
@@ -79,6 +88,7 @@ class BackendCore:
     def _mutation(self) -> Iterator[None]:
         """Hold the lock for a change; then persist it and tell the listener, outside the lock."""
         with self._lock:
+            before = self._serialized() if self._persist else ""
             try:
                 yield
             except BaseException:
@@ -86,7 +96,7 @@ class BackendCore:
                 raise
             events, self._events = self._events, []
             if self._persist:
-                self._save()
+                self._save_or_restore(before)
             specs = [(kind, eid, self._spec_or_none(eid)) for kind, eid in events]
         for kind, eid, spec in specs:
             if kind == "upsert" and spec is not None:
@@ -186,15 +196,30 @@ class BackendCore:
         """The whole state as JSON-ready data (no API keys: accounts are hashes)."""
         with self._lock:
             return {
-                "format": 1,
+                "format": SNAPSHOT_FORMAT,
                 "defaultQuota": self.default_quota,
                 "accounts": [a.snapshot() for a in self.accounts.values()],
                 "catalog": self.catalog.snapshot(),
                 "quirks": self.quirks.as_dict(),
             }
 
+    def _serialized(self) -> str:
+        return json.dumps(self.snapshot(), indent=1, sort_keys=True)
+
+    def _save_or_restore(self, before: str) -> None:
+        """Save the state; when the disk refuses, take the change back and say so."""
+        try:
+            self._save()
+        except OSError as exc:
+            self._apply(json.loads(before))
+            raise BackendError(
+                503,
+                f"the local RunPod cannot save {self.state_dir / SNAPSHOT_NAME} "
+                f"({exc.strerror or exc}); nothing was changed: free space there and retry",
+            ) from exc
+
     def _save(self) -> None:
-        data = json.dumps(self.snapshot(), indent=1, sort_keys=True)
+        data = self._serialized()
         target = self.state_dir / SNAPSHOT_NAME
         tmp = target.with_suffix(".json.incomplete")
         with tmp.open("w", encoding="utf-8") as fh:
@@ -209,16 +234,31 @@ class BackendCore:
         if not path.exists():
             return
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            self.accounts = {a["id"]: Account.restore(a) for a in data["accounts"]}
-            self.catalog = Catalog.restore(data["catalog"])
-            self.quirks = Quirks(**data["quirks"])
-            self.default_quota = data["defaultQuota"]
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            raise EmulatorError(f"{path}: cannot read it ({reason})", hint=SNAPSHOT_HINT) from exc
+        try:
+            data = json.loads(text)
+            found = data.get("format") if isinstance(data, dict) else None
+            if found != SNAPSHOT_FORMAT:
+                raise EmulatorError(
+                    f"{path} holds a snapshot in format {found}; "
+                    f"this podkit reads format {SNAPSHOT_FORMAT}",
+                    hint=SNAPSHOT_HINT,
+                )
+            self._apply(data)
         except (ValueError, KeyError, TypeError) as exc:
             raise EmulatorError(
                 f"{path} is not a podkit emulator snapshot ({type(exc).__name__}: {exc})",
-                hint="move the file away or pick another --state-dir",
+                hint=SNAPSHOT_HINT,
             ) from exc
+
+    def _apply(self, data: dict[str, Any]) -> None:
+        self.accounts = {a["id"]: Account.restore(a) for a in data["accounts"]}
+        self.catalog = Catalog.restore(data["catalog"])
+        self.quirks = Quirks(**data["quirks"])
+        self.default_quota = data["defaultQuota"]
 
     def reset(self, seed: int | None = None) -> None:
         """Forget every account and restore the default catalog, quirks and quota."""
@@ -237,7 +277,10 @@ class BackendCore:
             shutil.rmtree(self.state_dir / "volumes", ignore_errors=True)
 
     def close(self) -> None:
-        """Remove the temporary state directory when the backend made one itself."""
+        """Let another local RunPod use the state directory; remove it when the backend made
+        one itself."""
+        if self._state_lock is not None:
+            self._state_lock.release()
         if self._own_tmp:
             shutil.rmtree(self.state_dir, ignore_errors=True)
 

@@ -20,7 +20,7 @@ from podkit.emulator.dataplane.jobs import (
 from podkit.emulator.dataplane.runtime import EndpointRuntime
 from podkit.emulator.dataplane.settings import DataPlaneSettings
 from podkit.emulator.dataplane.state import EndpointState, WorkerRecord, WorkerState
-from podkit.emulator.dataplane.store import JobStore
+from podkit.emulator.dataplane.store import JobStore, StoreWriteError
 
 Listener = Callable[[str], None]
 WebhookHook = Callable[[str, dict[str, Any]], None]
@@ -35,6 +35,14 @@ class JobsError(Exception):
         super().__init__(message)
         self.status = status
         self.message = message
+
+
+class UnsavedError(JobsError):
+    """A change the job database refused (a full disk): answered 503, saved with a later one."""
+
+    def __init__(self, cause: StoreWriteError) -> None:
+        super().__init__(503, f"the local RunPod {cause.message}; {cause.hint}")
+        self.cause = cause
 
 
 class JobsCore:
@@ -95,16 +103,21 @@ class JobsCore:
     # -- durability ------------------------------------------------------------------------
 
     @contextlib.contextmanager
-    def _write(self) -> Iterator[None]:
+    def _write(self, undo: Callable[[], None] | None = None) -> Iterator[None]:
         """Hold the lock for an operation; commit the jobs it changed before anyone hears of it
-        (the caller answers and notifies after this block; webhooks go out here, after it)."""
+        (the caller answers and notifies after this block; webhooks go out here, after it).
+
+        When the commit fails, `undo` takes back what nobody may learn of (a job never
+        acknowledged) and the caller gets an `UnsavedError`; other changes stay in memory and
+        go to disk with the next commit.
+        """
         with self._lock:
             self._depth += 1
             try:
                 yield
             finally:
                 self._depth -= 1
-                outbox = self._commit() if self._depth == 0 else []
+                outbox = self._commit_or_undo(undo) if self._depth == 0 else []
         if self._on_webhook is not None:
             for url, body in outbox:
                 self._on_webhook(url, body)
@@ -112,6 +125,14 @@ class JobsCore:
     def _changed(self, job: Job) -> None:
         self._dirty[job.id] = None
         self._dirty_endpoints.add(job.endpoint_id)
+
+    def _commit_or_undo(self, undo: Callable[[], None] | None) -> list[tuple[str, dict[str, Any]]]:
+        try:
+            return self._commit()
+        except StoreWriteError as exc:
+            if undo is not None:
+                undo()
+            raise UnsavedError(exc) from exc
 
     def _commit(self) -> list[tuple[str, dict[str, Any]]]:
         if self.store is not None and self.store.closed and self._dirty:
@@ -185,7 +206,8 @@ class JobsCore:
         webhook = body.get("webhook")
         if webhook is not None and not isinstance(webhook, str):
             raise JobsError(400, "webhook must be a URL string")
-        with self._write():
+        new: list[Job] = []
+        with self._write(undo=lambda: self._unsubmit(new)):
             state = self._endpoint(endpoint_id)
             if len(state.job_ids) >= self.settings.max_jobs_per_endpoint:
                 raise JobsError(429, f"endpoint {endpoint_id!r} holds too many jobs; retry later")
@@ -207,6 +229,7 @@ class JobsCore:
                 webhook=webhook,
                 s3_config=body.get("s3Config"),
             )
+            new.append(job)
             self._jobs[job.id] = job
             self._changed(job)
             state.job_ids.add(job.id)
@@ -214,6 +237,16 @@ class JobsCore:
             self._schedule(job.submitted_at + policy.ttl_ms / 1000, "ttl", job.id)
         self._notify(endpoint_id)
         return job
+
+    def _unsubmit(self, jobs: list[Job]) -> None:
+        """Forget submitted jobs the database never took: their submitter hears a 503."""
+        for job in jobs:
+            self._jobs.pop(job.id, None)
+            self._dirty.pop(job.id, None)
+            state = self._endpoints.get(job.endpoint_id)
+            if state is not None:
+                state.job_ids.discard(job.id)
+                state.dequeue(job.id)
 
     def get(self, endpoint_id: str, job_id: str) -> Job:
         """A job of this endpoint; 404 once unknown, expired or past its TTL."""

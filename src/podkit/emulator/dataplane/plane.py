@@ -15,6 +15,7 @@ from starlette.routing import Route
 
 from podkit.emulator.dataplane.auth import AccountResolver, account_for_key
 from podkit.emulator.dataplane.backend import JobsBackend
+from podkit.emulator.dataplane.core import UnsavedError
 from podkit.emulator.dataplane.routes import routes
 from podkit.emulator.dataplane.runtime import EndpointRuntime
 from podkit.emulator.dataplane.settings import DataPlaneSettings
@@ -80,7 +81,10 @@ class DataPlane:
 
     def restore(self) -> int:
         """Adopt the stored jobs (and once, an old `jobs.json`) of the endpoints known now."""
-        return self.backend.restore() + self.backend.import_legacy(self.legacy_jobs_file)
+        try:
+            return self.backend.restore() + self.backend.import_legacy(self.legacy_jobs_file)
+        except UnsavedError as exc:  # at start, before anyone asked: the store's own words
+            raise exc.cause from exc
 
     # -- endpoint changes ------------------------------------------------------------------
 

@@ -23,6 +23,15 @@ from podkit.emulator.dataplane.jobs import MISSING, Job, JobPolicy, JobStatus
 from podkit.errors import EmulatorError
 
 HINT = "move the file away or pick another --state-dir"
+WRITE_HINT = (
+    "free space on that disk (or make the file writable); the change waits in memory and is "
+    "saved with the next one"
+)
+
+
+class StoreWriteError(EmulatorError):
+    """A commit failed (a full disk, a read-only file); nothing of it reached the database."""
+
 
 FORMAT = "1"
 _SCHEMA = """
@@ -123,7 +132,13 @@ class JobStore:
 
     def __init__(self, path: Path | str) -> None:
         if isinstance(path, Path):
-            path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise EmulatorError(
+                    f"{path.parent}: cannot create the directory ({exc.strerror or exc})",
+                    hint="move what is there away or pick another --state-dir",
+                ) from exc
         self.path = path
         self.closed = False
         self._lock = threading.Lock()
@@ -156,8 +171,8 @@ class JobStore:
         """Commit changed jobs, forgotten job ids and endpoint counters in one transaction."""
         with self._lock:
             db = self._db
-            db.execute("BEGIN")
             try:
+                db.execute("BEGIN")
                 for job in jobs:
                     self._put(job, offset)
                 for job_id in gone:
@@ -168,10 +183,15 @@ class JobStore:
                         db.execute(_DELETE_COUNTERS, (endpoint_id,))
                     else:
                         db.execute(_PUT_COUNTERS, (endpoint_id, *values))
-            except BaseException:
-                db.execute("ROLLBACK")
+                db.execute("COMMIT")
+            except BaseException as exc:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.Error):
+                    raise StoreWriteError(
+                        f"cannot save jobs to {self.path} ({exc})", hint=WRITE_HINT
+                    ) from exc
                 raise
-            db.execute("COMMIT")
 
     def _put(self, job: Job, offset: float) -> None:
         db = self._db
@@ -189,13 +209,22 @@ class JobStore:
 
     def read(self, offset: float) -> Stored:
         """Every stored job (oldest first) and every endpoint's counters."""
+        try:
+            return self._read(offset)
+        except (sqlite3.DatabaseError, ValueError, KeyError, TypeError) as exc:
+            raise EmulatorError(
+                f"{self.path} holds jobs this podkit cannot read ({type(exc).__name__}: {exc})",
+                hint=HINT,
+            ) from exc
+
+    def _read(self, offset: float) -> Stored:
         with self._lock:
             chunks: dict[str, list[Any]] = {}
             for job_id, data in self._db.execute(_READ_CHUNKS):
                 chunks.setdefault(job_id, []).append(json.loads(data))
             rows = self._db.execute(_READ_JOBS).fetchall()
             counters = {
-                eid: (completed, failed, retried)
+                eid: (int(completed), int(failed), int(retried))
                 for eid, completed, failed, retried in self._db.execute(_READ_COUNTERS)
             }
         jobs = [_job(row, chunks.get(row[0], []), offset) for row in rows]

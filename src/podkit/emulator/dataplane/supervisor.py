@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from podkit.emulator.dataplane.backend import JobsBackend
+from podkit.emulator.dataplane.core import UnsavedError
 from podkit.emulator.dataplane.gpu_shim import write_shim
 from podkit.emulator.dataplane.process import WorkerProcess
 from podkit.emulator.dataplane.runtime import EndpointRuntime
@@ -116,6 +117,8 @@ class Supervisor:
         while not self._stop.wait(self.settings.supervise_interval_s):
             try:
                 self.tick()
+            except UnsavedError as exc:  # a full disk: said in words, tried again next tick
+                log.warning("%s", exc.message)
             except Exception:  # a bad tick must not end supervision of every endpoint
                 log.exception("worker supervision tick failed")
 

@@ -52,12 +52,12 @@ class WorkerOpsMixin(JobsCore):
         self, endpoint_id: str, worker_id: str, count: int, *, in_progress: bool
     ) -> list[dict[str, Any]]:
         """Hand up to `count` queued jobs to a worker (job-take / job-take-batch)."""
-        with self._write():
+        taken: list[Job] = []
+        with self._write(undo=lambda: self._untake(taken)):
             state = self._endpoint(endpoint_id)
             worker = self._live_worker(endpoint_id, worker_id)
             if not in_progress:
                 worker.stopping.clear()
-            taken: list[Job] = []
             while (
                 not worker.retiring
                 and len(taken) < count
@@ -70,6 +70,15 @@ class WorkerOpsMixin(JobsCore):
         if taken:
             self._notify(endpoint_id)
         return [job.worker_payload() for job in taken]
+
+    def _untake(self, taken: list[Job]) -> None:
+        """Queue jobs again, first in line, whose hand-over the database refused."""
+        for job in reversed(taken):
+            state = self._endpoints[job.endpoint_id]
+            state.in_progress.discard(job.id)
+            self._release(job, stop=False)
+            self._reset_for_queue(job)
+            state.requeued = {job.id: None, **state.requeued}
 
     def _start(self, job: Job, worker: WorkerRecord, state: EndpointState) -> Job:
         self._changed(job)
