@@ -98,11 +98,17 @@ def start(
             quirks=quirks,
             rate_limit=rate_limit,
         )
-        signal.signal(signal.SIGTERM, _interrupt)  # stop cleanly under process managers too
+        # Ctrl-C and SIGTERM (process managers) only ask the loop below to end: an exception
+        # raised wherever the main thread happens to be (inside a lock, or inside stop())
+        # left tracebacks and an exit status that depended on the moment.
+        stopping = threading.Event()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda *_: stopping.set())
         runpod.start()
         _announce(runpod.url, str(runpod.backend.state_dir), json_out)
-        threading.Event().wait()
-    except KeyboardInterrupt:
+        while not stopping.wait(0.5):
+            pass
+    except KeyboardInterrupt:  # before the handlers were in place
         pass
     finally:
         runpod.stop()
@@ -139,10 +145,6 @@ def _created(state_dir: Path | None) -> Path | None:
             hint="give a directory podkit can create and write to, or leave --state-dir out",
         ) from exc
     return state_dir
-
-
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
 
 
 def _announce(url: str, state_dir: str, json_out: bool) -> None:

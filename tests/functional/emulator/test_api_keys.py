@@ -186,3 +186,14 @@ def test_key_specs_from_flags_and_file(tmp_path: Path) -> None:
     with pytest.raises(EmulatorError) as gone:
         key_specs([], tmp_path / "missing")
     assert "cannot read the keys file" in str(gone.value)
+
+
+@pytest.mark.parametrize(
+    ("header", "status"),
+    [(f"Bearer {OWNER}", 200), (f"bearer\t{OWNER}", 200), (OWNER, 200), (f"Bearer{OWNER}", 401)],
+)
+def test_the_bearer_scheme_is_a_word_of_its_own(
+    keyed: LocalRunPod, header: str, status: int
+) -> None:
+    answer = httpx.get(f"{keyed.url}/v2/serverless", headers={"Authorization": header}, timeout=10)
+    assert answer.status_code == status, answer.text

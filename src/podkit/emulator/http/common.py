@@ -38,8 +38,9 @@ RATE_POLICY = '"minute";q=60;w=60, "hour";q=3000;w=3600, "day";q=50000;w=86400'
 def api_key(request: Request) -> str | None:
     """The key from `Authorization`, with or without the `Bearer ` prefix."""
     raw = request.headers.get("authorization", "").strip()
-    if raw.lower().startswith("bearer"):
-        raw = raw[6:].strip()
+    parts = raw.split(maxsplit=1)
+    if parts and parts[0].lower() == "bearer":  # `BearerKEY` is no scheme: all of it is the key
+        raw = parts[1] if len(parts) == 2 else ""
     return raw or None
 
 
