@@ -1,4 +1,4 @@
-"""Inputs a reviewer fed the CLI that ended in a traceback, two JSON documents or a request
+"""Hostile inputs to the CLI that ended in a traceback, two JSON documents or a request
 somewhere else, against the local RunPod over HTTP.
 
 Each one now ends in exit 1 with one JSON error document on stdout under `--json`, naming the
