@@ -7,7 +7,6 @@ is scrubbed once more on its way to the stream.
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Iterable
 from typing import IO, Any
@@ -17,8 +16,9 @@ from rich.console import Console, ConsoleOptions, RenderableType
 from rich.segment import Segment
 from rich.text import Text
 
+from podkit.cli import json_out
 from podkit.errors import PodkitError
-from podkit.redact import redacting, scrub, scrub_data
+from podkit.redact import redacting, scrub
 
 
 class RedactingConsole(Console):
@@ -51,8 +51,7 @@ err_console = RedactingConsole(stderr=True, highlight=False)
 
 def print_json(data: Any) -> None:
     """Print machine-readable output on stdout, unstyled (and scrubbed)."""
-    text = json.dumps(scrub_data(data), indent=2, sort_keys=True, default=str)
-    console.out(text, highlight=False)
+    console.out(json_out.dumps(data), highlight=False)
 
 
 def confirm(question: str, yes: bool, refusal: type[PodkitError]) -> None:

@@ -9,13 +9,13 @@ document `{"error": {"kind": "Interrupted", ...}}` on stdout, exit 130 and no tr
 from __future__ import annotations
 
 import functools
-import json
 import sys
 from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
+from podkit.cli import json_out
 from podkit.errors import Interrupted
-from podkit.redact import redacting, scrub_data
+from podkit.redact import redacting
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -61,7 +61,7 @@ def report_interrupt(args: list[str], *, said: bool) -> None:
     if "--json" in args:
         hint = "stderr says what the interrupt left behind" if said else None
         error = {"kind": "Interrupted", "message": "interrupted (Ctrl-C)", "hint": hint}
-        sys.stdout.write(json.dumps(scrub_data({"error": error}), indent=2, sort_keys=True))
+        sys.stdout.write(json_out.dumps({"error": error}))
         sys.stdout.write("\n")
         sys.stdout.flush()
 

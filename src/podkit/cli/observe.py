@@ -14,6 +14,7 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
+from podkit.cli import json_out
 from podkit.cli._jobs_common import (
     jobs_client,
     parse_duration,
@@ -59,6 +60,8 @@ def logs_command(
     as_json: bool = typer.Option(False, "--json", help="One JSON object per line."),
 ) -> None:
     """Print worker logs from the v2 log stream (all active workers unless --worker)."""
+    if as_json:
+        json_out.one_per_line()  # an error or interrupt document ends the stream as a line
     if source not in (None, "container", "system"):
         raise ConfigError(f"--source {source!r} is not known", hint="use container or system")
     since_ts = since_timestamp(since)

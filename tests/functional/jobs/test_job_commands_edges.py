@@ -141,7 +141,11 @@ def test_ctrl_c_while_following_logs_exits_130(
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=60) == 130
         err = proc.stderr.read()
+        rest = proc.stdout.read().splitlines()
     assert "Traceback" not in err and SECRET_KEY not in err
+    # Every line of stdout is one JSON object, the interrupt's error document included.
+    documents = [json.loads(line) for line in rest if line.strip()]
+    assert documents and documents[-1]["error"]["kind"] == "Interrupted"
 
 
 def test_smoke_tests_against_workers_that_die_at_start_stop_and_cancel_their_job(
