@@ -53,7 +53,10 @@ TIMEOUT_OPTION = duration(None, "--timeout", "Stop waiting after this long; the 
 def run_command(
     action: str = typer.Argument(..., help="The worker action, e.g. gpu_info or sync_models."),
     input_: str | None = typer.Option(
-        None, "--input", "-i", help="Action fields as a JSON object, or @file.json."
+        None,
+        "--input",
+        "-i",
+        help="Action fields as a JSON object, or @file.json (@- reads standard input).",
     ),
     endpoint: str | None = ENDPOINT,
     env: str | None = ENV,

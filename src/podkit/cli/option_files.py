@@ -1,9 +1,10 @@
 """A value given as `@path` on the command line (`--input @in.json`, `--data @body.json`): a
-regular file (a FIFO would wait for ever, /dev/zero never end), read up to the most the
-platform takes, each refusal naming the option and the file."""
+regular file (a FIFO would wait for ever, /dev/zero never end), or `@-` for standard input,
+read up to the most the platform takes, each refusal naming the option and the file."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from podkit.config.syntax import NotAFile, read_at_most
@@ -14,7 +15,7 @@ def read_option_file(path: Path, option: str, limit: int, *, example: str, most:
     """The bytes of `path` for `option`; `example` names a file of the right kind
     (`path/to/input.json`), `most` what the limit is (`the most a job's input may be`)."""
     try:
-        data = read_at_most(path, limit)
+        data = sys.stdin.buffer.read(limit + 1) if str(path) == "-" else read_at_most(path, limit)
     except NotAFile as exc:
         raise ConfigError(
             f"{option} file {path} is {exc.kind}, not a file",

@@ -53,7 +53,10 @@ def request_command(
     first: str = typer.Argument(..., metavar="[METHOD] PATH", help="GET, POST, ...; the path."),
     second: str | None = typer.Argument(None, hidden=True),
     data: str | None = typer.Option(
-        None, "--data", "-d", help="The request body: text or JSON, or @file to read it."
+        None,
+        "--data",
+        "-d",
+        help="The request body: text or JSON, or @file to read it (@- standard input).",
     ),
     header: list[str] = typer.Option([], "--header", "-H", help="A header, 'Name: value'."),
     endpoint: str | None = ENDPOINT,
