@@ -22,6 +22,7 @@ from podkit.scaffold.project import (
     write_project,
 )
 from podkit.scaffold.workflow import REGISTRIES, check_action
+from podkit.scaffold.writer import lexists
 
 
 @app.command("init")
@@ -94,7 +95,7 @@ def init(
         action=action,
         handler=handler,
         kind=kind,
-        own_requirements=keep and _lexists(dest / "requirements.txt"),
+        own_requirements=keep and lexists(dest / "requirements.txt"),
     )
     try:
         written, kept = write_project(dest, render_project(spec), force=force, keep=keep)
@@ -146,10 +147,6 @@ def init(
             "tests` and `python demo.py`"
         )
     console.print(f"next: cd into it, then {follow}", soft_wrap=True)
-
-
-def _lexists(path: Path) -> bool:
-    return path.is_symlink() or path.exists()
 
 
 def _resolved(directory: Path) -> Path:

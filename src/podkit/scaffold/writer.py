@@ -34,7 +34,7 @@ def write_project(
     root = dest.resolve() if dest.exists() else None
     for path in targets:
         _check_place(dest, root, path)
-    existing = [p for p in targets if _lexists(p)]
+    existing = [p for p in targets if lexists(p)]
     if keep and not force:
         targets = {p: text for p, text in targets.items() if p not in existing}
     elif existing and not force:
@@ -47,7 +47,7 @@ def write_project(
     try:
         for path, text in targets.items():
             created.extend(_make_parents(path.parent))
-            if not _lexists(path):
+            if not lexists(path):
                 created.append(path)
             _replace(path, text)
     except OSError:
@@ -99,7 +99,8 @@ def _lmode(path: Path) -> int | None:
         return None
 
 
-def _lexists(path: Path) -> bool:
+def lexists(path: Path) -> bool:
+    """Whether anything stands at `path`: a file, a folder, a link (even a dangling one)."""
     return _lmode(path) is not None
 
 
@@ -107,7 +108,7 @@ def _make_parents(folder: Path) -> list[Path]:
     """Create `folder` and its missing parents; the ones created, outermost first."""
     missing: list[Path] = []
     here = folder
-    while not _lexists(here):
+    while not lexists(here):
         missing.append(here)
         here = here.parent
     made: list[Path] = []

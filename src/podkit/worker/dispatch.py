@@ -36,15 +36,14 @@ def error_result(exc: PodkitError) -> JsonDict:
 
 def json_result(name: str, result: Any) -> Any:
     """`result` as plain JSON data with secrets masked; one without a JSON form is refused."""
-    try:
-        text = json.dumps(result, allow_nan=False, ensure_ascii=False)
-        text.encode("utf-8")  # a lone surrogate has no UTF-8 form to send
-    except (TypeError, ValueError, RecursionError) as exc:
+    try:  # the SDK encodes the result itself: encoding it here only checks that it can
+        json.dumps(result, allow_nan=False, ensure_ascii=False).encode("utf-8")
+    except (TypeError, ValueError, RecursionError) as exc:  # a lone surrogate: no UTF-8
         raise WorkerActionError(
             f"action {name!r} returned a value with no JSON form ({_short(str(exc))})",
             hint="return dicts with string keys, lists, strings, finite numbers, booleans or None",
         ) from None
-    return scrub_data(json.loads(text))
+    return scrub_data(result)
 
 
 def masked_crash(name: str, exc: Exception) -> Exception | None:
